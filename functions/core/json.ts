@@ -1,0 +1,67 @@
+/**
+ * JSON parsing that never silently corrupts int64 ids.
+ *
+ * Databricks sends some int64 fields (`spark_context_id`, occasionally run ids) as JSON numbers that
+ * exceed Number.MAX_SAFE_INTEGER. `JSON.parse` would round them. Node 22+ gives revivers the source
+ * text of each primitive, so an integer outside the safe range is kept as its exact decimal string.
+ */
+
+interface ReviverContext {
+  readonly source?: string;
+}
+
+type Reviver = (this: unknown, key: string, value: unknown, context?: ReviverContext) => unknown;
+
+const keepUnsafeIntegersAsStrings: Reviver = (_key, value, context) => {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined) {
+    const source = context.source;
+    if (/^-?\d+$/.test(source)) return source;
+  }
+  return value;
+};
+
+export class JsonSyntaxError extends Error {
+  override readonly name = 'JsonSyntaxError';
+}
+
+export class JsonDepthError extends Error {
+  override readonly name = 'JsonDepthError';
+}
+
+/** Maximum nesting of objects and arrays accepted from the outside world. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Parses untrusted JSON text: rejects nesting deeper than `maxDepth` before parsing (so a hostile
+ * body cannot exhaust the stack) and keeps unsafe integers exact.
+ */
+export function parseJson(text: string, maxDepth: number = MAX_JSON_DEPTH): unknown {
+  const depth = measureDepth(text);
+  if (depth > maxDepth) {
+    throw new JsonDepthError(`JSON is nested ${depth} levels deep; at most ${maxDepth} are accepted`);
+  }
+  try {
+    return JSON.parse(text, keepUnsafeIntegersAsStrings as Parameters<typeof JSON.parse>[1]);
+  } catch (error) {
+    throw new JsonSyntaxError(`body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Nesting depth of brackets outside strings; a cheap pre-check that never recurses. */
+function measureDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++;
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return max;
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * A Databricks id sent as a JSON string or number. Always normalised to its decimal string so that
+ * int64 values beyond Number.MAX_SAFE_INTEGER are never rounded (parse bodies with `parseJson`,
+ * which keeps such numbers as strings).
+ */
+export const IdSchema = z
+  .union([
+    z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+    z
+      .number()
+      .int('must be an integer')
+      .nonnegative('must not be negative')
+      .refine(Number.isSafeInteger, 'exceeds the safe integer range; send it as a string'),
+  ])
+  .transform((value) => String(value));
+
+/** Milliseconds since the epoch, as Databricks sends timestamps. */
+export const EpochMillisSchema = z.number().int().nonnegative();
+
+/** Values of `termination_reason.parameters` are strings in the spec; tolerate scalars and stringify. */
+const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+
+export const TERMINATION_TYPES = ['SUCCESS', 'CLIENT_ERROR', 'SERVICE_FAULT', 'CLOUD_FAILURE'] as const;
+export type TerminationType = (typeof TERMINATION_TYPES)[number];
+
+/**
+ * `termination_reason` as found on ClusterDetails and in `TERMINATING` events. Every field is
+ * optional (old responses omit `type`); `code` is an open string because the enum grows.
+ */
+export const TerminationReasonSchema = z.looseObject({
+  code: z.string().trim().min(1).max(200).optional(),
+  type: z.string().trim().min(1).max(100).optional(),
+  parameters: z.record(z.string(), ParameterValueSchema).optional(),
+});
+export type TerminationReason = z.infer<typeof TerminationReasonSchema>;
+
+export const CLUSTER_STATES = [
+  'PENDING',
+  'RUNNING',
+  'RESTARTING',
+  'RESIZING',
+  'TERMINATING',
+  'TERMINATED',
+  'ERROR',
+  'UNKNOWN',
+] as const;
+export type ClusterState = (typeof CLUSTER_STATES)[number];
+
+export const CLUSTER_SOURCES = ['API', 'JOB', 'MODELS', 'PIPELINE', 'PIPELINE_MAINTENANCE', 'SQL', 'UI'] as const;
+export type ClusterSource = (typeof CLUSTER_SOURCES)[number];
+
+/** Upper-case enum names; unknown future values pass (open string), wrong types do not. */
+export const OpenEnumSchema = z.string().trim().min(1).max(100);

@@ -1,0 +1,41 @@
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+/** A sub-command: returns the process exit code. */
+export type Command = (args: readonly string[], io: CliIo) => Promise<number>;
+
+interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+// Loaded lazily so that `rca classify` does not pay for the simulator's imports.
+const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  classify: {
+    summary: 'rca classify [FILE]   print what the system would do with a payload (file or stdin)',
+    load: async () => (await import('./classify.ts')).classifyCommand,
+  },
+};
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.stderr.write(`rca: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const command = await entry.load();
+  return command(rest, io);
+}
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.summary}`);
+  return `Usage: rca <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+}
