@@ -78,7 +78,10 @@ export interface ErrorTypeInfo {
 }
 
 export const ERROR_TYPE_INFO: Readonly<Record<ErrorType, ErrorTypeInfo>> = {
-  DatabricksDriverNotResponding: { category: 'driver', description: 'the driver stopped responding or was lost' },
+  DatabricksDriverNotResponding: {
+    category: 'driver',
+    description: 'the driver stopped responding or was lost',
+  },
   DatabricksClusterTerminated: {
     category: 'infrastructure',
     description: 'the cloud or Databricks terminated a healthy cluster',
@@ -99,7 +102,10 @@ export const ERROR_TYPE_INFO: Readonly<Record<ErrorType, ErrorTypeInfo>> = {
     category: 'quota',
     description: 'a cloud account quota or limit was reached; a human must raise it',
   },
-  DatabricksCloudThrottled: { category: 'throttling', description: 'a cloud or Databricks API throttled the request' },
+  DatabricksCloudThrottled: {
+    category: 'throttling',
+    description: 'a cloud or Databricks API throttled the request',
+  },
   DatabricksInitScriptFailure: { category: 'init_script', description: 'an init script failed' },
   DatabricksLibraryInstallFailure: { category: 'library', description: 'a library failed to install' },
   DatabricksNetworkFailure: { category: 'network', description: 'a transient network failure' },
@@ -107,7 +113,10 @@ export const ERROR_TYPE_INFO: Readonly<Record<ErrorType, ErrorTypeInfo>> = {
     category: 'network',
     description: 'the workspace network (VPC, subnets, DNS, firewall) is misconfigured',
   },
-  DatabricksImageFailure: { category: 'image', description: 'the runtime or container image is invalid or unavailable' },
+  DatabricksImageFailure: {
+    category: 'image',
+    description: 'the runtime or container image is invalid or unavailable',
+  },
   DatabricksCloudPermissionError: {
     category: 'permissions',
     description: 'a cloud or Databricks permission (IAM role, KMS key, secret) is missing',
@@ -117,6 +126,9 @@ export const ERROR_TYPE_INFO: Readonly<Record<ErrorType, ErrorTypeInfo>> = {
     description: 'the workspace or account is in a state that forbids compute (trial, budget, policy)',
   },
   DatabricksServiceFault: { category: 'service', description: 'a Databricks service fault' },
-  DatabricksJobFailure: { category: 'job', description: 'the job itself failed; the cluster was not the cause' },
+  DatabricksJobFailure: {
+    category: 'job',
+    description: 'the job itself failed; the cluster was not the cause',
+  },
   DatabricksUnclassifiedFailure: { category: 'unknown', description: 'a failure the system cannot classify' },
 };

@@ -21,7 +21,10 @@ export function parseInbound(body: unknown): InboundPayload {
   }
   if ('event' in body) {
     if (body.event === 'test') {
-      return { kind: 'connectivity_test', payload: parseWith(ConnectivityTestSchema, body, 'connectivity test') };
+      return {
+        kind: 'connectivity_test',
+        payload: parseWith(ConnectivityTestSchema, body, 'connectivity test'),
+      };
     }
     if (typeof body.event !== 'string' || !(CLUSTER_EVENT_TYPES as readonly string[]).includes(body.event)) {
       throw new ValidationError('unsupported event', [
@@ -31,7 +34,10 @@ export function parseInbound(body: unknown): InboundPayload {
     return { kind: 'cluster_event', payload: parseWith(SeedClusterEventSchema, body, 'cluster event') };
   }
   if ('event_type' in body) {
-    if (typeof body.event_type !== 'string' || !(JOB_EVENT_TYPES as readonly string[]).includes(body.event_type)) {
+    if (
+      typeof body.event_type !== 'string' ||
+      !(JOB_EVENT_TYPES as readonly string[]).includes(body.event_type)
+    ) {
       throw new ValidationError('unsupported job notification', [
         `event_type: expected one of ${JOB_EVENT_TYPES.join(', ')}`,
       ]);

@@ -48,7 +48,15 @@ export const CLUSTER_STATES = [
 ] as const;
 export type ClusterState = (typeof CLUSTER_STATES)[number];
 
-export const CLUSTER_SOURCES = ['API', 'JOB', 'MODELS', 'PIPELINE', 'PIPELINE_MAINTENANCE', 'SQL', 'UI'] as const;
+export const CLUSTER_SOURCES = [
+  'API',
+  'JOB',
+  'MODELS',
+  'PIPELINE',
+  'PIPELINE_MAINTENANCE',
+  'SQL',
+  'UI',
+] as const;
 export type ClusterSource = (typeof CLUSTER_SOURCES)[number];
 
 /** Upper-case enum names; unknown future values pass (open string), wrong types do not. */

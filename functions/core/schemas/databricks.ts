@@ -164,8 +164,27 @@ export type Run = z.infer<typeof RunSchema>;
 
 /** `{error_code, message, details}`, the body of every Databricks API error. */
 export const ApiErrorBodySchema = z.looseObject({
-  error_code: z.union([z.string(), z.number()]).transform((v) => String(v)).optional(),
+  error_code: z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v))
+    .optional(),
   message: z.string().optional(),
   details: z.array(z.looseObject({ '@type': z.string().optional() })).optional(),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
+
+/** `POST /api/2.2/jobs/runs/repair` → `{repair_id}`; pass it as `latest_repair_id` on the next repair. */
+export const RepairRunResponseSchema = z.looseObject({
+  repair_id: IdSchema,
+});
+export type RepairRunResponse = z.infer<typeof RepairRunResponseSchema>;
+
+/** `POST /api/2.2/jobs/run-now` → `{run_id, number_in_job}`. */
+export const RunNowResponseSchema = z.looseObject({
+  run_id: IdSchema,
+  number_in_job: IdSchema.optional(),
+});
+export type RunNowResponse = z.infer<typeof RunNowResponseSchema>;
+
+/** Successful mutating cluster calls answer `{}`; anything else in the object is tolerated. */
+export const EmptyResponseSchema = z.looseObject({});

@@ -5,7 +5,11 @@
 import { z } from 'zod';
 import { EpochMillisSchema, IdSchema, OpenEnumSchema, TerminationReasonSchema } from './common.ts';
 
-export const CLUSTER_EVENT_TYPES = ['cluster.terminated', 'cluster.failed_to_start', 'cluster.restarting'] as const;
+export const CLUSTER_EVENT_TYPES = [
+  'cluster.terminated',
+  'cluster.failed_to_start',
+  'cluster.restarting',
+] as const;
 export type ClusterEventType = (typeof CLUSTER_EVENT_TYPES)[number];
 
 export const JOB_EVENT_TYPES = [

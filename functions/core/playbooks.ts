@@ -1,0 +1,205 @@
+/**
+ * Playbooks: per error type, what the automation does and within which bounds. The defaults are a
+ * typed table; overrides come from configuration (a JSON file, an environment variable or CDK props)
+ * and are validated at start-up with errors that name the bad key.
+ */
+import { z } from 'zod';
+import { ACTIONS, type Action, ERROR_TYPES, type ErrorType } from './error-types.ts';
+import { ConfigurationError } from './errors.ts';
+
+export interface Backoff {
+  /** Delay before the first retry. */
+  readonly initial_seconds: number;
+  readonly multiplier: number;
+  /** Cap of a single delay. */
+  readonly max_seconds: number;
+}
+
+/** Knob names are the seed's (`timeout_seconds`, `health_check_timeout`), snake_case throughout. */
+export interface Playbook {
+  readonly action: Action;
+  /** Bound on the whole recovery, every attempt included. */
+  readonly timeout_seconds: number;
+  /** How long one health check may wait for the cluster to be RUNNING with a healthy driver. */
+  readonly health_check_timeout: number;
+  /** Pause between two health-check polls. */
+  readonly health_check_interval_seconds: number;
+  /** Attempts of the action before escalating (1 = no retry). */
+  readonly max_attempts: number;
+  readonly backoff: Backoff;
+  /** A disabled playbook tickets and escalates but changes nothing. */
+  readonly enabled: boolean;
+  /** `shadow`: record what would have been done and change nothing. */
+  readonly mode: 'active' | 'shadow';
+  /** Alternative node types, in order, for `restart_with_different_instance_type`. */
+  readonly fallback_node_types: readonly string[];
+  /** Put the original node type or availability back once the cluster is healthy again. */
+  readonly restore_original_config: boolean;
+}
+
+export type PlaybookTable = Readonly<Record<ErrorType, Playbook>>;
+
+const backoff = (initial_seconds: number, max_seconds: number, multiplier = 2): Backoff => ({
+  initial_seconds,
+  multiplier,
+  max_seconds,
+});
+
+// Starts of real clusters take 3–10 minutes: health checks wait up to 15 minutes by default.
+const base: Omit<Playbook, 'action'> = {
+  timeout_seconds: 2700,
+  health_check_timeout: 900,
+  health_check_interval_seconds: 30,
+  max_attempts: 3,
+  backoff: backoff(60, 600),
+  enabled: true,
+  mode: 'active',
+  fallback_node_types: [],
+  restore_original_config: true,
+};
+
+const escalateOnly: Playbook = { ...base, action: 'escalate', max_attempts: 1 };
+
+export const DEFAULT_PLAYBOOKS: PlaybookTable = {
+  DatabricksDriverNotResponding: { ...base, action: 'restart_cluster' },
+  DatabricksClusterTerminated: { ...base, action: 'restart_cluster' },
+  DatabricksClusterStartFailure: { ...base, action: 'restart_cluster' },
+  DatabricksResourceExhausted: {
+    ...base,
+    action: 'restart_with_different_instance_type',
+    backoff: backoff(120, 900),
+  },
+  DatabricksSpotInstanceLost: { ...base, action: 'restart_with_on_demand' },
+  DatabricksConfigurationError: { ...base, action: 'rollback_config', max_attempts: 1 },
+  DatabricksDriverOutOfMemory: { ...base, action: 'restart_cluster', max_attempts: 1 },
+  DatabricksOutOfDisk: escalateOnly,
+  DatabricksCloudQuotaExceeded: escalateOnly,
+  DatabricksCloudThrottled: { ...base, action: 'retry_with_backoff', backoff: backoff(300, 1800) },
+  DatabricksInitScriptFailure: escalateOnly,
+  DatabricksLibraryInstallFailure: escalateOnly,
+  DatabricksNetworkFailure: {
+    ...base,
+    action: 'restart_cluster',
+    max_attempts: 2,
+    backoff: backoff(120, 600),
+  },
+  DatabricksNetworkMisconfiguration: escalateOnly,
+  DatabricksImageFailure: escalateOnly,
+  DatabricksCloudPermissionError: escalateOnly,
+  DatabricksWorkspaceStateError: escalateOnly,
+  DatabricksServiceFault: { ...base, action: 'retry_with_backoff', backoff: backoff(120, 900) },
+  DatabricksJobFailure: escalateOnly,
+  DatabricksUnclassifiedFailure: escalateOnly,
+};
+
+/** Actions that try the same thing again; never allowed for failures a retry cannot fix. */
+export const RETRYING_ACTIONS: ReadonlySet<Action> = new Set([
+  'restart_cluster',
+  'restart_with_different_instance_type',
+  'restart_with_on_demand',
+  'retry_with_backoff',
+  'repair_run',
+]);
+
+/** Types whose cause is configuration or policy: a retry cannot help, so no override may make them retry. */
+export const NEVER_RETRY: ReadonlySet<ErrorType> = new Set([
+  'DatabricksConfigurationError',
+  'DatabricksNetworkMisconfiguration',
+  'DatabricksCloudPermissionError',
+  'DatabricksWorkspaceStateError',
+  'DatabricksInitScriptFailure',
+]);
+
+const positiveInt = (max: number) => z.number().int().positive().max(max);
+
+const PlaybookOverrideSchema = z.strictObject({
+  action: z.enum(ACTIONS).optional(),
+  timeout_seconds: positiveInt(86_400).optional(),
+  health_check_timeout: positiveInt(86_400).optional(),
+  health_check_interval_seconds: positiveInt(3600).optional(),
+  max_attempts: positiveInt(20).optional(),
+  backoff: z
+    .strictObject({
+      initial_seconds: positiveInt(86_400).optional(),
+      multiplier: z.number().min(1).max(10).optional(),
+      max_seconds: positiveInt(86_400).optional(),
+    })
+    .optional(),
+  enabled: z.boolean().optional(),
+  mode: z.enum(['active', 'shadow']).optional(),
+  fallback_node_types: z.array(z.string().trim().min(1).max(100)).max(10).optional(),
+  restore_original_config: z.boolean().optional(),
+});
+export type PlaybookOverride = z.infer<typeof PlaybookOverrideSchema>;
+
+const OverridesSchema = z.record(z.string(), z.unknown());
+
+/**
+ * Merges validated overrides onto the defaults. Throws a ConfigurationError naming every bad key,
+ * e.g. `DatabricksClusterTerminated.timeout_seconds: Too small: expected number to be >0`.
+ */
+export function loadPlaybooks(
+  overrides: unknown = {},
+  defaults: PlaybookTable = DEFAULT_PLAYBOOKS,
+): PlaybookTable {
+  const top = OverridesSchema.safeParse(overrides ?? {});
+  if (!top.success) throw new ConfigurationError('playbook overrides must be an object keyed by error type');
+  const problems: string[] = [];
+  const merged: Record<string, Playbook> = { ...defaults };
+  for (const [errorType, raw] of Object.entries(top.data)) {
+    if (!(ERROR_TYPES as readonly string[]).includes(errorType)) {
+      problems.push(`${errorType}: unknown error type (known: ${ERROR_TYPES.join(', ')})`);
+      continue;
+    }
+    const parsed = PlaybookOverrideSchema.safeParse(raw);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const path = [errorType, ...issue.path.map(String)].join('.');
+        problems.push(`${path}: ${issue.message}`);
+      }
+      continue;
+    }
+    const current = defaults[errorType as ErrorType];
+    const { backoff: backoffOverride, ...rest } = parsed.data;
+    const next: Playbook = {
+      ...current,
+      ...definedOnly(rest),
+      backoff: { ...current.backoff, ...definedOnly(backoffOverride ?? {}) },
+    };
+    problems.push(...checkPlaybook(errorType as ErrorType, next));
+    merged[errorType] = next;
+  }
+  if (problems.length > 0) {
+    throw new ConfigurationError(`invalid playbook configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return merged as PlaybookTable;
+}
+
+function checkPlaybook(errorType: ErrorType, playbook: Playbook): string[] {
+  const problems: string[] = [];
+  if (playbook.health_check_timeout > playbook.timeout_seconds) {
+    problems.push(
+      `${errorType}.health_check_timeout: must not exceed timeout_seconds (${playbook.timeout_seconds})`,
+    );
+  }
+  if (playbook.backoff.initial_seconds > playbook.backoff.max_seconds) {
+    problems.push(`${errorType}.backoff.initial_seconds: must not exceed backoff.max_seconds`);
+  }
+  if (NEVER_RETRY.has(errorType) && RETRYING_ACTIONS.has(playbook.action)) {
+    problems.push(
+      `${errorType}.action: '${playbook.action}' retries, and a retry cannot fix this error type`,
+    );
+  }
+  return problems;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Delay before attempt `attempt` (2 = the first retry), capped. */
+export function backoffSeconds(playbook: Playbook, attempt: number): number {
+  const retries = Math.max(0, attempt - 2);
+  const delay = playbook.backoff.initial_seconds * playbook.backoff.multiplier ** retries;
+  return Math.min(delay, playbook.backoff.max_seconds);
+}

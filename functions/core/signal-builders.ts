@@ -1,0 +1,96 @@
+/** Turns each input (custom cluster event, job run, cluster details) into a FailureSignal. */
+import type { JobRunAnalysis } from './job-run.ts';
+import type { ClusterDetails } from './schemas/databricks.ts';
+import type { ClusterEventType, SeedClusterEvent } from './schemas/inbound.ts';
+import { type FailureSignal, incidentKey, type SignalKind, type SignalSource } from './signal.ts';
+
+export interface SignalContext {
+  readonly workspaceId: string;
+  /** Epoch ms of the observation. */
+  readonly now: number;
+}
+
+const KIND_BY_EVENT: Readonly<Record<ClusterEventType, SignalKind>> = {
+  'cluster.terminated': 'termination',
+  'cluster.failed_to_start': 'start_failure',
+  'cluster.restarting': 'restarting',
+};
+
+type SignalFields = Omit<FailureSignal, 'incidentKey'>;
+
+function withKey(fields: SignalFields): FailureSignal {
+  return {
+    ...fields,
+    incidentKey: incidentKey({
+      ...fields,
+      code: fields.terminationReason?.code ?? fields.job?.terminationCode,
+    }),
+  };
+}
+
+/** Copies the optional cluster fields a signal carries, leaving absent ones out. */
+function clusterFields(cluster: Partial<ClusterDetails>): Partial<SignalFields> {
+  const out: Record<string, unknown> = {
+    clusterId: cluster.cluster_id,
+    clusterName: cluster.cluster_name,
+    clusterState: cluster.state,
+    clusterSource: cluster.cluster_source,
+    stateMessage: cluster.state_message,
+    terminationReason: cluster.termination_reason,
+    terminatedTime: cluster.terminated_time,
+    lastStateLossTime: cluster.last_state_loss_time,
+    sparkContextId: cluster.spark_context_id,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<SignalFields>;
+}
+
+/** A seed custom cluster event. Its timestamp (when sent) anchors de-duplication of redeliveries. */
+export function signalFromClusterEvent(event: SeedClusterEvent, ctx: SignalContext): FailureSignal {
+  return withKey({
+    source: 'cluster_event',
+    kind: KIND_BY_EVENT[event.event],
+    workspaceId: event.workspace_id ?? ctx.workspaceId,
+    observedAt: event.timestamp ?? ctx.now,
+    ...clusterFields(event.cluster),
+  });
+}
+
+/** A cluster as `clusters/get` or `clusters/list` returns it, observed in a given kind of trouble. */
+export function signalFromCluster(
+  cluster: ClusterDetails,
+  kind: SignalKind,
+  source: SignalSource,
+  ctx: SignalContext,
+): FailureSignal {
+  return withKey({
+    source,
+    kind,
+    workspaceId: ctx.workspaceId,
+    observedAt: ctx.now,
+    ...clusterFields(cluster),
+  });
+}
+
+/** A failed job run after enrichment: its cluster failure if one caused it, else a job failure. */
+export function signalFromJobRun(analysis: JobRunAnalysis, ctx: SignalContext): FailureSignal {
+  const cause = analysis.clusterCause;
+  if (cause !== undefined) {
+    return withKey({
+      source: 'job_notification',
+      kind: cause.kind,
+      workspaceId: ctx.workspaceId,
+      observedAt: ctx.now,
+      ...clusterFields(cause.cluster),
+      job: analysis.job,
+    });
+  }
+  const clusterId = analysis.clusterIds[0];
+  return withKey({
+    source: 'job_notification',
+    kind: 'job_failure',
+    workspaceId: ctx.workspaceId,
+    observedAt: ctx.now,
+    ...(clusterId === undefined ? {} : { clusterId }),
+    job: analysis.job,
+  });
+}
