@@ -201,7 +201,7 @@ export function classifyJobFailure(
       return finish(decision, context, playbooks, codeAndType);
     }
   }
-  if (entry !== undefined && entry.failure) {
+  if (entry?.failure) {
     const confidence = entry.clusterRelated ? 0.5 : 1;
     const decision: Decision = {
       errorType: entry.errorType,
