@@ -1,0 +1,191 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import packageJson from '../../package.json' with { type: 'json' };
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Log levels understood by Powertools for AWS Lambda. */
+export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+/** Properties of a {@link RecoveryFunction}: its entry and whatever differs from the house defaults. */
+export interface RecoveryFunctionProps {
+  /** Handler file, relative to the project root (for example `functions/handlers/health.ts`). */
+  readonly entry: string;
+
+  /**
+   * Name of the exported handler in `entry`.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+
+  /**
+   * What the function does, shown in the Lambda console.
+   * @default - no description
+   */
+  readonly description?: string;
+
+  /**
+   * Maximum run time of one invocation.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Memory, which on Lambda also sets the CPU share.
+   * @default 256
+   */
+  readonly memorySize?: number;
+
+  /**
+   * How long the function's log group keeps its events.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+
+  /**
+   * Powertools log level (`POWERTOOLS_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: PowertoolsLogLevel;
+
+  /**
+   * Powertools service name (`POWERTOOLS_SERVICE_NAME`), the `service` key of every log line and metric.
+   * @default 'databricks-cluster-recovery'
+   */
+  readonly serviceName?: string;
+
+  /**
+   * CloudWatch namespace of the function's EMF metrics (`POWERTOOLS_METRICS_NAMESPACE`).
+   * @default 'DatabricksClusterRecovery'
+   */
+  readonly metricsNamespace?: string;
+
+  /**
+   * Version reported by the function (`SERVICE_VERSION`).
+   * @default - the `version` of the project's package.json
+   */
+  readonly version?: string;
+
+  /**
+   * Configuration the function needs that is not tied to a grant. Variables that come with
+   * access to a resource (`TABLE_NAME`, ...) are set by the construct that grants the access.
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
+
+  /**
+   * Who invokes the function synchronously, for example 'API Gateway' or 'the recovery state
+   * machine'. A synchronous caller receives the function's error itself, so a dead-letter queue
+   * would never receive anything: naming the caller acknowledges Serverless-LambdaDLQ with that
+   * reason. Leave it unset for a function invoked asynchronously and give it a dead-letter queue.
+   * @default - not declared synchronous: the rule stays in force
+   */
+  readonly synchronousCaller?: string;
+}
+
+/**
+ * A Lambda function with every house default: Node.js 24 on ARM64, ESM bundled offline by the
+ * local esbuild (minified, with source maps), X-Ray active tracing, its own log group with a
+ * retention, Powertools configuration, and a role that holds only what the function is granted.
+ */
+export class RecoveryFunction extends Construct {
+  /** The Lambda function; grant access to it, or pass it to the constructs that grant it access. */
+  public readonly lambdaFunction: NodejsFunction;
+
+  /** The function's execution role. */
+  public readonly role: Role;
+
+  /** The log group the function writes to. */
+  public readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: RecoveryFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    });
+
+    // An explicit role instead of AWSLambdaBasicExecutionRole: it may write to this log group only.
+    this.role = new Role(this, 'ServiceRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.lambdaFunction = new NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, props.entry),
+      handler: props.handler ?? 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'databricks-cluster-recovery',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'DatabricksClusterRecovery',
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        SERVICE_VERSION: props.version ?? packageJson.version,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        // The deployed code is the code the tests ran against, not the SDK version the runtime ships.
+        bundleAwsSDK: true,
+        // CommonJS dependencies bundled into ESM still call require().
+        banner:
+          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    });
+
+    this.enableTracing();
+
+    if (props.synchronousCaller !== undefined) {
+      Validations.of(this.lambdaFunction).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: `Invoked synchronously by ${props.synchronousCaller}, which receives the error itself; a dead-letter queue only captures failed asynchronous invocations.`,
+      });
+    }
+  }
+
+  /**
+   * Turns on X-Ray active tracing with its permissions in a policy of their own. The L2 `tracing`
+   * prop would add them to the role's default policy, where an acknowledgement of their wildcard
+   * resource would also hide any wildcard a later grant puts there.
+   */
+  private enableTracing(): void {
+    const cfnFunction = this.lambdaFunction.node.defaultChild as CfnFunction;
+    cfnFunction.tracingConfig = { mode: 'Active' };
+
+    const tracingPolicy = new Policy(this, 'TracingPolicy', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({
+          actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+          resources: ['*'],
+        }),
+      ],
+    });
+    cfnFunction.node.addDependency(tracingPolicy);
+    Validations.of(tracingPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions; this policy holds nothing else.',
+    });
+  }
+}

@@ -1,0 +1,51 @@
+import { Validations } from 'aws-cdk-lib';
+import type { Grant } from 'aws-cdk-lib/aws-iam';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** Properties of {@link IntakeSecrets}. */
+export interface IntakeSecretsProps {
+  /**
+   * Length of the generated API key.
+   * @default 48
+   */
+  readonly keyLength?: number;
+}
+
+/**
+ * The API keys the intake endpoint accepts, as one Secrets Manager secret
+ * `{"current": "...", "previous": ""}`. CloudFormation generates `current` at creation, so no key
+ * ever passes through code, templates or logs.
+ */
+export class IntakeSecrets extends Construct {
+  /** The secret holding `current` and `previous`. */
+  public readonly apiKeys: Secret;
+
+  constructor(scope: Construct, id: string, props: IntakeSecretsProps = {}) {
+    super(scope, id);
+
+    this.apiKeys = new Secret(this, 'ApiKeys', {
+      description:
+        'API keys accepted by the Databricks cluster recovery intake: current and, during a rotation, previous',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ previous: '' }),
+        generateStringKey: 'current',
+        passwordLength: props.keyLength ?? 48,
+        // Keys are pasted into Databricks and sent in HTTP headers: letters and digits need no escaping anywhere.
+        excludePunctuation: true,
+      },
+    });
+    Validations.of(this.apiKeys).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotated by the operator, not by a rotation Lambda: the new key is written to "current" and the old one moved to "previous", and the intake accepts both until Databricks and every caller use the new key. A scheduled rotation would invalidate keys that clients outside AWS still send.',
+    });
+  }
+
+  /** Lets a function read the API keys, and tells it where in `INTAKE_SECRET_ARN`. */
+  public grantRead(fn: LambdaFunction): Grant {
+    fn.addEnvironment('INTAKE_SECRET_ARN', this.apiKeys.secretArn);
+    return this.apiKeys.grantRead(fn);
+  }
+}
