@@ -14,6 +14,11 @@ interface CommandEntry {
 
 // Loaded lazily so that `rca classify` does not pay for the simulator's imports.
 const COMMANDS: Readonly<Record<string, CommandEntry>> = {
+  codes: {
+    summary:
+      'rca codes             print the classification reference (codes → error types → actions) as Markdown',
+    load: async () => (await import('./codes.ts')).codesCommand,
+  },
   classify: {
     summary: 'rca classify [FILE]   print what the system would do with a payload (file or stdin)',
     load: async () => (await import('./classify.ts')).classifyCommand,

@@ -121,3 +121,18 @@ describe('rca classify', () => {
     expect(JSON.parse(stdout).classification.errorType).toBe('DatabricksResourceExhausted');
   });
 });
+
+describe('rca codes', () => {
+  it('matches the committed docs/classification.md', async () => {
+    // Prepare
+    const { readFileSync } = await import('node:fs');
+    const committed = readFileSync(join(ROOT, 'docs/classification.md'), 'utf8');
+
+    // Act
+    const { code, stdout } = await run(['codes']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stdout).toBe(committed);
+  });
+});
