@@ -1,0 +1,58 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/** The one method the repositories use, so tests and callers can pass any configured client. */
+export type DocumentClient = Pick<DynamoDBDocumentClient, 'send'>;
+
+/** Key attributes the repositories add to stored items and strip again when reading. */
+export const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'expires_at'] as const;
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * The cancellation reason codes of a cancelled TransactWriteItems, one per action in request order
+ * (`'None'` for actions that were fine), or undefined when the error is something else.
+ */
+export function cancellationCodes(error: unknown): readonly string[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((reason) => reason.Code ?? 'None');
+}
+
+/** Removes undefined values, which DynamoDB cannot store, without depending on the client's marshall options. */
+export function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Strips the table's key attributes from a stored item. */
+export function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
+  const rest: Record<string, unknown> = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete rest[key];
+  return rest;
+}
+
+/** A random delay that grows with the attempt, so competing writers stop colliding. */
+export function backoffMs(attempt: number, capMs = 200): number {
+  return Math.random() * Math.min(capMs, 5 * 2 ** attempt);
+}
+
+/** An opaque pagination cursor wrapping a LastEvaluatedKey. */
+export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key === undefined ? undefined : Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof key === 'object' && key !== null && !Array.isArray(key)) return key as Record<string, unknown>;
+  } catch {
+    // Fall through to the error below.
+  }
+  throw new InvalidCursorError('the cursor is not one this API returned; start again without it');
+}
+
+export class InvalidCursorError extends Error {
+  override readonly name = 'InvalidCursorError';
+}
