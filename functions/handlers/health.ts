@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../core/errors.ts';
+import { requireEnv } from '../shared/env.ts';
 
 /** What the health function answers: enough to tell which build is deployed. */
 export interface HealthResponse {
@@ -8,12 +8,7 @@ export interface HealthResponse {
 }
 
 // Read once at cold start: a function deployed without its version fails on init, not per call.
-const version = process.env.SERVICE_VERSION;
-if (version === undefined || version === '') {
-  throw new ConfigurationError(
-    'SERVICE_VERSION is not set: deploy the function with the RecoveryFunction construct',
-  );
-}
+const version = requireEnv('SERVICE_VERSION');
 
 export const handler = async (): Promise<HealthResponse> => ({
   status: 'ok',

@@ -1,0 +1,368 @@
+/**
+ * One incident, one ticket, one recovery: the path every detector (webhook intake, poller) takes after
+ * it has a failure signal — classify → ticket exactly once → circuit breakers → start the workflow.
+ * Dependencies are injected as the narrow interfaces this module uses.
+ */
+
+import type {
+  AuditEvent,
+  OpenTicketInput,
+  OpenTicketResult,
+  Ticket,
+  TransitionInput,
+  TransitionResult,
+} from '../store/tickets.ts';
+import { clusterScope, errorTypeScope } from './breaker.ts';
+import { classifySignal } from './classifier/classify.ts';
+import type { Classification } from './classifier/types.ts';
+import type { Action } from './error-types.ts';
+import type { Playbook, PlaybookTable } from './playbooks.ts';
+import type { FailureSignal } from './signal.ts';
+
+export interface TicketStore {
+  openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;
+  transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
+}
+
+export interface BreakerGate {
+  acquireAll(
+    scopes: readonly string[],
+    ticketId: string,
+  ): Promise<{
+    readonly allowed: boolean;
+    readonly blockedBy?: string;
+    readonly results: readonly { reason: string; scope: string }[];
+  }>;
+}
+
+/** What the workflow receives; also what the reconciler rebuilds from a ticket. */
+export interface RecoveryInput {
+  readonly ticketId: string;
+  readonly workspaceId: string;
+  readonly clusterId?: string;
+  readonly jobId?: string;
+  readonly runId?: string;
+  readonly errorType: string;
+  readonly action: Action;
+  readonly playbook: Playbook;
+  readonly signal: FailureSignal;
+}
+
+export interface WorkflowStarter {
+  /** Starts the recovery; a second start with the same name is a no-op that reports `alreadyStarted`. */
+  start(
+    name: string,
+    input: RecoveryInput,
+  ): Promise<{ readonly executionId: string; readonly alreadyStarted: boolean }>;
+}
+
+export interface IncidentLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+export interface IncidentMetrics {
+  count(name: string, value?: number): void;
+}
+
+export interface IncidentDeps {
+  readonly tickets: TicketStore;
+  readonly breakers: BreakerGate;
+  readonly workflow: WorkflowStarter;
+  readonly playbooks: PlaybookTable;
+  /** The seed's AUTO_REMEDIATION_ENABLED: false tickets failures and starts nothing. */
+  readonly autoRemediationEnabled: boolean;
+  readonly logger: IncidentLogger;
+  readonly metrics?: IncidentMetrics;
+  /** Who records the audit entries: `intake` or `poller`. */
+  readonly actor: string;
+}
+
+/** The seed's response vocabulary. */
+export type OutcomeStatus = 'success' | 'duplicate' | 'ignored' | 'escalated' | 'error';
+
+export interface IncidentOutcome {
+  readonly status: OutcomeStatus;
+  readonly classification: Classification;
+  readonly ticket?: Ticket;
+  readonly recoveryStatus?: string;
+  readonly actionsTaken: readonly string[];
+  readonly message: string;
+  /** The workflow could not be started: the ticket waits for the reconciler and the caller should retry. */
+  readonly retryable?: boolean;
+}
+
+const STARTED_MESSAGES: Readonly<Record<Action, string>> = {
+  restart_cluster: 'Cluster restart initiated',
+  restart_with_different_instance_type: 'Cluster restart with a fallback instance type initiated',
+  restart_with_on_demand: 'Cluster restart on on-demand capacity initiated',
+  rollback_config: 'Configuration rollback initiated',
+  retry_with_backoff: 'Cluster start scheduled after a back-off',
+  repair_run: 'Job run repair initiated',
+  escalate: 'Escalated for manual intervention',
+};
+
+/** Takes a failure signal through classification, ticketing, breakers and the workflow start. */
+export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): Promise<IncidentOutcome> {
+  const classification = classifySignal(signal, deps.playbooks);
+  const log = { incidentKey: signal.incidentKey, clusterId: signal.clusterId, source: signal.source };
+  if (
+    !classification.isFailure ||
+    classification.errorType === undefined ||
+    classification.action === undefined
+  ) {
+    deps.logger.info('signal is not a failure', { ...log, reason: classification.reason });
+    deps.metrics?.count('SignalsIgnored');
+    return { status: 'ignored', classification, actionsTaken: [], message: classification.reason };
+  }
+  const { errorType, action } = classification;
+  const playbook = deps.playbooks[errorType];
+  deps.logger.info('failure detected', { ...log, errorType, action, code: classification.code });
+
+  const plan = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const opened = await deps.tickets.openTicket({
+    incidentKey: signal.incidentKey,
+    recoveryStatus: plan.recoveryStatus,
+    workspaceId: signal.workspaceId,
+    ...optional('clusterId', signal.clusterId),
+    ...optional('clusterName', signal.clusterName),
+    ...optional('jobId', signal.job?.jobId),
+    ...optional('runId', signal.job?.runId),
+    source: signal.source,
+    errorType,
+    category: classification.category ?? 'unknown',
+    action,
+    reason: classification.reason,
+    ...optional('terminationCode', classification.code),
+    ...optional('terminationType', classification.type),
+    detectedAt: new Date(signal.observedAt).toISOString(),
+    audit: {
+      event: 'ticket_opened',
+      actor: deps.actor,
+      details: { classification, incidentKey: signal.incidentKey, playbookMode: playbook.mode },
+    },
+  });
+  const ticket = opened.ticket;
+  if (opened.outcome === 'duplicate') {
+    deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId });
+    deps.metrics?.count('DuplicateSignals');
+    return {
+      status: 'duplicate',
+      classification,
+      ticket,
+      recoveryStatus: ticket.recoveryStatus,
+      actionsTaken: [],
+      message: `Already handled by ticket ${ticket.ticketId} (${ticket.status})`,
+    };
+  }
+  deps.metrics?.count('TicketsOpened');
+
+  if (plan.kind === 'hold') {
+    deps.logger.info(plan.message, { ...log, ticketId: ticket.ticketId });
+    return {
+      status: 'success',
+      classification,
+      ticket,
+      recoveryStatus: plan.recoveryStatus,
+      actionsTaken: [],
+      message: plan.message,
+    };
+  }
+  if (plan.kind === 'escalate') {
+    const escalated = await escalate(deps, ticket, plan.recoveryStatus, plan.message, {
+      event: 'escalated',
+      actor: deps.actor,
+      details: { reason: plan.message },
+    });
+    return {
+      status: 'escalated',
+      classification,
+      ticket: escalated,
+      recoveryStatus: plan.recoveryStatus,
+      actionsTaken: [],
+      message: plan.message,
+    };
+  }
+  return startRecovery(signal, classification, ticket, playbook, deps);
+}
+
+type Plan =
+  | { readonly kind: 'hold' | 'escalate'; readonly recoveryStatus: string; readonly message: string }
+  | { readonly kind: 'start'; readonly recoveryStatus: 'start_pending' };
+
+function planRecovery(action: Action, playbook: Playbook, autoRemediationEnabled: boolean): Plan {
+  if (!autoRemediationEnabled) {
+    return {
+      kind: 'hold',
+      recoveryStatus: 'disabled',
+      message: 'Failure ticketed; automatic remediation is disabled (AUTO_REMEDIATION_ENABLED=false)',
+    };
+  }
+  if (action === 'escalate') {
+    return {
+      kind: 'escalate',
+      recoveryStatus: 'not_applicable',
+      message: 'No safe automatic action; escalated for manual intervention',
+    };
+  }
+  if (!playbook.enabled) {
+    return {
+      kind: 'escalate',
+      recoveryStatus: 'disabled',
+      message: 'The playbook for this error type is disabled; escalated for manual intervention',
+    };
+  }
+  return { kind: 'start', recoveryStatus: 'start_pending' };
+}
+
+async function startRecovery(
+  signal: FailureSignal,
+  classification: Classification,
+  ticket: Ticket,
+  playbook: Playbook,
+  deps: IncidentDeps,
+): Promise<IncidentOutcome> {
+  const errorType = ticket.errorType;
+  const scopes = [
+    ...(signal.clusterId === undefined ? [] : [clusterScope(signal.workspaceId, signal.clusterId)]),
+    errorTypeScope(errorType),
+  ];
+  const gate = await deps.breakers.acquireAll(scopes, ticket.ticketId);
+  if (!gate.allowed) {
+    const blocked = gate.results.find((r) => r.scope === gate.blockedBy);
+    const message = `Circuit breaker open for ${gate.blockedBy}: manual intervention required`;
+    deps.logger.warn('recovery blocked by a circuit breaker', {
+      ticketId: ticket.ticketId,
+      scope: gate.blockedBy,
+      reason: blocked?.reason,
+    });
+    deps.metrics?.count('RecoveriesBlocked');
+    const escalated = await escalate(deps, ticket, 'blocked', message, {
+      event: 'recovery_blocked',
+      actor: deps.actor,
+      details: { scope: gate.blockedBy, reason: blocked?.reason },
+    });
+    return {
+      status: 'escalated',
+      classification,
+      ticket: escalated,
+      recoveryStatus: 'blocked',
+      actionsTaken: [],
+      message,
+    };
+  }
+
+  const input: RecoveryInput = {
+    ticketId: ticket.ticketId,
+    workspaceId: signal.workspaceId,
+    ...optional('clusterId', signal.clusterId),
+    ...optional('jobId', signal.job?.jobId),
+    ...optional('runId', signal.job?.runId),
+    errorType,
+    action: ticket.action,
+    playbook,
+    signal,
+  };
+  return startWorkflow(input, classification, ticket, deps);
+}
+
+/**
+ * Starts the workflow for a ticket that is `start_pending` and moves it to in_progress. Shared with
+ * the reconciler, which calls it again for tickets whose first start failed.
+ */
+export async function startWorkflow(
+  input: RecoveryInput,
+  classification: Classification,
+  ticket: Ticket,
+  deps: Pick<IncidentDeps, 'tickets' | 'workflow' | 'logger' | 'metrics' | 'actor'>,
+): Promise<IncidentOutcome> {
+  const executionName = executionNameFor(ticket.ticketId);
+  const shadow = input.playbook.mode === 'shadow';
+  let started: { executionId: string; alreadyStarted: boolean };
+  try {
+    started = await deps.workflow.start(executionName, input);
+  } catch (error) {
+    deps.logger.error('the recovery workflow could not be started; the reconciler will retry', {
+      ticketId: ticket.ticketId,
+      error: (error as Error).message,
+    });
+    deps.metrics?.count('WorkflowStartFailures');
+    return {
+      status: 'error',
+      classification,
+      ticket,
+      recoveryStatus: 'start_pending',
+      actionsTaken: [],
+      message: `Ticket ${ticket.ticketId} opened but recovery could not be started yet; it will be retried`,
+      retryable: true,
+    };
+  }
+  const recoveryStatus = shadow ? 'shadow' : 'in_progress';
+  let current = ticket;
+  try {
+    const moved = await deps.tickets.transition(ticket.ticketId, {
+      from: ['open'],
+      to: 'in_progress',
+      patch: { recoveryStatus, executionName },
+      audit: {
+        event: 'workflow_started',
+        actor: deps.actor,
+        details: {
+          executionName,
+          executionId: started.executionId,
+          alreadyStarted: started.alreadyStarted,
+          mode: input.playbook.mode,
+        },
+      },
+    });
+    current = moved.ticket;
+  } catch (error) {
+    // The workflow may already have moved the ticket on; it owns it from here.
+    deps.logger.warn('ticket not moved to in_progress after the workflow started', {
+      ticketId: ticket.ticketId,
+      error: (error as Error).message,
+    });
+  }
+  deps.metrics?.count('RecoveriesStarted');
+  deps.logger.info('recovery workflow started', {
+    ticketId: ticket.ticketId,
+    executionName,
+    action: input.action,
+  });
+  const verb = STARTED_MESSAGES[input.action];
+  return {
+    status: 'success',
+    classification,
+    ticket: current,
+    recoveryStatus,
+    actionsTaken: [input.action],
+    message: shadow ? `Shadow mode: ${verb.toLowerCase()} would be run; nothing was changed` : verb,
+  };
+}
+
+async function escalate(
+  deps: IncidentDeps,
+  ticket: Ticket,
+  recoveryStatus: string,
+  reason: string,
+  audit: AuditEvent,
+): Promise<Ticket> {
+  const moved = await deps.tickets.transition(ticket.ticketId, {
+    from: ['open'],
+    to: 'escalated',
+    patch: { recoveryStatus, escalationReason: reason },
+    audit,
+  });
+  deps.metrics?.count('TicketsEscalated');
+  return moved.ticket;
+}
+
+/** Step Functions execution names allow 80 characters of [A-Za-z0-9-_]; ticket ids fit as they are. */
+export function executionNameFor(ticketId: string): string {
+  return ticketId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,196 @@
+/**
+ * The intake's business decision for one authenticated, parsed webhook body: recognise it, enrich job
+ * failures from Databricks (the seed's "Method 1"), and hand failure signals to the incident path.
+ */
+import type { Classification } from '../core/classifier/types.ts';
+import { ValidationError } from '../core/errors.ts';
+import { parseInbound } from '../core/inbound.ts';
+import { handleSignal, type IncidentDeps, type IncidentOutcome } from '../core/incident.ts';
+import { analyzeJobRun } from '../core/job-run.ts';
+import type { ClusterDetails, Run } from '../core/schemas/databricks.ts';
+import type { JobNotification, SeedClusterEvent } from '../core/schemas/inbound.ts';
+import type { FailureSignal } from '../core/signal.ts';
+import { signalFromClusterEvent, signalFromJobRun } from '../core/signal-builders.ts';
+
+/** The Databricks reads the intake makes; satisfied by `DatabricksClient`. */
+export interface DatabricksReader {
+  getCluster(clusterId: string, options?: { deadline?: number }): Promise<ClusterDetails>;
+  getRun(runId: string, query?: Record<string, never>, options?: { deadline?: number }): Promise<Run>;
+}
+
+export interface IntakeDeps extends IncidentDeps {
+  /** Configured workspace ids. */
+  readonly workspaceIds: readonly string[];
+  readonly databricks: (workspaceId: string) => DatabricksReader;
+  readonly clock: () => number;
+  /** Absolute deadline (epoch ms) for Databricks calls made for this request. */
+  readonly deadline?: () => number;
+  /** Whether an error from Databricks means "not found" (the run or cluster id is wrong). */
+  readonly isNotFound: (error: unknown) => boolean;
+}
+
+/** A job run or cluster named by the payload does not exist in the workspace. */
+export class UnknownResourceError extends Error {
+  override readonly name = 'UnknownResourceError';
+}
+
+/** Databricks could not be asked; the delivery should be retried. */
+export class UpstreamUnavailableError extends Error {
+  override readonly name = 'UpstreamUnavailableError';
+}
+
+/** At most this many clusters are read to explain one job failure. */
+const MAX_CLUSTERS_PER_RUN = 10;
+
+export async function processWebhook(
+  body: unknown,
+  pathWorkspaceId: string | undefined,
+  deps: IntakeDeps,
+): Promise<IncidentOutcome> {
+  const inbound = parseInbound(body);
+  switch (inbound.kind) {
+    case 'connectivity_test':
+      return ignored('Connectivity test received; the endpoint is reachable and authenticated');
+    case 'cluster_event': {
+      const workspaceId = resolveWorkspace(inbound.payload.workspace_id, pathWorkspaceId, deps.workspaceIds);
+      const signal = await enrichClusterEvent(inbound.payload, workspaceId, deps);
+      return handleSignal(signal, deps);
+    }
+    case 'job_notification': {
+      const notification = inbound.payload;
+      if (notification.event_type !== 'jobs.on_failure') {
+        return ignored(`${notification.event_type} needs no action; only jobs.on_failure is acted on`);
+      }
+      const workspaceId = resolveWorkspace(notification.workspace_id, pathWorkspaceId, deps.workspaceIds);
+      const signal = await signalFromNotification(notification, workspaceId, deps);
+      if (signal === undefined) return ignored('runs/get shows no failed run or task; nothing to do');
+      return handleSignal(signal, deps);
+    }
+  }
+}
+
+function ignored(message: string): IncidentOutcome {
+  const classification: Classification = {
+    isFailure: false,
+    reason: message,
+    basis: 'observation',
+    confidence: 1,
+  };
+  return { status: 'ignored', classification, actionsTaken: [], message };
+}
+
+/**
+ * Picks the workspace: the payload's `workspace_id`, else the path's, else the only one configured.
+ * An id that is not configured is the caller's mistake (4xx), never a guess.
+ */
+export function resolveWorkspace(
+  fromPayload: string | undefined,
+  fromPath: string | undefined,
+  configured: readonly string[],
+): string {
+  if (fromPayload !== undefined && fromPath !== undefined && fromPayload !== fromPath) {
+    throw new ValidationError('conflicting workspace', [
+      `workspace_id: '${fromPayload}' does not match the workspace '${fromPath}' in the path`,
+    ]);
+  }
+  const wanted = fromPayload ?? fromPath;
+  if (wanted === undefined) {
+    const only = configured.length === 1 ? configured[0] : undefined;
+    if (only !== undefined) return only;
+    throw new ValidationError('workspace required', [
+      `workspace_id: several workspaces are configured (${configured.join(', ')}); send workspace_id or POST to /databricks-monitor/{workspace}`,
+    ]);
+  }
+  if (!configured.includes(wanted)) {
+    throw new ValidationError('unknown workspace', [
+      `workspace_id: '${wanted}' is not configured (configured: ${configured.join(', ')})`,
+    ]);
+  }
+  return wanted;
+}
+
+/**
+ * A custom cluster event rarely carries `terminated_time`; reading the cluster supplies it (and the
+ * cluster's source and state) so the incident key matches the poller's and the job path's. If the
+ * cluster cannot be read, the event is handled with what it says.
+ */
+async function enrichClusterEvent(
+  event: SeedClusterEvent,
+  workspaceId: string,
+  deps: IntakeDeps,
+): Promise<FailureSignal> {
+  const now = deps.clock();
+  const base = signalFromClusterEvent(event, { workspaceId, now });
+  if (event.cluster.terminated_time !== undefined && event.cluster.cluster_source !== undefined) return base;
+  try {
+    const cluster = await deps
+      .databricks(workspaceId)
+      .getCluster(event.cluster.cluster_id, callOptions(deps));
+    const sameTermination =
+      cluster.termination_reason?.code !== undefined &&
+      cluster.termination_reason.code === event.cluster.termination_reason?.code;
+    return signalFromClusterEvent(
+      {
+        ...event,
+        cluster: {
+          ...event.cluster,
+          cluster_name: event.cluster.cluster_name ?? cluster.cluster_name,
+          cluster_source: event.cluster.cluster_source ?? cluster.cluster_source,
+          terminated_time:
+            event.cluster.terminated_time ?? (sameTermination ? cluster.terminated_time : undefined),
+        },
+      },
+      { workspaceId, now },
+    );
+  } catch (error) {
+    deps.logger.warn('cluster details unavailable; handling the event as sent', {
+      clusterId: event.cluster.cluster_id,
+      error: (error as Error).message,
+    });
+    return base;
+  }
+}
+
+async function signalFromNotification(
+  notification: JobNotification,
+  workspaceId: string,
+  deps: IntakeDeps,
+): Promise<FailureSignal | undefined> {
+  const client = deps.databricks(workspaceId);
+  // A task-level notification names the task run; the job run is its parent.
+  const runId = notification.run.parent_run_id ?? notification.run.run_id;
+  const run = await readOrExplain(() => client.getRun(runId, {}, callOptions(deps)), deps, `run ${runId}`);
+  const ids = {
+    jobId: notification.job.job_id,
+    runId,
+    jobName: notification.job.name,
+    taskKey: notification.task?.task_key,
+  };
+  const first = analyzeJobRun(ids, run, []);
+  const clusters: ClusterDetails[] = [];
+  for (const clusterId of first.clusterIds.slice(0, MAX_CLUSTERS_PER_RUN)) {
+    try {
+      clusters.push(await client.getCluster(clusterId, callOptions(deps)));
+    } catch (error) {
+      if (!deps.isNotFound(error))
+        throw new UpstreamUnavailableError(`clusters/get ${clusterId}: ${(error as Error).message}`);
+      deps.logger.warn('cluster of a failed task no longer exists', { clusterId });
+    }
+  }
+  const analysis = analyzeJobRun(ids, run, clusters);
+  if (!analysis.failed && analysis.clusterCause === undefined) return undefined;
+  return signalFromJobRun(analysis, { workspaceId, now: deps.clock() });
+}
+
+async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: string): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (deps.isNotFound(error)) throw new UnknownResourceError(`${what} does not exist in the workspace`);
+    throw new UpstreamUnavailableError(`Databricks could not be read (${what}): ${(error as Error).message}`);
+  }
+}
+
+function callOptions(deps: IntakeDeps): { deadline?: number } {
+  return deps.deadline === undefined ? {} : { deadline: deps.deadline() };
+}
