@@ -1,0 +1,117 @@
+/**
+ * Several workspaces, each `{ id, host, credentialsSecretArn }`. A client per workspace is built on
+ * first use; its credentials are read from Secrets Manager (injected client) lazily and re-read
+ * after a 401, so a rotated secret is picked up by a warm Lambda.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { ConfigurationError, describeIssues } from '../core/errors.ts';
+import { type AuthProvider, authFromCredentials, lazyAuth, parseWorkspaceCredentials } from './auth.ts';
+import { DatabricksClient, type DatabricksClientOptions } from './client.ts';
+import { DatabricksCredentialsError } from './errors.ts';
+import type { Clock } from './retry.ts';
+
+export const WorkspaceConfigSchema = z.strictObject({
+  /** Stable id used in incident keys and tickets (e.g. the Databricks workspace id or a short name). */
+  id: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(64, 'must be at most 64 characters')
+    .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"'),
+  host: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((value) => {
+    const url = new URL(value);
+    return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  }, 'must use https (plain http only for a local simulator)'),
+  credentialsSecretArn: z.string().trim().min(1, 'must not be empty'),
+});
+export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
+
+export const WorkspacesConfigSchema = z
+  .array(WorkspaceConfigSchema)
+  .min(1, 'configure at least one workspace')
+  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique');
+
+/** Validates the workspaces configuration (e.g. the parsed `DATABRICKS_WORKSPACES` JSON). */
+export function parseWorkspacesConfig(value: unknown): WorkspaceConfig[] {
+  const result = WorkspacesConfigSchema.safeParse(value);
+  if (!result.success) {
+    throw new ConfigurationError(
+      `invalid workspaces configuration: ${describeIssues(result.error).join('; ')}`,
+    );
+  }
+  return result.data;
+}
+
+/** The one Secrets Manager call used; satisfied by `SecretsManagerClient`. */
+export type SecretsReader = Pick<SecretsManagerClient, 'send'>;
+
+export interface WorkspaceClientsOptions extends Omit<DatabricksClientOptions, 'host' | 'auth' | 'clock'> {
+  readonly workspaces: readonly WorkspaceConfig[];
+  readonly secrets: SecretsReader;
+  readonly clock?: Clock;
+  /** Refresh OAuth tokens this long before they expire. @default 60_000 */
+  readonly tokenRefreshMarginMs?: number;
+}
+
+export class UnknownWorkspaceError extends Error {
+  override readonly name = 'UnknownWorkspaceError';
+}
+
+/** One DatabricksClient per configured workspace. */
+export class WorkspaceClients {
+  private readonly configs: ReadonlyMap<string, WorkspaceConfig>;
+  private readonly clients = new Map<string, DatabricksClient>();
+  private readonly options: WorkspaceClientsOptions;
+
+  constructor(options: WorkspaceClientsOptions) {
+    this.options = options;
+    this.configs = new Map(parseWorkspacesConfig(options.workspaces).map((w) => [w.id, w]));
+  }
+
+  ids(): string[] {
+    return [...this.configs.keys()];
+  }
+
+  /** The client of a workspace; throws UnknownWorkspaceError for an id that is not configured. */
+  get(workspaceId: string): DatabricksClient {
+    const existing = this.clients.get(workspaceId);
+    if (existing) return existing;
+    const config = this.configs.get(workspaceId);
+    if (!config) throw new UnknownWorkspaceError(`workspace '${workspaceId}' is not configured`);
+    const { workspaces: _w, secrets: _s, tokenRefreshMarginMs, ...clientOptions } = this.options;
+    const client = new DatabricksClient({
+      ...clientOptions,
+      host: config.host,
+      auth: this.secretAuth(config, tokenRefreshMarginMs),
+    });
+    this.clients.set(workspaceId, client);
+    return client;
+  }
+
+  private secretAuth(config: WorkspaceConfig, refreshMarginMs: number | undefined): AuthProvider {
+    const { secrets, fetch, clock } = this.options;
+    return lazyAuth(async () => {
+      let secretString: string | undefined;
+      try {
+        const answer = await secrets.send(
+          new GetSecretValueCommand({ SecretId: config.credentialsSecretArn }),
+        );
+        secretString = answer.SecretString;
+      } catch (error) {
+        throw new DatabricksCredentialsError(
+          `cannot read the credentials secret of workspace '${config.id}': ${(error as Error).name}`,
+          'auth',
+          { cause: error },
+        );
+      }
+      const credentials = parseWorkspaceCredentials(secretString, `of workspace '${config.id}'`);
+      return authFromCredentials(credentials, {
+        host: config.host,
+        ...(fetch ? { fetch } : {}),
+        ...(clock ? { clock } : {}),
+        ...(refreshMarginMs === undefined ? {} : { refreshMarginMs }),
+      });
+    });
+  }
+}
