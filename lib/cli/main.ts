@@ -23,6 +23,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'rca classify [FILE]   print what the system would do with a payload (file or stdin)',
     load: async () => (await import('./classify.ts')).classifyCommand,
   },
+  simulator: {
+    summary:
+      'rca simulator         run the Databricks workspace simulator [--port N] [--token T] [--scenario FILE] [--time-scale X]',
+    load: async () => (await import('../simulator/cli.ts')).simulatorCommand,
+  },
 };
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
