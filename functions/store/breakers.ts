@@ -1,0 +1,250 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type {
+  Breaker,
+  BreakerConfig,
+  BreakerState,
+  BreakerStep,
+  BreakerTransition,
+} from '../core/breaker.ts';
+import * as logic from '../core/breaker.ts';
+import { backoffMs, type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+
+/** What a breaker operation did. `transition: 'opened'` is the seed's "Circuit breaker opened" alert. */
+export interface BreakerResult {
+  readonly scope: string;
+  readonly state: BreakerState;
+  readonly transition?: BreakerTransition;
+  readonly changed: boolean;
+  readonly reason: string;
+  readonly breaker: Breaker;
+}
+
+export interface AcquireResult extends BreakerResult {
+  readonly allowed: boolean;
+  /** This ticket holds the half-open probe of the scope. */
+  readonly probe: boolean;
+}
+
+export interface AcquireAllResult {
+  /** True only if every scope allowed the recovery. */
+  readonly allowed: boolean;
+  /** The first scope that blocked, when not allowed. */
+  readonly blockedBy?: string;
+  /** One result per scope that was asked, in order. */
+  readonly results: readonly AcquireResult[];
+  /** Probes claimed on other scopes and given back because a later scope blocked. */
+  readonly released: readonly BreakerResult[];
+}
+
+/** Too many concurrent writers kept changing the breaker; the caller may retry later. */
+export class BreakerContentionError extends Error {
+  override readonly name = 'BreakerContentionError';
+  readonly scope: string;
+  constructor(scope: string, attempts: number) {
+    super(`breaker ${scope} changed under us ${attempts} times in a row; retry the operation`);
+    this.scope = scope;
+  }
+}
+
+export interface BreakerRepositoryOptions {
+  readonly client: DocumentClient;
+  readonly tableName: string;
+  /** @default Date.now */
+  readonly clock?: () => number;
+  /** @default DEFAULT_BREAKER_CONFIG */
+  readonly config?: Partial<BreakerConfig>;
+  /** Read-decide-write rounds before giving up under contention. @default 40 */
+  readonly maxAttempts?: number;
+}
+
+const BREAKER_SK = 'BREAKER';
+
+/**
+ * Circuit breakers in DynamoDB: item `BREAKER#<scope>` / `BREAKER`, indexed on `gsi1` by state.
+ * Every change is a read, a pure decision (`functions/core/breaker.ts`) and a Put conditional on the
+ * version read, retried on conflict — so concurrent writers never lose an update.
+ */
+export class BreakerRepository {
+  readonly #client: DocumentClient;
+  readonly #tableName: string;
+  readonly #clock: () => number;
+  readonly #config: BreakerConfig;
+  readonly #maxAttempts: number;
+
+  constructor(options: BreakerRepositoryOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#clock = options.clock ?? Date.now;
+    this.#config = logic.resolveBreakerConfig(options.config);
+    this.#maxAttempts = options.maxAttempts ?? 40;
+  }
+
+  get config(): BreakerConfig {
+    return this.#config;
+  }
+
+  /** The stored breaker, or undefined if the scope never had one (it behaves as closed). */
+  async get(scope: string): Promise<Breaker | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: breakerKey(scope), ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as Breaker);
+  }
+
+  /** Breakers currently in `state` (for dashboards and the operator CLI). */
+  async listByState(state: BreakerState, limit = 100): Promise<Breaker[]> {
+    const { Items = [] } = await this.#client.send(
+      new QueryCommand({
+        TableName: this.#tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `BREAKERS#${state}` },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => withoutKeys(item) as unknown as Breaker);
+  }
+
+  /** May a recovery for `ticketId` proceed? Moving an expired open breaker to half-open claims its probe. */
+  async acquire(scope: string, ticketId: string, now = this.#clock()): Promise<AcquireResult> {
+    const step = await this.#mutate(scope, now, (breaker) =>
+      logic.acquire(breaker, ticketId, now, this.#config),
+    );
+    return { ...result(scope, step), allowed: step.allowed, probe: step.probe };
+  }
+
+  /** Gives back the probe `ticketId` claimed, when it will not run after all. */
+  async release(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+    return result(scope, await this.#mutate(scope, now, (breaker) => logic.release(breaker, ticketId, now)));
+  }
+
+  async recordSuccess(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+    return result(
+      scope,
+      await this.#mutate(scope, now, (breaker) => logic.recordSuccess(breaker, ticketId, now)),
+    );
+  }
+
+  async recordFailure(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+    return result(
+      scope,
+      await this.#mutate(scope, now, (breaker) => logic.recordFailure(breaker, ticketId, now, this.#config)),
+    );
+  }
+
+  /** Opens the breaker by hand (maintenance); without `until` (epoch ms) it stays open until closed by hand. */
+  async forceOpen(
+    scope: string,
+    reason: string,
+    until?: number,
+    now = this.#clock(),
+  ): Promise<BreakerResult> {
+    return result(
+      scope,
+      await this.#mutate(scope, now, (breaker) => logic.forceOpen(breaker, reason, now, until)),
+    );
+  }
+
+  async forceClose(scope: string, reason: string, now = this.#clock()): Promise<BreakerResult> {
+    return result(scope, await this.#mutate(scope, now, (breaker) => logic.forceClose(breaker, reason, now)));
+  }
+
+  /**
+   * Acquires every scope for one recovery; it proceeds only if all allow. A read-only check first
+   * avoids claiming anything when a scope is plainly blocked; if a scope still blocks after an earlier
+   * one handed this ticket its probe, that probe is released so the earlier scope is not held hostage.
+   */
+  async acquireAll(
+    scopes: readonly string[],
+    ticketId: string,
+    now = this.#clock(),
+  ): Promise<AcquireAllResult> {
+    const unique = [...new Set(scopes)];
+    const current = await Promise.all(
+      unique.map(async (scope) => (await this.get(scope)) ?? logic.newBreaker(scope, now)),
+    );
+    const preview: AcquireResult[] = current.map((breaker) => {
+      const step = logic.acquire(breaker, ticketId, now, this.#config);
+      return {
+        scope: breaker.scope,
+        state: breaker.state,
+        changed: false,
+        reason: step.reason,
+        breaker,
+        allowed: step.allowed,
+        probe: false,
+      };
+    });
+    const blocked = preview.find((check) => !check.allowed);
+    if (blocked !== undefined) {
+      return { allowed: false, blockedBy: blocked.scope, results: preview, released: [] };
+    }
+
+    const results: AcquireResult[] = [];
+    for (const scope of unique) {
+      const acquired = await this.acquire(scope, ticketId, now);
+      results.push(acquired);
+      if (!acquired.allowed) {
+        const released: BreakerResult[] = [];
+        for (const earlier of results) {
+          if (earlier.probe) released.push(await this.release(earlier.scope, ticketId, now));
+        }
+        return { allowed: false, blockedBy: scope, results, released };
+      }
+    }
+    return { allowed: true, results, released: [] };
+  }
+
+  async #mutate<S extends BreakerStep>(
+    scope: string,
+    now: number,
+    decide: (breaker: Breaker) => S,
+  ): Promise<S> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const stored = await this.get(scope);
+      const step = decide(stored ?? logic.newBreaker(scope, now));
+      if (!step.changed) return step;
+      try {
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#tableName,
+            Item: {
+              ...step.breaker,
+              ...breakerKey(scope),
+              gsi1pk: `BREAKERS#${step.breaker.state}`,
+              gsi1sk: scope,
+            },
+            ConditionExpression: stored === undefined ? 'attribute_not_exists(pk)' : '#version = :version',
+            ...(stored === undefined
+              ? {}
+              : {
+                  ExpressionAttributeNames: { '#version': 'version' },
+                  ExpressionAttributeValues: { ':version': stored.version },
+                }),
+          }),
+        );
+        return step;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        await sleep(backoffMs(attempt));
+      }
+    }
+    throw new BreakerContentionError(scope, this.#maxAttempts);
+  }
+}
+
+function breakerKey(scope: string): { pk: string; sk: string } {
+  return { pk: `BREAKER#${scope}`, sk: BREAKER_SK };
+}
+
+function result(scope: string, step: BreakerStep): BreakerResult {
+  const base = {
+    scope,
+    state: step.breaker.state,
+    changed: step.changed,
+    reason: step.reason,
+    breaker: step.breaker,
+  };
+  return step.transition === undefined ? base : { ...base, transition: step.transition };
+}
