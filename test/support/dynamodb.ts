@@ -27,9 +27,8 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
   const tableName = `${prefix}-${randomUUID()}`;
   const client = localDynamoDbClient();
   await createTable(client, tableName);
-  const documentClient = DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  // Default marshalling on purpose: code under test must not rely on `removeUndefinedValues`.
+  const documentClient = DynamoDBDocumentClient.from(client);
   return {
     tableName,
     client,
