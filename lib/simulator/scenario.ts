@@ -256,10 +256,11 @@ export const ScenarioSchema = z.strictObject({
   seed: z.number().int().nonnegative().optional(),
   timings: TimingsSchema.partial().optional(),
   clusters: z.array(ClusterSeedSchema).default([]),
-  generate: z
-    .union([GenerateSchema, z.array(GenerateSchema)])
-    .optional()
-    .transform((g) => (g === undefined ? [] : Array.isArray(g) ? g : [g])),
+  /** One generator or a list of them; a single object is read as a list of one (errors say `generate.0.…`). */
+  generate: z.preprocess(
+    (value) => (value === undefined || Array.isArray(value) ? value : [value]),
+    z.array(GenerateSchema).default([]),
+  ),
   jobs: z.array(JobSeedSchema).default([]),
   faults: FaultsSchema.optional(),
 });
