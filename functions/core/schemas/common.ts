@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+/** Databricks ids are digits, or letters, digits and dashes (cluster ids such as 0923-164208-meows279). */
+const SAFE_ID = /^[A-Za-z0-9._-]+$/;
+
+/** Enum values and termination codes are upper snake case. */
+const UPPER_SNAKE = /^[A-Z][A-Z0-9_]*$/;
+
 /**
  * A Databricks id sent as a JSON string or number. Always normalised to its decimal string so that
  * int64 values beyond Number.MAX_SAFE_INTEGER are never rounded (parse bodies with `parseJson`,
@@ -7,7 +13,12 @@ import { z } from 'zod';
  */
 export const IdSchema = z
   .union([
-    z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+    z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(256, 'must be at most 256 characters')
+      .regex(SAFE_ID, 'may contain only letters, digits, ".", "_" and "-"'),
     z
       .number()
       .int('must be an integer')
@@ -30,8 +41,8 @@ export type TerminationType = (typeof TERMINATION_TYPES)[number];
  * optional (old responses omit `type`); `code` is an open string because the enum grows.
  */
 export const TerminationReasonSchema = z.looseObject({
-  code: z.string().trim().min(1).max(200).optional(),
-  type: z.string().trim().min(1).max(100).optional(),
+  code: z.string().max(200).regex(UPPER_SNAKE, 'must be an upper-case termination code').optional(),
+  type: z.string().max(100).regex(UPPER_SNAKE, 'must be an upper-case termination type').optional(),
   parameters: z.record(z.string(), ParameterValueSchema).optional(),
 });
 export type TerminationReason = z.infer<typeof TerminationReasonSchema>;
@@ -60,4 +71,4 @@ export const CLUSTER_SOURCES = [
 export type ClusterSource = (typeof CLUSTER_SOURCES)[number];
 
 /** Upper-case enum names; unknown future values pass (open string), wrong types do not. */
-export const OpenEnumSchema = z.string().trim().min(1).max(100);
+export const OpenEnumSchema = z.string().max(100).regex(UPPER_SNAKE, 'must be an upper-case enum value');

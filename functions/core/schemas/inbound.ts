@@ -51,7 +51,13 @@ export const JobNotificationSchema = z.looseObject({
   workspace_id: IdSchema.optional(),
   run: z.looseObject({ run_id: IdSchema, parent_run_id: IdSchema.optional() }),
   job: z.looseObject({ job_id: IdSchema, name: z.string().max(1000).optional() }),
-  task: z.looseObject({ task_key: z.string().min(1).max(1000) }).optional(),
+  task: z
+    .looseObject({
+      task_key: z
+        .string()
+        .regex(/^[\w.-]{1,100}$/, 'must be 1-100 letters, digits, "_", "-" or "."'),
+    })
+    .optional(),
 });
 export type JobNotification = z.infer<typeof JobNotificationSchema>;
 

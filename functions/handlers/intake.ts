@@ -1,0 +1,61 @@
+/**
+ * Lambda entry of the intake (`POST /databricks-monitor`, `GET /tickets/{id}`): wires the handler
+ * from the environment. Everything is built once, at cold start.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { z } from 'zod';
+import { loadPlaybooks } from '../core/playbooks.ts';
+import { isNotFound, parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
+import { createIntakeHandler } from '../intake/app.ts';
+import { parseApiKeys } from '../intake/auth.ts';
+import { documentClient, secretsManager, stepFunctions } from '../shared/aws.ts';
+import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
+import { BreakerRepository } from '../store/breakers.ts';
+import { TicketRepository } from '../store/tickets.ts';
+
+const logger = new Logger();
+const metrics = new Metrics();
+const tracer = new Tracer();
+
+const tableName = requireEnv('TABLE_NAME');
+const keysSecretArn = requireEnv('INTAKE_SECRET_ARN');
+const workspaces = parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined));
+const playbooks = loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {}));
+const breakerConfig = jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {});
+
+const secretsProvider = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManager) });
+const tickets = new TicketRepository({ client: documentClient, tableName });
+const databricks = new WorkspaceClients({
+  workspaces,
+  secrets: secretsManager,
+  logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
+});
+
+export const handler = createIntakeHandler({
+  loadKeys: async () => parseApiKeys(secretText(await secretsProvider.get(keysSecretArn, { maxAge: 60 }))),
+  getTicket: (id) => tickets.getTicket(id),
+  tickets,
+  breakers: new BreakerRepository({ client: documentClient, tableName, config: breakerConfig }),
+  workflow: new StepFunctionsWorkflowStarter(
+    tracer.captureAWSv3Client(stepFunctions),
+    requireEnv('STATE_MACHINE_ARN'),
+  ),
+  playbooks,
+  autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
+  workspaceIds: databricks.ids(),
+  databricks: (id) => databricks.get(id),
+  isNotFound,
+  clock: Date.now,
+  actor: 'intake',
+  logger,
+  metrics,
+  tracer,
+});
+
+function secretText(value: string | Uint8Array | undefined): string | undefined {
+  return value === undefined || typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+}

@@ -1,0 +1,309 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterScope } from '../../functions/core/breaker.ts';
+import { createIntakeHarness, fixture, type IntakeHarness } from '../support/intake-harness.ts';
+
+describe('intake: POST /databricks-monitor', () => {
+  let h: IntakeHarness;
+  beforeAll(async () => {
+    h = await createIntakeHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("answers the seed's Test 1 with the seed's error type and action and starts one recovery", async () => {
+    // Act
+    const res = await h.post(fixture('seed/test1-driver-unreachable.json'));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toEqual({
+      status: 'success',
+      ticket_id: expect.stringMatching(/^RCA-\d{8}-\d{3}$/),
+      error_type: 'DatabricksDriverNotResponding',
+      recovery_status: 'in_progress',
+      actions_taken: ['restart_cluster'],
+      message: 'Cluster restart initiated',
+    });
+    const start = h.workflow.starts.find((s) => s.name === res.body.ticket_id);
+    expect(start?.input).toMatchObject({ clusterId: 'test-cluster-123', action: 'restart_cluster' });
+    // Enriched from clusters/get: anchored on the cluster's terminated_time like the poller would be.
+    expect(start?.input.signal.incidentKey).toBe('default#cluster#test-cluster-123#terminated#1764300000000');
+  });
+
+  it("answers the seed's Test 2 as resource exhaustion with a different instance type", async () => {
+    // Act
+    const res = await h.post(fixture('seed/test2-insufficient-capacity.json'));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatchObject({
+      status: 'success',
+      error_type: 'DatabricksResourceExhausted',
+      actions_taken: ['restart_with_different_instance_type'],
+    });
+  });
+
+  it('answers the connectivity test with a 2xx and creates nothing', async () => {
+    // Prepare
+    const before = await h.items();
+
+    // Act
+    const res = await h.post(fixture('seed/connectivity-test.json'));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ignored', ticket_id: null });
+    expect(await h.items()).toEqual(before);
+  });
+
+  it.each([
+    [
+      'a SUCCESS-type termination',
+      {
+        event: 'cluster.terminated',
+        cluster: { cluster_id: 'x', termination_reason: { code: 'USER_REQUEST', type: 'SUCCESS' } },
+      },
+    ],
+    [
+      'an inactivity termination',
+      {
+        event: 'cluster.terminated',
+        cluster: { cluster_id: 'x', termination_reason: { code: 'INACTIVITY', type: 'SUCCESS' } },
+      },
+    ],
+    ['jobs.on_start', fixture('databricks/examples/job-webhook-notification-job-on-start.json')],
+    ['jobs.on_success', fixture('databricks/examples/job-webhook-notification-task-on-success.json')],
+  ])('ignores %s with the reason and creates nothing', async (_name, payload) => {
+    // Prepare
+    const before = await h.items();
+    const body = { ...(payload as Record<string, unknown>) };
+    delete body.workspace_id;
+
+    // Act
+    const res = await h.post(body);
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.body.status).toBe('ignored');
+    expect(String(res.body.message).length).toBeGreaterThan(5);
+    expect(await h.items()).toEqual(before);
+  });
+
+  it('tickets a job failure caused by its cluster as that cluster failure (Method 1)', async () => {
+    // Act
+    const res = await h.post({
+      event_type: 'jobs.on_failure',
+      run: { run_id: 455644833 },
+      job: { job_id: 11223344, name: 'orders-nightly' },
+    });
+
+    // Assess
+    expect(res.body).toMatchObject({
+      status: 'success',
+      error_type: 'DatabricksClusterTerminated',
+      actions_taken: ['restart_cluster'],
+    });
+    const ticket = await h.tickets.getTicket(String(res.body.ticket_id));
+    expect(ticket?.ticket).toMatchObject({
+      clusterId: '0923-164208-meows279',
+      jobId: '11223344',
+      runId: '455644833',
+      terminationCode: 'CLOUD_PROVIDER_SHUTDOWN',
+      source: 'job_notification',
+    });
+  });
+
+  it('tickets a code failure on a healthy cluster as a job failure and escalates it', async () => {
+    // Act
+    const res = await h.post({
+      event_type: 'jobs.on_failure',
+      run: { run_id: '777000111' },
+      job: { job_id: '5550001' },
+    });
+
+    // Assess
+    expect(res.body).toMatchObject({
+      status: 'escalated',
+      error_type: 'DatabricksJobFailure',
+      actions_taken: [],
+    });
+    const ticket = await h.tickets.getTicket(String(res.body.ticket_id));
+    expect(ticket?.ticket).toMatchObject({ status: 'escalated', runId: '777000111', jobId: '5550001' });
+  });
+
+  it('ignores a failure notification whose run did not fail', async () => {
+    // Act
+    const res = await h.post({
+      event_type: 'jobs.on_failure',
+      run: { run_id: 777000222 },
+      job: { job_id: 5550001 },
+    });
+
+    // Assess
+    expect(res.body.status).toBe('ignored');
+  });
+
+  it('answers 422 naming a run that does not exist', async () => {
+    // Act
+    const res = await h.post({ event_type: 'jobs.on_failure', run: { run_id: 999999 }, job: { job_id: 1 } });
+
+    // Assess
+    expect(res.statusCode).toBe(422);
+    expect(res.body.message).toContain('run 999999 does not exist');
+  });
+
+  it('escalates an init script failure without starting anything', async () => {
+    // Prepare
+    const starts = h.workflow.starts.length;
+
+    // Act
+    const res = await h.post({
+      event: 'cluster.failed_to_start',
+      cluster: {
+        cluster_id: '0202-020202-initscr1',
+        termination_reason: { code: 'INIT_SCRIPT_FAILURE', type: 'CLIENT_ERROR' },
+      },
+    });
+
+    // Assess
+    expect(res.body).toMatchObject({
+      status: 'escalated',
+      error_type: 'DatabricksInitScriptFailure',
+      recovery_status: 'not_applicable',
+    });
+    expect(h.workflow.starts.length).toBe(starts);
+  });
+
+  it('escalates instead of recovering when the cluster breaker is open, and says so', async () => {
+    // Prepare
+    await h.breakers.forceOpen(clusterScope('default', 'maint-cluster-1'), 'maintenance window');
+    const starts = h.workflow.starts.length;
+
+    // Act
+    const res = await h.post({
+      event: 'cluster.terminated',
+      cluster: {
+        cluster_id: 'maint-cluster-1',
+        termination_reason: { code: 'COMMUNICATION_LOST', type: 'SERVICE_FAULT' },
+      },
+    });
+
+    // Assess
+    expect(res.body).toMatchObject({ status: 'escalated', recovery_status: 'blocked', actions_taken: [] });
+    expect(res.body.message).toContain('Circuit breaker open for cluster#default#maint-cluster-1');
+    expect(h.workflow.starts.length).toBe(starts);
+    const ticket = await h.tickets.getTicket(String(res.body.ticket_id));
+    expect(ticket?.ticket.status).toBe('escalated');
+    expect(ticket?.audit.map((a) => a.event)).toEqual(['ticket_opened', 'recovery_blocked']);
+  });
+
+  it('answers 503 and leaves the ticket start_pending for the reconciler when StartExecution fails', async () => {
+    // Prepare
+    h.workflow.failNext = 1;
+
+    // Act
+    const res = await h.post({
+      event: 'cluster.terminated',
+      cluster: {
+        cluster_id: 'sfn-down-1',
+        termination_reason: { code: 'DRIVER_UNHEALTHY', type: 'SERVICE_FAULT' },
+      },
+    });
+
+    // Assess
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toMatchObject({ status: 'error', recovery_status: 'start_pending' });
+    const pending = await h.tickets.listStartPending();
+    expect(pending.tickets.map((t) => t.ticketId)).toContain(res.body.ticket_id);
+  });
+
+  it('routes a path workspace and rejects an unknown one naming it', async () => {
+    // Act
+    const ok = await h.post(fixture('seed/connectivity-test.json'), {}, '/databricks-monitor/default');
+    const unknown = await h.post(
+      { event: 'cluster.terminated', cluster: { cluster_id: 'a' } },
+      {},
+      '/databricks-monitor/other-ws',
+    );
+
+    // Assess
+    expect(ok.statusCode).toBe(200);
+    expect(unknown.statusCode).toBe(400);
+    expect(JSON.stringify(unknown.body)).toContain("'other-ws' is not configured");
+  });
+});
+
+describe('intake: GET /tickets/{id}', () => {
+  let h: IntakeHarness;
+  beforeAll(async () => {
+    h = await createIntakeHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('returns the ticket and its audit trail', async () => {
+    // Prepare
+    const created = await h.post(fixture('seed/test1-driver-unreachable.json'));
+
+    // Act
+    const res = await h.send({
+      method: 'GET',
+      path: `/tickets/${created.body.ticket_id}`,
+      headers: { 'x-api-key': h.keys.current },
+    });
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.body.ticket).toMatchObject({
+      ticketId: created.body.ticket_id,
+      status: 'in_progress',
+      ackSeconds: expect.any(Number),
+    });
+    expect((res.body.audit as { event: string }[]).map((a) => a.event)).toEqual([
+      'ticket_opened',
+      'workflow_started',
+    ]);
+  });
+
+  it.each([
+    ['/tickets/RCA-20990101-001', 404],
+    ['/tickets/not-a-ticket', 400],
+  ])('answers %s with %i', async (path, statusCode) => {
+    // Act
+    const res = await h.send({ method: 'GET', path, headers: { 'x-api-key': h.keys.current } });
+
+    // Assess
+    expect(res.statusCode).toBe(statusCode);
+  });
+
+  it('needs the same authentication', async () => {
+    // Act
+    const res = await h.send({ method: 'GET', path: '/tickets/RCA-20990101-001' });
+
+    // Assess
+    expect(res.statusCode).toBe(401);
+  });
+});
+
+describe('intake: AUTO_REMEDIATION_ENABLED=false', () => {
+  let h: IntakeHarness;
+  beforeAll(async () => {
+    h = await createIntakeHarness({ autoRemediationEnabled: false });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('tickets the failure and starts nothing', async () => {
+    // Act
+    const res = await h.post(fixture('seed/test1-driver-unreachable.json'));
+
+    // Assess
+    expect(res.body).toMatchObject({ status: 'success', recovery_status: 'disabled', actions_taken: [] });
+    expect(h.workflow.starts).toHaveLength(0);
+    const ticket = await h.tickets.getTicket(String(res.body.ticket_id));
+    expect(ticket?.ticket).toMatchObject({ status: 'open', recoveryStatus: 'disabled' });
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * The intake handler wired to real parts: DynamoDB Local (a fresh table), the Databricks simulator
+ * over HTTP, Secrets Manager through aws-sdk-client-mock, and a recording workflow starter.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { loadPlaybooks } from '../../functions/core/playbooks.ts';
+import { isNotFound, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { createIntakeHandler } from '../../functions/intake/app.ts';
+import { parseApiKeys } from '../../functions/intake/auth.ts';
+import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { TicketRepository } from '../../functions/store/tickets.ts';
+import { lambdaContext, type RequestShape, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
+import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
+import { startSimulator } from '../../lib/simulator/index.ts';
+import { createTestTable } from './dynamodb.ts';
+
+export const KEYS_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:intake-keys-AbCdEf';
+export const DATABRICKS_SECRET_ARN =
+  'arn:aws:secretsmanager:us-east-1:000000000000:secret:dbx-default-AbCdEf';
+const SCENARIO = JSON.parse(
+  readFileSync(join(import.meta.dirname, '../fixtures/intake/scenario.json'), 'utf8'),
+);
+
+export interface HarnessOptions {
+  readonly autoRemediationEnabled?: boolean;
+  readonly playbooks?: unknown;
+  readonly logger?: Logger;
+}
+
+export interface Response {
+  readonly statusCode: number;
+  readonly headers: Record<string, unknown>;
+  readonly body: Record<string, unknown>;
+  readonly raw: APIGatewayProxyResult;
+}
+
+export const randomKey = (): string => randomBytes(24).toString('base64url');
+
+export async function createIntakeHarness(options: HarnessOptions = {}) {
+  const table = await createTestTable('intake');
+  const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0 });
+  const keys = { current: randomKey(), previous: randomKey() };
+  const secrets = mockClient(SecretsManagerClient);
+  const setKeys = (value: Record<string, unknown>) =>
+    secrets
+      .on(GetSecretValueCommand, { SecretId: KEYS_SECRET_ARN })
+      .resolves({ SecretString: JSON.stringify(value) });
+  setKeys(keys);
+  secrets
+    .on(GetSecretValueCommand, { SecretId: DATABRICKS_SECRET_ARN })
+    .resolves({ SecretString: JSON.stringify({ token: simulator.token }) });
+  const secretsClient = new SecretsManagerClient({ region: 'us-east-1' });
+  // maxAge 0: every request reads the (mocked) secret, so rotation takes effect at once in tests.
+  const provider = new SecretsProvider({ awsSdkV3Client: secretsClient });
+  const workflow = new RecordingWorkflowStarter();
+  const tickets = new TicketRepository({ client: table.documentClient, tableName: table.tableName });
+  const breakers = new BreakerRepository({ client: table.documentClient, tableName: table.tableName });
+  const databricks = new WorkspaceClients({
+    workspaces: [{ id: 'default', host: simulator.url, credentialsSecretArn: DATABRICKS_SECRET_ARN }],
+    secrets: secretsClient,
+    retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
+  });
+  const handler = createIntakeHandler({
+    loadKeys: async () =>
+      parseApiKeys((await provider.get(KEYS_SECRET_ARN, { maxAge: 0, forceFetch: true })) as string),
+    getTicket: (id) => tickets.getTicket(id),
+    tickets,
+    breakers,
+    workflow,
+    playbooks: loadPlaybooks(options.playbooks ?? {}),
+    autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+    workspaceIds: databricks.ids(),
+    databricks: (id) => databricks.get(id),
+    isNotFound,
+    clock: Date.now,
+    actor: 'intake',
+    logger: options.logger ?? new Logger({ logLevel: 'SILENT' }),
+    metrics: new Metrics({ namespace: 'Test', serviceName: 'intake' }),
+  });
+
+  async function send(request: RequestShape): Promise<Response> {
+    const raw = (await handler(toApiGatewayEvent(request), lambdaContext('intake'))) as APIGatewayProxyResult;
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(raw.body);
+    } catch {
+      body = { unparsed: raw.body };
+    }
+    return { statusCode: raw.statusCode, headers: raw.headers ?? {}, body, raw };
+  }
+
+  /** POSTs a JSON payload to the seed's path with the current key. */
+  function post(
+    payload: unknown,
+    headers: Record<string, string> = {},
+    path = '/databricks-monitor',
+  ): Promise<Response> {
+    return send({
+      method: 'POST',
+      path,
+      headers: { 'Content-Type': 'application/json', 'x-api-key': keys.current, ...headers },
+      body: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+  }
+
+  /** Every item in the table (tests compare before and after). */
+  async function items(): Promise<Record<string, unknown>[]> {
+    const { Items = [] } = await table.documentClient.send(
+      new ScanCommand({ TableName: table.tableName, ConsistentRead: true }),
+    );
+    return Items;
+  }
+
+  return {
+    handler,
+    send,
+    post,
+    items,
+    keys,
+    setKeys,
+    workflow,
+    tickets,
+    breakers,
+    simulator,
+    table,
+    async close() {
+      secrets.restore();
+      await simulator.close();
+      await table.destroy();
+    },
+  };
+}
+
+export type IntakeHarness = Awaited<ReturnType<typeof createIntakeHarness>>;
+
+export const fixture = (path: string): unknown =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures', path), 'utf8'));
