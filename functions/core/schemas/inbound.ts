@@ -53,9 +53,7 @@ export const JobNotificationSchema = z.looseObject({
   job: z.looseObject({ job_id: IdSchema, name: z.string().max(1000).optional() }),
   task: z
     .looseObject({
-      task_key: z
-        .string()
-        .regex(/^[\w.-]{1,100}$/, 'must be 1-100 letters, digits, "_", "-" or "."'),
+      task_key: z.string().regex(/^[\w.-]{1,100}$/, 'must be 1-100 letters, digits, "_", "-" or "."'),
     })
     .optional(),
 });
