@@ -366,3 +366,21 @@ export function executionNameFor(ticketId: string): string {
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
+
+/** The outcome of a recovery execution, as the reconciler needs it. */
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'NOT_FOUND';
+
+export interface ExecutionDescription {
+  readonly status: ExecutionStatus;
+  /** The execution's output (parsed JSON), when it succeeded. */
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  /** Epoch ms. */
+  readonly stopDate?: number;
+}
+
+/** Looks up a recovery execution by its name (the ticket id). */
+export interface WorkflowInspector {
+  describe(executionName: string): Promise<ExecutionDescription>;
+}

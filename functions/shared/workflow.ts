@@ -1,11 +1,23 @@
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { RecoveryInput, WorkflowStarter } from '../core/incident.ts';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import type {
+  ExecutionDescription,
+  ExecutionStatus,
+  RecoveryInput,
+  WorkflowInspector,
+  WorkflowStarter,
+} from '../core/incident.ts';
 
 /**
  * Starts the recovery state machine. The execution name derives from the ticket id, so a second
  * start for the same ticket (a retried delivery, the reconciler) is recognised instead of duplicated.
  */
-export class StepFunctionsWorkflowStarter implements WorkflowStarter {
+export class StepFunctionsWorkflowStarter implements WorkflowStarter, WorkflowInspector {
   readonly #client: Pick<SFNClient, 'send'>;
   readonly #stateMachineArn: string;
 
@@ -27,6 +39,26 @@ export class StepFunctionsWorkflowStarter implements WorkflowStarter {
     } catch (error) {
       if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
         return { executionId: this.executionArn(name), alreadyStarted: true };
+      }
+      throw error;
+    }
+  }
+
+  async describe(executionName: string): Promise<ExecutionDescription> {
+    try {
+      const out = await this.#client.send(
+        new DescribeExecutionCommand({ executionArn: this.executionArn(executionName) }),
+      );
+      return {
+        status: (out.status ?? 'RUNNING') as ExecutionStatus,
+        ...(out.output === undefined ? {} : { output: JSON.parse(out.output) as unknown }),
+        ...(out.error === undefined ? {} : { error: out.error }),
+        ...(out.cause === undefined ? {} : { cause: out.cause }),
+        ...(out.stopDate === undefined ? {} : { stopDate: out.stopDate.getTime() }),
+      };
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist || (error as Error).name === 'ExecutionDoesNotExist') {
+        return { status: 'NOT_FOUND' };
       }
       throw error;
     }

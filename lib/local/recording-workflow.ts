@@ -1,4 +1,9 @@
-import type { RecoveryInput, WorkflowStarter } from '../../functions/core/incident.ts';
+import type {
+  ExecutionDescription,
+  RecoveryInput,
+  WorkflowInspector,
+  WorkflowStarter,
+} from '../../functions/core/incident.ts';
 
 export interface RecordedStart {
   readonly name: string;
@@ -10,7 +15,9 @@ export interface RecordedStart {
  * A stand-in for Step Functions' StartExecution in local mode and tests, with the one behaviour the
  * intake relies on: a second start under the same execution name does not start anything.
  */
-export class RecordingWorkflowStarter implements WorkflowStarter {
+export class RecordingWorkflowStarter implements WorkflowStarter, WorkflowInspector {
+  /** Outcomes tests assign to recorded executions; a recorded one without is RUNNING. */
+  readonly outcomes = new Map<string, ExecutionDescription>();
   readonly starts: RecordedStart[] = [];
   /** Makes the next N starts fail, as an unavailable Step Functions would. */
   failNext = 0;
@@ -28,5 +35,10 @@ export class RecordingWorkflowStarter implements WorkflowStarter {
     this.#names.add(name);
     this.starts.push({ name, input, at: Date.now() });
     return { executionId, alreadyStarted: false };
+  }
+
+  async describe(executionName: string): Promise<ExecutionDescription> {
+    if (!this.#names.has(executionName)) return { status: 'NOT_FOUND' };
+    return this.outcomes.get(executionName) ?? { status: 'RUNNING' };
   }
 }
