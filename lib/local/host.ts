@@ -1,0 +1,183 @@
+/**
+ * Local mode: the intake's real handler behind a local API Gateway, on DynamoDB Local and the
+ * Databricks simulator (or a real workspace when DATABRICKS_HOST and DATABRICKS_TOKEN are set).
+ * Nothing here is a copy of production logic: it only builds the dependencies differently.
+ */
+import { randomBytes } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
+import { loadPlaybooks, type PlaybookTable } from '../../functions/core/playbooks.ts';
+import { isNotFound, type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { createIntakeHandler } from '../../functions/intake/app.ts';
+import { parseApiKeys } from '../../functions/intake/auth.ts';
+import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { createTable } from '../../functions/store/table-definition.ts';
+import { TicketRepository } from '../../functions/store/tickets.ts';
+import {
+  DEMO_SCENARIO_PATH,
+  loadScenarioFile,
+  type RunningSimulator,
+  startSimulator,
+} from '../simulator/index.ts';
+import { type ProxyHandler, startLocalApi } from './api-gateway.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { RecordingWorkflowStarter } from './recording-workflow.ts';
+
+export interface LocalHostOptions {
+  /** HTTP port of the API; 0 picks a free one. @default 8000 */
+  readonly port?: number;
+  /** The API key callers send in `x-api-key`. @default a random one, printed at start */
+  readonly apiKey?: string;
+  /** @default true */
+  readonly autoRemediationEnabled?: boolean;
+  /** Simulated ms per real ms of the Databricks simulator. @default 60 (a 3-minute start takes 3 s) */
+  readonly timeScale?: number;
+  /** Scenario file for the simulator. @default the demo scenario */
+  readonly scenarioPath?: string;
+  /** A real workspace instead of the simulator. */
+  readonly databricks?: { readonly host: string; readonly token: string };
+  readonly playbookOverrides?: unknown;
+  /** Replaces the recording starter (the workflow runner plugs in here). */
+  readonly workflow?: (deps: LocalDeps) => Promise<WorkflowStarter & WorkflowInspector>;
+  readonly logger?: Logger;
+}
+
+/** What the local host built, for the workflow runner and the poller to share. */
+export interface LocalDeps {
+  readonly tableName: string;
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly tickets: TicketRepository;
+  readonly breakers: BreakerRepository;
+  readonly databricks: WorkspaceClients;
+  readonly playbooks: PlaybookTable;
+  readonly logger: Logger;
+}
+
+export interface LocalHost extends LocalDeps {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly apiKeyGenerated: boolean;
+  readonly simulator?: RunningSimulator;
+  readonly dynamoDb: DynamoDbLocal;
+  readonly workflow: WorkflowStarter & WorkflowInspector;
+  readonly handler: ProxyHandler;
+  close(): Promise<void>;
+}
+
+const WORKSPACE_ID = 'default';
+const DATABRICKS_SECRET = 'local/databricks/default';
+const KEYS_SECRET = 'local/intake-keys';
+
+export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
+  const logger = options.logger ?? new Logger({ serviceName: 'databricks-cluster-recovery' });
+  const playbooks = loadPlaybooks(options.playbookOverrides ?? {});
+  const apiKeyGenerated = options.apiKey === undefined;
+  const apiKey = options.apiKey ?? randomBytes(24).toString('base64url');
+  const keys = parseApiKeys(JSON.stringify({ current: apiKey }));
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const dynamoDb = await startDynamoDbLocal();
+    cleanups.push(() => dynamoDb.stop());
+    const dynamoDbClient = new DynamoDBClient({
+      endpoint: dynamoDb.endpoint,
+      region: 'us-east-1',
+      // DynamoDB Local accepts any credentials; these are not secrets.
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    cleanups.push(async () => dynamoDbClient.destroy());
+    const tableName = 'rca-local';
+    await createTable(dynamoDbClient, tableName);
+    const documentClient = DynamoDBDocumentClient.from(dynamoDbClient, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+
+    let simulator: RunningSimulator | undefined;
+    let host: string;
+    let token: string;
+    if (options.databricks !== undefined) {
+      ({ host, token } = options.databricks);
+    } else {
+      simulator = await startSimulator({
+        scenario: await loadScenarioFile(options.scenarioPath ?? DEMO_SCENARIO_PATH),
+        timeScale: options.timeScale ?? 60,
+      });
+      const running = simulator;
+      cleanups.push(() => running.close());
+      host = simulator.url;
+      token = simulator.token;
+    }
+    // Local mode reads its secrets from memory (filled from the environment), not Secrets Manager.
+    const secrets = memorySecrets({
+      [DATABRICKS_SECRET]: JSON.stringify({ token }),
+      [KEYS_SECRET]: JSON.stringify(keys),
+    });
+    const databricks = new WorkspaceClients({
+      workspaces: [{ id: WORKSPACE_ID, host, credentialsSecretArn: DATABRICKS_SECRET }],
+      secrets,
+      logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
+    });
+    const tickets = new TicketRepository({ client: documentClient, tableName });
+    const breakers = new BreakerRepository({ client: documentClient, tableName });
+    const deps: LocalDeps = { tableName, documentClient, tickets, breakers, databricks, playbooks, logger };
+    const workflow =
+      options.workflow === undefined ? new RecordingWorkflowStarter() : await options.workflow(deps);
+
+    const handler = createIntakeHandler({
+      loadKeys: async () => keys,
+      getTicket: (id) => tickets.getTicket(id),
+      tickets,
+      breakers,
+      workflow,
+      playbooks,
+      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+      workspaceIds: databricks.ids(),
+      databricks: (id) => databricks.get(id),
+      isNotFound,
+      clock: Date.now,
+      actor: 'intake',
+      logger,
+      metrics: new Metrics({ namespace: 'DatabricksClusterRecoveryLocal', serviceName: 'intake' }),
+    }) as unknown as ProxyHandler;
+
+    const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });
+    cleanups.push(() => api.close());
+    return {
+      ...deps,
+      url: api.url,
+      apiKey,
+      apiKeyGenerated,
+      ...(simulator === undefined ? {} : { simulator }),
+      dynamoDb,
+      workflow,
+      handler,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** A SecretsReader answering GetSecretValue from memory. */
+function memorySecrets(values: Readonly<Record<string, string>>): SecretsReader {
+  return {
+    send: (async (command: GetSecretValueCommand) => {
+      const id = command.input.SecretId ?? '';
+      const value = values[id];
+      if (value === undefined) {
+        throw Object.assign(new Error(`secret ${id} is not configured locally`), {
+          name: 'ResourceNotFoundException',
+        });
+      }
+      return { SecretString: value, Name: id };
+    }) as unknown as SecretsReader['send'],
+  };
+}

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '../..');
+const seed = (name: string) => readFileSync(join(ROOT, 'test/fixtures/seed', name), 'utf8');
+
+/** Starts `npm start`'s entry as a real process on a free port and waits for its banner. */
+async function startLocal(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/local.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${output}`)), 60_000);
+    const check = () => {
+      const match = /running locally on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  return { child, url, output: () => output };
+}
+
+describe('npm start', () => {
+  const apiKey = randomBytes(24).toString('base64url');
+  let local: Awaited<ReturnType<typeof startLocal>>;
+  beforeAll(async () => {
+    local = await startLocal({ RCA_API_KEY: apiKey });
+  }, 90_000);
+  afterAll(async () => {
+    if (local === undefined) return;
+    const exited = new Promise((resolve) => local.child.once('exit', resolve));
+    local.child.kill('SIGTERM');
+    await exited;
+  });
+
+  const post = async (body: string, key = apiKey) => {
+    const res = await fetch(`${local.url}/databricks-monitor`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('answers the connectivity test with a 2xx and no ticket', async () => {
+    // Act
+    const res = await post('{"event": "test"}');
+
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ignored', ticket_id: null });
+  });
+
+  it("answers the seed's Test 1 over HTTP with the seed's error type and action", async () => {
+    // Act
+    const res = await post(seed('test1-driver-unreachable.json'));
+
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      status: 'success',
+      ticket_id: expect.stringMatching(/^RCA-\d{8}-001$/),
+      error_type: 'DatabricksDriverNotResponding',
+      actions_taken: ['restart_cluster'],
+    });
+  });
+
+  it("answers the seed's Test 2 over HTTP with the seed's error type and action", async () => {
+    // Act
+    const res = await post(seed('test2-insufficient-capacity.json'));
+
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      error_type: 'DatabricksResourceExhausted',
+      actions_taken: ['restart_with_different_instance_type'],
+    });
+  });
+
+  it('refuses a wrong key with a bare 401', async () => {
+    // Act
+    const res = await post('{"event": "test"}', 'not-the-key');
+
+    // Assess
+    expect(res).toEqual({ status: 401, body: { message: 'Unauthorized' } });
+  });
+
+  it('serves the ticket with its audit trail', async () => {
+    // Prepare
+    const created = await post(seed('test1-driver-unreachable.json'));
+
+    // Act
+    const res = await fetch(`${local.url}/tickets/${created.body.ticket_id}`, {
+      headers: { 'x-api-key': apiKey },
+    });
+
+    // Assess
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { ticket: { errorType: string } }).ticket.errorType).toBe(
+      'DatabricksDriverNotResponding',
+    );
+  });
+});
