@@ -53,7 +53,8 @@ const DEFAULT_TOKEN_LIFETIME_S = 3600;
 /** OAuth M2M: client credentials, cached token, single-flight refresh. */
 export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
   const doFetch = options.fetch ?? globalThis.fetch;
-  const now = options.clock?.now ?? Date.now;
+  const clock = options.clock;
+  const now = (): number => (clock ? clock.now() : Date.now());
   const margin = options.refreshMarginMs ?? 60_000;
   const url = new URL('/oidc/v1/token', options.host).toString();
   const basic = Buffer.from(

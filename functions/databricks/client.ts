@@ -559,8 +559,8 @@ export class DatabricksClient {
     } catch (error) {
       if (callerSignal?.aborted) throw callerSignal.reason;
       if (timeout.aborted) throw new DatabricksTimeoutError(operation, timeoutMs);
-      if (error instanceof DatabricksError) throw error;
-      throw toConnectionError(operation, error);
+      if (isNetworkFailure(error)) throw toConnectionError(operation, error);
+      throw error;
     }
     if (status < 200 || status >= 300) {
       throw toApiError(
@@ -601,6 +601,19 @@ const NOT_SENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
+
+/**
+ * Whether fetch failed on the network (`fetch failed`, or `terminated` when the body was cut off),
+ * as opposed to a programming error, which must not be mistaken for a retryable outage.
+ */
+function isNetworkFailure(error: unknown): boolean {
+  if (!(error instanceof TypeError)) return false;
+  return (
+    error.message === 'fetch failed' ||
+    error.message === 'terminated' ||
+    typeof (error.cause as { code?: unknown })?.code === 'string'
+  );
+}
 
 function toConnectionError(operation: string, error: unknown): DatabricksConnectionError {
   let code: string | undefined;

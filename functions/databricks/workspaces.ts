@@ -20,8 +20,10 @@ export const WorkspaceConfigSchema = z.strictObject({
     .max(64, 'must be at most 64 characters')
     .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"'),
   host: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((value) => {
-    const url = new URL(value);
-    return url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    const url = URL.parse(value);
+    return (
+      url === null || url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+    );
   }, 'must use https (plain http only for a local simulator)'),
   credentialsSecretArn: z.string().trim().min(1, 'must not be empty'),
 });

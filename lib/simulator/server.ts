@@ -248,6 +248,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       return;
     }
     if (path === '/oidc/v1/token') {
+      if (injectFailure(path, res, count)) return;
       const status = issueToken(req, res, raw);
       count(status);
       return;
@@ -267,6 +268,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       });
       return;
     }
+    if (injectFailure(path, res, count)) return;
+    const status = await answer(res, () => {
+      workspace.tick();
+      return routeApi(method, path, url.searchParams, raw);
+    });
+    count(status);
+  }
+
+  /** Answers with a switched-on throttle or server error instead of the real handler. */
+  function injectFailure(path: string, res: ServerResponse, count: (status: number) => void): boolean {
     const throttle = faults.throttleFor(path);
     if (throttle) {
       count(throttle.status);
@@ -279,7 +290,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         },
         { 'retry-after': String(throttle.retryAfterSeconds) },
       );
-      return;
+      return true;
     }
     const failure = faults.serverErrorFor(path);
     if (failure) {
@@ -298,13 +309,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
               : 'Internal error (simulated).',
         });
       }
-      return;
+      return true;
     }
-    const status = await answer(res, () => {
-      workspace.tick();
-      return routeApi(method, path, url.searchParams, raw);
-    });
-    count(status);
+    return false;
   }
 
   function issueToken(req: IncomingMessage, res: ServerResponse, raw: string): number {
