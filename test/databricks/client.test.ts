@@ -447,6 +447,23 @@ describe('DatabricksClient calls against the simulator', () => {
     expect(clock.sleeps).toEqual([125, 250]);
   });
 
+  it('logs retries without the token', async () => {
+    // Prepare
+    sim.admin.setFaults({ serverErrors: { count: 2, status: 503 } });
+    const lines: string[] = [];
+    const { client } = clientFor(sim, {
+      logger: { warn: (message, attributes) => lines.push(`${message} ${JSON.stringify(attributes)}`) },
+    });
+
+    // Act
+    await client.getCluster(RUNNING);
+
+    // Assess
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('"errorCode":"TEMPORARILY_UNAVAILABLE"');
+    expect(lines.join('\n')).not.toContain(sim.token);
+  });
+
   it('does not retry a plain 500 on a start (the start may have happened)', async () => {
     // Prepare
     sim.admin.setFaults({ serverErrors: { count: 1, status: 500 } });
