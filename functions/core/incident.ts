@@ -140,7 +140,8 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     audit: {
       event: 'ticket_opened',
       actor: deps.actor,
-      details: { classification, incidentKey: signal.incidentKey, playbookMode: playbook.mode },
+      // The signal is kept so that the reconciler can start the workflow later with the same input.
+      details: { classification, signal, playbookMode: playbook.mode },
     },
   });
   const ticket = opened.ticket;

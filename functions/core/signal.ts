@@ -48,6 +48,8 @@ export interface FailureSignal {
   /** `last_state_loss_time` of the cluster, when known (epoch ms). */
   readonly lastStateLossTime?: number;
   readonly sparkContextId?: string;
+  /** For a stuck cluster: when it entered PENDING or RESTARTING (epoch ms). */
+  readonly stuckSince?: number;
   readonly job?: JobContext;
   /** When the system observed the signal (epoch ms). */
   readonly observedAt: number;
@@ -60,12 +62,20 @@ export const INCIDENT_BUCKET_MS = 15 * 60 * 1000;
 
 export type IncidentAnchor = Pick<
   FailureSignal,
-  'workspaceId' | 'clusterId' | 'kind' | 'terminatedTime' | 'lastStateLossTime' | 'observedAt' | 'job'
+  | 'workspaceId'
+  | 'clusterId'
+  | 'kind'
+  | 'terminatedTime'
+  | 'lastStateLossTime'
+  | 'stuckSince'
+  | 'observedAt'
+  | 'job'
 > & { readonly code?: string | undefined };
 
 /**
  * The incident key. A cluster incident is anchored on the Databricks timestamp that identifies the
- * occurrence — `terminated_time` for a termination, `last_state_loss_time` for a driver loss — so the
+ * occurrence — `terminated_time` for a termination, `last_state_loss_time` for a driver loss, the time
+ * a stuck cluster entered PENDING or RESTARTING — so the
  * poller, a job notification and a custom event about the same failure agree. Without one (a seed
  * event that omits it) the key falls back on the code and a 15-minute bucket of the observation time.
  * A job failure that no cluster failure explains is keyed on its run.
@@ -79,6 +89,9 @@ export function incidentKey(anchor: IncidentAnchor): string {
   const cluster = `${ws}#cluster#${anchor.clusterId}`;
   if (anchor.kind === 'driver_loss' && anchor.lastStateLossTime !== undefined) {
     return `${cluster}#state_loss#${anchor.lastStateLossTime}`;
+  }
+  if (anchor.kind === 'stuck' && anchor.stuckSince !== undefined) {
+    return `${cluster}#stuck#${anchor.stuckSince}`;
   }
   if (anchor.kind === 'job_failure' && anchor.job !== undefined) {
     return `${ws}#run#${anchor.job.runId}`;
