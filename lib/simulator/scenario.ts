@@ -4,6 +4,7 @@
  * every error names the offending field (`clusters.2.state: …`).
  */
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../../functions/core/errors.ts';
 import { CLUSTER_SOURCES, TERMINATION_TYPES } from '../../functions/core/schemas/common.ts';
@@ -319,4 +320,4 @@ export async function loadScenarioFile(path: string): Promise<Scenario> {
 }
 
 /** The demo scenario shipped with the simulator (used when no `--scenario` is given). */
-export const DEMO_SCENARIO_PATH = new URL('./scenarios/demo.json', import.meta.url).pathname;
+export const DEMO_SCENARIO_PATH = fileURLToPath(new URL('./scenarios/demo.json', import.meta.url));
