@@ -1,0 +1,391 @@
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  CfnAccount,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  type Method,
+  MethodLoggingLevel,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
+import { loadPlaybooks } from '../../functions/core/playbooks.ts';
+import { RecoveryFunction } from './recovery-function.ts';
+import type { IntakeSecrets } from './secrets.ts';
+import type { Storage } from './storage.ts';
+
+/** A Databricks workspace the intake accepts signals for, with the secret holding its credentials. */
+export interface DatabricksWorkspace {
+  /** Stable id used in incident keys, tickets and `POST /databricks-monitor/{workspace}`. */
+  readonly id: string;
+  /** The workspace URL, `https://<deployment>.cloud.databricks.com`. */
+  readonly host: string;
+  /**
+   * The secret holding the workspace's PAT or OAuth M2M credentials. Created by the operator;
+   * encrypted with the AWS-managed `aws/secretsmanager` key, since no KMS grant is made for it.
+   */
+  readonly credentialsSecret: ISecret;
+}
+
+/** Circuit breaker settings (`BREAKER_CONFIG`); see `BreakerConfig` in `functions/core/breaker.ts`. */
+export interface IntakeBreakerConfig {
+  /** @default 3 */
+  readonly failureThreshold?: number;
+  /** @default 3600 */
+  readonly windowSeconds?: number;
+  /** @default 1800 */
+  readonly cooldownSeconds?: number;
+  /** @default 3600 */
+  readonly probeTimeoutSeconds?: number;
+}
+
+/** Properties of {@link IntakeApi}. */
+export interface IntakeApiProps {
+  /** The workspaces whose signals are accepted; at least one. */
+  readonly workspaces: readonly DatabricksWorkspace[];
+
+  /** The table tickets, incidents and breakers are written to. */
+  readonly storage: Storage;
+
+  /** The API keys callers authenticate with. */
+  readonly secrets: IntakeSecrets;
+
+  /**
+   * The recovery workflow the intake starts. Without it the function gets no Step Functions access
+   * and no `STATE_MACHINE_ARN`, and fails at cold start: only for stacks whose workflow is not
+   * built yet.
+   * @default - no workflow
+   */
+  readonly stateMachine?: IStateMachine;
+
+  /**
+   * Whether recoveries are started at all (`AUTO_REMEDIATION_ENABLED`). Off, failures are still
+   * ticketed and notified.
+   * @default true
+   */
+  readonly autoRemediationEnabled?: boolean;
+
+  /**
+   * Playbook overrides keyed by error type (`PLAYBOOK_OVERRIDES`), validated at synthesis: a bad
+   * key fails `cdk synth` with an error naming it.
+   * @default - the default playbooks
+   */
+  readonly playbookOverrides?: Readonly<Record<string, unknown>>;
+
+  /**
+   * Circuit breaker settings (`BREAKER_CONFIG`), validated at synthesis.
+   * @default - the defaults of `functions/core/breaker.ts`
+   */
+  readonly breakerConfig?: IntakeBreakerConfig;
+
+  /**
+   * Steady-state requests per second the stage accepts before answering 429.
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number;
+
+  /**
+   * Requests the stage accepts at once above the rate, for example when one outage fails many
+   * jobs together.
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number;
+
+  /**
+   * How long the access logs, the execution error logs and the function's logs are kept. One
+   * retention for all three, so a request can be followed from the access log to the function's
+   * log lines by its request id for as long as any of them exists; 90 days matches the tickets'
+   * audit trail.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+
+  /**
+   * ARN of a regional AWS WAFv2 web ACL to associate with the stage.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+
+  /**
+   * Whether to set the account's API Gateway CloudWatch role, which API Gateway needs to write any
+   * log of any REST API in this account and region. Turn it off in accounts that already manage
+   * that setting; the role and the setting are retained when the stack is deleted, so other APIs
+   * keep logging.
+   * @default true
+   */
+  readonly cloudWatchRole?: boolean;
+}
+
+// API Gateway gives up on a Lambda integration after 29 s. The function stops 4 s earlier, so the
+// caller always gets the function's own answer (a 503 with Retry-After when Databricks is slow)
+// rather than a 504 for a request that may still start a recovery; the handler itself stops calling
+// Databricks 3 s before its own timeout.
+const FUNCTION_TIMEOUT = Duration.seconds(25);
+
+const STAGE_NAME = 'prod';
+
+// Who called what and how it went. Never a header: the API key and Basic credentials travel in them.
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    extendedRequestId: '$context.extendedRequestId',
+    ip: '$context.identity.sourceIp',
+    requestTime: '$context.requestTime',
+    method: '$context.httpMethod',
+    resourcePath: '$context.resourcePath',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    responseLatency: '$context.responseLatency',
+    integrationLatency: '$context.integrationLatency',
+  }),
+);
+
+/**
+ * The HTTP intake: a regional REST API with `POST /databricks-monitor`,
+ * `POST /databricks-monitor/{workspace}` and `GET /tickets/{id}`, all proxied to one intake
+ * function. The stage is throttled, traced with X-Ray, and logs access (JSON, no headers) and
+ * execution errors to log groups with a retention. Callers are authenticated by the function with
+ * the keys in {@link IntakeSecrets}.
+ */
+export class IntakeApi extends Construct {
+  /** The REST API. */
+  public readonly api: RestApi;
+
+  /** The function behind every route. */
+  public readonly function: RecoveryFunction;
+
+  /** The stage's access log group. */
+  public readonly accessLogGroup: LogGroup;
+
+  /** The URL Databricks and custom events post to: `https://…/prod/databricks-monitor`. */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: IntakeApiProps) {
+    super(scope, id);
+
+    if (props.workspaces.length === 0) {
+      throw new Error(`${this.node.path}: configure at least one Databricks workspace`);
+    }
+    const playbookOverrides = validPlaybookOverrides(this, props.playbookOverrides);
+    const breakerConfig = validBreakerConfig(this, props.breakerConfig);
+    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+
+    this.function = new RecoveryFunction(this, 'Function', {
+      entry: 'functions/handlers/intake.ts',
+      description: 'Authenticates, validates and tickets Databricks failure signals, and starts recoveries',
+      timeout: FUNCTION_TIMEOUT,
+      logRetention,
+      synchronousCaller: 'API Gateway',
+      environment: {
+        AUTO_REMEDIATION_ENABLED: String(props.autoRemediationEnabled ?? true),
+        ...(playbookOverrides === undefined ? {} : { PLAYBOOK_OVERRIDES: JSON.stringify(playbookOverrides) }),
+        ...(breakerConfig === undefined ? {} : { BREAKER_CONFIG: JSON.stringify(breakerConfig) }),
+      },
+    });
+    const fn = this.function.lambdaFunction;
+    props.storage.grantReadWriteData(fn);
+    props.secrets.grantRead(fn);
+    grantDatabricksWorkspaces(fn, props.workspaces);
+    if (props.stateMachine !== undefined) {
+      this.grantStartRecovery(props.stateMachine);
+    }
+
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: logRetention });
+
+    this.api = new RestApi(this, 'Api', {
+      restApiName: `${Stack.of(this).stackName}-intake`,
+      description: 'Receives Databricks job notifications and cluster failure events',
+      // Callers are servers (Databricks, schedulers) in or near one region, not browsers worldwide.
+      endpointTypes: [EndpointType.REGIONAL],
+      // Set below with an inline policy, instead of the AWS-managed policy CDK would attach.
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: STAGE_NAME,
+        description: 'Databricks cluster recovery intake',
+        tracingEnabled: true,
+        throttlingRateLimit: props.throttlingRateLimit ?? 50,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: ACCESS_LOG_FORMAT,
+        // ERROR only, without data tracing: INFO would log request headers, which carry the keys.
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: false,
+      },
+    });
+
+    const executionLogs = new LogGroup(this, 'ExecutionLogs', {
+      // The group API Gateway would otherwise create itself, without any retention.
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+      retention: logRetention,
+    });
+    this.api.deploymentStage.node.addDependency(executionLogs);
+
+    const integration = new LambdaIntegration(fn);
+    const monitor = this.api.root.addResource('databricks-monitor');
+    const methods = [
+      monitor.addMethod('POST', integration),
+      monitor.addResource('{workspace}').addMethod('POST', integration),
+      this.api.root.addResource('tickets').addResource('{id}').addMethod('GET', integration),
+    ];
+    acknowledgeFunctionAuth(methods);
+    acknowledgeValidationInFunction(this.api);
+
+    if (props.cloudWatchRole ?? true) {
+      this.setAccountCloudWatchRole();
+    }
+    if (props.webAclArn === undefined) {
+      Validations.of(this.api.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'No web ACL by default: every request is authenticated by the function with a constant-time key comparison, the stage is throttled, and the API serves a handful of known server-side callers. Organisations with a WAF policy pass webAclArn.',
+      });
+    } else {
+      new CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: this.api.deploymentStage.stageArn,
+        webAclArn: props.webAclArn,
+      });
+    }
+
+    this.url = this.api.urlForPath('/databricks-monitor');
+    new CfnOutput(this, 'Url', {
+      description: 'POST Databricks job notifications and cluster failure events here',
+      value: this.url,
+    });
+  }
+
+  /**
+   * Lets the function start executions of this one state machine, and tells it which in
+   * `STATE_MACHINE_ARN`. Nothing else: the intake never reads an execution back (the execution
+   * name derives from the ticket id, so a second start is answered by ExecutionAlreadyExists).
+   */
+  private grantStartRecovery(stateMachine: IStateMachine): void {
+    const fn = this.function.lambdaFunction;
+    fn.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(fn);
+  }
+
+  /**
+   * Sets the account-wide role API Gateway writes CloudWatch logs with. Without it, a stage with
+   * access or execution logging cannot be created in an account where nobody set it before.
+   */
+  private setAccountCloudWatchRole(): void {
+    const role = new Role(this, 'ApiGatewayCloudWatchRole', {
+      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'Lets API Gateway write the logs of the REST APIs of this account and region',
+      inlinePolicies: {
+        WriteLogs: new PolicyDocument({
+          statements: [
+            new PolicyStatement({
+              // The actions of the AWS-managed AmazonAPIGatewayPushToCloudWatchLogs policy.
+              actions: [
+                'logs:CreateLogGroup',
+                'logs:CreateLogStream',
+                'logs:DescribeLogGroups',
+                'logs:DescribeLogStreams',
+                'logs:PutLogEvents',
+                'logs:GetLogEvents',
+                'logs:FilterLogEvents',
+              ],
+              resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`],
+            }),
+          ],
+        }),
+      },
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]`,
+      reason:
+        "API Gateway uses one role per account and region for the logs of every REST API there, in log groups it names after each API's generated id. A role limited to this API's groups would stop the logging of the account's other APIs; the role is limited to the log groups of this account and region.",
+    });
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    const account = new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    // Retained: deleting this stack must not take the logging of the account's other APIs with it.
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    account.node.addDependency(this.api.node.defaultChild as Construct);
+    this.api.deploymentStage.node.addDependency(account);
+  }
+}
+
+/**
+ * Lets a function read the credentials of each workspace, and tells it the workspaces in
+ * `DATABRICKS_WORKSPACES` (`[{ id, host, credentialsSecretArn }]`, as `functions/databricks`
+ * parses it).
+ */
+export function grantDatabricksWorkspaces(
+  fn: LambdaFunction,
+  workspaces: readonly DatabricksWorkspace[],
+): void {
+  fn.addEnvironment(
+    'DATABRICKS_WORKSPACES',
+    Stack.of(fn).toJsonString(
+      workspaces.map((workspace) => ({
+        id: workspace.id,
+        host: workspace.host,
+        credentialsSecretArn: workspace.credentialsSecret.secretArn,
+      })),
+    ),
+  );
+  for (const workspace of workspaces) {
+    workspace.credentialsSecret.grantRead(fn);
+  }
+}
+
+function acknowledgeFunctionAuth(methods: readonly Method[]): void {
+  const reason =
+    'Databricks notification destinations can send only HTTP Basic credentials, so an IAM or Cognito authorizer would lock Databricks out. The function authenticates every request against the API keys in Secrets Manager (x-api-key or Basic, current and previous key, constant-time comparison).';
+  for (const method of methods) {
+    Validations.of(method).acknowledge(
+      { id: 'AwsSolutions-APIG4', reason },
+      { id: 'AwsSolutions-COG4', reason },
+    );
+  }
+}
+
+function acknowledgeValidationInFunction(api: RestApi): void {
+  Validations.of(api).acknowledge({
+    id: 'AwsSolutions-APIG2',
+    reason:
+      "The function validates every request after authenticating it, and answers with a 4xx that names the offending field. An API Gateway model would answer unauthenticated callers first, with a bare 'Invalid request body', and reject payload variants the function accepts.",
+  });
+}
+
+function validPlaybookOverrides(
+  scope: Construct,
+  overrides: Readonly<Record<string, unknown>> | undefined,
+): Readonly<Record<string, unknown>> | undefined {
+  if (overrides === undefined || Object.keys(overrides).length === 0) return undefined;
+  try {
+    loadPlaybooks(overrides);
+  } catch (error) {
+    throw new Error(`${scope.node.path}: playbookOverrides are invalid; ${(error as Error).message}`);
+  }
+  return overrides;
+}
+
+function validBreakerConfig(
+  scope: Construct,
+  config: IntakeBreakerConfig | undefined,
+): IntakeBreakerConfig | undefined {
+  if (config === undefined || Object.keys(config).length === 0) return undefined;
+  const known = ['failureThreshold', 'windowSeconds', 'cooldownSeconds', 'probeTimeoutSeconds'];
+  const unknown = Object.keys(config).filter((key) => !known.includes(key));
+  try {
+    if (unknown.length > 0) {
+      throw new Error(`unknown breaker config ${unknown.join(', ')} (known: ${known.join(', ')})`);
+    }
+    resolveBreakerConfig(config);
+  } catch (error) {
+    throw new Error(`${scope.node.path}: breakerConfig is invalid; ${(error as Error).message}`);
+  }
+  return config;
+}
