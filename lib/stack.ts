@@ -1,5 +1,7 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { importWorkspaces, readRecoveryConfig } from './config.ts';
+import { type DatabricksWorkspace, IntakeApi } from './constructs/intake-api.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { RecoveryFunction } from './constructs/recovery-function.ts';
 import { IntakeSecrets } from './constructs/secrets.ts';
@@ -19,6 +21,12 @@ export class RecoveryStack extends Stack {
   /** Answers which build is deployed; has no access to anything. */
   public readonly healthFunction: RecoveryFunction;
 
+  /** The Databricks workspaces, from the CDK context `databricksWorkspaces` (see `lib/config.ts`). */
+  public readonly workspaces: readonly DatabricksWorkspace[];
+
+  /** The HTTP intake: `POST /databricks-monitor` and `GET /tickets/{id}`. */
+  public readonly intake: IntakeApi;
+
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, {
       description: 'Detects and recovers failed Databricks clusters',
@@ -32,6 +40,20 @@ export class RecoveryStack extends Stack {
       entry: 'functions/handlers/health.ts',
       description: 'Reports the service name and the deployed version',
       synchronousCaller: 'operators and post-deployment smoke tests (lambda invoke, RequestResponse)',
+    });
+
+    const config = readRecoveryConfig(this);
+    this.workspaces = importWorkspaces(this, config);
+    // The recovery state machine is passed as `stateMachine` once the workflow construct exists;
+    // until then the intake function has no STATE_MACHINE_ARN and fails at cold start.
+    this.intake = new IntakeApi(this, 'Intake', {
+      workspaces: this.workspaces,
+      storage: this.storage,
+      secrets: this.intakeSecrets,
+      autoRemediationEnabled: config.autoRemediationEnabled,
+      playbookOverrides: config.playbookOverrides,
+      breakerConfig: config.breakerConfig,
+      cloudWatchRole: config.apiGatewayCloudWatchRole,
     });
   }
 }

@@ -1,0 +1,151 @@
+import { Annotations } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { z } from 'zod';
+import { WorkspaceConfigSchema } from '../functions/databricks/workspaces.ts';
+import type { DatabricksWorkspace } from './constructs/intake-api.ts';
+
+/**
+ * A Databricks workspace as the operator configures it in CDK context. The credentials secret is
+ * created by the operator, outside this app, so a token or client secret never passes through code,
+ * templates or context: the app only learns the secret's name.
+ */
+export interface WorkspaceContext {
+  /** Stable id used in incident keys, tickets and `POST /databricks-monitor/{workspace}`. */
+  readonly id: string;
+  /** The workspace URL, `https://<deployment>.cloud.databricks.com`. */
+  readonly host: string;
+  /** Name of the Secrets Manager secret holding the workspace's PAT or OAuth M2M credentials. */
+  readonly credentialsSecretName: string;
+}
+
+/** Deployment configuration read from CDK context (`cdk.json` or `cdk synth -c key=value`). */
+export interface RecoveryConfig {
+  /** The workspaces the intake accepts signals for and the automation may act on. */
+  readonly databricksWorkspaces: readonly WorkspaceContext[];
+  /** True when no workspace was configured and {@link EXAMPLE_WORKSPACE} stands in for one. */
+  readonly exampleWorkspace: boolean;
+  /** `AUTO_REMEDIATION_ENABLED`; unset keeps the function's default (on). */
+  readonly autoRemediationEnabled?: boolean;
+  /** Playbook overrides keyed by error type, validated by the intake construct. */
+  readonly playbookOverrides?: Readonly<Record<string, unknown>>;
+  /** Circuit breaker settings, validated by the intake construct. */
+  readonly breakerConfig?: Readonly<Record<string, number>>;
+  /** Whether the stack sets the account's API Gateway CloudWatch role; unset keeps the construct's default. */
+  readonly apiGatewayCloudWatchRole?: boolean;
+}
+
+/** The context keys this app reads. */
+export const CONTEXT_KEYS = {
+  workspaces: 'databricksWorkspaces',
+  autoRemediationEnabled: 'autoRemediationEnabled',
+  playbookOverrides: 'playbookOverrides',
+  breakerConfig: 'breakerConfig',
+  apiGatewayCloudWatchRole: 'apiGatewayCloudWatchRole',
+} as const;
+
+/**
+ * Stands in when no workspace is configured, so that `cdk synth` works offline on a fresh checkout.
+ * Its secret does not exist: a deployment with it accepts signals but cannot call Databricks.
+ */
+export const EXAMPLE_WORKSPACE: WorkspaceContext = {
+  id: 'example',
+  host: 'https://example.cloud.databricks.com',
+  credentialsSecretName: 'databricks/example',
+};
+
+// Secrets Manager's own rule for secret names.
+const SecretNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(512, 'must be at most 512 characters')
+  .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and /_+=.@-');
+
+const WorkspaceContextSchema = WorkspaceConfigSchema.pick({ id: true, host: true })
+  .extend({ credentialsSecretName: SecretNameSchema })
+  // The function runs in AWS: the plain-http exception for a local simulator cannot apply.
+  .refine((workspace) => workspace.host.startsWith('https://'), {
+    path: ['host'],
+    message: 'must use https',
+  });
+
+const WorkspacesContextSchema = z
+  .array(WorkspaceContextSchema)
+  .min(1, 'configure at least one workspace')
+  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique');
+
+const BooleanContextSchema = z.union([
+  z.boolean(),
+  z.enum(['true', 'false']).transform((value) => value === 'true'),
+]);
+
+const ObjectContextSchema = z.record(z.string(), z.unknown());
+
+const BreakerContextSchema = z.record(z.string(), z.number());
+
+/**
+ * Reads and validates the deployment configuration from the CDK context of `scope`. Values given
+ * with `-c key=value` arrive as strings, so objects and arrays may also be JSON text. Throws an
+ * error naming the context key and the offending field.
+ */
+export function readRecoveryConfig(scope: Construct): RecoveryConfig {
+  const workspaces = contextValue(scope, CONTEXT_KEYS.workspaces, WorkspacesContextSchema);
+  return {
+    databricksWorkspaces: workspaces ?? [EXAMPLE_WORKSPACE],
+    exampleWorkspace: workspaces === undefined,
+    autoRemediationEnabled: contextValue(scope, CONTEXT_KEYS.autoRemediationEnabled, BooleanContextSchema),
+    playbookOverrides: contextValue(scope, CONTEXT_KEYS.playbookOverrides, ObjectContextSchema),
+    breakerConfig: contextValue(scope, CONTEXT_KEYS.breakerConfig, BreakerContextSchema),
+    apiGatewayCloudWatchRole: contextValue(
+      scope,
+      CONTEXT_KEYS.apiGatewayCloudWatchRole,
+      BooleanContextSchema,
+    ),
+  };
+}
+
+/**
+ * The configured workspaces with their credentials secrets imported by name into `scope`. Notes
+ * in the synthesis output when the example workspace stands in for a real one.
+ */
+export function importWorkspaces(scope: Construct, config: RecoveryConfig): DatabricksWorkspace[] {
+  if (config.exampleWorkspace) {
+    // Info, not a warning: a fresh checkout must synthesise cleanly, also with --strict.
+    Annotations.of(scope).addInfo(
+      `No Databricks workspace configured: using the example workspace '${EXAMPLE_WORKSPACE.id}', which cannot be reached. Set the context ${CONTEXT_KEYS.workspaces} in cdk.json or with -c to [{"id": "...", "host": "https://...", "credentialsSecretName": "..."}].`,
+    );
+  }
+  return config.databricksWorkspaces.map(({ credentialsSecretName, ...workspace }) => ({
+    ...workspace,
+    credentialsSecret: Secret.fromSecretNameV2(
+      scope,
+      `DatabricksCredentials-${workspace.id}`,
+      credentialsSecretName,
+    ),
+  }));
+}
+
+function contextValue<T extends z.ZodType>(
+  scope: Construct,
+  key: string,
+  schema: T,
+): z.output<T> | undefined {
+  let value: unknown = scope.node.tryGetContext(key);
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+    try {
+      value = JSON.parse(value);
+    } catch (error) {
+      throw new Error(`context ${key} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issues = result.error.issues.map(
+      (issue) => `${[key, ...issue.path.map(String)].join('.')}: ${issue.message}`,
+    );
+    throw new Error(`invalid context ${key} (set in cdk.json or with -c): ${issues.join('; ')}`);
+  }
+  return result.data;
+}
