@@ -64,10 +64,10 @@ const SecretNameSchema = z
 
 const WorkspaceContextSchema = WorkspaceConfigSchema.pick({ id: true, host: true })
   .extend({ credentialsSecretName: SecretNameSchema })
-  // The function runs in AWS: the plain-http exception for a local simulator cannot apply.
-  .refine((workspace) => workspace.host.startsWith('https://'), {
+  // The function runs in AWS: the plain-http exception the schema makes for a local simulator cannot apply.
+  .refine((workspace) => !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])([:/]|$)/.test(workspace.host), {
     path: ['host'],
-    message: 'must use https',
+    message: 'must use https: the function runs in AWS and cannot reach a local simulator',
   });
 
 const WorkspacesContextSchema = z

@@ -629,6 +629,11 @@ describe('RecoveryStack intake configuration from CDK context', () => {
 
   it.each([
     {
+      problem: 'a local simulator',
+      value: [{ ...WORKSPACES[0], host: 'http://localhost:8001' }],
+      key: 'databricksWorkspaces.0.host: must use https: the function runs in AWS',
+    },
+    {
       problem: 'plain http',
       value: [{ ...WORKSPACES[0], host: 'http://dbc-prod.cloud.databricks.com' }],
       key: 'databricksWorkspaces.0.host',
