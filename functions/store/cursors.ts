@@ -1,0 +1,129 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+
+/** How far the poller has looked at a workspace. */
+export interface PollCursor {
+  readonly workspaceId: string;
+  /**
+   * Epoch ms: every failure observed before this time has been recorded. The next poll looks at
+   * changes after it, minus an overlap.
+   */
+  readonly polledUntil: number;
+  /** ISO timestamp of the write. */
+  readonly updatedAt: string;
+  /** Free-form facts about the poll that wrote the cursor (clusters listed, failures found, …). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface AdvanceResult {
+  /** False when the stored cursor was already at or past the requested time (an overlapping run). */
+  readonly advanced: boolean;
+  /** The cursor as stored after the call. */
+  readonly cursor: PollCursor;
+}
+
+export interface CursorRepositoryOptions {
+  readonly client: DocumentClient;
+  readonly tableName: string;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+const CURSOR_SK = 'CURSOR';
+const RECONCILE_SK = 'RECONCILE';
+// '#' cannot occur in a workspace id, so this key never meets a workspace's cursor.
+const RECONCILE_PK = 'CURSOR#reconcile#in_progress';
+
+/**
+ * Poll cursors in the single table: item `CURSOR#<workspaceId>` / `CURSOR`. A cursor only moves
+ * forward: the write is conditional on the stored time being older, so two overlapping poller runs
+ * cannot move it backwards. The reconciler's resume position over in-progress tickets lives beside
+ * them (`CURSOR#reconcile#in_progress` / `RECONCILE`).
+ */
+export class CursorRepository {
+  readonly #client: DocumentClient;
+  readonly #tableName: string;
+  readonly #clock: () => number;
+
+  constructor(options: CursorRepositoryOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** The workspace's cursor, or undefined before its first complete poll. */
+  async get(workspaceId: string): Promise<PollCursor | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: cursorKey(workspaceId), ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as PollCursor);
+  }
+
+  /**
+   * Moves the cursor to `polledUntil` if it is later than the stored one. An older or equal time
+   * leaves the stored cursor alone and reports `advanced: false`.
+   */
+  async advance(
+    workspaceId: string,
+    polledUntil: number,
+    details?: Readonly<Record<string, unknown>>,
+  ): Promise<AdvanceResult> {
+    if (!Number.isSafeInteger(polledUntil) || polledUntil < 0) {
+      throw new RangeError(`polledUntil must be epoch milliseconds, got ${polledUntil}`);
+    }
+    const cursor: PollCursor = {
+      workspaceId,
+      polledUntil,
+      updatedAt: new Date(this.#clock()).toISOString(),
+      ...(details === undefined ? {} : { details: JSON.parse(JSON.stringify(details)) }),
+    };
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...cursorKey(workspaceId), ...cursor },
+          ConditionExpression: 'attribute_not_exists(pk) OR #until < :until',
+          ExpressionAttributeNames: { '#until': 'polledUntil' },
+          ExpressionAttributeValues: { ':until': polledUntil },
+        }),
+      );
+      return { advanced: true, cursor };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const stored = await this.get(workspaceId);
+      if (stored === undefined) throw error;
+      return { advanced: false, cursor: stored };
+    }
+  }
+
+  /** Where the reconciler stopped in the list of in-progress tickets (an opaque page cursor). */
+  async getReconcilePosition(): Promise<string | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: { pk: RECONCILE_PK, sk: RECONCILE_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.position === 'string' ? Item.position : undefined;
+  }
+
+  /** Records where the next reconciler run resumes; undefined starts it from the beginning again. */
+  async setReconcilePosition(position: string | undefined): Promise<void> {
+    await this.#client.send(
+      new PutCommand({
+        TableName: this.#tableName,
+        Item: {
+          pk: RECONCILE_PK,
+          sk: RECONCILE_SK,
+          updatedAt: new Date(this.#clock()).toISOString(),
+          ...(position === undefined ? {} : { position }),
+        },
+      }),
+    );
+  }
+}
+
+function cursorKey(workspaceId: string): { pk: string; sk: string } {
+  return { pk: `CURSOR#${workspaceId}`, sk: CURSOR_SK };
+}
