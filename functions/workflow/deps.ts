@@ -1,0 +1,62 @@
+/**
+ * What the task handlers need, as the narrowest interfaces they use. The Lambda entry wires the real
+ * repositories, Databricks clients and notifier; tests and the local runner wire the same classes
+ * against DynamoDB Local and the simulator.
+ */
+
+import type {
+  ClusterDetails,
+  ClusterEventsResponse,
+  RepairRunResponse,
+  Run,
+} from '../core/schemas/databricks.ts';
+import type {
+  CallOptions,
+  ClusterEventsRequest,
+  EditClusterRequest,
+  GetRunQuery,
+  RepairRunRequest,
+  UpdateClusterRequest,
+} from '../databricks/client.ts';
+import type { Notifier } from '../shared/notify.ts';
+import type { BreakerRepository } from '../store/breakers.ts';
+import type { TicketRepository } from '../store/tickets.ts';
+
+/** The Databricks calls the workflow makes; `DatabricksClient` satisfies it. */
+export interface WorkflowDatabricks {
+  /** Workspace URL, for links to the cluster page. */
+  readonly host: string;
+  getCluster(clusterId: string, options?: CallOptions): Promise<ClusterDetails>;
+  startCluster(clusterId: string, options?: CallOptions): Promise<void>;
+  restartCluster(clusterId: string, options?: CallOptions): Promise<void>;
+  editCluster(request: EditClusterRequest, options?: CallOptions): Promise<void>;
+  updateCluster(request: UpdateClusterRequest, options?: CallOptions): Promise<void>;
+  listClusterEvents(request: ClusterEventsRequest, options?: CallOptions): Promise<ClusterEventsResponse>;
+  getRun(runId: string | number, query?: GetRunQuery, options?: CallOptions): Promise<Run>;
+  repairRun(request: RepairRunRequest, options?: CallOptions): Promise<RepairRunResponse>;
+}
+
+export interface WorkflowLogger {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface WorkflowDeps {
+  readonly tickets: Pick<TicketRepository, 'getTicket' | 'transition' | 'appendAudit'>;
+  readonly breakers: Pick<BreakerRepository, 'recordSuccess' | 'recordFailure' | 'release'>;
+  /** The client of a workspace; throws for a workspace that is not configured. */
+  readonly databricks: (workspaceId: string) => WorkflowDatabricks;
+  readonly notifier: Notifier;
+  /**
+   * The workflow's clock (epoch ms) for deadlines and health-check windows. The local runner passes
+   * a clock that runs as much faster as its Wait states are shortened.
+   */
+  readonly clock: () => number;
+  readonly logger: WorkflowLogger;
+  readonly metrics?: { count(name: string, value?: number): void };
+  /** Absolute deadline (epoch ms, system clock) for the Databricks calls of this invocation. */
+  readonly deadline?: () => number;
+  /** Who writes the audit entries. @default 'workflow' */
+  readonly actor?: string;
+}

@@ -1,0 +1,236 @@
+/**
+ * The two ways out of a recovery. `close`: the ticket is closed (its resolution time recorded), a
+ * success is recorded on the cluster's and the error type's breakers, and people are told.
+ * `escalate`: the ticket is escalated with the reason, a failure is recorded on both breakers (which
+ * may open them; the notification says so) — or, in shadow mode, the breakers' probes are given
+ * back because nothing was tried. Both are idempotent: Step Functions may run a task twice.
+ */
+import { clusterScope, errorTypeScope } from '../core/breaker.ts';
+import { type BreakerChange, clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
+import { type Ticket, TicketStateError } from '../store/tickets.ts';
+import type { WorkflowDeps } from './deps.ts';
+import type { RecoveryInput, RecoveryResult, RecoveryState } from './model.ts';
+import { actor } from './support.ts';
+
+export async function close(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryResult> {
+  const { input } = state;
+  const summary = summaryOf(state);
+  let ticket: Ticket | undefined;
+  try {
+    const moved = await deps.tickets.transition(input.ticketId, {
+      from: ['open', 'in_progress'],
+      to: 'closed',
+      patch: { recoveryStatus: 'recovered', attempts: state.attempt },
+      audit: {
+        event: 'recovered',
+        actor: actor(deps),
+        details: {
+          attempt: state.attempt,
+          actions: state.actions ?? [],
+          ...(state.restore ? { restore: state.restore } : {}),
+        },
+      },
+    });
+    ticket = moved.ticket;
+  } catch (error) {
+    if (!(error instanceof TicketStateError)) throw error;
+    if (error.currentStatus !== 'closed') return leftAlone(state, error.currentStatus, deps);
+    // Closed by an earlier run of this task that failed afterwards: finish its work.
+    ticket = (await deps.tickets.getTicket(input.ticketId))?.ticket;
+  }
+  const breakerChanges = await recordOnBreakers(input, 'success', deps);
+  deps.logger.info('ticket closed', {
+    ticketId: input.ticketId,
+    clusterId: input.clusterId,
+    attempts: state.attempt,
+    resolutionSeconds: ticket?.resolutionSeconds,
+  });
+  deps.metrics?.count('RecoveriesSucceeded');
+  await notify(state, 'recovered', summary, breakerChanges, ticket, deps);
+  return {
+    ticketId: input.ticketId,
+    status: 'closed',
+    outcome: 'recovered',
+    attempts: state.attempt,
+    breakerChanges,
+  };
+}
+
+export async function escalate(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryResult> {
+  const { input } = state;
+  const shadow = state.outcome === 'shadow';
+  const reason = state.escalation?.reason ?? errorReason(state.error) ?? 'the recovery failed';
+  let ticket: Ticket | undefined;
+  try {
+    const moved = await deps.tickets.transition(input.ticketId, {
+      from: ['open', 'in_progress'],
+      to: 'escalated',
+      patch: {
+        recoveryStatus: shadow ? 'shadow' : 'failed',
+        escalationReason: reason,
+        attempts: shadow ? 0 : state.attempt,
+      },
+      audit: {
+        event: shadow ? 'shadow_escalated' : 'escalated',
+        actor: actor(deps),
+        details: {
+          reason,
+          actions: state.actions ?? [],
+          ...(state.escalation?.evidence === undefined ? {} : { evidence: state.escalation.evidence }),
+          ...(state.error === undefined ? {} : { error: state.error }),
+        },
+      },
+    });
+    ticket = moved.ticket;
+  } catch (error) {
+    if (!(error instanceof TicketStateError)) throw error;
+    if (error.currentStatus !== 'escalated') return leftAlone(state, error.currentStatus, deps);
+    ticket = (await deps.tickets.getTicket(input.ticketId))?.ticket;
+  }
+  const breakerChanges = await recordOnBreakers(input, shadow ? 'release' : 'failure', deps);
+  deps.logger.warn('ticket escalated', {
+    ticketId: input.ticketId,
+    clusterId: input.clusterId,
+    reason,
+    shadow,
+  });
+  deps.metrics?.count(shadow ? 'ShadowRecoveries' : 'RecoveriesEscalated');
+  for (const change of breakerChanges.filter((c) => c.transition === 'opened')) {
+    deps.logger.warn('circuit breaker opened', { scope: change.scope, ticketId: input.ticketId });
+    deps.metrics?.count('CircuitBreakersOpened');
+  }
+  await notify(state, shadow ? 'shadow' : 'escalated', reason, breakerChanges, ticket, deps);
+  return {
+    ticketId: input.ticketId,
+    status: 'escalated',
+    outcome: shadow ? 'shadow' : 'escalated',
+    attempts: shadow ? 0 : state.attempt,
+    reason,
+    breakerChanges,
+  };
+}
+
+/** Someone else resolved the ticket meanwhile (an operator closed or suppressed it): leave it be. */
+async function leftAlone(state: RecoveryState, status: string, deps: WorkflowDeps): Promise<RecoveryResult> {
+  deps.logger.info('ticket was resolved by someone else; left as it is', {
+    ticketId: state.input.ticketId,
+    status,
+  });
+  return {
+    ticketId: state.input.ticketId,
+    status: 'unchanged',
+    outcome: 'already_resolved',
+    attempts: state.attempt,
+    breakerChanges: [],
+  };
+}
+
+function scopesOf(input: RecoveryInput): string[] {
+  return [
+    ...(input.clusterId === undefined ? [] : [clusterScope(input.workspaceId, input.clusterId)]),
+    errorTypeScope(input.errorType),
+  ];
+}
+
+async function recordOnBreakers(
+  input: RecoveryInput,
+  what: 'success' | 'failure' | 'release',
+  deps: WorkflowDeps,
+): Promise<BreakerChange[]> {
+  const changes: BreakerChange[] = [];
+  for (const scope of scopesOf(input)) {
+    const result =
+      what === 'success'
+        ? await deps.breakers.recordSuccess(scope, input.ticketId)
+        : what === 'failure'
+          ? await deps.breakers.recordFailure(scope, input.ticketId)
+          : await deps.breakers.release(scope, input.ticketId);
+    if (result.transition !== undefined) changes.push({ scope, transition: result.transition });
+  }
+  return changes;
+}
+
+/** Notifications are best-effort: a failure is logged and audited, and the ticket stays resolved. */
+async function notify(
+  state: RecoveryState,
+  outcome: NotificationOutcome,
+  summary: string,
+  breakerChanges: readonly BreakerChange[],
+  ticket: Ticket | undefined,
+  deps: WorkflowDeps,
+): Promise<void> {
+  const { input } = state;
+  let clusterUrl: string | undefined;
+  if (input.clusterId !== undefined) {
+    try {
+      clusterUrl = clusterPageUrl(deps.databricks(input.workspaceId).host, input.clusterId);
+    } catch {
+      clusterUrl = undefined;
+    }
+  }
+  const runUrl = input.signal.job?.runPageUrl;
+  try {
+    await deps.notifier.notify({
+      ticketId: input.ticketId,
+      workspaceId: input.workspaceId,
+      ...(input.clusterId === undefined ? {} : { clusterId: input.clusterId }),
+      ...(input.signal.clusterName === undefined ? {} : { clusterName: input.signal.clusterName }),
+      ...(input.jobId === undefined ? {} : { jobId: input.jobId }),
+      ...(input.runId === undefined ? {} : { runId: input.runId }),
+      errorType: input.errorType,
+      action: input.action,
+      outcome,
+      summary,
+      attempts: outcome === 'shadow' ? 0 : state.attempt,
+      ...(clusterUrl === undefined ? {} : { clusterUrl }),
+      ...(runUrl === undefined ? {} : { runUrl }),
+      ...(ticket?.resolutionSeconds === undefined ? {} : { resolutionSeconds: ticket.resolutionSeconds }),
+      breakerChanges,
+    });
+  } catch (error) {
+    deps.logger.error('notification failed', {
+      ticketId: input.ticketId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+    await deps.tickets
+      .appendAudit(input.ticketId, {
+        event: 'notification_failed',
+        actor: actor(deps),
+        details: { outcome, error: error instanceof Error ? error.name : 'unknown' },
+      })
+      .catch(() => undefined);
+  }
+}
+
+function summaryOf(state: RecoveryState): string {
+  const actions = state.actions ?? [];
+  const done = actions.length > 0 ? actions.join('; then ') : 'no action was needed';
+  const restore =
+    state.restore === 'failed'
+      ? '; the original configuration could not be restored, the cluster keeps the fallback'
+      : state.restore === 'skipped'
+        ? '; the original configuration was not restored'
+        : '';
+  const attempts = `${state.attempt} attempt${state.attempt === 1 ? '' : 's'}`;
+  return `${capitalise(done)}; healthy after ${attempts}${restore}`;
+}
+
+function capitalise(text: string): string {
+  return text.length === 0 ? text : `${text[0]?.toUpperCase()}${text.slice(1)}`;
+}
+
+/**
+ * The reason of an error caught by the state machine. Lambda sends the Cause as JSON
+ * (`{"errorType","errorMessage",…}`); the local runner as the plain message.
+ */
+export function errorReason(error: RecoveryState['error']): string | undefined {
+  if (error === undefined) return undefined;
+  let message = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') message = parsed.errorMessage;
+  } catch {
+    // A plain message.
+  }
+  return `the recovery stopped on an error: ${error.Error}${message ? `: ${message}` : ''}`;
+}

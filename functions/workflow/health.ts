@@ -1,0 +1,241 @@
+/**
+ * The `check_health` task, called after every Wait: a cluster is healthy when it is RUNNING, has
+ * (re)started since the remediation, and no `DRIVER_NOT_RESPONDING` event came after that start; a
+ * repaired run is healthy when its repair succeeded. Not healthy yet → poll again at the playbook's
+ * interval until `health_check_timeout`; failed → another attempt after a back-off, within
+ * `max_attempts` and `timeout_seconds`, else escalate.
+ */
+import { backoffSeconds } from '../core/playbooks.ts';
+import type { ClusterDetails } from '../core/schemas/databricks.ts';
+import type { WorkflowDeps } from './deps.ts';
+import { TaskInputError } from './errors.ts';
+import type { AttemptFailure, Plan, RecoveryState } from './model.ts';
+import { evidenceOf } from './plan.ts';
+import { readCluster, readRun, recentEvents, runLifeCycle } from './remediate.ts';
+import { audit, clampWait, escalateWith, remainingSeconds } from './support.ts';
+
+const FAILED_STATES = new Set(['TERMINATING', 'TERMINATED', 'ERROR', 'UNKNOWN']);
+const TERMINAL_RUN_STATES = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']);
+const SUCCESSFUL_RESULTS = new Set(['SUCCESS', 'SUCCESS_WITH_FAILURES']);
+/** Termination codes that blame the node type's capacity: that node type is not tried again. */
+const CAPACITY_CODE = /CAPACITY|STOCKOUT|SPOT_INSTANCE|INSTANCE_POOL_MAX/;
+
+type Verdict =
+  | { readonly kind: 'healthy'; readonly detail: string }
+  | { readonly kind: 'not_yet'; readonly detail: string }
+  | {
+      readonly kind: 'failed';
+      readonly failure: AttemptFailure;
+      readonly evidence?: Record<string, unknown>;
+      readonly failedNodeType?: string;
+    };
+
+export async function checkHealth(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryState> {
+  const plan = state.plan;
+  if (plan === undefined) throw new TaskInputError('check_health needs the plan of a remediation');
+  const now = deps.clock();
+  const verdict = isRunPlan(state, plan)
+    ? await runVerdict(state, plan, deps)
+    : await clusterVerdict(state, plan, deps);
+  if (verdict.kind === 'healthy') return healthy(state, verdict.detail, deps);
+  if (verdict.kind === 'failed') return failAttempt(state, verdict, now, deps);
+  if (now >= plan.healthDeadlineAt || now >= state.deadlineAt) {
+    const window = now >= plan.healthDeadlineAt ? 'health_check_timeout' : 'timeout_seconds';
+    const limit =
+      window === 'health_check_timeout'
+        ? state.input.playbook.health_check_timeout
+        : state.input.playbook.timeout_seconds;
+    return failAttempt(
+      state,
+      {
+        kind: 'failed',
+        failure: { kind: 'timeout', reason: `not healthy within ${window} (${limit} s): ${verdict.detail}` },
+      },
+      now,
+      deps,
+    );
+  }
+  const seconds = Math.min(
+    state.input.playbook.health_check_interval_seconds,
+    Math.max(1, Math.ceil((plan.healthDeadlineAt - now) / 1000)),
+  );
+  return { ...state, outcome: 'pending', wait: { seconds: clampWait(seconds, state, now) } };
+}
+
+function isRunPlan(state: RecoveryState, plan: Plan): boolean {
+  return (
+    plan.primitive === 'repair' || (state.input.runId !== undefined && state.input.action === 'repair_run')
+  );
+}
+
+async function clusterVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDeps): Promise<Verdict> {
+  const clusterId = state.input.clusterId;
+  if (clusterId === undefined) throw new TaskInputError('a cluster health check needs a cluster id');
+  const client = deps.databricks(state.input.workspaceId);
+  const cluster = await readCluster(client, clusterId, deps);
+  if (cluster === undefined) {
+    return {
+      kind: 'failed',
+      failure: { kind: 'terminated', reason: `cluster ${clusterId} no longer exists` },
+    };
+  }
+  const clusterState = cluster.state ?? 'UNKNOWN';
+  if (FAILED_STATES.has(clusterState)) {
+    const code = cluster.termination_reason?.code;
+    return {
+      kind: 'failed',
+      failure: {
+        kind: 'terminated',
+        reason: `the cluster is ${clusterState}${code === undefined ? '' : ` (${code})`} after: ${plan.description}`,
+      },
+      evidence: evidenceOf(cluster),
+      ...(code !== undefined && CAPACITY_CODE.test(code) && cluster.node_type_id !== undefined
+        ? { failedNodeType: cluster.node_type_id }
+        : {}),
+    };
+  }
+  if (clusterState !== 'RUNNING') return { kind: 'not_yet', detail: `the cluster is still ${clusterState}` };
+  const restartedAt = cluster.last_restarted_time;
+  if (
+    plan.baselineRestartedTime !== undefined &&
+    (restartedAt === undefined || restartedAt <= plan.baselineRestartedTime)
+  ) {
+    return { kind: 'not_yet', detail: 'the cluster has not restarted since the remediation yet' };
+  }
+  return driverVerdict(cluster, restartedAt ?? plan.baselineRestartedTime, deps, client);
+}
+
+async function driverVerdict(
+  cluster: ClusterDetails,
+  since: number | undefined,
+  deps: WorkflowDeps,
+  client: ReturnType<WorkflowDeps['databricks']>,
+): Promise<Verdict> {
+  const events = await recentEvents(client, cluster.cluster_id, ['DRIVER_NOT_RESPONDING'], deps, since);
+  const unresponsive = events.find((event) => since === undefined || (event.timestamp ?? 0) >= since);
+  if (unresponsive !== undefined) {
+    return {
+      kind: 'failed',
+      failure: {
+        kind: 'driver_unresponsive',
+        reason: `the driver stopped responding again at ${new Date(unresponsive.timestamp ?? 0).toISOString()}${
+          unresponsive.details?.driver_state_message ? ` (${unresponsive.details.driver_state_message})` : ''
+        }`,
+      },
+      evidence: evidenceOf(cluster),
+    };
+  }
+  return {
+    kind: 'healthy',
+    detail: `RUNNING with a responsive driver since ${new Date(since ?? 0).toISOString()}`,
+  };
+}
+
+async function runVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDeps): Promise<Verdict> {
+  const runId = state.input.runId;
+  if (runId === undefined) throw new TaskInputError('a run health check needs a run id');
+  const run = await readRun(deps.databricks(state.input.workspaceId), runId, deps);
+  if (run === undefined)
+    return { kind: 'failed', failure: { kind: 'run_failed', reason: `run ${runId} no longer exists` } };
+  const repair =
+    plan.repairId === undefined ? undefined : run.repair_history?.find((entry) => entry.id === plan.repairId);
+  const life = repair === undefined ? runLifeCycle(run) : runLifeCycle(repair);
+  const result = (repair ?? run).state?.result_state;
+  const what = repair === undefined ? `run ${runId}` : `repair ${plan.repairId} of run ${runId}`;
+  if (life === undefined || !TERMINAL_RUN_STATES.has(life)) {
+    return { kind: 'not_yet', detail: `${what} is still ${life ?? 'in progress'}` };
+  }
+  if (SUCCESSFUL_RESULTS.has(result ?? '')) return { kind: 'healthy', detail: `${what} succeeded` };
+  const details = run.status?.termination_details;
+  return {
+    kind: 'failed',
+    failure: {
+      kind: 'run_failed',
+      reason: `${what} ended ${result ?? life}${details?.message ? `: ${details.message}` : ''}`,
+    },
+    evidence: {
+      run_id: runId,
+      ...(run.run_page_url === undefined ? {} : { run_page_url: run.run_page_url }),
+      ...(details === undefined ? {} : { termination_details: details }),
+    },
+  };
+}
+
+async function healthy(state: RecoveryState, detail: string, deps: WorkflowDeps): Promise<RecoveryState> {
+  const { input } = state;
+  await audit(deps, state, 'health_check_passed', { attempt: state.attempt, phase: state.phase, detail });
+  deps.logger.info('cluster healthy', {
+    ticketId: input.ticketId,
+    clusterId: input.clusterId,
+    runId: input.runId,
+    attempt: state.attempt,
+    detail,
+  });
+  if (state.phase === 'restore')
+    return { ...state, outcome: 'healthy', restore: 'done', wait: { seconds: 1 } };
+  if (state.original !== undefined && input.playbook.restore_original_config && state.restore === undefined) {
+    return { ...state, outcome: 'restore', wait: { seconds: 1 } };
+  }
+  return { ...state, outcome: 'healthy', wait: { seconds: 1 } };
+}
+
+async function failAttempt(
+  state: RecoveryState,
+  verdict: Extract<Verdict, { kind: 'failed' }>,
+  now: number,
+  deps: WorkflowDeps,
+): Promise<RecoveryState> {
+  const { input } = state;
+  const { failure } = verdict;
+  const restoring = state.phase === 'restore';
+  const reason = restoring
+    ? `restoring the original configuration failed: ${failure.reason}`
+    : failure.reason;
+  await audit(deps, state, 'attempt_failed', {
+    attempt: state.attempt,
+    phase: state.phase,
+    reason,
+    ...(verdict.evidence === undefined ? {} : { evidence: verdict.evidence }),
+  });
+  deps.logger.warn('remediation attempt failed', {
+    ticketId: input.ticketId,
+    attempt: state.attempt,
+    reason,
+  });
+  const failedNodeTypes = [
+    ...new Set([
+      ...(state.failedNodeTypes ?? []),
+      ...(verdict.failedNodeType === undefined ? [] : [verdict.failedNodeType]),
+    ]),
+  ];
+  const failed: RecoveryState = {
+    ...state,
+    ...(failedNodeTypes.length > 0 ? { failedNodeTypes } : {}),
+    ...(restoring ? { restore: 'failed' as const } : {}),
+    lastFailure: { kind: failure.kind, reason },
+  };
+  const max = input.playbook.max_attempts;
+  if (state.attempt >= max) {
+    return escalateWith(
+      failed,
+      `recovery failed after ${state.attempt} attempt${state.attempt === 1 ? '' : 's'} (max_attempts ${max}): ${reason}`,
+      verdict.evidence,
+    );
+  }
+  const seconds = backoffSeconds(input.playbook, state.attempt + 1);
+  if (seconds >= remainingSeconds(state, now)) {
+    return escalateWith(
+      failed,
+      `no time is left within timeout_seconds (${input.playbook.timeout_seconds} s) for attempt ${state.attempt + 1}: ${reason}`,
+      verdict.evidence,
+    );
+  }
+  await audit(deps, state, 'retry_scheduled', { nextAttempt: state.attempt + 1, backoffSeconds: seconds });
+  return {
+    ...failed,
+    attempt: state.attempt + 1,
+    phase: 'remediate',
+    outcome: 'retry',
+    wait: { seconds: clampWait(seconds, state, now) },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The one entry point of the task handlers: `{ step, state }` in, the next state (or, for the last
+ * step, the execution's result) out. The Lambda handler and the local runner both call it, so the
+ * state machine runs exactly this code in AWS and on a laptop.
+ *
+ * One function with a `step` field rather than one Lambda per Task: every step needs the same
+ * grants (table, Databricks credentials, topic), so splitting would multiply cold starts, bundles
+ * and log groups without narrowing any permission.
+ */
+import { parseWith } from '../core/errors.ts';
+import type { WorkflowDeps } from './deps.ts';
+import { asTaskError, TaskInputError } from './errors.ts';
+import { close, escalate } from './finish.ts';
+import { checkHealth } from './health.ts';
+import { type RecoveryResult, type RecoveryState, readState, TaskEventSchema } from './model.ts';
+import { remediate, takeOver } from './remediate.ts';
+import { restoreConfig } from './restore.ts';
+
+export async function runTask(event: unknown, deps: WorkflowDeps): Promise<RecoveryState | RecoveryResult> {
+  let parsed: ReturnType<typeof TaskEventSchema.parse>;
+  try {
+    parsed = parseWith(TaskEventSchema, event, 'task event');
+  } catch (error) {
+    throw new TaskInputError((error as Error).message);
+  }
+  try {
+    const read = readState(parsed.state);
+    if ('input' in read) {
+      // The execution input: the first task, or a Catch of the first task's failure.
+      if (parsed.step === 'escalate') {
+        const state = await initialState(read.input, deps);
+        return await escalate(read.error === undefined ? state : { ...state, error: read.error }, deps);
+      }
+      if (parsed.step !== 'remediate') {
+        throw new TaskInputError(`step ${parsed.step} needs a recovery state, not the execution input`);
+      }
+      const state = await takeOver(read.input, deps);
+      return state.outcome === 'verify' ? await remediate(state, deps) : state;
+    }
+    const state = read.state;
+    switch (parsed.step) {
+      case 'remediate':
+        return await remediate(state, deps);
+      case 'check_health':
+        return await checkHealth(state, deps);
+      case 'restore_config':
+        return await restoreConfig(state, deps);
+      case 'close':
+        return await close(state, deps);
+      case 'escalate':
+        return await escalate(state, deps);
+    }
+  } catch (error) {
+    throw asTaskError(error);
+  }
+}
+
+/** A state for an execution that failed before its first task produced one. */
+async function initialState(input: RecoveryState['input'], deps: WorkflowDeps): Promise<RecoveryState> {
+  const now = deps.clock();
+  return {
+    input,
+    attempt: 1,
+    startedAt: now,
+    deadlineAt: now,
+    phase: 'remediate',
+    outcome: 'escalate',
+    wait: { seconds: 1 },
+  };
+}
