@@ -1,0 +1,53 @@
+/**
+ * Lambda entry of the poller (EventBridge schedule, every 5 minutes): wires the run from the
+ * environment. Everything is built once, at cold start.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { z } from 'zod';
+import { loadPlaybooks } from '../core/playbooks.ts';
+import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
+import { createPollerHandler } from '../poller/app.ts';
+import { resolvePollerOptions } from '../poller/config.ts';
+import { documentClient, secretsManager, stepFunctions } from '../shared/aws.ts';
+import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
+import { BreakerRepository } from '../store/breakers.ts';
+import { CursorRepository } from '../store/cursors.ts';
+import { TicketRepository } from '../store/tickets.ts';
+
+const logger = new Logger();
+const metrics = new Metrics();
+const tracer = new Tracer();
+
+const tableName = requireEnv('TABLE_NAME');
+const workspaces = parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined));
+const databricks = new WorkspaceClients({
+  workspaces,
+  secrets: tracer.captureAWSv3Client(secretsManager),
+  logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
+});
+
+export const handler = createPollerHandler({
+  workspaceIds: databricks.ids(),
+  databricks: (id) => databricks.get(id),
+  cursors: new CursorRepository({ client: documentClient, tableName }),
+  tickets: new TicketRepository({ client: documentClient, tableName }),
+  breakers: new BreakerRepository({
+    client: documentClient,
+    tableName,
+    config: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}),
+  }),
+  workflow: new StepFunctionsWorkflowStarter(
+    tracer.captureAWSv3Client(stepFunctions),
+    requireEnv('STATE_MACHINE_ARN'),
+  ),
+  playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
+  autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
+  options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),
+  actor: 'poller',
+  logger,
+  metrics,
+  tracer,
+});

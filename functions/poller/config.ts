@@ -1,0 +1,96 @@
+/**
+ * The poller's knobs. Operators set them in seconds (`POLLER_CONFIG`, the CDK prop `pollerConfig`);
+ * the code works in milliseconds.
+ */
+import { z } from 'zod';
+import { ConfigurationError, describeIssues } from '../core/errors.ts';
+
+export interface PollerOptions {
+  /**
+   * Terminations and driver losses are looked for after `cursor − overlap`, so nothing that
+   * happened while the previous poll was listing (or hidden by clock skew) falls between two polls.
+   */
+  readonly overlapMs: number;
+  /** Look-back of a workspace's first poll, which has no cursor yet. */
+  readonly initialLookbackMs: number;
+  /** A cluster PENDING or RESTARTING for longer than this is stuck. */
+  readonly stuckAfterMs: number;
+  /** How far before a driver's state loss a restart event may explain it. */
+  readonly restartWindowMs: number;
+  /** Clusters per `clusters/list` page (the API's maximum is 100). */
+  readonly pageSize: number;
+  /** Databricks calls in flight at once, over every workspace. */
+  readonly maxConcurrentRequests: number;
+  /** Failures of one workspace recorded (ticket, breakers, workflow) at once. */
+  readonly signalConcurrency: number;
+  /** `clusters/events` look-ups per workspace and run; past it the rest waits for the next run. */
+  readonly maxEventChecksPerWorkspace: number;
+  /** Tickets the reconciler looks at per run, in each of its two passes. */
+  readonly reconcileBatchSize: number;
+  /** A ticket untouched for less than this is left alone: its intake or workflow may still be at work. */
+  readonly reconcileGraceMs: number;
+  /** No new step starts with less time than this left before the Lambda's deadline. */
+  readonly safetyMarginMs: number;
+  /** Time kept back from detection for the reconciler. */
+  readonly reconcileReserveMs: number;
+}
+
+export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
+  overlapMs: 10 * 60_000,
+  initialLookbackMs: 60 * 60_000,
+  stuckAfterMs: 20 * 60_000,
+  restartWindowMs: 30 * 60_000,
+  pageSize: 100,
+  maxConcurrentRequests: 4,
+  signalConcurrency: 4,
+  maxEventChecksPerWorkspace: 50,
+  reconcileBatchSize: 25,
+  reconcileGraceMs: 2 * 60_000,
+  safetyMarginMs: 10_000,
+  reconcileReserveMs: 20_000,
+};
+
+const seconds = z.number().int().nonnegative();
+const positive = z.number().int().positive();
+
+/** `POLLER_CONFIG`: every key optional, durations in seconds; an unknown key is an error. */
+export const PollerConfigSchema = z.strictObject({
+  overlapSeconds: seconds.max(24 * 3600).optional(),
+  initialLookbackSeconds: seconds.max(30 * 24 * 3600).optional(),
+  stuckAfterSeconds: positive.max(24 * 3600).optional(),
+  restartWindowSeconds: positive.max(24 * 3600).optional(),
+  pageSize: positive.max(100).optional(),
+  maxConcurrentRequests: positive.max(32).optional(),
+  signalConcurrency: positive.max(32).optional(),
+  maxEventChecksPerWorkspace: seconds.max(1000).optional(),
+  reconcileBatchSize: seconds.max(500).optional(),
+  reconcileGraceSeconds: seconds.max(24 * 3600).optional(),
+  safetyMarginSeconds: seconds.max(600).optional(),
+  reconcileReserveSeconds: seconds.max(600).optional(),
+});
+export type PollerConfig = z.input<typeof PollerConfigSchema>;
+
+/** Validates operator configuration and fills in the defaults. */
+export function resolvePollerOptions(config: unknown = {}): PollerOptions {
+  const parsed = PollerConfigSchema.safeParse(config ?? {});
+  if (!parsed.success) {
+    throw new ConfigurationError(`invalid poller configuration: ${describeIssues(parsed.error).join('; ')}`);
+  }
+  const c = parsed.data;
+  const d = DEFAULT_POLLER_OPTIONS;
+  const ms = (value: number | undefined, fallback: number) => (value === undefined ? fallback : value * 1000);
+  return {
+    overlapMs: ms(c.overlapSeconds, d.overlapMs),
+    initialLookbackMs: ms(c.initialLookbackSeconds, d.initialLookbackMs),
+    stuckAfterMs: ms(c.stuckAfterSeconds, d.stuckAfterMs),
+    restartWindowMs: ms(c.restartWindowSeconds, d.restartWindowMs),
+    pageSize: c.pageSize ?? d.pageSize,
+    maxConcurrentRequests: c.maxConcurrentRequests ?? d.maxConcurrentRequests,
+    signalConcurrency: c.signalConcurrency ?? d.signalConcurrency,
+    maxEventChecksPerWorkspace: c.maxEventChecksPerWorkspace ?? d.maxEventChecksPerWorkspace,
+    reconcileBatchSize: c.reconcileBatchSize ?? d.reconcileBatchSize,
+    reconcileGraceMs: ms(c.reconcileGraceSeconds, d.reconcileGraceMs),
+    safetyMarginMs: ms(c.safetyMarginSeconds, d.safetyMarginMs),
+    reconcileReserveMs: ms(c.reconcileReserveSeconds, d.reconcileReserveMs),
+  };
+}

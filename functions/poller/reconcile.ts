@@ -1,0 +1,450 @@
+/**
+ * The reconciler: the poller's second job. It starts the workflow of tickets whose first start
+ * failed (`start_pending`), and settles tickets still `in_progress` whose execution has ended
+ * without closing them. Work per run is bounded; what is left waits for the next run.
+ */
+import { clusterScope, errorTypeScope } from '../core/breaker.ts';
+import type { Classification } from '../core/classifier/types.ts';
+import {
+  type BreakerGate,
+  type ExecutionDescription,
+  type IncidentDeps,
+  type RecoveryInput,
+  startWorkflow,
+  type WorkflowInspector,
+} from '../core/incident.ts';
+import type { FailureSignal } from '../core/signal.ts';
+import {
+  type AuditEvent,
+  START_PENDING,
+  type Ticket,
+  type TicketPage,
+  TicketStateError,
+  type TicketStatus,
+  type TicketWithAudit,
+} from '../store/tickets.ts';
+import type { PollerOptions } from './config.ts';
+import type { Budget, PollerMetrics } from './workspace.ts';
+
+export interface ReconcileTickets {
+  listStartPending(limit?: number, cursor?: string): Promise<TicketPage>;
+  listByStatus(status: TicketStatus, limit?: number, cursor?: string): Promise<TicketPage>;
+  getTicket(ticketId: string): Promise<TicketWithAudit | undefined>;
+}
+
+export interface BreakerRecorder {
+  recordFailure(scope: string, ticketId: string): Promise<unknown>;
+  recordSuccess(scope: string, ticketId: string): Promise<unknown>;
+}
+
+/** Where the pass over in-progress tickets resumes, so that a long list is covered over several runs. */
+export interface ReconcilePositionStore {
+  getReconcilePosition(): Promise<string | undefined>;
+  setReconcilePosition(position: string | undefined): Promise<void>;
+}
+
+export interface ReconcileDeps extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'metrics'> {
+  readonly tickets: IncidentDeps['tickets'] & ReconcileTickets;
+  readonly breakers: BreakerGate & BreakerRecorder;
+  readonly inspector: WorkflowInspector;
+  readonly positions: ReconcilePositionStore;
+  readonly options: PollerOptions;
+  readonly clock: () => number;
+  readonly budget: Budget;
+  readonly metrics: PollerMetrics;
+}
+
+export interface ReconcileReport {
+  /** start_pending tickets whose workflow was started now. */
+  readonly started: number;
+  /** start_pending tickets whose start failed again; they stay start_pending. */
+  readonly startFailures: number;
+  /** start_pending tickets escalated instead (breaker open, playbook disabled, input lost). */
+  readonly escalatedBeforeStart: number;
+  /** start_pending tickets put on hold because automatic remediation is now off. */
+  readonly held: number;
+  /** Executions described. */
+  readonly executionsChecked: number;
+  readonly closed: number;
+  readonly escalated: number;
+  readonly stillRunning: number;
+  /** The run's time ran out before the batch was done. */
+  readonly stoppedEarly: boolean;
+  readonly problems: readonly string[];
+}
+
+const ENDED_WITH_ERROR: ReadonlySet<string> = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+const CLOSING_WORDS: ReadonlySet<string> = new Set([
+  'closed',
+  'recovered',
+  'resolved',
+  'success',
+  'succeeded',
+]);
+const ESCALATING_WORDS: ReadonlySet<string> = new Set([
+  'escalated',
+  'failed',
+  'blocked',
+  'timed_out',
+  'aborted',
+]);
+const MAX_REASON_CHARS = 1000;
+
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const report = {
+    started: 0,
+    startFailures: 0,
+    escalatedBeforeStart: 0,
+    held: 0,
+    executionsChecked: 0,
+    closed: 0,
+    escalated: 0,
+    stillRunning: 0,
+    stoppedEarly: false,
+    problems: [] as string[],
+  };
+  const now = deps.clock();
+  const settled = (ticket: Ticket) => now - Date.parse(ticket.updatedAt) >= deps.options.reconcileGraceMs;
+  const batch = deps.options.reconcileBatchSize;
+
+  // 1. Tickets whose workflow never started.
+  let examined = 0;
+  let cursor: string | undefined;
+  pending: while (examined < batch) {
+    if (!deps.budget.hasTime()) {
+      report.stoppedEarly = true;
+      break;
+    }
+    const page = await deps.tickets.listStartPending(batch - examined, cursor);
+    for (const ticket of page.tickets) {
+      if (!deps.budget.hasTime()) {
+        report.stoppedEarly = true;
+        break pending;
+      }
+      examined++;
+      if (!settled(ticket)) continue;
+      try {
+        await reconcileStart(ticket.ticketId, deps, report);
+      } catch (error) {
+        report.problems.push(`${ticket.ticketId}: ${describe(error)}`);
+        deps.logger.error('cannot reconcile a start_pending ticket', {
+          ticketId: ticket.ticketId,
+          error: describe(error),
+        });
+      }
+    }
+    cursor = page.cursor;
+    if (cursor === undefined || page.tickets.length === 0) break;
+  }
+
+  // 2. Tickets in progress whose execution may have ended; resumes where the last run stopped.
+  const startPosition = await deps.positions.getReconcilePosition();
+  let position = startPosition;
+  let pages = 0;
+  progress: while (report.executionsChecked < batch && pages < batch) {
+    if (!deps.budget.hasTime()) {
+      report.stoppedEarly = true;
+      break;
+    }
+    pages++;
+    const page = await deps.tickets.listByStatus('in_progress', batch - report.executionsChecked, position);
+    for (const ticket of page.tickets) {
+      if (!deps.budget.hasTime()) {
+        // The page is done again next run: the position stays before it.
+        report.stoppedEarly = true;
+        break progress;
+      }
+      if (!settled(ticket)) continue;
+      report.executionsChecked++;
+      try {
+        await reconcileExecution(ticket, deps, report);
+      } catch (error) {
+        report.problems.push(`${ticket.ticketId}: ${describe(error)}`);
+        deps.logger.error('cannot reconcile an in_progress ticket', {
+          ticketId: ticket.ticketId,
+          error: describe(error),
+        });
+      }
+    }
+    position = page.cursor;
+    if (position === undefined) break;
+  }
+  if (position !== startPosition) await deps.positions.setReconcilePosition(position);
+
+  deps.metrics.count('ReconciledStarts', report.started);
+  deps.metrics.count('ReconcileStartFailures', report.startFailures);
+  deps.metrics.count('ReconciledClosures', report.closed);
+  deps.metrics.count('ReconciledEscalations', report.escalated + report.escalatedBeforeStart);
+  return report;
+}
+
+type MutableReport = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] } & { problems: string[] };
+
+async function reconcileStart(ticketId: string, deps: ReconcileDeps, report: MutableReport): Promise<void> {
+  const found = await deps.tickets.getTicket(ticketId);
+  const ticket = found?.ticket;
+  // The listing may be older than the ticket: someone else may have started or settled it since.
+  if (found === undefined || ticket === undefined) return;
+  if (ticket.status !== 'open' || ticket.recoveryStatus !== START_PENDING) return;
+
+  const opened = found.audit.find((entry) => entry.event === 'ticket_opened')?.details as
+    | { readonly classification?: Classification; readonly signal?: FailureSignal }
+    | undefined;
+  if (opened?.signal === undefined || opened.classification === undefined) {
+    await escalateOpen(
+      deps,
+      ticket,
+      'input_lost',
+      'The recovery input cannot be rebuilt: the ticket_opened audit entry holds no signal',
+      report,
+    );
+    return;
+  }
+  if (!deps.autoRemediationEnabled) {
+    await moveTicket(
+      deps,
+      ticket,
+      ['open'],
+      'open',
+      { recoveryStatus: 'disabled' },
+      {
+        event: 'recovery_held',
+        actor: deps.actor,
+        details: { reason: 'automatic remediation was switched off before the workflow could start' },
+      },
+    );
+    report.held++;
+    return;
+  }
+  const playbook = deps.playbooks[ticket.errorType];
+  if (!playbook.enabled || ticket.action === 'escalate') {
+    await escalateOpen(
+      deps,
+      ticket,
+      'disabled',
+      'The playbook for this error type is disabled; escalated for manual intervention',
+      report,
+    );
+    return;
+  }
+  const gate = await deps.breakers.acquireAll(scopesOf(ticket), ticket.ticketId);
+  if (!gate.allowed) {
+    await escalateOpen(
+      deps,
+      ticket,
+      'blocked',
+      `Circuit breaker open for ${gate.blockedBy}: manual intervention required`,
+      report,
+      'recovery_blocked',
+    );
+    deps.metrics.count('RecoveriesBlocked');
+    return;
+  }
+  const input: RecoveryInput = {
+    ticketId: ticket.ticketId,
+    workspaceId: ticket.workspaceId,
+    ...(ticket.clusterId === undefined ? {} : { clusterId: ticket.clusterId }),
+    ...(ticket.jobId === undefined ? {} : { jobId: ticket.jobId }),
+    ...(ticket.runId === undefined ? {} : { runId: ticket.runId }),
+    errorType: ticket.errorType,
+    action: ticket.action,
+    playbook,
+    signal: opened.signal,
+  };
+  const outcome = await startWorkflow(input, opened.classification, ticket, {
+    tickets: deps.tickets,
+    workflow: deps.workflow,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    actor: deps.actor,
+  });
+  if (outcome.status === 'success') report.started++;
+  else report.startFailures++;
+}
+
+async function reconcileExecution(listed: Ticket, deps: ReconcileDeps, report: MutableReport): Promise<void> {
+  if (listed.executionName === undefined) {
+    deps.logger.warn('an in_progress ticket has no execution name', { ticketId: listed.ticketId });
+    return;
+  }
+  const execution = await deps.inspector.describe(listed.executionName);
+  if (execution.status === 'RUNNING') {
+    report.stillRunning++;
+    return;
+  }
+  // The index the listing came from is eventually consistent; the workflow may have closed it since.
+  const ticket = (await deps.tickets.getTicket(listed.ticketId))?.ticket;
+  if (ticket === undefined || ticket.status !== 'in_progress') return;
+  const details = executionDetails(execution);
+
+  if (execution.status === 'SUCCEEDED') {
+    const verdict = workflowVerdict(execution.output);
+    if (verdict.close) {
+      const moved = await moveTicket(
+        deps,
+        ticket,
+        ['in_progress'],
+        'closed',
+        { recoveryStatus: 'recovered' },
+        {
+          event: 'workflow_reconciled',
+          actor: deps.actor,
+          details: { ...details, decision: 'closed', reason: verdict.reason },
+        },
+      );
+      if (moved) {
+        report.closed++;
+        await recordOnBreakers(deps, ticket, 'success');
+      }
+      return;
+    }
+    const reason =
+      verdict.reason ??
+      'The recovery workflow ended without closing the ticket or saying how the recovery went';
+    if (await escalateInProgress(deps, ticket, 'unconfirmed', reason, details)) report.escalated++;
+    return;
+  }
+  if (ENDED_WITH_ERROR.has(execution.status)) {
+    const what = [execution.error, execution.cause]
+      .filter((part) => part !== undefined && part !== '')
+      .join(': ');
+    const reason = `The recovery workflow ended ${execution.status}${what === '' ? '' : ` (${what})`}`;
+    if (await escalateInProgress(deps, ticket, execution.status.toLowerCase(), reason, details)) {
+      report.escalated++;
+      await recordOnBreakers(deps, ticket, 'failure');
+    }
+    return;
+  }
+  const reason = `The recovery execution ${listed.executionName} no longer exists (its history has expired or it never started)`;
+  if (await escalateInProgress(deps, ticket, 'execution_missing', reason, details)) report.escalated++;
+}
+
+/** What a SUCCEEDED execution's output says about the ticket: `ticketStatus`, `status`, `outcome` or `result`. */
+export function workflowVerdict(output: unknown): { readonly close: boolean; readonly reason?: string } {
+  if (typeof output !== 'object' || output === null || Array.isArray(output)) return { close: false };
+  const record = output as Record<string, unknown>;
+  const text = ['reason', 'message', 'escalationReason']
+    .map((key) => record[key])
+    .find((v) => typeof v === 'string');
+  const reason = typeof text === 'string' ? text : undefined;
+  for (const key of ['ticketStatus', 'status', 'outcome', 'result']) {
+    const value = record[key];
+    if (typeof value !== 'string') continue;
+    const word = value.toLowerCase();
+    if (CLOSING_WORDS.has(word)) return { close: true, ...(reason === undefined ? {} : { reason }) };
+    if (ESCALATING_WORDS.has(word)) {
+      return { close: false, reason: reason ?? `The recovery workflow reported '${value}'` };
+    }
+  }
+  return { close: false };
+}
+
+async function escalateOpen(
+  deps: ReconcileDeps,
+  ticket: Ticket,
+  recoveryStatus: string,
+  reason: string,
+  report: MutableReport,
+  event = 'escalated',
+): Promise<void> {
+  const moved = await moveTicket(
+    deps,
+    ticket,
+    ['open'],
+    'escalated',
+    { recoveryStatus, escalationReason: reason },
+    {
+      event,
+      actor: deps.actor,
+      details: { reason },
+    },
+  );
+  if (moved) {
+    report.escalatedBeforeStart++;
+    deps.metrics.count('TicketsEscalated');
+  }
+}
+
+async function escalateInProgress(
+  deps: ReconcileDeps,
+  ticket: Ticket,
+  recoveryStatus: string,
+  reason: string,
+  details: Record<string, unknown>,
+): Promise<boolean> {
+  const escalationReason =
+    reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
+  const moved = await moveTicket(
+    deps,
+    ticket,
+    ['in_progress'],
+    'escalated',
+    { recoveryStatus, escalationReason },
+    {
+      event: 'workflow_reconciled',
+      actor: deps.actor,
+      details: { ...details, decision: 'escalated', reason: escalationReason },
+    },
+  );
+  if (moved) deps.metrics.count('TicketsEscalated');
+  return moved;
+}
+
+/** A transition that another writer may have overtaken; false when it did. */
+async function moveTicket(
+  deps: ReconcileDeps,
+  ticket: Ticket,
+  from: readonly TicketStatus[],
+  to: TicketStatus,
+  patch: Parameters<ReconcileDeps['tickets']['transition']>[1]['patch'],
+  audit: AuditEvent,
+): Promise<boolean> {
+  try {
+    await deps.tickets.transition(ticket.ticketId, {
+      from,
+      to,
+      ...(patch === undefined ? {} : { patch }),
+      audit,
+      expectedVersion: ticket.version,
+    });
+    return true;
+  } catch (error) {
+    const name = (error as Error).name;
+    if (error instanceof TicketStateError || name === 'TicketConflictError') {
+      deps.logger.info('ticket changed meanwhile; the reconciler leaves it', { ticketId: ticket.ticketId });
+      return false;
+    }
+    throw error;
+  }
+}
+
+async function recordOnBreakers(
+  deps: ReconcileDeps,
+  ticket: Ticket,
+  outcome: 'success' | 'failure',
+): Promise<void> {
+  for (const scope of scopesOf(ticket)) {
+    if (outcome === 'failure') await deps.breakers.recordFailure(scope, ticket.ticketId);
+    else await deps.breakers.recordSuccess(scope, ticket.ticketId);
+  }
+}
+
+function scopesOf(ticket: Ticket): string[] {
+  return [
+    ...(ticket.clusterId === undefined ? [] : [clusterScope(ticket.workspaceId, ticket.clusterId)]),
+    errorTypeScope(ticket.errorType),
+  ];
+}
+
+function executionDetails(execution: ExecutionDescription): Record<string, unknown> {
+  return {
+    executionStatus: execution.status,
+    ...(execution.error === undefined ? {} : { error: execution.error }),
+    ...(execution.cause === undefined ? {} : { cause: execution.cause.slice(0, MAX_REASON_CHARS) }),
+    ...(execution.stopDate === undefined ? {} : { stoppedAt: new Date(execution.stopDate).toISOString() }),
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

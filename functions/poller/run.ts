@@ -1,0 +1,173 @@
+/**
+ * One poller run: every configured workspace in parallel (each isolated from the others' failures,
+ * all sharing a small budget of concurrent Databricks calls), then the reconciler, all inside the
+ * Lambda's remaining time.
+ */
+import type { BreakerGate, IncidentDeps, WorkflowInspector, WorkflowStarter } from '../core/incident.ts';
+import { DEFAULT_POLLER_OPTIONS, type PollerOptions } from './config.ts';
+import { Semaphore } from './limit.ts';
+import {
+  type BreakerRecorder,
+  type ReconcilePositionStore,
+  type ReconcileReport,
+  type ReconcileTickets,
+  reconcile,
+} from './reconcile.ts';
+import {
+  type Budget,
+  type ClusterReader,
+  type CursorStore,
+  type PollerMetrics,
+  pollWorkspace,
+  type WorkspacePollResult,
+} from './workspace.ts';
+
+export interface PollerDeps extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'workflow' | 'metrics'> {
+  readonly workspaceIds: readonly string[];
+  /** The Databricks client of a workspace. */
+  readonly databricks: (workspaceId: string) => ClusterReader;
+  readonly cursors: CursorStore & ReconcilePositionStore;
+  readonly tickets: IncidentDeps['tickets'] & ReconcileTickets;
+  readonly breakers: BreakerGate & BreakerRecorder;
+  readonly workflow: WorkflowStarter & WorkflowInspector;
+  readonly metrics: PollerMetrics;
+  /** Observation time (epoch ms), compared with Databricks timestamps. @default Date.now */
+  readonly clock?: () => number;
+  /** Milliseconds left before the run must have ended (the Lambda's remaining time). */
+  readonly timeLeft: () => number;
+  /** @default DEFAULT_POLLER_OPTIONS */
+  readonly options?: PollerOptions;
+}
+
+export interface PollReport {
+  /** Epoch ms (observation clock). */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly workspaces: readonly WorkspacePollResult[];
+  /** Absent when the reconciler itself failed (see `problems`). */
+  readonly reconcile?: ReconcileReport;
+  /** Run-level problems: a failed reconciler. Workspace problems are in `workspaces`. */
+  readonly problems: readonly string[];
+}
+
+/** Every workspace of the run failed: nothing was detected at all. */
+export class PollFailedError extends Error {
+  override readonly name = 'PollFailedError';
+}
+
+export async function runPoll(deps: PollerDeps): Promise<PollReport> {
+  const options = deps.options ?? DEFAULT_POLLER_OPTIONS;
+  const clock = deps.clock ?? Date.now;
+  const began = Date.now();
+  const startedAt = clock();
+  const semaphore = new Semaphore(options.maxConcurrentRequests);
+  const incident: IncidentDeps = {
+    tickets: deps.tickets,
+    breakers: deps.breakers,
+    workflow: deps.workflow,
+    playbooks: deps.playbooks,
+    autoRemediationEnabled: deps.autoRemediationEnabled,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    actor: deps.actor,
+  };
+  // Detection leaves the reconciler its reserve; both stop a safety margin before the deadline.
+  const detectionBudget = budget(deps.timeLeft, options.safetyMarginMs + options.reconcileReserveMs);
+  const reconcileBudget = budget(deps.timeLeft, options.safetyMarginMs);
+
+  const settled = await Promise.allSettled(
+    // async: a workspace whose client cannot even be built fails alone.
+    deps.workspaceIds.map(async (workspaceId) =>
+      pollWorkspace(workspaceId, {
+        reader: deps.databricks(workspaceId),
+        cursors: deps.cursors,
+        incident,
+        semaphore,
+        options,
+        clock,
+        budget: detectionBudget,
+        metrics: deps.metrics,
+      }),
+    ),
+  );
+  const workspaces = settled.map((outcome, i): WorkspacePollResult => {
+    if (outcome.status === 'fulfilled') return outcome.value;
+    return failedWorkspace(deps.workspaceIds[i] ?? 'unknown', outcome.reason);
+  });
+  for (const result of workspaces) {
+    if (result.status !== 'complete') {
+      deps.logger.warn('workspace poll not complete; its cursor stays for the next run', {
+        workspaceId: result.workspaceId,
+        status: result.status,
+        problems: result.problems.slice(0, 10),
+      });
+    }
+  }
+  deps.metrics.count('WorkspacesPolled', workspaces.filter((w) => w.status === 'complete').length);
+  deps.metrics.count('WorkspacesIncomplete', workspaces.filter((w) => w.status === 'incomplete').length);
+  deps.metrics.count('WorkspaceErrors', workspaces.filter((w) => w.status === 'failed').length);
+
+  const problems: string[] = [];
+  let reconciled: ReconcileReport | undefined;
+  try {
+    reconciled = await reconcile({
+      ...incident,
+      tickets: deps.tickets,
+      breakers: deps.breakers,
+      inspector: deps.workflow,
+      positions: deps.cursors,
+      options,
+      clock,
+      budget: reconcileBudget,
+      metrics: deps.metrics,
+    });
+  } catch (error) {
+    problems.push(
+      `reconciler: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
+    deps.metrics.count('ReconcileErrors');
+    deps.logger.error('the reconciler failed', { error: problems.at(-1) });
+  }
+
+  const durationMs = Date.now() - began;
+  deps.metrics.milliseconds('PollDuration', durationMs);
+  return {
+    startedAt,
+    durationMs,
+    workspaces,
+    ...(reconciled === undefined ? {} : { reconcile: reconciled }),
+    problems,
+  };
+}
+
+/** Throws PollFailedError when every workspace failed, so that the invocation counts as an error. */
+export function assertSomethingPolled(report: PollReport): void {
+  const failed = report.workspaces.filter((w) => w.status === 'failed');
+  if (report.workspaces.length > 0 && failed.length === report.workspaces.length) {
+    throw new PollFailedError(
+      `every workspace failed: ${failed.map((w) => `${w.workspaceId} (${w.problems[0] ?? 'unknown'})`).join('; ')}`,
+    );
+  }
+}
+
+function budget(timeLeft: () => number, reserveMs: number): Budget {
+  return {
+    hasTime: () => timeLeft() - reserveMs > 0,
+    deadline: () => Date.now() + Math.max(0, timeLeft() - reserveMs),
+  };
+}
+
+function failedWorkspace(workspaceId: string, reason: unknown): WorkspacePollResult {
+  return {
+    workspaceId,
+    status: 'failed',
+    clustersListed: 0,
+    listCalls: 0,
+    eventCalls: 0,
+    failuresDetected: 0,
+    explainedStateLosses: 0,
+    outcomes: { success: 0, duplicate: 0, ignored: 0, escalated: 0, error: 0 },
+    cursorAdvanced: false,
+    problems: [reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)],
+  };
+}
