@@ -7,7 +7,7 @@
  */
 import { DatabricksApiError } from '../databricks/errors.ts';
 import type { WorkflowDeps } from './deps.ts';
-import { TaskInputError } from './errors.ts';
+import { isTransient, TaskInputError } from './errors.ts';
 import type { RecoveryState } from './model.ts';
 import { readCluster } from './remediate.ts';
 import { audit, callOptions, settleSeconds } from './support.ts';
@@ -32,8 +32,9 @@ export async function restoreConfig(state: RecoveryState, deps: WorkflowDeps): P
       callOptions(deps),
     );
   } catch (error) {
-    // A 4xx (INVALID_STATE, a policy that forbids the value…) leaves the working fallback in place.
-    if (error instanceof DatabricksApiError && error.status < 500) return skip(error.message);
+    // A refusal (INVALID_STATE, a policy that forbids the value…) leaves the working fallback in place;
+    // throttling and 5xx are retried by the state machine.
+    if (error instanceof DatabricksApiError && !isTransient(error)) return skip(error.message);
     throw error;
   }
   const description = `restored ${original.fields.map((field) => `${field}=${JSON.stringify(original.values[field] ?? null)}`).join(', ')}`;

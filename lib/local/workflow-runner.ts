@@ -92,7 +92,7 @@ interface AslDefinition {
 
 /** Substitutes `${Name}` placeholders the way CloudFormation's DefinitionSubstitutions do. */
 export function substitute(text: string, values: Readonly<Record<string, string>>): string {
-  return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (whole, key: string) => {
+  return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_whole, key: string) => {
     const value = values[key];
     if (value === undefined) throw new Error(`the definition uses \${${key}}, which has no local value`);
     return value;
