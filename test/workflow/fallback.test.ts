@@ -1,0 +1,161 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { MemoryNotifier } from '../../functions/shared/notify.ts';
+import { createWorkflowHarness, events, type WorkflowHarness } from './harness.ts';
+
+describe('recovery workflow: clusters that need a different configuration', () => {
+  let h: WorkflowHarness;
+  beforeAll(async () => {
+    h = await createWorkflowHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  beforeEach(() => {
+    h.clearHooks();
+    h.simulator.admin.clearFaults();
+    h.simulator.admin.resetStats();
+  });
+
+  it('starts a cluster without capacity on a fallback node type, then restores the original node type', async () => {
+    // Prepare
+    const clusterId = '0101-000010-capacty1';
+    h.simulator.admin.setFaults({ unavailableNodeTypes: [{ nodeTypeId: 'r5d.4xlarge' }] });
+    // Capacity comes back while the cluster runs on the fallback.
+    h.faultBefore('updateCluster', 2, { unavailableNodeTypes: null });
+    const overrides = { DatabricksResourceExhausted: { fallback_node_types: ['r5.4xlarge', 'm5.4xlarge'] } };
+
+    // Act
+    const recovery = await h.recoverCluster(clusterId, 'termination', overrides);
+
+    // Assess
+    expect(recovery.outcome.classification.action).toBe('restart_with_different_instance_type');
+    expect(recovery.ticket).toMatchObject({ status: 'closed', attempts: 1 });
+    expect(recovery.audit.find((entry) => entry.event === 'remediation_started')?.details).toMatchObject({
+      primitive: 'fallback_start',
+      changes: { node_type_id: 'r5.4xlarge', driver_node_type_id: 'r5.4xlarge' },
+    });
+    expect(events(recovery).filter((event) => event === 'health_check_passed')).toHaveLength(2);
+    expect(events(recovery)).toContain('config_restore_started');
+    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 2, 'POST /api/2.1/clusters/start': 1 });
+    const cluster = await h.cluster(clusterId);
+    expect(cluster).toMatchObject({
+      state: 'RUNNING',
+      node_type_id: 'r5d.4xlarge',
+      driver_node_type_id: 'r5d.4xlarge',
+    });
+    expect(recovery.execution.states).toContain('RestoreConfig');
+    const [message] = (h.notifier as MemoryNotifier).for(recovery.ticket.ticketId);
+    expect(message?.summary).toMatch(
+      /^Switched node type r5d\.4xlarge → r5\.4xlarge .*; then restored node_type_id="r5d\.4xlarge"/,
+    );
+  });
+
+  it('starts a cluster that lost its spot instances on on-demand capacity and keeps it when told not to restore', async () => {
+    // Prepare
+    const clusterId = '0101-000011-spotlst1';
+    const overrides = { DatabricksSpotInstanceLost: { restore_original_config: false } };
+
+    // Act
+    const recovery = await h.recoverCluster(clusterId, 'termination', overrides);
+
+    // Assess
+    expect(recovery.outcome.classification.action).toBe('restart_with_on_demand');
+    expect(recovery.ticket).toMatchObject({ status: 'closed', attempts: 1 });
+    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 1, 'POST /api/2.1/clusters/start': 1 });
+    const cluster = await h.cluster(clusterId);
+    expect(cluster.aws_attributes).toEqual({
+      availability: 'ON_DEMAND',
+      zone_id: 'us-east-1a',
+      first_on_demand: 1,
+      spot_bid_price_percent: 100,
+    });
+    expect(recovery.execution.states).not.toContain('RestoreConfig');
+  });
+
+  it('rolls back the edit that broke a cluster (INVALID_ARGUMENT right after an EDITED event) and starts it', async () => {
+    // Prepare
+    const clusterId = '0101-000012-badedit1';
+    const before = await h.cluster(clusterId);
+    const spec = before.spec as Record<string, unknown>;
+    await h.direct.editCluster({ ...spec, cluster_id: clusterId, spark_version: '9.9.x-scala2.12' });
+    h.simulator.admin.setFaults({
+      failNextStarts: {
+        count: 1,
+        clusterIds: [clusterId],
+        reason: {
+          code: 'INVALID_ARGUMENT',
+          type: 'CLIENT_ERROR',
+          parameters: { databricks_error_message: 'Invalid spark version 9.9.x-scala2.12' },
+        },
+      },
+    });
+    await h.direct.startCluster(clusterId);
+    while ((await h.cluster(clusterId)).state !== 'TERMINATED') await sleep(20);
+    h.simulator.admin.resetStats();
+
+    // Act
+    const recovery = await h.recoverCluster(clusterId);
+
+    // Assess
+    expect(recovery.outcome.classification).toMatchObject({
+      errorType: 'DatabricksConfigurationError',
+      action: 'rollback_config',
+    });
+    expect(recovery.ticket).toMatchObject({ status: 'closed', attempts: 1 });
+    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/edit': 1, 'POST /api/2.1/clusters/start': 1 });
+    expect(await h.cluster(clusterId)).toMatchObject({ state: 'RUNNING', spark_version: '15.4.x-scala2.12' });
+    expect(recovery.audit.find((entry) => entry.event === 'remediation_started')?.details).toMatchObject({
+      primitive: 'rollback_start',
+      description: expect.stringMatching(
+        /^rolled back the edit of .* \(spark_version\) and started the cluster$/,
+      ),
+    });
+  });
+
+  it('escalates an INVALID_ARGUMENT with no recent edit without touching the cluster', async () => {
+    // Prepare
+    const clusterId = '0101-000013-badcnfg1';
+
+    // Act
+    const recovery = await h.recoverCluster(clusterId);
+
+    // Assess
+    expect(recovery.outcome.classification.action).toBe('rollback_config');
+    expect(recovery.ticket).toMatchObject({ status: 'escalated', recoveryStatus: 'failed' });
+    expect(recovery.ticket.escalationReason).toBe(
+      'DatabricksConfigurationError: the cluster has no recent edit to roll back; the configuration must be fixed by hand (no blind retry)',
+    );
+    expect(h.mutations()).toEqual({});
+    expect(Object.keys(h.simulator.admin.stats().requests).sort()).toEqual([
+      'GET /api/2.1/clusters/get',
+      'POST /api/2.1/clusters/events',
+    ]);
+    expect(recovery.execution.states).toEqual(['Remediate', 'RemediationOutcome', 'Escalate']);
+  });
+
+  it.each([
+    ['an init script failure', '0101-000014-initscr1', 'DatabricksInitScriptFailure', 'INIT_SCRIPT_FAILURE'],
+    ['an invalid argument', '0101-000013-badcnfg1', 'DatabricksConfigurationError', 'INVALID_ARGUMENT'],
+  ])(
+    'escalates %s with the evidence when the action is escalate, and changes nothing',
+    async (_name, clusterId, errorType, code) => {
+      // Act
+      const recovery = await h.recoverWith({ clusterId, errorType, action: 'escalate' });
+
+      // Assess
+      expect(recovery.ticket).toMatchObject({ status: 'escalated', recoveryStatus: 'failed' });
+      expect(recovery.ticket.escalationReason).toMatch(
+        new RegExp(`^no safe automatic action for ${errorType} \\(`),
+      );
+      const escalated = recovery.audit.find((entry) => entry.event === 'escalated');
+      expect(escalated?.details?.evidence).toMatchObject({
+        cluster_id: clusterId,
+        state: 'TERMINATED',
+        termination_reason: { code, type: 'CLIENT_ERROR' },
+        state_message: expect.stringContaining(''),
+      });
+      expect(h.mutations()).toEqual({});
+    },
+  );
+});

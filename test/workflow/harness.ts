@@ -1,0 +1,276 @@
+/**
+ * The recovery workflow wired to real parts: the REAL ASL file run by the local runner, the real task
+ * handlers, DynamoDB Local (a fresh table), the Databricks simulator over HTTP (time scaled down), the
+ * real incident path that opens tickets and starts executions, and an in-memory notifier.
+ */
+import { readFileSync } from 'node:fs';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { BreakerConfig } from '../../functions/core/breaker.ts';
+import {
+  handleSignal,
+  type IncidentOutcome,
+  type RecoveryInput,
+  startWorkflow,
+} from '../../functions/core/incident.ts';
+import { loadPlaybooks, type Playbook } from '../../functions/core/playbooks.ts';
+import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
+import type { FailureSignal, SignalKind } from '../../functions/core/signal.ts';
+import { signalFromCluster } from '../../functions/core/signal-builders.ts';
+import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
+import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
+import type { WorkflowDatabricks } from '../../functions/workflow/deps.ts';
+import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
+import { type FaultsInput, startSimulator } from '../../lib/simulator/index.ts';
+import { createTestTable } from '../support/dynamodb.ts';
+
+export const WORKSPACE = 'default';
+export const DATABRICKS_SECRET_ARN =
+  'arn:aws:secretsmanager:us-east-1:000000000000:secret:dbx-workflow-AbCdEf';
+/** Simulated seconds per real second, for the simulator and the workflow alike: a 3-minute start takes 0.3 s. */
+export const TIME_SCALE = 600;
+
+const SCENARIO = JSON.parse(
+  readFileSync(new URL('../fixtures/workflow/scenario.json', import.meta.url), 'utf8'),
+);
+
+/** A hook run before a Databricks client method (to time a fault or play another process). */
+export type CallHook = (call: {
+  readonly method: string;
+  readonly args: readonly unknown[];
+  readonly count: number;
+}) => void | Promise<void>;
+
+export interface LogLine {
+  readonly level: 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly attributes: Record<string, unknown>;
+}
+
+export interface WorkflowHarnessOptions {
+  readonly breakerConfig?: Partial<BreakerConfig>;
+  readonly notifier?: Notifier;
+}
+
+export interface Recovery {
+  readonly outcome: IncidentOutcome;
+  readonly ticket: Ticket;
+  readonly audit: readonly AuditEntry[];
+  readonly execution: LocalExecution;
+  readonly status: string;
+  readonly output: Record<string, unknown>;
+}
+
+export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}) {
+  const table = await createTestTable('workflow');
+  const simulator = await startSimulator({ scenario: SCENARIO, timeScale: TIME_SCALE });
+  const secrets = mockClient(SecretsManagerClient);
+  secrets
+    .on(GetSecretValueCommand, { SecretId: DATABRICKS_SECRET_ARN })
+    .resolves({ SecretString: JSON.stringify({ token: simulator.token }) });
+  const workspaces = new WorkspaceClients({
+    workspaces: [{ id: WORKSPACE, host: simulator.url, credentialsSecretArn: DATABRICKS_SECRET_ARN }],
+    secrets: new SecretsManagerClient({ region: 'us-east-1' }),
+    // Two attempts per call and no real waits: the state machine's Retry takes over from there.
+    retry: { maxAttempts: 2, baseDelayMs: 2, maxDelayMs: 5, defaultThrottleDelayMs: 2 },
+  });
+  /** A client of our own, for the tests' "someone else" and for reading results. */
+  const direct = new DatabricksClient({ host: simulator.url, auth: patAuth(simulator.token) });
+  const tickets = new TicketRepository({ client: table.documentClient, tableName: table.tableName });
+  const breakers = new BreakerRepository({
+    client: table.documentClient,
+    tableName: table.tableName,
+    ...(options.breakerConfig === undefined ? {} : { config: options.breakerConfig }),
+  });
+  const notifier = options.notifier ?? new MemoryNotifier();
+  const logs: LogLine[] = [];
+  const logger = {
+    info: (message: string, ...extra: Record<string, unknown>[]) =>
+      logs.push({ level: 'info', message, attributes: Object.assign({}, ...extra) }),
+    warn: (message: string, ...extra: Record<string, unknown>[]) =>
+      logs.push({ level: 'warn', message, attributes: Object.assign({}, ...extra) }),
+    error: (message: string, ...extra: Record<string, unknown>[]) =>
+      logs.push({ level: 'error', message, attributes: Object.assign({}, ...extra) }),
+  };
+  const hooks = new Map<string, CallHook[]>();
+  const counts = new Map<string, number>();
+  const intercepted = (client: WorkflowDatabricks): WorkflowDatabricks =>
+    new Proxy(client, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function' || typeof property !== 'string') return value;
+        return async (...args: unknown[]) => {
+          const count = (counts.get(property) ?? 0) + 1;
+          counts.set(property, count);
+          for (const hook of hooks.get(property) ?? []) await hook({ method: property, args, count });
+          return value.apply(target, args);
+        };
+      },
+    });
+  const runner = createLocalWorkflowRunner({
+    deps: { tickets, breakers, databricks: (id) => intercepted(workspaces.get(id)), notifier, logger },
+    timeScale: TIME_SCALE,
+  });
+
+  async function finish(outcome: IncidentOutcome): Promise<Recovery> {
+    const ticketId = outcome.ticket?.ticketId;
+    if (ticketId === undefined) throw new Error(`no ticket was opened: ${outcome.message}`);
+    const description = await runner.wait(ticketId);
+    const found = await tickets.getTicket(ticketId);
+    const execution = runner.execution(ticketId);
+    if (found === undefined || execution === undefined)
+      throw new Error(`ticket ${ticketId} or its execution is missing`);
+    return {
+      outcome,
+      ticket: found.ticket,
+      audit: found.audit,
+      execution,
+      status: description.status,
+      output: (description.output ?? {}) as Record<string, unknown>,
+    };
+  }
+
+  return {
+    table,
+    simulator,
+    direct,
+    tickets,
+    breakers,
+    notifier,
+    runner,
+    logs,
+
+    /** Runs `hook` before every call of a client method until `clearHooks`. */
+    before(method: keyof WorkflowDatabricks, hook: CallHook): void {
+      hooks.set(method, [...(hooks.get(method) ?? []), hook]);
+    },
+
+    /** Arms simulator faults right before the `nth` next call of a method (counting from now). */
+    faultBefore(method: keyof WorkflowDatabricks, nth: number, faults: FaultsInput): void {
+      const start = counts.get(method) ?? 0;
+      let armed = false;
+      this.before(method, ({ count }) => {
+        if (!armed && count - start >= nth) {
+          armed = true;
+          simulator.admin.setFaults(faults);
+        }
+      });
+    },
+
+    /** Removes every hook and restarts the call counts the hooks see. */
+    clearHooks(): void {
+      hooks.clear();
+      counts.clear();
+    },
+
+    cluster(clusterId: string): Promise<ClusterDetails> {
+      return direct.getCluster(clusterId);
+    },
+
+    /**
+     * The poller's path: the cluster as Databricks shows it now becomes a signal, which goes
+     * through classification, the ticket, the breakers and the workflow start; then waits for the
+     * execution to end.
+     */
+    async recoverCluster(
+      clusterId: string,
+      kind: SignalKind = 'termination',
+      playbookOverrides: unknown = {},
+    ): Promise<Recovery> {
+      const cluster = await direct.getCluster(clusterId);
+      const signal = signalFromCluster(cluster, kind, 'poller', { workspaceId: WORKSPACE, now: Date.now() });
+      return finish(await this.handle(signal, playbookOverrides));
+    },
+
+    /** The incident path for any signal; does not wait for the workflow. */
+    handle(signal: FailureSignal, playbookOverrides: unknown = {}): Promise<IncidentOutcome> {
+      return handleSignal(signal, {
+        tickets,
+        breakers,
+        workflow: runner,
+        playbooks: loadPlaybooks(playbookOverrides),
+        autoRemediationEnabled: true,
+        logger,
+        actor: 'poller',
+      });
+    },
+
+    /**
+     * Opens a ticket and starts the workflow with a hand-made recovery input (a job run repair,
+     * an action the classifier would not pick), the way the reconciler restarts a ticket.
+     */
+    async recoverWith(
+      fields: Omit<RecoveryInput, 'ticketId' | 'workspaceId' | 'playbook' | 'signal'> & {
+        readonly playbook?: Partial<Playbook>;
+        readonly signal?: Partial<FailureSignal>;
+      },
+    ): Promise<Recovery> {
+      const playbooks = loadPlaybooks({});
+      const playbook = { ...playbooks[fields.errorType as keyof typeof playbooks], ...fields.playbook };
+      const signal: FailureSignal = {
+        source: 'job_notification',
+        kind: fields.runId === undefined ? 'termination' : 'job_failure',
+        workspaceId: WORKSPACE,
+        observedAt: Date.now(),
+        incidentKey: `${WORKSPACE}#test#${Date.now()}#${Math.random()}`,
+        ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
+        ...fields.signal,
+      } as FailureSignal;
+      const opened = await tickets.openTicket({
+        incidentKey: signal.incidentKey,
+        recoveryStatus: 'start_pending',
+        workspaceId: WORKSPACE,
+        ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
+        ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
+        ...(fields.runId === undefined ? {} : { runId: fields.runId }),
+        source: signal.source,
+        errorType: fields.errorType as Ticket['errorType'],
+        category: 'job',
+        action: fields.action,
+        reason: 'opened by the test',
+      });
+      const input: RecoveryInput = {
+        ticketId: opened.ticket.ticketId,
+        workspaceId: WORKSPACE,
+        ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
+        ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
+        ...(fields.runId === undefined ? {} : { runId: fields.runId }),
+        errorType: fields.errorType,
+        action: fields.action,
+        playbook,
+        signal,
+      };
+      const outcome = await startWorkflow(
+        input,
+        { isFailure: true, reason: 'test', basis: 'default', confidence: 1 },
+        opened.ticket,
+        { tickets, workflow: runner, logger, actor: 'test' },
+      );
+      return finish(outcome);
+    },
+
+    /** Mutating cluster calls the simulator received, e.g. `{ 'POST /api/2.1/clusters/start': 1 }`. */
+    mutations(): Record<string, number> {
+      const requests = simulator.admin.stats().requests;
+      return Object.fromEntries(
+        Object.entries(requests).filter(([key]) =>
+          /\/(start|restart|edit|update|resize|delete|runs\/repair|run-now)$/.test(key),
+        ),
+      );
+    },
+
+    async close(): Promise<void> {
+      await runner.close();
+      secrets.restore();
+      await simulator.close();
+      await table.destroy();
+    },
+  };
+}
+
+export type WorkflowHarness = Awaited<ReturnType<typeof createWorkflowHarness>>;
+
+/** The audit events of a recovery, in order. */
+export const events = (recovery: Recovery): string[] => recovery.audit.map((entry) => entry.event);
