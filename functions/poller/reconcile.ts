@@ -140,6 +140,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   // 2. Tickets in progress whose execution may have ended; resumes where the last run stopped.
   const startPosition = await deps.positions.getReconcilePosition();
   let position = startPosition;
+  // A run that started mid-list goes round to the beginning once at the end of the list.
+  let canWrap = startPosition !== undefined;
   let pages = 0;
   progress: while (report.executionsChecked < batch && pages < batch) {
     if (!deps.budget.hasTime()) {
@@ -167,7 +169,11 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       }
     }
     position = page.cursor;
-    if (position === undefined) break;
+    if (position === undefined || page.tickets.length === 0) {
+      position = undefined;
+      if (!canWrap) break;
+      canWrap = false;
+    }
   }
   if (position !== startPosition) await deps.positions.setReconcilePosition(position);
 

@@ -1,0 +1,213 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clusterScope, errorTypeScope } from '../../functions/core/breaker.ts';
+import type { ExecutionDescription } from '../../functions/core/incident.ts';
+import { resolvePollerOptions } from '../../functions/poller/config.ts';
+import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
+import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
+
+const VICTIM = '0302-110000-victim01';
+
+describe('poller reconciler', () => {
+  let h: PollerHarness;
+  beforeEach(async () => {
+    h = await createPollerHarness();
+    await h.poll();
+    h.sim().admin.failCluster(VICTIM, CLOUD_SHUTDOWN);
+    h.advance(MINUTE);
+  });
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  /** The one ticket of the test, as stored. */
+  async function theTicket() {
+    const [ticket] = await h.allTickets();
+    if (ticket === undefined) throw new Error('no ticket');
+    return ticket;
+  }
+
+  it('starts on the next run a workflow whose StartExecution failed, with the input the intake would have sent', async () => {
+    // Prepare
+    h.workflow.failNext = 1;
+    const first = await h.poll();
+    const pending = await theTicket();
+    h.advance(3 * MINUTE);
+
+    // Act
+    const second = await h.poll();
+
+    // Assess
+    expect(first.report.workspaces[0]?.outcomes.error).toBe(1);
+    expect(pending).toMatchObject({ status: 'open', recoveryStatus: 'start_pending' });
+    expect(second.report.reconcile).toMatchObject({ started: 1, startFailures: 0 });
+    expect(second.metrics.get('ReconciledStarts')).toBe(1);
+    expect(await theTicket()).toMatchObject({
+      status: 'in_progress',
+      recoveryStatus: 'in_progress',
+      executionName: pending.ticketId,
+    });
+    expect(h.workflow.starts).toHaveLength(1);
+    expect(h.workflow.starts[0]).toMatchObject({
+      name: pending.ticketId,
+      input: {
+        ticketId: pending.ticketId,
+        workspaceId: 'ws-a',
+        clusterId: VICTIM,
+        errorType: pending.errorType,
+        action: pending.action,
+        signal: { incidentKey: pending.incidentKey, source: 'poller', kind: 'termination' },
+        playbook: { action: pending.action, mode: 'active' },
+      },
+    });
+    const audit = (await h.tickets.getTicket(pending.ticketId))?.audit.map((entry) => entry.event);
+    expect(audit).toEqual(['ticket_opened', 'workflow_started']);
+  });
+
+  it('leaves a start_pending ticket younger than the grace period to its intake', async () => {
+    // Prepare
+    h.workflow.failNext = 1;
+    await h.poll();
+
+    // Act
+    const again = await h.poll();
+
+    // Assess
+    expect(again.report.reconcile?.started).toBe(0);
+    expect(await theTicket()).toMatchObject({ recoveryStatus: 'start_pending' });
+  });
+
+  it('keeps a ticket start_pending while StartExecution keeps failing', async () => {
+    // Prepare
+    h.workflow.failNext = 2;
+    await h.poll();
+    h.advance(3 * MINUTE);
+
+    // Act
+    const second = await h.poll();
+
+    // Assess
+    expect(second.report.reconcile).toMatchObject({ started: 0, startFailures: 1 });
+    expect(second.metrics.get('ReconcileStartFailures')).toBe(1);
+    expect(await theTicket()).toMatchObject({ status: 'open', recoveryStatus: 'start_pending' });
+  });
+
+  it('escalates a start_pending ticket instead of starting it when a breaker has opened meanwhile', async () => {
+    // Prepare
+    h.workflow.failNext = 1;
+    await h.poll();
+    await h.breakers.forceOpen(clusterScope('ws-a', VICTIM), 'maintenance window');
+    h.advance(3 * MINUTE);
+
+    // Act
+    const second = await h.poll();
+
+    // Assess
+    expect(second.report.reconcile).toMatchObject({ started: 0, escalatedBeforeStart: 1 });
+    expect(await theTicket()).toMatchObject({ status: 'escalated', recoveryStatus: 'blocked' });
+    expect(h.workflow.starts).toEqual([]);
+  });
+
+  it.each<[string, ExecutionDescription, Record<string, unknown>, number]>([
+    [
+      'FAILED',
+      { status: 'FAILED', error: 'States.TaskFailed', cause: 'clusters/restart answered INVALID_STATE' },
+      {
+        status: 'escalated',
+        recoveryStatus: 'failed',
+        escalationReason:
+          'The recovery workflow ended FAILED (States.TaskFailed: clusters/restart answered INVALID_STATE)',
+      },
+      1,
+    ],
+    [
+      'TIMED_OUT',
+      { status: 'TIMED_OUT', error: 'States.Timeout' },
+      { status: 'escalated', recoveryStatus: 'timed_out' },
+      1,
+    ],
+    ['ABORTED', { status: 'ABORTED' }, { status: 'escalated', recoveryStatus: 'aborted' }, 1],
+    [
+      'SUCCEEDED with a closed outcome',
+      { status: 'SUCCEEDED', output: { ticketStatus: 'closed', reason: 'cluster RUNNING and healthy' } },
+      { status: 'closed', recoveryStatus: 'recovered' },
+      0,
+    ],
+    [
+      'SUCCEEDED with an escalated outcome',
+      { status: 'SUCCEEDED', output: { outcome: 'escalated', reason: 'three attempts failed' } },
+      { status: 'escalated', recoveryStatus: 'unconfirmed', escalationReason: 'three attempts failed' },
+      0,
+    ],
+    [
+      'SUCCEEDED without saying how',
+      { status: 'SUCCEEDED', output: {} },
+      { status: 'escalated', recoveryStatus: 'unconfirmed' },
+      0,
+    ],
+    ['RUNNING', { status: 'RUNNING' }, { status: 'in_progress', recoveryStatus: 'in_progress' }, 0],
+  ])(
+    'settles an in_progress ticket whose execution is %s',
+    async (_label, execution, expected, breakerFailures) => {
+      // Prepare
+      await h.poll();
+      const ticket = await theTicket();
+      h.workflow.outcomes.set(ticket.executionName ?? '', execution);
+      h.advance(3 * MINUTE);
+
+      // Act
+      const second = await h.poll();
+
+      // Assess
+      expect(await theTicket()).toMatchObject(expected);
+      expect(second.report.reconcile?.executionsChecked).toBe(1);
+      const breaker = await h.breakers.get(clusterScope('ws-a', VICTIM));
+      expect(breaker?.recentFailures ?? []).toHaveLength(breakerFailures);
+      const typeBreaker = await h.breakers.get(errorTypeScope(ticket.errorType));
+      expect(typeBreaker?.recentFailures ?? []).toHaveLength(breakerFailures);
+    },
+  );
+
+  it('escalates an in_progress ticket whose execution no longer exists', async () => {
+    // Prepare
+    await h.poll();
+    h.advance(3 * MINUTE);
+
+    // Act
+    await h.poll({ workflow: new RecordingWorkflowStarter() });
+
+    // Assess
+    expect(await theTicket()).toMatchObject({
+      status: 'escalated',
+      recoveryStatus: 'execution_missing',
+      escalationReason: expect.stringContaining('no longer exists'),
+    });
+  });
+
+  it('looks at no more in_progress tickets per run than the batch size, and resumes where it stopped', async () => {
+    // Prepare
+    for (const id of ['0302-110000-usrterm1', '0302-110000-crash001', '0302-110000-restart1']) {
+      h.sim().admin.failCluster(id, CLOUD_SHUTDOWN);
+    }
+    h.advance(MINUTE);
+    await h.poll();
+    const byListOrder = (await h.allTickets()).sort((a, b) => a.ticketId.localeCompare(b.ticketId));
+    const last = byListOrder.at(-1)?.ticketId ?? '';
+    for (const ticket of byListOrder) {
+      h.workflow.outcomes.set(ticket.ticketId, { status: ticket.ticketId === last ? 'ABORTED' : 'RUNNING' });
+    }
+    h.advance(3 * MINUTE);
+    const options = { ...resolvePollerOptions({}), reconcileBatchSize: 2 };
+
+    // Act
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push((await h.poll({ options })).report.reconcile);
+
+    // Assess
+    expect(byListOrder).toHaveLength(4);
+    expect(runs.map((r) => r?.executionsChecked)).toEqual([2, 2, 2]);
+    expect(runs.map((r) => r?.stillRunning)).toEqual([2, 1, 2]);
+    const statuses = Object.fromEntries((await h.allTickets()).map((t) => [t.ticketId, t.status]));
+    expect(statuses[last]).toBe('escalated');
+    expect(Object.values(statuses).filter((status) => status === 'in_progress')).toHaveLength(3);
+  });
+});
