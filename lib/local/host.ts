@@ -25,6 +25,7 @@ import {
 } from '../simulator/index.ts';
 import { type ProxyHandler, startLocalApi } from './api-gateway.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { startPollerLoop } from './poller-loop.ts';
 import { RecordingWorkflowStarter } from './recording-workflow.ts';
 
 export interface LocalHostOptions {
@@ -43,6 +44,8 @@ export interface LocalHostOptions {
   readonly playbookOverrides?: unknown;
   /** Replaces the recording starter (the workflow runner plugs in here). */
   readonly workflow?: (deps: LocalDeps) => Promise<WorkflowStarter & WorkflowInspector>;
+  /** Seconds between poller runs; 0 disables the poller. @default POLL_INTERVAL_SECONDS, else 30 */
+  readonly pollIntervalSeconds?: number;
   readonly logger?: Logger;
 }
 
@@ -149,6 +152,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
     const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });
     cleanups.push(() => api.close());
+    const poller = startPollerLoop(deps, workflow, {
+      intervalSeconds: options.pollIntervalSeconds,
+      autoRemediationEnabled: options.autoRemediationEnabled,
+    });
+    cleanups.push(() => poller.stop());
     return {
       ...deps,
       url: api.url,

@@ -1,0 +1,145 @@
+/**
+ * Local mode's stand-in for the EventBridge schedule: the real poller run, every N seconds, over the
+ * local host's table and Databricks clients. A run starts only after the previous one ended.
+ */
+
+import { ConfigurationError } from '../../functions/core/errors.ts';
+import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
+import { type PollerConfig, resolvePollerOptions } from '../../functions/poller/config.ts';
+import { type PollReport, runPoll } from '../../functions/poller/run.ts';
+import type { PollerMetrics } from '../../functions/poller/workspace.ts';
+import { optionalEnv } from '../../functions/shared/env.ts';
+import { CursorRepository } from '../../functions/store/cursors.ts';
+import type { LocalDeps } from './host.ts';
+
+/** The demo's schedule: much shorter than the deployed 5 minutes, so that failures show up quickly. */
+export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
+
+export interface PollerLoopOptions {
+  /** Seconds between the end of one run and the start of the next; 0 disables the loop. @default POLL_INTERVAL_SECONDS, else 30 */
+  readonly intervalSeconds?: number;
+  /** @default true */
+  readonly autoRemediationEnabled?: boolean;
+  /** Poller knobs, as `POLLER_CONFIG` takes them. */
+  readonly config?: PollerConfig;
+  /** Time budget of one run, like the Lambda's timeout. @default 240 */
+  readonly runTimeoutSeconds?: number;
+  /** Observation clock, compared with Databricks timestamps. @default Date.now */
+  readonly clock?: () => number;
+  /** Called after every run (tests, the console). */
+  readonly onRun?: (report: PollReport) => void;
+}
+
+export interface PollerLoop {
+  /** Seconds between runs; 0 when the loop is disabled. */
+  readonly intervalSeconds: number;
+  /** Runs the poller now (outside the schedule) and resolves with its report. */
+  runOnce(): Promise<PollReport>;
+  /** Stops the schedule and waits for a run in progress to end. */
+  stop(): Promise<void>;
+}
+
+/** `POLL_INTERVAL_SECONDS` (local mode only), else the demo default. */
+export function pollIntervalFromEnv(): number {
+  const raw = optionalEnv('POLL_INTERVAL_SECONDS');
+  if (raw === undefined) return DEFAULT_POLL_INTERVAL_SECONDS;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConfigurationError(`POLL_INTERVAL_SECONDS must be a number >= 0, not '${raw}'`);
+  }
+  return value;
+}
+
+export function startPollerLoop(
+  deps: LocalDeps,
+  workflow: WorkflowStarter & WorkflowInspector,
+  options: PollerLoopOptions = {},
+): PollerLoop {
+  const intervalSeconds = options.intervalSeconds ?? pollIntervalFromEnv();
+  if (!Number.isFinite(intervalSeconds) || intervalSeconds < 0) {
+    throw new RangeError(`the poll interval must be a number of seconds >= 0, not ${intervalSeconds}`);
+  }
+  const pollerOptions = resolvePollerOptions(options.config ?? {});
+  const cursors = new CursorRepository({ client: deps.documentClient, tableName: deps.tableName });
+  const budgetMs = (options.runTimeoutSeconds ?? 240) * 1000;
+  // Local mode has no CloudWatch: the counters only feed the log line of each run.
+  const counters = new Map<string, number>();
+  const metrics: PollerMetrics = {
+    count: (name, value = 1) => counters.set(name, (counters.get(name) ?? 0) + value),
+    milliseconds: (name, value) => counters.set(name, value),
+  };
+
+  let current: Promise<PollReport> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const runOnce = (): Promise<PollReport> => {
+    if (current !== undefined) return current;
+    counters.clear();
+    const deadline = Date.now() + budgetMs;
+    const run = runPoll({
+      workspaceIds: deps.databricks.ids(),
+      databricks: (id) => deps.databricks.get(id),
+      cursors,
+      tickets: deps.tickets,
+      breakers: deps.breakers,
+      workflow,
+      playbooks: deps.playbooks,
+      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+      options: pollerOptions,
+      actor: 'poller',
+      logger: deps.logger,
+      metrics,
+      timeLeft: () => deadline - Date.now(),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    })
+      .then((report) => {
+        const notable = [
+          'FailuresDetected',
+          'TicketsOpened',
+          'ReconciledStarts',
+          'ReconciledEscalations',
+          'WorkspaceErrors',
+        ];
+        const counts = Object.fromEntries(notable.map((name) => [name, counters.get(name) ?? 0]));
+        const quiet = Object.values(counts).every((n) => n === 0);
+        (quiet ? deps.logger.debug : deps.logger.info).call(deps.logger, 'local poll finished', {
+          ...counts,
+          clustersListed: counters.get('ClustersListed') ?? 0,
+          durationMs: report.durationMs,
+        });
+        options.onRun?.(report);
+        return report;
+      })
+      .finally(() => {
+        current = undefined;
+      });
+    current = run;
+    return run;
+  };
+
+  const schedule = (delayMs: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      runOnce()
+        .catch((error: unknown) =>
+          deps.logger.error('local poll failed', { error: (error as Error).message }),
+        )
+        .finally(() => schedule(intervalSeconds * 1000));
+    }, delayMs);
+    // The loop alone must not keep the process alive.
+    timer.unref();
+  };
+  // Like an EventBridge schedule, the first run comes one interval after the start.
+  if (intervalSeconds > 0) schedule(intervalSeconds * 1000);
+
+  return {
+    intervalSeconds,
+    runOnce,
+    async stop() {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await current?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { loadPlaybooks } from '../../functions/core/playbooks.ts';
+import type { PollReport } from '../../functions/poller/run.ts';
+import type { LocalDeps } from '../../lib/local/host.ts';
+import { pollIntervalFromEnv, startPollerLoop } from '../../lib/local/poller-loop.ts';
+import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
+
+describe('local poller loop', () => {
+  let h: PollerHarness;
+  let deps: LocalDeps;
+  beforeEach(async () => {
+    h = await createPollerHarness();
+    deps = {
+      tableName: h.table.tableName,
+      documentClient: h.table.documentClient,
+      tickets: h.tickets,
+      breakers: h.breakers,
+      databricks: h.databricks,
+      playbooks: loadPlaybooks({}),
+      logger: new Logger({ logLevel: 'SILENT' }),
+    };
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await h?.close();
+  });
+
+  it('polls on its schedule until stopped, and tickets what it finds', async () => {
+    // Prepare
+    h.sim().admin.failCluster('0302-110000-victim01', CLOUD_SHUTDOWN);
+    h.advance(MINUTE);
+    const reports: PollReport[] = [];
+    let twoRuns: () => void = () => undefined;
+    const ranTwice = new Promise<void>((resolve) => {
+      twoRuns = resolve;
+    });
+
+    // Act
+    const loop = startPollerLoop(deps, h.workflow, {
+      intervalSeconds: 0.05,
+      clock: h.clock,
+      onRun: (report) => {
+        reports.push(report);
+        if (reports.length === 2) twoRuns();
+      },
+    });
+    await ranTwice;
+    await loop.stop();
+    const afterStop = reports.length;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // Assess
+    expect(reports.slice(0, 2).map((r) => r.workspaces[0]?.outcomes)).toMatchObject([
+      { success: 1 },
+      { success: 0, duplicate: 1 },
+    ]);
+    expect(reports).toHaveLength(afterStop);
+    expect(await h.allTickets()).toMatchObject([{ clusterId: '0302-110000-victim01', source: 'poller' }]);
+  });
+
+  it('does not run at all with an interval of 0, yet polls on demand', async () => {
+    // Prepare
+    const loop = startPollerLoop(deps, h.workflow, { intervalSeconds: 0, clock: h.clock });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const cursorBefore = await h.cursors.get('ws-a');
+
+    // Act
+    const report = await loop.runOnce();
+    await loop.stop();
+
+    // Assess
+    expect(loop.intervalSeconds).toBe(0);
+    expect(cursorBefore).toBeUndefined();
+    expect(report.workspaces[0]?.status).toBe('complete');
+  });
+
+  it.each([
+    [undefined, 30],
+    ['5', 5],
+    ['0', 0],
+  ])('reads POLL_INTERVAL_SECONDS=%s as %i seconds', (value, seconds) => {
+    // Prepare
+    vi.stubEnv('POLL_INTERVAL_SECONDS', value);
+
+    // Act
+    const interval = pollIntervalFromEnv();
+
+    // Assess
+    expect(interval).toBe(seconds);
+  });
+
+  it('rejects a POLL_INTERVAL_SECONDS that is not a number of seconds', () => {
+    // Prepare
+    vi.stubEnv('POLL_INTERVAL_SECONDS', 'often');
+
+    // Act
+    const reading = () => pollIntervalFromEnv();
+
+    // Assess
+    expect(reading).toThrow(/POLL_INTERVAL_SECONDS must be a number >= 0, not 'often'/);
+  });
+});
