@@ -28,16 +28,18 @@ export type Step = (typeof STEPS)[number];
  * - `escalate` / `shadow`: hand over to a human (shadow: nothing was changed on purpose).
  * - `skip`: the ticket was already resolved by someone else; touch nothing.
  */
-export type Outcome =
-  | 'verify'
-  | 'delay'
-  | 'pending'
-  | 'retry'
-  | 'restore'
-  | 'healthy'
-  | 'escalate'
-  | 'shadow'
-  | 'skip';
+export const OUTCOMES = [
+  'verify',
+  'delay',
+  'pending',
+  'retry',
+  'restore',
+  'healthy',
+  'escalate',
+  'shadow',
+  'skip',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 /** The Databricks primitive a remediation used. */
 export type Primitive =

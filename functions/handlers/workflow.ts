@@ -1,0 +1,51 @@
+/**
+ * Lambda entry of the recovery task function, invoked by every Task state of the recovery state
+ * machine with `{ step, state }`. Everything is built once, at cold start.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { z } from 'zod';
+import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
+import { documentClient, secretsManager, sns } from '../shared/aws.ts';
+import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
+import { FanOutNotifier, type Notifier, SnsNotifier } from '../shared/notify.ts';
+import { SlackNotifier } from '../shared/notify-slack.ts';
+import { BreakerRepository } from '../store/breakers.ts';
+import { TicketRepository } from '../store/tickets.ts';
+import { createWorkflowTaskHandler } from '../workflow/app.ts';
+
+const logger = new Logger();
+const metrics = new Metrics();
+const tracer = new Tracer();
+
+const tableName = requireEnv('TABLE_NAME');
+const workspaces = parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined));
+const slackSecretArn = optionalEnv('SLACK_WEBHOOK_SECRET_ARN');
+const secrets = tracer.captureAWSv3Client(secretsManager);
+
+const databricks = new WorkspaceClients({
+  workspaces,
+  secrets,
+  logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
+});
+const notifiers: Notifier[] = [
+  new SnsNotifier(tracer.captureAWSv3Client(sns), requireEnv('NOTIFICATION_TOPIC_ARN')),
+  ...(slackSecretArn === undefined ? [] : [new SlackNotifier({ secretArn: slackSecretArn, secrets })]),
+];
+
+export const handler = createWorkflowTaskHandler({
+  tickets: new TicketRepository({ client: documentClient, tableName }),
+  breakers: new BreakerRepository({
+    client: documentClient,
+    tableName,
+    config: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}),
+  }),
+  databricks: (id) => databricks.get(id),
+  notifier: new FanOutNotifier(notifiers),
+  clock: Date.now,
+  actor: 'workflow',
+  logger,
+  metrics,
+  tracer,
+});
