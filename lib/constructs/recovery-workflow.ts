@@ -1,0 +1,265 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
+import {
+  type DatabricksWorkspace,
+  grantDatabricksWorkspaces,
+  type IntakeBreakerConfig,
+} from './intake-api.ts';
+import type { Notifications } from './notifications.ts';
+import { RecoveryFunction } from './recovery-function.ts';
+import type { Storage } from './storage.ts';
+
+/** The definition deployed, as a file: template tests and the local runner read the same one. */
+export const RECOVERY_DEFINITION_PATH = fileURLToPath(
+  new URL('../../state-machines/recovery.asl.json', import.meta.url),
+);
+
+/** Properties of {@link RecoveryWorkflow}. */
+export interface RecoveryWorkflowProps {
+  /** The table the tickets and breakers live in. */
+  readonly storage: Storage;
+
+  /** The topic recoveries, escalations and the workflow's alarms are announced on. */
+  readonly notifications: Notifications;
+
+  /** The workspaces the workflow may act on, with their credentials secrets; at least one. */
+  readonly workspaces: readonly DatabricksWorkspace[];
+
+  /**
+   * A secret holding a Slack incoming webhook URL (the URL itself, or `{"webhookUrl": "…"}`).
+   * @default - notifications go to the SNS topic only
+   */
+  readonly slackWebhookSecret?: ISecret;
+
+  /**
+   * Circuit breaker settings (`BREAKER_CONFIG`): must match the intake's, since the intake checks
+   * the breakers the workflow records on.
+   * @default - the defaults of `functions/core/breaker.ts`
+   */
+  readonly breakerConfig?: IntakeBreakerConfig;
+
+  /**
+   * How long the state machine's execution history log and the task function's logs are kept.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The recovery workflow: a Standard state machine defined by `state-machines/recovery.asl.json`
+ * (remediate → wait → verify → close, retry with back-off, or escalate) and the one task function
+ * every Task state invokes. The state machine logs every event to its own log group, is traced
+ * with X-Ray, may invoke exactly the task function, and raises alarms on the notification topic
+ * when an execution fails or times out.
+ */
+export class RecoveryWorkflow extends Construct {
+  /** The state machine; the intake and the poller start executions named after ticket ids. */
+  public readonly stateMachine: StateMachine;
+
+  /** The function behind every Task state (`{ step, state }` in, the next state out). */
+  public readonly taskFunction: RecoveryFunction;
+
+  /**
+   * The state machine's execution role. Grant it more here (`addToPrincipalPolicy`): the
+   * state machine's own `role` property is a read-only view of it.
+   */
+  public readonly role: Role;
+
+  /** Where the state machine logs its executions (level ALL, with execution data). */
+  public readonly logGroup: LogGroup;
+
+  /** Fires when an execution fails: its ticket may be left unresolved until the reconciler runs. */
+  public readonly failedAlarm: Alarm;
+
+  /** Fires when an execution hits the state machine's TimeoutSeconds. */
+  public readonly timedOutAlarm: Alarm;
+
+  /** What each `${Placeholder}` of the definition becomes. */
+  public readonly definitionSubstitutions: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: RecoveryWorkflowProps) {
+    super(scope, id);
+
+    if (props.workspaces.length === 0) {
+      throw new Error(`${this.node.path}: configure at least one Databricks workspace`);
+    }
+    const breakerConfig = validBreakerConfig(this, props.breakerConfig);
+    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
+
+    this.taskFunction = new RecoveryFunction(this, 'TaskFunction', {
+      entry: 'functions/handlers/workflow.ts',
+      description:
+        'Runs the steps of the recovery workflow: remediate, check health, restore, close, escalate',
+      // Databricks calls stop 5 s before this; the Task state's own timeout (90 s) is longer.
+      timeout: Duration.seconds(60),
+      logRetention,
+      synchronousCaller: 'the recovery state machine (Task states with Retry and Catch)',
+      environment: breakerConfig === undefined ? {} : { BREAKER_CONFIG: JSON.stringify(breakerConfig) },
+    });
+    const fn = this.taskFunction.lambdaFunction;
+    props.storage.grantReadWriteData(fn);
+    props.notifications.grantPublish(fn);
+    grantDatabricksWorkspaces(fn, props.workspaces);
+    if (props.slackWebhookSecret !== undefined) {
+      fn.addEnvironment('SLACK_WEBHOOK_SECRET_ARN', props.slackWebhookSecret.secretArn);
+      props.slackWebhookSecret.grantRead(fn);
+    }
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: logRetention });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('states.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    this.definitionSubstitutions = { RecoveryTaskFunctionArn: fn.functionArn };
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment: 'Databricks cluster recovery: remediate, wait, verify, close or escalate',
+      definitionBody: DefinitionBody.fromString(readFileSync(RECOVERY_DEFINITION_PATH, 'utf8')),
+      definitionSubstitutions: { ...this.definitionSubstitutions },
+      stateMachineType: StateMachineType.STANDARD,
+      // The statements CDK would add for logging and tracing are granted below, each in a policy of
+      // its own, so that nothing lands in a default policy whose wildcard is acknowledged.
+      role: this.role.withoutPolicyUpdates(),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    this.grantExecutionRole();
+
+    this.failedAlarm = this.alarm(
+      'ExecutionsFailedAlarm',
+      'ExecutionsFailed',
+      'A recovery execution failed; its ticket may be left unresolved until the poller reconciles it',
+    );
+    this.timedOutAlarm = this.alarm(
+      'ExecutionsTimedOutAlarm',
+      'ExecutionsTimedOut',
+      'A recovery execution timed out; its ticket may be left unresolved until the poller reconciles it',
+    );
+    this.allowAlarmsToPublish(props.notifications);
+  }
+
+  /**
+   * What the execution role may do: invoke the task function and nothing else, deliver logs, and
+   * send traces — three policies, the state machine created only once all exist (Step Functions
+   * checks log delivery at creation).
+   */
+  private grantExecutionRole(): void {
+    const invoke = new Policy(this, 'InvokeTaskFunction', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.taskFunction.lambdaFunction.functionArn],
+        }),
+      ],
+    });
+    const logDelivery = new Policy(this, 'LogDeliveryPolicy', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({
+          // The actions CDK grants for Step Functions logging (CloudWatch Logs vended log delivery).
+          actions: [
+            'logs:CreateLogDelivery',
+            'logs:GetLogDelivery',
+            'logs:UpdateLogDelivery',
+            'logs:DeleteLogDelivery',
+            'logs:ListLogDeliveries',
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    Validations.of(logDelivery).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions delivers execution logs through CloudWatch Logs vended log delivery, whose actions (logs:CreateLogDelivery, logs:PutResourcePolicy, …) do not support resource-level permissions; this policy holds nothing else.',
+    });
+    const tracing = new Policy(this, 'TracingPolicy', {
+      roles: [this.role],
+      statements: [
+        new PolicyStatement({
+          actions: [
+            'xray:PutTraceSegments',
+            'xray:PutTelemetryRecords',
+            'xray:GetSamplingRules',
+            'xray:GetSamplingTargets',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    Validations.of(tracing).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'The X-Ray actions a traced state machine needs do not support resource-level permissions; this policy holds nothing else.',
+    });
+    const stateMachine = this.stateMachine.node.defaultChild as Construct;
+    for (const policy of [invoke, logDelivery, tracing]) stateMachine.node.addDependency(policy);
+  }
+
+  private alarm(
+    id: string,
+    metricName: 'ExecutionsFailed' | 'ExecutionsTimedOut',
+    description: string,
+  ): Alarm {
+    const metric =
+      metricName === 'ExecutionsFailed'
+        ? this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' })
+        : this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' });
+    return new Alarm(this, id, {
+      alarmDescription: description,
+      metric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /**
+   * Sends both alarms to the notification topic. The topic is encrypted with a customer-managed
+   * key and has a resource policy, so CloudWatch is allowed to publish — for these alarms only —
+   * and to use the key.
+   */
+  private allowAlarmsToPublish(notifications: Notifications): void {
+    const alarms = [this.failedAlarm, this.timedOutAlarm];
+    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(notifications.topic));
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    notifications.topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [notifications.topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
+    notifications.key.grant(cloudWatch, 'kms:Decrypt', 'kms:GenerateDataKey');
+  }
+}
+
+function validBreakerConfig(
+  scope: Construct,
+  config: IntakeBreakerConfig | undefined,
+): IntakeBreakerConfig | undefined {
+  if (config === undefined || Object.keys(config).length === 0) return undefined;
+  try {
+    resolveBreakerConfig(config);
+  } catch (error) {
+    throw new Error(`${scope.node.path}: breakerConfig is invalid; ${(error as Error).message}`);
+  }
+  return config;
+}
