@@ -43,6 +43,8 @@ const STATES = Object.entries(DEFINITION.States);
 const TASKS = STATES.filter(([, state]) => state.Type === 'Task');
 /** Where every failure goes: the escalation task, and the Fail state it falls back on. */
 const ESCALATION_PATH = new Set(['Escalate', 'EscalationFailed']);
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the ASL placeholder, substituted by CloudFormation
+const TASK_FUNCTION_PLACEHOLDER = '${RecoveryTaskFunctionArn}';
 const TRANSIENT_ERRORS = ['TransientError', 'Lambda.ServiceException', 'Lambda.TooManyRequestsException'];
 
 function successors(state: AslState): string[] {
@@ -55,7 +57,7 @@ function successors(state: AslState): string[] {
 }
 
 describe('the recovery state machine definition', () => {
-  it('substitutes every ${Placeholder} with the CDK construct, and has no substitution it does not use', () => {
+  it('substitutes every placeholder with the CDK construct, and has no substitution it does not use', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Test');
     new RecoveryWorkflow(stack, 'RecoveryWorkflow', {
@@ -121,7 +123,7 @@ describe('the recovery state machine definition', () => {
     'invokes the task function from Task %s with a known step and the whole state',
     (_name, state) => {
       // Assess
-      expect(state.Resource).toBe('${RecoveryTaskFunctionArn}');
+      expect(state.Resource).toBe(TASK_FUNCTION_PLACEHOLDER);
       expect(STEPS).toContain(state.Parameters?.step);
       expect(state.Parameters?.['state.$']).toBe('$');
       expect(state.TimeoutSeconds).toBeLessThanOrEqual(900);
