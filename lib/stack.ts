@@ -4,6 +4,7 @@ import { importWorkspaces, readRecoveryConfig } from './config.ts';
 import { type DatabricksWorkspace, IntakeApi } from './constructs/intake-api.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { RecoveryFunction } from './constructs/recovery-function.ts';
+import { RecoveryWorkflow } from './constructs/recovery-workflow.ts';
 import { IntakeSecrets } from './constructs/secrets.ts';
 import { Storage } from './constructs/storage.ts';
 
@@ -27,6 +28,9 @@ export class RecoveryStack extends Stack {
   /** The HTTP intake: `POST /databricks-monitor` and `GET /tickets/{id}`. */
   public readonly intake: IntakeApi;
 
+  /** The recovery state machine and its task function. */
+  public readonly recoveryWorkflow: RecoveryWorkflow;
+
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, {
       description: 'Detects and recovers failed Databricks clusters',
@@ -44,6 +48,12 @@ export class RecoveryStack extends Stack {
 
     const config = readRecoveryConfig(this);
     this.workspaces = importWorkspaces(this, config);
+    this.recoveryWorkflow = new RecoveryWorkflow(this, 'RecoveryWorkflow', {
+      storage: this.storage,
+      notifications: this.notifications,
+      workspaces: this.workspaces,
+      breakerConfig: config.breakerConfig,
+    });
     // The recovery state machine is passed as `stateMachine` once the workflow construct exists;
     // until then the intake function has no STATE_MACHINE_ARN and fails at cold start.
     this.intake = new IntakeApi(this, 'Intake', {
