@@ -52,6 +52,8 @@ export interface LogLine {
 export interface WorkflowHarnessOptions {
   readonly breakerConfig?: Partial<BreakerConfig>;
   readonly notifier?: Notifier;
+  /** More secrets the Secrets Manager mock answers, by ARN. */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 export interface Recovery {
@@ -70,6 +72,9 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
   secrets
     .on(GetSecretValueCommand, { SecretId: DATABRICKS_SECRET_ARN })
     .resolves({ SecretString: JSON.stringify({ token: simulator.token }) });
+  for (const [arn, value] of Object.entries(options.secrets ?? {})) {
+    secrets.on(GetSecretValueCommand, { SecretId: arn }).resolves({ SecretString: value });
+  }
   const workspaces = new WorkspaceClients({
     workspaces: [{ id: WORKSPACE, host: simulator.url, credentialsSecretArn: DATABRICKS_SECRET_ARN }],
     secrets: new SecretsManagerClient({ region: 'us-east-1' }),
