@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { importWorkspaces, readRecoveryConfig } from './config.ts';
 import { type DatabricksWorkspace, IntakeApi } from './constructs/intake-api.ts';
 import { Notifications } from './constructs/notifications.ts';
+import { Poller } from './constructs/poller.ts';
 import { RecoveryFunction } from './constructs/recovery-function.ts';
 import { RecoveryWorkflow } from './constructs/recovery-workflow.ts';
 import { IntakeSecrets } from './constructs/secrets.ts';
@@ -30,6 +31,9 @@ export class RecoveryStack extends Stack {
 
   /** The recovery state machine and its task function. */
   public readonly recoveryWorkflow: RecoveryWorkflow;
+
+  /** Lists every cluster every 5 minutes, tickets failures and reconciles unfinished recoveries. */
+  public readonly poller: Poller;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, {
@@ -64,6 +68,15 @@ export class RecoveryStack extends Stack {
       playbookOverrides: config.playbookOverrides,
       breakerConfig: config.breakerConfig,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
+    });
+    this.poller = new Poller(this, 'Poller', {
+      workspaces: this.workspaces,
+      storage: this.storage,
+      stateMachine: this.recoveryWorkflow.stateMachine,
+      notifications: this.notifications,
+      autoRemediationEnabled: config.autoRemediationEnabled,
+      playbookOverrides: config.playbookOverrides,
+      breakerConfig: config.breakerConfig,
     });
   }
 }
