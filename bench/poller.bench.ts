@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: one poll over 10,000 simulated clusters (a handful of them failed), on DynamoDB
+ * Local, printing the Databricks calls made by endpoint, the wall time and the peak memory.
+ *
+ * The simulator runs in a child process, so the memory measured is the poller's (with the AWS SDK and
+ * DynamoDB client it needs), not the simulator's 10,000 clusters.
+ *
+ * Environment: BENCH_CLUSTERS (10000).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadPlaybooks } from '../functions/core/playbooks.ts';
+import { type SecretsReader, WorkspaceClients } from '../functions/databricks/index.ts';
+import { resolvePollerOptions } from '../functions/poller/config.ts';
+import { runPoll } from '../functions/poller/run.ts';
+import type { PollerMetrics } from '../functions/poller/workspace.ts';
+import { BreakerRepository } from '../functions/store/breakers.ts';
+import { CursorRepository } from '../functions/store/cursors.ts';
+import { createTable } from '../functions/store/table-definition.ts';
+import { TicketRepository } from '../functions/store/tickets.ts';
+import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
+import { RecordingWorkflowStarter } from '../lib/local/recording-workflow.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const TOTAL = Number(process.env.BENCH_CLUSTERS ?? 10_000);
+const FAILED = ['0302-bench-fail0001', '0302-bench-fail0002', '0302-bench-fail0003', '0302-bench-fail0004'];
+const CRASHED = ['0302-bench-crash001', '0302-bench-crash002'];
+const HOUR = 3_600_000;
+
+interface Simulator {
+  readonly url: string;
+  admin(method: string, path: string, body?: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** The simulator CLI in a child process, on a manual clock, with a token made for this run. */
+async function startSimulatorProcess(scenarioPath: string, token: string): Promise<Simulator> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin/rca.ts'),
+      'simulator',
+      '--port',
+      '0',
+      '--time-scale',
+      '0',
+      '--scenario',
+      scenarioPath,
+      '--token',
+      token,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the simulator exited (${code}) before listening`)));
+  });
+  return {
+    url,
+    async admin(method, path, body) {
+      const res = await fetch(`${url}/__admin/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      if (!res.ok) throw new Error(`${method} /__admin/${path}: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+function scenario(now: number): unknown {
+  const explicit = FAILED.length + CRASHED.length + 2;
+  return {
+    description: `Benchmark: ${TOTAL} clusters, ${FAILED.length} failures, ${CRASHED.length} driver crashes, one stuck start`,
+    seed: 42,
+    // Starts take six hours so that the PENDING cluster stays pending.
+    timings: { startMs: 6 * HOUR },
+    clusters: [
+      ...[...FAILED, ...CRASHED].map((cluster_id) => ({ cluster_id, state: 'RUNNING', num_workers: 2 })),
+      { cluster_id: '0302-bench-stuck001', state: 'PENDING', start_time: now - HOUR },
+      {
+        cluster_id: '0302-bench-jobclus1',
+        cluster_name: 'job-778899-run-4242',
+        cluster_source: 'JOB',
+        state: 'TERMINATED',
+        terminated_time: now - 20 * 60_000,
+        termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
+      },
+    ],
+    generate: {
+      count: TOTAL - explicit,
+      namePrefix: 'etl',
+      states: { RUNNING: 6, TERMINATED: 3 },
+      sources: { UI: 4, API: 2, JOB: 3, SQL: 1 },
+      nodeTypeIds: ['i3.xlarge', 'm5d.2xlarge', 'r5d.4xlarge'],
+      terminationReasons: [
+        { code: 'INACTIVITY', type: 'SUCCESS', parameters: { inactivity_duration_min: '120' } },
+        { code: 'USER_REQUEST', type: 'SUCCESS', parameters: { username: 'ana@example.com' } },
+        { code: 'JOB_FINISHED', type: 'SUCCESS' },
+      ],
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'poller-bench-'));
+  const token = `dapi${randomBytes(16).toString('hex')}`;
+  const scenarioPath = join(dir, 'scenario.json');
+  writeFileSync(scenarioPath, JSON.stringify(scenario(Date.now())));
+  const sim = await startSimulatorProcess(scenarioPath, token);
+  const dynamo = await startDynamoDbLocal();
+  const dynamoClient = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    // DynamoDB Local accepts any credentials; these are not secrets.
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  try {
+    await createTable(dynamoClient, 'poller-bench');
+    const documentClient = DynamoDBDocumentClient.from(dynamoClient);
+
+    // The failures happen, then a minute passes; the counters start from zero.
+    for (const id of FAILED) {
+      await sim.admin('POST', `clusters/${id}/fail`, {
+        code: 'CLOUD_PROVIDER_SHUTDOWN',
+        type: 'CLOUD_FAILURE',
+      });
+    }
+    for (const id of CRASHED) await sim.admin('POST', `clusters/${id}/crash-driver`);
+    const { now: simNow } = (await sim.admin('POST', 'clock', { advanceMs: 60_000 })) as { now: number };
+    await sim.admin('DELETE', 'stats');
+    const offset = simNow - Date.now();
+
+    const secrets: SecretsReader = {
+      send: (async (_command: GetSecretValueCommand) => ({
+        SecretString: JSON.stringify({ token }),
+      })) as unknown as SecretsReader['send'],
+    };
+    const databricks = new WorkspaceClients({
+      workspaces: [{ id: 'bench', host: sim.url, credentialsSecretArn: 'local/bench' }],
+      secrets,
+    });
+    const tableName = 'poller-bench';
+    const counts = new Map<string, number>();
+    const metrics: PollerMetrics = {
+      count: (name, value = 1) => counts.set(name, (counts.get(name) ?? 0) + value),
+      milliseconds: (name, value) => counts.set(name, value),
+    };
+
+    global.gc?.();
+    const rssBefore = process.memoryUsage().rss;
+    let peakRss = rssBefore;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 5);
+    const started = performance.now();
+    const report = await runPoll({
+      workspaceIds: ['bench'],
+      databricks: (id) => databricks.get(id),
+      cursors: new CursorRepository({ client: documentClient, tableName }),
+      tickets: new TicketRepository({ client: documentClient, tableName }),
+      breakers: new BreakerRepository({ client: documentClient, tableName }),
+      workflow: new RecordingWorkflowStarter(),
+      playbooks: loadPlaybooks({}),
+      autoRemediationEnabled: true,
+      options: resolvePollerOptions({}),
+      actor: 'poller',
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics,
+      clock: () => Date.now() + offset,
+      timeLeft: () => 240_000 - (performance.now() - started),
+    });
+    const wallMs = performance.now() - started;
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+
+    const stats = (await sim.admin('GET', 'stats')) as { requests: Record<string, number> };
+    const workspace = report.workspaces[0];
+    const listCalls = stats.requests['GET /api/2.1/clusters/list'] ?? 0;
+    const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
+    const lines = [
+      '',
+      `Poller benchmark: one poll over ${workspace?.clustersListed ?? 0} clusters (${TOTAL} in the workspace)`,
+      '',
+      'Databricks calls by endpoint:',
+      ...Object.entries({ 'GET /api/2.1/clusters/get': 0, ...stats.requests })
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([endpoint, n]) => `  ${endpoint.padEnd(36)} ${String(n).padStart(6)}`),
+      `  list calls: ${listCalls}, expected ceil(${TOTAL}/100) = ${Math.ceil(TOTAL / 100)}${listCalls === Math.ceil(TOTAL / 100) ? ' ✓' : ' ✗'}`,
+      '',
+      `Status:            ${workspace?.status} (cursor advanced: ${workspace?.cursorAdvanced})`,
+      `Failures found:    ${workspace?.failuresDetected} (tickets opened: ${counts.get('TicketsOpened') ?? 0}, driver losses explained: ${workspace?.explainedStateLosses})`,
+      `Wall time:         ${(wallMs / 1000).toFixed(2)} s (list ${counts.get('ListCalls')} pages, events ${counts.get('EventCalls')}, tickets and workflow starts included)`,
+      `Peak RSS:          ${mb(peakRss)} (before the poll ${mb(rssBefore)}; process maxRSS ${mb(process.resourceUsage().maxRSS * 1024)})`,
+      `Heap used after:   ${mb(process.memoryUsage().heapUsed)}`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    if (workspace?.status !== 'complete') process.exitCode = 1;
+  } finally {
+    dynamoClient.destroy();
+    await dynamo.stop();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm run bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
