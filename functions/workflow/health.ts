@@ -34,9 +34,8 @@ export async function checkHealth(state: RecoveryState, deps: WorkflowDeps): Pro
   const plan = state.plan;
   if (plan === undefined) throw new TaskInputError('check_health needs the plan of a remediation');
   const now = deps.clock();
-  const verdict = isRunPlan(state, plan)
-    ? await runVerdict(state, plan, deps)
-    : await clusterVerdict(state, plan, deps);
+  const verdict =
+    plan.subject === 'run' ? await runVerdict(state, plan, deps) : await clusterVerdict(state, plan, deps);
   if (verdict.kind === 'healthy') return healthy(state, verdict.detail, deps);
   if (verdict.kind === 'failed') return failAttempt(state, verdict, now, deps);
   if (now >= plan.healthDeadlineAt || now >= state.deadlineAt) {
@@ -60,12 +59,6 @@ export async function checkHealth(state: RecoveryState, deps: WorkflowDeps): Pro
     Math.max(1, Math.ceil((plan.healthDeadlineAt - now) / 1000)),
   );
   return { ...state, outcome: 'pending', wait: { seconds: clampWait(seconds, state, now) } };
-}
-
-function isRunPlan(state: RecoveryState, plan: Plan): boolean {
-  return (
-    plan.primitive === 'repair' || (state.input.runId !== undefined && state.input.action === 'repair_run')
-  );
 }
 
 async function clusterVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDeps): Promise<Verdict> {

@@ -53,6 +53,8 @@ export type Primitive =
   | 'none';
 
 export interface Plan {
+  /** What the health check looks at: the cluster, or the job run that was repaired. */
+  readonly subject: 'cluster' | 'run';
   readonly primitive: Primitive;
   /** For people and the audit trail: "started the TERMINATED cluster". */
   readonly description: string;

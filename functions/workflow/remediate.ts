@@ -81,6 +81,7 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
     );
   }
   const client = deps.databricks(input.workspaceId);
+  if (input.action === 'escalate') return escalateWithEvidence(state, client, deps);
   if (input.action === 'repair_run') return remediateRun(state, client, deps);
   if (input.clusterId === undefined) {
     if (input.runId !== undefined) return remediateRun(state, client, deps);
@@ -89,10 +90,6 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
   const cluster = await readCluster(client, input.clusterId, deps);
   if (cluster === undefined) {
     return escalateWith(state, `cluster ${input.clusterId} no longer exists; nothing to recover`);
-  }
-  if (input.action === 'escalate') {
-    const events = await recentEvents(client, cluster.cluster_id, ['INIT_SCRIPTS_FINISHED'], deps);
-    return fromDecision(state, escalation(input, cluster, events), cluster, client, deps);
   }
   if (needsBackoff(state)) return backOff(state, now, deps);
   const editHistory = needsEditHistory(input, state, cluster)
@@ -107,6 +104,28 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
   });
   if (decision.kind === 'repair_run') return remediateRun(state, client, deps);
   return fromDecision(state, decision, cluster, client, deps);
+}
+
+/** No safe automatic action: read (never change) what a human needs to see, and escalate. */
+async function escalateWithEvidence(
+  state: RecoveryState,
+  client: WorkflowDatabricks,
+  deps: WorkflowDeps,
+): Promise<RecoveryState> {
+  const clusterId = state.input.clusterId;
+  const cluster = clusterId === undefined ? undefined : await readCluster(client, clusterId, deps);
+  const events =
+    cluster === undefined
+      ? []
+      : await recentEvents(client, cluster.cluster_id, ['INIT_SCRIPTS_FINISHED'], deps);
+  const decision = escalation(state.input, cluster, events);
+  const run = state.input.signal.job;
+  const evidence = {
+    ...decision.evidence,
+    ...(run?.terminationCode === undefined ? {} : { run_termination_code: run.terminationCode }),
+    ...(run?.message === undefined ? {} : { run_message: run.message }),
+  };
+  return escalateWith(state, decision.reason, evidence);
 }
 
 /** Throttled starts wait out their back-off before the first attempt. */
@@ -223,6 +242,7 @@ async function acted(
     readonly now: number;
     readonly changes?: Record<string, unknown>;
     readonly repairId?: string;
+    readonly subject?: 'cluster' | 'run';
   },
   extra: Partial<RecoveryState>,
   deps: WorkflowDeps,
@@ -230,6 +250,7 @@ async function acted(
   const { primitive, description, cluster, now } = action;
   const baseline = primitive === 'none' ? undefined : cluster?.last_restarted_time;
   const plan: Plan = {
+    subject: action.subject ?? 'cluster',
     primitive,
     description,
     actedAt: now,
@@ -379,7 +400,7 @@ async function remediateRun(
       deps,
     );
   }
-  return acted(state, { primitive: 'repair', description, now, repairId }, {}, deps);
+  return acted(state, { primitive: 'repair', description, now, repairId, subject: 'run' }, {}, deps);
 }
 
 /** The id of the run's latest repair, which Databricks requires on every repair after the first. */

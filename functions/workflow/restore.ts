@@ -47,6 +47,7 @@ export async function restoreConfig(state: RecoveryState, deps: WorkflowDeps): P
     restore: 'pending',
     actions: [...(state.actions ?? []), description],
     plan: {
+      subject: 'cluster',
       primitive: 'restore',
       description,
       actedAt: now,

@@ -1,0 +1,239 @@
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../../functions/core/error-types.ts';
+import type { RecoveryInput } from '../../functions/core/incident.ts';
+import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
+import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
+import { type PlanContext, planClusterRemediation } from '../../functions/workflow/plan.ts';
+
+const CLUSTER: ClusterDetails = {
+  cluster_id: '0923-164208-meows279',
+  cluster_name: 'Shared Orders ETL',
+  state: 'TERMINATED',
+  cluster_source: 'UI',
+  spark_version: '15.4.x-scala2.12',
+  node_type_id: 'i3.xlarge',
+  last_restarted_time: 1_764_300_000_000,
+  termination_reason: { code: 'CLOUD_PROVIDER_SHUTDOWN', type: 'CLOUD_FAILURE' },
+};
+
+function context(
+  cluster: Partial<ClusterDetails>,
+  action: Action = 'restart_cluster',
+  more: Partial<Omit<PlanContext, 'cluster' | 'input'>> & { input?: Partial<RecoveryInput> } = {},
+): PlanContext {
+  const { input, ...rest } = more;
+  return {
+    input: {
+      ticketId: 'RCA-20250102-001',
+      workspaceId: 'default',
+      clusterId: CLUSTER.cluster_id,
+      errorType: 'DatabricksClusterTerminated',
+      action,
+      playbook: {
+        ...DEFAULT_PLAYBOOKS.DatabricksResourceExhausted,
+        fallback_node_types: ['m5.xlarge', 'r5.xlarge'],
+      },
+      signal: {
+        source: 'poller',
+        kind: 'termination',
+        workspaceId: 'default',
+        observedAt: 1_764_300_100_000,
+        incidentKey: 'default#cluster#x#terminated#1',
+      },
+      ...input,
+    },
+    state: { attempt: 1 },
+    cluster: { ...CLUSTER, ...cluster },
+    pollSeconds: 30,
+    ...rest,
+  };
+}
+
+const edited = (timestamp: number): ClusterEvent => ({
+  cluster_id: CLUSTER.cluster_id,
+  timestamp,
+  type: 'EDITED',
+  details: {
+    user: 'someone@example.com',
+    previous_attributes: { spark_version: '15.4.x-scala2.12', node_type_id: 'i3.xlarge' },
+    attributes: { spark_version: '9.9.x-scala2.12', node_type_id: 'i3.xlarge' },
+  },
+});
+const running = (timestamp: number): ClusterEvent => ({
+  cluster_id: CLUSTER.cluster_id,
+  timestamp,
+  type: 'RUNNING',
+});
+
+describe('planClusterRemediation', () => {
+  it.each([
+    ['PENDING', 'wait'],
+    ['RESTARTING', 'wait'],
+    ['RESIZING', 'wait'],
+    ['TERMINATING', 'delay'],
+    ['TERMINATED', 'start'],
+    ['RUNNING', 'none'],
+    ['ERROR', 'escalate'],
+    ['UNKNOWN', 'escalate'],
+  ])('decides %s → %s for a cluster terminated by the cloud', (state, kind) => {
+    // Act
+    const decision = planClusterRemediation(context({ state }));
+
+    // Assess
+    expect(decision.kind).toBe(kind);
+  });
+
+  it.each([
+    ['with its run', { runId: '455644833' }, 'repair_run'],
+    ['without a run', {}, 'escalate'],
+  ])('repairs, never starts, a job cluster %s', (_name, input, kind) => {
+    // Act
+    const decision = planClusterRemediation(context({ cluster_source: 'JOB' }, 'restart_cluster', { input }));
+
+    // Assess
+    expect(decision.kind).toBe(kind);
+  });
+
+  it.each([
+    [
+      'a driver-loss signal not followed by a restart',
+      { kind: 'driver_loss', lastStateLossTime: 1_764_300_050_000 },
+      'restart',
+    ],
+    [
+      'a driver-loss signal after which someone restarted it',
+      { kind: 'driver_loss', lastStateLossTime: 1_764_299_000_000 },
+      'none',
+    ],
+    ['a termination signal (someone already started it)', { kind: 'termination' }, 'none'],
+  ])('restarts a RUNNING cluster only for %s', (_name, signal, kind) => {
+    // Prepare
+    const input = { signal: { ...context({}).input.signal, ...signal } as RecoveryInput['signal'] };
+
+    // Act
+    const decision = planClusterRemediation(context({ state: 'RUNNING' }, 'restart_cluster', { input }));
+
+    // Assess
+    expect(decision.kind).toBe(kind);
+  });
+
+  it('restarts a RUNNING cluster whose driver stopped responding after the last attempt', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({ state: 'RUNNING' }, 'restart_cluster', {
+        state: { attempt: 2, lastFailure: { kind: 'driver_unresponsive', reason: 'again' } },
+      }),
+    );
+
+    // Assess
+    expect(decision.kind).toBe('restart');
+  });
+
+  it('falls back to the first node type not tried, switching a driver on the same type too', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({ driver_node_type_id: 'i3.xlarge' }, 'restart_with_different_instance_type', {
+        state: { attempt: 2, failedNodeTypes: ['m5.xlarge'] },
+      }),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'fallback',
+      fields: ['node_type_id', 'driver_node_type_id'],
+      values: { node_type_id: 'r5.xlarge', driver_node_type_id: 'r5.xlarge' },
+      original: { fields: ['node_type_id', 'driver_node_type_id'], values: { node_type_id: 'i3.xlarge' } },
+    });
+  });
+
+  it('keeps the original values of an earlier fallback when a later one changes another field', () => {
+    // Prepare
+    const original = { fields: ['aws_attributes'], values: { aws_attributes: { availability: 'SPOT' } } };
+
+    // Act
+    const decision = planClusterRemediation(
+      context({ aws_attributes: { availability: 'ON_DEMAND' } }, 'restart_with_different_instance_type', {
+        state: { attempt: 2, original },
+      }),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'fallback',
+      original: {
+        fields: ['aws_attributes', 'node_type_id'],
+        values: { aws_attributes: { availability: 'SPOT' }, node_type_id: 'i3.xlarge' },
+      },
+    });
+  });
+
+  it.each([
+    ['aws_attributes', 'SPOT_WITH_FALLBACK', 'ON_DEMAND'],
+    ['azure_attributes', 'SPOT_AZURE', 'ON_DEMAND_AZURE'],
+    ['gcp_attributes', 'PREEMPTIBLE_GCP', 'ON_DEMAND_GCP'],
+  ])('moves %s from %s to %s for spot failures, keeping the other attributes', (attribute, from, to) => {
+    // Act
+    const decision = planClusterRemediation(
+      context({ [attribute]: { availability: from, first_on_demand: 1 } }, 'restart_with_on_demand'),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'fallback',
+      fields: [attribute],
+      values: { [attribute]: { availability: to, first_on_demand: 1 } },
+    });
+  });
+
+  it('starts as configured when no fallback is left and the cluster is on-demand already', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({ aws_attributes: { availability: 'ON_DEMAND' } }, 'restart_with_different_instance_type', {
+        state: { attempt: 3, failedNodeTypes: ['m5.xlarge', 'r5.xlarge'] },
+      }),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'start',
+      description: expect.stringContaining('no fallback node type is left'),
+    });
+  });
+
+  it.each([
+    ['the edit is the newest event', [edited(3), running(2)], 'rollback'],
+    ['the cluster ran after the edit', [running(3), edited(2)], 'escalate'],
+    ['there is no edit at all', [running(1)], 'escalate'],
+  ])('rolls back a configuration error only when %s', (_name, editHistory, kind) => {
+    // Act
+    const decision = planClusterRemediation(context({}, 'rollback_config', { editHistory }));
+
+    // Assess
+    expect(decision.kind).toBe(kind);
+  });
+
+  it('rolls back to previous_attributes and names what the edit changed', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({}, 'rollback_config', { editHistory: [edited(1_764_300_000_000)] }),
+    );
+
+    // Assess
+    expect(decision).toEqual({
+      kind: 'rollback',
+      description:
+        'rolled back the edit of 2025-11-28T03:20:00.000Z by someone@example.com (spark_version) and started the cluster',
+      attributes: { spark_version: '15.4.x-scala2.12', node_type_id: 'i3.xlarge' },
+    });
+  });
+
+  it('never rolls back twice in one recovery', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({}, 'rollback_config', { editHistory: [edited(3)], state: { attempt: 2, rolledBack: true } }),
+    );
+
+    // Assess
+    expect(decision.kind).toBe('start');
+  });
+});
