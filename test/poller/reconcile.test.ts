@@ -127,14 +127,20 @@ describe('poller reconciler', () => {
     ],
     ['ABORTED', { status: 'ABORTED' }, { status: 'escalated', recoveryStatus: 'aborted' }, 1],
     [
-      'SUCCEEDED with a closed outcome',
-      { status: 'SUCCEEDED', output: { ticketStatus: 'closed', reason: 'cluster RUNNING and healthy' } },
+      'SUCCEEDED, its Close step reporting the ticket closed',
+      {
+        status: 'SUCCEEDED',
+        output: { status: 'closed', outcome: 'recovered', attempts: 1, breakerChanges: [] },
+      },
       { status: 'closed', recoveryStatus: 'recovered' },
       0,
     ],
     [
-      'SUCCEEDED with an escalated outcome',
-      { status: 'SUCCEEDED', output: { outcome: 'escalated', reason: 'three attempts failed' } },
+      'SUCCEEDED, its Escalate step reporting the ticket escalated',
+      {
+        status: 'SUCCEEDED',
+        output: { status: 'escalated', outcome: 'escalated', attempts: 3, reason: 'three attempts failed' },
+      },
       { status: 'escalated', recoveryStatus: 'unconfirmed', escalationReason: 'three attempts failed' },
       0,
     ],
