@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { BreakerConfig } from '../../functions/core/breaker.ts';
+import { ERROR_TYPES } from '../../functions/core/error-types.ts';
 import {
   handleSignal,
   type IncidentOutcome,
@@ -31,6 +32,18 @@ export const DATABRICKS_SECRET_ARN =
   'arn:aws:secretsmanager:us-east-1:000000000000:secret:dbx-workflow-AbCdEf';
 /** Simulated seconds per real second, for the simulator and the workflow alike: a 3-minute start takes 0.3 s. */
 export const TIME_SCALE = 600;
+
+/**
+ * Every playbook gets generous bounds in tests (a day, an hour per health check), so that a loaded
+ * machine — each real millisecond is 0.6 simulated seconds — never turns a slow task into a timeout.
+ * Tests about timeouts set their own.
+ */
+const TEST_BOUNDS = { timeout_seconds: 86_400, health_check_timeout: 3600 };
+
+function withTestBounds(overrides: unknown): Record<string, unknown> {
+  const given = (overrides ?? {}) as Record<string, Record<string, unknown>>;
+  return Object.fromEntries(ERROR_TYPES.map((type) => [type, { ...TEST_BOUNDS, ...given[type] }]));
+}
 
 const SCENARIO = JSON.parse(
   readFileSync(new URL('../fixtures/workflow/scenario.json', import.meta.url), 'utf8'),
@@ -195,7 +208,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
         tickets,
         breakers,
         workflow: runner,
-        playbooks: loadPlaybooks(playbookOverrides),
+        playbooks: loadPlaybooks(withTestBounds(playbookOverrides)),
         autoRemediationEnabled: true,
         logger,
         actor: 'poller',
@@ -212,7 +225,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
         readonly signal?: Partial<FailureSignal>;
       },
     ): Promise<Recovery> {
-      const playbooks = loadPlaybooks({});
+      const playbooks = loadPlaybooks(withTestBounds({}));
       const playbook = { ...playbooks[fields.errorType as keyof typeof playbooks], ...fields.playbook };
       const signal: FailureSignal = {
         source: 'job_notification',

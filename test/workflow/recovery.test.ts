@@ -126,6 +126,30 @@ describe('recovery workflow: clusters brought back as they were', () => {
     });
   });
 
+  it('escalates when the next attempt would not fit in timeout_seconds, before max_attempts', async () => {
+    // Prepare
+    const clusterId = '0101-000022-notify01';
+    const overrides = {
+      DatabricksClusterTerminated: { timeout_seconds: 300, health_check_timeout: 120, max_attempts: 5 },
+      DatabricksClusterStartFailure: { timeout_seconds: 300, health_check_timeout: 120, max_attempts: 5 },
+    };
+    h.simulator.admin.setFaults({
+      failNextStarts: {
+        count: 100,
+        clusterIds: [clusterId],
+        reason: { code: 'CLOUD_PROVIDER_LAUNCH_FAILURE', type: 'CLOUD_FAILURE' },
+      },
+    });
+
+    // Act
+    const recovery = await h.recoverCluster(clusterId, 'termination', overrides);
+
+    // Assess
+    expect(recovery.ticket.status).toBe('escalated');
+    expect(recovery.ticket.escalationReason).toMatch(/timeout_seconds \(300 s\)/);
+    expect(recovery.ticket.attempts).toBeLessThan(5);
+  });
+
   it('waits for a TERMINATING cluster to be TERMINATED before it starts it', async () => {
     // Prepare
     const clusterId = '0101-000007-termng01';
