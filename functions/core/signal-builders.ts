@@ -2,7 +2,13 @@
 import type { JobRunAnalysis } from './job-run.ts';
 import type { ClusterDetails } from './schemas/databricks.ts';
 import type { ClusterEventType, SeedClusterEvent } from './schemas/inbound.ts';
-import { type FailureSignal, incidentKey, type SignalKind, type SignalSource } from './signal.ts';
+import {
+  type FailureSignal,
+  incidentKey,
+  type JobContext,
+  type SignalKind,
+  type SignalSource,
+} from './signal.ts';
 
 export interface SignalContext {
   readonly workspaceId: string;
@@ -55,12 +61,21 @@ export function signalFromClusterEvent(event: SeedClusterEvent, ctx: SignalConte
   });
 }
 
+/** What a detector knows beyond the cluster itself. */
+export interface SignalExtra {
+  /** For a stuck cluster: when it entered PENDING or RESTARTING. */
+  readonly stuckSince?: number | undefined;
+  /** For a job cluster: its run, so that the workflow can repair it. */
+  readonly job?: JobContext | undefined;
+}
+
 /** A cluster as `clusters/get` or `clusters/list` returns it, observed in a given kind of trouble. */
 export function signalFromCluster(
   cluster: ClusterDetails,
   kind: SignalKind,
   source: SignalSource,
   ctx: SignalContext,
+  extra: SignalExtra = {},
 ): FailureSignal {
   return withKey({
     source,
@@ -68,6 +83,8 @@ export function signalFromCluster(
     workspaceId: ctx.workspaceId,
     observedAt: ctx.now,
     ...clusterFields(cluster),
+    ...(extra.stuckSince === undefined ? {} : { stuckSince: extra.stuckSince }),
+    ...(extra.job === undefined ? {} : { job: extra.job }),
   });
 }
 

@@ -4,8 +4,8 @@
  * be stuck) are looked up in `clusters/events`, and those rules are here too.
  */
 import type { ClusterDetails, ClusterEvent } from '../core/schemas/databricks.ts';
-import { type FailureSignal, incidentKey, type JobContext, type SignalKind } from '../core/signal.ts';
-import { signalFromCluster } from '../core/signal-builders.ts';
+import type { FailureSignal, JobContext, SignalKind } from '../core/signal.ts';
+import { type SignalExtra, signalFromCluster } from '../core/signal-builders.ts';
 
 /** What a poll of one workspace compares the clusters with. */
 export interface DetectionWindow {
@@ -148,16 +148,11 @@ export function jobOfCluster(cluster: ClusterDetails): JobContext | undefined {
   return { jobId: match[1], runId: match[2] };
 }
 
-export interface PollerSignalExtra {
-  /** For a stuck cluster: when it entered PENDING or RESTARTING. */
-  readonly stuckSince?: number | undefined;
-  /** For a job cluster: its run, so that the workflow can repair it. */
-  readonly job?: JobContext | undefined;
-}
+export type PollerSignalExtra = SignalExtra;
 
 /**
  * The poller's failure signal for a cluster, with the same incident key a webhook would derive for
- * the same failure (`signalFromCluster`, then the key recomputed over the extra anchors).
+ * the same failure.
  */
 export function pollerSignal(
   cluster: ClusterDetails,
@@ -165,19 +160,7 @@ export function pollerSignal(
   ctx: { readonly workspaceId: string; readonly now: number },
   extra: PollerSignalExtra = {},
 ): FailureSignal {
-  const base = signalFromCluster(cluster, kind, 'poller', ctx);
-  const fields = {
-    ...base,
-    ...(extra.stuckSince === undefined ? {} : { stuckSince: extra.stuckSince }),
-    ...(extra.job === undefined ? {} : { job: extra.job }),
-  };
-  return {
-    ...fields,
-    incidentKey: incidentKey({
-      ...fields,
-      code: fields.terminationReason?.code ?? fields.job?.terminationCode,
-    }),
-  };
+  return signalFromCluster(cluster, kind, 'poller', ctx, extra);
 }
 
 function maxDefined(...values: (number | undefined)[]): number | undefined {
