@@ -33,6 +33,10 @@ export interface RecoveryConfig {
   readonly breakerConfig?: Readonly<Record<string, number>>;
   /** Whether the stack sets the account's API Gateway CloudWatch role; unset keeps the construct's default. */
   readonly apiGatewayCloudWatchRole?: boolean;
+  /** Name of a secret holding a Slack incoming webhook URL; unset sends notifications to SNS only. */
+  readonly slackWebhookSecretName?: string;
+  /** Minutes between two poller runs; unset keeps the construct's default (5). */
+  readonly pollIntervalMinutes?: number;
 }
 
 /** The context keys this app reads. */
@@ -42,6 +46,8 @@ export const CONTEXT_KEYS = {
   playbookOverrides: 'playbookOverrides',
   breakerConfig: 'breakerConfig',
   apiGatewayCloudWatchRole: 'apiGatewayCloudWatchRole',
+  slackWebhookSecretName: 'slackWebhookSecretName',
+  pollIntervalMinutes: 'pollIntervalMinutes',
 } as const;
 
 /**
@@ -84,6 +90,16 @@ const ObjectContextSchema = z.record(z.string(), z.unknown());
 
 const BreakerContextSchema = z.record(z.string(), z.number());
 
+const PollIntervalSchema = z
+  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+  .pipe(
+    z
+      .number()
+      .int('must be a whole number of minutes')
+      .min(1, 'must be at least 1 minute')
+      .max(60, 'must be at most 60 minutes'),
+  );
+
 /**
  * Reads and validates the deployment configuration from the CDK context of `scope`. Values given
  * with `-c key=value` arrive as strings, so objects and arrays may also be JSON text. Throws an
@@ -102,6 +118,8 @@ export function readRecoveryConfig(scope: Construct): RecoveryConfig {
       CONTEXT_KEYS.apiGatewayCloudWatchRole,
       BooleanContextSchema,
     ),
+    slackWebhookSecretName: contextValue(scope, CONTEXT_KEYS.slackWebhookSecretName, SecretNameSchema),
+    pollIntervalMinutes: contextValue(scope, CONTEXT_KEYS.pollIntervalMinutes, PollIntervalSchema),
   };
 }
 

@@ -1,7 +1,9 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { importWorkspaces, readRecoveryConfig } from './config.ts';
 import { type DatabricksWorkspace, IntakeApi } from './constructs/intake-api.ts';
+import { Monitoring } from './constructs/monitoring.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { Poller } from './constructs/poller.ts';
 import { RecoveryFunction } from './constructs/recovery-function.ts';
@@ -35,6 +37,9 @@ export class RecoveryStack extends Stack {
   /** Lists every cluster every 5 minutes, tickets failures and reconciles unfinished recoveries. */
   public readonly poller: Poller;
 
+  /** The dashboard and the seed's three alerts. */
+  public readonly monitoring: Monitoring;
+
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, {
       description: 'Detects and recovers failed Databricks clusters',
@@ -57,13 +62,17 @@ export class RecoveryStack extends Stack {
       notifications: this.notifications,
       workspaces: this.workspaces,
       breakerConfig: config.breakerConfig,
+      ...(config.slackWebhookSecretName === undefined
+        ? {}
+        : {
+            slackWebhookSecret: Secret.fromSecretNameV2(this, 'SlackWebhook', config.slackWebhookSecretName),
+          }),
     });
-    // The recovery state machine is passed as `stateMachine` once the workflow construct exists;
-    // until then the intake function has no STATE_MACHINE_ARN and fails at cold start.
     this.intake = new IntakeApi(this, 'Intake', {
       workspaces: this.workspaces,
       storage: this.storage,
       secrets: this.intakeSecrets,
+      stateMachine: this.recoveryWorkflow.stateMachine,
       autoRemediationEnabled: config.autoRemediationEnabled,
       playbookOverrides: config.playbookOverrides,
       breakerConfig: config.breakerConfig,
@@ -74,9 +83,21 @@ export class RecoveryStack extends Stack {
       storage: this.storage,
       stateMachine: this.recoveryWorkflow.stateMachine,
       notifications: this.notifications,
+      ...(config.pollIntervalMinutes === undefined
+        ? {}
+        : { schedule: Duration.minutes(config.pollIntervalMinutes) }),
       autoRemediationEnabled: config.autoRemediationEnabled,
       playbookOverrides: config.playbookOverrides,
       breakerConfig: config.breakerConfig,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      notifications: this.notifications,
+      stateMachine: this.recoveryWorkflow.stateMachine,
+      logGroups: [
+        this.intake.function.logGroup,
+        this.poller.function.logGroup,
+        this.recoveryWorkflow.taskFunction.logGroup,
+      ],
     });
   }
 }

@@ -33,7 +33,7 @@ export interface ReconcileTickets {
 }
 
 export interface BreakerRecorder {
-  recordFailure(scope: string, ticketId: string): Promise<unknown>;
+  recordFailure(scope: string, ticketId: string): Promise<{ readonly transition?: string }>;
   recordSuccess(scope: string, ticketId: string): Promise<unknown>;
 }
 
@@ -430,8 +430,16 @@ async function recordOnBreakers(
   outcome: 'success' | 'failure',
 ): Promise<void> {
   for (const scope of scopesOf(ticket)) {
-    if (outcome === 'failure') await deps.breakers.recordFailure(scope, ticket.ticketId);
-    else await deps.breakers.recordSuccess(scope, ticket.ticketId);
+    if (outcome === 'success') {
+      await deps.breakers.recordSuccess(scope, ticket.ticketId);
+      continue;
+    }
+    const recorded = await deps.breakers.recordFailure(scope, ticket.ticketId);
+    if (recorded.transition === 'opened') {
+      // The seed's "circuit breaker opened" alert counts this metric, whoever opened the breaker.
+      deps.logger.warn('circuit breaker opened', { scope, ticketId: ticket.ticketId });
+      deps.metrics.count('CircuitBreakersOpened', 1);
+    }
   }
 }
 

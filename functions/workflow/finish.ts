@@ -39,10 +39,13 @@ export async function close(state: RecoveryState, deps: WorkflowDeps): Promise<R
     ticket = (await deps.tickets.getTicket(input.ticketId))?.ticket;
   }
   const breakerChanges = await recordOnBreakers(input, 'success', deps);
+  // errorType, ackSeconds and resolutionSeconds feed the dashboard's failures-by-error-type query.
   deps.logger.info('ticket closed', {
     ticketId: input.ticketId,
     clusterId: input.clusterId,
+    errorType: input.errorType,
     attempts: state.attempt,
+    ackSeconds: ticket?.ackSeconds,
     resolutionSeconds: ticket?.resolutionSeconds,
   });
   deps.metrics?.count('RecoveriesSucceeded');
@@ -91,8 +94,11 @@ export async function escalate(state: RecoveryState, deps: WorkflowDeps): Promis
   deps.logger.warn('ticket escalated', {
     ticketId: input.ticketId,
     clusterId: input.clusterId,
+    errorType: input.errorType,
     reason,
     shadow,
+    ackSeconds: ticket?.ackSeconds,
+    resolutionSeconds: ticket?.resolutionSeconds,
   });
   deps.metrics?.count(shadow ? 'ShadowRecoveries' : 'RecoveriesEscalated');
   for (const change of breakerChanges.filter((c) => c.transition === 'opened')) {

@@ -1,4 +1,7 @@
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Stack } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Grant, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -15,7 +18,7 @@ export class Notifications extends Construct {
   /**
    * The topic's customer-managed key, with yearly rotation. Not the AWS-managed `alias/aws/sns`
    * key: its policy cannot be changed, so CloudWatch alarms could never publish to the topic. An
-   * alarm's construct grants `cloudwatch.amazonaws.com` use of this key.
+   * alarm sent here with `sendAlarms` grants `cloudwatch.amazonaws.com` use of this key.
    */
   public readonly key: Key;
 
@@ -44,5 +47,26 @@ export class Notifications extends Construct {
       actions: ['sns:Publish'],
       resourceArns: [this.topic.topicArn],
     }).combine(this.key.grant(fn, 'kms:Decrypt', 'kms:GenerateDataKey'));
+  }
+
+  /**
+   * Sends alarms to the topic. The topic is encrypted with a customer-managed key and has a resource
+   * policy, so CloudWatch is allowed to publish — for these alarms only — and to use the key.
+   */
+  public sendAlarms(alarms: readonly Alarm[]): void {
+    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(this.topic));
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        },
+      }),
+    );
+    this.key.grant(cloudWatch, 'kms:Decrypt', 'kms:GenerateDataKey');
   }
 }

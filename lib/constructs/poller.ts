@@ -1,9 +1,8 @@
 import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
-import { Policy, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -201,7 +200,8 @@ export class Poller extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    if (props.notifications !== undefined) this.allowAlarmsToPublish(props.notifications);
+    if (props.notifications !== undefined)
+      props.notifications.sendAlarms([this.errorsAlarm, this.notRunningAlarm, this.workspaceErrorsAlarm]);
   }
 
   /**
@@ -237,28 +237,6 @@ export class Poller extends Construct {
       { id: 'Serverless-LambdaAsyncFailureDestination', reason },
     );
     Validations.of(this.rule).acknowledge({ id: 'Serverless-EventBusDLQ', reason });
-  }
-
-  /**
-   * Sends the alarms to the notification topic: CloudWatch may publish there for these alarms only,
-   * and use the topic's key.
-   */
-  private allowAlarmsToPublish(notifications: Notifications): void {
-    const alarms = [this.errorsAlarm, this.notRunningAlarm, this.workspaceErrorsAlarm];
-    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(notifications.topic));
-    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
-    notifications.topic.addToResourcePolicy(
-      new PolicyStatement({
-        principals: [cloudWatch],
-        actions: ['sns:Publish'],
-        resources: [notifications.topic.topicArn],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-        },
-      }),
-    );
-    notifications.key.grant(cloudWatch, 'kms:Decrypt', 'kms:GenerateDataKey');
   }
 }
 

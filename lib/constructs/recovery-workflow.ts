@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -143,7 +142,7 @@ export class RecoveryWorkflow extends Construct {
       'ExecutionsTimedOut',
       'A recovery execution timed out; its ticket may be left unresolved until the poller reconciles it',
     );
-    this.allowAlarmsToPublish(props.notifications);
+    props.notifications.sendAlarms([this.failedAlarm, this.timedOutAlarm]);
   }
 
   /**
@@ -225,29 +224,6 @@ export class RecoveryWorkflow extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-  }
-
-  /**
-   * Sends both alarms to the notification topic. The topic is encrypted with a customer-managed
-   * key and has a resource policy, so CloudWatch is allowed to publish — for these alarms only —
-   * and to use the key.
-   */
-  private allowAlarmsToPublish(notifications: Notifications): void {
-    const alarms = [this.failedAlarm, this.timedOutAlarm];
-    for (const alarm of alarms) alarm.addAlarmAction(new SnsAction(notifications.topic));
-    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
-    notifications.topic.addToResourcePolicy(
-      new PolicyStatement({
-        principals: [cloudWatch],
-        actions: ['sns:Publish'],
-        resources: [notifications.topic.topicArn],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-        },
-      }),
-    );
-    notifications.key.grant(cloudWatch, 'kms:Decrypt', 'kms:GenerateDataKey');
   }
 }
 
