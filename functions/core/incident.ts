@@ -120,6 +120,15 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
   const playbook = deps.playbooks[errorType];
   deps.logger.info('failure detected', { ...log, errorType, action, code: classification.code });
 
+  deps.logger.info('playbook selected', {
+    ...log,
+    errorType,
+    action,
+    enabled: playbook.enabled,
+    mode: playbook.mode,
+    maxAttempts: playbook.max_attempts,
+    timeoutSeconds: playbook.timeout_seconds,
+  });
   const plan = planRecovery(action, playbook, deps.autoRemediationEnabled);
   const opened = await deps.tickets.openTicket({
     incidentKey: signal.incidentKey,

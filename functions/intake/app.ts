@@ -56,9 +56,11 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
     const deadline = () =>
       Date.now() + Math.max(1000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
     if (event.resource === '/tickets/{id}' && event.httpMethod === 'GET') {
+      metrics.count('TicketLookups');
       return getTicket(event.pathParameters?.id);
     }
     if (event.resource.startsWith('/databricks-monitor') && event.httpMethod === 'POST') {
+      metrics.count('WebhooksReceived');
       const outcome = await processWebhook(event.parsedBody, event.pathParameters?.workspace, {
         ...deps,
         logger: deps.logger,

@@ -25,8 +25,9 @@ import {
 } from '../simulator/index.ts';
 import { type ProxyHandler, startLocalApi } from './api-gateway.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
+import { LocalLogFormatter } from './log-format.ts';
 import { startPollerLoop } from './poller-loop.ts';
-import { RecordingWorkflowStarter } from './recording-workflow.ts';
+import { createLocalWorkflowRunner } from './workflow-runner.ts';
 
 export interface LocalHostOptions {
   /** HTTP port of the API; 0 picks a free one. @default 8000 */
@@ -42,7 +43,7 @@ export interface LocalHostOptions {
   /** A real workspace instead of the simulator. */
   readonly databricks?: { readonly host: string; readonly token: string };
   readonly playbookOverrides?: unknown;
-  /** Replaces the recording starter (the workflow runner plugs in here). */
+  /** Replaces the local workflow runner (the real ASL on aws-local-stepfunctions), e.g. with a recorder. */
   readonly workflow?: (deps: LocalDeps) => Promise<WorkflowStarter & WorkflowInspector>;
   /** Seconds between poller runs; 0 disables the poller. @default POLL_INTERVAL_SECONDS, else 30 */
   readonly pollIntervalSeconds?: number;
@@ -76,7 +77,9 @@ const DATABRICKS_SECRET = 'local/databricks/default';
 const KEYS_SECRET = 'local/intake-keys';
 
 export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
-  const logger = options.logger ?? new Logger({ serviceName: 'databricks-cluster-recovery' });
+  const logger =
+    options.logger ??
+    new Logger({ serviceName: 'databricks-cluster-recovery', logFormatter: new LocalLogFormatter() });
   const playbooks = loadPlaybooks(options.playbookOverrides ?? {});
   const apiKeyGenerated = options.apiKey === undefined;
   const apiKey = options.apiKey ?? randomBytes(24).toString('base64url');
@@ -131,7 +134,19 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const breakers = new BreakerRepository({ client: documentClient, tableName });
     const deps: LocalDeps = { tableName, documentClient, tickets, breakers, databricks, playbooks, logger };
     const workflow =
-      options.workflow === undefined ? new RecordingWorkflowStarter() : await options.workflow(deps);
+      options.workflow === undefined
+        ? createLocalWorkflowRunner({
+            deps: { tickets, breakers, databricks, logger },
+            // Waits shrink by the simulator's factor, so simulated clusters and the workflow agree on time.
+            timeScale: simulator === undefined ? 1 : (options.timeScale ?? 60),
+          })
+        : await options.workflow(deps);
+    if ('close' in workflow && typeof workflow.close === 'function') {
+      const runner = workflow as { close(): unknown };
+      cleanups.push(async () => {
+        await runner.close();
+      });
+    }
 
     const handler = createIntakeHandler({
       loadKeys: async () => keys,
@@ -147,7 +162,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       clock: Date.now,
       actor: 'intake',
       logger,
-      metrics: new Metrics({ namespace: 'DatabricksClusterRecoveryLocal', serviceName: 'intake' }),
+      metrics: new Metrics({
+        namespace: 'DatabricksClusterRecoveryLocal',
+        serviceName: 'intake',
+        // Metrics are not published locally; their warnings about empty batches would only be noise.
+        logger: { ...console, warn: () => undefined },
+      }),
     }) as unknown as ProxyHandler;
 
     const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });

@@ -13,7 +13,8 @@ async function startLocal(
 ): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   const child = spawn(process.execPath, [join(ROOT, 'bin/local.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', ...env },
+    // The test setup silences Powertools in this process; the child logs as `npm start` does.
+    env: { ...process.env, PORT: '0', POWERTOOLS_LOG_LEVEL: 'INFO', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -119,4 +120,59 @@ describe('npm start', () => {
       'DatabricksDriverNotResponding',
     );
   });
+});
+
+describe('npm start recovers a cluster end to end', () => {
+  const apiKey = randomBytes(24).toString('base64url');
+  let local: Awaited<ReturnType<typeof startLocal>>;
+  beforeAll(async () => {
+    local = await startLocal({ RCA_API_KEY: apiKey, POLL_INTERVAL_SECONDS: '0' });
+  }, 90_000);
+  afterAll(async () => {
+    if (local === undefined) return;
+    const exited = new Promise((resolve) => local.child.once('exit', resolve));
+    local.child.kill('SIGTERM');
+    await exited;
+  });
+
+  it("closes the seed's Test 1 ticket within a minute, logging detected → playbook → executing → healthy → closed", async () => {
+    // Prepare
+    const headers = { 'content-type': 'application/json', 'x-api-key': apiKey };
+    const started = Date.now();
+
+    // Act
+    const res = await fetch(`${local.url}/databricks-monitor`, {
+      method: 'POST',
+      headers,
+      body: seed('test1-driver-unreachable.json'),
+    });
+    const { ticket_id: ticketId } = (await res.json()) as { ticket_id: string };
+    let ticket: { status: string; resolutionSeconds?: number } | undefined;
+    while (Date.now() - started < 60_000) {
+      const got = await fetch(`${local.url}/tickets/${ticketId}`, { headers });
+      ticket = ((await got.json()) as { ticket: typeof ticket }).ticket;
+      if (ticket?.status === 'closed' || ticket?.status === 'escalated') break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    // The log line follows the ticket update: give the process a moment to write it.
+    for (let i = 0; i < 40 && !local.output().includes('"message":"ticket closed"'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    // Assess
+    expect(ticket?.status).toBe('closed');
+    expect(ticket?.resolutionSeconds).toBeLessThan(60);
+    const messages = [...local.output().matchAll(/"message":"([^"]+)"/g)].map((m) => m[1]);
+    const order = [
+      'failure detected',
+      'playbook selected',
+      'executing remediation',
+      'cluster healthy',
+      'ticket closed',
+    ];
+    const positions = order.map((message) => messages.indexOf(message));
+    expect(positions).not.toContain(-1);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  }, 90_000);
 });
