@@ -7,6 +7,7 @@
  * carry the time the transition was due, so a sped-up or manually advanced clock gives the same
  * history as real time would.
  */
+import { CLUSTER_SOURCES, CLUSTER_STATES } from '../../functions/core/schemas/common.ts';
 import type { SimClock } from './clock.ts';
 import type { Faults } from './faults.ts';
 import { idValue, rawNumber } from './json.ts';
@@ -169,25 +170,8 @@ const STATE_WORDS: Record<ClusterState, string> = {
   TERMINATING: 'Terminating',
   TERMINATED: 'Terminated',
 };
-const CLUSTER_STATE_NAMES = new Set([
-  'PENDING',
-  'RUNNING',
-  'RESTARTING',
-  'RESIZING',
-  'TERMINATING',
-  'TERMINATED',
-  'ERROR',
-  'UNKNOWN',
-]);
-const CLUSTER_SOURCE_NAMES = new Set([
-  'API',
-  'JOB',
-  'MODELS',
-  'PIPELINE',
-  'PIPELINE_MAINTENANCE',
-  'SQL',
-  'UI',
-]);
+const CLUSTER_STATE_NAMES: ReadonlySet<string> = new Set(CLUSTER_STATES);
+const CLUSTER_SOURCE_NAMES: ReadonlySet<string> = new Set(CLUSTER_SOURCES);
 const FAILED_RESULTS = new Set(['FAILED', 'TIMEDOUT', 'CANCELED', 'UPSTREAM_FAILED']);
 const TERMINAL_LIFE_CYCLES = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']);
 
