@@ -17,6 +17,8 @@ export interface WorkspaceContext {
   readonly host: string;
   /** Name of the Secrets Manager secret holding the workspace's PAT or OAuth M2M credentials. */
   readonly credentialsSecretName: string;
+  /** The numeric id Databricks gives the workspace, carried by job notifications as `workspace_id`. */
+  readonly databricksWorkspaceId?: string | undefined;
 }
 
 /** Deployment configuration read from CDK context (`cdk.json` or `cdk synth -c key=value`). */
@@ -68,7 +70,7 @@ const SecretNameSchema = z
   .max(512, 'must be at most 512 characters')
   .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and /_+=.@-');
 
-const WorkspaceContextSchema = WorkspaceConfigSchema.pick({ id: true, host: true })
+const WorkspaceContextSchema = WorkspaceConfigSchema.pick({ id: true, host: true, databricksWorkspaceId: true })
   .extend({ credentialsSecretName: SecretNameSchema })
   // The function runs in AWS: the plain-http exception the schema makes for a local simulator cannot apply.
   .refine((workspace) => !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])([:/]|$)/.test(workspace.host), {

@@ -26,13 +26,30 @@ export const WorkspaceConfigSchema = z.strictObject({
     );
   }, 'must use https (plain http only for a local simulator)'),
   credentialsSecretArn: z.string().trim().min(1, 'must not be empty'),
+  /**
+   * The numeric id Databricks gives the workspace, which job notifications carry as `workspace_id`.
+   * With it, notifications are matched to this workspace whatever its `id`.
+   */
+  databricksWorkspaceId: z
+    .union([
+      z.string().regex(/^\d{1,20}$/, 'must be the numeric Databricks workspace id'),
+      z.number().int().positive(),
+    ])
+    .transform(String)
+    .optional(),
 });
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
 
 export const WorkspacesConfigSchema = z
   .array(WorkspaceConfigSchema)
   .min(1, 'configure at least one workspace')
-  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique');
+  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique')
+  .refine((list) => {
+    const declared = list.flatMap((w) =>
+      w.databricksWorkspaceId === undefined ? [] : [w.databricksWorkspaceId],
+    );
+    return new Set(declared).size === declared.length;
+  }, 'databricksWorkspaceId values must be unique');
 
 /** Validates the workspaces configuration (e.g. the parsed `DATABRICKS_WORKSPACES` JSON). */
 export function parseWorkspacesConfig(value: unknown): WorkspaceConfig[] {
@@ -60,6 +77,15 @@ export class UnknownWorkspaceError extends Error {
   override readonly name = 'UnknownWorkspaceError';
 }
 
+/** Databricks workspace id → configured id, for the workspaces that declare `databricksWorkspaceId`. */
+export function workspaceAliases(workspaces: readonly WorkspaceConfig[]): Record<string, string> {
+  return Object.fromEntries(
+    workspaces.flatMap((w) =>
+      w.databricksWorkspaceId === undefined ? [] : [[w.databricksWorkspaceId, w.id]],
+    ),
+  );
+}
+
 /** One DatabricksClient per configured workspace. */
 export class WorkspaceClients {
   private readonly configs: ReadonlyMap<string, WorkspaceConfig>;
@@ -73,6 +99,11 @@ export class WorkspaceClients {
 
   ids(): string[] {
     return [...this.configs.keys()];
+  }
+
+  /** Databricks workspace id → configured id, for the workspaces that declare theirs. */
+  aliases(): Record<string, string> {
+    return workspaceAliases([...this.configs.values()]);
   }
 
   /** The client of a workspace; throws UnknownWorkspaceError for an id that is not configured. */

@@ -47,6 +47,7 @@ export const handler = createIntakeHandler({
   playbooks,
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
   workspaceIds: databricks.ids(),
+  workspaceAliases: databricks.aliases(),
   databricks: (id) => databricks.get(id),
   isNotFound,
   clock: Date.now,

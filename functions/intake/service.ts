@@ -21,6 +21,8 @@ export interface DatabricksReader {
 export interface IntakeDeps extends IncidentDeps {
   /** Configured workspace ids. */
   readonly workspaceIds: readonly string[];
+  /** Databricks' numeric workspace id → configured id, for workspaces that declare theirs. */
+  readonly workspaceAliases?: Readonly<Record<string, string>>;
   readonly databricks: (workspaceId: string) => DatabricksReader;
   readonly clock: () => number;
   /** Absolute deadline (epoch ms) for Databricks calls made for this request. */
@@ -52,7 +54,12 @@ export async function processWebhook(
     case 'connectivity_test':
       return ignored('Connectivity test received; the endpoint is reachable and authenticated');
     case 'cluster_event': {
-      const workspaceId = resolveWorkspace(inbound.payload.workspace_id, pathWorkspaceId, deps.workspaceIds);
+      const workspaceId = resolveWorkspace(
+        inbound.payload.workspace_id,
+        pathWorkspaceId,
+        deps.workspaceIds,
+        deps.workspaceAliases,
+      );
       const signal = await enrichClusterEvent(inbound.payload, workspaceId, deps);
       return handleSignal(signal, deps);
     }
@@ -61,7 +68,12 @@ export async function processWebhook(
       if (notification.event_type !== 'jobs.on_failure') {
         return ignored(`${notification.event_type} needs no action; only jobs.on_failure is acted on`);
       }
-      const workspaceId = resolveWorkspace(notification.workspace_id, pathWorkspaceId, deps.workspaceIds);
+      const workspaceId = resolveWorkspace(
+        notification.workspace_id,
+        pathWorkspaceId,
+        deps.workspaceIds,
+        deps.workspaceAliases,
+      );
       const signal = await signalFromNotification(notification, workspaceId, deps);
       if (signal === undefined) return ignored('runs/get shows no failed run or task; nothing to do');
       return handleSignal(signal, deps);
@@ -80,33 +92,46 @@ function ignored(message: string): IncidentOutcome {
 }
 
 /**
- * Picks the workspace: the payload's `workspace_id`, else the path's, else the only one configured.
- * An id that is not configured is the caller's mistake (4xx), never a guess.
+ * Picks the workspace. A job notification's `workspace_id` is Databricks' numeric workspace id: it is
+ * mapped to the configured workspace that declares it (`databricksWorkspaceId`); a configured id is
+ * accepted as it is. A workspace named in the path wins over an unmapped payload id. With one
+ * workspace that declares no Databricks id, every payload id is taken to mean it. Anything else that
+ * cannot be resolved is the caller's mistake (4xx), never a guess.
  */
 export function resolveWorkspace(
   fromPayload: string | undefined,
   fromPath: string | undefined,
   configured: readonly string[],
+  aliases: Readonly<Record<string, string>> = {},
 ): string {
-  if (fromPayload !== undefined && fromPath !== undefined && fromPayload !== fromPath) {
-    throw new ValidationError('conflicting workspace', [
-      `workspace_id: '${fromPayload}' does not match the workspace '${fromPath}' in the path`,
-    ]);
+  const known = (id: string | undefined): id is string => id !== undefined && configured.includes(id);
+  const payload = fromPayload === undefined ? undefined : (aliases[fromPayload] ?? fromPayload);
+  if (fromPath !== undefined) {
+    if (!known(fromPath)) {
+      throw new ValidationError('unknown workspace', [
+        `workspace: '${fromPath}' in the path is not configured (configured: ${configured.join(', ')})`,
+      ]);
+    }
+    if (known(payload) && payload !== fromPath) {
+      throw new ValidationError('conflicting workspace', [
+        `workspace_id: '${fromPayload}' is workspace '${payload}', which does not match the workspace '${fromPath}' in the path`,
+      ]);
+    }
+    return fromPath;
   }
-  const wanted = fromPayload ?? fromPath;
-  if (wanted === undefined) {
+  if (payload === undefined) {
     const only = configured.length === 1 ? configured[0] : undefined;
     if (only !== undefined) return only;
     throw new ValidationError('workspace required', [
       `workspace_id: several workspaces are configured (${configured.join(', ')}); send workspace_id or POST to /databricks-monitor/{workspace}`,
     ]);
   }
-  if (!configured.includes(wanted)) {
-    throw new ValidationError('unknown workspace', [
-      `workspace_id: '${wanted}' is not configured (configured: ${configured.join(', ')})`,
-    ]);
-  }
-  return wanted;
+  if (known(payload)) return payload;
+  const only = configured.length === 1 ? configured[0] : undefined;
+  if (only !== undefined && Object.keys(aliases).length === 0) return only;
+  throw new ValidationError('unknown workspace', [
+    `workspace_id: '${fromPayload}' is not configured (configured: ${configured.join(', ')}); set databricksWorkspaceId on its workspace or POST to /databricks-monitor/{workspace}`,
+  ]);
 }
 
 /**

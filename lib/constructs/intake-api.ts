@@ -33,6 +33,8 @@ export interface DatabricksWorkspace {
    * encrypted with the AWS-managed `aws/secretsmanager` key, since no KMS grant is made for it.
    */
   readonly credentialsSecret: ISecret;
+  /** The numeric workspace id Databricks puts in job notifications (`workspace_id`). @default none */
+  readonly databricksWorkspaceId?: string;
 }
 
 /** Circuit breaker settings (`BREAKER_CONFIG`); see `BreakerConfig` in `functions/core/breaker.ts`. */
@@ -318,7 +320,7 @@ export class IntakeApi extends Construct {
 
 /**
  * Lets a function read the credentials of each workspace, and tells it the workspaces in
- * `DATABRICKS_WORKSPACES` (`[{ id, host, credentialsSecretArn }]`, as `functions/databricks`
+ * `DATABRICKS_WORKSPACES` (`[{ id, host, credentialsSecretArn, databricksWorkspaceId? }]`, as `functions/databricks`
  * parses it).
  */
 export function grantDatabricksWorkspaces(
@@ -332,6 +334,9 @@ export function grantDatabricksWorkspaces(
         id: workspace.id,
         host: workspace.host,
         credentialsSecretArn: workspace.credentialsSecret.secretArn,
+        ...(workspace.databricksWorkspaceId === undefined
+          ? {}
+          : { databricksWorkspaceId: workspace.databricksWorkspaceId }),
       })),
     ),
   );

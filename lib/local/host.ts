@@ -157,6 +157,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       playbooks,
       autoRemediationEnabled: options.autoRemediationEnabled ?? true,
       workspaceIds: databricks.ids(),
+      workspaceAliases: databricks.aliases(),
       databricks: (id) => databricks.get(id),
       isNotFound,
       clock: Date.now,

@@ -315,15 +315,15 @@ const BAD_INPUTS: readonly BadInput[] = [
     says: "'999' is not configured",
   },
   {
-    name: 'a workspace that contradicts the path',
+    name: 'a workspace in the path that is not configured',
     request: {
       method: 'POST',
-      path: '/databricks-monitor/default',
+      path: '/databricks-monitor/nope',
       headers: JSON_TYPE,
-      body: job({ workspace_id: 'other' }),
+      body: job({}),
     },
     status: 400,
-    says: 'does not match',
+    says: "'nope' in the path is not configured",
   },
   {
     name: 'a run that does not exist',

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterScope } from '../../functions/core/breaker.ts';
-import { createIntakeHarness, fixture, type IntakeHarness } from '../support/intake-harness.ts';
+import {
+  createIntakeHarness,
+  DATABRICKS_WORKSPACE_ID,
+  fixture,
+  type IntakeHarness,
+} from '../support/intake-harness.ts';
 
 describe('intake: POST /databricks-monitor', () => {
   let h: IntakeHarness;
@@ -112,6 +117,20 @@ describe('intake: POST /databricks-monitor', () => {
       terminationCode: 'CLOUD_PROVIDER_SHUTDOWN',
       source: 'job_notification',
     });
+  });
+
+  it("maps Databricks' numeric workspace id of a real notification to the configured workspace", async () => {
+    // Act
+    const res = await h.post({
+      event_type: 'jobs.on_failure',
+      workspace_id: DATABRICKS_WORKSPACE_ID,
+      run: { run_id: 777000222 },
+      job: { job_id: 5550001 },
+    });
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(res.body.status).toBe('ignored');
   });
 
   it('tickets a code failure on a healthy cluster as a job failure and escalates it', async () => {
@@ -230,7 +249,7 @@ describe('intake: POST /databricks-monitor', () => {
     // Assess
     expect(ok.statusCode).toBe(200);
     expect(unknown.statusCode).toBe(400);
-    expect(JSON.stringify(unknown.body)).toContain("'other-ws' is not configured");
+    expect(JSON.stringify(unknown.body)).toContain("'other-ws' in the path is not configured");
   });
 });
 

@@ -24,6 +24,8 @@ import { startSimulator } from '../../lib/simulator/index.ts';
 import { createTestTable } from './dynamodb.ts';
 
 export const KEYS_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:intake-keys-AbCdEf';
+/** The numeric id Databricks gives the test workspace, as job notifications carry it. */
+export const DATABRICKS_WORKSPACE_ID = '1234567890123456';
 export const DATABRICKS_SECRET_ARN =
   'arn:aws:secretsmanager:us-east-1:000000000000:secret:dbx-default-AbCdEf';
 const SCENARIO = JSON.parse(
@@ -65,7 +67,14 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   const tickets = new TicketRepository({ client: table.documentClient, tableName: table.tableName });
   const breakers = new BreakerRepository({ client: table.documentClient, tableName: table.tableName });
   const databricks = new WorkspaceClients({
-    workspaces: [{ id: 'default', host: simulator.url, credentialsSecretArn: DATABRICKS_SECRET_ARN }],
+    workspaces: [
+      {
+        id: 'default',
+        host: simulator.url,
+        credentialsSecretArn: DATABRICKS_SECRET_ARN,
+        databricksWorkspaceId: DATABRICKS_WORKSPACE_ID,
+      },
+    ],
     secrets: secretsClient,
     retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
   });
@@ -79,6 +88,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     playbooks: loadPlaybooks(options.playbooks ?? {}),
     autoRemediationEnabled: options.autoRemediationEnabled ?? true,
     workspaceIds: databricks.ids(),
+    workspaceAliases: databricks.aliases(),
     databricks: (id) => databricks.get(id),
     isNotFound,
     clock: Date.now,
