@@ -151,6 +151,9 @@ export const isInvalidState = (error: unknown): error is DatabricksInvalidStateE
 
 const THROTTLING_CODES = new Set(['REQUEST_LIMIT_EXCEEDED', 'RESOURCE_EXHAUSTED']);
 const NOT_FOUND_MESSAGE = /does not exist|doesn't exist/i;
+// The SDKs' override table (api-facts §6.2) reads "does not exist" as not-found on these reads only;
+// on a mutation it names something else (an instance pool, a task) and is a plain bad request.
+const NOT_FOUND_READS = /\/api\/2\.\d\/(?:clusters\/get|jobs\/get|jobs\/runs\/get)$/;
 const MAX_MESSAGE_LENGTH = 500;
 
 export interface HttpErrorResponse {
@@ -182,7 +185,10 @@ export function toApiError(response: HttpErrorResponse, now: number = Date.now()
   if (
     status === 404 ||
     errorCode === 'RESOURCE_DOES_NOT_EXIST' ||
-    (status === 400 && errorCode === 'INVALID_PARAMETER_VALUE' && NOT_FOUND_MESSAGE.test(message))
+    (status === 400 &&
+      errorCode === 'INVALID_PARAMETER_VALUE' &&
+      isRead(response.operation) &&
+      NOT_FOUND_MESSAGE.test(message))
   ) {
     return new DatabricksNotFoundError(init);
   }
@@ -190,6 +196,12 @@ export function toApiError(response: HttpErrorResponse, now: number = Date.now()
   if (status === 401) return new DatabricksUnauthenticatedError(init);
   if (status === 403) return new DatabricksPermissionDeniedError(init);
   return new DatabricksApiError(init);
+}
+
+/** `GET …`, or one of the reads the SDKs name, whatever its method. */
+function isRead(operation: string): boolean {
+  const [method = '', path = ''] = operation.split(' ', 2);
+  return method === 'GET' || NOT_FOUND_READS.test(path.split('?', 1)[0] ?? '');
 }
 
 interface ParsedErrorBody {

@@ -137,6 +137,21 @@ describe('toApiError', () => {
     expect(error.details[0]).toMatchObject({ reason: 'CM_API_ERROR_SOURCE_CALLER_ERROR' });
   });
 
+  it.each([
+    ['GET /api/2.1/clusters/get', 'Cluster 0923-x does not exist', DatabricksNotFoundError],
+    ['GET /api/2.2/jobs/get', 'Job 12 does not exist.', DatabricksNotFoundError],
+    ['GET /api/2.2/jobs/runs/get', "Run: 12 in job: 34 doesn't exist", DatabricksNotFoundError],
+    ['POST /api/2.1/clusters/start', 'Cluster 0923-x does not exist', DatabricksApiError],
+    ['POST /api/2.1/clusters/create', 'Instance pool 0101-pool does not exist', DatabricksApiError],
+    ['POST /api/2.2/jobs/runs/repair', 'Task etl does not exist in run 12', DatabricksApiError],
+  ])('takes "does not exist" from %s for %s only on a read', (operation, message, expectedClass) => {
+    // Act
+    const error = toApiError({ status: 400, body: json('INVALID_PARAMETER_VALUE', message), operation });
+
+    // Assess
+    expect(error.constructor).toBe(expectedClass);
+  });
+
   it('takes the message of an HTML error from its <pre> block', () => {
     // Act
     const error = toApiError({
