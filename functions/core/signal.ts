@@ -57,6 +57,8 @@ export interface FailureSignal {
   readonly incidentKey: string;
 }
 
+const TERMINATION_LIKE: ReadonlySet<SignalKind> = new Set(['termination', 'start_failure', 'restarting']);
+
 /** Window used to de-duplicate observations that carry no Databricks timestamp (seed events). */
 export const INCIDENT_BUCKET_MS = 15 * 60 * 1000;
 
@@ -100,5 +102,7 @@ export function incidentKey(anchor: IncidentAnchor): string {
     return `${cluster}#terminated#${anchor.terminatedTime}`;
   }
   const bucket = Math.floor(anchor.observedAt / INCIDENT_BUCKET_MS);
-  return `${cluster}#${anchor.kind}#${anchor.code ?? 'none'}#b${bucket}`;
+  // A termination reported as terminated, failed to start or restarting is one incident.
+  const kind = TERMINATION_LIKE.has(anchor.kind) ? 'termination' : anchor.kind;
+  return `${cluster}#${kind}#${anchor.code ?? 'none'}#b${bucket}`;
 }

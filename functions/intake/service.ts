@@ -2,6 +2,7 @@
  * The intake's business decision for one authenticated, parsed webhook body: recognise it, enrich job
  * failures from Databricks (the seed's "Method 1"), and hand failure signals to the incident path.
  */
+import { TERMINATION_CODE_TABLE } from '../core/classifier/termination-codes.ts';
 import type { Classification } from '../core/classifier/types.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
@@ -27,6 +28,8 @@ export interface IntakeDeps extends IncidentDeps {
   readonly clock: () => number;
   /** Absolute deadline (epoch ms) for Databricks calls made for this request. */
   readonly deadline?: () => number;
+  /** Pauses between re-reads of a TERMINATING cluster. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** Whether an error from Databricks means "not found" (the run or cluster id is wrong). */
   readonly isNotFound: (error: unknown) => boolean;
 }
@@ -136,8 +139,11 @@ export function resolveWorkspace(
 
 /**
  * A custom cluster event rarely carries `terminated_time`; reading the cluster supplies it (and the
- * cluster's source and state) so the incident key matches the poller's and the job path's. If the
- * cluster cannot be read, the event is handled with what it says.
+ * cluster's source, name and, when the event has none, its termination reason) so that the incident
+ * key matches the poller's and the job path's. The cluster's termination is adopted only when it is
+ * the one the event reports: the cluster is still TERMINATED, with a non-SUCCESS termination whose code is the event's (or means
+ * the same error type, as the seed's alias codes do). If the cluster cannot be read, the event is
+ * handled with what it says.
  */
 async function enrichClusterEvent(
   event: SeedClusterEvent,
@@ -147,26 +153,9 @@ async function enrichClusterEvent(
   const now = deps.clock();
   const base = signalFromClusterEvent(event, { workspaceId, now });
   if (event.cluster.terminated_time !== undefined && event.cluster.cluster_source !== undefined) return base;
+  let cluster: ClusterDetails;
   try {
-    const cluster = await deps
-      .databricks(workspaceId)
-      .getCluster(event.cluster.cluster_id, callOptions(deps));
-    const sameTermination =
-      cluster.termination_reason?.code !== undefined &&
-      cluster.termination_reason.code === event.cluster.termination_reason?.code;
-    return signalFromClusterEvent(
-      {
-        ...event,
-        cluster: {
-          ...event.cluster,
-          cluster_name: event.cluster.cluster_name ?? cluster.cluster_name,
-          cluster_source: event.cluster.cluster_source ?? cluster.cluster_source,
-          terminated_time:
-            event.cluster.terminated_time ?? (sameTermination ? cluster.terminated_time : undefined),
-        },
-      },
-      { workspaceId, now },
-    );
+    cluster = await readSettledCluster(deps.databricks(workspaceId), event.cluster.cluster_id, deps);
   } catch (error) {
     deps.logger.warn('cluster details unavailable; handling the event as sent', {
       clusterId: event.cluster.cluster_id,
@@ -174,7 +163,57 @@ async function enrichClusterEvent(
     });
     return base;
   }
+  const adopt = event.event !== 'cluster.restarting' && isSameTermination(event, cluster);
+  return signalFromClusterEvent(
+    {
+      ...event,
+      cluster: {
+        ...event.cluster,
+        cluster_name: event.cluster.cluster_name ?? cluster.cluster_name,
+        cluster_source: event.cluster.cluster_source ?? cluster.cluster_source,
+        terminated_time: event.cluster.terminated_time ?? (adopt ? cluster.terminated_time : undefined),
+        termination_reason:
+          event.cluster.termination_reason ?? (adopt ? cluster.termination_reason : undefined),
+      },
+    },
+    { workspaceId, now },
+  );
 }
+
+function isSameTermination(event: SeedClusterEvent, cluster: ClusterDetails): boolean {
+  const reason = cluster.termination_reason;
+  if (cluster.state !== 'TERMINATED' || cluster.terminated_time === undefined) return false;
+  if (reason === undefined || reason.type === 'SUCCESS') return false;
+  const sent = event.cluster.termination_reason?.code;
+  if (sent === undefined || sent === reason.code) return true;
+  const a = TERMINATION_CODE_TABLE[sent];
+  const b = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
+  return a?.failure === true && b?.failure === true && a.errorType === b.errorType;
+}
+
+/** Re-reads of a TERMINATING cluster before settling for what is known (its terminated_time is the key). */
+const SETTLE_READS = 4;
+const SETTLE_PAUSE_MS = 1500;
+
+/**
+ * Reads a cluster; while it is TERMINATING (no `terminated_time` yet), reads it again a few times
+ * within the request's deadline, so that the incident is keyed as the poller will key it.
+ */
+async function readSettledCluster(
+  client: DatabricksReader,
+  clusterId: string,
+  deps: IntakeDeps,
+): Promise<ClusterDetails> {
+  let cluster = await client.getCluster(clusterId, callOptions(deps));
+  for (let i = 0; i < SETTLE_READS && cluster.state === 'TERMINATING'; i++) {
+    if (deps.deadline !== undefined && deps.deadline() - Date.now() < 2 * SETTLE_PAUSE_MS) break;
+    await (deps.sleep ?? defaultSleep)(SETTLE_PAUSE_MS);
+    cluster = await client.getCluster(clusterId, callOptions(deps));
+  }
+  return cluster;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function signalFromNotification(
   notification: JobNotification,
@@ -195,7 +234,7 @@ async function signalFromNotification(
   const clusters: ClusterDetails[] = [];
   for (const clusterId of first.clusterIds.slice(0, MAX_CLUSTERS_PER_RUN)) {
     try {
-      clusters.push(await client.getCluster(clusterId, callOptions(deps)));
+      clusters.push(await readSettledCluster(client, clusterId, deps));
     } catch (error) {
       if (!deps.isNotFound(error))
         throw new UpstreamUnavailableError(`clusters/get ${clusterId}: ${(error as Error).message}`);

@@ -56,6 +56,22 @@ describe('decide', () => {
     expect(again.signal?.incidentKey).toBe(first.signal?.incidentKey);
   });
 
+  it('gives one incident key to a termination reported as terminated, failed to start or restarting', () => {
+    // Prepare
+    const cluster = {
+      cluster_id: 'c1',
+      termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
+    };
+
+    // Act
+    const keys = ['cluster.terminated', 'cluster.failed_to_start', 'cluster.restarting'].map(
+      (event) => decide({ event, cluster }, { now: NOW }).signal?.incidentKey,
+    );
+
+    // Assess
+    expect(new Set(keys).size).toBe(1);
+  });
+
   it('classifies a terminated ClusterDetails and anchors its incident on terminated_time', () => {
     // Act
     const decision = decide(fixture('classify/cluster-terminated-cloud-shutdown.json'), { now: NOW });

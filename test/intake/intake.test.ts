@@ -47,6 +47,22 @@ describe('intake: POST /databricks-monitor', () => {
       error_type: 'DatabricksResourceExhausted',
       actions_taken: ['restart_with_different_instance_type'],
     });
+    // The seed's alias code means the same error type as the cluster's real code: same incident as the poller's.
+    const start = h.workflow.starts.find((s) => s.name === res.body.ticket_id);
+    expect(start?.input.signal.incidentKey).toBe('default#cluster#test-cluster-456#terminated#1764300100000');
+  });
+
+  it("takes the cluster's own termination reason for an event that sends none", async () => {
+    // Act
+    const res = await h.post({
+      event: 'cluster.failed_to_start',
+      cluster: { cluster_id: '0303-030303-nocode01' },
+    });
+
+    // Assess
+    expect(res.body).toMatchObject({ status: 'success', error_type: 'DatabricksClusterStartFailure' });
+    const ticket = await h.tickets.getTicket(String(res.body.ticket_id));
+    expect(ticket?.ticket.incidentKey).toBe('default#cluster#0303-030303-nocode01#terminated#1764300400000');
   });
 
   it('answers the connectivity test with a 2xx and creates nothing', async () => {
