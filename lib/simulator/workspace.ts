@@ -848,7 +848,15 @@ export class Workspace {
     const now = this.clock.now();
     const previous = cluster.config;
     cluster.config = { ...next, cluster_name: next.cluster_name ?? previous.cluster_name };
-    this.record(cluster, now, 'EDITED', { previous_attributes: previous, attributes: cluster.config, user });
+    // As Databricks reports it (api-facts §3.1): the attributes are ClusterAttributes, which carry no
+    // size; the sizes travel in previous_cluster_size / cluster_size.
+    this.record(cluster, now, 'EDITED', {
+      previous_attributes: withoutSize(previous),
+      attributes: withoutSize(cluster.config),
+      previous_cluster_size: clusterSize(previous),
+      cluster_size: clusterSize(cluster.config),
+      user,
+    });
     if (cluster.state === 'RUNNING') {
       cluster.state = 'RESTARTING';
       cluster.stateMessage = 'Restarting Spark to apply the new configuration';
@@ -1351,6 +1359,12 @@ function desiredWorkers(config: Json): number {
   if (typeof config.num_workers === 'number') return config.num_workers;
   const autoscale = config.autoscale as Json | undefined;
   return typeof autoscale?.min_workers === 'number' ? autoscale.min_workers : 0;
+}
+
+/** A cluster configuration without its size (`num_workers`, `autoscale`). */
+function withoutSize(config: Json): Json {
+  const { num_workers: _workers, autoscale: _autoscale, ...rest } = config;
+  return rest;
 }
 
 function clusterSize(config: Json): Json {

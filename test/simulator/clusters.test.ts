@@ -238,12 +238,12 @@ describe('simulated cluster state machine', () => {
     expect(after.spark_conf).toBeUndefined();
     expect(after.autotermination_minutes).toBeUndefined();
     const edited = (await events(RUNNING)).find((e) => e.type === 'EDITED');
-    expect(edited?.details.previous_attributes).toMatchObject({
-      spark_version: '15.4.x-scala2.12',
-      node_type_id: 'i3.xlarge',
-      num_workers: 2,
+    expect(edited?.details).toMatchObject({
+      previous_attributes: { spark_version: '15.4.x-scala2.12', node_type_id: 'i3.xlarge' },
+      attributes: { spark_version: '16.0.x-scala2.12' },
+      previous_cluster_size: { num_workers: 2 },
+      cluster_size: { num_workers: 3 },
     });
-    expect(edited?.details.attributes).toMatchObject({ spark_version: '16.0.x-scala2.12', num_workers: 3 });
   });
 
   it('edits a terminated cluster without starting it', async () => {

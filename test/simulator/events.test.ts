@@ -133,7 +133,7 @@ describe('simulated clusters/events', () => {
     expect(paged).toEqual(all);
   });
 
-  it('records EDITED with previous_attributes and attributes', async () => {
+  it('records EDITED with the attributes, and the sizes apart in previous_cluster_size and cluster_size', async () => {
     // Prepare
     await call(sim, 'POST', '/api/2.1/clusters/edit', {
       cluster_id: '0115-110000-stopped2',
@@ -151,14 +151,17 @@ describe('simulated clusters/events', () => {
     // Assess
     const [edited] = answer.body.events as Event[];
     expect(edited?.details).toMatchObject({
-      previous_attributes: {
-        spark_version: '14.3.x-scala2.12',
-        node_type_id: 'r5d.2xlarge',
-        autoscale: { min_workers: 2, max_workers: 6 },
-      },
-      attributes: { spark_version: '15.4.x-scala2.12', node_type_id: 'r5d.xlarge', num_workers: 2 },
+      previous_attributes: { spark_version: '14.3.x-scala2.12', node_type_id: 'r5d.2xlarge' },
+      attributes: { spark_version: '15.4.x-scala2.12', node_type_id: 'r5d.xlarge' },
+      previous_cluster_size: { autoscale: { min_workers: 2, max_workers: 6 } },
+      cluster_size: { num_workers: 2 },
       user: expect.any(String),
     });
+    // ClusterAttributes carry no size (api-facts §3.1).
+    for (const attributes of [edited?.details.previous_attributes, edited?.details.attributes]) {
+      expect(attributes).not.toHaveProperty('num_workers');
+      expect(attributes).not.toHaveProperty('autoscale');
+    }
   });
 
   it('answers the deprecated offset/limit form with total_count and next_page', async () => {
