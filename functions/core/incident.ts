@@ -17,6 +17,7 @@ import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
+import { START_PENDING } from './recovery-status.ts';
 import type { FailureSignal } from './signal.ts';
 
 export interface TicketStore {
@@ -132,7 +133,9 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
   const plan = planRecovery(action, playbook, deps.autoRemediationEnabled);
   const opened = await deps.tickets.openTicket({
     incidentKey: signal.incidentKey,
-    recoveryStatus: plan.recoveryStatus,
+    // Until it is escalated or started, a ticket that needs either waits as start_pending, so that the
+    // reconciler finishes the job if this invocation dies half-way.
+    recoveryStatus: plan.kind === 'hold' ? plan.recoveryStatus : START_PENDING,
     workspaceId: signal.workspaceId,
     ...optional('clusterId', signal.clusterId),
     ...optional('clusterName', signal.clusterName),

@@ -37,8 +37,9 @@ export const TICKET_LIFECYCLE: Readonly<Record<TicketStatus, readonly TicketStat
   suppressed: ['suppressed'],
 };
 
-/** The recovery status meaning "the workflow has not started yet; the poller's reconciler must start it". */
-export const START_PENDING = 'start_pending';
+import { START_PENDING } from '../core/recovery-status.ts';
+
+export { START_PENDING };
 
 /**
  * What the intake decided about the recovery. An open string: these are the values in use today.
