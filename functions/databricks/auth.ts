@@ -16,7 +16,13 @@ export interface AuthContext {
 /** Produces the `Authorization` header value; `invalidate` drops whatever is cached after a 401. */
 export interface AuthProvider {
   authorization(context: AuthContext): Promise<string>;
-  invalidate(): void;
+  /**
+   * Called after a 401, with the `Authorization` value the rejected request carried when the caller
+   * knows it. Only the credential that was rejected is dropped: one replaced since (another request's
+   * 401 already refreshed it) or not yet handed to any request cannot be the one rejected and is
+   * kept, so that many requests rejected together cause one refresh, not one each.
+   */
+  invalidate(rejected?: string): void;
 }
 
 export function patAuth(token: string): AuthProvider {
@@ -63,6 +69,8 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
   const body = new URLSearchParams({ grant_type: 'client_credentials', scope: options.scope ?? 'all-apis' });
   let cached: { header: string; refreshAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
+  // The last header handed to a request: the only one a 401 can invalidate.
+  let handedOut: string | undefined;
 
   async function fetchToken(signal: AbortSignal | undefined): Promise<string> {
     const requestedAt = now();
@@ -107,22 +115,39 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
     return header;
   }
 
+  const current = async (context: AuthContext): Promise<string> => {
+    if (cached !== undefined && now() < cached.refreshAt) return cached.header;
+    if (inFlight === undefined) {
+      // The refresh is shared by every concurrent caller; it is not tied to one caller's signal
+      // so that one caller giving up does not fail the others.
+      inFlight = fetchToken(undefined).finally(() => {
+        inFlight = undefined;
+      });
+    }
+    return context.signal ? raceAbort(inFlight, context.signal) : inFlight;
+  };
+
   return {
     async authorization(context) {
-      if (cached !== undefined && now() < cached.refreshAt) return cached.header;
-      if (inFlight === undefined) {
-        // The refresh is shared by every concurrent caller; it is not tied to one caller's signal
-        // so that one caller giving up does not fail the others.
-        inFlight = fetchToken(undefined).finally(() => {
-          inFlight = undefined;
-        });
-      }
-      return context.signal ? raceAbort(inFlight, context.signal) : inFlight;
+      const header = await current(context);
+      handedOut = header;
+      return header;
     },
-    invalidate() {
-      cached = undefined;
+    invalidate(rejected) {
+      if (!isCurrent(rejected, handedOut)) return;
+      handedOut = undefined;
+      if (cached?.header === rejected || rejected === undefined) cached = undefined;
     },
   };
+}
+
+/**
+ * Whether a 401 is about the credential now in use: the header the request carried if the caller
+ * says, else whichever was handed out last (nothing handed out since the last invalidation means the
+ * 401 is about a credential already dropped).
+ */
+function isCurrent(rejected: string | undefined, handedOut: string | undefined): boolean {
+  return handedOut !== undefined && (rejected === undefined || rejected === handedOut);
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -204,19 +229,31 @@ export function authFromCredentials(
  */
 export function lazyAuth(load: () => Promise<AuthProvider>): AuthProvider {
   let inner: Promise<AuthProvider> | undefined;
+  // The generation of `inner` (one per load) and the last header it handed out.
+  let generation = 0;
+  let handedOut: string | undefined;
   return {
     async authorization(context) {
       if (inner === undefined) {
-        inner = load();
-        inner.catch(() => {
-          inner = undefined;
+        const loading = load();
+        inner = loading;
+        generation++;
+        handedOut = undefined;
+        loading.catch(() => {
+          if (inner === loading) inner = undefined;
         });
       }
+      const mine = generation;
       const provider = await (context.signal ? raceAbort(inner, context.signal) : inner);
-      return provider.authorization(context);
+      const header = await provider.authorization(context);
+      // A header of a provider replaced meanwhile is not the current credential.
+      if (mine === generation) handedOut = header;
+      return header;
     },
-    invalidate() {
+    invalidate(rejected) {
+      if (!isCurrent(rejected, handedOut)) return;
       inner = undefined;
+      handedOut = undefined;
     },
   };
 }

@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../functions/core/errors.ts';
-import { oauthM2MAuth } from '../../functions/databricks/auth.ts';
+import { type AuthProvider, lazyAuth, oauthM2MAuth, patAuth } from '../../functions/databricks/auth.ts';
 import {
   DatabricksCredentialsError,
   DatabricksUnauthenticatedError,
@@ -123,6 +123,108 @@ describe('OAuth machine-to-machine authentication', () => {
     // Assess
     expect(cluster.cluster_id).toBe(CLUSTER);
     expect(sim.admin.stats().faultsFired.throttle).toBe(1);
+  });
+});
+
+describe('invalidation after a 401', () => {
+  /** An OAuth provider over a token endpoint that issues `token-1`, `token-2`, … */
+  function countingOAuth() {
+    let issued = 0;
+    const fetch = (async () => {
+      issued++;
+      return new Response(JSON.stringify({ access_token: `token-${issued}`, expires_in: 3600 }), {
+        status: 200,
+      });
+    }) as typeof globalThis.fetch;
+    const auth = oauthM2MAuth({
+      host: 'https://dbc-1.example.com',
+      clientId: 'sp',
+      clientSecret: 's',
+      fetch,
+    });
+    return { auth, refreshes: () => issued };
+  }
+
+  /** A lazy provider whose every load reads a new personal access token (`pat-1`, `pat-2`, …). */
+  function countingLazy() {
+    let loads = 0;
+    let release: () => void = () => undefined;
+    let gate: Promise<void> | undefined;
+    const auth = lazyAuth(async (): Promise<AuthProvider> => {
+      loads++;
+      const token = `pat-${loads}`;
+      await gate;
+      return patAuth(token);
+    });
+    return {
+      auth,
+      refreshes: () => loads,
+      /** Holds the next loads until `open` is called. */
+      hold() {
+        gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+      open: () => release(),
+    };
+  }
+
+  it.each([
+    ['OAuth', countingOAuth, 'Bearer token-'],
+    ['a lazily read secret', countingLazy, 'Bearer pat-'],
+  ] as const)(
+    'refreshes %s once when several requests carrying the same credential are rejected',
+    async (_name, create, prefix) => {
+      // Prepare
+      const { auth, refreshes } = create();
+      const [first, second] = await Promise.all([auth.authorization({}), auth.authorization({})]);
+
+      // Act
+      auth.invalidate(first);
+      const renewed = await auth.authorization({});
+      auth.invalidate(second);
+      const afterStale = await auth.authorization({});
+
+      // Assess
+      expect([first, second]).toEqual([`${prefix}1`, `${prefix}1`]);
+      expect(renewed).toBe(`${prefix}2`);
+      expect(afterStale).toBe(`${prefix}2`);
+      expect(refreshes()).toBe(2);
+    },
+  );
+
+  it('drops a credential rejected again after its refresh', async () => {
+    // Prepare
+    const { auth, refreshes } = countingOAuth();
+    auth.invalidate(await auth.authorization({}));
+    const renewed = await auth.authorization({});
+
+    // Act
+    auth.invalidate(renewed);
+    const again = await auth.authorization({});
+
+    // Assess
+    expect(again).toBe('Bearer token-3');
+    expect(refreshes()).toBe(3);
+  });
+
+  it('reads the secret once when 401s without the rejected header arrive while it is being re-read', async () => {
+    // Prepare
+    const lazy = countingLazy();
+    await lazy.auth.authorization({});
+    lazy.hold();
+
+    // Act
+    lazy.auth.invalidate();
+    const reloading = lazy.auth.authorization({});
+    lazy.auth.invalidate();
+    const joining = lazy.auth.authorization({});
+    lazy.open();
+    const headers = await Promise.all([reloading, joining]);
+
+    // Assess
+    expect(headers).toEqual(['Bearer pat-2', 'Bearer pat-2']);
+    expect(lazy.refreshes()).toBe(2);
   });
 });
 
