@@ -50,13 +50,21 @@ function clusterFields(cluster: Partial<ClusterDetails>): Partial<SignalFields> 
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<SignalFields>;
 }
 
+/** Sender clocks may be off; a timestamp further than this from ours is not trusted. */
+const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
+
+/** The sender's timestamp when it is plausible, else the time we observed the event. */
+function plausibleTime(sent: number | undefined, now: number): number {
+  return sent !== undefined && Math.abs(sent - now) <= MAX_CLOCK_SKEW_MS ? sent : now;
+}
+
 /** A seed custom cluster event. Its timestamp (when sent) anchors de-duplication of redeliveries. */
 export function signalFromClusterEvent(event: SeedClusterEvent, ctx: SignalContext): FailureSignal {
   return withKey({
     source: 'cluster_event',
     kind: KIND_BY_EVENT[event.event],
     workspaceId: event.workspace_id ?? ctx.workspaceId,
-    observedAt: event.timestamp ?? ctx.now,
+    observedAt: plausibleTime(event.timestamp, ctx.now),
     ...clusterFields(event.cluster),
   });
 }

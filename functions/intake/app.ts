@@ -59,7 +59,7 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
       metrics.count('TicketLookups');
       return getTicket(event.pathParameters?.id);
     }
-    if (event.resource.startsWith('/databricks-monitor') && event.httpMethod === 'POST') {
+    if ((event.resource ?? '').startsWith('/databricks-monitor') && event.httpMethod === 'POST') {
       metrics.count('WebhooksReceived');
       const outcome = await processWebhook(event.parsedBody, event.pathParameters?.workspace, {
         ...deps,

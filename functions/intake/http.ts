@@ -44,7 +44,7 @@ export function jsonBody(
     before: (request) => {
       const event = request.event;
       if (event.httpMethod !== 'POST') return;
-      const contentType = (event.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
       if (contentType !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(contentType)) {
         throw new HttpError(415, `Content-Type must be application/json, not '${contentType || '(none)'}'`);
       }
@@ -79,7 +79,7 @@ export function apiKeyAuth(
   return {
     name: 'apiKeyAuth',
     before: async (request) => {
-      authenticate(request.event.headers, await loadKeys());
+      authenticate(request.event.headers ?? {}, await loadKeys());
     },
   };
 }

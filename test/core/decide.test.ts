@@ -56,6 +56,20 @@ describe('decide', () => {
     expect(again.signal?.incidentKey).toBe(first.signal?.incidentKey);
   });
 
+  it.each([0, NOW - 3 * 86_400_000, NOW + 3 * 86_400_000])(
+    'does not trust an implausible sender timestamp %i for the ticket date',
+    (timestamp) => {
+      // Act
+      const decision = decide(
+        { ...(fixture('seed/test1-driver-unreachable.json') as object), timestamp },
+        { now: NOW },
+      );
+
+      // Assess
+      expect(decision.signal?.observedAt).toBe(NOW);
+    },
+  );
+
   it('gives one incident key to a termination reported as terminated, failed to start or restarting', () => {
     // Prepare
     const cluster = {

@@ -241,6 +241,16 @@ const BAD_INPUTS: readonly BadInput[] = [
     says: 'cluster.terminated_time',
   },
   {
+    name: 'a timestamp beyond any date',
+    request: {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: JSON.stringify({ event: 'cluster.terminated', timestamp: 9e15, cluster: { cluster_id: 'a' } }),
+    },
+    status: 400,
+    says: 'timestamp: is not a timestamp',
+  },
+  {
     name: 'a string terminated_time',
     request: {
       method: 'POST',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterScope } from '../../functions/core/breaker.ts';
+import { lambdaContext, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
 import {
   createIntakeHarness,
   DATABRICKS_WORKSPACE_ID,
@@ -266,6 +267,38 @@ describe('intake: POST /databricks-monitor', () => {
     expect(ok.statusCode).toBe(200);
     expect(unknown.statusCode).toBe(400);
     expect(JSON.stringify(unknown.body)).toContain("'other-ws' in the path is not configured");
+  });
+});
+
+describe('intake: events API Gateway never sends', () => {
+  let h: IntakeHarness;
+  beforeAll(async () => {
+    h = await createIntakeHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it.each([
+    ['no headers at all', { headers: null }, 401],
+    ['no resource', { resource: undefined }, 405],
+  ])('answers an event with %s with a 4xx, not a crash', async (_name, change, statusCode) => {
+    // Prepare
+    const event = {
+      ...toApiGatewayEvent({
+        method: 'POST',
+        path: '/databricks-monitor',
+        headers: { 'content-type': 'application/json', 'x-api-key': h.keys.current },
+        body: '{"event":"test"}',
+      }),
+      ...change,
+    };
+
+    // Act
+    const res = (await h.handler(event as never, lambdaContext('intake'))) as { statusCode: number };
+
+    // Assess
+    expect(res.statusCode).toBe(statusCode);
   });
 });
 

@@ -28,7 +28,12 @@ export const IdSchema = z
   .transform((value) => String(value));
 
 /** Milliseconds since the epoch, as Databricks sends timestamps. */
-export const EpochMillisSchema = z.number().int().nonnegative();
+// JavaScript dates end at 8.64e15 ms; anything beyond cannot be a Databricks timestamp.
+export const EpochMillisSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(8.64e15, 'is not a timestamp in milliseconds');
 
 /** Values of `termination_reason.parameters` are strings in the spec; tolerate scalars and stringify. */
 const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
