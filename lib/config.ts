@@ -70,7 +70,11 @@ const SecretNameSchema = z
   .max(512, 'must be at most 512 characters')
   .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and /_+=.@-');
 
-const WorkspaceContextSchema = WorkspaceConfigSchema.pick({ id: true, host: true, databricksWorkspaceId: true })
+const WorkspaceContextSchema = WorkspaceConfigSchema.pick({
+  id: true,
+  host: true,
+  databricksWorkspaceId: true,
+})
   .extend({ credentialsSecretName: SecretNameSchema })
   // The function runs in AWS: the plain-http exception the schema makes for a local simulator cannot apply.
   .refine((workspace) => !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])([:/]|$)/.test(workspace.host), {
