@@ -50,7 +50,7 @@ export class StepFunctionsWorkflowStarter implements WorkflowStarter, WorkflowIn
         new DescribeExecutionCommand({ executionArn: this.executionArn(executionName) }),
       );
       return {
-        status: (out.status ?? 'RUNNING') as ExecutionStatus,
+        status: executionStatus(out.status),
         ...(out.output === undefined ? {} : { output: JSON.parse(out.output) as unknown }),
         ...(out.error === undefined ? {} : { error: out.error }),
         ...(out.cause === undefined ? {} : { cause: out.cause }),
@@ -68,4 +68,15 @@ export class StepFunctionsWorkflowStarter implements WorkflowStarter, WorkflowIn
   executionArn(name: string): string {
     return `${this.#stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   }
+}
+
+const ENDED: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/**
+ * The reconciler's view of a Step Functions status. PENDING_REDRIVE is an execution about to run
+ * again, and a status added to the API later is not taken for an ended (or missing) execution:
+ * both count as RUNNING, so the ticket is left to its workflow and looked at again next run.
+ */
+function executionStatus(status: string | undefined): ExecutionStatus {
+  return status !== undefined && ENDED.has(status) ? (status as ExecutionStatus) : 'RUNNING';
 }
