@@ -160,7 +160,17 @@ export async function startLocalApi(
   options: LocalApiOptions,
 ): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
-    void serve(req, res, options);
+    serve(req, res, options).catch((error: unknown) => {
+      // A request the stand-in cannot even turn into an event (a malformed path, a broken socket).
+      if (!res.headersSent) {
+        const status = error instanceof URIError ? 400 : 502;
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ message: String((error as Error).message ?? error) }));
+      } else {
+        res.destroy();
+      }
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -176,3 +176,23 @@ describe('npm start recovers a cluster end to end', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   }, 90_000);
 });
+
+describe('the local API Gateway stand-in', () => {
+  it('answers a malformed path with a 400 and keeps serving', async () => {
+    // Prepare
+    const { startLocalApi } = await import('../../lib/local/api-gateway.ts');
+    const api = await startLocalApi({
+      port: 0,
+      handler: async () => ({ statusCode: 200, body: '{}' }),
+    });
+
+    // Act
+    const bad = await fetch(`${api.url}/databricks-monitor/%E0%A4%A`, { method: 'POST', body: '{}' });
+    const good = await fetch(`${api.url}/databricks-monitor`, { method: 'POST', body: '{}' });
+    await api.close();
+
+    // Assess
+    expect(bad.status).toBe(400);
+    expect(good.status).toBe(200);
+  });
+});
