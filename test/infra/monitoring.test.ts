@@ -11,7 +11,20 @@ describe('RecoveryStack monitoring', () => {
   let template: Template;
   beforeAll(() => {
     stack = new RecoveryStack(
-      testApp({ context: { slackWebhookSecretName: 'rca/slack-webhook', pollIntervalMinutes: 10 } }),
+      testApp({
+        context: {
+          slackWebhookSecretName: 'rca/slack-webhook',
+          pollIntervalMinutes: 10,
+          databricksWorkspaces: [
+            {
+              id: 'prod',
+              host: 'https://dbc-1234.cloud.databricks.com',
+              credentialsSecretName: 'databricks/prod',
+              databricksWorkspaceId: '1234567890123456',
+            },
+          ],
+        },
+      }),
       'RecoveryStack',
     );
     template = Template.fromStack(stack);
@@ -123,6 +136,17 @@ describe('RecoveryStack monitoring', () => {
   it('lets the workflow read the Slack webhook secret named in context', () => {
     // Assess
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).toContain('rca/slack-webhook');
+  });
+
+  it("tells the functions each workspace's Databricks id, so notifications map to it", () => {
+    // Act
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) =>
+      JSON.stringify(fn).includes('DATABRICKS_WORKSPACES'),
+    );
+
+    // Assess
+    expect(functions.length).toBeGreaterThanOrEqual(3);
+    for (const fn of functions) expect(JSON.stringify(fn)).toContain('1234567890123456');
   });
 
   it('leaves no cdk-nag finding unfixed or unacknowledged', () => {
