@@ -24,6 +24,9 @@ const KIND_BY_EVENT: Readonly<Record<ClusterEventType, SignalKind>> = {
 
 type SignalFields = Omit<FailureSignal, 'incidentKey'>;
 
+/** The free-text classifier reads the first 4,000 characters; more is never needed. */
+const MAX_MESSAGE_CHARS = 4000;
+
 function withKey(fields: SignalFields): FailureSignal {
   return {
     ...fields,
@@ -41,7 +44,8 @@ function clusterFields(cluster: Partial<ClusterDetails>): Partial<SignalFields> 
     clusterName: cluster.cluster_name,
     clusterState: cluster.state,
     clusterSource: cluster.cluster_source,
-    stateMessage: cluster.state_message,
+    // Signals are stored in the audit trail and passed to Step Functions (256 KB): keep messages short.
+    stateMessage: cluster.state_message?.slice(0, MAX_MESSAGE_CHARS),
     terminationReason: cluster.termination_reason,
     terminatedTime: cluster.terminated_time,
     lastStateLossTime: cluster.last_state_loss_time,
