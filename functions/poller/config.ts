@@ -29,6 +29,11 @@ export interface PollerOptions {
   readonly reconcileBatchSize: number;
   /** A ticket untouched for less than this is left alone: its intake or workflow may still be at work. */
   readonly reconcileGraceMs: number;
+  /**
+   * A `start_pending` ticket detected longer ago than this whose workflow still cannot be started is
+   * escalated instead of being retried forever.
+   */
+  readonly startPendingMaxAgeMs: number;
   /** No new step starts with less time than this left before the Lambda's deadline. */
   readonly safetyMarginMs: number;
   /** Time kept back from detection for the reconciler. */
@@ -46,6 +51,7 @@ export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
   maxEventChecksPerWorkspace: 50,
   reconcileBatchSize: 25,
   reconcileGraceMs: 2 * 60_000,
+  startPendingMaxAgeMs: 60 * 60_000,
   safetyMarginMs: 10_000,
   reconcileReserveMs: 20_000,
 };
@@ -65,6 +71,7 @@ export const PollerConfigSchema = z.strictObject({
   maxEventChecksPerWorkspace: seconds.max(1000).optional(),
   reconcileBatchSize: seconds.max(500).optional(),
   reconcileGraceSeconds: seconds.max(24 * 3600).optional(),
+  startPendingMaxAgeSeconds: positive.max(7 * 24 * 3600).optional(),
   safetyMarginSeconds: seconds.max(600).optional(),
   reconcileReserveSeconds: seconds.max(600).optional(),
 });
@@ -90,6 +97,7 @@ export function resolvePollerOptions(config: unknown = {}): PollerOptions {
     maxEventChecksPerWorkspace: c.maxEventChecksPerWorkspace ?? d.maxEventChecksPerWorkspace,
     reconcileBatchSize: c.reconcileBatchSize ?? d.reconcileBatchSize,
     reconcileGraceMs: ms(c.reconcileGraceSeconds, d.reconcileGraceMs),
+    startPendingMaxAgeMs: ms(c.startPendingMaxAgeSeconds, d.startPendingMaxAgeMs),
     safetyMarginMs: ms(c.safetyMarginSeconds, d.safetyMarginMs),
     reconcileReserveMs: ms(c.reconcileReserveSeconds, d.reconcileReserveMs),
   };

@@ -8,10 +8,12 @@ import type { Classification } from '../core/classifier/types.ts';
 import {
   type BreakerGate,
   type ExecutionDescription,
+  executionNameFor,
   type IncidentDeps,
   type RecoveryInput,
   startWorkflow,
   type WorkflowInspector,
+  type WorkflowStarter,
 } from '../core/incident.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import {
@@ -35,6 +37,8 @@ export interface ReconcileTickets {
 export interface BreakerRecorder {
   recordFailure(scope: string, ticketId: string): Promise<{ readonly transition?: string }>;
   recordSuccess(scope: string, ticketId: string): Promise<unknown>;
+  /** Gives back the half-open probe `ticketId` holds, if it holds one. */
+  release(scope: string, ticketId: string): Promise<unknown>;
 }
 
 /** Where the pass over in-progress tickets resumes, so that a long list is covered over several runs. */
@@ -59,7 +63,10 @@ export interface ReconcileReport {
   readonly started: number;
   /** start_pending tickets whose start failed again; they stay start_pending. */
   readonly startFailures: number;
-  /** start_pending tickets escalated instead (breaker open, playbook disabled, input lost). */
+  /**
+   * start_pending tickets escalated instead (breaker open, playbook disabled, input lost, a start
+   * that can never succeed or has failed for too long).
+   */
   readonly escalatedBeforeStart: number;
   /** start_pending tickets put on hold because automatic remediation is now off. */
   readonly held: number;
@@ -74,6 +81,7 @@ export interface ReconcileReport {
 }
 
 const ENDED_WITH_ERROR: ReadonlySet<string> = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+const SETTLED_EXECUTION: ReadonlySet<string> = new Set([...ENDED_WITH_ERROR, 'SUCCEEDED', 'NOT_FOUND']);
 const CLOSING_WORDS: ReadonlySet<string> = new Set([
   'closed',
   'recovered',
@@ -89,6 +97,18 @@ const ESCALATING_WORDS: ReadonlySet<string> = new Set([
   'aborted',
 ]);
 const MAX_REASON_CHARS = 1000;
+/**
+ * StartExecution errors that no retry can cure: the input, the name or the state machine itself is
+ * wrong. Anything else (throttling, a 5xx, a network error) is retried on the next run.
+ */
+const PERMANENT_START_ERRORS: ReadonlySet<string> = new Set([
+  'InvalidArn',
+  'InvalidExecutionInput',
+  'InvalidName',
+  'StateMachineDeleting',
+  'StateMachineDoesNotExist',
+  'ValidationException',
+]);
 
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const report = {
@@ -207,7 +227,7 @@ async function reconcileStart(ticketId: string, deps: ReconcileDeps, report: Mut
     return;
   }
   if (!deps.autoRemediationEnabled) {
-    await moveTicket(
+    const moved = await moveTicket(
       deps,
       ticket,
       ['open'],
@@ -219,7 +239,10 @@ async function reconcileStart(ticketId: string, deps: ReconcileDeps, report: Mut
         details: { reason: 'automatic remediation was switched off before the workflow could start' },
       },
     );
-    report.held++;
+    if (moved) {
+      report.held++;
+      await settleBreakers(deps, ticket, 'release');
+    }
     return;
   }
   const playbook = deps.playbooks[ticket.errorType];
@@ -257,24 +280,63 @@ async function reconcileStart(ticketId: string, deps: ReconcileDeps, report: Mut
     playbook,
     signal: opened.signal,
   };
+  // startWorkflow keeps the StartExecution error to itself; the reconciler needs it to decide.
+  let startError: unknown;
+  const workflow: WorkflowStarter = {
+    start: async (name, recoveryInput) => {
+      try {
+        return await deps.workflow.start(name, recoveryInput);
+      } catch (error) {
+        startError = error;
+        throw error;
+      }
+    },
+  };
   const outcome = await startWorkflow(input, opened.classification, ticket, {
     tickets: deps.tickets,
-    workflow: deps.workflow,
+    workflow,
     logger: deps.logger,
     metrics: deps.metrics,
     actor: deps.actor,
   });
-  if (outcome.status === 'success') report.started++;
-  else report.startFailures++;
+  if (outcome.status === 'success') {
+    report.started++;
+    return;
+  }
+  const why = startError === undefined ? 'unknown error' : describe(startError);
+  const age = deps.clock() - Date.parse(ticket.detectedAt);
+  if (isPermanentStartError(startError)) {
+    await escalateOpen(
+      deps,
+      ticket,
+      'start_failed',
+      `The recovery workflow cannot be started (${why}); escalated for manual intervention`,
+      report,
+    );
+  } else if (age > deps.options.startPendingMaxAgeMs) {
+    await escalateOpen(
+      deps,
+      ticket,
+      'start_failed',
+      `The recovery workflow could not be started for more than ${Math.round(deps.options.startPendingMaxAgeMs / 60_000)} minutes (last error: ${why}); escalated for manual intervention`,
+      report,
+    );
+  } else {
+    report.startFailures++;
+  }
+}
+
+function isPermanentStartError(error: unknown): boolean {
+  return error instanceof Error && PERMANENT_START_ERRORS.has(error.name);
 }
 
 async function reconcileExecution(listed: Ticket, deps: ReconcileDeps, report: MutableReport): Promise<void> {
-  if (listed.executionName === undefined) {
-    deps.logger.warn('an in_progress ticket has no execution name', { ticketId: listed.ticketId });
-    return;
-  }
-  const execution = await deps.inspector.describe(listed.executionName);
-  if (execution.status === 'RUNNING') {
+  // A ticket the workflow moved to in_progress before its starter could record the name: every
+  // start uses the name its ticket id gives.
+  const executionName = listed.executionName ?? executionNameFor(listed.ticketId);
+  const execution = await deps.inspector.describe(executionName);
+  // RUNNING, and any status this code does not know, leaves the ticket to its workflow.
+  if (!SETTLED_EXECUTION.has(execution.status)) {
     report.stillRunning++;
     return;
   }
@@ -300,14 +362,17 @@ async function reconcileExecution(listed: Ticket, deps: ReconcileDeps, report: M
       );
       if (moved) {
         report.closed++;
-        await recordOnBreakers(deps, ticket, 'success');
+        await settleBreakers(deps, ticket, 'success');
       }
       return;
     }
     const reason =
       verdict.reason ??
       'The recovery workflow ended without closing the ticket or saying how the recovery went';
-    if (await escalateInProgress(deps, ticket, 'unconfirmed', reason, details)) report.escalated++;
+    if (await escalateInProgress(deps, ticket, 'unconfirmed', reason, details)) {
+      report.escalated++;
+      await settleBreakers(deps, ticket, 'release');
+    }
     return;
   }
   if (ENDED_WITH_ERROR.has(execution.status)) {
@@ -317,12 +382,15 @@ async function reconcileExecution(listed: Ticket, deps: ReconcileDeps, report: M
     const reason = `The recovery workflow ended ${execution.status}${what === '' ? '' : ` (${what})`}`;
     if (await escalateInProgress(deps, ticket, execution.status.toLowerCase(), reason, details)) {
       report.escalated++;
-      await recordOnBreakers(deps, ticket, 'failure');
+      await settleBreakers(deps, ticket, 'failure');
     }
     return;
   }
-  const reason = `The recovery execution ${listed.executionName} no longer exists (its history has expired or it never started)`;
-  if (await escalateInProgress(deps, ticket, 'execution_missing', reason, details)) report.escalated++;
+  const reason = `The recovery execution ${executionName} no longer exists (its history has expired or it never started)`;
+  if (await escalateInProgress(deps, ticket, 'execution_missing', reason, details)) {
+    report.escalated++;
+    await settleBreakers(deps, ticket, 'release');
+  }
 }
 
 /** What a SUCCEEDED execution's output says about the ticket: `ticketStatus`, `status`, `outcome` or `result`. */
@@ -368,6 +436,8 @@ async function escalateOpen(
   if (moved) {
     report.escalatedBeforeStart++;
     deps.metrics.count('TicketsEscalated');
+    // The intake's first attempt may have claimed a half-open probe that will now never run.
+    await settleBreakers(deps, ticket, 'release');
   }
 }
 
@@ -424,13 +494,23 @@ async function moveTicket(
   }
 }
 
-async function recordOnBreakers(
+/**
+ * What a settled ticket means to its breakers. A shadow-mode recovery changed nothing, so like the
+ * workflow's own Escalate step it only gives back its probe; so does a ticket settled without the
+ * recovery's outcome being known (unconfirmed, execution missing, held, escalated before start).
+ */
+async function settleBreakers(
   deps: ReconcileDeps,
   ticket: Ticket,
-  outcome: 'success' | 'failure',
+  outcome: 'success' | 'failure' | 'release',
 ): Promise<void> {
+  const what = ticket.recoveryStatus === 'shadow' ? 'release' : outcome;
   for (const scope of scopesOf(ticket)) {
-    if (outcome === 'success') {
+    if (what === 'release') {
+      await deps.breakers.release(scope, ticket.ticketId);
+      continue;
+    }
+    if (what === 'success') {
       await deps.breakers.recordSuccess(scope, ticket.ticketId);
       continue;
     }

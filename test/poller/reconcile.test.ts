@@ -1,11 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clusterScope, errorTypeScope } from '../../functions/core/breaker.ts';
-import type { ExecutionDescription } from '../../functions/core/incident.ts';
+import { ERROR_TYPES } from '../../functions/core/error-types.ts';
+import { type ExecutionDescription, executionNameFor } from '../../functions/core/incident.ts';
+import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { resolvePollerOptions } from '../../functions/poller/config.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
 
 const VICTIM = '0302-110000-victim01';
+const SHADOW_PLAYBOOKS = loadPlaybooks(
+  Object.fromEntries(ERROR_TYPES.map((type) => [type, { mode: 'shadow' }])),
+);
 
 describe('poller reconciler', () => {
   let h: PollerHarness;
@@ -186,6 +191,160 @@ describe('poller reconciler', () => {
       status: 'escalated',
       recoveryStatus: 'execution_missing',
       escalationReason: expect.stringContaining('no longer exists'),
+    });
+  });
+
+  /**
+   * Makes the next recovery of the victim its cluster breaker's half-open probe: the breaker was
+   * opened and its cool-down has just ended.
+   */
+  async function nextRecoveryIsTheProbe() {
+    await h.breakers.forceOpen(clusterScope('ws-a', VICTIM), 'earlier failures', h.clock());
+  }
+
+  it('gives back the probe of a shadow-mode recovery that ended FAILED instead of counting a failure', async () => {
+    // Prepare
+    await nextRecoveryIsTheProbe();
+    await h.poll({ playbooks: SHADOW_PLAYBOOKS });
+    const ticket = await theTicket();
+    h.workflow.outcomes.set(ticket.executionName ?? '', { status: 'FAILED', error: 'States.TaskFailed' });
+    h.advance(3 * MINUTE);
+
+    // Act
+    await h.poll({ playbooks: SHADOW_PLAYBOOKS });
+
+    // Assess
+    expect(ticket).toMatchObject({ status: 'in_progress', recoveryStatus: 'shadow' });
+    expect(await theTicket()).toMatchObject({ status: 'escalated' });
+    const breaker = await h.breakers.get(clusterScope('ws-a', VICTIM));
+    expect(breaker).toMatchObject({ state: 'half_open' });
+    expect(breaker?.probe).toBeUndefined();
+    expect((await h.breakers.get(errorTypeScope(ticket.errorType)))?.recentFailures ?? []).toEqual([]);
+  });
+
+  it.each<
+    [string, 'in_progress' | 'start_pending', (ticketId: string) => Parameters<PollerHarness['poll']>[0]]
+  >([
+    [
+      'unconfirmed',
+      'in_progress',
+      (ticketId) => {
+        h.workflow.outcomes.set(ticketId, { status: 'SUCCEEDED', output: {} });
+        return {};
+      },
+    ],
+    ['execution_missing', 'in_progress', () => ({ workflow: new RecordingWorkflowStarter() })],
+    ['disabled (held)', 'start_pending', () => ({ autoRemediationEnabled: false })],
+    [
+      'disabled (playbook)',
+      'start_pending',
+      () => ({
+        playbooks: loadPlaybooks(Object.fromEntries(ERROR_TYPES.map((type) => [type, { enabled: false }]))),
+      }),
+    ],
+  ])(
+    'gives back the probe a ticket holds when it settles it as %s',
+    async (recoveryStatus, startAs, overrides) => {
+      // Prepare
+      await nextRecoveryIsTheProbe();
+      if (startAs === 'start_pending') h.workflow.failNext = 1;
+      await h.poll();
+      const ticket = await theTicket();
+      const probeBefore = (await h.breakers.get(clusterScope('ws-a', VICTIM)))?.probe;
+      h.advance(3 * MINUTE);
+
+      // Act
+      await h.poll(overrides(ticket.ticketId));
+
+      // Assess
+      expect(probeBefore?.ticketId).toBe(ticket.ticketId);
+      expect(await theTicket()).toMatchObject({ recoveryStatus: recoveryStatus.split(' ')[0] });
+      const breaker = await h.breakers.get(clusterScope('ws-a', VICTIM));
+      expect(breaker).toMatchObject({ state: 'half_open' });
+      expect(breaker?.probe).toBeUndefined();
+    },
+  );
+
+  it('settles an in_progress ticket without an execution name by the name its ticket id gives', async () => {
+    // Prepare
+    h.workflow.failNext = 1;
+    await h.poll();
+    const pending = await theTicket();
+    // The workflow moved the ticket itself; the intake never wrote the execution name.
+    await h.tickets.transition(pending.ticketId, {
+      from: ['open'],
+      to: 'in_progress',
+      patch: { recoveryStatus: 'in_progress' },
+      audit: { event: 'remediation_started', actor: 'workflow' },
+    });
+    const described: string[] = [];
+    const workflow = {
+      start: h.workflow.start.bind(h.workflow),
+      describe: async (name: string): Promise<ExecutionDescription> => {
+        described.push(name);
+        return { status: 'TIMED_OUT', error: 'States.Timeout' };
+      },
+    };
+    h.advance(3 * MINUTE);
+
+    // Act
+    const second = await h.poll({ workflow });
+
+    // Assess
+    expect(pending.executionName).toBeUndefined();
+    expect(described).toEqual([executionNameFor(pending.ticketId)]);
+    expect(second.report.reconcile?.escalated).toBe(1);
+    expect(await theTicket()).toMatchObject({ status: 'escalated', recoveryStatus: 'timed_out' });
+  });
+
+  it.each([
+    ['StateMachineDoesNotExist', 'State Machine Does Not Exist'],
+    ['InvalidExecutionInput', 'Invalid execution input'],
+    ['InvalidArn', 'Invalid Arn'],
+  ])('escalates a start_pending ticket at once when StartExecution answers %s', async (name, message) => {
+    // Prepare
+    h.workflow.failNext = 1;
+    await h.poll();
+    const workflow = {
+      start: async () => {
+        throw Object.assign(new Error(message), { name });
+      },
+      describe: h.workflow.describe.bind(h.workflow),
+    };
+    h.advance(3 * MINUTE);
+
+    // Act
+    const second = await h.poll({ workflow });
+
+    // Assess
+    expect(second.report.reconcile).toMatchObject({ started: 0, escalatedBeforeStart: 1 });
+    expect(await theTicket()).toMatchObject({
+      status: 'escalated',
+      recoveryStatus: 'start_failed',
+      escalationReason: expect.stringContaining(`${name}: ${message}`),
+    });
+  });
+
+  it('escalates a start_pending ticket whose workflow has not started for longer than the bound', async () => {
+    // Prepare
+    h.workflow.failNext = 100;
+    await h.poll();
+    h.advance(30 * MINUTE);
+    const early = await h.poll();
+    h.advance(31 * MINUTE);
+
+    // Act
+    const late = await h.poll();
+
+    // Assess
+    expect(early.report.reconcile).toMatchObject({ startFailures: 1, escalatedBeforeStart: 0 });
+    expect(late.report.reconcile).toMatchObject({ startFailures: 0, escalatedBeforeStart: 1 });
+    expect(await theTicket()).toMatchObject({
+      status: 'escalated',
+      recoveryStatus: 'start_failed',
+      escalationReason: expect.stringMatching(
+        /could not be started for more than 60 minutes.*ServiceUnavailable/,
+      ),
     });
   });
 
