@@ -19,7 +19,10 @@ export interface DetectionWindow {
 export type ClusterFinding =
   /** An unexpected termination: reason type other than SUCCESS, terminated inside the window. */
   | { readonly kind: 'termination'; readonly cluster: ClusterDetails }
-  /** RUNNING, but the driver lost its state inside the window with no start or restart to explain it. */
+  /**
+   * RUNNING, RESIZING or RESTARTING, and the driver lost its state inside the window at a time that is
+   * not the cluster's start: its events tell whether a user's restart or a start explains it.
+   */
   | { readonly kind: 'driver_loss'; readonly cluster: ClusterDetails; readonly lossTime: number }
   /**
    * PENDING or RESTARTING, maybe for too long. `listedSince` is the list's lower bound of when it got
@@ -27,8 +30,15 @@ export type ClusterFinding =
    */
   | { readonly kind: 'stuck'; readonly cluster: ClusterDetails; readonly listedSince: number | undefined };
 
-const UP_STATES: ReadonlySet<string> = new Set(['RUNNING', 'RESIZING']);
+/** States in which a driver can lose its state; RESTARTING may be Databricks recovering a lost driver. */
+const LOSS_STATES: ReadonlySet<string> = new Set(['RUNNING', 'RESIZING', 'RESTARTING']);
 const STARTING_STATES: ReadonlySet<string> = new Set(['PENDING', 'RESTARTING']);
+
+/**
+ * A state loss this close to the cluster's start or last restart is that start: a start loses the
+ * driver's state too. Databricks writes both times from the same event, so a few seconds suffice.
+ */
+export const START_TOLERANCE_MS = 10_000;
 
 /** Looks at one cluster of the list; undefined means healthy (or nothing new). */
 export function assessCluster(cluster: ClusterDetails, window: DetectionWindow): ClusterFinding | undefined {
@@ -40,13 +50,11 @@ export function assessCluster(cluster: ClusterDetails, window: DetectionWindow):
     if (cluster.termination_reason?.type === 'SUCCESS') return undefined;
     return { kind: 'termination', cluster };
   }
-  if (UP_STATES.has(state)) {
+  if (LOSS_STATES.has(state)) {
     const lossTime = cluster.last_state_loss_time;
-    if (lossTime === undefined || lossTime <= window.since) return undefined;
-    // A start or restart loses the driver's state too; a loss after the last one is unexplained.
-    const restarted = cluster.last_restarted_time;
-    if (restarted !== undefined && lossTime <= restarted) return undefined;
-    return { kind: 'driver_loss', cluster, lossTime };
+    if (lossTime !== undefined && lossTime > window.since && !isStart(cluster, lossTime)) {
+      return { kind: 'driver_loss', cluster, lossTime };
+    }
   }
   if (STARTING_STATES.has(state)) {
     const listedSince = maxDefined(cluster.start_time, cluster.last_restarted_time);
@@ -55,6 +63,19 @@ export function assessCluster(cluster: ClusterDetails, window: DetectionWindow):
     return { kind: 'stuck', cluster, listedSince };
   }
   return undefined;
+}
+
+/**
+ * Whether a state loss at `lossTime` is the cluster's start (or last restart) itself. A loss at any
+ * other time — even before the last restart, when Databricks restarted a lost driver itself — is
+ * left to the events. Real clusters often lack `last_restarted_time` and keep the `start_time` of
+ * their creation, so a freshly started one is a candidate and costs one events call.
+ */
+export function isStart(cluster: ClusterDetails, lossTime: number): boolean {
+  const near = (time: number | undefined) =>
+    time !== undefined && Math.abs(lossTime - time) <= START_TOLERANCE_MS;
+  if (near(cluster.last_restarted_time)) return true;
+  return cluster.start_time !== undefined && lossTime <= cluster.start_time + START_TOLERANCE_MS;
 }
 
 /** Event types that mean the cluster was (re)started; the ones `enteredStateAt` reads. */

@@ -30,6 +30,8 @@ const page = read('poller/list-page.json') as {
   expected: Record<string, string | null>;
 };
 const clusters = ListClustersResponseSchema.parse({ clusters: page.clusters }).clusters;
+const realShaped = read('poller/real-shaped-losses.json') as typeof page;
+const realShapedClusters = ListClustersResponseSchema.parse({ clusters: realShaped.clusters }).clusters;
 const lossCases = read('poller/state-loss-events.json') as {
   lossTime: number;
   cases: Record<string, { explained: boolean; events: unknown[] }>;
@@ -49,6 +51,20 @@ describe('assessCluster', () => {
     // Assess
     expect(finding?.kind ?? null).toBe(expected);
   });
+
+  it.each(Object.entries(realShaped.expected))(
+    'tells a start from a driver loss on the real-shaped %s: %s',
+    (id, expected) => {
+      // Prepare
+      const listed = realShapedClusters.find((c) => c.cluster_id === id);
+
+      // Act
+      const finding = listed === undefined ? 'missing' : assessCluster(listed, realShaped.window);
+
+      // Assess
+      expect(typeof finding === 'string' ? finding : (finding?.kind ?? null)).toBe(expected);
+    },
+  );
 
   it('gives a stuck cluster the list time it has been starting since at least', () => {
     // Act

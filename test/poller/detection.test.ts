@@ -179,6 +179,43 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
     expect(h.requests()[EVENTS]).toBe(1);
   });
 
+  it.each([
+    ['RESTARTING at poll time', 'RESTARTING', -30 * MINUTE, -2 * MINUTE],
+    ['RUNNING again after a restart that came after the loss', 'RUNNING', -MINUTE, -4 * MINUTE],
+  ] as const)(
+    'confirms by its events a driver loss on a cluster %s',
+    async (_label, state, restartedAgo, lostAgo) => {
+      // Prepare
+      await h.poll();
+      h.advance(5 * MINUTE);
+      h.sim().admin.loadScenario({
+        clusters: [
+          {
+            cluster_id: '0302-110000-autorec1',
+            state,
+            start_time: T0 - 24 * 60 * MINUTE,
+            last_restarted_time: h.clock() + restartedAgo,
+            last_state_loss_time: h.clock() + lostAgo,
+          },
+        ],
+      });
+      h.sim().admin.resetStats();
+
+      // Act
+      const { report } = await h.poll();
+
+      // Assess
+      expect(h.requests()[EVENTS]).toBe(1);
+      expect(report.workspaces[0]?.outcomes.success).toBe(1);
+      expect(await h.allTickets()).toMatchObject([
+        {
+          clusterId: '0302-110000-autorec1',
+          incidentKey: `ws-a#cluster#0302-110000-autorec1#state_loss#${h.clock() + lostAgo}`,
+        },
+      ]);
+    },
+  );
+
   it('does not take a user restart for a driver loss', async () => {
     // Prepare
     await h.poll();
