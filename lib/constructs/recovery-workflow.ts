@@ -98,7 +98,9 @@ export class RecoveryWorkflow extends Construct {
       entry: 'functions/handlers/workflow.ts',
       description:
         'Runs the steps of the recovery workflow: remediate, check health, restore, close, escalate',
-      // Databricks calls stop 5 s before this; the Task state's own timeout (90 s) is longer.
+      // Databricks calls stop 5 s before this. The Task state's own timeout (90 s) is longer, so a
+      // function that runs out of time reaches the state machine as Sandbox.Timedout / Lambda.Unknown,
+      // which every Task retries (States.Timeout is only the backstop of a hung invocation).
       timeout: Duration.seconds(60),
       logRetention,
       synchronousCaller: 'the recovery state machine (Task states with Retry and Catch)',

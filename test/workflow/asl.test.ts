@@ -45,7 +45,14 @@ const TASKS = STATES.filter(([, state]) => state.Type === 'Task');
 const ESCALATION_PATH = new Set(['Escalate', 'EscalationFailed']);
 // biome-ignore lint/suspicious/noTemplateCurlyInString: the ASL placeholder, substituted by CloudFormation
 const TASK_FUNCTION_PLACEHOLDER = '${RecoveryTaskFunctionArn}';
-const TRANSIENT_ERRORS = ['TransientError', 'Lambda.ServiceException', 'Lambda.TooManyRequestsException'];
+/** Lambda service errors, retried at once. */
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.TooManyRequestsException'];
+/**
+ * Failures of the task itself worth another try: TransientError from the handlers, and a Lambda that
+ * hit its own timeout, which Step Functions reports as Lambda.Unknown or Sandbox.Timedout (the
+ * function times out before the Task's TimeoutSeconds, so States.Timeout is only a backstop).
+ */
+const TASK_FAILURES = ['TransientError', 'Lambda.Unknown', 'Sandbox.Timedout', 'States.Timeout'];
 
 function successors(state: AslState): string[] {
   return [
@@ -97,11 +104,36 @@ describe('the recovery state machine definition', () => {
   it.each(TASKS)('retries the transient errors of Task %s', (_name, state) => {
     // Act
     const retried = (state.Retry ?? []).flatMap((retrier) => retrier.ErrorEquals);
+    const transient = (state.Retry ?? []).find((retrier) => retrier.ErrorEquals.includes('TransientError'));
 
     // Assess
-    expect(retried).toEqual(expect.arrayContaining(TRANSIENT_ERRORS));
+    expect(retried).toEqual(expect.arrayContaining(LAMBDA_SERVICE_ERRORS));
+    expect(transient?.ErrorEquals).toEqual(expect.arrayContaining(TASK_FAILURES));
     expect(retried).not.toContain('States.ALL');
     for (const retrier of state.Retry ?? []) expect(retrier.MaxAttempts ?? 3).toBeGreaterThanOrEqual(3);
+  });
+
+  it('lets the task function time out before its Task state does', () => {
+    // Prepare
+    const stack = new Stack(testApp(), 'Timeouts');
+    const workflow = new RecoveryWorkflow(stack, 'RecoveryWorkflow', {
+      storage: new Storage(stack, 'Storage'),
+      notifications: new Notifications(stack, 'Notifications'),
+      workspaces: [
+        {
+          id: 'prod',
+          host: 'https://dbc-1234.cloud.databricks.com',
+          credentialsSecret: Secret.fromSecretNameV2(stack, 'Credentials', 'databricks/prod'),
+        },
+      ],
+    });
+
+    // Act
+    const functionTimeout = workflow.taskFunction.lambdaFunction.timeout?.toSeconds() ?? 3;
+
+    // Assess: a Lambda timeout then surfaces as Sandbox.Timedout / Lambda.Unknown, which is retried.
+    for (const [, state] of TASKS)
+      expect(state.TimeoutSeconds ?? 99_999_999).toBeGreaterThan(functionTimeout);
   });
 
   it.each(TASKS)(

@@ -120,6 +120,27 @@ describe('recovery workflow: Databricks throttling and server errors', () => {
     },
   );
 
+  it.each([
+    ['Sandbox.Timedout', '0101-000002-shutdwn1'],
+    ['Lambda.Unknown', '0101-000003-unreach1'],
+  ])(
+    'retries a task that Step Functions reports as %s (the Lambda timed out) and completes the recovery',
+    async (name, clusterId) => {
+      // Prepare: the first invocation dies mid-task, as a Lambda that hits its own timeout does.
+      h.before('getCluster', ({ count }) => {
+        if (count === 1) throw Object.assign(new Error('Task timed out after 60.00 seconds'), { name });
+      });
+
+      // Act
+      const recovery = await h.recoverCluster(clusterId);
+
+      // Assess
+      expect(recovery.ticket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered', attempts: 1 });
+      expect(recovery.execution.retries.Remediate).toBe(1);
+      expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/start': 1 });
+    },
+  );
+
   it('escalates the ticket when Databricks keeps failing after every retry', async () => {
     // Prepare
     h.simulator.admin.setFaults(serverError('/api/2.1/clusters/get', 1000));
