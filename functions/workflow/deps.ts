@@ -13,7 +13,6 @@ import type {
 import type {
   CallOptions,
   ClusterEventsRequest,
-  EditClusterRequest,
   GetRunQuery,
   RepairRunRequest,
   UpdateClusterRequest,
@@ -29,7 +28,7 @@ export interface WorkflowDatabricks {
   getCluster(clusterId: string, options?: CallOptions): Promise<ClusterDetails>;
   startCluster(clusterId: string, options?: CallOptions): Promise<void>;
   restartCluster(clusterId: string, options?: CallOptions): Promise<void>;
-  editCluster(request: EditClusterRequest, options?: CallOptions): Promise<void>;
+  /** Every configuration change; never `clusters/edit`, which replaces the whole spec (api-facts §3). */
   updateCluster(request: UpdateClusterRequest, options?: CallOptions): Promise<void>;
   listClusterEvents(request: ClusterEventsRequest, options?: CallOptions): Promise<ClusterEventsResponse>;
   getRun(runId: string | number, query?: GetRunQuery, options?: CallOptions): Promise<Run>;

@@ -3,9 +3,10 @@
  * success is recorded on the cluster's and the error type's breakers, and people are told.
  * `escalate`: the ticket is escalated with the reason, a failure is recorded on both breakers (which
  * may open them; the notification says so) — or, in shadow mode, the breakers' probes are given
- * back because nothing was tried. Both are idempotent: Step Functions may run a task twice.
+ * back because nothing was tried. Both are idempotent: Step Functions may run a task twice, and a
+ * breaker this ticket opened in an earlier try is still reported as opened.
  */
-import { clusterScope, errorTypeScope } from '../core/breaker.ts';
+import { type Breaker, clusterScope, errorTypeScope } from '../core/breaker.ts';
 import { type BreakerChange, clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
 import { type Ticket, TicketStateError } from '../store/tickets.ts';
 import type { WorkflowDeps } from './deps.ts';
@@ -61,7 +62,9 @@ export async function close(state: RecoveryState, deps: WorkflowDeps): Promise<R
 
 export async function escalate(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryResult> {
   const { input } = state;
-  const shadow = state.outcome === 'shadow';
+  // A shadow playbook changes nothing, so nothing failed either: whatever ended it (an escalation
+  // decision, a caught error) is not a failed recovery and must not count on the breakers.
+  const shadow = state.outcome === 'shadow' || input.playbook.mode === 'shadow';
   const reason = state.escalation?.reason ?? errorReason(state.error) ?? 'the recovery failed';
   let ticket: Ticket | undefined;
   try {
@@ -151,9 +154,26 @@ async function recordOnBreakers(
         : what === 'failure'
           ? await deps.breakers.recordFailure(scope, input.ticketId)
           : await deps.breakers.release(scope, input.ticketId);
-    if (result.transition !== undefined) changes.push({ scope, transition: result.transition });
+    const transition =
+      result.transition ??
+      (what === 'failure' && openedBy(result.breaker, input.ticketId) ? 'opened' : undefined);
+    if (transition !== undefined) changes.push({ scope, transition });
   }
   return changes;
+}
+
+/**
+ * Whether the breaker is open because of this ticket's failure: the failure that opened it carries
+ * the opening time. A retried escalation records a duplicate (no transition), yet must still report
+ * the breaker it opened the first time, or the alert and the metric are lost.
+ */
+function openedBy(breaker: Breaker, ticketId: string): boolean {
+  return (
+    breaker.state === 'open' &&
+    breaker.manual === undefined &&
+    breaker.openedAt !== undefined &&
+    breaker.recentFailures.some((failure) => failure.ticketId === ticketId && failure.at === breaker.openedAt)
+  );
 }
 
 /** Notifications are best-effort: a failure is logged and audited, and the ticket stays resolved. */

@@ -3,7 +3,8 @@
  * (re)started since the remediation, and no `DRIVER_NOT_RESPONDING` event came after that start; a
  * repaired run is healthy when its repair succeeded. Not healthy yet → poll again at the playbook's
  * interval until `health_check_timeout`; failed → another attempt after a back-off, within
- * `max_attempts` and `timeout_seconds`, else escalate.
+ * `max_attempts` and `timeout_seconds`, else escalate. A failed restore of the original configuration
+ * is not an attempt: the fallback the cluster was healthy on goes back once, at once.
  */
 import { backoffSeconds } from '../core/playbooks.ts';
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
@@ -11,12 +12,18 @@ import type { WorkflowDeps } from './deps.ts';
 import { TaskInputError } from './errors.ts';
 import type { AttemptFailure, Plan, RecoveryState } from './model.ts';
 import { evidenceOf } from './plan.ts';
-import { readCluster, readRun, recentEvents, runLifeCycle } from './remediate.ts';
+import {
+  readCluster,
+  readRun,
+  recentEvents,
+  runLifeCycle,
+  runResult,
+  runSucceeded,
+  TERMINAL_RUN_STATES,
+} from './remediate.ts';
 import { audit, clampWait, escalateWith, remainingSeconds } from './support.ts';
 
 const FAILED_STATES = new Set(['TERMINATING', 'TERMINATED', 'ERROR', 'UNKNOWN']);
-const TERMINAL_RUN_STATES = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']);
-const SUCCESSFUL_RESULTS = new Set(['SUCCESS', 'SUCCESS_WITH_FAILURES']);
 /** Termination codes that blame the node type's capacity: that node type is not tried again. */
 const CAPACITY_CODE = /CAPACITY|STOCKOUT|SPOT_INSTANCE|INSTANCE_POOL_MAX/;
 
@@ -130,16 +137,18 @@ async function runVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDeps):
   const run = await readRun(deps.databricks(state.input.workspaceId), runId, deps);
   if (run === undefined)
     return { kind: 'failed', failure: { kind: 'run_failed', reason: `run ${runId} no longer exists` } };
+  // Without a repair (the run had succeeded before one was needed), the run itself is the subject.
   const repair =
     plan.repairId === undefined ? undefined : run.repair_history?.find((entry) => entry.id === plan.repairId);
-  const life = repair === undefined ? runLifeCycle(run) : runLifeCycle(repair);
-  const result = (repair ?? run).state?.result_state;
+  const subject = repair ?? run;
+  const life = runLifeCycle(subject);
+  const result = runResult(subject);
   const what = repair === undefined ? `run ${runId}` : `repair ${plan.repairId} of run ${runId}`;
   if (life === undefined || !TERMINAL_RUN_STATES.has(life)) {
     return { kind: 'not_yet', detail: `${what} is still ${life ?? 'in progress'}` };
   }
-  if (SUCCESSFUL_RESULTS.has(result ?? '')) return { kind: 'healthy', detail: `${what} succeeded` };
-  const details = run.status?.termination_details;
+  if (runSucceeded(subject)) return { kind: 'healthy', detail: `${what} succeeded` };
+  const details = subject.status?.termination_details ?? run.status?.termination_details;
   return {
     kind: 'failed',
     failure: {
@@ -207,6 +216,15 @@ async function failAttempt(
     ...(restoring ? { restore: 'failed' as const } : {}),
     lastFailure: { kind: failure.kind, reason },
   };
+  if (restoring && state.fallback !== undefined) {
+    // The cluster was healthy on the fallback a moment ago: put it back now, once, without spending
+    // an attempt (the next Remediate does it; the ticket will say the original could not be restored).
+    await audit(deps, state, 'fallback_reapply_scheduled', {
+      attempt: state.attempt,
+      fallback: state.fallback.values,
+    });
+    return { ...failed, phase: 'remediate', outcome: 'retry', wait: { seconds: clampWait(1, state, now) } };
+  }
   const max = input.playbook.max_attempts;
   if (state.attempt >= max) {
     return escalateWith(

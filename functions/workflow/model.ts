@@ -78,6 +78,27 @@ export interface OriginalConfig {
   readonly values: Readonly<Record<string, unknown>>;
 }
 
+/** The audit event a configuration change is recorded as, before it is sent to Databricks. */
+export const CONFIG_CHANGE_EVENT = 'config_change_requested';
+
+/**
+ * A configuration change the workflow asked Databricks for (`clusters/update` of `fields`),
+ * recorded in the ticket's audit trail BEFORE the call. A retried task (Step Functions re-runs it
+ * with the same input after a throw or a Lambda timeout) reads it back, so it neither loses the
+ * original configuration nor mistakes its own rollback for the edit to roll back.
+ */
+export interface ConfigChange {
+  readonly kind: 'fallback' | 'rollback' | 'reapply';
+  /** The attempt that made it. */
+  readonly attempt: number;
+  readonly fields: readonly string[];
+  /** The new values; a field of `fields` absent here is removed. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Fallbacks: the configuration before any fallback of this recovery. */
+  readonly original?: OriginalConfig;
+  readonly description: string;
+}
+
 export interface Escalation {
   readonly reason: string;
   /** What a human needs to see: termination reason, failing init scripts, run details… */
@@ -116,6 +137,11 @@ export interface RecoveryState {
   /** The bad edit was rolled back already: never roll back twice (that would undo the rollback). */
   readonly rolledBack?: boolean;
   readonly restore?: 'pending' | 'done' | 'failed' | 'skipped';
+  /**
+   * The fallback configuration the cluster was healthy on, saved by the restore that replaced it:
+   * when the restore fails, it is put back once (outside the attempt budget) and then dropped.
+   */
+  readonly fallback?: OriginalConfig;
   readonly lastFailure?: AttemptFailure;
   readonly escalation?: Escalation;
   /** Set by a Catch (`ResultPath: $.error`): the error that ended a task after its retries. */
@@ -147,6 +173,21 @@ const PlaybookSchema = z.looseObject({
   mode: z.enum(['active', 'shadow']),
   fallback_node_types: z.array(z.string()),
   restore_original_config: z.boolean(),
+});
+
+const OriginalConfigSchema = z.looseObject({
+  fields: z.array(z.string()),
+  values: z.record(z.string(), z.unknown()),
+});
+
+/** A recorded configuration change, read back from the audit trail. */
+export const ConfigChangeSchema = z.looseObject({
+  kind: z.enum(['fallback', 'rollback', 'reapply']),
+  attempt: z.number().int().positive(),
+  fields: z.array(z.string()),
+  values: z.record(z.string(), z.unknown()),
+  original: OriginalConfigSchema.optional(),
+  description: z.string(),
 });
 
 export const RecoveryInputSchema = z.looseObject({

@@ -8,29 +8,42 @@
  * | job cluster (JOB)      | repair the run (job clusters can be neither started nor edited)   |
  * | TERMINATED             | start — with a fallback node type / on-demand for capacity and    |
  * |                        | spot failures, after rolling back a bad edit for config errors   |
+ * |                        | (a change this attempt made already, before a retry: start only) |
  * | RUNNING, driver lost   | restart                                                          |
  * | RUNNING otherwise      | nothing: someone brought it back; verify                         |
  * | PENDING / RESTARTING   | nothing: someone else is starting it; verify                     |
  * | TERMINATING            | wait until TERMINATED, then decide again                         |
  * | ERROR / UNKNOWN        | escalate                                                         |
+ *
+ * After a failed restore of the original configuration, the fallback the cluster was healthy on is
+ * put back first (once), whatever the action.
  */
 import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import type { ClusterDetails, ClusterEvent } from '../core/schemas/databricks.ts';
-import type { OriginalConfig, RecoveryInput, RecoveryState } from './model.ts';
+import type { ConfigChange, OriginalConfig, RecoveryInput, RecoveryState } from './model.ts';
+
+/**
+ * A configuration change: `clusters/update` of exactly `fields` (never `clusters/edit`, which
+ * replaces the whole spec), then a start when the cluster is TERMINATED.
+ */
+export interface ConfigDecision {
+  /** fallback: another node type / on-demand; rollback: undo a bad edit; reapply: the fallback again after a failed restore. */
+  readonly kind: 'fallback' | 'rollback' | 'reapply';
+  readonly description: string;
+  /** The `update_mask`; a field absent from `values` is removed. */
+  readonly fields: readonly string[];
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Fallbacks: the configuration before any fallback of this recovery, for the restore. */
+  readonly original?: OriginalConfig;
+  /** The cluster has these values already (an earlier try of this step made the change): only start it. */
+  readonly applied?: boolean;
+}
 
 export type Decision =
   | { readonly kind: 'escalate'; readonly reason: string; readonly evidence?: Record<string, unknown> }
   | { readonly kind: 'delay'; readonly seconds: number; readonly description: string }
   | { readonly kind: 'start' | 'restart'; readonly description: string }
-  | {
-      readonly kind: 'fallback';
-      readonly description: string;
-      /** Fields to change (`clusters/update` mask) and their new values. */
-      readonly fields: readonly string[];
-      readonly values: Readonly<Record<string, unknown>>;
-      readonly original: OriginalConfig;
-    }
-  | { readonly kind: 'rollback'; readonly description: string; readonly attributes: Record<string, unknown> }
+  | ConfigDecision
   | { readonly kind: 'wait' | 'none'; readonly description: string }
   | { readonly kind: 'repair_run' };
 
@@ -55,7 +68,7 @@ export interface PlanContext {
   readonly input: RecoveryInput;
   readonly state: Pick<
     RecoveryState,
-    'attempt' | 'lastFailure' | 'failedNodeTypes' | 'rolledBack' | 'original'
+    'attempt' | 'lastFailure' | 'failedNodeTypes' | 'rolledBack' | 'original' | 'restore' | 'fallback'
   >;
   readonly cluster: ClusterDetails;
   /**
@@ -63,17 +76,22 @@ export interface PlanContext {
    * (`rollback_config`); undefined when it was not looked up.
    */
   readonly editHistory?: readonly ClusterEvent[];
+  /** The configuration changes this recovery recorded so far, oldest first (`CONFIG_CHANGE_EVENT`). */
+  readonly changes?: readonly ConfigChange[];
   /** Seconds to wait for a TERMINATING cluster before deciding again. */
   readonly pollSeconds: number;
 }
 
 /** Whether the decision needs the cluster's recent EDITED/RUNNING events. */
-export function needsEditHistory(
-  input: RecoveryInput,
-  state: PlanContext['state'],
-  cluster: ClusterDetails,
-): boolean {
-  return input.action === 'rollback_config' && state.rolledBack !== true && cluster.state === 'TERMINATED';
+export function needsEditHistory(ctx: Omit<PlanContext, 'editHistory' | 'pollSeconds'>): boolean {
+  return (
+    ctx.input.action === 'rollback_config' && !rolledBackAlready(ctx) && ctx.cluster.state === 'TERMINATED'
+  );
+}
+
+/** The bad edit was rolled back by this recovery: never roll back twice (that would undo the rollback). */
+function rolledBackAlready(ctx: Pick<PlanContext, 'state' | 'changes'>): boolean {
+  return ctx.state.rolledBack === true || (ctx.changes ?? []).some((change) => change.kind === 'rollback');
 }
 
 export function planClusterRemediation(ctx: PlanContext): Decision {
@@ -87,6 +105,9 @@ export function planClusterRemediation(ctx: PlanContext): Decision {
     };
   }
   const state = cluster.state ?? 'UNKNOWN';
+  if (ctx.state.restore === 'failed' && ctx.state.fallback !== undefined) {
+    return reapply(ctx, ctx.state.fallback, state);
+  }
   if (STARTING_STATES.has(state)) {
     return { kind: 'wait', description: `the cluster is already ${state}; waiting for it to come up` };
   }
@@ -109,6 +130,8 @@ export function planClusterRemediation(ctx: PlanContext): Decision {
       evidence: evidenceOf(cluster),
     };
   }
+  const earlier = changeOfThisAttempt(ctx);
+  if (earlier !== undefined) return changeAgain(ctx, earlier);
   switch (input.action) {
     case 'restart_with_different_instance_type':
       return (
@@ -209,8 +232,8 @@ function onDemandFallback(ctx: PlanContext): Decision | undefined {
 }
 
 function rollback(ctx: PlanContext): Decision {
-  const { cluster, state, input } = ctx;
-  if (state.rolledBack === true) return plainStart(ctx, 'the bad edit was rolled back already');
+  const { cluster, input } = ctx;
+  if (rolledBackAlready(ctx)) return plainStart(ctx, 'the bad edit was rolled back already');
   const history = ctx.editHistory ?? [];
   const edit = history[0];
   const previous = edit?.type === 'EDITED' ? edit.details?.previous_attributes : undefined;
@@ -224,27 +247,137 @@ function rollback(ctx: PlanContext): Decision {
       evidence: evidenceOf(cluster),
     };
   }
-  if (typeof previous.spark_version !== 'string') {
+  const attributes = edit.details?.attributes ?? {};
+  const changed = Object.keys({ ...previous, ...attributes })
+    .filter((key) => !sameValue(previous[key], attributes[key]))
+    .sort();
+  if (changed.includes('spark_version') && typeof previous.spark_version !== 'string') {
     return {
       kind: 'escalate',
       reason: `${input.errorType}: the last edit's previous attributes lack spark_version, so they cannot be restored safely`,
       evidence: { ...evidenceOf(cluster), previous_attributes: previous },
     };
   }
-  const changed = Object.keys({ ...previous, ...(edit?.details?.attributes ?? {}) })
-    .filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(edit?.details?.attributes?.[key]))
-    .sort();
+  const values: Record<string, unknown> = {};
+  for (const key of changed) if (previous[key] !== undefined) values[key] = previous[key];
+  // ClusterAttributes carry no size: a resize that came with the edit is in the *_cluster_size fields.
+  const size = sizeBefore(edit);
+  const fields = [...new Set([...changed, ...(size === undefined ? [] : SIZE_FIELDS)])].sort();
+  if (size !== undefined) Object.assign(values, size);
+  if (fields.length === 0) {
+    return {
+      kind: 'escalate',
+      reason: `${input.errorType}: the last edit changed nothing that can be rolled back; the configuration must be fixed by hand (no blind retry)`,
+      evidence: evidenceOf(cluster),
+    };
+  }
+  const named = [...changed, ...(size === undefined ? [] : ['size'])];
   return {
     kind: 'rollback',
     description: `rolled back the edit of ${new Date(edit.timestamp ?? 0).toISOString()}${
       edit.details?.user ? ` by ${edit.details.user}` : ''
-    }${changed.length > 0 ? ` (${changed.join(', ')})` : ''} and started the cluster`,
-    attributes: previous,
+    } (${named.join(', ')}) and started the cluster`,
+    fields,
+    values,
   };
 }
 
+const SIZE_FIELDS = ['autoscale', 'num_workers'];
+
+/** The size before an edit, when the edit changed it (`previous_cluster_size` vs `cluster_size`). */
+function sizeBefore(edit: ClusterEvent): Record<string, unknown> | undefined {
+  const details = edit.details as Record<string, unknown> | undefined;
+  const before = details?.previous_cluster_size as Record<string, unknown> | undefined;
+  if (before === undefined || sameValue(before, details?.cluster_size)) return undefined;
+  if (before.autoscale !== undefined) return { autoscale: before.autoscale };
+  if (before.num_workers !== undefined) return { num_workers: before.num_workers };
+  return undefined;
+}
+
+/**
+ * After a failed restore: the fallback the cluster was healthy on goes back (a RUNNING cluster
+ * restarts to take it, a TERMINATED one is started), once a cluster in transition has settled.
+ */
+function reapply(ctx: PlanContext, fallback: OriginalConfig, clusterState: string): Decision {
+  const { cluster } = ctx;
+  if (clusterState === 'TERMINATED' || clusterState === 'RUNNING') {
+    const shown = fallback.fields
+      .map((field) => `${field}=${JSON.stringify(fallback.values[field] ?? null)}`)
+      .join(', ');
+    return {
+      kind: 'reapply',
+      description: `put the fallback back (${shown}) after the original configuration failed to come up${
+        clusterState === 'TERMINATED' ? ' and started the cluster' : ''
+      }`,
+      fields: fallback.fields,
+      values: fallback.values,
+      ...(ctx.state.original === undefined ? {} : { original: ctx.state.original }),
+      applied: hasValues(cluster, fallback),
+    };
+  }
+  if (clusterState === 'TERMINATING' || STARTING_STATES.has(clusterState)) {
+    return {
+      kind: 'delay',
+      seconds: ctx.pollSeconds,
+      description: `the cluster is ${clusterState} after the failed restore; waiting to put the fallback back`,
+    };
+  }
+  return {
+    kind: 'escalate',
+    reason: `cluster ${cluster.cluster_id} is in state ${clusterState} after a failed restore of its original configuration`,
+    evidence: evidenceOf(cluster),
+  };
+}
+
+/** The newest configuration change this attempt recorded, if any (the step is being retried). */
+function changeOfThisAttempt(ctx: PlanContext): ConfigChange | undefined {
+  return (ctx.changes ?? []).filter((change) => change.attempt === ctx.state.attempt).at(-1);
+}
+
+/**
+ * A change an earlier try of this step recorded: on the cluster already → only start it; not there
+ * (the call failed) → the very same change again. Deciding afresh would take the fallback for the
+ * original, or roll back our own rollback.
+ */
+function changeAgain(ctx: PlanContext, change: ConfigChange): ConfigDecision {
+  const applied = hasValues(ctx.cluster, change);
+  const original = change.kind === 'rollback' ? undefined : (ctx.state.original ?? change.original);
+  return {
+    kind: change.kind,
+    description: applied
+      ? `${change.description} (the change was made by an earlier try)`
+      : change.description,
+    fields: change.fields,
+    values: change.values,
+    ...(original === undefined ? {} : { original }),
+    applied,
+  };
+}
+
+/** Whether the cluster's configuration has exactly `values` in `fields` (a field absent from `values`: unset). */
+export function hasValues(
+  cluster: ClusterDetails,
+  config: { readonly fields: readonly string[]; readonly values: Readonly<Record<string, unknown>> },
+): boolean {
+  const current = originalOf(cluster, config.fields).values;
+  return config.fields.every((field) => sameValue(current[field], config.values[field]));
+}
+
+/** Deep equality of JSON values, whatever the order of object keys. */
+function sameValue(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string | undefined {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : inner,
+  );
+}
+
 /** The values of `fields` as the user configured them (`spec`, else the cluster itself). */
-function originalOf(cluster: ClusterDetails, fields: readonly string[]): OriginalConfig {
+export function originalOf(cluster: ClusterDetails, fields: readonly string[]): OriginalConfig {
   const source = (cluster.spec ?? cluster) as Record<string, unknown>;
   const values: Record<string, unknown> = {};
   for (const field of fields) {
@@ -254,7 +387,8 @@ function originalOf(cluster: ClusterDetails, fields: readonly string[]): Origina
   return { fields: [...fields], values };
 }
 
-function mergeOriginal(earlier: OriginalConfig | undefined, now: OriginalConfig): OriginalConfig {
+/** Both configurations' fields; for a field in both, the earlier value (the original one). */
+export function mergeOriginal(earlier: OriginalConfig | undefined, now: OriginalConfig): OriginalConfig {
   if (earlier === undefined) return now;
   const fields = [...new Set([...earlier.fields, ...now.fields])];
   // The earliest value of a field is the original one.

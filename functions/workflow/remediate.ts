@@ -3,14 +3,37 @@
  * fine: the intake moves it to in_progress after starting the execution and may lose the race), then
  * it reads the cluster (or the job run), decides with `plan.ts`, and carries the decision out. In
  * shadow mode it records what it would have done and changes nothing.
+ *
+ * Step Functions re-runs the task with the same input after a throw or a Lambda timeout, so every
+ * configuration change is recorded in the audit trail BEFORE it is sent, and read back before
+ * deciding: a retry then finishes that change instead of deciding afresh on a cluster it already
+ * changed.
  */
 
+import type { Action } from '../core/error-types.ts';
+import { executionNameFor } from '../core/incident.ts';
 import type { ClusterDetails, ClusterEvent, Run } from '../core/schemas/databricks.ts';
 import { isInvalidState, isNotFound } from '../databricks/errors.ts';
 import { TicketStateError } from '../store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
-import type { Plan, Primitive, RecoveryInput, RecoveryState } from './model.ts';
-import { type Decision, escalation, needsEditHistory, planClusterRemediation } from './plan.ts';
+import {
+  CONFIG_CHANGE_EVENT,
+  type ConfigChange,
+  ConfigChangeSchema,
+  type OriginalConfig,
+  type Plan,
+  type Primitive,
+  type RecoveryInput,
+  type RecoveryState,
+} from './model.ts';
+import {
+  type ConfigDecision,
+  type Decision,
+  escalation,
+  mergeOriginal,
+  needsEditHistory,
+  planClusterRemediation,
+} from './plan.ts';
 import {
   audit,
   callOptions,
@@ -22,8 +45,16 @@ import {
 } from './support.ts';
 
 const RESOLVED = new Set(['closed', 'escalated', 'suppressed']);
-const TERMINAL_RUN_STATES = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']);
+/** Terminal run states, in the deprecated `state.life_cycle_state` and in `status.state` alike. */
+export const TERMINAL_RUN_STATES: ReadonlySet<string> = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']);
+/** Successful ends: `state.result_state`, or `status.termination_details.code` (api-facts §4.1). */
 const SUCCESSFUL_RESULTS = new Set(['SUCCESS', 'SUCCESS_WITH_FAILURES']);
+/** Actions whose remediation may change the cluster's configuration. */
+const CONFIG_ACTIONS: ReadonlySet<Action> = new Set([
+  'restart_with_different_instance_type',
+  'restart_with_on_demand',
+  'rollback_config',
+]);
 /** States an INVALID_STATE answer may name when someone else is already bringing the cluster up. */
 const ALREADY_STARTING = new Set(['PENDING', 'RESTARTING', 'RESIZING', 'RUNNING']);
 
@@ -56,7 +87,12 @@ export async function takeOver(input: RecoveryInput, deps: WorkflowDeps): Promis
       await deps.tickets.transition(input.ticketId, {
         from: ['open'],
         to: 'in_progress',
-        patch: { recoveryStatus: input.playbook.mode === 'shadow' ? 'shadow' : 'in_progress' },
+        // The execution name too: should the intake's own move lose the race, the reconciler still
+        // finds the execution of this in_progress ticket.
+        patch: {
+          recoveryStatus: input.playbook.mode === 'shadow' ? 'shadow' : 'in_progress',
+          executionName: executionNameFor(input.ticketId),
+        },
         audit: {
           event: 'workflow_took_over',
           actor: deps.actor ?? 'workflow',
@@ -92,18 +128,61 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
     return escalateWith(state, `cluster ${input.clusterId} no longer exists; nothing to recover`);
   }
   if (needsBackoff(state)) return backOff(state, now, deps);
-  const editHistory = needsEditHistory(input, state, cluster)
+  const changes = CONFIG_ACTIONS.has(input.action) ? await recordedChanges(input.ticketId, deps) : [];
+  const known = withRecordedChanges(state, changes);
+  const context = { input, state: known, cluster, changes };
+  const editHistory = needsEditHistory(context)
     ? await recentEvents(client, cluster.cluster_id, ['EDITED', 'RUNNING'], deps)
     : undefined;
   const decision = planClusterRemediation({
-    input,
-    state,
-    cluster,
+    ...context,
     pollSeconds: input.playbook.health_check_interval_seconds,
     ...(editHistory === undefined ? {} : { editHistory }),
   });
-  if (decision.kind === 'repair_run') return remediateRun(state, client, deps);
-  return fromDecision(state, decision, cluster, client, deps);
+  if (decision.kind === 'repair_run') return remediateRun(known, client, deps);
+  return fromDecision(known, decision, cluster, client, deps);
+}
+
+/** The configuration changes recorded in the ticket's audit trail, oldest first. */
+async function recordedChanges(ticketId: string, deps: WorkflowDeps): Promise<ConfigChange[]> {
+  const found = await deps.tickets.getTicket(ticketId);
+  return (found?.audit ?? []).flatMap((entry) => {
+    if (entry.event !== CONFIG_CHANGE_EVENT) return [];
+    const change = ConfigChangeSchema.safeParse(entry.details);
+    return change.success ? [change.data as ConfigChange] : [];
+  });
+}
+
+/** The state as the recorded changes say it is: the original configuration, and whether we rolled back. */
+function withRecordedChanges(state: RecoveryState, changes: readonly ConfigChange[]): RecoveryState {
+  let original: OriginalConfig | undefined;
+  for (const change of changes) {
+    if (change.original !== undefined) original = mergeOriginal(original, change.original);
+  }
+  if (state.original !== undefined) original = mergeOriginal(original, state.original);
+  const rolledBack = state.rolledBack === true || changes.some((change) => change.kind === 'rollback');
+  return {
+    ...state,
+    ...(original === undefined ? {} : { original }),
+    ...(rolledBack ? { rolledBack } : {}),
+  };
+}
+
+/** Records a configuration change before it is made (see the file comment). */
+async function recordChange(
+  state: RecoveryState,
+  decision: ConfigDecision,
+  deps: WorkflowDeps,
+): Promise<void> {
+  const change: ConfigChange = {
+    kind: decision.kind,
+    attempt: state.attempt,
+    fields: [...decision.fields],
+    values: decision.values,
+    ...(decision.original === undefined ? {} : { original: decision.original }),
+    description: decision.description,
+  };
+  await audit(deps, state, CONFIG_CHANGE_EVENT, { ...change });
 }
 
 /** No safe automatic action: read (never change) what a human needs to see, and escalate. */
@@ -167,6 +246,8 @@ async function fromDecision(
   let description = decision.description;
   let extra: Partial<RecoveryState> = {};
   let changes: Record<string, unknown> | undefined;
+  // The fallback is put back once after a failed restore: the state no longer carries it afterwards.
+  const current = decision.kind === 'reapply' ? without(state, 'fallback') : state;
   try {
     switch (decision.kind) {
       case 'start':
@@ -178,29 +259,26 @@ async function fromDecision(
         await client.restartCluster(clusterId, options);
         break;
       case 'fallback':
-        primitive = 'fallback_start';
-        changes = decision.values;
-        await client.updateCluster(
-          { cluster_id: clusterId, update_mask: decision.fields, cluster: decision.values },
-          options,
-        );
+      case 'rollback':
+      case 'reapply':
+        primitive = decision.kind === 'rollback' ? 'rollback_start' : 'fallback_start';
+        changes = { ...decision.values };
+        extra =
+          decision.kind === 'rollback'
+            ? { rolledBack: true }
+            : decision.original === undefined
+              ? {}
+              : { original: decision.original };
+        if (decision.applied !== true) {
+          await recordChange(state, decision, deps);
+          await client.updateCluster(
+            { cluster_id: clusterId, update_mask: decision.fields, cluster: decision.values },
+            options,
+          );
+        }
         // An update of a RUNNING cluster restarts it; a TERMINATED one takes it at the next start.
         if (cluster.state === 'TERMINATED') await client.startCluster(clusterId, options);
-        extra = { original: decision.original };
-        break;
-      case 'rollback':
-        primitive = 'rollback_start';
-        changes = decision.attributes;
-        await client.editCluster(
-          {
-            ...decision.attributes,
-            cluster_id: clusterId,
-            spark_version: String(decision.attributes.spark_version),
-          },
-          options,
-        );
-        extra = { rolledBack: true };
-        if (cluster.state === 'TERMINATED') await client.startCluster(clusterId, options);
+        else if (decision.applied === true) primitive = 'none';
         break;
       case 'wait':
         primitive = 'wait';
@@ -216,8 +294,9 @@ async function fromDecision(
       primitive = 'wait';
       description = `someone else is already starting the cluster (INVALID_STATE: ${error.state}); waiting for it`;
     } else {
+      // What was recorded or changed before the refusal stays known when deciding again.
       return delay(
-        state,
+        { ...current, ...extra },
         state.input.playbook.health_check_interval_seconds,
         `the cluster changed state (${error.state ?? 'unknown'}) before it could be acted on; deciding again`,
         now,
@@ -225,9 +304,18 @@ async function fromDecision(
       );
     }
   }
+  // A resize does not restart the cluster: last_restarted_time stays, so there is no restart to wait for.
+  const restarts = !(decision.kind === 'wait' && cluster.state === 'RESIZING');
   return acted(
-    state,
-    { primitive, description, cluster, now, ...(changes === undefined ? {} : { changes }) },
+    current,
+    {
+      primitive,
+      description,
+      cluster,
+      now,
+      restarts,
+      ...(changes === undefined ? {} : { changes }),
+    },
     extra,
     deps,
   );
@@ -243,12 +331,15 @@ async function acted(
     readonly changes?: Record<string, unknown>;
     readonly repairId?: string;
     readonly subject?: 'cluster' | 'run';
+    /** Whether the cluster must (re)start after this action to count as healthy. @default true */
+    readonly restarts?: boolean;
   },
   extra: Partial<RecoveryState>,
   deps: WorkflowDeps,
 ): Promise<RecoveryState> {
   const { primitive, description, cluster, now } = action;
-  const baseline = primitive === 'none' ? undefined : cluster?.last_restarted_time;
+  const baseline =
+    primitive === 'none' || action.restarts === false ? undefined : cluster?.last_restarted_time;
   const plan: Plan = {
     subject: action.subject ?? 'cluster',
     primitive,
@@ -367,11 +458,11 @@ async function remediateRun(
       deps,
     );
   }
-  if (SUCCESSFUL_RESULTS.has(run.state?.result_state ?? '')) {
+  if (runSucceeded(run)) {
     if (shadowMode) return shadow(state, `verified run ${runId}, which succeeded already`, deps);
     return acted(
       state,
-      { primitive: 'none', description: `run ${runId} has succeeded already`, now },
+      { primitive: 'none', description: `run ${runId} has succeeded already`, now, subject: 'run' },
       {},
       deps,
     );
@@ -412,6 +503,15 @@ export function latestRepairId(run: Run): string | undefined {
 
 export function runLifeCycle(run: Pick<Run, 'state' | 'status'>): string | undefined {
   return run.state?.life_cycle_state ?? run.status?.state;
+}
+
+/** How a run (or a repair) ended: the deprecated `state.result_state`, else `status.termination_details.code`. */
+export function runResult(run: Pick<Run, 'state' | 'status'>): string | undefined {
+  return run.state?.result_state ?? run.status?.termination_details?.code;
+}
+
+export function runSucceeded(run: Pick<Run, 'state' | 'status'>): boolean {
+  return SUCCESSFUL_RESULTS.has(runResult(run) ?? '');
 }
 
 // ---- reads

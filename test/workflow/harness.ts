@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { BreakerConfig } from '../../functions/core/breaker.ts';
 import { ERROR_TYPES } from '../../functions/core/error-types.ts';
 import {
+  executionNameFor,
   handleSignal,
   type IncidentOutcome,
   type RecoveryInput,
@@ -22,7 +23,7 @@ import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/dat
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
-import type { WorkflowDatabricks } from '../../functions/workflow/deps.ts';
+import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
 import { type FaultsInput, startSimulator } from '../../lib/simulator/index.ts';
 import { createTestTable } from '../support/dynamodb.ts';
@@ -67,6 +68,8 @@ export interface WorkflowHarnessOptions {
   readonly notifier?: Notifier;
   /** More secrets the Secrets Manager mock answers, by ARN. */
   readonly secrets?: Readonly<Record<string, string>>;
+  /** Wraps the breakers the workflow's tasks use (not the intake's), e.g. to make a write fail once. */
+  readonly workflowBreakers?: (breakers: BreakerRepository) => WorkflowDeps['breakers'];
 }
 
 export interface Recovery {
@@ -128,7 +131,13 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       },
     });
   const runner = createLocalWorkflowRunner({
-    deps: { tickets, breakers, databricks: (id) => intercepted(workspaces.get(id)), notifier, logger },
+    deps: {
+      tickets,
+      breakers: options.workflowBreakers?.(breakers) ?? breakers,
+      databricks: (id) => intercepted(workspaces.get(id)),
+      notifier,
+      logger,
+    },
     timeScale: TIME_SCALE,
   });
 
@@ -148,6 +157,45 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       status: description.status,
       output: (description.output ?? {}) as Record<string, unknown>,
     };
+  }
+
+  async function openWith(fields: RecoveryFields): Promise<{ ticket: Ticket; input: RecoveryInput }> {
+    const playbooks = loadPlaybooks(withTestBounds({}));
+    const playbook = { ...playbooks[fields.errorType as keyof typeof playbooks], ...fields.playbook };
+    const signal: FailureSignal = {
+      source: 'job_notification',
+      kind: fields.runId === undefined ? 'termination' : 'job_failure',
+      workspaceId: WORKSPACE,
+      observedAt: Date.now(),
+      incidentKey: `${WORKSPACE}#test#${Date.now()}#${Math.random()}`,
+      ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
+      ...fields.signal,
+    } as FailureSignal;
+    const opened = await tickets.openTicket({
+      incidentKey: signal.incidentKey,
+      recoveryStatus: 'start_pending',
+      workspaceId: WORKSPACE,
+      ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
+      ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
+      ...(fields.runId === undefined ? {} : { runId: fields.runId }),
+      source: signal.source,
+      errorType: fields.errorType as Ticket['errorType'],
+      category: 'job',
+      action: fields.action,
+      reason: 'opened by the test',
+    });
+    const input: RecoveryInput = {
+      ticketId: opened.ticket.ticketId,
+      workspaceId: WORKSPACE,
+      ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
+      ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
+      ...(fields.runId === undefined ? {} : { runId: fields.runId }),
+      errorType: fields.errorType,
+      action: fields.action,
+      playbook,
+      signal,
+    };
+    return { ticket: opened.ticket, input };
   }
 
   return {
@@ -219,54 +267,31 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
      * Opens a ticket and starts the workflow with a hand-made recovery input (a job run repair,
      * an action the classifier would not pick), the way the reconciler restarts a ticket.
      */
-    async recoverWith(
-      fields: Omit<RecoveryInput, 'ticketId' | 'workspaceId' | 'playbook' | 'signal'> & {
-        readonly playbook?: Partial<Playbook>;
-        readonly signal?: Partial<FailureSignal>;
-      },
-    ): Promise<Recovery> {
-      const playbooks = loadPlaybooks(withTestBounds({}));
-      const playbook = { ...playbooks[fields.errorType as keyof typeof playbooks], ...fields.playbook };
-      const signal: FailureSignal = {
-        source: 'job_notification',
-        kind: fields.runId === undefined ? 'termination' : 'job_failure',
-        workspaceId: WORKSPACE,
-        observedAt: Date.now(),
-        incidentKey: `${WORKSPACE}#test#${Date.now()}#${Math.random()}`,
-        ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
-        ...fields.signal,
-      } as FailureSignal;
-      const opened = await tickets.openTicket({
-        incidentKey: signal.incidentKey,
-        recoveryStatus: 'start_pending',
-        workspaceId: WORKSPACE,
-        ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
-        ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
-        ...(fields.runId === undefined ? {} : { runId: fields.runId }),
-        source: signal.source,
-        errorType: fields.errorType as Ticket['errorType'],
-        category: 'job',
-        action: fields.action,
-        reason: 'opened by the test',
-      });
-      const input: RecoveryInput = {
-        ticketId: opened.ticket.ticketId,
-        workspaceId: WORKSPACE,
-        ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
-        ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
-        ...(fields.runId === undefined ? {} : { runId: fields.runId }),
-        errorType: fields.errorType,
-        action: fields.action,
-        playbook,
-        signal,
-      };
+    async recoverWith(fields: RecoveryFields): Promise<Recovery> {
+      const { ticket, input } = await openWith(fields);
       const outcome = await startWorkflow(
         input,
         { isFailure: true, reason: 'test', basis: 'default', confidence: 1 },
-        opened.ticket,
+        ticket,
         { tickets, workflow: runner, logger, actor: 'test' },
       );
       return finish(outcome);
+    },
+
+    /**
+     * Opens a ticket and starts its execution directly, leaving the ticket `open`: the intake's
+     * own move to in_progress lost the race (or never ran), so the workflow takes the ticket over.
+     */
+    async recoverWithoutIntake(fields: RecoveryFields): Promise<Recovery> {
+      const { ticket, input } = await openWith(fields);
+      await runner.start(executionNameFor(ticket.ticketId), input);
+      return finish({
+        status: 'success',
+        classification: { isFailure: true, reason: 'test', basis: 'default', confidence: 1 },
+        ticket,
+        actionsTaken: [],
+        message: 'started by the test, without the intake',
+      });
     },
 
     /** Mutating cluster calls the simulator received, e.g. `{ 'POST /api/2.1/clusters/start': 1 }`. */
@@ -289,6 +314,12 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
 }
 
 export type WorkflowHarness = Awaited<ReturnType<typeof createWorkflowHarness>>;
+
+/** A hand-made recovery: the fields of its input, with playbook and signal overrides. */
+export type RecoveryFields = Omit<RecoveryInput, 'ticketId' | 'workspaceId' | 'playbook' | 'signal'> & {
+  readonly playbook?: Partial<Playbook>;
+  readonly signal?: Partial<FailureSignal>;
+};
 
 /** The audit events of a recovery, in order. */
 export const events = (recovery: Recovery): string[] => recovery.audit.map((entry) => entry.event);

@@ -60,6 +60,30 @@ describe('recovery workflow: failed job runs', () => {
     });
   });
 
+  it.each([
+    ['named without a cluster', {}],
+    ['whose job cluster has terminated', { clusterId: '0101-000023-jobdone1' }],
+  ])('closes the ticket of a run that succeeded before it was repaired, %s', async (_name, cluster) => {
+    // Act
+    const recovery = await h.recoverWith({
+      ...cluster,
+      jobId: '8400',
+      runId: '84000001',
+      errorType: 'DatabricksClusterTerminated',
+      action: 'repair_run',
+    });
+
+    // Assess
+    expect(recovery.ticket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered', attempts: 1 });
+    expect(h.mutations()).toEqual({});
+    expect(repairs(recovery)).toEqual([
+      expect.objectContaining({ primitive: 'none', description: 'run 84000001 has succeeded already' }),
+    ]);
+    expect(recovery.audit.find((entry) => entry.event === 'health_check_passed')?.details?.detail).toBe(
+      'run 84000001 succeeded',
+    );
+  });
+
   it('repairs a run again with latest_repair_id when the first repair fails', async () => {
     // Prepare
     const clusterId = '0101-000016-repairt1';

@@ -3,6 +3,7 @@ import type { Action } from '../../functions/core/error-types.ts';
 import type { RecoveryInput } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
+import type { ConfigChange } from '../../functions/workflow/model.ts';
 import { type PlanContext, planClusterRemediation } from '../../functions/workflow/plan.ts';
 
 const CLUSTER: ClusterDetails = {
@@ -223,14 +224,195 @@ describe('planClusterRemediation', () => {
       kind: 'rollback',
       description:
         'rolled back the edit of 2025-11-28T03:20:00.000Z by someone@example.com (spark_version) and started the cluster',
-      attributes: { spark_version: '15.4.x-scala2.12', node_type_id: 'i3.xlarge' },
+      fields: ['spark_version'],
+      values: { spark_version: '15.4.x-scala2.12' },
     });
+  });
+
+  it.each([
+    ['workers to autoscaling', { num_workers: 2 }, { autoscale: { min_workers: 1, max_workers: 9 } }],
+    ['autoscaling to workers', { autoscale: { min_workers: 2, max_workers: 8 } }, { num_workers: 20 }],
+  ])(
+    'rolls back a size the edit changed from %s, which only the *_cluster_size fields carry',
+    (_name, before, after) => {
+      // Prepare
+      const edit = edited(1_764_300_000_000);
+      const resized = {
+        ...edit,
+        details: { ...edit.details, previous_cluster_size: before, cluster_size: after },
+      };
+
+      // Act
+      const decision = planClusterRemediation(context({}, 'rollback_config', { editHistory: [resized] }));
+
+      // Assess
+      expect(decision).toMatchObject({
+        kind: 'rollback',
+        fields: ['autoscale', 'num_workers', 'spark_version'],
+        values: { spark_version: '15.4.x-scala2.12', ...before },
+        description: expect.stringContaining('(spark_version, size)'),
+      });
+    },
+  );
+
+  it('escalates an edit that changed nothing it can roll back', () => {
+    // Prepare
+    const edit = edited(1_764_300_000_000);
+    const same = { ...edit, details: { ...edit.details, attributes: edit.details?.previous_attributes } };
+
+    // Act
+    const decision = planClusterRemediation(context({}, 'rollback_config', { editHistory: [same] }));
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'escalate',
+      reason: expect.stringContaining('changed nothing that can be rolled back'),
+    });
+  });
+
+  it.each([
+    ['on the cluster already', '15.4.x-scala2.12', true],
+    ['not on the cluster (the call failed)', '9.9.x-scala2.12', false],
+  ])(
+    'finishes a rollback an earlier try of this attempt recorded, %s, instead of rolling back again',
+    (_name, sparkVersion, applied) => {
+      // Prepare: the newest EDITED event is now the rollback itself.
+      const rollback: ConfigChange = {
+        kind: 'rollback',
+        attempt: 1,
+        fields: ['spark_version'],
+        values: { spark_version: '15.4.x-scala2.12' },
+        description: 'rolled back the edit of … (spark_version) and started the cluster',
+      };
+      const ownEdit: ClusterEvent = {
+        ...edited(4),
+        details: {
+          previous_attributes: { spark_version: '9.9.x-scala2.12' },
+          attributes: { spark_version: '15.4.x-scala2.12' },
+        },
+      };
+
+      // Act
+      const decision = planClusterRemediation(
+        context({ spark_version: sparkVersion }, 'rollback_config', {
+          changes: [rollback],
+          editHistory: [ownEdit, edited(3)],
+        }),
+      );
+
+      // Assess
+      expect(decision).toMatchObject({
+        kind: 'rollback',
+        values: { spark_version: '15.4.x-scala2.12' },
+        applied,
+      });
+    },
+  );
+
+  it('only starts a cluster whose fallback an earlier try of this attempt made, keeping the recorded original', () => {
+    // Prepare
+    const original = { fields: ['node_type_id'], values: { node_type_id: 'i3.xlarge' } };
+    const fallback: ConfigChange = {
+      kind: 'fallback',
+      attempt: 1,
+      fields: ['node_type_id'],
+      values: { node_type_id: 'm5.xlarge' },
+      original,
+      description: 'switched node type i3.xlarge → m5.xlarge and started the cluster',
+    };
+
+    // Act
+    const decision = planClusterRemediation(
+      context({ node_type_id: 'm5.xlarge' }, 'restart_with_different_instance_type', { changes: [fallback] }),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'fallback',
+      applied: true,
+      original,
+      values: { node_type_id: 'm5.xlarge' },
+    });
+  });
+
+  it('decides afresh in a later attempt, whatever an earlier one changed', () => {
+    // Prepare
+    const fallback: ConfigChange = {
+      kind: 'fallback',
+      attempt: 1,
+      fields: ['node_type_id'],
+      values: { node_type_id: 'm5.xlarge' },
+      original: { fields: ['node_type_id'], values: { node_type_id: 'i3.xlarge' } },
+      description: 'switched node type i3.xlarge → m5.xlarge and started the cluster',
+    };
+
+    // Act
+    const decision = planClusterRemediation(
+      context({ node_type_id: 'm5.xlarge' }, 'restart_with_different_instance_type', {
+        changes: [fallback],
+        state: { attempt: 2, failedNodeTypes: ['m5.xlarge'], original: fallback.original },
+      }),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({ kind: 'fallback', values: { node_type_id: 'r5.xlarge' } });
+    expect(decision).not.toHaveProperty('applied', true);
+  });
+
+  it.each([
+    ['TERMINATED', 'reapply'],
+    ['RUNNING', 'reapply'],
+    ['TERMINATING', 'delay'],
+    ['PENDING', 'delay'],
+  ])('puts the fallback back after a failed restore of a %s cluster: %s', (state, kind) => {
+    // Prepare
+    const fallback = { fields: ['node_type_id'], values: { node_type_id: 'm5.xlarge' } };
+
+    // Act
+    const decision = planClusterRemediation(
+      context({ state }, 'restart_with_different_instance_type', {
+        state: {
+          attempt: 1,
+          restore: 'failed',
+          fallback,
+          original: { fields: ['node_type_id'], values: { node_type_id: 'i3.xlarge' } },
+        },
+      }),
+    );
+
+    // Assess
+    expect(decision.kind).toBe(kind);
+    if (kind === 'reapply')
+      expect(decision).toMatchObject({ fields: ['node_type_id'], values: fallback.values });
   });
 
   it('never rolls back twice in one recovery', () => {
     // Act
     const decision = planClusterRemediation(
       context({}, 'rollback_config', { editHistory: [edited(3)], state: { attempt: 2, rolledBack: true } }),
+    );
+
+    // Assess
+    expect(decision.kind).toBe('start');
+  });
+
+  it('never rolls back again in a later attempt once a rollback was recorded', () => {
+    // Prepare
+    const rollback: ConfigChange = {
+      kind: 'rollback',
+      attempt: 1,
+      fields: ['spark_version'],
+      values: { spark_version: '15.4.x-scala2.12' },
+      description: 'rolled back the edit',
+    };
+
+    // Act
+    const decision = planClusterRemediation(
+      context({}, 'rollback_config', {
+        editHistory: [edited(4)],
+        changes: [rollback],
+        state: { attempt: 2 },
+      }),
     );
 
     // Assess

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clusterScope, errorTypeScope } from '../../functions/core/breaker.ts';
+import { executionNameFor } from '../../functions/core/incident.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { MemoryNotifier } from '../../functions/shared/notify.ts';
+import { BreakerContentionError } from '../../functions/store/breakers.ts';
 import { createWorkflowHarness, events, TIME_SCALE, type WorkflowHarness } from './harness.ts';
 
 const HAPPY_PATH = ['Remediate', 'RemediationOutcome', 'WaitForCluster', 'CheckHealth', 'HealthOutcome'];
@@ -216,6 +218,121 @@ describe('recovery workflow: clusters brought back as they were', () => {
     expect((h.notifier as MemoryNotifier).for(recovery.ticket.ticketId)[0]).toMatchObject({
       outcome: 'shadow',
     });
+  });
+
+  it('records no failure on the breakers when a shadow playbook escalates', async () => {
+    // Prepare: a configuration error without an edit to roll back escalates before any action.
+    const clusterId = '0101-000013-badcnfg1';
+    const overrides = { DatabricksConfigurationError: { mode: 'shadow' } };
+
+    // Act
+    const recovery = await h.recoverCluster(clusterId, 'termination', overrides);
+
+    // Assess
+    const ticketId = recovery.ticket.ticketId;
+    expect(recovery.ticket).toMatchObject({ status: 'escalated', recoveryStatus: 'shadow', attempts: 0 });
+    expect(h.mutations()).toEqual({});
+    for (const scope of [
+      clusterScope('default', clusterId),
+      errorTypeScope('DatabricksConfigurationError'),
+    ]) {
+      const failures = (await h.breakers.get(scope))?.recentFailures ?? [];
+      expect(failures.map((failure) => failure.ticketId)).not.toContain(ticketId);
+    }
+    expect(recovery.output).toMatchObject({ outcome: 'shadow', breakerChanges: [] });
+  });
+
+  it('verifies a cluster it finds RESIZING once it is RUNNING again, without waiting for a restart', async () => {
+    // Prepare: someone resizes the cluster; the workflow reads it while it is still RESIZING.
+    const clusterId = '0101-000028-resize01';
+    h.simulator.admin.setTimeScale(0);
+    await h.direct.resizeCluster({ cluster_id: clusterId, num_workers: 4 });
+    h.before('getCluster', ({ count }) => {
+      if (count >= 1) h.simulator.admin.setTimeScale(TIME_SCALE);
+    });
+
+    // Act
+    const recovery = await h.recoverWith({
+      clusterId,
+      errorType: 'DatabricksClusterTerminated',
+      action: 'restart_cluster',
+      playbook: { health_check_timeout: 600, max_attempts: 1 },
+    });
+
+    // Assess
+    expect(recovery.ticket).toMatchObject({ status: 'closed', attempts: 1 });
+    expect(recovery.audit.find((entry) => entry.event === 'remediation_started')?.details).toMatchObject({
+      primitive: 'wait',
+      clusterState: 'RESIZING',
+    });
+    expect(Object.keys(h.mutations())).toEqual(['POST /api/2.1/clusters/resize']);
+    expect(events(recovery)).not.toContain('attempt_failed');
+  });
+
+  it('names its execution on a ticket it takes over from open, so the reconciler can find it', async () => {
+    // Prepare
+    const clusterId = '0101-000029-takeovr1';
+
+    // Act: the intake never moved the ticket to in_progress (it lost the race, or died).
+    const recovery = await h.recoverWithoutIntake({
+      clusterId,
+      errorType: 'DatabricksClusterTerminated',
+      action: 'restart_cluster',
+    });
+
+    // Assess
+    const ticketId = recovery.ticket.ticketId;
+    expect(recovery.ticket).toMatchObject({ status: 'closed', executionName: executionNameFor(ticketId) });
+    expect(events(recovery)).toContain('workflow_took_over');
+    expect(events(recovery)).not.toContain('workflow_started');
+  });
+});
+
+describe('recovery workflow: an escalation retried after it opened a breaker', () => {
+  let h: WorkflowHarness;
+  let failedOnce = false;
+  beforeAll(async () => {
+    h = await createWorkflowHarness({
+      breakerConfig: { failureThreshold: 1 },
+      // The error type's breaker write loses to concurrent writers once, after the cluster's opened.
+      workflowBreakers: (breakers) => ({
+        recordSuccess: (scope, ticketId) => breakers.recordSuccess(scope, ticketId),
+        release: (scope, ticketId) => breakers.release(scope, ticketId),
+        recordFailure: async (scope, ticketId) => {
+          if (scope.startsWith('error_type#') && !failedOnce) {
+            failedOnce = true;
+            throw new BreakerContentionError(scope, 40);
+          }
+          return breakers.recordFailure(scope, ticketId);
+        },
+      }),
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('still reports the breaker it opened before the retry, in the notification and the metric log', async () => {
+    // Prepare
+    const clusterId = '0101-000013-badcnfg1';
+
+    // Act
+    const recovery = await h.recoverCluster(clusterId);
+
+    // Assess
+    expect(failedOnce).toBe(true);
+    expect(recovery.execution.retries.Escalate).toBe(1);
+    expect(recovery.ticket.status).toBe('escalated');
+    const opened = [
+      { scope: clusterScope('default', clusterId), transition: 'opened' },
+      { scope: errorTypeScope('DatabricksConfigurationError'), transition: 'opened' },
+    ];
+    expect((h.notifier as MemoryNotifier).for(recovery.ticket.ticketId)[0]?.breakerChanges).toEqual(opened);
+    expect(recovery.output).toMatchObject({ breakerChanges: opened });
+    const logged = h.logs.filter((line) => line.message === 'circuit breaker opened');
+    expect(logged.map((line) => line.attributes.scope)).toEqual(
+      expect.arrayContaining(opened.map((change) => change.scope)),
+    );
   });
 });
 
