@@ -13,18 +13,36 @@ export interface PollerOptions {
   readonly overlapMs: number;
   /** Look-back of a workspace's first poll, which has no cursor yet. */
   readonly initialLookbackMs: number;
+  /**
+   * The window never starts earlier than this before the poll: after a long outage, failures older
+   * than this are left to people instead of being ticketed and recovered all at once.
+   */
+  readonly maxCatchUpMs: number;
   /** A cluster PENDING or RESTARTING for longer than this is stuck. */
   readonly stuckAfterMs: number;
   /** How far before a driver's state loss a restart event may explain it. */
   readonly restartWindowMs: number;
   /** Clusters per `clusters/list` page (the API's maximum is 100). */
   readonly pageSize: number;
-  /** Databricks calls in flight at once, over every workspace. */
+  /**
+   * Databricks calls in flight at once, over every workspace; one workspace holds at most half of
+   * them (rounded up), so that a slow one cannot starve the others.
+   */
   readonly maxConcurrentRequests: number;
+  /** Bound on one Databricks call, retries and Retry-After waits included (never past the run's end). */
+  readonly callTimeoutMs: number;
   /** Failures of one workspace recorded (ticket, breakers, workflow) at once. */
   readonly signalConcurrency: number;
-  /** `clusters/events` look-ups per workspace and run; past it the rest waits for the next run. */
+  /**
+   * `clusters/events` look-ups per workspace and run, oldest candidates first; past it the rest waits
+   * for the next run and the cursor stops just before the oldest of them.
+   */
   readonly maxEventChecksPerWorkspace: number;
+  /**
+   * An item (a candidate or a failure to record) that fails in this many runs in a row is set aside —
+   * recorded in the cursor's memory, counted, logged — so that the cursor can move past it.
+   */
+  readonly setAsideAfterRuns: number;
   /** Tickets the reconciler looks at per run, in each of its two passes. */
   readonly reconcileBatchSize: number;
   /** A ticket untouched for less than this is left alone: its intake or workflow may still be at work. */
@@ -43,12 +61,15 @@ export interface PollerOptions {
 export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
   overlapMs: 10 * 60_000,
   initialLookbackMs: 60 * 60_000,
+  maxCatchUpMs: 6 * 60 * 60_000,
   stuckAfterMs: 20 * 60_000,
   restartWindowMs: 30 * 60_000,
   pageSize: 100,
   maxConcurrentRequests: 4,
+  callTimeoutMs: 45_000,
   signalConcurrency: 4,
   maxEventChecksPerWorkspace: 50,
+  setAsideAfterRuns: 3,
   reconcileBatchSize: 25,
   reconcileGraceMs: 2 * 60_000,
   startPendingMaxAgeMs: 60 * 60_000,
@@ -63,12 +84,15 @@ const positive = z.number().int().positive();
 export const PollerConfigSchema = z.strictObject({
   overlapSeconds: seconds.max(24 * 3600).optional(),
   initialLookbackSeconds: seconds.max(30 * 24 * 3600).optional(),
+  maxCatchUpSeconds: positive.max(30 * 24 * 3600).optional(),
   stuckAfterSeconds: positive.max(24 * 3600).optional(),
   restartWindowSeconds: positive.max(24 * 3600).optional(),
   pageSize: positive.max(100).optional(),
   maxConcurrentRequests: positive.max(32).optional(),
+  callTimeoutSeconds: positive.min(5).max(300).optional(),
   signalConcurrency: positive.max(32).optional(),
   maxEventChecksPerWorkspace: seconds.max(1000).optional(),
+  setAsideAfterRuns: positive.max(100).optional(),
   reconcileBatchSize: seconds.max(500).optional(),
   reconcileGraceSeconds: seconds.max(24 * 3600).optional(),
   startPendingMaxAgeSeconds: positive.max(7 * 24 * 3600).optional(),
@@ -89,12 +113,15 @@ export function resolvePollerOptions(config: unknown = {}): PollerOptions {
   return {
     overlapMs: ms(c.overlapSeconds, d.overlapMs),
     initialLookbackMs: ms(c.initialLookbackSeconds, d.initialLookbackMs),
+    maxCatchUpMs: ms(c.maxCatchUpSeconds, d.maxCatchUpMs),
     stuckAfterMs: ms(c.stuckAfterSeconds, d.stuckAfterMs),
     restartWindowMs: ms(c.restartWindowSeconds, d.restartWindowMs),
     pageSize: c.pageSize ?? d.pageSize,
     maxConcurrentRequests: c.maxConcurrentRequests ?? d.maxConcurrentRequests,
+    callTimeoutMs: ms(c.callTimeoutSeconds, d.callTimeoutMs),
     signalConcurrency: c.signalConcurrency ?? d.signalConcurrency,
     maxEventChecksPerWorkspace: c.maxEventChecksPerWorkspace ?? d.maxEventChecksPerWorkspace,
+    setAsideAfterRuns: c.setAsideAfterRuns ?? d.setAsideAfterRuns,
     reconcileBatchSize: c.reconcileBatchSize ?? d.reconcileBatchSize,
     reconcileGraceMs: ms(c.reconcileGraceSeconds, d.reconcileGraceMs),
     startPendingMaxAgeMs: ms(c.startPendingMaxAgeSeconds, d.startPendingMaxAgeMs),

@@ -1,7 +1,7 @@
 /**
  * One poller run: every configured workspace in parallel (each isolated from the others' failures,
- * all sharing a small budget of concurrent Databricks calls), then the reconciler, all inside the
- * Lambda's remaining time.
+ * all sharing a small budget of concurrent Databricks calls, each holding at most half of it), then
+ * the reconciler, all inside the Lambda's remaining time.
  */
 import type { BreakerGate, IncidentDeps, WorkflowInspector, WorkflowStarter } from '../core/incident.ts';
 import { DEFAULT_POLLER_OPTIONS, type PollerOptions } from './config.ts';
@@ -167,6 +167,7 @@ function failedWorkspace(workspaceId: string, reason: unknown): WorkspacePollRes
     failuresDetected: 0,
     explainedStateLosses: 0,
     outcomes: { success: 0, duplicate: 0, ignored: 0, escalated: 0, error: 0 },
+    setAside: 0,
     cursorAdvanced: false,
     problems: [reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)],
   };

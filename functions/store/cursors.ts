@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
 
 /** How far the poller has looked at a workspace. */
@@ -9,10 +9,43 @@ export interface PollCursor {
    * changes after it, minus an overlap.
    */
   readonly polledUntil: number;
-  /** ISO timestamp of the write. */
+  /** ISO timestamp of the write that last moved the cursor. */
   readonly updatedAt: string;
   /** Free-form facts about the poll that wrote the cursor (clusters listed, failures found, …). */
   readonly details?: Readonly<Record<string, unknown>>;
+  /** What the poller carries from one run to the next, written by every run that lists completely. */
+  readonly memory?: PollMemory;
+}
+
+/**
+ * The poller's memory of a workspace. Items are candidates and failures, keyed like
+ * `state_loss#<cluster>#<time>`, `stuck#<cluster>#<time>`, `termination#<cluster>#<time>`.
+ */
+export interface PollMemory {
+  /**
+   * Items settled by an earlier run that are still listed as candidates (a driver loss whose events
+   * were read, a stuck start already ticketed): not looked up again. Value: the item's time.
+   */
+  readonly settled?: Readonly<Record<string, number>>;
+  /** Items that failed in consecutive runs. */
+  readonly failing?: Readonly<Record<string, FailingItem>>;
+  /** Items given up on: skipped, and no longer holding the cursor back. */
+  readonly setAside?: Readonly<Record<string, SetAsideItem>>;
+}
+
+export interface FailingItem {
+  /** Consecutive runs in which the item failed. */
+  readonly runs: number;
+  /** ISO timestamp of the first of them. */
+  readonly since: string;
+  readonly error: string;
+}
+
+export interface SetAsideItem {
+  /** ISO timestamp of the run that set it aside. */
+  readonly at: string;
+  readonly runs: number;
+  readonly error: string;
 }
 
 export interface AdvanceResult {
@@ -61,12 +94,13 @@ export class CursorRepository {
 
   /**
    * Moves the cursor to `polledUntil` if it is later than the stored one. An older or equal time
-   * leaves the stored cursor alone and reports `advanced: false`.
+   * leaves the stored cursor alone and reports `advanced: false`; `memory` is stored either way.
    */
   async advance(
     workspaceId: string,
     polledUntil: number,
     details?: Readonly<Record<string, unknown>>,
+    memory?: PollMemory,
   ): Promise<AdvanceResult> {
     if (!Number.isSafeInteger(polledUntil) || polledUntil < 0) {
       throw new RangeError(`polledUntil must be epoch milliseconds, got ${polledUntil}`);
@@ -76,6 +110,7 @@ export class CursorRepository {
       polledUntil,
       updatedAt: new Date(this.#clock()).toISOString(),
       ...(details === undefined ? {} : { details: JSON.parse(JSON.stringify(details)) }),
+      ...(memory === undefined ? {} : { memory: JSON.parse(JSON.stringify(memory)) }),
     };
     try {
       await this.#client.send(
@@ -90,9 +125,33 @@ export class CursorRepository {
       return { advanced: true, cursor };
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
+      if (memory !== undefined) await this.remember(workspaceId, memory);
       const stored = await this.get(workspaceId);
       if (stored === undefined) throw error;
       return { advanced: false, cursor: stored };
+    }
+  }
+
+  /**
+   * Stores the poller's memory of a workspace without moving its cursor. False when the workspace
+   * has no cursor yet: the memory of a poll that never listed completely is not kept.
+   */
+  async remember(workspaceId: string, memory: PollMemory): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: cursorKey(workspaceId),
+          UpdateExpression: 'SET #memory = :memory',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#memory': 'memory' },
+          ExpressionAttributeValues: { ':memory': JSON.parse(JSON.stringify(memory)) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
     }
   }
 

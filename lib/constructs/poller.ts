@@ -93,8 +93,8 @@ export interface PollerProps {
   readonly logRetention?: RetentionDays;
 }
 
-// The function's Powertools settings, stated here so that the WorkspaceErrors alarm reads the metric
-// the function writes.
+// The function's Powertools settings, stated here so that the WorkspaceErrors and WorkspacesIncomplete
+// alarms read the metrics the function writes.
 const SERVICE_NAME = 'databricks-cluster-recovery';
 const METRICS_NAMESPACE = 'DatabricksClusterRecovery';
 
@@ -102,7 +102,7 @@ const METRICS_NAMESPACE = 'DatabricksClusterRecovery';
  * The poller: an EventBridge schedule (every 5 minutes by default) invoking one function that lists
  * every cluster of every workspace, tickets failures through the same path as the intake, and
  * reconciles tickets whose workflow never started or ended without closing them. Alarms fire when a
- * run fails, when the poller stops running, and when a workspace keeps failing.
+ * run fails, when the poller stops running, and when a workspace keeps failing or falling behind.
  */
 export class Poller extends Construct {
   /** The poller function. */
@@ -119,6 +119,12 @@ export class Poller extends Construct {
 
   /** A workspace failed in three runs in a row (unreachable, credentials, 5xx). */
   public readonly workspaceErrorsAlarm: Alarm;
+
+  /**
+   * A workspace's poll was incomplete in three runs in a row: detection is falling behind (more
+   * candidates than the event budget, runs out of time) or an item keeps failing until it is set aside.
+   */
+  public readonly workspacesIncompleteAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
@@ -200,8 +206,29 @@ export class Poller extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    this.workspacesIncompleteAlarm = new Alarm(this, 'WorkspacesIncompleteAlarm', {
+      alarmDescription:
+        'A Databricks workspace was polled incompletely in three runs in a row: detection is falling behind (more candidates than the event budget, runs out of time), or an item keeps failing and is about to be set aside. See the poller log for the workspace and its problems.',
+      metric: new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'WorkspacesIncomplete',
+        dimensionsMap: { service: SERVICE_NAME },
+        period,
+        statistic: 'Sum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
     if (props.notifications !== undefined)
-      props.notifications.sendAlarms([this.errorsAlarm, this.notRunningAlarm, this.workspaceErrorsAlarm]);
+      props.notifications.sendAlarms([
+        this.errorsAlarm,
+        this.notRunningAlarm,
+        this.workspaceErrorsAlarm,
+        this.workspacesIncompleteAlarm,
+      ]);
   }
 
   /**

@@ -100,6 +100,7 @@ export function startPollerLoop(
           'ReconciledStarts',
           'ReconciledEscalations',
           'WorkspaceErrors',
+          'ItemsSetAside',
         ];
         const counts = Object.fromEntries(notable.map((name) => [name, counters.get(name) ?? 0]));
         const quiet = Object.values(counts).every((n) => n === 0);

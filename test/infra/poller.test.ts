@@ -170,7 +170,7 @@ describe('Poller', () => {
     ).toEqual([]);
   });
 
-  it('raises an alarm on a failed run, on a poller that stops running, and on a workspace that keeps failing', () => {
+  it('raises an alarm on a failed run, on a poller that stops running, on a workspace that keeps failing and on one that keeps falling behind', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Test');
 
@@ -180,7 +180,7 @@ describe('Poller', () => {
     // Assess
     const template = Template.fromStack(stack);
     const fnName = stack.resolve(poller.function.lambdaFunction.functionName);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -211,6 +211,18 @@ describe('Poller', () => {
       EvaluationPeriods: 3,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'DatabricksClusterRecovery',
+      MetricName: 'WorkspacesIncomplete',
+      Dimensions: [{ Name: 'service', Value: 'databricks-cluster-recovery' }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
   });
 
   it('sends its alarms to the notification topic, which CloudWatch may publish to for them only', () => {
@@ -228,6 +240,7 @@ describe('Poller', () => {
       [topic],
       [topic],
       [topic],
+      [topic],
     ]);
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: Match.objectLike({
@@ -241,6 +254,7 @@ describe('Poller', () => {
                   stack.resolve(poller.errorsAlarm.alarmArn),
                   stack.resolve(poller.notRunningAlarm.alarmArn),
                   stack.resolve(poller.workspaceErrorsAlarm.alarmArn),
+                  stack.resolve(poller.workspacesIncompleteAlarm.alarmArn),
                 ],
               },
             }),

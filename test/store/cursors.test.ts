@@ -83,6 +83,38 @@ describe('CursorRepository', () => {
     expect(results.filter((r) => r.advanced).length).toBeGreaterThanOrEqual(1);
   });
 
+  it('stores the poller memory even when the cursor does not move', async () => {
+    // Prepare
+    await repository.advance('ws-memory', T0, undefined, { settled: { 'stuck#c1#1': 1 } });
+    const memory = {
+      failing: { 'state_loss#c2#5': { runs: 2, since: '2026-03-02T11:50:00.000Z', error: 'x' } },
+    };
+
+    // Act
+    const result = await repository.advance('ws-memory', T0 - 60_000, undefined, memory);
+
+    // Assess
+    expect(result.advanced).toBe(false);
+    expect(await repository.get('ws-memory')).toMatchObject({ polledUntil: T0, memory });
+  });
+
+  it('remembers without moving the cursor, and not at all for a workspace without one', async () => {
+    // Prepare
+    await repository.advance('ws-remember', T0);
+    const memory = {
+      setAside: { 'termination#c3#7': { at: '2026-03-02T12:00:00.000Z', runs: 3, error: 'x' } },
+    };
+
+    // Act
+    const stored = await repository.remember('ws-remember', memory);
+    const nowhere = await repository.remember('ws-no-cursor', memory);
+
+    // Assess
+    expect([stored, nowhere]).toEqual([true, false]);
+    expect(await repository.get('ws-remember')).toMatchObject({ polledUntil: T0, memory });
+    expect(await repository.get('ws-no-cursor')).toBeUndefined();
+  });
+
   it.each([Number.NaN, -1, 1.5])('rejects %s as a cursor time', async (time) => {
     // Act
     const advancing = repository.advance('ws-invalid', time);
