@@ -508,7 +508,7 @@ export class DatabricksClient {
         if (error instanceof DatabricksUnauthenticatedError && !reauthenticated) {
           // A token revoked or expired early: drop what is cached and try once more at once.
           reauthenticated = true;
-          this.auth.invalidate();
+          this.auth.invalidate(rejectedCredentials.get(error));
           continue;
         }
         if (!isRetryable(error, spec.idempotency) || attempt >= this.policy.maxAttempts) {
@@ -541,8 +541,9 @@ export class DatabricksClient {
     let status: number;
     let text: string;
     let response: Response;
+    let authorization: string | undefined;
     try {
-      const authorization = await this.auth.authorization({ signal });
+      authorization = await this.auth.authorization({ signal });
       response = await this.fetchImpl(url, {
         method: spec.method,
         headers: {
@@ -563,7 +564,7 @@ export class DatabricksClient {
       throw error;
     }
     if (status < 200 || status >= 300) {
-      throw toApiError(
+      const error = toApiError(
         {
           status,
           statusText: response.statusText,
@@ -573,6 +574,8 @@ export class DatabricksClient {
         },
         this.clock.now(),
       );
+      if (status === 401 && authorization !== undefined) rejectedCredentials.set(error, authorization);
+      throw error;
     }
     let json: unknown;
     try {
@@ -591,6 +594,12 @@ export class DatabricksClient {
     return error;
   }
 }
+
+/**
+ * The credential a 401 rejected, so that only that one is dropped when many requests fail together.
+ * Kept beside the error, never on it, so that logging an error can never print a token.
+ */
+const rejectedCredentials = new WeakMap<object, string>();
 
 /** Codes meaning the connection was never established, so the server cannot have seen the request. */
 const NOT_SENT_CODES = new Set([
