@@ -2,15 +2,17 @@
  * Lambda entry of the intake (`POST /databricks-monitor`, `GET /tickets/{id}`): wires the handler
  * from the environment. Everything is built once, at cold start.
  */
+
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { z } from 'zod';
 import { loadPlaybooks } from '../core/playbooks.ts';
-import { isNotFound, parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
+import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
 import { createIntakeHandler } from '../intake/app.ts';
 import { parseApiKeys } from '../intake/auth.ts';
+import { workspaceDeps } from '../intake/service.ts';
 import { documentClient, secretsManager, stepFunctions } from '../shared/aws.ts';
 import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
@@ -46,10 +48,7 @@ export const handler = createIntakeHandler({
   ),
   playbooks,
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
-  workspaceIds: databricks.ids(),
-  workspaceAliases: databricks.aliases(),
-  databricks: (id) => databricks.get(id),
-  isNotFound,
+  ...workspaceDeps(databricks),
   clock: Date.now,
   actor: 'intake',
   logger,

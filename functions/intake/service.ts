@@ -12,6 +12,7 @@ import type { ClusterDetails, Run } from '../core/schemas/databricks.ts';
 import type { JobNotification, SeedClusterEvent } from '../core/schemas/inbound.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import { signalFromClusterEvent, signalFromJobRun } from '../core/signal-builders.ts';
+import { isNotFound } from '../databricks/errors.ts';
 
 /** The Databricks reads the intake makes; satisfied by `DatabricksClient`. */
 export interface DatabricksReader {
@@ -257,4 +258,23 @@ async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: 
 
 function callOptions(deps: IntakeDeps): { deadline?: number } {
   return deps.deadline === undefined ? {} : { deadline: deps.deadline() };
+}
+
+/** The workspace part of the intake's dependencies, from the configured workspace clients. */
+export function workspaceDeps(
+  clients: WorkspaceRegistry,
+): Pick<IntakeDeps, 'workspaceIds' | 'workspaceAliases' | 'databricks' | 'isNotFound'> {
+  return {
+    workspaceIds: clients.ids(),
+    workspaceAliases: clients.aliases(),
+    databricks: (id) => clients.get(id),
+    isNotFound,
+  };
+}
+
+/** What `WorkspaceClients` offers the intake. */
+export interface WorkspaceRegistry {
+  ids(): string[];
+  aliases(): Record<string, string>;
+  get(workspaceId: string): DatabricksReader;
 }

@@ -3,6 +3,7 @@
  * Databricks simulator (or a real workspace when DATABRICKS_HOST and DATABRICKS_TOKEN are set).
  * Nothing here is a copy of production logic: it only builds the dependencies differently.
  */
+
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -11,9 +12,10 @@ import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../../functions/core/playbooks.ts';
-import { isNotFound, type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
+import { workspaceDeps } from '../../functions/intake/service.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
@@ -156,10 +158,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       workflow,
       playbooks,
       autoRemediationEnabled: options.autoRemediationEnabled ?? true,
-      workspaceIds: databricks.ids(),
-      workspaceAliases: databricks.aliases(),
-      databricks: (id) => databricks.get(id),
-      isNotFound,
+      ...workspaceDeps(databricks),
       clock: Date.now,
       actor: 'intake',
       logger,

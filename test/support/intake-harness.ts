@@ -2,6 +2,7 @@
  * The intake handler wired to real parts: DynamoDB Local (a fresh table), the Databricks simulator
  * over HTTP, Secrets Manager through aws-sdk-client-mock, and a recording workflow starter.
  */
+
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,9 +14,10 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
-import { isNotFound, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { WorkspaceClients } from '../../functions/databricks/index.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
+import { workspaceDeps } from '../../functions/intake/service.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import { lambdaContext, type RequestShape, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
@@ -87,10 +89,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     workflow,
     playbooks: loadPlaybooks(options.playbooks ?? {}),
     autoRemediationEnabled: options.autoRemediationEnabled ?? true,
-    workspaceIds: databricks.ids(),
-    workspaceAliases: databricks.aliases(),
-    databricks: (id) => databricks.get(id),
-    isNotFound,
+    ...workspaceDeps(databricks),
     clock: Date.now,
     actor: 'intake',
     logger: options.logger ?? new Logger({ logLevel: 'SILENT' }),
