@@ -85,7 +85,13 @@ const WorkspaceContextSchema = WorkspaceConfigSchema.pick({
 const WorkspacesContextSchema = z
   .array(WorkspaceContextSchema)
   .min(1, 'configure at least one workspace')
-  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique');
+  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique')
+  .refine((list) => {
+    const declared = list.flatMap((w) =>
+      w.databricksWorkspaceId === undefined ? [] : [w.databricksWorkspaceId],
+    );
+    return new Set(declared).size === declared.length;
+  }, 'databricksWorkspaceId values must be unique');
 
 const BooleanContextSchema = z.union([
   z.boolean(),

@@ -93,6 +93,7 @@ export class RecoveryStack extends Stack {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       notifications: this.notifications,
       stateMachine: this.recoveryWorkflow.stateMachine,
+      intakeApi: this.intake.api,
       logGroups: [
         this.intake.function.logGroup,
         this.poller.function.logGroup,

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -20,6 +21,8 @@ export interface MonitoringProps {
   readonly notifications: Notifications;
   /** Log groups of the functions whose lines the dashboard queries (intake, poller, workflow task). */
   readonly logGroups: readonly ILogGroup[];
+  /** The webhook API: its 5xx answers (Databricks or Step Functions unreachable, a broken deployment) alarm. */
+  readonly intakeApi: RestApi;
   /** The recovery state machine, for the executions widget. */
   readonly stateMachine: IStateMachine;
   /**
@@ -52,6 +55,8 @@ export class Monitoring extends Construct {
   public readonly breakerOpenedAlarm: Alarm;
   /** The seed's alert 3: an automatic recovery failed or could not run; a human must act. */
   public readonly manualInterventionAlarm: Alarm;
+  /** The intake answered 5xx: deliveries are failing (the intake's own errors become 5xx answers, not Lambda errors). */
+  public readonly intakeErrorsAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -96,7 +101,20 @@ export class Monitoring extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    const alarms = [this.highFailureRateAlarm, this.breakerOpenedAlarm, this.manualInterventionAlarm];
+    this.intakeErrorsAlarm = new Alarm(this, 'IntakeErrorsAlarm', {
+      alarmDescription: 'The webhook API answered 5xx: deliveries from Databricks are failing',
+      metric: props.intakeApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const alarms = [
+      this.highFailureRateAlarm,
+      this.breakerOpenedAlarm,
+      this.manualInterventionAlarm,
+      this.intakeErrorsAlarm,
+    ];
     props.notifications.sendAlarms(alarms);
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });

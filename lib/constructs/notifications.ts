@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Grant, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -32,6 +32,10 @@ export class Notifications extends Construct {
     this.topic = new Topic(this, 'Topic', {
       masterKey: this.key,
       enforceSSL: true,
+    });
+    new CfnOutput(this, 'TopicArn', {
+      value: this.topic.topicArn,
+      description: 'Subscribe e-mail, chat or paging to this topic to receive notifications and alarms',
     });
   }
 
@@ -67,6 +71,14 @@ export class Notifications extends Construct {
         },
       }),
     );
-    this.key.grant(cloudWatch, 'kms:Decrypt', 'kms:GenerateDataKey');
+    // For this account's alarms only, as the topic policy above.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
   }
 }

@@ -163,7 +163,8 @@ export class Poller extends Construct {
     // The schedule is the retry: a failed or late run is not repeated, the next one does its work.
     fn.configureAsyncInvoke({
       retryAttempts: 0,
-      maxEventAge: Duration.seconds(Math.max(60, period.toSeconds())),
+      // A late start must still end before the next scheduled run begins.
+      maxEventAge: Duration.seconds(Math.max(60, period.toSeconds() - timeout.toSeconds())),
     });
     this.rule = new Rule(this, 'Schedule', {
       description: `Runs the Databricks cluster poller every ${minutes} minute${minutes === 1 ? '' : 's'}`,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -115,7 +115,13 @@ export class RecoveryWorkflow extends Construct {
       props.slackWebhookSecret.grantRead(fn);
     }
 
-    this.logGroup = new LogGroup(this, 'Logs', { retention: logRetention });
+    // Under /aws/vendedlogs/ so that log delivery does not grow the account's CloudWatch Logs resource
+    // policy (capped at 5,120 characters) with every deployment; named after the stack, so two
+    // deployments never collide.
+    this.logGroup = new LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${Names.uniqueId(this).slice(-24)}`,
+      retention: logRetention,
+    });
     this.role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('states.amazonaws.com'),
       description: `Execution role of ${this.node.path}`,

@@ -76,7 +76,17 @@ describe('RecoveryStack monitoring', () => {
     });
   });
 
-  it('sends the three alerts to the notification topic', () => {
+  it('alarms when the webhook API answers 5xx', () => {
+    // Assess
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5XXError',
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+  });
+
+  it('sends the alerts to the notification topic', () => {
     // Prepare
     const topicRef = stack.resolve(stack.notifications.topic.topicArn);
 
@@ -85,6 +95,7 @@ describe('RecoveryStack monitoring', () => {
       stack.monitoring.highFailureRateAlarm,
       stack.monitoring.breakerOpenedAlarm,
       stack.monitoring.manualInterventionAlarm,
+      stack.monitoring.intakeErrorsAlarm,
     ].map((alarm) => template.toJSON().Resources[stack.getLogicalId(alarm.node.defaultChild as never)]);
 
     // Assess
@@ -147,6 +158,29 @@ describe('RecoveryStack monitoring', () => {
     // Assess
     expect(functions.length).toBeGreaterThanOrEqual(3);
     for (const fn of functions) expect(JSON.stringify(fn)).toContain('1234567890123456');
+  });
+
+  it('rejects two workspaces that declare the same Databricks workspace id, naming the key', () => {
+    // Prepare
+    const workspace = { host: 'https://dbc-1.cloud.databricks.com', databricksWorkspaceId: '123' };
+    const app = testApp({
+      context: {
+        databricksWorkspaces: [
+          { ...workspace, id: 'a', credentialsSecretName: 'databricks/a' },
+          { ...workspace, id: 'b', credentialsSecretName: 'databricks/b' },
+        ],
+      },
+    });
+
+    // Act / Assess
+    expect(() => new RecoveryStack(app, 'Duplicate')).toThrow(/databricksWorkspaceId values must be unique/);
+  });
+
+  it('outputs the notification topic, so that operators can subscribe to it', () => {
+    // Assess
+    expect(Object.values(template.toJSON().Outputs ?? {}).map((o) => JSON.stringify(o))).toContainEqual(
+      expect.stringContaining('NotificationsTopic'),
+    );
   });
 
   it('leaves no cdk-nag finding unfixed or unacknowledged', () => {

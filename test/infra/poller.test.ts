@@ -73,7 +73,8 @@ describe('Poller', () => {
     });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       MaximumRetryAttempts: 0,
-      MaximumEventAgeInSeconds: 300,
+      // A late run must still end before the next one starts: period 300 s − timeout 240 s.
+      MaximumEventAgeInSeconds: 60,
     });
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
