@@ -19,6 +19,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
       'rca codes             print the classification reference (codes → error types → actions) as Markdown',
     load: async () => (await import('./codes.ts')).codesCommand,
   },
+  smoke: {
+    summary:
+      'rca smoke --url URL    check a running deployment from the outside (connectivity, auth, a recovery)',
+    load: async () => (await import('./smoke.ts')).smokeCommand,
+  },
   classify: {
     summary: 'rca classify [FILE]   print what the system would do with a payload (file or stdin)',
     load: async () => (await import('./classify.ts')).classifyCommand,

@@ -1,0 +1,127 @@
+import { parseArgs } from 'node:util';
+import { optionalEnv } from '../../functions/shared/env.ts';
+import type { Command } from './main.ts';
+
+const USAGE = `Usage: rca smoke --url URL [--key KEY] [--cluster ID] [--wait SECONDS]
+
+Checks a running deployment (the API Gateway stage URL from the stack outputs, or http://localhost:8000
+for npm start) from the outside:
+  1. the connectivity test {"event": "test"} is accepted with the key and creates no ticket;
+  2. a wrong key gets a bare 401;
+  3. with --cluster: a cluster.terminated event (DRIVER_UNREACHABLE) for that cluster opens a ticket,
+     and with --wait the ticket is followed until it is closed or escalated.
+The key comes from --key or RCA_API_KEY. Use --cluster only with a cluster you want restarted.
+`;
+
+interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** `rca smoke`: exit 0 when every check passes, 1 when one fails, 2 for bad usage. */
+export const smokeCommand: Command = async (args, io) => {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        url: { type: 'string' },
+        key: { type: 'string' },
+        cluster: { type: 'string' },
+        wait: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    io.stderr.write(`rca smoke: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const key = typeof values.key === 'string' ? values.key : optionalEnv('RCA_API_KEY');
+  const waitSeconds = typeof values.wait === 'string' ? Number(values.wait) : 0;
+  if (typeof values.url !== 'string' || key === undefined || key === '' || !Number.isFinite(waitSeconds)) {
+    io.stderr.write(
+      `rca smoke: --url and a key (--key or RCA_API_KEY) are required; --wait takes seconds\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  const base = values.url.replace(/\/+$/, '').replace(/\/databricks-monitor$/, '');
+  const checks: Check[] = [];
+  const report = (check: Check) => {
+    checks.push(check);
+    io.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
+  };
+  const post = async (body: unknown, apiKey: string) => {
+    const res = await fetch(`${base}/databricks-monitor`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  };
+
+  try {
+    const test = await post({ event: 'test' }, key);
+    report({
+      name: 'connectivity test',
+      ok: test.status === 200 && test.body.status === 'ignored' && test.body.ticket_id === null,
+      detail: `${test.status} ${JSON.stringify(test.body)}`,
+    });
+    const wrong = await post({ event: 'test' }, `${key}-wrong`);
+    report({ name: 'wrong key refused', ok: wrong.status === 401, detail: `${wrong.status}` });
+
+    if (typeof values.cluster === 'string') {
+      const event = {
+        event: 'cluster.terminated',
+        cluster: {
+          cluster_id: values.cluster,
+          state: 'TERMINATED',
+          termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
+        },
+      };
+      const sent = await post(event, key);
+      const ticketId = typeof sent.body.ticket_id === 'string' ? sent.body.ticket_id : undefined;
+      report({
+        name: 'failure ticketed',
+        ok: sent.status === 200 && ticketId !== undefined,
+        detail: `${sent.status} ${JSON.stringify(sent.body)}`,
+      });
+      if (ticketId !== undefined && waitSeconds > 0) {
+        const status = await followTicket(base, key, ticketId, waitSeconds);
+        report({
+          name: 'ticket resolved',
+          ok: status === 'closed',
+          detail: status === undefined ? `still open after ${waitSeconds} s` : status,
+        });
+      }
+    }
+  } catch (error) {
+    report({ name: 'request', ok: false, detail: (error as Error).message });
+  }
+  const failed = checks.filter((c) => !c.ok).length;
+  io.stdout.write(`smoke: ${checks.length - failed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+};
+
+async function followTicket(
+  base: string,
+  key: string,
+  ticketId: string,
+  waitSeconds: number,
+): Promise<string | undefined> {
+  const until = Date.now() + waitSeconds * 1000;
+  while (Date.now() < until) {
+    const res = await fetch(`${base}/tickets/${ticketId}`, { headers: { 'x-api-key': key } });
+    const body = (await res.json().catch(() => ({}))) as { ticket?: { status?: string } };
+    const status = body.ticket?.status;
+    if (status === 'closed' || status === 'escalated' || status === 'suppressed') return status;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return undefined;
+}
