@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { MemoryNotifier } from '../../functions/shared/notify.ts';
 import type { FaultsInput } from '../../lib/simulator/index.ts';
-import { createWorkflowHarness, events, type WorkflowHarness } from './harness.ts';
+import { events, useWorkflowHarness, type WorkflowHarness } from './harness.ts';
 
 /** One 500 on clusters/start, which the REST client does not retry: the Remediate task fails once. */
 const START_FAILS_ONCE: FaultsInput = {
@@ -34,16 +34,8 @@ async function breakWithAnEdit(h: WorkflowHarness, clusterId: string): Promise<v
 
 describe('recovery workflow: clusters that need a different configuration', () => {
   let h: WorkflowHarness;
-  beforeAll(async () => {
-    h = await createWorkflowHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-  beforeEach(() => {
-    h.clearHooks();
-    h.simulator.admin.clearFaults();
-    h.simulator.admin.resetStats();
+  useWorkflowHarness((created) => {
+    h = created;
   });
 
   it('starts a cluster without capacity on a fallback node type, then restores the original node type', async () => {

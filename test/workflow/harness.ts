@@ -3,9 +3,11 @@
  * handlers, DynamoDB Local (a fresh table), the Databricks simulator over HTTP (time scaled down), the
  * real incident path that opens tickets and starts executions, and an in-memory notifier.
  */
+
 import { readFileSync } from 'node:fs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { BreakerConfig } from '../../functions/core/breaker.ts';
 import { ERROR_TYPES } from '../../functions/core/error-types.ts';
 import {
@@ -323,3 +325,26 @@ export type RecoveryFields = Omit<RecoveryInput, 'ticketId' | 'workspaceId' | 'p
 
 /** The audit events of a recovery, in order. */
 export const events = (recovery: Recovery): string[] => recovery.audit.map((entry) => entry.event);
+
+/**
+ * The hooks every workflow test file uses: one harness for the file, closed at the end, with faults,
+ * call hooks and request counts cleared before each test. `assign` receives the harness once built.
+ */
+export function useWorkflowHarness(
+  assign: (harness: WorkflowHarness) => void,
+  options: WorkflowHarnessOptions = {},
+): void {
+  let harness: WorkflowHarness | undefined;
+  beforeAll(async () => {
+    harness = await createWorkflowHarness(options);
+    assign(harness);
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  beforeEach(() => {
+    harness?.clearHooks();
+    harness?.simulator.admin.clearFaults();
+    harness?.simulator.admin.resetStats();
+  });
+}

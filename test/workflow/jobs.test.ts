@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
-import { createWorkflowHarness, type Recovery, type WorkflowHarness } from './harness.ts';
+import { type Recovery, useWorkflowHarness, type WorkflowHarness } from './harness.ts';
 
 const repairs = (recovery: Recovery) =>
   recovery.audit.filter((entry) => entry.event === 'remediation_started').map((entry) => entry.details);
 
 describe('recovery workflow: failed job runs', () => {
   let h: WorkflowHarness;
-  beforeAll(async () => {
-    h = await createWorkflowHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-  beforeEach(() => {
-    h.clearHooks();
-    h.simulator.admin.clearFaults();
-    h.simulator.admin.resetStats();
+  useWorkflowHarness((created) => {
+    h = created;
   });
 
   it('backs off, then repairs the failed run of a job cluster with rerun_all_failed_tasks', async () => {

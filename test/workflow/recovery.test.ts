@@ -1,25 +1,23 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterScope, errorTypeScope } from '../../functions/core/breaker.ts';
 import { executionNameFor } from '../../functions/core/incident.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { MemoryNotifier } from '../../functions/shared/notify.ts';
 import { BreakerContentionError } from '../../functions/store/breakers.ts';
-import { createWorkflowHarness, events, TIME_SCALE, type WorkflowHarness } from './harness.ts';
+import {
+  createWorkflowHarness,
+  events,
+  TIME_SCALE,
+  useWorkflowHarness,
+  type WorkflowHarness,
+} from './harness.ts';
 
 const HAPPY_PATH = ['Remediate', 'RemediationOutcome', 'WaitForCluster', 'CheckHealth', 'HealthOutcome'];
 
 describe('recovery workflow: clusters brought back as they were', () => {
   let h: WorkflowHarness;
-  beforeAll(async () => {
-    h = await createWorkflowHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-  beforeEach(() => {
-    h.clearHooks();
-    h.simulator.admin.clearFaults();
-    h.simulator.admin.resetStats();
+  useWorkflowHarness((created) => {
+    h = created;
   });
 
   it('restarts a RUNNING cluster whose driver was lost, verifies it and closes the ticket', async () => {

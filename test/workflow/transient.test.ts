@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FaultsInput } from '../../lib/simulator/index.ts';
-import { createWorkflowHarness, type Recovery, type WorkflowHarness } from './harness.ts';
+import { type Recovery, useWorkflowHarness, type WorkflowHarness } from './harness.ts';
 
 type Setup = (h: WorkflowHarness) => Promise<Recovery>;
 
@@ -88,16 +88,8 @@ const CASES: readonly (readonly [string, string, string, (h: WorkflowHarness) =>
 
 describe('recovery workflow: Databricks throttling and server errors', () => {
   let h: WorkflowHarness;
-  beforeAll(async () => {
-    h = await createWorkflowHarness();
-  });
-  afterAll(async () => {
-    await h?.close();
-  });
-  beforeEach(() => {
-    h.clearHooks();
-    h.simulator.admin.clearFaults();
-    h.simulator.admin.resetStats();
+  useWorkflowHarness((created) => {
+    h = created;
   });
 
   it.each(CASES)(
