@@ -2,7 +2,7 @@ import { Annotations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
-import { WorkspaceConfigSchema } from '../functions/databricks/workspaces.ts';
+import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
 import type { DatabricksWorkspace } from './constructs/intake-api.ts';
 
 /**
@@ -82,16 +82,7 @@ const WorkspaceContextSchema = WorkspaceConfigSchema.pick({
     message: 'must use https: the function runs in AWS and cannot reach a local simulator',
   });
 
-const WorkspacesContextSchema = z
-  .array(WorkspaceContextSchema)
-  .min(1, 'configure at least one workspace')
-  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique')
-  .refine((list) => {
-    const declared = list.flatMap((w) =>
-      w.databricksWorkspaceId === undefined ? [] : [w.databricksWorkspaceId],
-    );
-    return new Set(declared).size === declared.length;
-  }, 'databricksWorkspaceId values must be unique');
+const WorkspacesContextSchema = workspaceList(WorkspaceContextSchema);
 
 const BooleanContextSchema = z.union([
   z.boolean(),

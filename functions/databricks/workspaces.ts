@@ -40,16 +40,26 @@ export const WorkspaceConfigSchema = z.strictObject({
 });
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
 
-export const WorkspacesConfigSchema = z
-  .array(WorkspaceConfigSchema)
-  .min(1, 'configure at least one workspace')
-  .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique')
-  .refine((list) => {
-    const declared = list.flatMap((w) =>
-      w.databricksWorkspaceId === undefined ? [] : [w.databricksWorkspaceId],
-    );
-    return new Set(declared).size === declared.length;
-  }, 'databricksWorkspaceId values must be unique');
+interface WorkspaceIds {
+  readonly id: string;
+  readonly databricksWorkspaceId?: string | undefined;
+}
+
+/** The rules every list of workspaces obeys, whichever form it is configured in (context or environment). */
+export function workspaceList<T extends z.ZodType<WorkspaceIds>>(workspace: T) {
+  return z
+    .array(workspace)
+    .min(1, 'configure at least one workspace')
+    .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique')
+    .refine((list) => {
+      const declared = list.flatMap((w) =>
+        w.databricksWorkspaceId === undefined ? [] : [w.databricksWorkspaceId],
+      );
+      return new Set(declared).size === declared.length;
+    }, 'databricksWorkspaceId values must be unique');
+}
+
+export const WorkspacesConfigSchema = workspaceList(WorkspaceConfigSchema);
 
 /** Validates the workspaces configuration (e.g. the parsed `DATABRICKS_WORKSPACES` JSON). */
 export function parseWorkspacesConfig(value: unknown): WorkspaceConfig[] {
