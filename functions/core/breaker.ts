@@ -207,36 +207,27 @@ export function recordFailure(
   const totalFailures = breaker.totalFailures + (duplicate ? 0 : 1);
   const counted = { recentFailures, totalFailures };
 
-  if (breaker.state === 'half_open' && breaker.probe?.ticketId === ticketId) {
-    const reason = `probe ${ticketId} failed; open for ${config.cooldownSeconds} s`;
-    return {
-      breaker: change(breaker, now, {
-        ...counted,
-        state: 'open',
-        probe: undefined,
-        openedAt: now,
-        openUntil: now + config.cooldownSeconds * 1000,
-        reason,
-      }),
-      changed: true,
-      transition: 'opened',
+  const open = (reason: string): BreakerStep => ({
+    breaker: change(breaker, now, {
+      ...counted,
+      state: 'open',
+      probe: undefined,
+      openedAt: now,
+      openUntil: now + config.cooldownSeconds * 1000,
       reason,
-    };
+    }),
+    changed: true,
+    transition: 'opened',
+    reason,
+  });
+
+  if (breaker.state === 'half_open' && breaker.probe?.ticketId === ticketId) {
+    return open(`probe ${ticketId} failed; open for ${config.cooldownSeconds} s`);
   }
   if (breaker.state === 'closed' && recentFailures.length >= config.failureThreshold) {
-    const reason = `${recentFailures.length} failed recoveries within ${config.windowSeconds} s; open for ${config.cooldownSeconds} s`;
-    return {
-      breaker: change(breaker, now, {
-        ...counted,
-        state: 'open',
-        openedAt: now,
-        openUntil: now + config.cooldownSeconds * 1000,
-        reason,
-      }),
-      changed: true,
-      transition: 'opened',
-      reason,
-    };
+    return open(
+      `${recentFailures.length} failed recoveries within ${config.windowSeconds} s; open for ${config.cooldownSeconds} s`,
+    );
   }
   if (duplicate && inWindow.length === breaker.recentFailures.length) {
     return unchanged(breaker, `failure of ${ticketId} already counted`);
