@@ -1,3 +1,8 @@
+import {
+  CLOUD_ERROR_CODES,
+  CODE_KEYS,
+  REFINED_LAUNCH_CODES,
+} from '../../functions/core/classifier/launch-parameters.ts';
 import { TERMINATION_CODE_TABLE } from '../../functions/core/classifier/termination-codes.ts';
 import { ERROR_TYPE_INFO, ERROR_TYPES } from '../../functions/core/error-types.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
@@ -13,16 +18,25 @@ export function renderClassificationTable(): string {
     '',
     '## Error types and their default playbooks',
     '',
-    '| error type | category | action | max attempts | timeout_seconds | health_check_timeout | meaning |',
-    '|---|---|---|---|---|---|---|',
+    'Back-off: the first delay, its multiplier and its cap, in seconds.',
+    '',
+    '| error type | category | action | max attempts | back-off | timeout_seconds | health_check_timeout | meaning |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const type of ERROR_TYPES) {
     const p = DEFAULT_PLAYBOOKS[type];
     const info = ERROR_TYPE_INFO[type];
     lines.push(
-      `| \`${type}\` | ${info.category} | \`${p.action}\` | ${p.max_attempts} | ${p.timeout_seconds} | ${p.health_check_timeout} | ${info.description} |`,
+      `| \`${type}\` | ${info.category} | \`${p.action}\` | ${p.max_attempts} | ${describeBackoff(p.backoff)} | ${p.timeout_seconds} | ${p.health_check_timeout} | ${info.description} |`,
     );
   }
+  const throttle = DEFAULT_PLAYBOOKS.DatabricksCloudThrottled.launch_throttle_backoff;
+  lines.push(
+    '',
+    `A launch call (start, restart, update, resize) refused with \`REQUEST_LIMIT_EXCEEDED\` waits \`launch_throttle_backoff\``,
+    `(default ${describeBackoff(throttle)} in every playbook) before the next launch call: Databricks limits node`,
+    'launches with a token bucket per workspace and asks callers to retry a few minutes later.',
+  );
   lines.push(
     '',
     '## Termination codes',
@@ -46,7 +60,35 @@ export function renderClassificationTable(): string {
       lines.push(`| \`${code}\` | no | | | ${why} |`);
     }
   }
+  lines.push(
+    '',
+    '## Launch failures refined by their parameters',
+    '',
+    `${[...REFINED_LAUNCH_CODES].map((code) => `\`${code}\``).join(' and ')} are decided by the cloud's error code in the`,
+    `termination \`parameters\` when one is known (${CODE_KEYS.map((key) => `\`${key}\``).join(', ')}, or any other`,
+    '`*_error_code`; compared case-insensitively without punctuation or a `Client.`/`Server.` prefix), otherwise by the',
+    "cloud's messages (`*_error_message`) read by the free-text rules, otherwise by the code's own row above.",
+    '',
+    '| error type | action | cloud error codes |',
+    '|---|---|---|',
+  );
+  const byType = new Map<string, string[]>();
+  for (const [code, type] of Object.entries(CLOUD_ERROR_CODES)) {
+    byType.set(type, [...(byType.get(type) ?? []), code]);
+  }
+  for (const [type, codes] of byType) {
+    const action = DEFAULT_PLAYBOOKS[type as keyof typeof DEFAULT_PLAYBOOKS].action;
+    lines.push(`| \`${type}\` | \`${action}\` | ${codes.map((code) => `\`${code}\``).join(', ')} |`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+function describeBackoff(backoff: {
+  initial_seconds: number;
+  multiplier: number;
+  max_seconds: number;
+}): string {
+  return `${backoff.initial_seconds} ×${backoff.multiplier} ≤ ${backoff.max_seconds}`;
 }
 
 export const codesCommand: Command = async (_args, io) => {
