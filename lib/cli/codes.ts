@@ -66,7 +66,7 @@ export function renderClassificationTable(): string {
     '',
     `${[...REFINED_LAUNCH_CODES].map((code) => `\`${code}\``).join(' and ')} are decided by the cloud's error code in the`,
     `termination \`parameters\` when one is known (${CODE_KEYS.map((key) => `\`${key}\``).join(', ')}, or any other`,
-    '`*_error_code`; compared case-insensitively without punctuation or a `Client.`/`Server.` prefix), otherwise by the',
+    '`*_error_code` or `*_error`; compared case-insensitively without punctuation or a `Client.`/`Server.` prefix), otherwise by the',
     "cloud's messages (`*_error_message`) read by the free-text rules, otherwise by the code's own row above.",
     '',
     '| error type | action | cloud error codes |',

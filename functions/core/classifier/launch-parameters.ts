@@ -6,7 +6,7 @@
  *
  * The cloud's error code decides when it is one this table knows (`aws_api_error_code`,
  * `aws_instance_state_reason`, `aws_spot_request_status`, `aws_spot_request_fault_code`,
- * `azure_error_code`, `gcp_error_code`, and any other `*_error_code`); otherwise the cloud's and
+ * `azure_error_code`, `gcp_error_code`, and any other `*_error_code` or `*_error`); otherwise the cloud's and
  * Databricks' messages (`*_error_message`) are read by the free-text matcher, restricted to the
  * families a launch failure can be refined into. Without either, the code's own decision stands.
  */
@@ -173,7 +173,7 @@ export function refineByParameters(
   if (parameters === undefined) return undefined;
   const codeKeys = [
     ...CODE_KEYS,
-    ...Object.keys(parameters).filter((key) => key.endsWith('_error_code') && !CODE_KEYS.includes(key)),
+    ...Object.keys(parameters).filter((key) => /_error(?:_code)?$/.test(key) && !CODE_KEYS.includes(key)),
   ];
   for (const key of codeKeys) {
     const value = parameters[key];
