@@ -168,6 +168,52 @@ describe('launch failures refined by their parameters', () => {
   });
 
   it.each([
+    [
+      'INSTANCE_POOL_CLUSTER_FAILURE',
+      { instance_pool_error_code: 'INSTANCE_POOL_MAX_CAPACITY_FAILURE' },
+      'DatabricksInstancePoolExhausted',
+      'retry_with_backoff',
+    ],
+    [
+      'INSTANCE_POOL_CLUSTER_FAILURE',
+      { instance_pool_error_code: 'INSTANCE_POOL_NOT_FOUND_FAILURE' },
+      'DatabricksConfigurationError',
+      'rollback_config',
+    ],
+    [
+      'INSTANCE_POOL_CLUSTER_FAILURE',
+      { aws_api_error_code: 'InsufficientInstanceCapacity' },
+      'DatabricksInstancePoolExhausted',
+      'retry_with_backoff',
+    ],
+    [
+      'CLOUD_PROVIDER_LAUNCH_FAILURE',
+      { instance_pool_id: '0101-pool', azure_error_code: 'SkuNotAvailable' },
+      'DatabricksInstancePoolExhausted',
+      'retry_with_backoff',
+    ],
+    [
+      'INSTANCE_POOL_CLUSTER_FAILURE',
+      {
+        databricks_error_message:
+          'Failed to update InstanceProfile for instance i-0b0a. Please verify that the AWS account includes the `ec2:AssociateIamInstanceProfile` action in its access policy.',
+      },
+      'DatabricksCloudPermissionError',
+      'escalate',
+    ],
+    ['INSTANCE_POOL_CLUSTER_FAILURE', {}, 'DatabricksClusterStartFailure', 'restart_cluster'],
+  ])(
+    'decides a pool launch %s with %j as %s (%s), never a node-type change',
+    (code, parameters, errorType, action) => {
+      // Act
+      const result = classifyTermination({ code, type: 'CLOUD_FAILURE', parameters });
+
+      // Assess
+      expect(result).toMatchObject({ errorType, action });
+    },
+  );
+
+  it.each([
     ['CLOUD_PROVIDER_LAUNCH_FAILURE_DUE_TO_MISCONFIG', 'DatabricksConfigurationError'],
     ['AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', 'DatabricksResourceExhausted'],
     ['INIT_SCRIPT_FAILURE', 'DatabricksInitScriptFailure'],

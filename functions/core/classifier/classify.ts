@@ -100,7 +100,7 @@ function decideTermination(
   const entry = TERMINATION_CODE_TABLE[code];
   if (entry !== undefined) {
     if (!entry.failure) return undefined;
-    const refined = REFINED_LAUNCH_CODES.has(code) ? refineByParameters(parameters) : undefined;
+    const refined = REFINED_LAUNCH_CODES.has(code) ? refineByParameters(parameters, code) : undefined;
     if (refined !== undefined) {
       return {
         errorType: refined.errorType,

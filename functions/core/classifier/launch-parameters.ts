@@ -17,6 +17,7 @@ import { matchFreeText } from './free-text.ts';
 export const REFINED_LAUNCH_CODES: ReadonlySet<string> = new Set([
   'CLOUD_PROVIDER_LAUNCH_FAILURE',
   'CLOUD_PROVIDER_INSTANCE_NOT_LAUNCHED',
+  'INSTANCE_POOL_CLUSTER_FAILURE',
 ]);
 
 const CAPACITY: ErrorType = 'DatabricksResourceExhausted';
@@ -27,6 +28,7 @@ const PERMISSION: ErrorType = 'DatabricksCloudPermissionError';
 const ACCOUNT: ErrorType = 'DatabricksWorkspaceStateError';
 const CONFIG: ErrorType = 'DatabricksConfigurationError';
 const MISCONFIG_NET: ErrorType = 'DatabricksNetworkMisconfiguration';
+const POOL: ErrorType = 'DatabricksInstancePoolExhausted';
 
 /**
  * Cloud error codes as the clouds spell them; they are compared normalised (lower case, letters and
@@ -119,11 +121,15 @@ export const CLOUD_ERROR_CODES: Readonly<Record<string, ErrorType>> = {
   userRateLimitExceeded: THROTTLED,
   PERMISSION_DENIED: PERMISSION,
   FORBIDDEN: PERMISSION,
+  // Databricks pools (`instance_pool_error_code`, PoolClusterTerminationCode of the API 2.0 spec).
+  INSTANCE_POOL_MAX_CAPACITY_FAILURE: POOL,
+  INSTANCE_POOL_NOT_FOUND_FAILURE: CONFIG,
 };
 
 /** Families a launch failure may be refined into from its messages: the ones a launch failure can be. */
 const MESSAGE_FAMILIES: ReadonlySet<ErrorType> = new Set([
   CAPACITY,
+  POOL,
   QUOTA,
   SPOT,
   THROTTLED,
@@ -166,11 +172,26 @@ const MESSAGE_KEYS = [
   'databricks_error_message',
 ];
 
-/** The refinement the parameters support, or undefined when they say nothing this module knows. */
+/**
+ * The refinement the parameters support, or undefined when they say nothing this module knows. A
+ * pool-backed launch (`INSTANCE_POOL_CLUSTER_FAILURE`, or an `instance_pool_id` in the parameters)
+ * short of capacity waits for its pool: a pool cluster's node type cannot be changed.
+ */
 export function refineByParameters(
   parameters: Readonly<Record<string, string | undefined>> | undefined,
+  code?: string,
 ): ParameterRefinement | undefined {
   if (parameters === undefined) return undefined;
+  const refined = refine(parameters);
+  const pooled =
+    code === 'INSTANCE_POOL_CLUSTER_FAILURE' || (parameters.instance_pool_id ?? '').trim() !== '';
+  if (refined?.errorType === CAPACITY && pooled) {
+    return { ...refined, errorType: POOL, evidence: `${refined.evidence}, on an instance pool` };
+  }
+  return refined;
+}
+
+function refine(parameters: Readonly<Record<string, string | undefined>>): ParameterRefinement | undefined {
   const codeKeys = [
     ...CODE_KEYS,
     ...Object.keys(parameters).filter((key) => /_error(?:_code)?$/.test(key) && !CODE_KEYS.includes(key)),

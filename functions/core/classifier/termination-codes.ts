@@ -270,7 +270,10 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   INACTIVITY: ok('auto-termination after the configured idle time'),
   INIT_CONTAINER_NOT_FINISHED: fail(START, 'the init container did not finish in time'),
   INIT_SCRIPT_FAILURE: fail(INIT, 'a cluster-scoped init script failed; fix the script, never blind-retry'),
-  INSTANCE_POOL_CLUSTER_FAILURE: fail(START, 'the instance pool failed to provide the nodes'),
+  INSTANCE_POOL_CLUSTER_FAILURE: fail(
+    START,
+    "the instance pool failed to provide the nodes; refined by `instance_pool_error_code` and the cloud's error in `parameters` (a capacity shortage waits for the pool, never a node-type change)",
+  ),
   INSTANCE_POOL_MAX_CAPACITY_REACHED: fail(
     POOL,
     'the instance pool is at its maximum capacity; instances return to it as its other clusters stop, so back off and retry the pool (never a node-type change)',
