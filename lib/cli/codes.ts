@@ -1,3 +1,4 @@
+import { FREE_TEXT_RULES } from '../../functions/core/classifier/free-text.ts';
 import {
   CLOUD_ERROR_CODES,
   CODE_KEYS,
@@ -81,6 +82,22 @@ export function renderClassificationTable(): string {
   for (const [type, codes] of byType) {
     const action = DEFAULT_PLAYBOOKS[type as keyof typeof DEFAULT_PLAYBOOKS].action;
     lines.push(`| \`${type}\` | \`${action}\` | ${codes.map((code) => `\`${code}\``).join(', ')} |`);
+  }
+  lines.push(
+    '',
+    '## Free text',
+    '',
+    'Without a usable code, the state, run or cloud message decides (`functions/core/classifier/free-text.ts`). Sentences',
+    'that only list possible causes ("Possible reasons may include …", "If the problem persists …") are set aside; then',
+    'a specific termination code named in the text decides through the table above (confidence 0.85); then the concept',
+    'rules below, first match wins; then a generic code or a code\'s title-case label ("Cloud Provider Launch Failure",',
+    'confidence 0.5). Tested on a corpus of real messages with their sources (`test/fixtures/classifier/free-text-corpus.json`).',
+    '',
+    '| rule | error type | action | confidence |',
+    '|---|---|---|---|',
+  );
+  for (const { rule, errorType, confidence } of FREE_TEXT_RULES) {
+    lines.push(`| ${rule} | \`${errorType}\` | \`${DEFAULT_PLAYBOOKS[errorType].action}\` | ${confidence} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -72,6 +72,31 @@ describe('matchFreeText', () => {
     expect(match).toBeUndefined();
   });
 
+  // The wordings issue #11 names, said differently from the corpus.
+  it.each([
+    ['The driver failed to start', 'DatabricksClusterStartFailure'],
+    ['Capacity unavailable for the requested instance type', 'DatabricksResourceExhausted'],
+    ['Startup timed out', 'DatabricksClusterStartFailure'],
+    ['The node failed during bootstrap', 'DatabricksClusterStartFailure'],
+    ['Invalid Spark configuration: spark.driver.memory', 'DatabricksConfigurationError'],
+    ['[Errno 122] Disk quota exceeded', 'DatabricksOutOfDisk'],
+    [
+      'The instance was retired by the cloud provider due to hardware degradation',
+      'DatabricksClusterTerminated',
+    ],
+    ['Instance type p3.2xlarge is out of stock in this zone', 'DatabricksResourceExhausted'],
+    [
+      'You have requested more vCPU capacity than your current vCPU limit of 64 allows',
+      'DatabricksCloudQuotaExceeded',
+    ],
+  ])('reads the wording "%s" as %s', (message, errorType) => {
+    // Act
+    const match = matchFreeText(message);
+
+    // Assess
+    expect(match?.errorType).toBe(errorType);
+  });
+
   it('ignores the causes a message only lists as possible', () => {
     // Prepare
     const message =

@@ -129,21 +129,21 @@ const RULES: readonly Rule[] = [
   {
     rule: 'throttling',
     pattern:
-      /throttl|rate[ -]?limit|request (?:rate )?limit|request rate|rate quota|requests per (?:second|minute|hour)|RequestLimitExceeded|too many (?:requests|calls)|TooManyRequests|\b429\b|SlowDown|cannot (?:handle|process|accept) (?:the |your |this )?request/i,
+      /throttl|rate[ -]?limit|rate exceeded|request (?:rate )?limit|request rate|rate quota|requests per (?:second|minute|hour)|RequestLimitExceeded|too many (?:requests|calls)|TooManyRequests|\b429\b|SlowDown|cannot (?:handle|process|accept) (?:the |your |this )?request/i,
     errorType: 'DatabricksCloudThrottled',
     confidence: 0.7,
   },
   {
     rule: 'capacity',
     pattern:
-      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't) (?:find |have )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
+      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't) (?:find |have )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
     errorType: 'DatabricksResourceExhausted',
     confidence: 0.75,
   },
   {
     rule: 'quota',
     pattern:
-      /quota|\w*limit ?exceeded|LimitReached|exceed(?:s|ed|ing)? (?:the )?(?:approved |maximum |allowed )?(?:\w+ )?(?:limit|count)|(?:cloud|provider|account|subscription|service|resource) limits?\b|reached (?:the|its|your) limit|cannot create more than|maximum allowed|OperationNotAllowed|(?:subnet|ip (?:address )?space|ip addresses?|cidr)\b.{0,40}\b(?:exhaust|full|r[au]n out)|(?:insufficient|not enough|n't have enough|no) (?:free |available )?(?:ip )?addresses|InsufficientFreeAddressesInSubnet|r[au]n out of (?:ip )?addresses/i,
+      /quota|limit ?exceeded|LimitReached|exceed(?:s|ed|ing)? (?:the )?(?:approved |maximum |allowed )?(?:\w+ )?(?:limit|count)|(?:cloud|provider|account|subscription|service|resource) limits?\b|(?:v?cpus?|cores?|instances?|volumes?|addresses|nodes?) (?:limit|quota)\b|reached (?:the|its|your) limit|cannot create more than|maximum allowed|OperationNotAllowed|(?:subnet|ip (?:address )?space|ip addresses?|cidr)\b.{0,40}\b(?:exhaust|full|r[au]n out)|(?:(?:not|n't)(?: have)? enough|insufficient|no) (?:free |available )?(?:ip )?addresses|InsufficientFreeAddressesInSubnet|r[au]n out of (?:ip )?addresses/i,
     errorType: 'DatabricksCloudQuotaExceeded',
     confidence: 0.65,
   },
@@ -157,7 +157,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'permissions',
     pattern:
-      /permission(?:s)? (?:denied|error|issue)|PERMISSION_DENIED|access (?:is )?denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|AuthorizationFailed|AuthFailure|forbidden|\b403\b|does not have (?:the )?(?:required |necessary )?(?:permission|access|privilege)|insufficient (?:permission|privilege)s?|RequestDisallowedByPolicy|denied by (?:\w+ )?(?:org(?:anization)? )?polic|iam:PassRole|not permitted|(?:missing|lack(?:s|ing)?)(?: of)? (?:the )?(?:required |necessary )?(?:permissions?|authori[sz]ation)|access polic(?:y|ies)|(?:disabled|inaccessible|revok(?:ed|ing))\b.{0,30}\b(?:cmk|kms|key)/i,
+      /permission(?:s)? (?:denied|error|issue)|PERMISSION_DENIED|access (?:is )?denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|AuthorizationFailed|AuthFailure|forbidden|\b403\b|does not have (?:the )?(?:required |necessary )?(?:permission|access|privilege)|insufficient (?:permission|privilege)s?|RequestDisallowedByPolicy|denied by (?:\w+ )?(?:org(?:anization)? )?polic|iam:PassRole|not permitted|(?:missing|lack(?:s|ing)?)(?: of)? (?:the )?(?:required |necessary )?(?:permissions?|authori[sz]ation)|access polic(?:y|ies)|(?:disabled|inaccessible|revok(?:ed|ing))\b.{0,30}\b(?:cmk|kms|key)|(?:kms|cmk|encryption|customer[- ]managed) key\b.{0,40}\b(?:disabled|inaccessible|not accessible|revoked|denied|pending deletion)/i,
     errorType: 'DatabricksCloudPermissionError',
     confidence: 0.6,
   },
@@ -215,7 +215,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'driver_unreachable',
     pattern: new RegExp(
-      String.raw`${DRIVER} (?:is |was |has |became |has become )*(?:temporarily )?(?:unreachable|not responding|unresponsive|unavailable|down|lost|not reachable|stopped|crashed|restarted|died|exited|killed)|${DRIVER}\b.{0,30}\b(?:not respon(?:ding|sive)|unresponsive)|(?:los[et] (?:contact|connection)|could ?not (?:reach|connect to)|unable to (?:reach|connect to)|no response from)\b.{0,40}\b(?:driver|cluster|chauffeur)|(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?${DRIVER}|cluster\b.{0,20}\b(?:became|become|is|was) (?:unreachable|unresponsive)|DriverLost|chauffeur|notebook (?:may have been )?detached`,
+      String.raw`${DRIVER} (?:is |was |has |became |has become )*(?:temporarily )?(?:unreachable|not responding|unresponsive|unavailable|down|lost|not reachable|stopped|crashed|restarted|died|exited|killed)|${DRIVER}\b.{0,30}\b(?:not respon(?:ding|sive)|unresponsive)|(?:los[et] (?:contact|connection|communication)|could ?not (?:reach|connect to)|unable to (?:reach|connect to)|no response from)\b.{0,40}\b(?:driver|cluster|chauffeur)|(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?${DRIVER}|cluster\b.{0,20}\b(?:became|become|is|was) (?:unreachable|unresponsive)|DriverLost|chauffeur|notebook (?:may have been )?detached`,
       'i',
     ),
     errorType: 'DatabricksDriverNotResponding',
@@ -236,6 +236,15 @@ const RULES: readonly Rule[] = [
     confidence: 0.5,
   },
 ];
+
+/** The concept rules in the order they are tried, for the classification reference. */
+export const FREE_TEXT_RULES: readonly Omit<Rule, 'pattern'>[] = RULES.map(
+  ({ rule, errorType, confidence }) => ({
+    rule,
+    errorType,
+    confidence,
+  }),
+);
 
 /** Classifies a free-text message; undefined when nothing recognisable is in it. */
 export function matchFreeText(text: string | undefined): FreeTextMatch | undefined {
