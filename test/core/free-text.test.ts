@@ -166,6 +166,24 @@ describe('classification by free text', () => {
     expect(result.confidence).toBeLessThan(1);
   });
 
+  it('reads the messages an UNKNOWN termination carries in its parameters when the state message says nothing', () => {
+    // Act
+    const result = classifyTermination(
+      {
+        code: 'UNKNOWN',
+        parameters: {
+          databricks_error_message:
+            'Self-bootstrap failure during launch. Node Daemon ping timeout in 600 seconds',
+        },
+      },
+      { stateMessage: 'Terminating' },
+    );
+
+    // Assess
+    expect(result).toMatchObject({ errorType: 'DatabricksClusterStartFailure', basis: 'free_text' });
+    expect(result.reason).toContain('parameter databricks_error_message');
+  });
+
   it('reads the termination code a CLUSTER_ERROR run message names', () => {
     // Prepare
     const message =

@@ -81,13 +81,21 @@ function decideTermination(
   parameters: TerminationReason['parameters'],
 ): Decision | undefined {
   if (code === undefined || code === 'UNKNOWN') {
-    const text = matchFreeText(stateMessage);
-    if (text !== undefined) {
+    // The state message first, then the messages the termination carries in its parameters.
+    const texts: readonly (readonly [string, string | undefined])[] = [
+      ['the state message', stateMessage],
+      ...Object.entries(parameters ?? {})
+        .filter(([key]) => key.endsWith('_message'))
+        .map(([key, value]) => [`parameter ${key}`, value] as const),
+    ];
+    for (const [where, message] of texts) {
+      const text = matchFreeText(message);
+      if (text === undefined) continue;
       return {
         errorType: text.errorType,
         basis: 'free_text',
         confidence: text.confidence,
-        reason: `no termination code; the state message matches '${text.rule}' ("${text.evidence}")`,
+        reason: `no termination code; ${where} matches '${text.rule}' ("${text.evidence}")`,
       };
     }
     return {
