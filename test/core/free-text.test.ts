@@ -9,6 +9,7 @@ interface CorpusEntry {
   readonly family: string;
   readonly source: string;
   readonly holdout: boolean;
+  readonly collectedAfterDesign: boolean;
 }
 
 const messages: readonly CorpusEntry[] = corpus.messages;
@@ -32,6 +33,7 @@ describe('free-text corpus', () => {
     expect(unsourced).toEqual([]);
     expect(heldOut.length).toBeGreaterThanOrEqual(messages.length / 5);
     expect(new Set(messages.map((entry) => entry.message)).size).toBe(messages.length);
+    expect(messages.filter((entry) => entry.collectedAfterDesign).length).toBeGreaterThanOrEqual(20);
   });
 
   it.each(table(messages.filter((entry) => !entry.holdout)))('reads "%s" as %s', (_text, family, entry) => {

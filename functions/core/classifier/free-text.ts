@@ -88,7 +88,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'out_of_memory',
     pattern:
-      /out ?of ?memory|OutOfMemoryError|\bOOM(?:[- ]?kill(?:ed)?)?\b|GC overhead limit|Java heap space|exit code 137|memory pressure|(?:exceed(?:ed|ing|s)?|beyond) (?:the )?(?:physical |container )?memory limit|\bMemoryError\b|(?:insufficient|not enough|ran out of) memory/i,
+      /out ?of ?memory|OutOfMemoryError|\bOOM(?:[- ]?kill(?:ed)?)?\b|GC overhead limit|Java heap space|exit (?:code|status)[:= ]*137|memory pressure|(?:exceed(?:ed|ing|s)?|beyond) (?:the )?(?:physical |container )?memory limit|\bMemoryError\b|(?:insufficient|not enough|ran out of) memory/i,
     errorType: 'DatabricksDriverOutOfMemory',
     confidence: 0.8,
   },
@@ -171,7 +171,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'invalid_configuration',
     pattern:
-      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,40}\b(?:invalid|not valid|malformed|failed validation)|InvalidParameter|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
+      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
     errorType: 'DatabricksConfigurationError',
     confidence: 0.65,
   },
@@ -206,7 +206,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'start_failure',
     pattern: new RegExp(
-      `(?:fail(?:ed|ure|s)?|unable|could ?not|cannot|can't|did ?not|didn't|never) (?:to |during |while |in )?(?:the )?(?:be )?${START}|${START} (?:fail(?:ed|ure|s)?|error|timed? ?out|timeout|did not complete)|(?:start(?:up)?|launch|bootstrap) (?:timed? ?out|timeout|deadline)|timed out (?:while )?(?:waiting for (?:the )?(?:cluster|driver|node|instance)s?|${START})|(?:not|never) (?:become )?(?:healthy|ready) (?:with)?in|setting up the cluster|unexpected (?:failure|error) while (?:waiting for the cluster|launching|setting up)|(?:while|during) (?:launching|starting|setting up|bootstrapping|provisioning)|too long to ${START}|cloud provider (?:failure|error)`,
+      `(?:fail(?:ed|ure|s)?|unable|could ?not|cannot|can't|did ?not|didn't|never) (?:to |during |while |in )?(?:the )?(?:be )?${START}|${START} (?:fail(?:ed|ure|s)?|error|timed? ?out|timeout|did not complete)|(?:start(?:up)?|launch|bootstrap) (?:timed? ?out|timeout|deadline)|timed out (?:while )?(?:waiting for (?:the )?(?:cluster|driver|node|instance)s?|${START})|(?:not|never) (?:become )?(?:healthy|ready) (?:with)?in|setting up the cluster|unexpected (?:failure|error) while (?:waiting for the cluster|launching|setting up)|(?:while|during) (?:launching|starting|setting up|bootstrapping|provisioning)|too long to ${START}|cloud provider (?:failure|error)|(?:error|fail(?:ure|ed)?|exception|problem) (?:during|while|in) (?:the )?${START}`,
       'i',
     ),
     errorType: 'DatabricksClusterStartFailure',
