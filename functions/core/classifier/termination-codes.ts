@@ -286,7 +286,7 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   ),
   INTERNAL_CAPACITY_FAILURE: fail(
     SERVICE,
-    'Databricks had no internal capacity for the request; the shortage is inside Databricks, so another node type does not help: back off and retry',
+    'Databricks had no internal capacity for the request (its spec: not enough provisioned Kubernetes capacity or cloud quota on its side); another node type does not help, so back off and retry',
   ),
   INTERNAL_ERROR: fail(SERVICE, 'an unexpected Databricks error forced termination'),
   INVALID_ARGUMENT: fail(CONFIG, 'an invalid argument in the cluster spec (seed: roll back the config)'),
@@ -296,7 +296,7 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   INVALID_WORKER_IMAGE_FAILURE: fail(IMAGE, 'the worker image is invalid'),
   IN_PENALTY_BOX: fail(
     ACCOUNT,
-    'Databricks holds back launches of the cluster after repeated launch failures; a start during the hold re-triggers it and the cause of those failures needs a person, so escalate, never retry',
+    "Databricks put the cluster's failure in its penalty box (its spec: a known, repeating customer/error combination) and holds back its launches; a start during the hold re-triggers it and the repeating cause needs a person, so escalate, never retry",
   ),
   IP_EXHAUSTION_FAILURE: fail(QUOTA, 'the network ran out of IP addresses'),
   JOB_FINISHED: ok('the job cluster ended because its job ended'),
@@ -400,7 +400,7 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   WORKSPACE_DELEGATION_KEY_MISCONFIGURED: fail(PERMISSION, 'the workspace delegation key is misconfigured'),
   WORKSPACE_UPDATE: fail(
     MAINTENANCE,
-    'Databricks updated the workspace and stopped its clusters together; starting them all at once would stampede the workspace, so a person decides (escalate)',
+    'the worker environment changed with a workspace network or key (CMK) update, which stops every cluster of the workspace together; starting them all at once would stampede it, so a person decides (escalate)',
   ),
   // The seed's alias: not a real Databricks code, kept so the seed's Test 2 payload keeps working.
   INSUFFICIENT_INSTANCE_CAPACITY: {
