@@ -20,6 +20,7 @@ const CORRECTIONS = [
   ['DATA_ACCESS_CONFIG_CHANGED', 'DatabricksWorkspaceStateError', 'escalate'],
   ['WORKSPACE_UPDATE', 'DatabricksWorkspaceMaintenance', 'escalate'],
   ['CERT_ROTATION', 'DatabricksWorkspaceMaintenance', 'escalate'],
+  ['MAINTENANCE_MODE', 'DatabricksWorkspaceMaintenance', 'escalate'],
 ] as const;
 
 describe('corrected termination decisions', () => {
@@ -83,7 +84,7 @@ describe('corrected termination decisions', () => {
 
   it('keeps the fleet-wide events from restarting every cluster by default', () => {
     // Act
-    const actions = ['WORKSPACE_UPDATE', 'CERT_ROTATION'].map(
+    const actions = ['WORKSPACE_UPDATE', 'CERT_ROTATION', 'MAINTENANCE_MODE'].map(
       (code) => classifyTermination({ code, type: 'SERVICE_FAULT' }).action,
     );
 

@@ -304,7 +304,10 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   K8S_AUTOSCALING_FAILURE: fail(SERVICE, 'Kubernetes autoscaling failed on the Databricks side'),
   K8S_DBR_CLUSTER_LAUNCH_TIMEOUT: fail(START, 'the Kubernetes-based cluster did not launch in time'),
   LAZY_ALLOCATION_TIMEOUT: fail(START, 'lazy allocation of nodes timed out'),
-  MAINTENANCE_MODE: fail(SERVICE, 'the workspace was in maintenance; retry after a delay'),
+  MAINTENANCE_MODE: fail(
+    MAINTENANCE,
+    "Databricks' on-call terminated the cluster for emergency maintenance (its spec); a start could fight the maintenance and hits every cluster stopped with it, so a person decides (escalate)",
+  ),
   METASTORE_COMPONENT_UNHEALTHY: fail(SERVICE, 'the metastore was unreachable; a Databricks-side dependency'),
   MTLS_PORT_CONNECTIVITY_FAILURE: fail(
     MISCONFIG_NET,
