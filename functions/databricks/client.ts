@@ -574,7 +574,8 @@ export class DatabricksClient {
         },
         this.clock.now(),
       );
-      if (status === 401 && authorization !== undefined) rejectedCredentials.set(error, authorization);
+      if (error instanceof DatabricksUnauthenticatedError && authorization !== undefined)
+        rejectedCredentials.set(error, authorization);
       throw error;
     }
     let json: unknown;
