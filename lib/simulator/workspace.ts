@@ -300,25 +300,32 @@ export class Workspace {
       const state = this.random.weighted(spec.states);
       const source = this.random.weighted(spec.sources);
       const n = this.ordered.length + 1;
-      this.addCluster({
-        cluster_name: source === 'JOB' ? `job-${100_000 + n}-run-${1_000 + n}` : `${spec.namePrefix}-${n}`,
-        state,
-        cluster_source: source,
-        spark_version: '15.4.x-scala2.12',
-        node_type_id: this.random.pick(spec.nodeTypeIds),
-        num_workers: spec.numWorkers,
-        ...(spec.availability
-          ? { aws_attributes: { availability: spec.availability, first_on_demand: 1 } }
-          : {}),
-        ...(state === 'TERMINATED' || state === 'TERMINATING'
-          ? { termination_reason: this.random.pick(spec.terminationReasons) }
-          : {}),
-      } as ClusterSeed);
+      this.addCluster(
+        {
+          cluster_name: source === 'JOB' ? `job-${100_000 + n}-run-${1_000 + n}` : `${spec.namePrefix}-${n}`,
+          state,
+          cluster_source: source,
+          spark_version: '15.4.x-scala2.12',
+          node_type_id: this.random.pick(spec.nodeTypeIds),
+          num_workers: spec.numWorkers,
+          ...(spec.availability
+            ? { aws_attributes: { availability: spec.availability, first_on_demand: 1 } }
+            : {}),
+          ...(state === 'TERMINATED' || state === 'TERMINATING'
+            ? { termination_reason: this.random.pick(spec.terminationReasons) }
+            : {}),
+        } as ClusterSeed,
+        true,
+      );
     }
     return spec.count;
   }
 
-  private addCluster(seed: ClusterSeed): SimCluster {
+  /**
+   * `restarted`: a generated cluster came up after its creation by a (re)start, so it shows
+   * `last_restarted_time`; a seed shows it only when it gives one.
+   */
+  private addCluster(seed: ClusterSeed, restarted = false): SimCluster {
     const now = this.clock.now();
     const id = seed.cluster_id ?? this.uniqueClusterId(now);
     const config: Json = {};
@@ -359,6 +366,7 @@ export class Workspace {
       gone: false,
     };
     if (seed.last_restarted_time !== undefined) cluster.lastRestartedTime = seed.last_restarted_time;
+    else if (restarted && seed.state !== 'PENDING') cluster.lastRestartedTime = lastStart;
     if (seed.state !== 'PENDING') {
       cluster.runningSince = lastStart;
       cluster.lastStateLossTime = seed.last_state_loss_time ?? lastStart;

@@ -116,7 +116,7 @@ describe('recovery workflow: clusters that need a different configuration', () =
       spark_version: '15.4.x-scala2.12',
       node_type_id: 'i3.xlarge',
       num_workers: 2,
-      autotermination_minutes: 60,
+      autotermination_minutes: 10000,
     });
     expect(recovery.audit.find((entry) => entry.event === 'remediation_started')?.details).toMatchObject({
       primitive: 'rollback_start',
