@@ -77,6 +77,7 @@ export interface SimulatorAdmin {
   /** A user terminates / starts / edits the cluster (not judged by the harm ledger). */
   userTerminate(clusterId: string, action?: UserActionInput): void;
   userStart(clusterId: string, action?: UserActionInput): void;
+  userRestart(clusterId: string, action?: UserActionInput): void;
   userEdit(clusterId: string, action: UserActionInput): void;
   /** The harm ledger: what API callers did that a careful operator never would. */
   harms(): Harm[];
@@ -174,6 +175,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     userStart(clusterId, action = {}) {
       workspace.tick();
       workspace.userStart(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
+    },
+    userRestart(clusterId, action = {}) {
+      workspace.tick();
+      workspace.userRestart(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
     },
     userEdit(clusterId, action) {
       workspace.tick();
@@ -491,7 +496,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   function routeAdmin(method: string, path: string, query: URLSearchParams, raw: string): unknown {
     const json = (): unknown => (raw.trim() === '' ? {} : parseJson(raw));
     const cluster =
-      /^\/__admin\/clusters\/([^/]+)\/(fail|crash-driver|gc-pause|command|user-terminate|user-start|user-edit)$/.exec(
+      /^\/__admin\/clusters\/([^/]+)\/(fail|crash-driver|gc-pause|command|user-terminate|user-start|user-restart|user-edit)$/.exec(
         path,
       );
     if (cluster && method === 'POST') {
@@ -503,6 +508,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         command: () => admin.runCommand(id),
         'user-terminate': () => admin.userTerminate(id, json() as UserActionInput),
         'user-start': () => admin.userStart(id, json() as UserActionInput),
+        'user-restart': () => admin.userRestart(id, json() as UserActionInput),
         'user-edit': () => admin.userEdit(id, json() as UserActionInput),
       };
       actions[cluster[2] ?? '']?.();

@@ -1732,6 +1732,11 @@ export class Workspace {
     this.start({ cluster_id: id }, undefined, user);
   }
 
+  /** A user restarts the cluster (RESTARTING with their name); never judged. */
+  userRestart(id: string, user: string): void {
+    this.restart({ cluster_id: id }, undefined, user);
+  }
+
   /** A user edits attributes (`null` removes one): EDITED with their name, a restart if RUNNING; never judged. */
   userEdit(id: string, user: string, attributes: Readonly<Record<string, unknown>>): void {
     const cluster = this.requireCluster(id);

@@ -4,6 +4,7 @@ import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import type { PollReport } from '../../functions/poller/run.ts';
 import type { LocalDeps } from '../../lib/local/host.ts';
 import { pollIntervalFromEnv, startPollerLoop } from '../../lib/local/poller-loop.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
 
 describe('local poller loop', () => {
@@ -25,6 +26,7 @@ describe('local poller loop', () => {
     vi.unstubAllEnvs();
     await h?.close();
   });
+  useHarmLedger(() => h?.simulators());
 
   it('polls on its schedule until stopped, and tickets what it finds', async () => {
     // Prepare
