@@ -851,6 +851,7 @@ export class Workspace {
     cluster: SimCluster,
     origin: CallOrigin | undefined,
     configs?: { previous: Json; next: Json },
+    refused = false,
   ): void {
     if (origin === undefined) return;
     const window = autoterminationMs(cluster.config);
@@ -868,7 +869,10 @@ export class Workspace {
             (cluster.terminatedTime ?? 0) - cluster.lastActivityTime >= window)),
       ...(configs ? { previousConfig: configs.previous, nextConfig: configs.next } : {}),
     };
-    this.harms.record(origin, cluster.id, this.clock.now(), judge(call, facts));
+    const verdicts = judge(call, facts);
+    // A refused call changed nothing: only trying to touch an owned cluster counts.
+    const kept = refused ? verdicts.filter((v) => v.rule === 'mutate_owned_cluster') : verdicts;
+    this.harms.record(origin, cluster.id, this.clock.now(), kept);
   }
 
   /** The per-workspace launch limit (`limits.clusterLaunchesPerMinute`): counts this launch or refuses it. */
@@ -896,7 +900,7 @@ export class Workspace {
   ): void {
     if (cluster.source !== 'JOB') return;
     // Refused, yet recorded: a careful operator never tries.
-    this.judge(call, cluster, origin);
+    this.judge(call, cluster, origin, undefined, true);
     throw invalidParameter(
       `Cluster ${cluster.id} was created by the job scheduler; job clusters cannot be ${what}.`,
     );
