@@ -80,6 +80,8 @@ export const ClusterSeedSchema = z.looseObject({
   pinned: z.boolean().optional(),
   start_time: Millis.optional(),
   terminated_time: Millis.optional(),
+  /** Instead of `terminated_time`: how long before the scenario loads it terminated. */
+  terminated_ago_ms: Millis.optional(),
   last_state_loss_time: Millis.optional(),
   last_restarted_time: Millis.optional(),
   last_activity_time: Millis.optional(),

@@ -163,6 +163,7 @@ const READ_ONLY = new Set([
   'state_message',
   'start_time',
   'terminated_time',
+  'terminated_ago_ms',
   'last_state_loss_time',
   'last_restarted_time',
   'last_activity_time',
@@ -338,7 +339,10 @@ export class Workspace {
     // A terminated cluster ran for a few hours before it ended; a running one came up within a day.
     const terminatedAt =
       seed.state === 'TERMINATED'
-        ? (seed.terminated_time ?? now - 60_000 - this.random.int(6 * 3_600_000))
+        ? (seed.terminated_time ??
+          (seed.terminated_ago_ms === undefined
+            ? now - 60_000 - this.random.int(6 * 3_600_000)
+            : now - seed.terminated_ago_ms))
         : now;
     const defaultStart = Math.max(
       startTime + this.timings.startMs,
