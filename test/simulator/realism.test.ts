@@ -124,6 +124,30 @@ describe('simulated cluster policies', () => {
   });
 });
 
+describe('simulated cluster policies of other rule types', () => {
+  it.each([
+    ['a blocklisted node type', 400, { node_type_id: 'p4d.24xlarge' }],
+    ['a size outside the range', 400, { num_workers: 9 }],
+    ['a forbidden attribute', 400, { init_scripts: [] }],
+    [
+      'a size inside the range and any spark version',
+      200,
+      { num_workers: 8, spark_version: '16.4.x-scala2.12' },
+    ],
+  ])('answers an update to %s with %i', async (_name, status, change) => {
+    // Act
+    const answer = await post('update', {
+      cluster_id: '0115-000012-policy12',
+      update_mask: Object.keys(change).join(','),
+      cluster: change,
+    });
+
+    // Assess
+    expect(answer.status).toBe(status);
+    if (status === 400) expect(answer.body.message).toContain('Small and plain (B0000000000000BB)');
+  });
+});
+
 describe('simulated cluster attributes', () => {
   it('always returns driver_node_type_id, equal to node_type_id unless set', async () => {
     // Act
