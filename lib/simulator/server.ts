@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { JsonDepthError, JsonSyntaxError, parseJson } from '../../functions/core/json.ts';
 import { SimClock } from './clock.ts';
+import { SimApiError } from './errors.ts';
 import { Faults } from './faults.ts';
 import type { CallOrigin, Harm } from './harms.ts';
 import { SimRandom } from './random.ts';
@@ -25,7 +26,7 @@ import {
   type UserActionInput,
   UserActionSchema,
 } from './scenario.ts';
-import { type LoadResult, SimApiError, Workspace } from './workspace.ts';
+import { type LoadResult, Workspace } from './workspace.ts';
 
 export interface OAuthClient {
   readonly clientId: string;

@@ -9,9 +9,12 @@
  */
 import { CLUSTER_SOURCES, CLUSTER_STATES } from '../../functions/core/schemas/common.ts';
 import type { SimClock } from './clock.ts';
+import { invalidParameter, SimApiError } from './errors.ts';
 import type { Faults } from './faults.ts';
 import { type CallOrigin, type ClusterFacts, HarmLedger, judge, type MutatingCall } from './harms.ts';
+import { listJobs, listRuns } from './job-lists.ts';
 import { idValue, rawNumber } from './json.ts';
+import { decodeToken, encodeToken, optionalMillis } from './paging.ts';
 import { Policies } from './policies.ts';
 import { isPoolCluster, Pools, poolNodeTypeConflict } from './pools.ts';
 import { clusterIdAt, SimRandom } from './random.ts';
@@ -26,24 +29,6 @@ import {
   type Timings,
   TimingsSchema,
 } from './scenario.ts';
-
-/** A Databricks API error the server turns into `{error_code, message}` with this status. */
-export class SimApiError extends Error {
-  override readonly name = 'SimApiError';
-  readonly status: number;
-  readonly errorCode: string;
-  /** Sent as `Retry-After` (a throttled call). */
-  readonly retryAfterSeconds: number | undefined;
-  constructor(status: number, errorCode: string, message: string, retryAfterSeconds?: number) {
-    super(message);
-    this.status = status;
-    this.errorCode = errorCode;
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
-
-const invalidParameter = (message: string): SimApiError =>
-  new SimApiError(400, 'INVALID_PARAMETER_VALUE', message);
 
 type ClusterState = SeedableState;
 type Json = Record<string, unknown>;
@@ -198,9 +183,6 @@ const TERMINAL_LIFE_CYCLES = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']
 const LIST_RETENTION_MS = 30 * 86_400_000;
 /** `clusters/get` (and every other call) knows a terminated cluster this long (api-facts §2.3). */
 const GET_RETENTION_MS = 60 * 86_400_000;
-const JOBS_PAGE_DEFAULT = 20;
-const JOBS_PAGE_MAX = 100;
-const RUNS_PAGE_MAX = 25;
 const LIST_PAGE_MAX = 100;
 const EVENTS_PAGE_DEFAULT = 50;
 const EVENTS_PAGE_MAX = 500;
@@ -1341,85 +1323,20 @@ export class Workspace {
     };
   }
 
-  /** `GET /api/2.2/jobs/list`: `limit` (1–100, default 20), `offset`, `page_token`, `name`, `expand_tasks`. */
+  /** `GET /api/2.2/jobs/list` (see job-lists.ts). */
   listJobs(query: URLSearchParams): Json {
-    const limit = pageLimit(query.get('limit'), JOBS_PAGE_DEFAULT, JOBS_PAGE_MAX);
-    const name = query.get('name');
-    const expand = query.get('expand_tasks') === 'true';
-    const jobs = [...this.jobs.values()].filter((j) => name === null || j.name === name);
-    const fingerprint = `jobs|${name ?? ''}`;
-    const from = pageStart(query, fingerprint);
-    const page = jobs.slice(from, from + limit);
-    const more = from + limit < jobs.length;
-    return {
-      ...(page.length > 0
-        ? {
-            jobs: page.map((job) => ({
-              job_id: idValue(job.id),
-              creator_user_name: USER,
-              settings: {
-                name: job.name,
-                format: 'MULTI_TASK',
-                ...(expand
-                  ? {
-                      tasks: job.tasks,
-                      ...(job.jobClusters.length > 0 ? { job_clusters: job.jobClusters } : {}),
-                    }
-                  : {}),
-              },
-            })),
-          }
-        : {}),
-      has_more: more,
-      ...(more ? { next_page_token: encodeToken({ o: from + limit, f: fingerprint }) } : {}),
-    };
+    return listJobs([...this.jobs.values()], query, USER);
   }
 
-  /**
-   * `GET /api/2.2/jobs/runs/list`, newest first: `job_id`, `active_only`, `completed_only`,
-   * `start_time_from`/`start_time_to`, `limit` (1–25, default 25), `offset`, `page_token`, `expand_tasks`.
-   */
+  /** `GET /api/2.2/jobs/runs/list` (see job-lists.ts). */
   listRuns(query: URLSearchParams): Json {
-    const limit = pageLimit(query.get('limit'), RUNS_PAGE_MAX, RUNS_PAGE_MAX);
-    const jobId = query.get('job_id');
-    if (jobId !== null && !/^\d{1,19}$/.test(jobId)) throw invalidParameter(`Invalid job_id: ${jobId}`);
-    const active = query.get('active_only') === 'true';
-    const completed = query.get('completed_only') === 'true';
-    if (active && completed) throw invalidParameter('active_only and completed_only cannot both be true');
-    const from = optionalMillis(numberOrUndefined(query.get('start_time_from')), 'start_time_from');
-    const to = optionalMillis(numberOrUndefined(query.get('start_time_to')), 'start_time_to');
-    const expand = query.get('expand_tasks') === 'true';
-    const runs = [...this.runs.values()]
-      .filter(
-        (r) =>
-          (jobId === null || r.job.id === jobId) &&
-          (!active || !TERMINAL_LIFE_CYCLES.has(r.lifeCycle)) &&
-          (!completed || TERMINAL_LIFE_CYCLES.has(r.lifeCycle)) &&
-          (from === undefined || r.startTime >= from) &&
-          (to === undefined || r.startTime <= to),
-      )
-      .sort((a, b) => b.startTime - a.startTime || Number(BigInt(b.id) - BigInt(a.id)));
-    const fingerprint = ['runs', jobId ?? '', active, completed, from ?? '', to ?? ''].join('|');
-    const start = pageStart(query, fingerprint);
-    const page = runs.slice(start, start + limit);
-    const more = start + limit < runs.length;
-    return {
-      ...(page.length > 0
-        ? {
-            runs: page.map((run) => {
-              const {
-                tasks,
-                job_clusters,
-                has_more: _more,
-                ...rest
-              } = this.getRun(new URLSearchParams({ run_id: run.id }), false);
-              return expand ? { ...rest, tasks, ...(job_clusters ? { job_clusters } : {}) } : rest;
-            }),
-          }
-        : {}),
-      has_more: more,
-      ...(more ? { next_page_token: encodeToken({ o: start + limit, f: fingerprint }) } : {}),
-    };
+    const runs = [...this.runs.values()].map((run) => ({
+      id: run.id,
+      jobId: run.job.id,
+      startTime: run.startTime,
+      finished: TERMINAL_LIFE_CYCLES.has(run.lifeCycle),
+    }));
+    return listRuns(runs, query, (id) => this.getRun(new URLSearchParams({ run_id: id }), false));
   }
 
   repair(body: Json): Json {
@@ -1974,53 +1891,4 @@ function idText(value: unknown, field: string): string {
   if (typeof value === 'string' && /^\d{1,19}$/.test(value)) return value;
   if (value === undefined) throw invalidParameter(`Missing required field: ${field}`);
   throw invalidParameter(`Invalid ${field}: must be a positive integer`);
-}
-
-function optionalMillis(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-    throw invalidParameter(`${field} must be a non-negative integer`);
-  return value;
-}
-
-function numberOrUndefined(text: string | null): number | undefined {
-  return text === null || text === '' ? undefined : Number(text);
-}
-
-/** A list's `limit`: absent or 0 = the default (0 = the maximum for runs, as Databricks does). */
-function pageLimit(text: string | null, fallback: number, max: number): number {
-  if (text === null || text === '') return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > max)
-    throw invalidParameter(`limit must be an integer from 0 to ${max}`);
-  return n === 0 ? max : n;
-}
-
-/** Where a list page starts: the `page_token`'s position (for the same query) or `offset`. */
-function pageStart(query: URLSearchParams, fingerprint: string): number {
-  const token = query.get('page_token');
-  if (token) {
-    const cursor = decodeToken(token);
-    if (cursor?.f !== fingerprint || typeof cursor.o !== 'number')
-      throw invalidParameter('Invalid page_token: it does not belong to this query');
-    return cursor.o;
-  }
-  const offset = query.get('offset');
-  if (offset === null || offset === '') return 0;
-  const n = Number(offset);
-  if (!Number.isInteger(n) || n < 0) throw invalidParameter('offset must be a non-negative integer');
-  return n;
-}
-
-function encodeToken(value: Json): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function decodeToken(token: string): Json | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
 }
