@@ -597,7 +597,8 @@ export class DatabricksClient {
 }
 
 /**
- * The credential a 401 rejected, so that only that one is dropped when many requests fail together.
+ * The credential a 401 (or a 403 "Invalid access token.") rejected, so that only that one is dropped
+ * when many requests fail together.
  * Kept beside the error, never on it, so that logging an error can never print a token.
  */
 const rejectedCredentials = new WeakMap<object, string>();

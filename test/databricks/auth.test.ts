@@ -275,7 +275,7 @@ describe('workspace clients with credentials from Secrets Manager', () => {
     expect(sim.admin.stats().tokensIssued).toBe(tokens);
   });
 
-  it('re-reads a rotated secret after a 401', async () => {
+  it('re-reads a rotated secret after the token is rejected (403 "Invalid access token.", as a 401)', async () => {
     // Prepare
     secrets
       .on(GetSecretValueCommand)
