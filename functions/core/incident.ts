@@ -81,6 +81,11 @@ export interface IncidentDeps {
   readonly metrics?: IncidentMetrics;
   /** Who records the audit entries: `intake` or `poller`. */
   readonly actor: string;
+  /**
+   * Whether the ticket is moved to in_progress right after StartExecution. The intake says no: the
+   * workflow moves it when it takes over, so a new incident costs two AWS calls. @default true
+   */
+  readonly markStarted?: boolean;
 }
 
 /** The seed's response vocabulary. */
@@ -324,8 +329,7 @@ async function startRecovery(
     playbook,
     signal,
   };
-  // The workflow moves the ticket to in_progress when it takes over: no write after the start here.
-  return startWorkflow(input, classification, ticket, deps, { recordStart: false });
+  return startWorkflow(input, classification, ticket, deps, { recordStart: deps.markStarted ?? true });
 }
 
 /**

@@ -75,6 +75,8 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
         logger: deps.logger,
         metrics,
         deadline,
+        // The workflow moves the ticket to in_progress when it takes over: two AWS calls per incident.
+        markStarted: false,
       });
       if (outcome.retryable) {
         return jsonResponse(503, toResponseBody(outcome), { 'retry-after': '30' });

@@ -133,14 +133,12 @@ const NOT_TRIED_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Only a failed remediation counts on the breakers: the recovery changed something and the cluster
- * (or run) did not come back. An escalation before any change — cluster or run gone, workspace
- * unknown, permission or credentials missing, no safe action — gives back the probes instead, so
- * that such events can never open a breaker and block real recoveries.
+ * Only a failed remediation counts on the breakers. An escalation because nothing could be tried —
+ * cluster, run or ticket gone, workspace unknown, permission or credentials missing — gives back the
+ * probes instead, so that such events can never open a breaker and block real recoveries.
  */
 function failedRemediation(state: RecoveryState): boolean {
-  if ((state.actions ?? []).length === 0) return false;
-  return !NOT_TRIED_ERRORS.has(state.error?.Error ?? '');
+  return state.escalation?.notTried !== true && !NOT_TRIED_ERRORS.has(state.error?.Error ?? '');
 }
 
 /** Someone else resolved the ticket meanwhile (an operator closed or suppressed it): leave it be. */

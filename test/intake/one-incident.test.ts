@@ -11,11 +11,15 @@ const quiet = { info: () => undefined, warn: () => undefined, error: () => undef
 const TERMINATED_AT = 1_764_310_000_000;
 
 /** A TERMINATED all-purpose cluster, and (optionally) a job whose failed run it explains. */
-function failedCluster(clusterId: string, code = 'DRIVER_UNREACHABLE', type = 'SERVICE_FAULT') {
+function failedCluster(
+  clusterId: string,
+  code = 'DRIVER_UNREACHABLE',
+  type: 'CLIENT_ERROR' | 'SERVICE_FAULT' | 'CLOUD_FAILURE' = 'SERVICE_FAULT',
+) {
   return {
     cluster_id: clusterId,
     cluster_name: clusterId,
-    state: 'TERMINATED',
+    state: 'TERMINATED' as const,
     terminated_time: TERMINATED_AT,
     termination_reason: { code, type },
   };
@@ -26,7 +30,13 @@ function jobOn(clusterId: string, jobId: number, runId: number, code = 'CLUSTER_
     job_id: jobId,
     name: `job-${jobId}`,
     tasks: [{ task_key: 't', existing_cluster_id: clusterId }],
-    runs: [{ run_id: runId, result_state: 'FAILED', termination_details: { code, type: 'CLIENT_ERROR' } }],
+    runs: [
+      {
+        run_id: runId,
+        result_state: 'FAILED' as const,
+        termination_details: { code, type: 'CLIENT_ERROR' as const },
+      },
+    ],
   };
 }
 
@@ -84,8 +94,8 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
         failedCluster('job-first-1', 'COMMUNICATION_LOST'),
         failedCluster('event-first-1', 'COMMUNICATION_LOST'),
         failedCluster('poller-first-1'),
-        { cluster_id: 'bucket-1', cluster_name: 'bucket-1', state: 'RUNNING' },
-        { cluster_id: 'user-code-1', cluster_name: 'user-code-1', state: 'RUNNING' },
+        { cluster_id: 'bucket-1', cluster_name: 'bucket-1', state: 'RUNNING' as const },
+        { cluster_id: 'user-code-1', cluster_name: 'user-code-1', state: 'RUNNING' as const },
       ],
       jobs: [
         jobOn('job-first-1', 9101, 91010),
