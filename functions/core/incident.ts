@@ -19,7 +19,7 @@ import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
-import type { FailureSignal } from './signal.ts';
+import { type FailureSignal, incidentAliases } from './signal.ts';
 
 export interface TicketStore {
   openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;
@@ -159,6 +159,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     ...optional('terminationType', classification.type),
     detectedAt: new Date(signal.observedAt).toISOString(),
     ...optional('clusterClaim', clusterClaimOf(signal)),
+    aliasKeys: incidentAliases({ ...signal, code: classification.code }),
     // Closed breakers are checked in the same write; only a breaker that is not closed costs more.
     ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
     audit: {

@@ -81,6 +81,17 @@ export type IncidentAnchor = Pick<
 > & { readonly code?: string | undefined };
 
 /**
+ * Further keys of the same incident: a termination keyed on its `terminated_time` whose
+ * `TERMINATING` event is known is also known under that event's key (what a replay after the cluster
+ * was started again computes).
+ */
+export function incidentAliases(anchor: IncidentAnchor): string[] {
+  if (anchor.terminatedTime === undefined || anchor.terminatingAt === undefined) return [];
+  const alias = incidentKey({ ...anchor, terminatedTime: undefined });
+  return alias === incidentKey(anchor) ? [] : [alias];
+}
+
+/**
  * The incident key. A cluster incident is anchored on the Databricks timestamp that identifies the
  * occurrence — `terminated_time` for a termination (else the time of its `TERMINATING` event),
  * `last_state_loss_time` for a driver loss, the time

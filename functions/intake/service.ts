@@ -154,7 +154,9 @@ export function resolveWorkspace(
  *    poller's and the job path's key too;
  * 2. else the `terminated_time` the event carries;
  * 3. else the newest `TERMINATING` event in `clusters/events` with that termination (the cluster was
- *    started again since, or is still terminating): its timestamp;
+ *    started again since, or is still terminating): its timestamp. That event is read in case 1 and
+ *    2 too: its key is kept as the ticket's alias, so a replay after the recovery started the
+ *    cluster again joins the same ticket, even after it closed;
  * 4. only when Databricks has no trace of it, a 15-minute bucket.
  * The cluster must exist: a cluster `clusters/get` does not know is a 422 and opens nothing. The
  * workspace is always the one the intake resolved, never the body's `workspace_id`.
@@ -174,8 +176,10 @@ async function enrichClusterEvent(
   );
   const adopt = event.event !== 'cluster.restarting' && isSameTermination(event, cluster);
   const terminatedTime = (adopt ? cluster.terminated_time : undefined) ?? event.cluster.terminated_time;
+  // Also read when terminated_time is known: the ticket then keeps the TERMINATING event's key as an
+  // alias, so a replay after the cluster was started again (no terminated_time any more) joins it.
   const terminatingAt =
-    terminatedTime === undefined ? await terminationEventTime(client, event, deps) : undefined;
+    event.event === 'cluster.restarting' ? undefined : await terminationEventTime(client, event, deps);
   return signalFromClusterEvent(
     {
       ...event,

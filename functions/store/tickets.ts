@@ -94,6 +94,8 @@ export interface Ticket {
    * incident per cluster. Released in the same write that resolves the ticket.
    */
   readonly clusterClaim?: string;
+  /** Further keys of the incident (see `incidentAliases`), mirrored like the key itself. */
+  readonly incidentAliases?: readonly string[];
 }
 
 /** Fields a transition may change besides the status. */
@@ -141,6 +143,7 @@ export interface OpenTicketInput
     | 'updatedAt'
     | 'version'
     | 'clusterClaim'
+    | 'incidentAliases'
   > {
   /**
    * `take`: a cluster failure claims its cluster until the ticket is resolved; while it is held every
@@ -150,6 +153,8 @@ export interface OpenTicketInput
   readonly clusterClaim?: { readonly scope: string; readonly mode: 'take' | 'check' };
   /** Breakers that must be closed for the recovery to start; checked in the same write. */
   readonly breakerScopes?: readonly string[];
+  /** Further keys of the same incident (`incidentAliases`), claimed in the same write. */
+  readonly aliasKeys?: readonly string[];
   /** ISO timestamp of detection; its UTC date names the ticket. @default now */
   readonly detectedAt?: string;
   /** @default 0 */
@@ -335,12 +340,14 @@ export class TicketRepository {
       attempts,
       clusterClaim,
       breakerScopes: _breakerScopes,
+      aliasKeys = [],
       ...fields
     } = input;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const ticket: Ticket = compact({
         ...fields,
         ...(clusterClaim?.mode === 'take' ? { clusterClaim: clusterClaim.scope } : {}),
+        ...(aliasKeys.length > 0 ? { incidentAliases: aliasKeys } : {}),
         ticketId,
         status: 'open',
         detectedAt,
@@ -370,6 +377,16 @@ export class TicketRepository {
           },
         },
       ];
+      for (const alias of aliasKeys) {
+        items.push({
+          Put: {
+            TableName: this.#tableName,
+            Item: { ...incidentKeyOf(alias), incidentKey: alias, aliasOf: input.incidentKey, ...pointer },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        });
+      }
       const claimAt = clusterClaim === undefined ? -1 : items.length;
       if (clusterClaim?.mode === 'take') {
         items.push({
@@ -423,7 +440,10 @@ export class TicketRepository {
         const reasons = cancellationReasons(error);
         if (reasons === undefined) throw error;
         const failed = (index: number) => index >= 0 && reasons[index]?.Code === 'ConditionalCheckFailed';
-        if (failed(0)) return duplicateOf(reasons[0]?.Item, 'incident', input.incidentKey);
+        const known = aliasKeys.findIndex((_alias, i) => failed(i + 1)) + 1;
+        if (failed(0) || known > 0) {
+          return duplicateOf(reasons[known]?.Item, 'incident', input.incidentKey);
+        }
         if (failed(claimAt)) return duplicateOf(reasons[claimAt]?.Item, 'claim', input.incidentKey);
         if (failed(ticketAt)) {
           // The number was taken in the same millisecond by another process: take the next one.
@@ -694,7 +714,9 @@ export class TicketRepository {
         },
       },
     });
-    const items: TransactItems = [mirror(incidentKeyOf(current.incidentKey))];
+    const items: TransactItems = [current.incidentKey, ...(current.incidentAliases ?? [])].map((key) =>
+      mirror(incidentKeyOf(key)),
+    );
     const claim = current.clusterClaim;
     if (claim !== undefined && !RESOLVED_STATUSES.includes(current.status)) {
       if (RESOLVED_STATUSES.includes(next.status)) {

@@ -91,6 +91,7 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
       clusters: [
         failedCluster('seq-1'),
         failedCluster('replay-1'),
+        failedCluster('replay-2'),
         failedCluster('job-first-1', 'COMMUNICATION_LOST'),
         failedCluster('event-first-1', 'COMMUNICATION_LOST'),
         failedCluster('poller-first-1'),
@@ -164,13 +165,13 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     expect(after.body).toMatchObject({ status: 'duplicate', ticket_id: before.body.ticket_id });
   });
 
-  it('opens a new ticket for a replay after close, and its recovery does not restart the healthy cluster', async () => {
+  it('answers a replay after close with the closed ticket and starts nothing', async () => {
     // Prepare
     const first = await h.post(eventFor('replay-1'));
-    const firstStart = h.workflow.starts.find((s) => s.name === first.body.ticket_id);
     await recover('replay-1');
     const duringRecovery = await h.post(eventFor('replay-1'));
     await closeTicket(String(first.body.ticket_id));
+    const starts = h.workflow.starts.length;
 
     // Act
     const replay = await h.post(eventFor('replay-1'));
@@ -178,13 +179,35 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
 
     // Assess
     expect(duringRecovery.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
-    expect(firstStart?.input.signal.incidentKey).toBe(`default#cluster#replay-1#terminated#${TERMINATED_AT}`);
-    // The replay is anchored on the TERMINATING event in clusters/events, never on a bucket.
-    const second = h.workflow.starts.find((s) => s.name === replay.body.ticket_id);
-    expect(second?.input.signal.incidentKey).toMatch(/^default#cluster#replay-1#terminating#\d+$/);
+    // The cluster runs again: the replay is anchored on its TERMINATING event, the ticket's alias.
+    expect(replay.body).toMatchObject({
+      status: 'duplicate',
+      ticket_id: first.body.ticket_id,
+      recovery_status: 'recovered',
+    });
     expect(replayWithTime.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
+    expect(h.workflow.starts.length).toBe(starts);
+  });
+
+  it('opens a new ticket for a replay after a poller ticket closed, whose recovery does not restart the healthy cluster', async () => {
+    // Prepare
+    const details = { ...failedCluster('replay-2'), cluster_source: 'UI' } as ClusterDetails;
+    const polled = await handleSignal(
+      signalFromCluster(details, 'termination', 'poller', { workspaceId: 'default', now: Date.now() }),
+      incident,
+    );
+    await recover('replay-2');
+    await closeTicket(String(polled.ticket?.ticketId));
+
+    // Act
+    const replay = await h.post(eventFor('replay-2'));
+
+    // Assess
+    const second = h.workflow.starts.find((s) => s.name === replay.body.ticket_id);
+    // Anchored on the TERMINATING event in clusters/events, never on a bucket.
+    expect(second?.input.signal.incidentKey).toMatch(/^default#cluster#replay-2#terminating#\d+$/);
     const cluster = (await (
-      await fetch(`${h.simulator.url}/api/2.1/clusters/get?cluster_id=replay-1`, {
+      await fetch(`${h.simulator.url}/api/2.1/clusters/get?cluster_id=replay-2`, {
         headers: { authorization: `Bearer ${h.simulator.token}` },
       })
     ).json()) as ClusterDetails;
