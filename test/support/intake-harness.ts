@@ -41,6 +41,8 @@ export interface HarnessOptions {
   readonly logger?: Logger;
   /** The intake's clock. @default Date.now */
   readonly clock?: () => number;
+  /** Keep the API keys for this many seconds, as the Lambda does (60). @default 0: read on every request */
+  readonly keysMaxAgeSeconds?: number;
 }
 
 export interface Response {
@@ -86,7 +88,12 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   });
   const handler = createIntakeHandler({
     loadKeys: async () =>
-      parseApiKeys((await provider.get(KEYS_SECRET_ARN, { maxAge: 0, forceFetch: true })) as string),
+      parseApiKeys(
+        (await provider.get(KEYS_SECRET_ARN, {
+          maxAge: options.keysMaxAgeSeconds ?? 0,
+          forceFetch: (options.keysMaxAgeSeconds ?? 0) === 0,
+        })) as string,
+      ),
     getTicket: (id) => tickets.getTicket(id),
     tickets,
     breakers,
@@ -97,7 +104,12 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     clock: options.clock ?? Date.now,
     actor: 'intake',
     logger: options.logger ?? new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'intake' }),
+    // A refused body publishes no metric: the warning about an empty batch would only be noise.
+    metrics: new Metrics({
+      namespace: 'Test',
+      serviceName: 'intake',
+      logger: { ...console, warn: () => undefined },
+    }),
   });
 
   async function send(request: RequestShape): Promise<Response> {
