@@ -115,7 +115,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'workspace_maintenance',
     pattern:
-      /workspace\b.{0,40}\b(?:update|upgrade|maintenance)s?\b|worker environment\b.{0,40}\bchanged|certificates? rotation|rotat(?:e|ed|ing) (?:the )?certificates|maintenance mode|(?:emergency|scheduled|planned) maintenance/i,
+      /workspace\b.{0,40}\b(?:updat|upgrad)(?:es?|ed|ing)\b|workspace\b.{0,40}\bmaintenance|worker environment\b.{0,40}\bchanged|certificates? rotation|rotat(?:e|ed|ing) (?:the )?certificates|maintenance mode|(?:emergency|scheduled|planned) maintenance/i,
     errorType: 'DatabricksWorkspaceMaintenance',
     confidence: 0.7,
   },
@@ -134,16 +134,23 @@ const RULES: readonly Rule[] = [
     confidence: 0.7,
   },
   {
+    rule: 'address_exhaustion',
+    pattern:
+      /SubnetIsFull|(?:subnet|ip (?:address )?space|ip addresses?|cidr)\b.{0,40}\b(?:exhaust|full|r[au]n out)|(?:(?:not|n't)(?: have)? enough|insufficient|no) (?:free |available )?(?:ip )?addresses|(?:not|n't) have enough capacity for \d+ ip addresses|InsufficientFreeAddressesInSubnet|r[au]n out of (?:ip )?addresses/i,
+    errorType: 'DatabricksCloudQuotaExceeded',
+    confidence: 0.65,
+  },
+  {
     rule: 'capacity',
     pattern:
-      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't) (?:find |have )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
+      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't) (?:find |have )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|node type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
     errorType: 'DatabricksResourceExhausted',
     confidence: 0.75,
   },
   {
     rule: 'quota',
     pattern:
-      /quota|limit ?exceeded|LimitReached|exceed(?:s|ed|ing)? (?:the )?(?:approved |maximum |allowed )?(?:\w+ )?(?:limit|count)|(?:cloud|provider|account|subscription|service|resource) limits?\b|(?:v?cpus?|cores?|instances?|volumes?|addresses|nodes?) (?:limit|quota)\b|reached (?:the|its|your) limit|cannot create more than|maximum allowed|OperationNotAllowed|(?:subnet|ip (?:address )?space|ip addresses?|cidr)\b.{0,40}\b(?:exhaust|full|r[au]n out)|(?:(?:not|n't)(?: have)? enough|insufficient|no) (?:free |available )?(?:ip )?addresses|InsufficientFreeAddressesInSubnet|r[au]n out of (?:ip )?addresses/i,
+      /quota|limit ?exceeded|LimitReached|exceed(?:s|ed|ing)? (?:the )?(?:approved |maximum |allowed )?(?:\w+ )?(?:limit|count)|(?:cloud|provider|account|subscription|service|resource) limits?\b|(?:v?cpus?|cores?|instances?|volumes?|addresses|nodes?) (?:limit|quota)\b|reached (?:the|its|your) limit|cannot create more than|maximum allowed|OperationNotAllowed|maximum number of\b.{0,40}\b(?:reached|exceeded)/i,
     errorType: 'DatabricksCloudQuotaExceeded',
     confidence: 0.65,
   },
@@ -157,7 +164,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'permissions',
     pattern:
-      /permission(?:s)? (?:denied|error|issue)|PERMISSION_DENIED|access (?:is )?denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|AuthorizationFailed|AuthFailure|forbidden|\b403\b|does not have (?:the )?(?:required |necessary )?(?:permission|access|privilege)|insufficient (?:permission|privilege)s?|RequestDisallowedByPolicy|denied by (?:\w+ )?(?:org(?:anization)? )?polic|iam:PassRole|not permitted|(?:missing|lack(?:s|ing)?)(?: of)? (?:the )?(?:required |necessary )?(?:permissions?|authori[sz]ation)|access polic(?:y|ies)|(?:disabled|inaccessible|revok(?:ed|ing))\b.{0,30}\b(?:cmk|kms|key)|(?:kms|cmk|encryption|customer[- ]managed) key\b.{0,40}\b(?:disabled|inaccessible|not accessible|revoked|denied|pending deletion)/i,
+      /permission(?:s)? (?:denied|error|issue)|PERMISSION_DENIED|access (?:is )?denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|AuthorizationFailed|AuthFailure|forbidden|\b403\b|does not have (?:the )?(?:required |necessary )?(?:permission|access|privilege)|insufficient (?:permission|privilege)s?|RequestDisallowedByPolicy|denied by (?:\w+ )?(?:org(?:anization)? )?polic|iam:PassRole|not permitted|(?:missing|lack(?:s|ing)?)(?: of)? (?:the )?(?:required |necessary )?(?:permissions?|authori[sz]ation)|access polic(?:y|ies)|(?:disabled|inaccessible|revok(?:ed|ing))\b.{0,30}\b(?:cmk|kms|key)|(?:kms|cmk|encryption|customer[- ]managed) key\b(?: \S+)?.{0,40}\b(?:disabled|inaccessible|not accessible|revoked|denied|pending deletion)/i,
     errorType: 'DatabricksCloudPermissionError',
     confidence: 0.6,
   },
@@ -171,7 +178,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'invalid_configuration',
     pattern:
-      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
+      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b(?: \S+)?.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
     errorType: 'DatabricksConfigurationError',
     confidence: 0.65,
   },
