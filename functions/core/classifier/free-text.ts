@@ -143,7 +143,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'capacity',
     pattern:
-      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't) (?:find |have )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|node type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
+      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't|fail(?:ed)? to|unable to) (?:find |have |acquire )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|node type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
     errorType: 'DatabricksResourceExhausted',
     confidence: 0.75,
   },
@@ -178,7 +178,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'invalid_configuration',
     pattern:
-      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b(?: \S+)?.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
+      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist|not enabled)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b(?: \S+)?.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
     errorType: 'DatabricksConfigurationError',
     confidence: 0.65,
   },
@@ -213,7 +213,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'start_failure',
     pattern: new RegExp(
-      `(?:fail(?:ed|ure|s)?|unable|could ?not|cannot|can't|did ?not|didn't|never) (?:to |during |while |in )?(?:the )?(?:be )?${START}|${START} (?:fail(?:ed|ure|s)?|error|timed? ?out|timeout|did not complete)|(?:start(?:up)?|launch|bootstrap) (?:timed? ?out|timeout|deadline)|timed out (?:while )?(?:waiting for (?:the )?(?:cluster|driver|node|instance)s?|${START})|(?:not|never) (?:become )?(?:healthy|ready) (?:with)?in|setting up the cluster|unexpected (?:failure|error) while (?:waiting for the cluster|launching|setting up)|(?:while|during) (?:launching|starting|setting up|bootstrapping|provisioning)|too long to ${START}|cloud provider (?:failure|error)|(?:error|fail(?:ure|ed)?|exception|problem) (?:during|while|in) (?:the )?${START}`,
+      `(?:fail(?:ed|ure|s)?|unable|could ?not|cannot|can't|did ?not|didn't|never) (?:to |during |while |in )?(?:the )?(?:be )?${START}|${START} (?:fail(?:ed|ure|s)?|error|timed? ?out|timeout|did not complete)|(?:start(?:up)?|launch|bootstrap) (?:timed? ?out|timeout|deadline)|timed out (?:while )?(?:waiting for (?:the )?(?:cluster|driver|node|instance|spark(?: context)?)s?|${START})|(?:not|never) (?:become )?(?:healthy|ready) (?:with)?in|setting up the cluster|unexpected (?:failure|error) while (?:waiting for the cluster|launching|setting up)|(?:while|during) (?:launching|starting|setting up|bootstrapping|provisioning)|too long to ${START}|cloud provider (?:failure|error)|(?:error|fail(?:ure|ed)?|exception|problem) (?:during|while|in) (?:the )?${START}`,
       'i',
     ),
     errorType: 'DatabricksClusterStartFailure',
@@ -222,7 +222,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'driver_unreachable',
     pattern: new RegExp(
-      String.raw`${DRIVER} (?:is |was |has |became |has become )*(?:temporarily )?(?:unreachable|not responding|unresponsive|unavailable|down|lost|not reachable|stopped|crashed|restarted|died|exited|killed)|${DRIVER}\b.{0,30}\b(?:not respon(?:ding|sive)|unresponsive)|(?:los[et] (?:contact|connection|communication)|could ?not (?:reach|connect to)|unable to (?:reach|connect to)|no response from)\b.{0,40}\b(?:driver|cluster|chauffeur)|(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?${DRIVER}|cluster\b.{0,20}\b(?:became|become|is|was) (?:unreachable|unresponsive)|DriverLost|chauffeur|notebook (?:may have been )?detached`,
+      String.raw`${DRIVER} (?:is |was |has |became |has become )*(?:temporarily )?(?:unreachable|not responding|unresponsive|unavailable|down|lost|not reachable|stopped|crashed|restarted|died|exited|killed)|${DRIVER}\b.{0,30}\b(?:not respon(?:ding|sive)|unresponsive)|(?:los[et] (?:contact|connection|communication)|could ?not (?:reach|connect to)|unable to (?:reach|connect to)|no response from)\b.{0,40}\b(?:driver|cluster|chauffeur)|(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?${DRIVER}|cluster\b.{0,20}\b(?:became|become|is|was) (?:unreachable|unresponsive)|(?:python|ipython|repl) (?:kernel|process) (?:is |was |became )?(?:unresponsive|not responding)|DriverLost|chauffeur|notebook (?:may have been )?detached`,
       'i',
     ),
     errorType: 'DatabricksDriverNotResponding',
