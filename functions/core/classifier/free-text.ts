@@ -9,8 +9,8 @@
  *   `ZONE_RESOURCE_POOL_EXHAUSTED`, "Operation results in exceeding quota limits of Core");
  * - a sentence about what failed (the driver, the start, an init script, a library, a disk).
  *
- * So the matcher works in three steps: a specific termination code named in the text decides
- * through the reviewed table; otherwise concept rules — each a vocabulary of words for one
+ * So the matcher works in three steps: a specific termination code named in the text (or given as
+ * the reason by its title-case label) decides through the reviewed table; otherwise concept rules — each a vocabulary of words for one
  * failure family, not exact sentences — are tried from the most to the least specific; otherwise a
  * generic code or a code's title-case label decides. Every match carries a confidence below a
  * table decision's 1 and the excerpt that decided it.
@@ -55,13 +55,20 @@ const FAILURE_CODE_TYPES: ReadonlyMap<string, ErrorType> = new Map(
 /** Upper-snake tokens of at least two words, e.g. `DRIVER_UNREACHABLE`. */
 const CODE_TOKEN = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
 
-/** Title-case labels the UI and run messages use, e.g. "Cloud Provider Launch Failure". */
-const CODE_LABELS: readonly { readonly code: string; readonly pattern: RegExp }[] = FAILURE_CODES.filter(
-  ({ code }) => code !== 'UNKNOWN' && code.includes('_'),
-).map(({ code }) => ({
-  code,
-  pattern: new RegExp(`\\b${code.toLowerCase().split('_').join('[ _-]')}\\b`, 'i'),
-}));
+/**
+ * Title-case labels the UI and run messages use, e.g. "Cloud Provider Launch Failure"; `named` is
+ * the label given as the reason ("Cluster terminated. Reason: Npip Tunnel Setup Failure"), which
+ * names the code as surely as the code itself.
+ */
+const CODE_LABELS: readonly { readonly code: string; readonly pattern: RegExp; readonly named: RegExp }[] =
+  FAILURE_CODES.filter(({ code }) => code !== 'UNKNOWN' && code.includes('_')).map(({ code }) => {
+    const label = code.toLowerCase().split('_').join('[ _-]');
+    return {
+      code,
+      pattern: new RegExp(`\\b${label}\\b`, 'i'),
+      named: new RegExp(`\\breason: ${label}\\b`, 'i'),
+    };
+  });
 
 // Shared vocabularies.
 const DRIVER = '(?:spark )?driver(?: node| pod| process)?';
@@ -268,6 +275,15 @@ export function matchFreeText(text: string | undefined): FreeTextMatch | undefin
       confidence: 0.85,
       rule: 'termination_code',
       evidence: specific,
+    };
+  }
+  const named = CODE_LABELS.find(({ code, named }) => !GENERIC_CODES.has(code) && named.test(sample));
+  if (named !== undefined) {
+    return {
+      errorType: FAILURE_CODE_TYPES.get(named.code) as ErrorType,
+      confidence: 0.85,
+      rule: 'termination_code',
+      evidence: named.code,
     };
   }
   for (const { rule, pattern, errorType, confidence } of RULES) {
