@@ -1,7 +1,7 @@
 import { Annotations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
 import type { DatabricksWorkspace } from './constructs/intake-api.ts';
 

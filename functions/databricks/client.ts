@@ -8,7 +8,7 @@
  */
 import type { z } from 'zod';
 import { describeIssues, ValidationError } from '../core/errors.ts';
-import { parseJson } from '../core/json.ts';
+import { parseResponseJson } from '../core/json.ts';
 import {
   type ClusterDetails,
   ClusterDetailsSchema,
@@ -579,7 +579,7 @@ export class DatabricksClient {
     }
     let json: unknown;
     try {
-      json = text.trim() === '' ? {} : parseJson(text);
+      json = text.trim() === '' ? {} : parseResponseJson(text);
     } catch (error) {
       throw new DatabricksResponseError(operation, (error as Error).message);
     }

@@ -5,7 +5,7 @@
  * both current and previous are accepted so keys can be rotated without dropping deliveries.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
 
 export const ApiKeysSecretSchema = z.looseObject({
