@@ -6,7 +6,7 @@
  * Request and response objects use the REST API's own field names (snake_case) so that they can
  * be compared with Databricks' documentation line by line.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { describeIssues, ValidationError } from '../core/errors.ts';
 import { parseResponseJson } from '../core/json.ts';
 import {
