@@ -9,13 +9,10 @@
  *
  * Environment: BENCH_CLUSTERS (10000).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -31,104 +28,15 @@ import { createTable } from '../functions/store/table-definition.ts';
 import { TicketRepository } from '../functions/store/tickets.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { RecordingWorkflowStarter } from '../lib/local/recording-workflow.ts';
+import { CRASHED, FAILED, scenario, startSimulatorProcess } from './support.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TOTAL = Number(process.env.BENCH_CLUSTERS ?? 10_000);
-const FAILED = ['0302-bench-fail0001', '0302-bench-fail0002', '0302-bench-fail0003', '0302-bench-fail0004'];
-const CRASHED = ['0302-bench-crash001', '0302-bench-crash002'];
-const HOUR = 3_600_000;
-
-interface Simulator {
-  readonly url: string;
-  admin(method: string, path: string, body?: unknown): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
-/** The simulator CLI in a child process, on a manual clock, with a token made for this run. */
-async function startSimulatorProcess(scenarioPath: string, token: string): Promise<Simulator> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin/rca.ts'),
-      'simulator',
-      '--port',
-      '0',
-      '--time-scale',
-      '0',
-      '--scenario',
-      scenarioPath,
-      '--token',
-      token,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the simulator exited (${code}) before listening`)));
-  });
-  return {
-    url,
-    async admin(method, path, body) {
-      const res = await fetch(`${url}/__admin/${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      if (!res.ok) throw new Error(`${method} /__admin/${path}: ${res.status} ${await res.text()}`);
-      return res.json();
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
-
-function scenario(now: number): unknown {
-  const explicit = FAILED.length + CRASHED.length + 2;
-  return {
-    description: `Benchmark: ${TOTAL} clusters, ${FAILED.length} failures, ${CRASHED.length} driver crashes, one stuck start`,
-    seed: 42,
-    // Starts take six hours so that the PENDING cluster stays pending.
-    timings: { startMs: 6 * HOUR },
-    clusters: [
-      ...[...FAILED, ...CRASHED].map((cluster_id) => ({ cluster_id, state: 'RUNNING', num_workers: 2 })),
-      { cluster_id: '0302-bench-stuck001', state: 'PENDING', start_time: now - HOUR },
-      {
-        cluster_id: '0302-bench-jobclus1',
-        cluster_name: 'job-778899-run-4242',
-        cluster_source: 'JOB',
-        state: 'TERMINATED',
-        terminated_time: now - 20 * 60_000,
-        termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
-      },
-    ],
-    generate: {
-      count: TOTAL - explicit,
-      namePrefix: 'etl',
-      states: { RUNNING: 6, TERMINATED: 3 },
-      sources: { UI: 4, API: 2, JOB: 3, SQL: 1 },
-      nodeTypeIds: ['i3.xlarge', 'm5d.2xlarge', 'r5d.4xlarge'],
-      terminationReasons: [
-        { code: 'INACTIVITY', type: 'SUCCESS', parameters: { inactivity_duration_min: '120' } },
-        { code: 'USER_REQUEST', type: 'SUCCESS', parameters: { username: 'ana@example.com' } },
-        { code: 'JOB_FINISHED', type: 'SUCCESS' },
-      ],
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'poller-bench-'));
   const token = `dapi${randomBytes(16).toString('hex')}`;
   const scenarioPath = join(dir, 'scenario.json');
-  writeFileSync(scenarioPath, JSON.stringify(scenario(Date.now())));
+  writeFileSync(scenarioPath, JSON.stringify(scenario(Date.now(), TOTAL)));
   const sim = await startSimulatorProcess(scenarioPath, token);
   const dynamo = await startDynamoDbLocal();
   const dynamoClient = new DynamoDBClient({

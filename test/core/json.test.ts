@@ -16,6 +16,19 @@ describe('parseResponseJson', () => {
       '{"s": "1234567890123456", "n": 2}',
       { s: '1234567890123456', n: 2 },
     ],
+    [
+      'a long number inside a string between separators, unchanged',
+      '{"s": "id: 12345678901234567890, ok", "t": [",12345678901234567890]"]}',
+      { s: 'id: 12345678901234567890, ok', t: [',12345678901234567890]'] },
+    ],
+    ['a 16-digit safe integer, as a number', '{"id": 1234567890123456}', { id: 1234567890123456 }],
+    ['a negative unsafe integer', '[-9007199254740993]', ['-9007199254740993']],
+    [
+      'an escaped quote before a long integer',
+      '{"s": "a\\"b", "n": 12345678901234567890}',
+      { s: 'a"b', n: '12345678901234567890' },
+    ],
+    ['an exponent, as a number', '{"e": 1e+1234567890123456}', { e: Number.POSITIVE_INFINITY }],
     ['a large float, as a number', '{"f": 12345678901234567.5}', { f: 12345678901234568 }],
   ])('keeps %s', (_name, text, expected) => {
     // Act
