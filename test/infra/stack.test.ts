@@ -88,7 +88,7 @@ describe('RecoveryStack storage', () => {
 });
 
 describe('RecoveryStack secrets and notifications', () => {
-  it('lets CloudFormation generate the current intake key into a JSON template with an empty previous key', () => {
+  it('lets CloudFormation generate a current intake key of 48 characters beside an empty previous key and the Basic username', () => {
     // Act
     const { template } = synthesise();
 
@@ -96,8 +96,9 @@ describe('RecoveryStack secrets and notifications', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({
-        SecretStringTemplate: JSON.stringify({ previous: '' }),
+        SecretStringTemplate: JSON.stringify({ previous: '', basic_username: 'databricks' }),
         GenerateStringKey: 'current',
+        PasswordLength: 48,
       }),
       SecretString: Match.absent(),
       Name: Match.absent(),

@@ -52,7 +52,7 @@ export const randomKey = (): string => randomBytes(24).toString('base64url');
 export async function createIntakeHarness(options: HarnessOptions = {}) {
   const table = await createTestTable('intake');
   const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0 });
-  const keys = { current: randomKey(), previous: randomKey() };
+  const keys = { current: randomKey(), previous: randomKey(), basic_username: 'databricks' };
   const secrets = mockClient(SecretsManagerClient);
   const setKeys = (value: Record<string, unknown>) =>
     secrets
