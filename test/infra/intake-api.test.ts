@@ -324,17 +324,19 @@ describe('IntakeApi stage', () => {
   });
 
   it.each([
-    { webAcl: 'a web ACL', props: { webAclArn: WEB_ACL_ARN }, count: 1 },
-    { webAcl: 'no web ACL', props: {}, count: 0 },
-  ])('associates $webAcl with the stage', ({ props, count }) => {
+    { webAcl: 'the given web ACL', props: { webAclArn: WEB_ACL_ARN }, count: 1, ownAcls: 0 },
+    { webAcl: 'its own web ACL', props: {}, count: 1, ownAcls: 1 },
+    { webAcl: 'no web ACL', props: { firewall: false }, count: 0, ownAcls: 0 },
+  ])('associates $webAcl with the stage', ({ props, count, ownAcls }) => {
     // Act
     const { stack, intake, template } = build(props);
 
     // Assess
     template.resourceCountIs('AWS::WAFv2::WebACLAssociation', count);
+    template.resourceCountIs('AWS::WAFv2::WebACL', ownAcls);
     if (count > 0) {
       template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
-        WebACLArn: WEB_ACL_ARN,
+        WebACLArn: ownAcls > 0 ? stack.resolve(intake.firewall?.webAcl.attrArn) : WEB_ACL_ARN,
         ResourceArn: stack.resolve(intake.api.deploymentStage.stageArn),
       });
     }
