@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     };
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     const handler = createIntakeHandler({
-      loadKeys: async () => ({ current: apiKey }),
+      loadKeys: async () => ({ current: apiKey, basic_username: 'databricks' }),
       getTicket: (id) => tickets.getTicket(id),
       tickets,
       breakers: new BreakerRepository({ client: documentClient, tableName }),

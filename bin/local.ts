@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../functions/core/errors.ts';
 import { booleanEnv, optionalEnv } from '../functions/shared/env.ts';
-import { startLocalHost } from '../lib/local/host.ts';
+import { LOCAL_BASIC_USERNAME, startLocalHost } from '../lib/local/host.ts';
 import { describePoller } from '../lib/local/poller-loop.ts';
 
 // Locally, EMF metric lines would only clutter the console.
@@ -52,6 +52,9 @@ async function main(): Promise<void> {
   const keyLine = host.apiKeyGenerated
     ? `  API key:    ${host.apiKey}   (generated for this run; set RCA_API_KEY to choose one)`
     : '  API key:    from RCA_API_KEY';
+  const exportLine = host.apiKeyGenerated
+    ? `In another shell:  export RCA_API_KEY='${host.apiKey}'`
+    : 'In another shell, export the same RCA_API_KEY.';
   process.stdout.write(
     [
       '',
@@ -59,13 +62,15 @@ async function main(): Promise<void> {
       `  webhook:    POST ${host.url}/databricks-monitor`,
       `  tickets:    GET  ${host.url}/tickets/{id}`,
       keyLine,
+      `  Basic auth: username ${LOCAL_BASIC_USERNAME}, password the API key`,
       host.simulator === undefined
         ? `  Databricks: ${databricksHost}`
         : `  Databricks: simulator on ${host.simulator.url} (demo scenario, token ${host.simulator.token})`,
       `  DynamoDB:   DynamoDB Local on ${host.dynamoDb.endpoint}`,
       `  poller:     ${describePoller(host.poller)}`,
       '',
-      "Try the seed's Test 1:",
+      exportLine,
+      "Then try the seed's Test 1:",
       `  curl -s -X POST ${host.url}/databricks-monitor -H "x-api-key: $RCA_API_KEY" -H "Content-Type: application/json" \\`,
       '    -d @test/fixtures/seed/test1-driver-unreachable.json',
       '',
@@ -84,8 +89,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  const code = (error as { code?: unknown }).code;
   const message =
-    error instanceof ConfigurationError ? error.message : ((error as Error).stack ?? String(error));
+    error instanceof ConfigurationError
+      ? error.message
+      : code === 'EADDRINUSE'
+        ? `port ${optionalEnv('PORT') ?? 8000} is already in use; stop what listens there or choose another with PORT=<n> npm start`
+        : ((error as Error).stack ?? String(error));
   process.stderr.write(`npm start: ${message}\n`);
   process.exitCode = 1;
 });

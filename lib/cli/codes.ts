@@ -111,7 +111,22 @@ function describeBackoff(backoff: {
   return `${backoff.initial_seconds} ×${backoff.multiplier} ≤ ${backoff.max_seconds}`;
 }
 
-export const codesCommand: Command = async (_args, io) => {
+const USAGE = `Usage: rca codes
+
+Prints the classification reference as Markdown: every error type with its default playbook, then every
+Databricks termination code with its decision (failure or not, error type, action, why). It is the
+source of docs/classification.md.
+`;
+
+export const codesCommand: Command = async (args, io) => {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.length > 0) {
+    io.stderr.write(`rca codes: unexpected argument '${args[0]}'\n\n${USAGE}`);
+    return 2;
+  }
   io.stdout.write(renderClassificationTable());
   return 0;
 };

@@ -4,7 +4,7 @@
  * instances across the clusters using it; a start beyond it fails with
  * `INSTANCE_POOL_MAX_CAPACITY_REACHED` and succeeds again once other clusters give instances back.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TerminationReasonSeed } from './scenario.ts';
 
 export const PoolSeedSchema = z.strictObject({
