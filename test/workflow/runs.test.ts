@@ -67,6 +67,7 @@ function fakes(run: Run): { deps: WorkflowDeps; calls: string[] } {
       transition: unexpected('transition') as never,
       appendAudit: async () => ({}) as never,
     },
+    restores: { put: unexpected('put') as never },
     breakers: {
       recordSuccess: unexpected('recordSuccess') as never,
       recordFailure: unexpected('recordFailure') as never,
