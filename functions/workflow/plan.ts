@@ -137,9 +137,6 @@ export function planClusterRemediation(ctx: PlanContext): Decision {
     };
   }
   const state = cluster.state ?? 'UNKNOWN';
-  if (ctx.state.restore === 'failed' && ctx.state.fallback !== undefined) {
-    return reapply(ctx, ctx.state.fallback, state);
-  }
   if (STARTING_STATES.has(state)) {
     return { kind: 'wait', description: `the cluster is already ${state}; waiting for it to come up` };
   }
@@ -433,41 +430,6 @@ function sizeBefore(edit: ClusterEvent): Record<string, unknown> | undefined {
   if (before.autoscale !== undefined) return { autoscale: before.autoscale };
   if (before.num_workers !== undefined) return { num_workers: before.num_workers };
   return undefined;
-}
-
-/**
- * After a failed restore: the fallback the cluster was healthy on goes back (a RUNNING cluster
- * restarts to take it, a TERMINATED one is started), once a cluster in transition has settled.
- */
-function reapply(ctx: PlanContext, fallback: OriginalConfig, clusterState: string): Decision {
-  const { cluster } = ctx;
-  if (clusterState === 'TERMINATED' || clusterState === 'RUNNING') {
-    const shown = fallback.fields
-      .map((field) => `${field}=${JSON.stringify(fallback.values[field] ?? null)}`)
-      .join(', ');
-    return {
-      kind: 'reapply',
-      description: `put the fallback back (${shown}) after the original configuration failed to come up${
-        clusterState === 'TERMINATED' ? ' and started the cluster' : ''
-      }`,
-      fields: fallback.fields,
-      values: fallback.values,
-      ...(ctx.state.original === undefined ? {} : { original: ctx.state.original }),
-      applied: hasValues(cluster, fallback),
-    };
-  }
-  if (clusterState === 'TERMINATING' || STARTING_STATES.has(clusterState)) {
-    return {
-      kind: 'delay',
-      seconds: ctx.pollSeconds,
-      description: `the cluster is ${clusterState} after the failed restore; waiting to put the fallback back`,
-    };
-  }
-  return {
-    kind: 'escalate',
-    reason: `cluster ${cluster.cluster_id} is in state ${clusterState} after a failed restore of its original configuration`,
-    evidence: evidenceOf(cluster),
-  };
 }
 
 /** The newest configuration change this attempt recorded, if any (the step is being retried). */
