@@ -184,9 +184,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
     const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });
     cleanups.push(() => api.close());
+    const sim = simulator;
     const poller = startPollerLoop(deps, workflow, {
       intervalSeconds: options.pollIntervalSeconds,
       autoRemediationEnabled: options.autoRemediationEnabled,
+      // The poller compares Databricks timestamps with its clock: the simulator's, when it runs faster.
+      ...(sim === undefined ? {} : { clock: () => sim.admin.now() }),
     });
     cleanups.push(() => poller.stop());
     return {
