@@ -57,6 +57,8 @@ export interface SoakResult {
   readonly harmDetails: readonly Harm[];
   /** Genuine failures with no ticket or several, and benign targets with one (for diagnosis). */
   readonly mismatches: readonly string[];
+  /** How each class ended: `<class> <status>/<recovery status>` → count. */
+  readonly outcomes: Readonly<Record<string, number>>;
   readonly ok: boolean;
 }
 
@@ -459,6 +461,15 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
               `benign or stray ${ticket.clusterId ?? ticket.runId}: ${ticket.ticketId} ${ticket.errorType}`,
           ),
       ].slice(0, 30),
+      outcomes: Object.fromEntries(
+        [
+          ...failureClusters
+            .flatMap(({ id, cls }) =>
+              (byTarget.get(id) ?? []).map((t) => `${CLASSES[cls]?.name} ${t.status}/${t.recoveryStatus}`),
+            )
+            .reduce((counts, key) => counts.set(key, (counts.get(key) ?? 0) + 1), new Map<string, number>()),
+        ].sort(),
+      ),
       ok: false,
     };
     say(`soak: ${delivered} deliveries, ${tickets.length} tickets`);

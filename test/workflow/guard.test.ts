@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { FailureSignal } from '../../functions/core/signal.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
+import { DatabricksApiError } from '../../functions/databricks/errors.ts';
 import { events, type Recovery, useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 
 const GUARD_SCENARIO = JSON.parse(
@@ -287,5 +288,64 @@ describe('recovery workflow: the guard before every mutating call', () => {
     expect(recovery.ticket).toMatchObject({ status: 'escalated' });
     expect(recovery.ticket.escalationReason).toMatch(/configuration-class failure \(INVALID_CLUSTER_REQUEST/);
     expect(h.mutations()).toEqual({});
+  });
+
+  it('records a fallback Databricks refuses (a cluster policy) as refused, never as made, and tries the next one', async () => {
+    // Prepare: the cluster's policy forbids r5.4xlarge; Databricks answers the update with a 400.
+    const clusterId = '0201-000012-policy01';
+    h.before('updateCluster', ({ args }) => {
+      const request = args[0] as { cluster: { node_type_id?: string } };
+      if (request.cluster.node_type_id === 'r5.4xlarge') {
+        throw new DatabricksApiError({
+          status: 400,
+          errorCode: 'INVALID_PARAMETER_VALUE',
+          message:
+            "Validation failed for node_type_id, the value must be one of [m5.4xlarge] (policy '0201-POLICY-A')",
+          operation: 'POST /api/2.1/clusters/update',
+        });
+      }
+    });
+
+    // Act
+    const recovery = await h.recoverWith({
+      clusterId,
+      errorType: 'DatabricksResourceExhausted',
+      action: 'restart_with_different_instance_type',
+      playbook: { fallback_node_types: ['r5.4xlarge', 'm5.4xlarge'] },
+    });
+
+    // Assess
+    expect(recovery.ticket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered_restore_pending' });
+    expect(recovery.audit.find((entry) => entry.event === 'config_change_refused')?.details).toMatchObject({
+      values: { node_type_id: 'r5.4xlarge' },
+      errorCode: 'INVALID_PARAMETER_VALUE',
+    });
+    const made = recovery.audit.filter((entry) => entry.event === 'remediation_started');
+    expect(made.map((entry) => entry.details?.changes)).toEqual([{ node_type_id: 'm5.4xlarge' }]);
+    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 1, 'POST /api/2.1/clusters/start': 1 });
+    expect(await h.cluster(clusterId)).toMatchObject({ state: 'RUNNING', node_type_id: 'm5.4xlarge' });
+  });
+
+  it('counts a driver that stops responding and recovers by itself after the start as healthy (a GC pause)', async () => {
+    // Prepare: the first health check finds a DRIVER_NOT_RESPONDING already answered by a DRIVER_HEALTHY.
+    const clusterId = '0201-000013-gcpause1';
+    h.before('listClusterEvents', async ({ count }) => {
+      if (count !== 1) return;
+      h.simulator.admin.loadScenario({ timings: { driverRecoveryMs: 1000 }, clusters: [] });
+      try {
+        h.simulator.admin.crashDriver(clusterId);
+      } finally {
+        h.simulator.admin.loadScenario({ timings: { driverRecoveryMs: 86_400_000 }, clusters: [] });
+      }
+      await sleep(20);
+    });
+
+    // Act
+    const recovery = await recover(h, await signalOf(h, clusterId));
+
+    // Assess
+    expect(recovery.ticket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered', attempts: 1 });
+    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/start': 1 });
+    expect(recovery.audit.map((entry) => entry.event)).not.toContain('attempt_failed');
   });
 });
