@@ -23,6 +23,8 @@ export const ERROR_TYPES = [
   'DatabricksCloudPermissionError',
   'DatabricksWorkspaceStateError',
   'DatabricksServiceFault',
+  'DatabricksInstancePoolExhausted',
+  'DatabricksWorkspaceMaintenance',
   'DatabricksJobFailure',
   'DatabricksUnclassifiedFailure',
 ] as const;
@@ -123,9 +125,18 @@ export const ERROR_TYPE_INFO: Readonly<Record<ErrorType, ErrorTypeInfo>> = {
   },
   DatabricksWorkspaceStateError: {
     category: 'account',
-    description: 'the workspace or account is in a state that forbids compute (trial, budget, policy)',
+    description:
+      'the workspace or account forbids compute (trial, budget, policy, a launch hold) or an administrator changed it',
   },
   DatabricksServiceFault: { category: 'service', description: 'a Databricks service fault' },
+  DatabricksInstancePoolExhausted: {
+    category: 'capacity',
+    description: 'the instance pool is at its maximum size; instances come back as its clusters stop',
+  },
+  DatabricksWorkspaceMaintenance: {
+    category: 'service',
+    description: 'Databricks stopped clusters across the workspace (update, certificate rotation)',
+  },
   DatabricksJobFailure: {
     category: 'job',
     description: 'the job itself failed; the cluster was not the cause',

@@ -43,6 +43,12 @@ export interface Playbook {
   readonly repair_failed_run?: boolean;
   /** Put the original node type or availability back once the cluster is healthy again. */
   readonly restore_original_config: boolean;
+  /**
+   * Wait before the next launch call (start, restart, update, resize) after Databricks refused one
+   * with `REQUEST_LIMIT_EXCEEDED`. Node launches are limited by a token bucket per workspace that
+   * refills over minutes (api-facts §6.2: "retry a few minutes later"): the client's seconds of retries only drain it again.
+   */
+  readonly launch_throttle_backoff: Backoff;
 }
 
 export type PlaybookTable = Readonly<Record<ErrorType, Playbook>>;
@@ -66,6 +72,7 @@ const base: Omit<Playbook, 'action'> = {
   fallback_instance_pool_ids: [],
   repair_failed_run: true,
   restore_original_config: true,
+  launch_throttle_backoff: backoff(180, 900),
 };
 
 const escalateOnly: Playbook = { ...base, action: 'escalate', max_attempts: 1 };
@@ -98,6 +105,11 @@ export const DEFAULT_PLAYBOOKS: PlaybookTable = {
   DatabricksCloudPermissionError: escalateOnly,
   DatabricksWorkspaceStateError: escalateOnly,
   DatabricksServiceFault: { ...base, action: 'retry_with_backoff', backoff: backoff(120, 900) },
+  // Instances return to the pool as its other clusters stop; another node type cannot help a pool.
+  DatabricksInstancePoolExhausted: { ...base, action: 'retry_with_backoff', backoff: backoff(300, 900) },
+  // Every cluster of the workspace stopped at once: restarting them all together would stampede the
+  // workspace. A person decides (outage correlation comes later), so no automatic start by default.
+  DatabricksWorkspaceMaintenance: escalateOnly,
   DatabricksJobFailure: escalateOnly,
   DatabricksUnclassifiedFailure: escalateOnly,
 };
@@ -122,25 +134,26 @@ export const NEVER_RETRY: ReadonlySet<ErrorType> = new Set([
 
 const positiveInt = (max: number) => z.number().int().positive().max(max);
 
+const BackoffOverrideSchema = z.strictObject({
+  initial_seconds: positiveInt(86_400).optional(),
+  multiplier: z.number().min(1).max(10).optional(),
+  max_seconds: positiveInt(86_400).optional(),
+});
+
 const PlaybookOverrideSchema = z.strictObject({
   action: z.enum(ACTIONS).optional(),
   timeout_seconds: positiveInt(86_400).optional(),
   health_check_timeout: positiveInt(86_400).optional(),
   health_check_interval_seconds: positiveInt(3600).optional(),
   max_attempts: positiveInt(20).optional(),
-  backoff: z
-    .strictObject({
-      initial_seconds: positiveInt(86_400).optional(),
-      multiplier: z.number().min(1).max(10).optional(),
-      max_seconds: positiveInt(86_400).optional(),
-    })
-    .optional(),
+  backoff: BackoffOverrideSchema.optional(),
   enabled: z.boolean().optional(),
   mode: z.enum(['active', 'shadow']).optional(),
   fallback_node_types: z.array(z.string().trim().min(1).max(100)).max(10).optional(),
   fallback_instance_pool_ids: z.array(z.string().trim().min(1).max(100)).max(10).optional(),
   repair_failed_run: z.boolean().optional(),
   restore_original_config: z.boolean().optional(),
+  launch_throttle_backoff: BackoffOverrideSchema.optional(),
 });
 export type PlaybookOverride = z.infer<typeof PlaybookOverrideSchema>;
 
@@ -172,11 +185,15 @@ export function loadPlaybooks(
       continue;
     }
     const current = defaults[errorType as ErrorType];
-    const { backoff: backoffOverride, ...rest } = parsed.data;
+    const { backoff: backoffOverride, launch_throttle_backoff: throttleOverride, ...rest } = parsed.data;
     const next: Playbook = {
       ...current,
       ...definedOnly(rest),
       backoff: { ...current.backoff, ...definedOnly(backoffOverride ?? {}) },
+      launch_throttle_backoff: {
+        ...current.launch_throttle_backoff,
+        ...definedOnly(throttleOverride ?? {}),
+      },
     };
     problems.push(...checkPlaybook(errorType as ErrorType, next));
     merged[errorType] = next;
@@ -194,8 +211,10 @@ function checkPlaybook(errorType: ErrorType, playbook: Playbook): string[] {
       `${errorType}.health_check_timeout: must not exceed timeout_seconds (${playbook.timeout_seconds})`,
     );
   }
-  if (playbook.backoff.initial_seconds > playbook.backoff.max_seconds) {
-    problems.push(`${errorType}.backoff.initial_seconds: must not exceed backoff.max_seconds`);
+  for (const key of ['backoff', 'launch_throttle_backoff'] as const) {
+    if (playbook[key].initial_seconds > playbook[key].max_seconds) {
+      problems.push(`${errorType}.${key}.initial_seconds: must not exceed ${key}.max_seconds`);
+    }
   }
   if (NEVER_RETRY.has(errorType) && RETRYING_ACTIONS.has(playbook.action)) {
     problems.push(
@@ -211,7 +230,19 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 
 /** Delay before attempt `attempt` (2 = the first retry), capped. */
 export function backoffSeconds(playbook: Playbook, attempt: number): number {
-  const retries = Math.max(0, attempt - 2);
-  const delay = playbook.backoff.initial_seconds * playbook.backoff.multiplier ** retries;
-  return Math.min(delay, playbook.backoff.max_seconds);
+  return delaySeconds(playbook.backoff, attempt - 1);
+}
+
+/**
+ * Delay before launch call number `refusals + 1` after `refusals` consecutive `REQUEST_LIMIT_EXCEEDED`
+ * refusals of start/restart/update/resize (1 = the first refusal): minutes, not the client's seconds.
+ */
+export function launchThrottleSeconds(playbook: Playbook, refusals: number): number {
+  return delaySeconds(playbook.launch_throttle_backoff, refusals);
+}
+
+/** `n`-th delay (1 = the first) of a capped exponential back-off. */
+function delaySeconds(backoff: Backoff, n: number): number {
+  const delay = backoff.initial_seconds * backoff.multiplier ** Math.max(0, n - 1);
+  return Math.min(delay, backoff.max_seconds);
 }

@@ -30,6 +30,7 @@ import {
   DatabricksDeadlineExceededError,
   DatabricksError,
   DatabricksResponseError,
+  DatabricksThrottledError,
   DatabricksTimeoutError,
   DatabricksUnauthenticatedError,
   toApiError,
@@ -54,6 +55,14 @@ export interface CallOptions {
   readonly deadline?: number;
   /** Cancels the call (and any wait between attempts). */
   readonly signal?: AbortSignal;
+  /**
+   * Attempts in total while Databricks answers "throttled" (429, 503, `REQUEST_LIMIT_EXCEEDED`),
+   * at most the policy's `maxAttempts`. Launch calls (start, restart, update, resize) pass 1: the
+   * node-launch limit is a token bucket that refills over minutes, so the caller backs off
+   * (`launch_throttle_backoff` of the playbook) instead of the client retrying within seconds.
+   * @default the policy's `maxAttempts`
+   */
+  readonly throttledAttempts?: number;
 }
 
 export interface DatabricksClientOptions {
@@ -511,7 +520,11 @@ export class DatabricksClient {
           this.auth.invalidate(rejectedCredentials.get(error));
           continue;
         }
-        if (!isRetryable(error, spec.idempotency) || attempt >= this.policy.maxAttempts) {
+        const maxAttempts =
+          error instanceof DatabricksThrottledError && options?.throttledAttempts !== undefined
+            ? Math.min(options.throttledAttempts, this.policy.maxAttempts)
+            : this.policy.maxAttempts;
+        if (!isRetryable(error, spec.idempotency) || attempt >= maxAttempts) {
           throw this.annotate(error, attempt);
         }
         const delay = retryDelay(attempt, error, this.policy, this.random);

@@ -1,3 +1,9 @@
+import { FREE_TEXT_RULES } from '../../functions/core/classifier/free-text.ts';
+import {
+  CLOUD_ERROR_CODES,
+  CODE_KEYS,
+  REFINED_LAUNCH_CODES,
+} from '../../functions/core/classifier/launch-parameters.ts';
 import { TERMINATION_CODE_TABLE } from '../../functions/core/classifier/termination-codes.ts';
 import { ERROR_TYPE_INFO, ERROR_TYPES } from '../../functions/core/error-types.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
@@ -13,16 +19,25 @@ export function renderClassificationTable(): string {
     '',
     '## Error types and their default playbooks',
     '',
-    '| error type | category | action | max attempts | timeout_seconds | health_check_timeout | meaning |',
-    '|---|---|---|---|---|---|---|',
+    'Back-off: the first delay, its multiplier and its cap, in seconds.',
+    '',
+    '| error type | category | action | max attempts | back-off | timeout_seconds | health_check_timeout | meaning |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const type of ERROR_TYPES) {
     const p = DEFAULT_PLAYBOOKS[type];
     const info = ERROR_TYPE_INFO[type];
     lines.push(
-      `| \`${type}\` | ${info.category} | \`${p.action}\` | ${p.max_attempts} | ${p.timeout_seconds} | ${p.health_check_timeout} | ${info.description} |`,
+      `| \`${type}\` | ${info.category} | \`${p.action}\` | ${p.max_attempts} | ${describeBackoff(p.backoff)} | ${p.timeout_seconds} | ${p.health_check_timeout} | ${info.description} |`,
     );
   }
+  const throttle = DEFAULT_PLAYBOOKS.DatabricksCloudThrottled.launch_throttle_backoff;
+  lines.push(
+    '',
+    `A launch call (start, restart, update, resize) refused with \`REQUEST_LIMIT_EXCEEDED\` waits \`launch_throttle_backoff\``,
+    `(default ${describeBackoff(throttle)} in every playbook) before the next launch call: Databricks limits node`,
+    'launches with a token bucket per workspace and asks callers to retry a few minutes later.',
+  );
   lines.push(
     '',
     '## Termination codes',
@@ -46,7 +61,53 @@ export function renderClassificationTable(): string {
       lines.push(`| \`${code}\` | no | | | ${why} |`);
     }
   }
+  lines.push(
+    '',
+    '## Launch failures refined by their parameters',
+    '',
+    `${[...REFINED_LAUNCH_CODES].map((code) => `\`${code}\``).join(', ')} are decided by the cloud's error code in the`,
+    `termination \`parameters\` when one is known (${CODE_KEYS.map((key) => `\`${key}\``).join(', ')}, or any other`,
+    '`*_error_code` or `*_error`; compared case-insensitively without punctuation or a `Client.`/`Server.` prefix), otherwise by the',
+    "cloud's messages (`*_error_message`) read by the free-text rules, otherwise by the code's own row above.",
+    'A capacity shortage of a pool-backed launch (`INSTANCE_POOL_CLUSTER_FAILURE`, or an `instance_pool_id` parameter)',
+    "becomes `DatabricksInstancePoolExhausted`: a pool cluster's node type cannot be changed, so it waits for its pool.",
+    '',
+    '| error type | action | cloud error codes |',
+    '|---|---|---|',
+  );
+  const byType = new Map<string, string[]>();
+  for (const [code, type] of Object.entries(CLOUD_ERROR_CODES)) {
+    byType.set(type, [...(byType.get(type) ?? []), code]);
+  }
+  for (const [type, codes] of byType) {
+    const action = DEFAULT_PLAYBOOKS[type as keyof typeof DEFAULT_PLAYBOOKS].action;
+    lines.push(`| \`${type}\` | \`${action}\` | ${codes.map((code) => `\`${code}\``).join(', ')} |`);
+  }
+  lines.push(
+    '',
+    '## Free text',
+    '',
+    'Without a usable code, the state, run or cloud message decides (`functions/core/classifier/free-text.ts`). Sentences',
+    'that only list possible causes ("Possible reasons may include …", "If the problem persists …") are set aside; then',
+    'a specific termination code named in the text decides through the table above (confidence 0.85); then the concept',
+    'rules below, first match wins; then a generic code or a code\'s title-case label ("Cloud Provider Launch Failure",',
+    'confidence 0.5). Tested on a corpus of real messages with their sources (`test/fixtures/classifier/free-text-corpus.json`).',
+    '',
+    '| rule | error type | action | confidence |',
+    '|---|---|---|---|',
+  );
+  for (const { rule, errorType, confidence } of FREE_TEXT_RULES) {
+    lines.push(`| ${rule} | \`${errorType}\` | \`${DEFAULT_PLAYBOOKS[errorType].action}\` | ${confidence} |`);
+  }
   return `${lines.join('\n')}\n`;
+}
+
+function describeBackoff(backoff: {
+  initial_seconds: number;
+  multiplier: number;
+  max_seconds: number;
+}): string {
+  return `${backoff.initial_seconds} ×${backoff.multiplier} ≤ ${backoff.max_seconds}`;
 }
 
 export const codesCommand: Command = async (_args, io) => {

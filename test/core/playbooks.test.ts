@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_TYPES } from '../../functions/core/error-types.ts';
 import { ConfigurationError } from '../../functions/core/errors.ts';
-import { backoffSeconds, DEFAULT_PLAYBOOKS, loadPlaybooks } from '../../functions/core/playbooks.ts';
+import {
+  backoffSeconds,
+  DEFAULT_PLAYBOOKS,
+  launchThrottleSeconds,
+  loadPlaybooks,
+} from '../../functions/core/playbooks.ts';
 
 describe('playbooks', () => {
   it('has a default playbook for every error type', () => {
@@ -56,6 +61,16 @@ describe('playbooks', () => {
     ],
     [{ DatabricksConfigurationError: { action: 'restart_cluster' } }, 'DatabricksConfigurationError.action'],
     [{ DatabricksInitScriptFailure: { action: 'retry_with_backoff' } }, 'a retry cannot fix'],
+    [
+      {
+        DatabricksClusterTerminated: { launch_throttle_backoff: { initial_seconds: 1200, max_seconds: 600 } },
+      },
+      'DatabricksClusterTerminated.launch_throttle_backoff.initial_seconds: must not exceed',
+    ],
+    [
+      { DatabricksClusterTerminated: { launch_throttle_backoff: { initial_seconds: 0 } } },
+      'DatabricksClusterTerminated.launch_throttle_backoff.initial_seconds',
+    ],
   ])('rejects %j naming %s', (overrides, expected) => {
     // Act / Assess
     expect(() => loadPlaybooks(overrides)).toThrow(ConfigurationError);
@@ -75,5 +90,39 @@ describe('playbooks', () => {
   ])('waits before attempt %i for %i seconds, capped', (attempt, seconds) => {
     // Act / Assess
     expect(backoffSeconds(DEFAULT_PLAYBOOKS.DatabricksClusterTerminated, attempt)).toBe(seconds);
+  });
+
+  it.each([
+    [1, 180],
+    [2, 360],
+    [3, 720],
+    [4, 900],
+    [8, 900],
+  ])(
+    'waits %i REQUEST_LIMIT_EXCEEDED refusals of a launch out for %i seconds, minutes not seconds',
+    (refusals, seconds) => {
+      // Act
+      const delays = Object.values(DEFAULT_PLAYBOOKS).map((playbook) =>
+        launchThrottleSeconds(playbook, refusals),
+      );
+
+      // Assess
+      expect(new Set(delays)).toEqual(new Set([seconds]));
+    },
+  );
+
+  it('merges a launch_throttle_backoff override onto the default', () => {
+    // Act
+    const playbooks = loadPlaybooks({
+      DatabricksClusterStartFailure: { launch_throttle_backoff: { initial_seconds: 300 } },
+    });
+
+    // Assess
+    expect(playbooks.DatabricksClusterStartFailure.launch_throttle_backoff).toEqual({
+      initial_seconds: 300,
+      multiplier: 2,
+      max_seconds: 900,
+    });
+    expect(launchThrottleSeconds(playbooks.DatabricksClusterStartFailure, 2)).toBe(600);
   });
 });

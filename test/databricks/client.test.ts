@@ -369,6 +369,30 @@ describe('DatabricksClient calls against the simulator', () => {
     expect(clock.sleeps).toEqual([1_000, 1_000]);
   });
 
+  it.each([
+    [1, 1, []],
+    [2, 2, [1_000]],
+  ])(
+    'gives a throttled start back after %i attempt(s) when the caller backs off itself',
+    async (throttledAttempts, requests, sleeps) => {
+      // Prepare
+      sim.admin.setFaults({
+        throttle: { count: 5, retryAfterSeconds: 1, paths: ['/api/2.1/clusters/start'] },
+      });
+      const { client, clock } = clientFor(sim);
+
+      // Act
+      const error = await failure(client.startCluster(STOPPED, { throttledAttempts }));
+
+      // Assess
+      expect(error).toBeInstanceOf(DatabricksThrottledError);
+      expect(error).toMatchObject({ errorCode: 'REQUEST_LIMIT_EXCEEDED', attempts: requests });
+      expect(sim.admin.stats().requests[START]).toBe(requests);
+      expect(clock.sleeps).toEqual(sleeps);
+      expect(sim.admin.cluster(STOPPED)?.state).toBe('TERMINATED');
+    },
+  );
+
   it('does not retry when Retry-After would end past the deadline, and gives the server wait to the caller', async () => {
     // Prepare
     sim.admin.setFaults({ throttle: { retryAfterSeconds: 30 } });

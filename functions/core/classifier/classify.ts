@@ -14,6 +14,7 @@ import type { TerminationReason } from '../schemas/common.ts';
 import type { FailureSignal, JobContext } from '../signal.ts';
 import { matchFreeText } from './free-text.ts';
 import { JOB_TERMINATION_CODE_TABLE } from './job-codes.ts';
+import { REFINED_LAUNCH_CODES, refineByParameters } from './launch-parameters.ts';
 import { TERMINATION_CODE_TABLE } from './termination-codes.ts';
 import type { Classification, DecisionBasis } from './types.ts';
 
@@ -59,7 +60,7 @@ export function classifyTermination(
       ...codeAndType,
     };
   }
-  const decision = decideTermination(code, type, context.stateMessage);
+  const decision = decideTermination(code, type, context.stateMessage, terminationReason?.parameters);
   if (decision === undefined) {
     const why = code === undefined ? 'not a failure' : TERMINATION_CODE_TABLE[code]?.why;
     return {
@@ -77,15 +78,24 @@ function decideTermination(
   code: string | undefined,
   type: string | undefined,
   stateMessage: string | undefined,
+  parameters: TerminationReason['parameters'],
 ): Decision | undefined {
   if (code === undefined || code === 'UNKNOWN') {
-    const text = matchFreeText(stateMessage);
-    if (text !== undefined) {
+    // The state message first, then the messages the termination carries in its parameters.
+    const texts: readonly (readonly [string, string | undefined])[] = [
+      ['the state message', stateMessage],
+      ...Object.entries(parameters ?? {})
+        .filter(([key]) => key.endsWith('_message'))
+        .map(([key, value]) => [`parameter ${key}`, value] as const),
+    ];
+    for (const [where, message] of texts) {
+      const text = matchFreeText(message);
+      if (text === undefined) continue;
       return {
         errorType: text.errorType,
         basis: 'free_text',
         confidence: text.confidence,
-        reason: `no termination code; the state message matches '${text.rule}' ("${text.evidence}")`,
+        reason: `no termination code; ${where} matches '${text.rule}' ("${text.evidence}")`,
       };
     }
     return {
@@ -98,6 +108,15 @@ function decideTermination(
   const entry = TERMINATION_CODE_TABLE[code];
   if (entry !== undefined) {
     if (!entry.failure) return undefined;
+    const refined = REFINED_LAUNCH_CODES.has(code) ? refineByParameters(parameters, code) : undefined;
+    if (refined !== undefined) {
+      return {
+        errorType: refined.errorType,
+        basis: 'termination_parameters',
+        confidence: refined.confidence,
+        reason: `${code} refined by its parameters (${refined.evidence}): the cloud's own error decides`,
+      };
+    }
     return {
       errorType: entry.errorType,
       basis: 'termination_code',

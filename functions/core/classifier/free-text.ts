@@ -1,9 +1,22 @@
 /**
- * Free-text fallback: when a run failed with a generic cluster-related status and no termination
- * reason is at hand, the state or run message is the only evidence. Patterns are ordered from the
- * most to the least specific; the first match wins and carries its confidence.
+ * Free-text fallback: when no usable termination code is at hand, the state, run or cloud message
+ * is the only evidence. Databricks writes these messages in a few recurring shapes (see
+ * test/fixtures/classifier/free-text-corpus.json for real ones and their sources):
+ * - a termination code inside the text (`Reason: GCP_INSUFFICIENT_CAPACITY (CLIENT_ERROR)`,
+ *   `Unexpected state for cluster (…): SELF_BOOTSTRAP_FAILURE(SUCCESS)`), or its title-case label
+ *   (`Cluster terminated. Reason: Cloud Provider Shutdown`);
+ * - the cloud's own error code or wording (`InsufficientInstanceCapacity`, `SkuNotAvailable`,
+ *   `ZONE_RESOURCE_POOL_EXHAUSTED`, "Operation results in exceeding quota limits of Core");
+ * - a sentence about what failed (the driver, the start, an init script, a library, a disk).
+ *
+ * So the matcher works in three steps: a specific termination code named in the text decides
+ * through the reviewed table; otherwise concept rules — each a vocabulary of words for one
+ * failure family, not exact sentences — are tried from the most to the least specific; otherwise a
+ * generic code or a code's title-case label decides. Every match carries a confidence below a
+ * table decision's 1 and the excerpt that decided it.
  */
 import type { ErrorType } from '../error-types.ts';
+import { TERMINATION_CODE_TABLE } from './termination-codes.ts';
 
 export interface FreeTextMatch {
   readonly errorType: ErrorType;
@@ -21,88 +34,258 @@ interface Rule {
   readonly confidence: number;
 }
 
+/** Codes that say only "something failed": the words around them say more, so concepts go first. */
+const GENERIC_CODES: ReadonlySet<string> = new Set([
+  'UNKNOWN',
+  'INTERNAL_ERROR',
+  'CLOUD_PROVIDER_LAUNCH_FAILURE',
+  'UNEXPECTED_LAUNCH_FAILURE',
+  'SPARK_STARTUP_FAILURE',
+  'INSTANCE_POOL_CLUSTER_FAILURE',
+  'REQUEST_REJECTED',
+]);
+
+const FAILURE_CODES = Object.entries(TERMINATION_CODE_TABLE).flatMap(([code, decision]) =>
+  decision.failure ? [{ code, errorType: decision.errorType }] : [],
+);
+const FAILURE_CODE_TYPES: ReadonlyMap<string, ErrorType> = new Map(
+  FAILURE_CODES.map(({ code, errorType }) => [code, errorType]),
+);
+
+/** Upper-snake tokens of at least two words, e.g. `DRIVER_UNREACHABLE`. */
+const CODE_TOKEN = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
+
+/** Title-case labels the UI and run messages use, e.g. "Cloud Provider Launch Failure". */
+const CODE_LABELS: readonly { readonly code: string; readonly pattern: RegExp }[] = FAILURE_CODES.filter(
+  ({ code }) => code !== 'UNKNOWN' && code.includes('_'),
+).map(({ code }) => ({
+  code,
+  pattern: new RegExp(`\\b${code.toLowerCase().split('_').join('[ _-]')}\\b`, 'i'),
+}));
+
+// Shared vocabularies.
+const DRIVER = '(?:spark )?driver(?: node| pod| process)?';
+const START =
+  '(?:start(?:ed|ing|up)?|launch(?:ed|ing)?|boot(?:strap(?:ping)?)?|initiali[sz](?:e|ed|ation|ing)|provision(?:ed|ing)?|set ?up|come up|become (?:healthy|ready)|be (?:healthy|ready)|ready)';
+
+/**
+ * Sentences that list what *might* have caused a failure ("Possible reasons may include …",
+ * "This issue can be caused by …", "If the problem persists …") are advice, not evidence: they are
+ * dropped before matching, unless nothing else is left.
+ */
+const HEDGE =
+  /(?:^|(?<=[.!?;:]\s*))(?:for example|possible (?:reasons?|causes?)|(?:this|that|it) (?:issue |error |problem )?(?:can|could|may|might|usually|normally|often) (?:be |happen|occur|indicate)|this (?:can|normally|usually) happens?|if (?:the|this) (?:problem|issue|error) persists|(?:please )?(?:retry|try again)(?: later)? and contact|contact (?:azure )?databricks|refer to|see (?:the|more)|usually due to|often related to|have your admin)[^.!?]*[.!?]?/gi;
+
+/** Ordered from the most to the least specific; the first match wins. */
 const RULES: readonly Rule[] = [
   {
-    rule: 'out_of_memory',
-    pattern: /out ?of ?memory|OutOfMemoryError|\bOOM\b|GC overhead limit|Java heap space|exit code 137/i,
-    errorType: 'DatabricksDriverOutOfMemory',
-    confidence: 0.8,
-  },
-  {
     rule: 'out_of_disk',
-    pattern: /no space left on device|out of disk|disk (is )?full|insufficient disk/i,
+    pattern:
+      /no space left on device|disk quota exceeded|out of (?:local )?disk(?: space)?|disk (?:is )?full|(?:insufficient|not enough|low|ran out of)(?: free)?(?: local)? disk(?: space)?|disk pressure|ENOSPC|EDQUOT/i,
     errorType: 'DatabricksOutOfDisk',
     confidence: 0.8,
   },
   {
+    rule: 'out_of_memory',
+    pattern:
+      /out ?of ?memory|OutOfMemoryError|\bOOM(?:[- ]?kill(?:ed)?)?\b|GC overhead limit|Java heap space|exit (?:code|status)[:= ]*137|memory pressure|(?:exceed(?:ed|ing|s)?|beyond) (?:the )?(?:physical |container )?memory limit|\bMemoryError\b|(?:insufficient|not enough|ran out of) memory/i,
+    errorType: 'DatabricksDriverOutOfMemory',
+    confidence: 0.8,
+  },
+  {
     rule: 'init_script',
-    pattern: /init[ _-]?script/i,
+    pattern: /init(?:ialization)?[ _-]?scripts?(?![a-z])/i,
     errorType: 'DatabricksInitScriptFailure',
     confidence: 0.8,
   },
   {
     rule: 'library_install',
     pattern:
-      /librar(y|ies) (installation|install)|failed to install (the )?librar|pip install .*failed|could not resolve (maven|artifact)/i,
+      /librar(?:y|ies)\b.{0,40}\b(?:install|resolution|resolve|download)|(?:failed|unable) to (?:install|resolve|download)\b.{0,30}\b(?:librar|package|wheel|jar|artifact|dependenc)|pip install\b.{0,80}\bfailed|could not (?:find a version|resolve (?:maven|artifact|dependencies))|no matching distribution/i,
     errorType: 'DatabricksLibraryInstallFailure',
     confidence: 0.75,
   },
   {
-    rule: 'spot_preemption',
-    pattern: /\bspot\b.*(terminat|reclaim|interrupt|lost)|preempt(ed|ion)|instance (was )?reclaimed/i,
+    rule: 'instance_pool_full',
+    pattern:
+      /pool(?:'s)? (?:has reached |reached |is at )?(?:its |the )?max(?:imum)? (?:capacity|size)|max(?:imum)? capacity of the (?:instance )?pool/i,
+    errorType: 'DatabricksInstancePoolExhausted',
+    confidence: 0.75,
+  },
+  {
+    rule: 'workspace_maintenance',
+    pattern:
+      /workspace\b.{0,40}\b(?:update|upgrade|maintenance)s?\b|worker environment\b.{0,40}\bchanged|certificates? rotation|rotat(?:e|ed|ing) (?:the )?certificates|maintenance mode|(?:emergency|scheduled|planned) maintenance/i,
+    errorType: 'DatabricksWorkspaceMaintenance',
+    confidence: 0.7,
+  },
+  {
+    rule: 'spot_loss',
+    pattern:
+      /\bspot\b.{0,60}\b(?:terminat|reclaim|interrupt|lost|capacity|price|bid|limit|evict|request)|preempt(?:ed|ible|ion)|price[- ]too[- ]low|SpotMaxPriceTooLow|MaxSpotInstanceCountExceeded|instance-terminated-(?:by-price|no-capacity)|low[- ]priority\b.{0,40}\bevict/i,
     errorType: 'DatabricksSpotInstanceLost',
     confidence: 0.75,
   },
   {
-    rule: 'capacity',
-    pattern:
-      /insufficient (instance )?capacity|InsufficientInstanceCapacity|stock ?out|ZONE_RESOURCE_POOL_EXHAUSTED|SkuNotAvailable/i,
-    errorType: 'DatabricksResourceExhausted',
-    confidence: 0.75,
-  },
-  {
-    rule: 'driver_unreachable',
-    pattern:
-      /driver (is )?(unreachable|not responding|unresponsive|down|became unresponsive)|lost contact with the driver|could not reach (the )?driver|spark driver (has )?(stopped|crashed|restarted) unexpectedly|driver (was )?restarted/i,
-    errorType: 'DatabricksDriverNotResponding',
-    confidence: 0.7,
-  },
-  {
     rule: 'throttling',
-    pattern: /throttl|rate ?limit|RequestLimitExceeded|REQUEST_LIMIT_EXCEEDED|too many requests/i,
+    pattern:
+      /throttl|rate[ -]?limit|rate exceeded|request (?:rate )?limit|request rate|rate quota|requests per (?:second|minute|hour)|RequestLimitExceeded|too many (?:requests|calls)|TooManyRequests|\b429\b|SlowDown|cannot (?:handle|process|accept) (?:the |your |this )?request/i,
     errorType: 'DatabricksCloudThrottled',
     confidence: 0.7,
   },
   {
+    rule: 'capacity',
+    pattern:
+      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't) (?:find |have )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
+    errorType: 'DatabricksResourceExhausted',
+    confidence: 0.75,
+  },
+  {
     rule: 'quota',
-    pattern: /quota|limit exceeded|InstanceLimitExceeded|VcpuLimitExceeded/i,
+    pattern:
+      /quota|limit ?exceeded|LimitReached|exceed(?:s|ed|ing)? (?:the )?(?:approved |maximum |allowed )?(?:\w+ )?(?:limit|count)|(?:cloud|provider|account|subscription|service|resource) limits?\b|(?:v?cpus?|cores?|instances?|volumes?|addresses|nodes?) (?:limit|quota)\b|reached (?:the|its|your) limit|cannot create more than|maximum allowed|OperationNotAllowed|(?:subnet|ip (?:address )?space|ip addresses?|cidr)\b.{0,40}\b(?:exhaust|full|r[au]n out)|(?:(?:not|n't)(?: have)? enough|insufficient|no) (?:free |available )?(?:ip )?addresses|InsufficientFreeAddressesInSubnet|r[au]n out of (?:ip )?addresses/i,
     errorType: 'DatabricksCloudQuotaExceeded',
+    confidence: 0.65,
+  },
+  {
+    rule: 'account_state',
+    pattern:
+      /trial\b.{0,40}\bexpired|(?:data access|workspace) config(?:uration)?\b.{0,40}\b(?:changed|modified|updated|error)|workspace (?:was |has been )?cancel+ed|subscription (?:is )?(?:disabled|expired|not registered|suspended)|MissingSubscriptionRegistration|account (?:is )?(?:currently )?(?:blocked|suspended|disabled)|PendingVerification|OptInRequired|budget (?:policy|limit)/i,
+    errorType: 'DatabricksWorkspaceStateError',
     confidence: 0.65,
   },
   {
     rule: 'permissions',
     pattern:
-      /permission denied|access denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|forbidden|\b403\b/i,
+      /permission(?:s)? (?:denied|error|issue)|PERMISSION_DENIED|access (?:is )?denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|AuthorizationFailed|AuthFailure|forbidden|\b403\b|does not have (?:the )?(?:required |necessary )?(?:permission|access|privilege)|insufficient (?:permission|privilege)s?|RequestDisallowedByPolicy|denied by (?:\w+ )?(?:org(?:anization)? )?polic|iam:PassRole|not permitted|(?:missing|lack(?:s|ing)?)(?: of)? (?:the )?(?:required |necessary )?(?:permissions?|authori[sz]ation)|access polic(?:y|ies)|(?:disabled|inaccessible|revok(?:ed|ing))\b.{0,30}\b(?:cmk|kms|key)|(?:kms|cmk|encryption|customer[- ]managed) key\b.{0,40}\b(?:disabled|inaccessible|not accessible|revoked|denied|pending deletion)/i,
     errorType: 'DatabricksCloudPermissionError',
     confidence: 0.6,
   },
   {
-    rule: 'network_timeout',
+    rule: 'image',
     pattern:
-      /timed? ?out|timeout|connection (reset|refused)|ConnectException|SocketTimeout|UnknownHost|name resolution|network is unreachable/i,
+      /(?:spark|runtime|dbr|docker|container|worker|custom) image\b.{0,60}\b(?:not found|invalid|fail|could not|cannot|unable|denied|pull)|ImagePullBackOff|ErrImagePull|manifest unknown|(?:runtime|spark version|dbr)\b.{0,40}\bend of (?:support|life)/i,
+    errorType: 'DatabricksImageFailure',
+    confidence: 0.65,
+  },
+  {
+    rule: 'invalid_configuration',
+    pattern:
+      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
+    errorType: 'DatabricksConfigurationError',
+    confidence: 0.65,
+  },
+  {
+    rule: 'network_misconfiguration',
+    pattern:
+      /misconfigur|error in the network configuration|network configuration (?:error|failure|issue)|incorrect (?:dns|network|route|firewall)|(?:vnet|vpc|subnet|nsg|network security group|security group|route table|udr|firewall|load balancer|private link|nat gateway)\b.{0,60}\b(?:block|misconfig|incorrect|not (?:allow|configured|exist|found)|does not exist|missing)/i,
+    errorType: 'DatabricksNetworkMisconfiguration',
+    confidence: 0.6,
+  },
+  {
+    rule: 'dependency_unavailable',
+    pattern:
+      /(?:metastore|dbfs|databricks file system|execution component)\b.{0,60}\b(?:is down|down\b|unhealthy|unreachable|not be reached|unavailable)/i,
+    errorType: 'DatabricksServiceFault',
+    confidence: 0.6,
+  },
+  {
+    rule: 'instances_unreachable',
+    pattern:
+      /(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?(?:instances|nodes|workers)|(?<!driver )(?:instances?|nodes?|workers?) (?:were |are |is |became )?(?:unreachable|not reachable)|not reachable via ssh/i,
+    errorType: 'DatabricksNetworkFailure',
+    confidence: 0.6,
+  },
+  {
+    rule: 'cloud_shutdown',
+    pattern:
+      /(?:instance|vm|virtual machine|node|host)s?\b.{0,40}\b(?:retire|retirement|terminated by (?:the )?cloud|shut ?down by|deallocated|hardware (?:failure|degradation))|scheduled (?:retirement|event)|host (?:maintenance|failure)|cloud provider shutdown/i,
+    errorType: 'DatabricksClusterTerminated',
+    confidence: 0.6,
+  },
+  {
+    rule: 'start_failure',
+    pattern: new RegExp(
+      `(?:fail(?:ed|ure|s)?|unable|could ?not|cannot|can't|did ?not|didn't|never) (?:to |during |while |in )?(?:the )?(?:be )?${START}|${START} (?:fail(?:ed|ure|s)?|error|timed? ?out|timeout|did not complete)|(?:start(?:up)?|launch|bootstrap) (?:timed? ?out|timeout|deadline)|timed out (?:while )?(?:waiting for (?:the )?(?:cluster|driver|node|instance)s?|${START})|(?:not|never) (?:become )?(?:healthy|ready) (?:with)?in|setting up the cluster|unexpected (?:failure|error) while (?:waiting for the cluster|launching|setting up)|(?:while|during) (?:launching|starting|setting up|bootstrapping|provisioning)|too long to ${START}|cloud provider (?:failure|error)|(?:error|fail(?:ure|ed)?|exception|problem) (?:during|while|in) (?:the )?${START}`,
+      'i',
+    ),
+    errorType: 'DatabricksClusterStartFailure',
+    confidence: 0.6,
+  },
+  {
+    rule: 'driver_unreachable',
+    pattern: new RegExp(
+      String.raw`${DRIVER} (?:is |was |has |became |has become )*(?:temporarily )?(?:unreachable|not responding|unresponsive|unavailable|down|lost|not reachable|stopped|crashed|restarted|died|exited|killed)|${DRIVER}\b.{0,30}\b(?:not respon(?:ding|sive)|unresponsive)|(?:los[et] (?:contact|connection|communication)|could ?not (?:reach|connect to)|unable to (?:reach|connect to)|no response from)\b.{0,40}\b(?:driver|cluster|chauffeur)|(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?${DRIVER}|cluster\b.{0,20}\b(?:became|become|is|was) (?:unreachable|unresponsive)|DriverLost|chauffeur|notebook (?:may have been )?detached`,
+      'i',
+    ),
+    errorType: 'DatabricksDriverNotResponding',
+    confidence: 0.7,
+  },
+  {
+    rule: 'service_unavailable',
+    pattern:
+      /(?:metastore|dbfs|databricks file system|control plane|execution component)\b.{0,60}\b(?:down|unhealthy|unreachable|not be reached|unavailable|could not be)|temporarily unavailable|service unavailable|internal (?:server )?error|error code 5\d\d|\b50[0234]\b|unexpected error (?:that|which) forced/i,
+    errorType: 'DatabricksServiceFault',
+    confidence: 0.5,
+  },
+  {
+    rule: 'network_transient',
+    pattern:
+      /timed? ?out|timeout|connection (?:reset|refused|closed|lost)|ConnectException|SocketTimeout|UnknownHost|name resolution|dns (?:resolution|lookup)|network (?:is )?unreachable|unreachable|network (?:error|connectivity|failure|issue)/i,
     errorType: 'DatabricksNetworkFailure',
     confidence: 0.5,
   },
 ];
 
+/** The concept rules in the order they are tried, for the classification reference. */
+export const FREE_TEXT_RULES: readonly Omit<Rule, 'pattern'>[] = RULES.map(
+  ({ rule, errorType, confidence }) => ({
+    rule,
+    errorType,
+    confidence,
+  }),
+);
+
 /** Classifies a free-text message; undefined when nothing recognisable is in it. */
 export function matchFreeText(text: string | undefined): FreeTextMatch | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   // Bound the work on hostile input: messages longer than this carry no more signal.
-  const sample = text.slice(0, 4000);
+  const bounded = text.slice(0, 4000);
+  const evidence = bounded.replace(HEDGE, ' ').trim();
+  const sample = evidence === '' ? bounded : evidence;
+  const codes = [...sample.matchAll(CODE_TOKEN)].map(([token]) => token);
+  const specific = codes.find((code) => FAILURE_CODE_TYPES.has(code) && !GENERIC_CODES.has(code));
+  if (specific !== undefined) {
+    return {
+      errorType: FAILURE_CODE_TYPES.get(specific) as ErrorType,
+      confidence: 0.85,
+      rule: 'termination_code',
+      evidence: specific,
+    };
+  }
   for (const { rule, pattern, errorType, confidence } of RULES) {
     const match = pattern.exec(sample);
     if (match) return { errorType, confidence, rule, evidence: match[0] };
+  }
+  const generic = codes.find((code) => FAILURE_CODE_TYPES.has(code) && code !== 'UNKNOWN');
+  if (generic !== undefined) {
+    return {
+      errorType: FAILURE_CODE_TYPES.get(generic) as ErrorType,
+      confidence: 0.5,
+      rule: 'termination_code',
+      evidence: generic,
+    };
+  }
+  for (const { code, pattern } of CODE_LABELS) {
+    const match = pattern.exec(sample);
+    if (match) {
+      return {
+        errorType: FAILURE_CODE_TYPES.get(code) as ErrorType,
+        confidence: 0.5,
+        rule: 'termination_label',
+        evidence: match[0],
+      };
+    }
   }
   return undefined;
 }

@@ -37,6 +37,8 @@ const IMAGE: ErrorType = 'DatabricksImageFailure';
 const PERMISSION: ErrorType = 'DatabricksCloudPermissionError';
 const ACCOUNT: ErrorType = 'DatabricksWorkspaceStateError';
 const SERVICE: ErrorType = 'DatabricksServiceFault';
+const POOL: ErrorType = 'DatabricksInstancePoolExhausted';
+const MAINTENANCE: ErrorType = 'DatabricksWorkspaceMaintenance';
 const UNCLASSIFIED: ErrorType = 'DatabricksUnclassifiedFailure';
 
 const allocationTimeout = fail(
@@ -156,8 +158,8 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   ),
   BUDGET_POLICY_RESOLUTION_FAILURE: fail(ACCOUNT, 'the budget policy could not be resolved for the cluster'),
   CERT_ROTATION: fail(
-    TERMINATED,
-    'Databricks terminated the cluster to rotate certificates; a start brings it back',
+    MAINTENANCE,
+    'Databricks rotated certificates across the workspace and stopped its clusters together; starting them all at once would stampede the workspace, so a person decides (escalate)',
   ),
   CLOUD_ACCOUNT_POD_QUOTA_EXCEEDED: fail(QUOTA, 'the cloud account pod quota is exhausted'),
   CLOUD_ACCOUNT_SETUP_FAILURE: fail(ACCOUNT, 'the cloud account of the workspace is not set up correctly'),
@@ -166,7 +168,7 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   CLOUD_PROVIDER_INSTANCE_NOT_LAUNCHED: fail(START, 'the cloud did not launch the instances; retry'),
   CLOUD_PROVIDER_LAUNCH_FAILURE: fail(
     START,
-    'the cloud refused or failed the instance request (seed: restart with retry)',
+    "the cloud refused or failed the instance request (seed: restart with retry); refined by the cloud's error code in `parameters` when one is given (quota, capacity, spot, throttling, permission)",
   ),
   CLOUD_PROVIDER_LAUNCH_FAILURE_DUE_TO_MISCONFIG: fail(
     CONFIG,
@@ -207,8 +209,8 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   COST_CONTROL_ENTITLEMENT_DENIED: fail(ACCOUNT, 'a cost-control entitlement forbids this compute'),
   DATABASE_CONNECTION_FAILURE: fail(SERVICE, 'the connection to the metastore database failed'),
   DATA_ACCESS_CONFIG_CHANGED: fail(
-    TERMINATED,
-    'terminated because the workspace data-access configuration changed; a start applies it',
+    ACCOUNT,
+    "an administrator changed the workspace's data-access configuration, which stopped the cluster; starting it again would override the admin's timing, so escalate",
   ),
   DBFS_COMPONENT_UNHEALTHY: fail(SERVICE, 'DBFS was unreachable; a Databricks-side dependency'),
   DBR_IMAGE_RESOLUTION_FAILURE: fail(IMAGE, 'the Databricks Runtime image could not be resolved'),
@@ -268,10 +270,13 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
   INACTIVITY: ok('auto-termination after the configured idle time'),
   INIT_CONTAINER_NOT_FINISHED: fail(START, 'the init container did not finish in time'),
   INIT_SCRIPT_FAILURE: fail(INIT, 'a cluster-scoped init script failed; fix the script, never blind-retry'),
-  INSTANCE_POOL_CLUSTER_FAILURE: fail(START, 'the instance pool failed to provide the nodes'),
+  INSTANCE_POOL_CLUSTER_FAILURE: fail(
+    START,
+    "the instance pool failed to provide the nodes; refined by `instance_pool_error_code` and the cloud's error in `parameters` (a capacity shortage waits for the pool, never a node-type change)",
+  ),
   INSTANCE_POOL_MAX_CAPACITY_REACHED: fail(
-    QUOTA,
-    'the instance pool reached its configured maximum capacity',
+    POOL,
+    'the instance pool is at its maximum capacity; instances return to it as its other clusters stop, so back off and retry the pool (never a node-type change)',
   ),
   INSTANCE_POOL_NOT_FOUND: fail(CONFIG, 'the instance pool in the spec does not exist'),
   INSTANCE_UNREACHABLE: fail(NETWORK, 'instances could not be reached; transient unless it repeats'),
@@ -279,21 +284,30 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
     MISCONFIG_NET,
     'instances cannot be reached because of network configuration',
   ),
-  INTERNAL_CAPACITY_FAILURE: fail(CAPACITY, 'Databricks had no internal capacity for the request'),
+  INTERNAL_CAPACITY_FAILURE: fail(
+    SERVICE,
+    'Databricks had no internal capacity for the request (its spec: not enough provisioned Kubernetes capacity or cloud quota on its side); another node type does not help, so back off and retry',
+  ),
   INTERNAL_ERROR: fail(SERVICE, 'an unexpected Databricks error forced termination'),
   INVALID_ARGUMENT: fail(CONFIG, 'an invalid argument in the cluster spec (seed: roll back the config)'),
   INVALID_AWS_PARAMETER: fail(CONFIG, 'an invalid AWS parameter in the cluster spec'),
   INVALID_INSTANCE_PLACEMENT_PROTOCOL: fail(CONFIG, 'an invalid instance placement setting in the spec'),
   INVALID_SPARK_IMAGE: fail(CONFIG, 'the spark_version or image in the spec is invalid'),
   INVALID_WORKER_IMAGE_FAILURE: fail(IMAGE, 'the worker image is invalid'),
-  IN_PENALTY_BOX: fail(THROTTLED, 'Databricks is holding back launches after repeated failures; back off'),
+  IN_PENALTY_BOX: fail(
+    ACCOUNT,
+    "Databricks put the cluster's failure in its penalty box (its spec: a known, repeating customer/error combination) and holds back its launches; a start during the hold re-triggers it and the repeating cause needs a person, so escalate, never retry",
+  ),
   IP_EXHAUSTION_FAILURE: fail(QUOTA, 'the network ran out of IP addresses'),
   JOB_FINISHED: ok('the job cluster ended because its job ended'),
   K8S_ACTIVE_POD_QUOTA_EXCEEDED: fail(QUOTA, 'the Kubernetes active pod quota is exhausted'),
   K8S_AUTOSCALING_FAILURE: fail(SERVICE, 'Kubernetes autoscaling failed on the Databricks side'),
   K8S_DBR_CLUSTER_LAUNCH_TIMEOUT: fail(START, 'the Kubernetes-based cluster did not launch in time'),
   LAZY_ALLOCATION_TIMEOUT: fail(START, 'lazy allocation of nodes timed out'),
-  MAINTENANCE_MODE: fail(SERVICE, 'the workspace was in maintenance; retry after a delay'),
+  MAINTENANCE_MODE: fail(
+    MAINTENANCE,
+    "Databricks' on-call terminated the cluster for emergency maintenance (its spec); a start could fight the maintenance and hits every cluster stopped with it, so a person decides (escalate)",
+  ),
   METASTORE_COMPONENT_UNHEALTHY: fail(SERVICE, 'the metastore was unreachable; a Databricks-side dependency'),
   MTLS_PORT_CONNECTIVITY_FAILURE: fail(
     MISCONFIG_NET,
@@ -387,7 +401,10 @@ export const TERMINATION_CODE_TABLE: Readonly<Record<string, CodeDecision>> = {
     'the workspace configuration (credentials, storage) is broken',
   ),
   WORKSPACE_DELEGATION_KEY_MISCONFIGURED: fail(PERMISSION, 'the workspace delegation key is misconfigured'),
-  WORKSPACE_UPDATE: fail(TERMINATED, 'terminated for a workspace update; a start brings it back'),
+  WORKSPACE_UPDATE: fail(
+    MAINTENANCE,
+    'the worker environment changed with a workspace network or key (CMK) update, which stops every cluster of the workspace together; starting them all at once would stampede it, so a person decides (escalate)',
+  ),
   // The seed's alias: not a real Databricks code, kept so the seed's Test 2 payload keeps working.
   INSUFFICIENT_INSTANCE_CAPACITY: {
     failure: true,

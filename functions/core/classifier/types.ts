@@ -4,6 +4,8 @@ import type { Action, Category, ErrorType } from '../error-types.ts';
 export type DecisionBasis =
   /** The reviewed table of cluster termination codes. */
   | 'termination_code'
+  /** A generic launch failure refined by the cloud's error in the termination `parameters`. */
+  | 'termination_parameters'
   /** An unknown code, decided by its termination type (or its `_DUE_TO_MISCONFIG` suffix). */
   | 'termination_type'
   /** The reviewed table of job run termination codes. */
