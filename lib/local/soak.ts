@@ -261,15 +261,19 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     let delivered = 0;
     const snapshots = new Map<string, ClusterDetails>();
 
-    const post = async (body: unknown): Promise<void> => {
+    const refusedDeliveries: string[] = [];
+    const notInjected: string[] = [];
+    const post = async (body: unknown, target = ''): Promise<void> => {
       for (let attempt = 0; attempt < 5; attempt++) {
         const res = await fetch(`${host.url}/databricks-monitor`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-api-key': host.apiKey },
           body: JSON.stringify(body),
         });
-        await res.arrayBuffer();
+        const text = await res.text();
         delivered++;
+        if (res.status >= 400 && res.status < 500)
+          refusedDeliveries.push(`${target} ${res.status} ${text.slice(0, 200)}`);
         if (res.status < 500) return;
         fiveXX++;
         // A 503 asks for the delivery again, as Databricks' and custom senders do.
@@ -312,8 +316,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
           if (spec?.reason === undefined) return;
           try {
             simulator.admin.failCluster(item.target, spec.reason);
-          } catch {
-            // A user raced it into another state: it is still a failure of the day.
+          } catch (error) {
+            notInjected.push(`${item.target}: ${(error as Error).message}`);
           }
           return;
         }
@@ -337,7 +341,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
             cluster = now;
             snapshots.set(item.target, cluster);
           }
-          await post({ event: 'cluster.terminated', cluster });
+          await post({ event: 'cluster.terminated', cluster }, item.target);
           return;
         }
         case 'race': {
@@ -481,6 +485,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
             (ticket) =>
               `benign or stray ${ticket.clusterId ?? ticket.runId}: ${ticket.ticketId} ${ticket.errorType}`,
           ),
+        ...refusedDeliveries.map((line) => `delivery refused: ${line}`),
+        ...notInjected.map((line) => `failure not injected: ${line}`),
       ].slice(0, 30),
       outcomes: Object.fromEntries(
         [
