@@ -170,14 +170,16 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       continue;
     }
     const id = `1130-${String(i).padStart(6, '0')}-failure${String(cls).padStart(2, '0')}`;
+    const extra: Record<string, unknown> = 'seed' in spec ? spec.seed : {};
     clusters.push({
       cluster_id: id,
       cluster_name: `soak-${spec.name}-${i}`,
       state: 'RUNNING',
       cluster_source: 'UI',
-      node_type_id: 'i3.xlarge',
+      // A pool cluster's node type is its pool's.
+      ...(extra.instance_pool_id === undefined ? { node_type_id: 'i3.xlarge' } : {}),
       num_workers: 2,
-      ...('seed' in spec ? spec.seed : {}),
+      ...extra,
     });
     failureClusters.push({ id, cls });
   }
@@ -214,6 +216,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     seed: options.seed ?? 11,
     timings: { driverRecoveryMs: MINUTE },
     clusters: clusters as ScenarioInput['clusters'],
+    pools: [{ instance_pool_id: 'soak-pool-a', node_type_id: 'i3.xlarge' }],
     jobs: jobs as ScenarioInput['jobs'],
   };
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterScope } from '../../functions/core/breaker.ts';
 import { lambdaContext, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import {
   createIntakeHarness,
   DATABRICKS_WORKSPACE_ID,
@@ -16,6 +17,7 @@ describe('intake: POST /databricks-monitor', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it("answers the seed's Test 1 with the seed's error type and action and starts one recovery", async () => {
     // Act
@@ -278,6 +280,7 @@ describe('intake: events API Gateway never sends', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it.each([
     ['no headers at all', { headers: null }, 401],
@@ -310,6 +313,7 @@ describe('intake: GET /tickets/{id}', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('returns the ticket and its audit trail', async () => {
     // Prepare
@@ -363,6 +367,7 @@ describe('intake: AUTO_REMEDIATION_ENABLED=false', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('tickets the failure and starts nothing', async () => {
     // Act

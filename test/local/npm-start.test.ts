@@ -66,6 +66,14 @@ describe('npm start', () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
+  it('says in its banner whether the poller is on', () => {
+    // Act
+    const banner = local.output();
+
+    // Assess
+    expect(banner).toContain('  poller:     off (POLL_INTERVAL_SECONDS=0)');
+  });
+
   it('answers the connectivity test with a 2xx and no ticket', async () => {
     // Act
     const res = await post('{"event": "test"}');

@@ -3,7 +3,7 @@ import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/
 import { DRIVER_HEAL_GRACE_MS, driverLossVerdict } from '../../functions/poller/detect.ts';
 import { decideRestore } from '../../functions/poller/restore.ts';
 import type { PendingRestore } from '../../functions/store/restores.ts';
-import { createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
+import { createPollerHarness, MINUTE, type PollerHarness, T0 } from './harness.ts';
 
 const LOSS = Date.UTC(2026, 10, 30, 6, 0, 0);
 const event = (type: string, timestamp: number): ClusterEvent => ({ cluster_id: 'c', type, timestamp });
@@ -90,7 +90,15 @@ describe('poller: driver losses that heal by themselves', () => {
     h = await createPollerHarness({
       scenario: {
         timings: { driverRecoveryMs: MINUTE },
-        clusters: [{ cluster_id: '0302-130000-healme01', state: 'RUNNING' }],
+        // Up for an hour since its start, which is its last state loss.
+        clusters: [
+          {
+            cluster_id: '0302-130000-healme01',
+            state: 'RUNNING',
+            start_time: T0 - 60 * MINUTE,
+            last_state_loss_time: T0 - 60 * MINUTE,
+          },
+        ],
       },
     });
     await h.poll();

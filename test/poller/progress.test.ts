@@ -3,6 +3,7 @@ import type { ClusterEventsRequest, ListClustersQuery } from '../../functions/da
 import { toApiError } from '../../functions/databricks/errors.ts';
 import { DRIVER_HEAL_GRACE_MS } from '../../functions/poller/detect.ts';
 import type { ClusterReader } from '../../functions/poller/workspace.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import {
   CLOUD_SHUTDOWN,
   createPollerHarness,
@@ -28,6 +29,7 @@ describe('poller progress', () => {
     await h?.close();
     h = undefined;
   });
+  useHarmLedger(() => h?.simulators());
 
   async function harness(options: PollerHarnessOptions = {}): Promise<PollerHarness> {
     h = await createPollerHarness(options);

@@ -30,6 +30,11 @@ export const KEYS_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:se
 export const DATABRICKS_WORKSPACE_ID = '1234567890123456';
 export const DATABRICKS_SECRET_ARN =
   'arn:aws:secretsmanager:us-east-1:000000000000:secret:dbx-default-AbCdEf';
+/**
+ * The simulated "now" of the intake scenario, a few hours after its clusters terminated: Databricks
+ * forgets a cluster 60 days after its termination, so the fixture's times must stay recent.
+ */
+const SCENARIO_NOW = Date.UTC(2025, 10, 28, 6, 0, 0);
 const SCENARIO = JSON.parse(
   readFileSync(join(import.meta.dirname, '../fixtures/intake/scenario.json'), 'utf8'),
 );
@@ -51,7 +56,7 @@ export const randomKey = (): string => randomBytes(24).toString('base64url');
 
 export async function createIntakeHarness(options: HarnessOptions = {}) {
   const table = await createTestTable('intake');
-  const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0 });
+  const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0, startTime: SCENARIO_NOW });
   const keys = { current: randomKey(), previous: randomKey() };
   const secrets = mockClient(SecretsManagerClient);
   const setKeys = (value: Record<string, unknown>) =>

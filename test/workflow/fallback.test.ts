@@ -15,8 +15,11 @@ const START_FAILS_ONCE: FaultsInput = {
  * the newest EDITED event is the bad edit, and the cluster has not run since.
  */
 async function breakWithAnEdit(h: WorkflowHarness, clusterId: string): Promise<void> {
-  const spec = (await h.cluster(clusterId)).spec as Record<string, unknown>;
-  await h.direct.editCluster({ ...spec, cluster_id: clusterId, spark_version: '9.9.x-scala2.12' });
+  // A user breaks it: the edit and the start are theirs, not the automation's.
+  h.simulator.admin.userEdit(clusterId, {
+    user: 'data.engineer@example.com',
+    attributes: { spark_version: '9.9.x-scala2.12' },
+  });
   h.simulator.admin.setFaults({
     failNextStarts: {
       count: 1,
@@ -28,7 +31,7 @@ async function breakWithAnEdit(h: WorkflowHarness, clusterId: string): Promise<v
       },
     },
   });
-  await h.direct.startCluster(clusterId);
+  h.simulator.admin.userStart(clusterId, { user: 'data.engineer@example.com' });
   while ((await h.cluster(clusterId)).state !== 'TERMINATED') await sleep(20);
   h.simulator.admin.resetStats();
 }
@@ -149,7 +152,7 @@ describe('recovery workflow: clusters that need a different configuration', () =
       spark_version: '15.4.x-scala2.12',
       node_type_id: 'i3.xlarge',
       num_workers: 2,
-      autotermination_minutes: 60,
+      autotermination_minutes: 10000,
     });
     expect(recovery.audit.find((entry) => entry.event === 'remediation_started')?.details).toMatchObject({
       primitive: 'rollback_start',

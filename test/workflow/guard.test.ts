@@ -211,13 +211,9 @@ describe('recovery workflow: the guard before every mutating call', () => {
   it("escalates with the diff instead of rolling back an admin's security edit", async () => {
     // Prepare: an admin changes the access mode; the next start fails on a configuration error.
     const clusterId = '0201-000008-secedit1';
-    const spec = (await h.cluster(clusterId)).spec as Record<string, unknown>;
-    await h.direct.editCluster({
-      ...spec,
-      cluster_id: clusterId,
-      spark_version: String(spec.spark_version),
-      data_security_mode: 'USER_ISOLATION',
-      single_user_name: undefined,
+    h.simulator.admin.userEdit(clusterId, {
+      user: 'admin@example.com',
+      attributes: { data_security_mode: 'USER_ISOLATION', single_user_name: null },
     });
     h.simulator.admin.setFaults({
       failNextStarts: {
@@ -226,7 +222,7 @@ describe('recovery workflow: the guard before every mutating call', () => {
         reason: { code: 'INVALID_ARGUMENT', type: 'CLIENT_ERROR' },
       },
     });
-    await h.direct.startCluster(clusterId);
+    h.simulator.admin.userStart(clusterId, { user: 'admin@example.com' });
     await until(h, clusterId, 'TERMINATED');
     h.simulator.admin.resetStats();
 
@@ -321,7 +317,9 @@ describe('recovery workflow: the guard before every mutating call', () => {
       errorCode: 'INVALID_PARAMETER_VALUE',
     });
     const made = recovery.audit.filter((entry) => entry.event === 'remediation_started');
-    expect(made.map((entry) => entry.details?.changes)).toEqual([{ node_type_id: 'm5.4xlarge' }]);
+    expect(made.map((entry) => entry.details?.changes)).toEqual([
+      { node_type_id: 'm5.4xlarge', driver_node_type_id: 'm5.4xlarge' },
+    ]);
     expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 1, 'POST /api/2.1/clusters/start': 1 });
     expect(await h.cluster(clusterId)).toMatchObject({ state: 'RUNNING', node_type_id: 'm5.4xlarge' });
   });
