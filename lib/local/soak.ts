@@ -266,6 +266,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
 
     const refusedDeliveries: string[] = [];
     const notInjected: string[] = [];
+    const answers = new Map<string, string[]>();
+    const note = (target: string, line: string) =>
+      answers.set(target, [...(answers.get(target) ?? []), line]);
     const post = async (body: unknown, target = ''): Promise<void> => {
       for (let attempt = 0; attempt < 5; attempt++) {
         const res = await fetch(`${host.url}/databricks-monitor`, {
@@ -277,6 +280,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         delivered++;
         if (res.status >= 400 && res.status < 500)
           refusedDeliveries.push(`${target} ${res.status} ${text.slice(0, 200)}`);
+        note(target, `${res.status} ${text.slice(0, 160)}`);
         if (res.status < 500) return;
         fiveXX++;
         // A 503 asks for the delivery again, as Databricks' and custom senders do.
@@ -340,7 +344,10 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
           let cluster = snapshots.get(item.target);
           if (cluster === undefined) {
             const now = await client.getCluster(item.target);
-            if (now.state !== 'TERMINATED') return;
+            if (now.state !== 'TERMINATED') {
+              note(item.target, `not sent: ${now.state}`);
+              return;
+            }
             cluster = now;
             snapshots.set(item.target, cluster);
           }
@@ -481,7 +488,10 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       mismatches: [
         ...failureClusters
           .filter(({ id }) => (byTarget.get(id)?.length ?? 0) !== 1)
-          .map(({ id, cls }) => `${id} (${CLASSES[cls]?.name}): ${byTarget.get(id)?.length ?? 0} tickets`),
+          .map(
+            ({ id, cls }) =>
+              `${id} (${CLASSES[cls]?.name}): ${byTarget.get(id)?.length ?? 0} tickets; deliveries: ${(answers.get(id) ?? ['none']).join(' | ')}`,
+          ),
         ...tickets
           .filter((ticket) => !failureIds.has(ticket.clusterId ?? `run:${ticket.runId}`))
           .map(
