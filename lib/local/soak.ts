@@ -211,6 +211,13 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     });
     benignTargets.push({ id, kind });
   }
+  // Every cluster has been up for two hours, its start its last state loss: nothing before the day
+  // looks like a failure.
+  const upSince = Date.now() - 120 * MINUTE;
+  for (const cluster of clusters) {
+    cluster.start_time = upSince;
+    cluster.last_state_loss_time = upSince;
+  }
   const scenario: ScenarioInput = {
     description: 'soak',
     seed: options.seed ?? 11,
@@ -465,6 +472,14 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         ticket.clusterId !== jobHost &&
         ticket.jobId !== '9999',
     ).length;
+    for (const { id } of failureClusters) {
+      if ((byTarget.get(id)?.length ?? 0) === 1 || id.startsWith('run:')) continue;
+      const log = await client.listAllClusterEvents({ cluster_id: id, order: 'ASC' });
+      note(
+        id,
+        `events: ${log.map((e) => `${Math.round(((e.timestamp ?? 0) - t0) / 1000)}s ${e.type}${e.details?.reason?.code ? `(${e.details.reason.code})` : ''}${e.details?.user ? `[${e.details.user}]` : ''}`).join(', ')}`,
+      );
+    }
     const ledger = await harmsOf(simulator.url, simulator.adminToken, client, clusters, userActions);
     const stuck = tickets.filter(unresolved).length;
     const result: SoakResult = {
