@@ -7,17 +7,26 @@ import type { Classification } from '../core/classifier/types.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
 import { handleSignal, type IncidentDeps, type IncidentOutcome } from '../core/incident.ts';
-import { analyzeJobRun } from '../core/job-run.ts';
-import type { ClusterDetails, Run } from '../core/schemas/databricks.ts';
+import { analyzeJobRun, type JobRunAnalysis } from '../core/job-run.ts';
+import type { ClusterDetails, ClusterEvent, ClusterEventsResponse, Run } from '../core/schemas/databricks.ts';
 import type { JobNotification, SeedClusterEvent } from '../core/schemas/inbound.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import { signalFromClusterEvent, signalFromJobRun } from '../core/signal-builders.ts';
-import { isNotFound } from '../databricks/errors.ts';
+import { DatabricksApiError, isNotFound } from '../databricks/errors.ts';
 
 /** The Databricks reads the intake makes; satisfied by `DatabricksClient`. */
 export interface DatabricksReader {
   getCluster(clusterId: string, options?: { deadline?: number }): Promise<ClusterDetails>;
   getRun(runId: string, query?: Record<string, never>, options?: { deadline?: number }): Promise<Run>;
+  listClusterEvents(
+    request: {
+      readonly cluster_id: string;
+      readonly order?: 'ASC' | 'DESC';
+      readonly event_types?: readonly string[];
+      readonly page_size?: number;
+    },
+    options?: { deadline?: number },
+  ): Promise<ClusterEventsResponse>;
 }
 
 export interface IntakeDeps extends IncidentDeps {
@@ -139,12 +148,18 @@ export function resolveWorkspace(
 }
 
 /**
- * A custom cluster event rarely carries `terminated_time`; reading the cluster supplies it (and the
- * cluster's source, name and, when the event has none, its termination reason) so that the incident
- * key matches the poller's and the job path's. The cluster's termination is adopted only when it is
- * the one the event reports: the cluster is still TERMINATED, with a non-SUCCESS termination whose code is the event's (or means
- * the same error type, as the seed's alias codes do). If the cluster cannot be read, the event is
- * handled with what it says.
+ * A custom cluster event is anchored on what Databricks says about the termination it reports, so
+ * that every delivery of it — before, during and after the recovery — gets the same incident key:
+ * 1. the cluster (`clusters/get`) is TERMINATED with that termination: its `terminated_time`, the
+ *    poller's and the job path's key too;
+ * 2. else the `terminated_time` the event carries;
+ * 3. else the newest `TERMINATING` event in `clusters/events` with that termination (the cluster was
+ *    started again since, or is still terminating): its timestamp. That event is read in case 1 and
+ *    2 too: its key is kept as the ticket's alias, so a replay after the recovery started the
+ *    cluster again joins the same ticket, even after it closed;
+ * 4. only when Databricks has no trace of it, a 15-minute bucket.
+ * The cluster must exist: a cluster `clusters/get` does not know is a 422 and opens nothing. The
+ * workspace is always the one the intake resolved, never the body's `workspace_id`.
  */
 async function enrichClusterEvent(
   event: SeedClusterEvent,
@@ -152,19 +167,17 @@ async function enrichClusterEvent(
   deps: IntakeDeps,
 ): Promise<FailureSignal> {
   const now = deps.clock();
-  const base = signalFromClusterEvent(event, { workspaceId, now });
-  if (event.cluster.terminated_time !== undefined && event.cluster.cluster_source !== undefined) return base;
-  let cluster: ClusterDetails;
-  try {
-    cluster = await readSettledCluster(deps.databricks(workspaceId), event.cluster.cluster_id, deps);
-  } catch (error) {
-    deps.logger.warn('cluster details unavailable; handling the event as sent', {
-      clusterId: event.cluster.cluster_id,
-      error: (error as Error).message,
-    });
-    return base;
-  }
+  const client = deps.databricks(workspaceId);
+  const clusterId = event.cluster.cluster_id;
+  // Both reads at once: one round trip. The TERMINATING event is read even when terminated_time is
+  // known: the ticket then keeps that event's key as an alias, so a replay after the recovery started
+  // the cluster again (no terminated_time any more) joins it.
+  const [cluster, terminatingAt] = await Promise.all([
+    readOrExplain(() => readSettledCluster(client, clusterId, deps), deps, `cluster ${clusterId}`),
+    event.event === 'cluster.restarting' ? undefined : terminationEventTime(client, event, deps),
+  ]);
   const adopt = event.event !== 'cluster.restarting' && isSameTermination(event, cluster);
+  const terminatedTime = (adopt ? cluster.terminated_time : undefined) ?? event.cluster.terminated_time;
   return signalFromClusterEvent(
     {
       ...event,
@@ -172,19 +185,70 @@ async function enrichClusterEvent(
         ...event.cluster,
         cluster_name: event.cluster.cluster_name ?? cluster.cluster_name,
         cluster_source: event.cluster.cluster_source ?? cluster.cluster_source,
-        terminated_time: event.cluster.terminated_time ?? (adopt ? cluster.terminated_time : undefined),
+        terminated_time: terminatedTime,
         termination_reason:
           event.cluster.termination_reason ?? (adopt ? cluster.termination_reason : undefined),
       },
     },
-    { workspaceId, now },
+    { workspaceId, now, ...(terminatingAt === undefined ? {} : { terminatingAt }) },
   );
+}
+
+/** TERMINATING events read to find the one an event reports. */
+const TERMINATING_EVENTS_READ = 10;
+
+/**
+ * The time of the newest `TERMINATING` event whose reason is the event's termination (same code, or
+ * an alias meaning the same error type; any failure when the event names no code). Undefined when
+ * there is none; a Databricks fault here is transient (503), never a guess.
+ */
+async function terminationEventTime(
+  client: DatabricksReader,
+  event: SeedClusterEvent,
+  deps: IntakeDeps,
+): Promise<number | undefined> {
+  const match = await newestTermination(client, event.cluster.cluster_id, deps, (reason) =>
+    sameReason(event, reason),
+  );
+  return match?.timestamp;
+}
+
+/** The newest `TERMINATING` event of a cluster whose reason `accept`s, from the last few. */
+async function newestTermination(
+  client: DatabricksReader,
+  clusterId: string,
+  deps: IntakeDeps,
+  accept: (reason: { code?: string; type?: string }, at: number) => boolean,
+): Promise<ClusterEvent | undefined> {
+  const page = await readOrExplain(
+    () =>
+      client.listClusterEvents(
+        {
+          cluster_id: clusterId,
+          order: 'DESC',
+          event_types: ['TERMINATING'],
+          page_size: TERMINATING_EVENTS_READ,
+        },
+        callOptions(deps),
+      ),
+    deps,
+    `cluster ${clusterId}`,
+  );
+  return page.events.find((e) => {
+    const reason = e.details?.reason;
+    return e.timestamp !== undefined && reason !== undefined && accept(reason, e.timestamp);
+  });
 }
 
 function isSameTermination(event: SeedClusterEvent, cluster: ClusterDetails): boolean {
   const reason = cluster.termination_reason;
   if (cluster.state !== 'TERMINATED' || cluster.terminated_time === undefined) return false;
-  if (reason === undefined || reason.type === 'SUCCESS') return false;
+  return reason !== undefined && sameReason(event, reason);
+}
+
+/** Whether a termination reason Databricks reports is the one the event describes. */
+function sameReason(event: SeedClusterEvent, reason: { code?: string; type?: string }): boolean {
+  if (reason.type === 'SUCCESS') return false;
   const sent = event.cluster.termination_reason?.code;
   if (sent === undefined || sent === reason.code) return true;
   const a = TERMINATION_CODE_TABLE[sent];
@@ -244,7 +308,68 @@ async function signalFromNotification(
   }
   const analysis = analyzeJobRun(ids, run, clusters);
   if (!analysis.failed && analysis.clusterCause === undefined) return undefined;
-  return signalFromJobRun(analysis, { workspaceId, now: deps.clock() });
+  const anchored = await anchorClusterCause(analysis, run, clusters, client, deps);
+  return signalFromJobRun(anchored.analysis, {
+    workspaceId,
+    now: deps.clock(),
+    ...(anchored.terminatingAt === undefined ? {} : { terminatingAt: anchored.terminatingAt }),
+  });
+}
+
+/** Run termination codes that blame the cluster the run ran on. */
+const CLUSTER_RUN_CODES: ReadonlySet<string> = new Set(['CLUSTER_ERROR', 'DRIVER_ERROR', 'CLOUD_FAILURE']);
+/** How far around the run a cluster termination may lie to be the one that failed it. */
+const RUN_WINDOW_SLACK_MS = 5 * 60_000;
+
+/**
+ * A job failure is anchored on the cluster termination Databricks recorded, like a cluster event:
+ * - the cluster is still TERMINATED (the run analysis found the cause): its TERMINATING event's time
+ *   is kept too, so the ticket has the same alias a custom event's would;
+ * - the cluster was started again since (the recovery is under way, or over) while the run blames
+ *   its cluster: the TERMINATING event within the run's time is the cause, so the notification
+ *   joins that termination's incident instead of becoming a run-keyed job failure.
+ */
+async function anchorClusterCause(
+  analysis: JobRunAnalysis,
+  run: Run,
+  clusters: readonly ClusterDetails[],
+  client: DatabricksReader,
+  deps: IntakeDeps,
+): Promise<{ analysis: JobRunAnalysis; terminatingAt?: number }> {
+  const cause = analysis.clusterCause;
+  if (cause?.kind === 'driver_loss') return { analysis };
+  const clusterId = cause?.cluster.cluster_id ?? analysis.clusterIds[0];
+  const code = analysis.job.terminationCode;
+  if (clusterId === undefined) return { analysis };
+  if (cause === undefined && (code === undefined || !CLUSTER_RUN_CODES.has(code))) return { analysis };
+  const from = (run.start_time ?? 0) - RUN_WINDOW_SLACK_MS;
+  const to = run.end_time !== undefined && run.end_time > 0 ? run.end_time + RUN_WINDOW_SLACK_MS : Infinity;
+  let event: ClusterEvent | undefined;
+  try {
+    event = await newestTermination(client, clusterId, deps, (reason, at) =>
+      cause === undefined
+        ? isFailureReason(reason) && at >= from && at <= to
+        : reason.code === cause.cluster.termination_reason?.code,
+    );
+  } catch (error) {
+    if (error instanceof UnknownResourceError) return { analysis };
+    throw error;
+  }
+  if (event?.timestamp === undefined) return { analysis };
+  if (cause !== undefined) return { analysis, terminatingAt: event.timestamp };
+  const current = clusters.find((c) => c.cluster_id === clusterId);
+  const { terminated_time: _gone, state: _now, ...rest } = current ?? { cluster_id: clusterId };
+  const cluster: ClusterDetails = { ...rest, termination_reason: event.details?.reason };
+  return {
+    analysis: { ...analysis, clusterCause: { kind: 'termination', cluster } },
+    terminatingAt: event.timestamp,
+  };
+}
+
+function isFailureReason(reason: { code?: string; type?: string }): boolean {
+  if (reason.type === 'SUCCESS') return false;
+  const entry = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
+  return entry === undefined || entry.failure;
 }
 
 async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: string): Promise<T> {
@@ -252,6 +377,10 @@ async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: 
     return await read();
   } catch (error) {
     if (deps.isNotFound(error)) throw new UnknownResourceError(`${what} does not exist in the workspace`);
+    // A 400 other than "does not exist": Databricks refuses the id itself; delivering again never helps.
+    if (error instanceof DatabricksApiError && error.status === 400) {
+      throw new UnknownResourceError(`${what} is refused by Databricks: ${error.message}`);
+    }
     throw new UpstreamUnavailableError(`Databricks could not be read (${what}): ${(error as Error).message}`);
   }
 }

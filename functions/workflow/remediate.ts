@@ -51,6 +51,7 @@ import {
   audit,
   callOptions,
   clampWait,
+  escalateUntried,
   escalateWith,
   remainingSeconds,
   settleSeconds,
@@ -85,7 +86,7 @@ export async function takeOver(input: RecoveryInput, deps: WorkflowDeps): Promis
   };
   const found = await deps.tickets.getTicket(input.ticketId);
   if (found === undefined) {
-    return escalateWith(state, `ticket ${input.ticketId} does not exist; nothing was changed`);
+    return escalateUntried(state, `ticket ${input.ticketId} does not exist; nothing was changed`);
   }
   const status = found.ticket.status;
   if (RESOLVED.has(status)) {
@@ -134,11 +135,11 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
   if (input.action === 'repair_run') return remediateRun(state, client, deps);
   if (input.clusterId === undefined) {
     if (input.runId !== undefined) return remediateRun(state, client, deps);
-    return escalateWith(state, 'the incident names no cluster and no job run to act on');
+    return escalateUntried(state, 'the incident names no cluster and no job run to act on');
   }
   const cluster = await readCluster(client, input.clusterId, deps);
   if (cluster === undefined) {
-    return escalateWith(state, `cluster ${input.clusterId} no longer exists; nothing to recover`);
+    return escalateUntried(state, `cluster ${input.clusterId} no longer exists; nothing to recover`);
   }
   if (state.runRepair === 'due') return remediateRun(state, client, deps);
   // The guard, on the cluster as it is now: only `act` lets a mutating call through.
@@ -636,7 +637,7 @@ async function remediateRun(
   }
   const found = await readParentRun(client, namedRunId, deps);
   if (found === undefined)
-    return escalateWith(state, `run ${namedRunId} no longer exists; nothing to repair`);
+    return escalateUntried(state, `run ${namedRunId} no longer exists; nothing to repair`);
   const { run, runId } = found;
   // A job failure's signal carries no cluster context: the run as it is now must not be a
   // configuration-class failure either (INVALID_CLUSTER_REQUEST, a library…).

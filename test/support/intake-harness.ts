@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -43,6 +44,10 @@ export interface HarnessOptions {
   readonly autoRemediationEnabled?: boolean;
   readonly playbooks?: unknown;
   readonly logger?: Logger;
+  /** The intake's clock. @default Date.now */
+  readonly clock?: () => number;
+  /** Keep the API keys for this many seconds, as the Lambda does (60). @default 0: read on every request */
+  readonly keysMaxAgeSeconds?: number;
 }
 
 export interface Response {
@@ -56,6 +61,7 @@ export const randomKey = (): string => randomBytes(24).toString('base64url');
 
 export async function createIntakeHarness(options: HarnessOptions = {}) {
   const table = await createTestTable('intake');
+  const awsCalls = countCommands(table.client);
   const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0, startTime: SCENARIO_NOW });
   const keys = { current: randomKey(), previous: randomKey() };
   const secrets = mockClient(SecretsManagerClient);
@@ -87,7 +93,12 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   });
   const handler = createIntakeHandler({
     loadKeys: async () =>
-      parseApiKeys((await provider.get(KEYS_SECRET_ARN, { maxAge: 0, forceFetch: true })) as string),
+      parseApiKeys(
+        (await provider.get(KEYS_SECRET_ARN, {
+          maxAge: options.keysMaxAgeSeconds ?? 0,
+          forceFetch: (options.keysMaxAgeSeconds ?? 0) === 0,
+        })) as string,
+      ),
     getTicket: (id) => tickets.getTicket(id),
     tickets,
     breakers,
@@ -95,10 +106,15 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     playbooks: loadPlaybooks(options.playbooks ?? {}),
     autoRemediationEnabled: options.autoRemediationEnabled ?? true,
     ...workspaceDeps(databricks),
-    clock: Date.now,
+    clock: options.clock ?? Date.now,
     actor: 'intake',
     logger: options.logger ?? new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'intake' }),
+    // A refused body publishes no metric: the warning about an empty batch would only be noise.
+    metrics: new Metrics({
+      namespace: 'Test',
+      serviceName: 'intake',
+      logger: { ...console, warn: () => undefined },
+    }),
   });
 
   async function send(request: RequestShape): Promise<Response> {
@@ -141,6 +157,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     items,
     keys,
     setKeys,
+    awsCalls,
     workflow,
     tickets,
     breakers,
@@ -154,7 +171,40 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   };
 }
 
+/**
+ * Records the name of every command a client sends (an SDK middleware at the initialize step), so a
+ * test can assert how many AWS calls an event cost. `take()` returns the names since the last take.
+ */
+export function countCommands(client: { middlewareStack: SmithyStack }) {
+  let names: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      names.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return {
+    take(): string[] {
+      const taken = names;
+      names = [];
+      return taken;
+    },
+  };
+}
+
+type SmithyStack = DynamoDBClient['middlewareStack'];
+
 export type IntakeHarness = Awaited<ReturnType<typeof createIntakeHarness>>;
 
 export const fixture = (path: string): unknown =>
   JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures', path), 'utf8'));
+
+/** The documentation's notifications carry placeholder ids (`"run_id": "run_id"`); real ids are digits. */
+export function withDigitIds(body: unknown): unknown {
+  return JSON.parse(JSON.stringify(body), (key, value) =>
+    ['run_id', 'parent_run_id', 'job_id', 'workspace_id'].includes(key) && !/^\d+$/.test(String(value))
+      ? '1234567890'
+      : value,
+  );
+}
