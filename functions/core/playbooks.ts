@@ -33,6 +33,14 @@ export interface Playbook {
   readonly mode: 'active' | 'shadow';
   /** Alternative node types, in order, for `restart_with_different_instance_type`. */
   readonly fallback_node_types: readonly string[];
+  /**
+   * Alternative instance pools, in order, for a pool cluster short of capacity: a pool cluster never
+   * gets another node type (Databricks refuses it); without an alternative, the pool is retried
+   * after a back-off.
+   */
+  readonly fallback_instance_pool_ids?: readonly string[];
+  /** Repair a failed job run on an all-purpose cluster once the cluster is healthy again. @default true */
+  readonly repair_failed_run?: boolean;
   /** Put the original node type or availability back once the cluster is healthy again. */
   readonly restore_original_config: boolean;
   /**
@@ -61,6 +69,8 @@ const base: Omit<Playbook, 'action'> = {
   enabled: true,
   mode: 'active',
   fallback_node_types: [],
+  fallback_instance_pool_ids: [],
+  repair_failed_run: true,
   restore_original_config: true,
   launch_throttle_backoff: backoff(180, 900),
 };
@@ -140,6 +150,8 @@ const PlaybookOverrideSchema = z.strictObject({
   enabled: z.boolean().optional(),
   mode: z.enum(['active', 'shadow']).optional(),
   fallback_node_types: z.array(z.string().trim().min(1).max(100)).max(10).optional(),
+  fallback_instance_pool_ids: z.array(z.string().trim().min(1).max(100)).max(10).optional(),
+  repair_failed_run: z.boolean().optional(),
   restore_original_config: z.boolean().optional(),
   launch_throttle_backoff: BackoffOverrideSchema.optional(),
 });

@@ -17,6 +17,7 @@ import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';
+import { RestoreRepository } from '../store/restores.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
@@ -36,6 +37,7 @@ export const handler = createPollerHandler({
   databricks: (id) => databricks.get(id),
   cursors: new CursorRepository({ client: documentClient, tableName }),
   tickets: new TicketRepository({ client: documentClient, tableName }),
+  restores: new RestoreRepository({ client: documentClient, tableName }),
   breakers: new BreakerRepository({
     client: documentClient,
     tableName,

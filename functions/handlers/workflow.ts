@@ -14,6 +14,7 @@ import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { FanOutNotifier, type Notifier, SnsNotifier } from '../shared/notify.ts';
 import { SlackNotifier } from '../shared/notify-slack.ts';
 import { BreakerRepository } from '../store/breakers.ts';
+import { RestoreRepository } from '../store/restores.ts';
 import { TicketRepository } from '../store/tickets.ts';
 import { createWorkflowTaskHandler } from '../workflow/app.ts';
 
@@ -43,6 +44,7 @@ export const handler = createWorkflowTaskHandler({
     tableName,
     config: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}),
   }),
+  restores: new RestoreRepository({ client: documentClient, tableName }),
   databricks: (id) => databricks.get(id),
   notifier: new FanOutNotifier(notifiers),
   clock: Date.now,

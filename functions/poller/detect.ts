@@ -158,6 +158,61 @@ export function explainStateLoss(
   return { explained: false, reason: 'the RESTARTING event names no user and no user request' };
 }
 
+/**
+ * How long a driver loss is given to heal before it is a failure: Databricks recovers a crashed
+ * driver itself within a minute or two (DRIVER_NOT_RESPONDING, then DRIVER_HEALTHY). Until then the
+ * poller decides nothing and looks again at its next run (the item holds the cursor).
+ */
+export const DRIVER_HEAL_GRACE_MS = 3 * 60_000;
+
+/** Event types that tell whether a lost driver came back by itself. */
+export const DRIVER_HEALTH_EVENT_TYPES = ['DRIVER_NOT_RESPONDING', 'DRIVER_HEALTHY'] as const;
+
+export type DriverLossVerdict =
+  /** A DRIVER_HEALTHY at or after the loss, and after any later DRIVER_NOT_RESPONDING: not a failure. */
+  | { readonly kind: 'healed'; readonly reason: string }
+  /** Not healed yet, and the loss is recent: look again at the next run. */
+  | { readonly kind: 'pending'; readonly reason: string }
+  /** Not healed within the grace period: a failure to recover. */
+  | { readonly kind: 'unhealthy'; readonly reason: string };
+
+/**
+ * A driver loss Databricks already healed is not a failure to restart (restarting would cut off
+ * every notebook and job attached to the cluster a second time).
+ *
+ * | DRIVER_HEALTHY after the loss (and after the last DRIVER_NOT_RESPONDING) | healed    |
+ * | none, loss younger than `graceMs`                                          | pending   |
+ * | none, loss older                                                           | unhealthy |
+ */
+export function driverLossVerdict(
+  events: readonly ClusterEvent[],
+  lossTime: number,
+  now: number,
+  graceMs = DRIVER_HEAL_GRACE_MS,
+): DriverLossVerdict {
+  let healthy: number | undefined;
+  let silent: number | undefined;
+  for (const event of events) {
+    const at = event.timestamp;
+    if (at === undefined || at < lossTime) continue;
+    if (event.type === 'DRIVER_HEALTHY') healthy = Math.max(healthy ?? at, at);
+    if (event.type === 'DRIVER_NOT_RESPONDING') silent = Math.max(silent ?? at, at);
+  }
+  if (healthy !== undefined && (silent === undefined || healthy >= silent)) {
+    return {
+      kind: 'healed',
+      reason: `Databricks recovered the driver itself (DRIVER_HEALTHY at ${new Date(healthy).toISOString()})`,
+    };
+  }
+  if (now - lossTime < graceMs) {
+    return { kind: 'pending', reason: 'the driver may still recover by itself; looked at again next run' };
+  }
+  return {
+    kind: 'unhealthy',
+    reason: `no DRIVER_HEALTHY within ${Math.round(graceMs / 60_000)} minutes of the loss`,
+  };
+}
+
 // `job-<job id>-run-<run id>`, the name Databricks gives a job cluster (a suffix may follow).
 const JOB_CLUSTER_NAME = /^job-(\d+)-run-(\d+)(?:-|$)/;
 

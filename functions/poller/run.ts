@@ -13,6 +13,7 @@ import {
   type ReconcileTickets,
   reconcile,
 } from './reconcile.ts';
+import { applyPendingRestores, type RestoreClient, type RestoreStore } from './restore.ts';
 import {
   type Budget,
   type ClusterReader,
@@ -25,11 +26,13 @@ import {
 export interface PollerDeps extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'workflow' | 'metrics'> {
   readonly workspaceIds: readonly string[];
   /** The Databricks client of a workspace. */
-  readonly databricks: (workspaceId: string) => ClusterReader;
+  readonly databricks: (workspaceId: string) => ClusterReader & Partial<RestoreClient>;
   readonly cursors: CursorStore & ReconcilePositionStore;
   readonly tickets: IncidentDeps['tickets'] & ReconcileTickets;
   readonly breakers: BreakerGate & BreakerRecorder;
   readonly workflow: WorkflowStarter & WorkflowInspector;
+  /** Restores waiting for their cluster's next natural termination (applied by the poller). */
+  readonly restores?: RestoreStore;
   readonly metrics: PollerMetrics;
   /** Observation time (epoch ms), compared with Databricks timestamps. @default Date.now */
   readonly clock?: () => number;
@@ -108,6 +111,7 @@ export async function runPoll(deps: PollerDeps): Promise<PollReport> {
   deps.metrics.count('WorkspaceErrors', workspaces.filter((w) => w.status === 'failed').length);
 
   const problems: string[] = [];
+  if (deps.restores !== undefined) await restorePending(deps, deps.restores, problems);
   let reconciled: ReconcileReport | undefined;
   try {
     reconciled = await reconcile({
@@ -138,6 +142,33 @@ export async function runPoll(deps: PollerDeps): Promise<PollReport> {
     ...(reconciled === undefined ? {} : { reconcile: reconciled }),
     problems,
   };
+}
+
+/**
+ * Restores waiting for their cluster's next natural termination (see `restore.ts`): one Query per
+ * workspace, and calls only for the clusters that have one. A failure is reported, never fatal.
+ */
+async function restorePending(deps: PollerDeps, store: RestoreStore, problems: string[]): Promise<void> {
+  for (const workspaceId of deps.workspaceIds) {
+    try {
+      const client = deps.databricks(workspaceId);
+      if (client.getCluster === undefined || client.updateCluster === undefined) continue;
+      const result = await applyPendingRestores({
+        workspaceId,
+        store,
+        client: client as RestoreClient,
+        tickets: deps.tickets,
+        actor: deps.actor,
+        logger: deps.logger,
+      });
+      if (result.applied > 0) deps.metrics.count('ConfigRestored', result.applied);
+    } catch (error) {
+      problems.push(
+        `pending restores of ${workspaceId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+      );
+      deps.logger.warn('pending restores not applied this run', { workspaceId, error: problems.at(-1) });
+    }
+  }
 }
 
 /** Throws PollFailedError when every workspace failed, so that the invocation counts as an error. */

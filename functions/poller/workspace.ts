@@ -18,6 +18,8 @@ import {
   assessCluster,
   type ClusterFinding,
   type DetectionWindow,
+  DRIVER_HEALTH_EVENT_TYPES,
+  driverLossVerdict,
   enteredStateAt,
   explainStateLoss,
   jobOfCluster,
@@ -115,7 +117,12 @@ const MAX_SET_ASIDE = 200;
 
 /** Time ran out, or the event budget did, before this step could start: it waits for the next run. */
 class StoppedEarly extends Error {
-  override readonly name = 'StoppedEarly';
+  override readonly name: string = 'StoppedEarly';
+}
+
+/** A candidate that cannot be decided yet (a driver that may still heal): deferred, holding the cursor. */
+class NotYetDecided extends StoppedEarly {
+  override readonly name = 'NotYetDecided';
 }
 
 /** A finding or a failure, followed from the list to its ticket. */
@@ -129,6 +136,8 @@ interface Item {
    */
   readonly holdAt?: number;
   outcome: 'pending' | 'settled' | 'deferred' | 'failed';
+  /** Deferred on purpose (a driver that may still heal), not for want of time. */
+  awaiting?: boolean;
   signal?: FailureSignal;
   error?: string;
 }
@@ -260,10 +269,10 @@ export async function pollWorkspace(
     }
     checks++;
     if (finding.kind === 'driver_loss') {
+      // One call for both questions: did a restart explain the loss, did the driver heal by itself?
       const events = await readEvents(cluster, {
         start_time: finding.lossTime - options.restartWindowMs,
-        end_time: finding.lossTime + EVENT_SLACK_MS,
-        event_types: RESTART_EVENT_TYPES,
+        event_types: [...RESTART_EVENT_TYPES, ...DRIVER_HEALTH_EVENT_TYPES],
         page_size: 100,
       });
       const verdict = explainStateLoss(events, finding.lossTime, EVENT_SLACK_MS);
@@ -276,6 +285,17 @@ export async function pollWorkspace(
         });
         return undefined;
       }
+      const health = driverLossVerdict(events, finding.lossTime, startedAt);
+      if (health.kind === 'healed') {
+        explained++;
+        log.info('driver state loss healed by Databricks; not a failure', {
+          workspaceId,
+          clusterId: cluster.cluster_id,
+          reason: health.reason,
+        });
+        return undefined;
+      }
+      if (health.kind === 'pending') throw new NotYetDecided(health.reason);
       return pollerSignal(cluster, 'driver_loss', ctx, { job });
     }
     const events = await readEvents(cluster, { event_types: START_EVENT_TYPES, page_size: 1 });
@@ -329,7 +349,7 @@ export async function pollWorkspace(
     fail(item, settled.reason, 'a failure could not be recorded');
   });
 
-  const deferred = items.filter((item) => item.outcome === 'deferred');
+  const deferred = items.filter((item) => item.outcome === 'deferred' && item.awaiting !== true);
   if (deferred.length > 0) {
     problems.push(`${deferred.length} candidates left for the next run (event budget or time used up)`);
     metrics.count('CandidatesDeferred', deferred.length);
@@ -374,6 +394,7 @@ export async function pollWorkspace(
   function fail(item: Item, reason: unknown, message: string): void {
     if (outOfTime(reason)) {
       item.outcome = 'deferred';
+      if (reason instanceof NotYetDecided) item.awaiting = true;
       return;
     }
     item.outcome = 'failed';

@@ -31,6 +31,7 @@ const EMOJI: Readonly<Record<RecoveryNotification['outcome'], string>> = {
   recovered: ':white_check_mark:',
   escalated: ':rotating_light:',
   shadow: ':ghost:',
+  resolved: ':information_source:',
 };
 
 /** Accepts https URLs, and plain http only on the loopback interface (tests, local mode). */

@@ -6,7 +6,8 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Action } from '../core/error-types.ts';
 
-export type NotificationOutcome = 'recovered' | 'escalated' | 'shadow';
+/** `resolved`: the failure was gone when the workflow looked again; nothing was changed. */
+export type NotificationOutcome = 'recovered' | 'escalated' | 'shadow' | 'resolved';
 
 export interface BreakerChange {
   readonly scope: string;
@@ -48,6 +49,7 @@ const HEADLINES: Readonly<Record<NotificationOutcome, string>> = {
   recovered: 'recovered',
   escalated: 'escalated: manual intervention required',
   shadow: 'shadow mode: nothing was changed',
+  resolved: 'resolved without action: nothing was changed',
 };
 
 /** `[RCA-20250102-001] Orders ETL recovered` (SNS subjects are limited to 100 characters). */

@@ -19,6 +19,7 @@ import type {
 } from '../databricks/client.ts';
 import type { Notifier } from '../shared/notify.ts';
 import type { BreakerRepository } from '../store/breakers.ts';
+import type { RestoreRepository } from '../store/restores.ts';
 import type { TicketRepository } from '../store/tickets.ts';
 
 /** The Databricks calls the workflow makes; `DatabricksClient` satisfies it. */
@@ -44,6 +45,8 @@ export interface WorkflowLogger {
 export interface WorkflowDeps {
   readonly tickets: Pick<TicketRepository, 'getTicket' | 'transition' | 'appendAudit'>;
   readonly breakers: Pick<BreakerRepository, 'recordSuccess' | 'recordFailure' | 'release'>;
+  /** Restores of an original configuration that wait for the cluster's next natural termination. */
+  readonly restores: Pick<RestoreRepository, 'put'>;
   /** The client of a workspace; throws for a workspace that is not configured. */
   readonly databricks: (workspaceId: string) => WorkflowDatabricks;
   readonly notifier: Notifier;

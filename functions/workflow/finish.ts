@@ -13,15 +13,35 @@ import type { WorkflowDeps } from './deps.ts';
 import type { RecoveryInput, RecoveryResult, RecoveryState } from './model.ts';
 import { actor } from './support.ts';
 
+/** Recovery status of a ticket the guard closed: the failure was gone, nothing was changed. */
+export const RESOLVED_WITHOUT_ACTION = 'resolved_without_action';
+/** Recovered on a fallback whose original configuration waits for the cluster's next termination. */
+export const RESTORE_PENDING_STATUS = 'recovered_restore_pending';
+
 export async function close(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryResult> {
+  if (state.resolution !== undefined) return closeResolved(state, state.resolution, deps);
   const { input } = state;
   const summary = summaryOf(state);
+  // Written before the ticket closes (an idempotent put): the poller applies it at the next
+  // natural termination, never by restarting the cluster.
+  if (state.pendingRestore !== undefined && input.clusterId !== undefined) {
+    await deps.restores.put({
+      workspaceId: input.workspaceId,
+      clusterId: input.clusterId,
+      ticketId: input.ticketId,
+      original: state.pendingRestore,
+      ...(state.fallback === undefined ? {} : { fallback: state.fallback }),
+    });
+  }
   let ticket: Ticket | undefined;
   try {
     const moved = await deps.tickets.transition(input.ticketId, {
       from: ['open', 'in_progress'],
       to: 'closed',
-      patch: { recoveryStatus: 'recovered', attempts: state.attempt },
+      patch: {
+        recoveryStatus: state.pendingRestore === undefined ? 'recovered' : RESTORE_PENDING_STATUS,
+        attempts: state.attempt,
+      },
       audit: {
         event: 'recovered',
         actor: actor(deps),
@@ -29,6 +49,7 @@ export async function close(state: RecoveryState, deps: WorkflowDeps): Promise<R
           attempt: state.attempt,
           actions: state.actions ?? [],
           ...(state.restore ? { restore: state.restore } : {}),
+          ...(state.pendingRestore === undefined ? {} : { pendingRestore: state.pendingRestore }),
         },
       },
     });
@@ -56,6 +77,68 @@ export async function close(state: RecoveryState, deps: WorkflowDeps): Promise<R
     status: 'closed',
     outcome: 'recovered',
     attempts: state.attempt,
+    breakerChanges,
+  };
+}
+
+/**
+ * The guard found the failure gone before anything (more) was changed: the ticket closes as resolved
+ * without action, with the reason. The breakers' probes are given back: nothing was tried, so neither
+ * a success nor a failure is recorded.
+ */
+async function closeResolved(
+  state: RecoveryState,
+  resolution: NonNullable<RecoveryState['resolution']>,
+  deps: WorkflowDeps,
+): Promise<RecoveryResult> {
+  const { input } = state;
+  let ticket: Ticket | undefined;
+  try {
+    const moved = await deps.tickets.transition(input.ticketId, {
+      from: ['open', 'in_progress'],
+      to: 'closed',
+      patch: { recoveryStatus: RESOLVED_WITHOUT_ACTION, attempts: state.attempt },
+      audit: {
+        event: RESOLVED_WITHOUT_ACTION,
+        actor: actor(deps),
+        details: {
+          resolution: resolution.kind,
+          reason: resolution.reason,
+          actions: state.actions ?? [],
+        },
+      },
+    });
+    ticket = moved.ticket;
+  } catch (error) {
+    if (!(error instanceof TicketStateError)) throw error;
+    if (error.currentStatus !== 'closed') return leftAlone(state, error.currentStatus, deps);
+    ticket = (await deps.tickets.getTicket(input.ticketId))?.ticket;
+  }
+  const breakerChanges = await recordOnBreakers(input, 'release', deps);
+  deps.logger.info('ticket closed without action', {
+    ticketId: input.ticketId,
+    clusterId: input.clusterId,
+    errorType: input.errorType,
+    resolution: resolution.kind,
+    reason: resolution.reason,
+    resolutionSeconds: ticket?.resolutionSeconds,
+  });
+  deps.metrics?.count('RecoveriesResolvedWithoutAction');
+  const done = (state.actions ?? []).length > 0 ? `${(state.actions ?? []).join('; then ')}; then ` : '';
+  await notify(
+    state,
+    'resolved',
+    `${capitalise(`${done}nothing (more) was changed: ${resolution.reason}`)}`,
+    breakerChanges,
+    ticket,
+    deps,
+  );
+  return {
+    ticketId: input.ticketId,
+    status: 'closed',
+    outcome: 'resolved_without_action',
+    attempts: state.attempt,
+    reason: resolution.reason,
     breakerChanges,
   };
 }
@@ -253,9 +336,12 @@ async function notify(
 function summaryOf(state: RecoveryState): string {
   const actions = state.actions ?? [];
   const done = actions.length > 0 ? actions.join('; then ') : 'no action was needed';
+  const pending = state.pendingRestore;
   const restore =
-    state.restore === 'failed'
-      ? '; the original configuration could not be restored, the cluster keeps the fallback'
+    pending !== undefined
+      ? `; the original configuration (${pending.fields
+          .map((field) => `${field}=${JSON.stringify(pending.values[field] ?? null)}`)
+          .join(', ')}) is put back at the cluster's next termination, never by restarting it`
       : state.restore === 'skipped'
         ? '; the original configuration was not restored'
         : '';

@@ -10,12 +10,14 @@ import { backoffSeconds } from '../core/playbooks.ts';
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
 import type { WorkflowDeps } from './deps.ts';
 import { TaskInputError } from './errors.ts';
+import { DRIVER_EVENT_TYPES, driverEventsOf } from './guard.ts';
 import type { AttemptFailure, Plan, RecoveryState } from './model.ts';
 import { evidenceOf } from './plan.ts';
 import {
   readCluster,
   readRun,
   recentEvents,
+  repairsRunAfterCluster,
   runLifeCycle,
   runResult,
   runSucceeded,
@@ -35,6 +37,8 @@ type Verdict =
       readonly failure: AttemptFailure;
       readonly evidence?: Record<string, unknown>;
       readonly failedNodeType?: string;
+      /** Stopped by a SUCCESS-type termination (a user, autotermination): not a failed attempt. */
+      readonly stopped?: boolean;
     };
 
 export async function checkHealth(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryState> {
@@ -84,6 +88,7 @@ async function clusterVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDe
     const code = cluster.termination_reason?.code;
     return {
       kind: 'failed',
+      ...(cluster.termination_reason?.type === 'SUCCESS' ? { stopped: true } : {}),
       failure: {
         kind: 'terminated',
         reason: `the cluster is ${clusterState}${code === undefined ? '' : ` (${code})`} after: ${plan.description}`,
@@ -102,25 +107,42 @@ async function clusterVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDe
   ) {
     return { kind: 'not_yet', detail: 'the cluster has not restarted since the remediation yet' };
   }
-  return driverVerdict(cluster, restartedAt ?? plan.baselineRestartedTime, deps, client);
+  return driverVerdict(cluster, restartedAt ?? plan.baselineRestartedTime, state, deps, client);
 }
 
+/**
+ * The driver since the (re)start: a DRIVER_NOT_RESPONDING followed by a DRIVER_HEALTHY is healthy (a
+ * GC pause, a driver Databricks recovered); one still unanswered is given one poll interval to come
+ * back, then fails the attempt.
+ */
 async function driverVerdict(
   cluster: ClusterDetails,
   since: number | undefined,
+  state: RecoveryState,
   deps: WorkflowDeps,
   client: ReturnType<WorkflowDeps['databricks']>,
 ): Promise<Verdict> {
-  const events = await recentEvents(client, cluster.cluster_id, ['DRIVER_NOT_RESPONDING'], deps, since);
-  const unresponsive = events.find((event) => since === undefined || (event.timestamp ?? 0) >= since);
-  if (unresponsive !== undefined) {
+  const events = await recentEvents(client, cluster.cluster_id, DRIVER_EVENT_TYPES, deps, since);
+  const driver = driverEventsOf(events, since);
+  const silentSince = driver.lastNotResponding;
+  if (silentSince !== undefined && (driver.lastHealthy ?? 0) < silentSince) {
+    const graceMs = state.input.playbook.health_check_interval_seconds * 1000;
+    if (deps.clock() - silentSince < graceMs) {
+      return {
+        kind: 'not_yet',
+        detail: `the driver has not responded since ${new Date(silentSince).toISOString()}; waiting for DRIVER_HEALTHY`,
+      };
+    }
+    const unresponsive = events.find(
+      (event) => event.type === 'DRIVER_NOT_RESPONDING' && event.timestamp === silentSince,
+    );
     return {
       kind: 'failed',
       failure: {
         kind: 'driver_unresponsive',
-        reason: `the driver stopped responding again at ${new Date(unresponsive.timestamp ?? 0).toISOString()}${
-          unresponsive.details?.driver_state_message ? ` (${unresponsive.details.driver_state_message})` : ''
-        }`,
+        reason: `the driver stopped responding again at ${new Date(silentSince).toISOString()}${
+          unresponsive?.details?.driver_state_message ? ` (${unresponsive.details.driver_state_message})` : ''
+        } and has not recovered`,
       },
       evidence: evidenceOf(cluster),
     };
@@ -132,7 +154,7 @@ async function driverVerdict(
 }
 
 async function runVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDeps): Promise<Verdict> {
-  const runId = state.input.runId;
+  const runId = plan.runId ?? state.input.runId;
   if (runId === undefined) throw new TaskInputError('a run health check needs a run id');
   const run = await readRun(deps.databricks(state.input.workspaceId), runId, deps);
   if (run === undefined)
@@ -164,7 +186,7 @@ async function runVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDeps):
 }
 
 async function healthy(state: RecoveryState, detail: string, deps: WorkflowDeps): Promise<RecoveryState> {
-  const { input } = state;
+  const { input, plan } = state;
   await audit(deps, state, 'health_check_passed', { attempt: state.attempt, phase: state.phase, detail });
   deps.logger.info('cluster healthy', {
     ticketId: input.ticketId,
@@ -173,8 +195,11 @@ async function healthy(state: RecoveryState, detail: string, deps: WorkflowDeps)
     attempt: state.attempt,
     detail,
   });
-  if (state.phase === 'restore')
-    return { ...state, outcome: 'healthy', restore: 'done', wait: { seconds: 1 } };
+  // A failed run on the (now healthy) all-purpose cluster is repaired next, before anything else.
+  if (plan?.subject === 'cluster' && repairsRunAfterCluster(state)) {
+    await audit(deps, state, 'run_repair_scheduled', { runId: input.runId });
+    return { ...state, phase: 'remediate', outcome: 'retry', runRepair: 'due', wait: { seconds: 1 } };
+  }
   if (state.original !== undefined && input.playbook.restore_original_config && state.restore === undefined) {
     return { ...state, outcome: 'restore', wait: { seconds: 1 } };
   }
@@ -189,10 +214,7 @@ async function failAttempt(
 ): Promise<RecoveryState> {
   const { input } = state;
   const { failure } = verdict;
-  const restoring = state.phase === 'restore';
-  const reason = restoring
-    ? `restoring the original configuration failed: ${failure.reason}`
-    : failure.reason;
+  const reason = failure.reason;
   await audit(deps, state, 'attempt_failed', {
     attempt: state.attempt,
     phase: state.phase,
@@ -213,16 +235,11 @@ async function failAttempt(
   const failed: RecoveryState = {
     ...state,
     ...(failedNodeTypes.length > 0 ? { failedNodeTypes } : {}),
-    ...(restoring ? { restore: 'failed' as const } : {}),
     lastFailure: { kind: failure.kind, reason },
   };
-  if (restoring && state.fallback !== undefined) {
-    // The cluster was healthy on the fallback a moment ago: put it back now, once, without spending
-    // an attempt (the next Remediate does it; the ticket will say the original could not be restored).
-    await audit(deps, state, 'fallback_reapply_scheduled', {
-      attempt: state.attempt,
-      fallback: state.fallback.values,
-    });
+  if (verdict.stopped === true) {
+    // Someone stopped the cluster (or it auto-terminated) after the remediation: not a failed
+    // attempt. The next Remediate's guard sees it and closes the ticket without starting it again.
     return { ...failed, phase: 'remediate', outcome: 'retry', wait: { seconds: clampWait(1, state, now) } };
   }
   const max = input.playbook.max_attempts;

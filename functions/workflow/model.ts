@@ -11,6 +11,7 @@ import type { RecoveryInput } from '../core/incident.ts';
 import type { Playbook } from '../core/playbooks.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import { TaskInputError } from './errors.ts';
+import type { Resolution } from './guard.ts';
 
 /** Task steps, one per Task state of the ASL (`Parameters.step`). */
 export const STEPS = ['remediate', 'check_health', 'restore_config', 'close', 'escalate'] as const;
@@ -27,6 +28,8 @@ export type Step = (typeof STEPS)[number];
  * - `healthy`: close the ticket.
  * - `escalate` / `shadow`: hand over to a human (shadow: nothing was changed on purpose).
  * - `skip`: the ticket was already resolved by someone else; touch nothing.
+ * - `resolved`: the guard found the failure gone (stopped by its owner, healed by Databricks, back
+ *   already…) → close the ticket as resolved without action; nothing was changed.
  */
 export const OUTCOMES = [
   'verify',
@@ -38,6 +41,7 @@ export const OUTCOMES = [
   'escalate',
   'shadow',
   'skip',
+  'resolved',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
@@ -69,6 +73,8 @@ export interface Plan {
   readonly baselineRestartedTime?: number;
   /** The repair this attempt launched (`repair_id`). */
   readonly repairId?: string;
+  /** The run repaired or verified (the parent run when the incident named a task run). */
+  readonly runId?: string;
   /** Configuration fields this attempt changed, and their new values. */
   readonly changes?: Readonly<Record<string, unknown>>;
 }
@@ -149,6 +155,20 @@ export interface RecoveryState {
   readonly fallback?: OriginalConfig;
   readonly lastFailure?: AttemptFailure;
   readonly escalation?: Escalation;
+  /** Set by the guard: the failure is gone, the ticket closes without (further) action. */
+  readonly resolution?: { readonly kind: Resolution; readonly reason: string };
+  /**
+   * A failed run on an all-purpose cluster: `due` once the cluster is healthy (the run is repaired
+   * next), `done` once the repair was launched.
+   */
+  readonly runRepair?: 'due' | 'done';
+  /** Fallback changes Databricks refused (400): never recorded as made, never tried again. */
+  readonly refused?: readonly { readonly field: string; readonly value: unknown }[];
+  /**
+   * The original configuration, to be put back at the cluster's next natural termination (never by
+   * restarting it): set when the cluster is healthy on a fallback while RUNNING.
+   */
+  readonly pendingRestore?: OriginalConfig;
   /** Set by a Catch (`ResultPath: $.error`): the error that ended a task after its retries. */
   readonly error?: { readonly Error: string; readonly Cause?: string };
 }
@@ -157,7 +177,7 @@ export interface RecoveryState {
 export interface RecoveryResult {
   readonly ticketId: string;
   readonly status: 'closed' | 'escalated' | 'unchanged';
-  readonly outcome: 'recovered' | 'escalated' | 'shadow' | 'already_resolved';
+  readonly outcome: 'recovered' | 'escalated' | 'shadow' | 'already_resolved' | 'resolved_without_action';
   readonly attempts: number;
   readonly reason?: string;
   readonly breakerChanges: readonly { readonly scope: string; readonly transition: string }[];

@@ -9,14 +9,18 @@
  * | TERMINATED             | start — with a fallback node type / on-demand for capacity and    |
  * |                        | spot failures, after rolling back a bad edit for config errors   |
  * |                        | (a change this attempt made already, before a retry: start only) |
+ * | TERMINATED, pool       | capacity: an alternative pool (`fallback_instance_pool_ids`), else |
+ * | cluster                | back off and start on the same pool — never another node type   |
+ * | TERMINATED, rollback   | only an edit made shortly before the failure, never identity or  |
+ * |                        | security fields (escalate with the diff)                          |
  * | RUNNING, driver lost   | restart                                                          |
  * | RUNNING otherwise      | nothing: someone brought it back; verify                         |
  * | PENDING / RESTARTING   | nothing: someone else is starting it; verify                     |
  * | TERMINATING            | wait until TERMINATED, then decide again                         |
  * | ERROR / UNKNOWN        | escalate                                                         |
  *
- * After a failed restore of the original configuration, the fallback the cluster was healthy on is
- * put back first (once), whatever the action.
+ * Every mutating decision is taken only after the guard (`guard.ts`) let it through. A fallback value
+ * Databricks refused (400, e.g. a cluster policy) is never tried again in the same recovery.
  */
 import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import type { ClusterDetails, ClusterEvent } from '../core/schemas/databricks.ts';
@@ -27,7 +31,7 @@ import type { ConfigChange, OriginalConfig, RecoveryInput, RecoveryState } from 
  * replaces the whole spec), then a start when the cluster is TERMINATED.
  */
 export interface ConfigDecision {
-  /** fallback: another node type / on-demand; rollback: undo a bad edit; reapply: the fallback again after a failed restore. */
+  /** fallback: another node type / pool / on-demand; rollback: undo a bad edit; reapply: the fallback again (older executions). */
   readonly kind: 'fallback' | 'rollback' | 'reapply';
   readonly description: string;
   /** The `update_mask`; a field absent from `values` is removed. */
@@ -42,6 +46,8 @@ export interface ConfigDecision {
 export type Decision =
   | { readonly kind: 'escalate'; readonly reason: string; readonly evidence?: Record<string, unknown> }
   | { readonly kind: 'delay'; readonly seconds: number; readonly description: string }
+  /** Back off once (the first attempt), then decide again: a drained pool, a throttle. */
+  | { readonly kind: 'backoff'; readonly description: string }
   | { readonly kind: 'start' | 'restart'; readonly description: string }
   | ConfigDecision
   | { readonly kind: 'wait' | 'none'; readonly description: string }
@@ -68,7 +74,15 @@ export interface PlanContext {
   readonly input: RecoveryInput;
   readonly state: Pick<
     RecoveryState,
-    'attempt' | 'lastFailure' | 'failedNodeTypes' | 'rolledBack' | 'original' | 'restore' | 'fallback'
+    | 'attempt'
+    | 'lastFailure'
+    | 'failedNodeTypes'
+    | 'rolledBack'
+    | 'original'
+    | 'restore'
+    | 'fallback'
+    | 'backedOff'
+    | 'refused'
   >;
   readonly cluster: ClusterDetails;
   /**
@@ -80,7 +94,25 @@ export interface PlanContext {
   readonly changes?: readonly ConfigChange[];
   /** Seconds to wait for a TERMINATING cluster before deciding again. */
   readonly pollSeconds: number;
+  /** Now (epoch ms), for how recent an edit is. */
+  readonly now?: number;
 }
+
+/** A rollback undoes only an edit made this shortly before the failure: an older one is not its cause. */
+export const ROLLBACK_WINDOW_MS = 60 * 60_000;
+
+/**
+ * Identity and security attributes: a rollback never reverts them (an admin's deliberate change); a
+ * failure after such an edit is escalated with the diff.
+ */
+export const SECURITY_FIELDS: readonly string[] = [
+  'data_security_mode',
+  'single_user_name',
+  'policy_id',
+  'aws_attributes.instance_profile_arn',
+  'gcp_attributes.google_service_account',
+  'azure_attributes.log_analytics_info',
+];
 
 /** Whether the decision needs the cluster's recent EDITED/RUNNING events. */
 export function needsEditHistory(ctx: Omit<PlanContext, 'editHistory' | 'pollSeconds'>): boolean {
@@ -105,9 +137,6 @@ export function planClusterRemediation(ctx: PlanContext): Decision {
     };
   }
   const state = cluster.state ?? 'UNKNOWN';
-  if (ctx.state.restore === 'failed' && ctx.state.fallback !== undefined) {
-    return reapply(ctx, ctx.state.fallback, state);
-  }
   if (STARTING_STATES.has(state)) {
     return { kind: 'wait', description: `the cluster is already ${state}; waiting for it to come up` };
   }
@@ -134,10 +163,12 @@ export function planClusterRemediation(ctx: PlanContext): Decision {
   if (earlier !== undefined) return changeAgain(ctx, earlier);
   switch (input.action) {
     case 'restart_with_different_instance_type':
+      if (isPoolCluster(cluster)) return poolFallback(ctx);
       return (
         nodeTypeFallback(ctx) ?? onDemandFallback(ctx) ?? plainStart(ctx, 'no fallback node type is left')
       );
     case 'restart_with_on_demand':
+      if (isPoolCluster(cluster)) return poolFallback(ctx);
       return (
         onDemandFallback(ctx) ??
         nodeTypeFallback(ctx) ??
@@ -190,18 +221,40 @@ function needsRestart(ctx: PlanContext): boolean {
   return !(lostAt !== undefined && restartedAt !== undefined && restartedAt > lostAt);
 }
 
+/** Workers from an instance pool: their node type is the pool's, and Databricks refuses to set one. */
+export function isPoolCluster(cluster: ClusterDetails): boolean {
+  return cluster.instance_pool_id !== undefined && cluster.instance_pool_id !== '';
+}
+
+/** The driver comes from a pool (its own, or the workers' when it has none of its own). */
+function isPoolDriver(cluster: ClusterDetails): boolean {
+  return (cluster.driver_instance_pool_id ?? '') !== '' || isPoolCluster(cluster);
+}
+
+function wasRefused(ctx: PlanContext, field: string, value: unknown): boolean {
+  return (ctx.state.refused ?? []).some((entry) => entry.field === field && sameValue(entry.value, value));
+}
+
 function nodeTypeFallback(ctx: PlanContext): Decision | undefined {
   const { cluster, input, state } = ctx;
   const current = cluster.node_type_id;
-  if (current === undefined) return undefined;
+  if (current === undefined || isPoolCluster(cluster)) return undefined;
   const failed = new Set([...(state.failedNodeTypes ?? []), current]);
   const originalType = state.original?.values.node_type_id;
-  const next = input.playbook.fallback_node_types.find((type) => !failed.has(type) && type !== originalType);
+  const next = input.playbook.fallback_node_types.find(
+    (type) => !failed.has(type) && type !== originalType && !wasRefused(ctx, 'node_type_id', type),
+  );
   if (next === undefined) return undefined;
   const fields = ['node_type_id'];
   const values: Record<string, unknown> = { node_type_id: next };
-  // A driver on the same node type would hit the same shortage; a deliberately different one stays.
-  if (cluster.driver_node_type_id !== undefined && cluster.driver_node_type_id === current) {
+  // The driver is decided on its own: a driver on the same node type would hit the same shortage
+  // (it is moved too, unless it comes from a pool); a deliberately different one stays.
+  if (
+    !isPoolDriver(cluster) &&
+    cluster.driver_node_type_id !== undefined &&
+    cluster.driver_node_type_id === current &&
+    !wasRefused(ctx, 'driver_node_type_id', next)
+  ) {
     fields.push('driver_node_type_id');
     values.driver_node_type_id = next;
   }
@@ -223,6 +276,7 @@ function onDemandFallback(ctx: PlanContext): Decision | undefined {
     const target = ON_DEMAND_FOR[availability];
     if (target === undefined || target.attribute !== attribute) continue;
     const next = { ...current, availability: target.value };
+    if (wasRefused(ctx, attribute, next)) continue;
     return {
       kind: 'fallback',
       description: `switched ${attribute}.availability ${availability} → ${target.value} and started the cluster`,
@@ -232,6 +286,47 @@ function onDemandFallback(ctx: PlanContext): Decision | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * A pool cluster short of capacity: another pool from `fallback_instance_pool_ids` (the driver moves
+ * with the workers when it used their pool), else back off (once) and start it on the same pool —
+ * pools drain. Never a node type: Databricks refuses it for pool clusters.
+ */
+function poolFallback(ctx: PlanContext): Decision {
+  const { cluster, input, state } = ctx;
+  const current = cluster.instance_pool_id ?? '';
+  const originalPool = state.original?.values.instance_pool_id;
+  const next = (input.playbook.fallback_instance_pool_ids ?? []).find(
+    (pool) => pool !== current && pool !== originalPool && !wasRefused(ctx, 'instance_pool_id', pool),
+  );
+  if (next !== undefined) {
+    const fields = ['instance_pool_id'];
+    const values: Record<string, unknown> = { instance_pool_id: next };
+    if (cluster.driver_instance_pool_id !== undefined && cluster.driver_instance_pool_id === current) {
+      fields.push('driver_instance_pool_id');
+      values.driver_instance_pool_id = next;
+    }
+    return {
+      kind: 'fallback',
+      description: `moved the cluster from instance pool ${current} to ${next} and started it`,
+      fields,
+      values,
+      original: mergeOriginal(state.original, originalOf(cluster, fields)),
+    };
+  }
+  if (state.attempt === 1 && state.backedOff !== true) {
+    return {
+      kind: 'backoff',
+      description: `instance pool ${current} is short of capacity; a pool cluster never gets another node type, so the pool is given time to drain`,
+    };
+  }
+  return plainStart(
+    ctx,
+    next === undefined
+      ? `on instance pool ${current} again after a back-off (no alternative pool is configured)`
+      : `on instance pool ${current} again after a back-off`,
+  );
 }
 
 function rollback(ctx: PlanContext): Decision {
@@ -250,10 +345,32 @@ function rollback(ctx: PlanContext): Decision {
       evidence: evidenceOf(cluster),
     };
   }
+  const failedAt = cluster.terminated_time ?? ctx.now;
+  if (
+    failedAt !== undefined &&
+    edit.timestamp !== undefined &&
+    failedAt - edit.timestamp > ROLLBACK_WINDOW_MS
+  ) {
+    return {
+      kind: 'escalate',
+      reason: `${input.errorType}: the last edit (${new Date(edit.timestamp).toISOString()}) was made more than ${ROLLBACK_WINDOW_MS / 60_000} minutes before the failure, so it is not rolled back; the configuration must be fixed by hand (no blind retry)`,
+      evidence: evidenceOf(cluster),
+    };
+  }
   const attributes = edit.details?.attributes ?? {};
   const changed = Object.keys({ ...previous, ...attributes })
     .filter((key) => !sameValue(previous[key], attributes[key]))
     .sort();
+  const security = securityChanges(previous, attributes);
+  if (security.length > 0) {
+    return {
+      kind: 'escalate',
+      reason: `${input.errorType}: the last edit${edit.details?.user ? ` by ${edit.details.user}` : ''} changed identity or security settings (${security
+        .map((change) => change.field)
+        .join(', ')}), which are never rolled back automatically; a human must decide`,
+      evidence: { ...evidenceOf(cluster), edit_diff: security, edited_at: edit.timestamp },
+    };
+  }
   if (changed.includes('spark_version') && typeof previous.spark_version !== 'string') {
     return {
       kind: 'escalate',
@@ -287,6 +404,27 @@ function rollback(ctx: PlanContext): Decision {
 
 const SIZE_FIELDS = ['autoscale', 'num_workers'];
 
+/** The identity and security fields an edit changed, with their values before and after. */
+export function securityChanges(
+  previous: Readonly<Record<string, unknown>>,
+  attributes: Readonly<Record<string, unknown>>,
+): { readonly field: string; readonly before: unknown; readonly after: unknown }[] {
+  return SECURITY_FIELDS.flatMap((path) => {
+    const before = valueAt(previous, path);
+    const after = valueAt(attributes, path);
+    return sameValue(before, after) ? [] : [{ field: path, before: before ?? null, after: after ?? null }];
+  });
+}
+
+function valueAt(source: Readonly<Record<string, unknown>>, path: string): unknown {
+  let value: unknown = source;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
 /** The size before an edit, when the edit changed it (`previous_cluster_size` vs `cluster_size`). */
 function sizeBefore(edit: ClusterEvent): Record<string, unknown> | undefined {
   const details = edit.details as Record<string, unknown> | undefined;
@@ -295,41 +433,6 @@ function sizeBefore(edit: ClusterEvent): Record<string, unknown> | undefined {
   if (before.autoscale !== undefined) return { autoscale: before.autoscale };
   if (before.num_workers !== undefined) return { num_workers: before.num_workers };
   return undefined;
-}
-
-/**
- * After a failed restore: the fallback the cluster was healthy on goes back (a RUNNING cluster
- * restarts to take it, a TERMINATED one is started), once a cluster in transition has settled.
- */
-function reapply(ctx: PlanContext, fallback: OriginalConfig, clusterState: string): Decision {
-  const { cluster } = ctx;
-  if (clusterState === 'TERMINATED' || clusterState === 'RUNNING') {
-    const shown = fallback.fields
-      .map((field) => `${field}=${JSON.stringify(fallback.values[field] ?? null)}`)
-      .join(', ');
-    return {
-      kind: 'reapply',
-      description: `put the fallback back (${shown}) after the original configuration failed to come up${
-        clusterState === 'TERMINATED' ? ' and started the cluster' : ''
-      }`,
-      fields: fallback.fields,
-      values: fallback.values,
-      ...(ctx.state.original === undefined ? {} : { original: ctx.state.original }),
-      applied: hasValues(cluster, fallback),
-    };
-  }
-  if (clusterState === 'TERMINATING' || STARTING_STATES.has(clusterState)) {
-    return {
-      kind: 'delay',
-      seconds: ctx.pollSeconds,
-      description: `the cluster is ${clusterState} after the failed restore; waiting to put the fallback back`,
-    };
-  }
-  return {
-    kind: 'escalate',
-    reason: `cluster ${cluster.cluster_id} is in state ${clusterState} after a failed restore of its original configuration`,
-    evidence: evidenceOf(cluster),
-  };
 }
 
 /** The newest configuration change this attempt recorded, if any (the step is being retried). */

@@ -10,12 +10,24 @@
  * changed.
  */
 
+import { classifyJobFailure } from '../core/classifier/classify.ts';
 import type { Action } from '../core/error-types.ts';
+import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import { executionNameFor } from '../core/incident.ts';
+import { analyzeJobRun } from '../core/job-run.ts';
+import { NEVER_RETRY } from '../core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent, Run } from '../core/schemas/databricks.ts';
-import { isInvalidState, isNotFound } from '../databricks/errors.ts';
+import { DatabricksApiError, isInvalidState, isNotFound } from '../databricks/errors.ts';
 import { TicketStateError } from '../store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
+import {
+  DRIVER_EVENT_TYPES,
+  driverEventsOf,
+  driverEventsSince,
+  type GuardVerdict,
+  guard,
+  needsDriverEvents,
+} from './guard.ts';
 import {
   CONFIG_CHANGE_EVENT,
   type ConfigChange,
@@ -30,6 +42,7 @@ import {
   type ConfigDecision,
   type Decision,
   escalation,
+  evidenceOf,
   mergeOriginal,
   needsEditHistory,
   planClusterRemediation,
@@ -128,9 +141,26 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
   if (cluster === undefined) {
     return escalateUntried(state, `cluster ${input.clusterId} no longer exists; nothing to recover`);
   }
+  if (state.runRepair === 'due') return remediateRun(state, client, deps);
+  // The guard, on the cluster as it is now: only `act` lets a mutating call through.
+  const verdict = await guardCluster(state, cluster, client, deps);
+  if (verdict.kind === 'escalate') return escalateWith(state, verdict.reason, evidenceOf(cluster));
+  if (verdict.kind === 'resolved') {
+    // The cluster needs nothing, but a failed run on it still does (once the cluster is healthy).
+    if (
+      repairsRunAfterCluster(state, cluster) &&
+      (verdict.resolution === 'already_running' || verdict.resolution === 'healed_by_databricks')
+    ) {
+      return remediateRun({ ...state, runRepair: 'due' }, client, deps);
+    }
+    return resolved(state, verdict, deps);
+  }
   if (needsBackoff(state)) return backOff(state, now, deps);
-  const changes = CONFIG_ACTIONS.has(input.action) ? await recordedChanges(input.ticketId, deps) : [];
-  const known = withRecordedChanges(state, changes);
+  const recorded = CONFIG_ACTIONS.has(input.action)
+    ? await recordedChanges(input.ticketId, deps)
+    : { made: [], refused: [] };
+  const changes = recorded.made;
+  const known = withRecordedChanges(state, changes, recorded.refused);
   const context = { input, state: known, cluster, changes };
   const editHistory = needsEditHistory(context)
     ? await recentEvents(client, cluster.cluster_id, ['EDITED', 'RUNNING'], deps)
@@ -138,32 +168,168 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
   const decision = planClusterRemediation({
     ...context,
     pollSeconds: input.playbook.health_check_interval_seconds,
+    now,
     ...(editHistory === undefined ? {} : { editHistory }),
   });
   if (decision.kind === 'repair_run') return remediateRun(known, client, deps);
   return fromDecision(known, decision, cluster, client, deps);
 }
 
-/** The configuration changes recorded in the ticket's audit trail, oldest first. */
-async function recordedChanges(ticketId: string, deps: WorkflowDeps): Promise<ConfigChange[]> {
+/** Reads what the guard needs (the driver's events only when it asks) and asks it. */
+async function guardCluster(
+  state: RecoveryState,
+  cluster: ClusterDetails,
+  client: WorkflowDatabricks,
+  deps: WorkflowDeps,
+): Promise<GuardVerdict> {
+  const { input } = state;
+  const base = {
+    signal: input.signal,
+    errorType: input.errorType,
+    cluster,
+    acted: state.plan !== undefined,
+    now: deps.clock(),
+    // A driver loss older than the whole recovery budget is history, not a present failure.
+    recentMs: input.playbook.timeout_seconds * 1000,
+  };
+  if (!needsDriverEvents(base)) return guard(base);
+  const since = driverEventsSince(base);
+  const events = await recentEvents(client, cluster.cluster_id, DRIVER_EVENT_TYPES, deps, since);
+  return guard({ ...base, driver: driverEventsOf(events, since) });
+}
+
+/** The failure is gone: the ticket closes as resolved without (further) action; nothing is changed. */
+async function resolved(
+  state: RecoveryState,
+  verdict: Extract<GuardVerdict, { kind: 'resolved' }>,
+  deps: WorkflowDeps,
+): Promise<RecoveryState> {
+  await audit(deps, state, 'failure_no_longer_present', {
+    attempt: state.attempt,
+    resolution: verdict.resolution,
+    reason: verdict.reason,
+  });
+  deps.logger.info('the failure is no longer present; nothing is changed', {
+    ticketId: state.input.ticketId,
+    clusterId: state.input.clusterId,
+    resolution: verdict.resolution,
+    reason: verdict.reason,
+  });
+  return {
+    ...state,
+    outcome: 'resolved',
+    resolution: { kind: verdict.resolution, reason: verdict.reason },
+    wait: { seconds: 1 },
+  };
+}
+
+/**
+ * A failed run on an all-purpose cluster is repaired once the cluster is healthy, when the playbook
+ * allows it (`repair_failed_run`). A job cluster's run is the recovery itself (`repair_run`).
+ */
+export function repairsRunAfterCluster(state: RecoveryState, cluster?: ClusterDetails): boolean {
+  const { input } = state;
+  return (
+    input.runId !== undefined &&
+    input.playbook.repair_failed_run !== false &&
+    input.action !== 'repair_run' &&
+    cluster?.cluster_source !== 'JOB' &&
+    state.runRepair === undefined
+  );
+}
+
+/** A 400 that is not about the cluster's state: Databricks refused the change itself (a pool, a policy). */
+function isRefusal(error: unknown): error is DatabricksApiError {
+  return error instanceof DatabricksApiError && error.status === 400 && !isInvalidState(error);
+}
+
+/**
+ * Databricks refused a configuration change (400): it is recorded as refused — never as a change
+ * made — and its values are never tried again; the remediation decides again at once.
+ */
+async function refused(
+  state: RecoveryState,
+  decision: ConfigDecision,
+  error: DatabricksApiError,
+  now: number,
+  deps: WorkflowDeps,
+): Promise<RecoveryState> {
+  await audit(deps, state, CONFIG_REFUSED_EVENT, {
+    kind: decision.kind,
+    attempt: state.attempt,
+    fields: [...decision.fields],
+    values: decision.values,
+    errorCode: error.errorCode,
+    message: error.apiMessage,
+  });
+  deps.logger.warn('Databricks refused a configuration change; it is not tried again', {
+    ticketId: state.input.ticketId,
+    fields: decision.fields,
+    errorCode: error.errorCode,
+    message: error.apiMessage,
+  });
+  const next: RecoveryState = {
+    ...state,
+    refused: [...(state.refused ?? []), ...refusedValues(decision)],
+  };
+  return delay(
+    next,
+    1,
+    `Databricks refused ${decision.description} (${error.errorCode}); deciding again`,
+    now,
+    deps,
+  );
+}
+
+function refusedValues(change: Pick<ConfigChange, 'fields' | 'values'>): { field: string; value: unknown }[] {
+  return change.fields.map((field) => ({ field, value: change.values[field] ?? null }));
+}
+
+/** The audit event of a configuration change Databricks refused. */
+const CONFIG_REFUSED_EVENT = 'config_change_refused';
+
+/**
+ * The configuration changes recorded in the ticket's audit trail and not refused, oldest first, and
+ * the values Databricks refused.
+ */
+async function recordedChanges(
+  ticketId: string,
+  deps: WorkflowDeps,
+): Promise<{ readonly made: ConfigChange[]; readonly refused: { field: string; value: unknown }[] }> {
   const found = await deps.tickets.getTicket(ticketId);
-  return (found?.audit ?? []).flatMap((entry) => {
+  const entries = found?.audit ?? [];
+  const refusals = entries.flatMap((entry) => {
+    if (entry.event !== CONFIG_REFUSED_EVENT) return [];
+    const change = ConfigChangeSchema.partial({ description: true }).safeParse(entry.details);
+    return change.success ? [change.data] : [];
+  });
+  const key = (change: { attempt: number; fields: readonly string[]; values: unknown }) =>
+    JSON.stringify([change.attempt, change.fields, change.values]);
+  const refusedKeys = new Set(refusals.map(key));
+  const made = entries.flatMap((entry) => {
     if (entry.event !== CONFIG_CHANGE_EVENT) return [];
     const change = ConfigChangeSchema.safeParse(entry.details);
-    return change.success ? [change.data as ConfigChange] : [];
+    return change.success && !refusedKeys.has(key(change.data)) ? [change.data as ConfigChange] : [];
   });
+  return { made, refused: refusals.flatMap((change) => refusedValues(change)) };
 }
 
 /** The state as the recorded changes say it is: the original configuration, and whether we rolled back. */
-function withRecordedChanges(state: RecoveryState, changes: readonly ConfigChange[]): RecoveryState {
+function withRecordedChanges(
+  state: RecoveryState,
+  changes: readonly ConfigChange[],
+  refusals: readonly { field: string; value: unknown }[] = [],
+): RecoveryState {
   let original: OriginalConfig | undefined;
   for (const change of changes) {
     if (change.original !== undefined) original = mergeOriginal(original, change.original);
   }
   if (state.original !== undefined) original = mergeOriginal(original, state.original);
   const rolledBack = state.rolledBack === true || changes.some((change) => change.kind === 'rollback');
+  const refused = [...(state.refused ?? []), ...refusals];
   return {
     ...state,
+    ...(refused.length === 0 ? {} : { refused }),
     ...(original === undefined ? {} : { original }),
     ...(rolledBack ? { rolledBack } : {}),
   };
@@ -241,6 +407,13 @@ async function fromDecision(
   if (decision.kind === 'escalate') return escalateWith(state, decision.reason, decision.evidence);
   if (state.input.playbook.mode === 'shadow') return shadow(state, describe(decision), deps);
   if (decision.kind === 'delay') return delay(state, decision.seconds, decision.description, now, deps);
+  if (decision.kind === 'backoff') {
+    deps.logger.info('remediation backs off first', {
+      ticketId: state.input.ticketId,
+      description: decision.description,
+    });
+    return backOff(state, now, deps);
+  }
   const clusterId = cluster.cluster_id;
   const options = callOptions(deps);
   let primitive: Primitive;
@@ -272,10 +445,15 @@ async function fromDecision(
               : { original: decision.original };
         if (decision.applied !== true) {
           await recordChange(state, decision, deps);
-          await client.updateCluster(
-            { cluster_id: clusterId, update_mask: decision.fields, cluster: decision.values },
-            options,
-          );
+          try {
+            await client.updateCluster(
+              { cluster_id: clusterId, update_mask: decision.fields, cluster: decision.values },
+              options,
+            );
+          } catch (error) {
+            if (!isRefusal(error)) throw error;
+            return refused(state, decision, error, now, deps);
+          }
         }
         // An update of a RUNNING cluster restarts it; a TERMINATED one takes it at the next start.
         if (cluster.state === 'TERMINATED') await client.startCluster(clusterId, options);
@@ -332,6 +510,8 @@ async function acted(
     readonly changes?: Record<string, unknown>;
     readonly repairId?: string;
     readonly subject?: 'cluster' | 'run';
+    /** The run repaired (the parent run of a task run id). */
+    readonly runId?: string;
     /** Whether the cluster must (re)start after this action to count as healthy. @default true */
     readonly restarts?: boolean;
   },
@@ -349,6 +529,7 @@ async function acted(
     healthDeadlineAt: now + state.input.playbook.health_check_timeout * 1000,
     ...(baseline === undefined ? {} : { baselineRestartedTime: baseline }),
     ...(action.repairId === undefined ? {} : { repairId: action.repairId }),
+    ...(action.runId === undefined ? {} : { runId: action.runId }),
     ...(action.changes === undefined ? {} : { changes: action.changes }),
   };
   await audit(deps, state, 'remediation_started', {
@@ -428,16 +609,24 @@ async function remediateRun(
 ): Promise<RecoveryState> {
   const { input } = state;
   const now = deps.clock();
-  const runId = input.runId;
-  if (runId === undefined) {
+  const namedRunId = input.runId;
+  if (namedRunId === undefined) {
     return escalateWith(state, 'a job cluster failed but the incident names no run to repair');
+  }
+  if (isConfigurationClass(input.errorType)) {
+    return escalateWith(
+      state,
+      `${input.errorType} is a configuration-class failure: a repair would fail the same way, so run ${namedRunId} is not repaired blindly; fix the job or cluster configuration`,
+      runEvidence(state),
+    );
   }
   const shadowMode = input.playbook.mode === 'shadow';
   // Job failures back off before the first repair: the cause is often still there a second later.
-  if (!shadowMode && state.attempt === 1 && state.backedOff !== true) {
+  // A run waiting for its all-purpose cluster's recovery does not: the cluster is healthy now.
+  if (!shadowMode && state.attempt === 1 && state.backedOff !== true && state.runRepair !== 'due') {
     const seconds = input.playbook.backoff.initial_seconds;
     if (seconds < remainingSeconds(state, now)) {
-      await audit(deps, state, 'backoff_scheduled', { attempt: state.attempt, seconds, runId });
+      await audit(deps, state, 'backoff_scheduled', { attempt: state.attempt, seconds, runId: namedRunId });
       return {
         ...state,
         outcome: 'delay',
@@ -446,8 +635,22 @@ async function remediateRun(
       };
     }
   }
-  const run = await readRun(client, runId, deps);
-  if (run === undefined) return escalateUntried(state, `run ${runId} no longer exists; nothing to repair`);
+  const found = await readParentRun(client, namedRunId, deps);
+  if (found === undefined)
+    return escalateUntried(state, `run ${namedRunId} no longer exists; nothing to repair`);
+  const { run, runId } = found;
+  // A job failure's signal carries no cluster context: the run as it is now must not be a
+  // configuration-class failure either (INVALID_CLUSTER_REQUEST, a library…).
+  if (input.signal.kind === 'job_failure') {
+    const fresh = classifyJobFailure(analyzeJobRun({ jobId: input.jobId ?? '', runId }, run, []).job);
+    if (fresh.errorType !== undefined && isConfigurationClass(fresh.errorType)) {
+      return escalateWith(
+        state,
+        `run ${runId} failed with a configuration-class failure (${fresh.code ?? fresh.errorType}: ${fresh.reason}); it is not repaired blindly`,
+        runEvidence(state, run),
+      );
+    }
+  }
   const life = runLifeCycle(run);
   if (life === undefined || !TERMINAL_RUN_STATES.has(life)) {
     if (shadowMode) return shadow(state, `waited for run ${runId} to finish, then repaired it`, deps);
@@ -463,8 +666,8 @@ async function remediateRun(
     if (shadowMode) return shadow(state, `verified run ${runId}, which succeeded already`, deps);
     return acted(
       state,
-      { primitive: 'none', description: `run ${runId} has succeeded already`, now, subject: 'run' },
-      {},
+      { primitive: 'none', description: `run ${runId} has succeeded already`, now, subject: 'run', runId },
+      state.runRepair === 'due' ? { runRepair: 'done' } : {},
       deps,
     );
   }
@@ -492,7 +695,59 @@ async function remediateRun(
       deps,
     );
   }
-  return acted(state, { primitive: 'repair', description, now, repairId, subject: 'run' }, {}, deps);
+  return acted(
+    state,
+    { primitive: 'repair', description, now, repairId, subject: 'run', runId },
+    state.runRepair === 'due' ? { runRepair: 'done' } : {},
+    deps,
+  );
+}
+
+/** Error categories a repair cannot fix: the configuration must change first. */
+const CONFIGURATION_CATEGORIES: ReadonlySet<string> = new Set([
+  'configuration',
+  'permissions',
+  'init_script',
+  'library',
+  'image',
+  'account',
+]);
+
+/** Configuration-class failures are never repaired (or retried) blindly. */
+export function isConfigurationClass(errorType: string): boolean {
+  if (NEVER_RETRY.has(errorType as ErrorType)) return true;
+  const info = ERROR_TYPE_INFO[errorType as ErrorType];
+  return info !== undefined && CONFIGURATION_CATEGORIES.has(info.category);
+}
+
+function runEvidence(state: RecoveryState, run?: Run): Record<string, unknown> {
+  const job = state.input.signal.job;
+  const details = run?.status?.termination_details;
+  return {
+    ...(state.input.runId === undefined ? {} : { run_id: state.input.runId }),
+    ...(job?.terminationCode === undefined ? {} : { run_termination_code: job.terminationCode }),
+    ...(job?.message === undefined ? {} : { run_message: job.message }),
+    ...(run?.run_page_url === undefined ? {} : { run_page_url: run.run_page_url }),
+    ...(details === undefined ? {} : { termination_details: details }),
+  };
+}
+
+/**
+ * The run to repair: a run id read from a job cluster's name may be a task run id, whose repair must
+ * go to its parent run (`parent_run_id` of `runs/get`).
+ */
+export async function readParentRun(
+  client: WorkflowDatabricks,
+  runId: string,
+  deps: WorkflowDeps,
+): Promise<{ readonly run: Run; readonly runId: string } | undefined> {
+  const run = await readRun(client, runId, deps);
+  if (run === undefined) return undefined;
+  const parent = (run as { parent_run_id?: unknown }).parent_run_id;
+  const parentId = typeof parent === 'number' || typeof parent === 'string' ? String(parent) : undefined;
+  if (parentId === undefined || parentId === runId) return { run, runId };
+  const parentRun = await readRun(client, parentId, deps);
+  return parentRun === undefined ? { run, runId } : { run: parentRun, runId: parentId };
 }
 
 /** The id of the run's latest repair, which Databricks requires on every repair after the first. */

@@ -17,6 +17,7 @@ import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { RestoreRepository } from '../../functions/store/restores.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import {
@@ -58,6 +59,7 @@ export interface LocalDeps {
   readonly documentClient: DynamoDBDocumentClient;
   readonly tickets: TicketRepository;
   readonly breakers: BreakerRepository;
+  readonly restores: RestoreRepository;
   readonly databricks: WorkspaceClients;
   readonly playbooks: PlaybookTable;
   readonly logger: Logger;
@@ -138,11 +140,21 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     });
     const tickets = new TicketRepository({ client: documentClient, tableName });
     const breakers = new BreakerRepository({ client: documentClient, tableName });
-    const deps: LocalDeps = { tableName, documentClient, tickets, breakers, databricks, playbooks, logger };
+    const restores = new RestoreRepository({ client: documentClient, tableName });
+    const deps: LocalDeps = {
+      tableName,
+      documentClient,
+      tickets,
+      breakers,
+      restores,
+      databricks,
+      playbooks,
+      logger,
+    };
     const workflow =
       options.workflow === undefined
         ? createLocalWorkflowRunner({
-            deps: { tickets, breakers, databricks, logger },
+            deps: { tickets, breakers, restores, databricks, logger },
             // Waits shrink by the simulator's factor, so simulated clusters and the workflow agree on time.
             timeScale: simulator === undefined ? 1 : (options.timeScale ?? 60),
           })
@@ -176,9 +188,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
     const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });
     cleanups.push(() => api.close());
+    const sim = simulator;
     const poller = startPollerLoop(deps, workflow, {
       intervalSeconds: options.pollIntervalSeconds,
       autoRemediationEnabled: options.autoRemediationEnabled,
+      // The poller compares Databricks timestamps with its clock: the simulator's, when it runs faster.
+      ...(sim === undefined ? {} : { clock: () => sim.admin.now() }),
     });
     cleanups.push(() => poller.stop());
     return {

@@ -85,6 +85,7 @@ export function startPollerLoop(
       cursors,
       tickets: deps.tickets,
       breakers: deps.breakers,
+      restores: deps.restores,
       workflow,
       playbooks: deps.playbooks,
       autoRemediationEnabled: options.autoRemediationEnabled ?? true,

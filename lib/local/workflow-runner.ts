@@ -6,7 +6,7 @@
  * local mode and the poller's reconciler use it exactly like Step Functions.
  *
  * ```ts
- * const runner = createLocalWorkflowRunner({ deps: { tickets, breakers, databricks, logger }, timeScale: 60 });
+ * const runner = createLocalWorkflowRunner({ deps: { tickets, breakers, restores, databricks, logger }, timeScale: 60 });
  * await runner.start('RCA-20250102-001', input);   // returns at once; the execution runs in the background
  * await runner.wait('RCA-20250102-001');           // → { status: 'SUCCEEDED', output: {...} }
  * ```

@@ -44,7 +44,11 @@ describe('npm start', () => {
   let local: Awaited<ReturnType<typeof startLocal>>;
   beforeAll(async () => {
     // The poller would ticket the demo's own failures on its schedule; these tests look at the webhook alone.
-    local = await startLocal({ RCA_API_KEY: apiKey, POLL_INTERVAL_SECONDS: '0' });
+    local = await startLocal({
+      RCA_API_KEY: apiKey,
+      POLL_INTERVAL_SECONDS: '0',
+      PLAYBOOKS_FILE: join(ROOT, 'test/fixtures/local/playbooks.json'),
+    });
   }, 90_000);
   afterAll(async () => {
     if (local === undefined) return;
@@ -260,6 +264,104 @@ describe('npm start', () => {
     expect(positions).not.toContain(-1);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   }, 90_000);
+
+  /** The ticket once it is closed or escalated. */
+  async function settled(ticketId: unknown): Promise<Record<string, unknown> | undefined> {
+    const headers = { 'x-api-key': apiKey };
+    for (const started = Date.now(); Date.now() - started < 60_000; ) {
+      const got = await fetch(`${local.url}/tickets/${String(ticketId)}`, { headers });
+      const { ticket } = (await got.json()) as { ticket?: Record<string, unknown> };
+      if (ticket?.status === 'closed' || ticket?.status === 'escalated') return ticket;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return undefined;
+  }
+
+  it("ends a stale event, a PIPELINE failure and a pool cluster's capacity failure without harm or a refused request, and a replayed Test 1 restarts nothing", async () => {
+    // Prepare: the simulator's admin endpoint (URL and token in the banner) adds the clusters.
+    const banner = /simulator on (http:\/\/127\.0\.0\.1:\d+) \(.*?token (\S+?)\)/.exec(local.output());
+    const [, simulatorUrl, token] = banner ?? [];
+    if (simulatorUrl === undefined || token === undefined) throw new Error('no simulator in the banner');
+    const admin = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const loaded = await fetch(`${simulatorUrl}/__admin/scenario`, {
+      method: 'POST',
+      headers: admin,
+      body: readFileSync(join(ROOT, 'test/fixtures/local/guard-demo.json'), 'utf8'),
+    });
+    expect(loaded.status).toBe(200);
+    const stats = async () =>
+      (await (await fetch(`${simulatorUrl}/__admin/stats`, { headers: admin })).json()) as {
+        requests: Record<string, number>;
+        statuses: Record<string, number>;
+      };
+    const stopped = (await (
+      await fetch(`${simulatorUrl}/api/2.1/clusters/get?cluster_id=1130-100001-ownstop1`, { headers: admin })
+    ).json()) as { terminated_time: number };
+    const before = await stats();
+    const event = (cluster: Record<string, unknown>) =>
+      JSON.stringify({ event: 'cluster.terminated', cluster });
+
+    // Act: the stale event of an earlier failure (the owner stopped the cluster since), a pipeline
+    // cluster's failure whose sender did not say who owns it, and a capacity failure of a pool cluster.
+    const answers = await Promise.all([
+      post(
+        event({
+          cluster_id: '1130-100001-ownstop1',
+          state: 'TERMINATED',
+          terminated_time: stopped.terminated_time - 3_600_000,
+          termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
+        }),
+      ),
+      post(
+        event({
+          cluster_id: '1130-100002-pipeln01',
+          state: 'TERMINATED',
+          termination_reason: { code: 'CLOUD_PROVIDER_SHUTDOWN', type: 'CLOUD_FAILURE' },
+        }),
+      ),
+      post(
+        event({
+          cluster_id: '1130-100003-poolcap1',
+          state: 'TERMINATED',
+          termination_reason: { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLOUD_FAILURE' },
+        }),
+      ),
+    ]);
+    const [stale, pipeline, pool] = await Promise.all(
+      answers.map((answer) => settled(answer.body.ticket_id)),
+    );
+
+    // Assess
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(stale).toMatchObject({ status: 'closed', recoveryStatus: 'resolved_without_action' });
+    expect(pipeline).toMatchObject({ status: 'escalated' });
+    expect(pool).toMatchObject({ status: 'closed', recoveryStatus: 'recovered' });
+    const after = await stats();
+    const delta = (key: string) => (after.requests[key] ?? 0) - (before.requests[key] ?? 0);
+    // One start, of the pool cluster on its own pool; no update (a node type on a pool cluster is a 400).
+    expect(delta('POST /api/2.1/clusters/start')).toBe(1);
+    expect(delta('POST /api/2.1/clusters/update')).toBe(0);
+    expect(delta('POST /api/2.1/clusters/restart')).toBe(0);
+    expect((after.statuses['400'] ?? 0) - (before.statuses['400'] ?? 0)).toBe(0);
+    const harms = await fetch(`${simulatorUrl}/__admin/harms`, { headers: admin });
+    if (harms.status === 200) expect(((await harms.json()) as { harms: unknown[] }).harms).toEqual([]);
+
+    // Act: Test 1 again, after its recovery closed its ticket (the earlier tests).
+    const replayed = await post(seed('test1-driver-unreachable.json'));
+    const replayTicket = await settled(replayed.body.ticket_id);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+
+    // Assess: nothing restarted or started again.
+    expect(replayed.status).toBe(200);
+    expect(replayTicket?.status).toBe('closed');
+    const last = await stats();
+    expect(last.requests['POST /api/2.1/clusters/start'] ?? 0).toBe(
+      after.requests['POST /api/2.1/clusters/start'] ?? 0,
+    );
+    expect(last.requests['POST /api/2.1/clusters/restart'] ?? 0).toBe(
+      after.requests['POST /api/2.1/clusters/restart'] ?? 0,
+    );
+  }, 120_000);
 });
 
 describe('the local API Gateway stand-in', () => {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DRIVER_HEAL_GRACE_MS } from '../../functions/poller/detect.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness, T0 } from './harness.ts';
 
@@ -161,7 +162,8 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
     h.advance(5 * MINUTE);
     h.sim().admin.crashDriver('0302-110000-crash001');
     const lossTime = h.sim().admin.cluster('0302-110000-crash001')?.last_state_loss_time;
-    h.advance(10_000);
+    // Past the time Databricks is given to heal a driver by itself (this one does not come back).
+    h.advance(DRIVER_HEAL_GRACE_MS);
     h.sim().admin.resetStats();
 
     // Act
@@ -182,7 +184,7 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
   });
 
   it.each([
-    ['RESTARTING at poll time', 'RESTARTING', -30 * MINUTE, -2 * MINUTE],
+    ['RESTARTING at poll time', 'RESTARTING', -30 * MINUTE, -5 * MINUTE],
     ['RUNNING again after a restart that came after the loss', 'RUNNING', -MINUTE, -4 * MINUTE],
   ] as const)(
     'confirms by its events a driver loss on a cluster %s',
@@ -315,7 +317,7 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
     // Prepare
     h.sim().admin.failCluster(VICTIM, CLOUD_SHUTDOWN);
     h.sim().admin.crashDriver('0302-110000-crash001');
-    h.advance(MINUTE);
+    h.advance(DRIVER_HEAL_GRACE_MS);
 
     // Act
     await h.poll();

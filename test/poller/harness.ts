@@ -17,6 +17,7 @@ import { type PollerDeps, type PollReport, runPoll } from '../../functions/polle
 import type { PollerMetrics } from '../../functions/poller/workspace.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { CursorRepository } from '../../functions/store/cursors.ts';
+import { RestoreRepository } from '../../functions/store/restores.ts';
 import { type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
 import { type RunningSimulator, type ScenarioInput, startSimulator } from '../../lib/simulator/index.ts';
@@ -83,6 +84,7 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
   const tickets = new TicketRepository(repositoryOptions);
   const breakers = new BreakerRepository(repositoryOptions);
   const cursors = new CursorRepository(repositoryOptions);
+  const restores = new RestoreRepository(repositoryOptions);
   const workflow = new RecordingWorkflowStarter();
   const playbooks = loadPlaybooks({});
   const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
@@ -112,6 +114,7 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
       cursors,
       tickets,
       breakers,
+      restores,
       workflow,
       metrics,
       clock,
@@ -164,6 +167,7 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
     tickets,
     breakers,
     cursors,
+    restores,
     workflow,
     table,
     async close() {

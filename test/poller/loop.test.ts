@@ -19,6 +19,7 @@ describe('local poller loop', () => {
       documentClient: h.table.documentClient,
       tickets: h.tickets,
       breakers: h.breakers,
+      restores: h.restores,
       databricks: h.databricks,
       playbooks: loadPlaybooks({}),
       logger: new Logger({ logLevel: 'SILENT' }),

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterEventsRequest, ListClustersQuery } from '../../functions/databricks/client.ts';
 import { toApiError } from '../../functions/databricks/errors.ts';
+import { DRIVER_HEAL_GRACE_MS } from '../../functions/poller/detect.ts';
 import type { ClusterReader } from '../../functions/poller/workspace.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import {
@@ -56,7 +57,7 @@ describe('poller progress', () => {
       harnessed.sim().admin.crashDriver(id);
       lossTimes.push(harnessed.clock());
     }
-    harnessed.advance(10_000);
+    harnessed.advance(DRIVER_HEAL_GRACE_MS);
     return lossTimes;
   }
 

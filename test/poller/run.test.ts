@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DRIVER_HEAL_GRACE_MS } from '../../functions/poller/detect.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
 
@@ -134,13 +135,18 @@ describe('poller runs', () => {
   it('reads the events of the unexplained driver loss only, among a thousand clusters', async () => {
     // Prepare
     h = await createPollerHarness({
-      scenario: { seed: 5, generate: { count: 1000, states: { RUNNING: 3, TERMINATED: 1 } } },
+      scenario: {
+        seed: 5,
+        // A crashed driver that does not come back by itself.
+        timings: { driverRecoveryMs: 86_400_000 },
+        generate: { count: 1000, states: { RUNNING: 3, TERMINATED: 1 } },
+      },
     });
     await h.poll();
     h.sim().admin.loadScenario({ clusters: [{ cluster_id: '0302-120000-crash002', state: 'RUNNING' }] });
     h.advance(5 * MINUTE);
     h.sim().admin.crashDriver('0302-120000-crash002');
-    h.advance(10_000);
+    h.advance(DRIVER_HEAL_GRACE_MS);
     h.sim().admin.resetStats();
 
     // Act

@@ -57,6 +57,7 @@ describe('recovery task Lambda handler', () => {
     handler = createWorkflowTaskHandler({
       tickets: h.tickets,
       breakers: h.breakers,
+      restores: h.restores,
       databricks: () => client,
       notifier: new MemoryNotifier(),
       clock: Date.now,

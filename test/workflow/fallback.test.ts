@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { applyPendingRestores } from '../../functions/poller/restore.ts';
 import type { MemoryNotifier } from '../../functions/shared/notify.ts';
 import type { FaultsInput } from '../../lib/simulator/index.ts';
-import { expectKnownHarms } from '../support/harms.ts';
 import { events, useWorkflowHarness, type WorkflowHarness } from './harness.ts';
 
 /** One 500 on clusters/start, which the REST client does not retry: the Remediate task fails once. */
@@ -42,40 +42,70 @@ describe('recovery workflow: clusters that need a different configuration', () =
     h = created;
   });
 
-  it('starts a cluster without capacity on a fallback node type, then restores the original node type', async () => {
+  it('starts a cluster without capacity on a fallback node type and restores the original node type at its next termination, never by restarting it', async () => {
     // Prepare
     const clusterId = '0101-000010-capacty1';
     h.simulator.admin.setFaults({ unavailableNodeTypes: [{ nodeTypeId: 'r5d.4xlarge' }] });
-    // Capacity comes back while the cluster runs on the fallback.
-    h.faultBefore('updateCluster', 2, { unavailableNodeTypes: null });
     const overrides = { DatabricksResourceExhausted: { fallback_node_types: ['r5.4xlarge', 'm5.4xlarge'] } };
 
     // Act
     const recovery = await h.recoverCluster(clusterId, 'termination', overrides);
 
-    // Assess
+    // Assess: healthy on the fallback, the original configuration pending (no update of a RUNNING cluster).
     expect(recovery.outcome.classification.action).toBe('restart_with_different_instance_type');
-    expect(recovery.ticket).toMatchObject({ status: 'closed', attempts: 1 });
+    expect(recovery.ticket).toMatchObject({
+      status: 'closed',
+      recoveryStatus: 'recovered_restore_pending',
+      attempts: 1,
+    });
     expect(recovery.audit.find((entry) => entry.event === 'remediation_started')?.details).toMatchObject({
       primitive: 'fallback_start',
       changes: { node_type_id: 'r5.4xlarge', driver_node_type_id: 'r5.4xlarge' },
     });
-    expect(events(recovery).filter((event) => event === 'health_check_passed')).toHaveLength(2);
-    expect(events(recovery)).toContain('config_restore_started');
-    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 2, 'POST /api/2.1/clusters/start': 1 });
-    const cluster = await h.cluster(clusterId);
-    expect(cluster).toMatchObject({
-      state: 'RUNNING',
+    expect(events(recovery)).toContain('config_restore_pending');
+    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 1, 'POST /api/2.1/clusters/start': 1 });
+    expect(await h.cluster(clusterId)).toMatchObject({ state: 'RUNNING', node_type_id: 'r5.4xlarge' });
+    expect(recovery.execution.states).toContain('RestoreConfig');
+    expect(await h.restores.list('default')).toEqual([
+      expect.objectContaining({
+        clusterId,
+        ticketId: recovery.ticket.ticketId,
+        original: {
+          fields: ['node_type_id', 'driver_node_type_id'],
+          values: { node_type_id: 'r5d.4xlarge', driver_node_type_id: 'r5d.4xlarge' },
+        },
+      }),
+    ]);
+    const [message] = (h.notifier as MemoryNotifier).for(recovery.ticket.ticketId);
+    expect(message?.summary).toMatch(
+      /^Switched node type r5d\.4xlarge → r5\.4xlarge .*is put back at the cluster's next termination, never by restarting it$/,
+    );
+
+    // Act: its owner stops it later (a natural termination), and the poller's next run applies the restore.
+    h.simulator.admin.failCluster(clusterId, { code: 'USER_REQUEST', type: 'SUCCESS' });
+    while ((await h.cluster(clusterId)).state !== 'TERMINATED') await sleep(20);
+    h.simulator.admin.resetStats();
+    const applied = await applyPendingRestores({
+      workspaceId: 'default',
+      store: h.restores,
+      client: h.direct,
+      tickets: h.tickets,
+      actor: 'poller',
+      logger: { info: () => undefined },
+    });
+
+    // Assess: the original values are back on the TERMINATED cluster, which stays stopped.
+    expect(applied).toEqual({ applied: 1, waiting: 0, dropped: 0 });
+    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 1 });
+    expect(await h.cluster(clusterId)).toMatchObject({
+      state: 'TERMINATED',
       node_type_id: 'r5d.4xlarge',
       driver_node_type_id: 'r5d.4xlarge',
     });
-    expect(recovery.execution.states).toContain('RestoreConfig');
-    const [message] = (h.notifier as MemoryNotifier).for(recovery.ticket.ticketId);
-    expect(message?.summary).toMatch(
-      /^Switched node type r5d\.4xlarge → r5\.4xlarge .*; then restored node_type_id="r5d\.4xlarge"/,
-    );
-    // known harm, fixed by issue 11: the restore of the original node type updates the RUNNING cluster, restarting it
-    expectKnownHarms(h.simulator, [`restart_of_running_config_change ${clusterId}`]);
+    expect(await h.restores.list('default')).toEqual([]);
+    const after = await h.tickets.getTicket(recovery.ticket.ticketId);
+    expect(after?.ticket.recoveryStatus).toBe('recovered');
+    expect(after?.audit.map((entry) => entry.event)).toContain('config_restored');
   });
 
   it('starts a cluster that lost its spot instances on on-demand capacity and keeps it when told not to restore', async () => {
@@ -164,72 +194,29 @@ describe('recovery workflow: clusters that need a different configuration', () =
       { node_type_id: 'r5d.4xlarge', driver_node_type_id: 'r5d.4xlarge' },
     ],
   ])(
-    'restores the original configuration after a fallback to %s whose start failed once and was retried',
+    'keeps the original configuration of a fallback to %s whose start failed once and was retried, pending for the next termination',
     async (_name, clusterId, overrides, original) => {
       // Prepare
       h.simulator.admin.setFaults({
         ...START_FAILS_ONCE,
         unavailableNodeTypes: [{ nodeTypeId: 'r5d.4xlarge' }],
       });
-      // Capacity comes back while the cluster runs on the fallback.
-      h.faultBefore('updateCluster', 2, { unavailableNodeTypes: null });
 
       // Act
       const recovery = await h.recoverCluster(clusterId, 'termination', overrides);
 
       // Assess
-      expect(recovery.ticket).toMatchObject({ status: 'closed', attempts: 1 });
+      expect(recovery.ticket).toMatchObject({
+        status: 'closed',
+        recoveryStatus: 'recovered_restore_pending',
+        attempts: 1,
+      });
       expect(recovery.execution.retries.Remediate).toBe(1);
-      expect(events(recovery)).toContain('config_restore_started');
-      expect(h.mutations()['POST /api/2.1/clusters/update']).toBe(2);
-      expect(await h.cluster(clusterId)).toMatchObject({ state: 'RUNNING', ...original });
-      // known harm, fixed by issue 11: the restore of the original node type updates the RUNNING cluster, restarting it
-      expectKnownHarms(h.simulator, [`restart_of_running_config_change ${clusterId}`]);
+      expect(h.mutations()['POST /api/2.1/clusters/update']).toBe(1);
+      const pending = (await h.restores.list('default')).find((restore) => restore.clusterId === clusterId);
+      expect(pending?.original.values).toMatchObject(original);
     },
   );
-
-  it('re-applies the fallback when the original node type still has no capacity at the restore, and closes the ticket', async () => {
-    // Prepare
-    const clusterId = '0101-000026-caprest1';
-    h.simulator.admin.setFaults({ unavailableNodeTypes: [{ nodeTypeId: 'r5d.4xlarge' }] });
-    // The restore (the second update) restarts the cluster on r5d.4xlarge, which still has no
-    // capacity: the cluster terminates before it is healthy.
-    let restoring = false;
-    let failed = false;
-    h.before('updateCluster', ({ count }) => {
-      if (count === 2) restoring = true;
-    });
-    h.before('getCluster', () => {
-      if (!restoring || failed) return;
-      failed = true;
-      h.simulator.admin.failCluster(clusterId, {
-        code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE',
-        type: 'CLOUD_FAILURE',
-      });
-    });
-    const overrides = {
-      DatabricksResourceExhausted: { fallback_node_types: ['r5.4xlarge'], max_attempts: 1 },
-    };
-
-    // Act
-    const recovery = await h.recoverCluster(clusterId, 'termination', overrides);
-
-    // Assess
-    expect(failed).toBe(true);
-    expect(recovery.ticket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered', attempts: 1 });
-    expect(await h.cluster(clusterId)).toMatchObject({
-      state: 'RUNNING',
-      node_type_id: 'r5.4xlarge',
-      driver_node_type_id: 'r5.4xlarge',
-    });
-    expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/update': 3, 'POST /api/2.1/clusters/start': 2 });
-    const [message] = (h.notifier as MemoryNotifier).for(recovery.ticket.ticketId);
-    expect(message?.summary).toMatch(
-      /the original configuration could not be restored, the cluster keeps the fallback$/,
-    );
-    // known harm, fixed by issue 11: the restore of the original node type updates the RUNNING cluster, restarting it
-    expectKnownHarms(h.simulator, [`restart_of_running_config_change ${clusterId}`]);
-  });
 
   it('escalates an INVALID_ARGUMENT with no recent edit without touching the cluster', async () => {
     // Prepare

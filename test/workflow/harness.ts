@@ -24,6 +24,7 @@ import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { RestoreRepository } from '../../functions/store/restores.ts';
 import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
@@ -108,6 +109,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     tableName: table.tableName,
     ...(options.breakerConfig === undefined ? {} : { config: options.breakerConfig }),
   });
+  const restores = new RestoreRepository({ client: table.documentClient, tableName: table.tableName });
   const notifier = options.notifier ?? new MemoryNotifier();
   const logs: LogLine[] = [];
   const logger = {
@@ -137,6 +139,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     deps: {
       tickets,
       breakers: options.workflowBreakers?.(breakers) ?? breakers,
+      restores,
       databricks: (id) => intercepted(workspaces.get(id)),
       notifier,
       logger,
@@ -209,6 +212,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     direct,
     tickets,
     breakers,
+    restores,
     notifier,
     runner,
     logs,

@@ -360,30 +360,120 @@ describe('planClusterRemediation', () => {
   });
 
   it.each([
-    ['TERMINATED', 'reapply'],
-    ['RUNNING', 'reapply'],
-    ['TERMINATING', 'delay'],
-    ['PENDING', 'delay'],
-  ])('puts the fallback back after a failed restore of a %s cluster: %s', (state, kind) => {
-    // Prepare
-    const fallback = { fields: ['node_type_id'], values: { node_type_id: 'm5.xlarge' } };
+    ['backs off first', { attempt: 1 }, {}, { kind: 'backoff' }],
+    ['then starts it on the same pool', { attempt: 1, backedOff: true }, {}, { kind: 'start' }],
+    ['starts it on the same pool in a later attempt', { attempt: 2 }, {}, { kind: 'start' }],
+    [
+      'moves it to a configured alternative pool',
+      { attempt: 1 },
+      { fallback_instance_pool_ids: ['pool-b'] },
+      {
+        kind: 'fallback',
+        fields: ['instance_pool_id', 'driver_instance_pool_id'],
+        values: { instance_pool_id: 'pool-b', driver_instance_pool_id: 'pool-b' },
+      },
+    ],
+    [
+      'skips an alternative pool Databricks refused',
+      { attempt: 1, refused: [{ field: 'instance_pool_id', value: 'pool-b' }] },
+      { fallback_instance_pool_ids: ['pool-b'] },
+      { kind: 'backoff' },
+    ],
+  ])(
+    'never gives a pool cluster short of capacity another node type: %s',
+    (_name, state, playbook, expected) => {
+      // Prepare
+      const pooled = {
+        instance_pool_id: 'pool-a',
+        driver_instance_pool_id: 'pool-a',
+        node_type_id: 'i3.xlarge',
+      };
+      const ctx = context(pooled, 'restart_with_different_instance_type', { state });
+      const given = { ...ctx, input: { ...ctx.input, playbook: { ...ctx.input.playbook, ...playbook } } };
 
+      // Act
+      const decision = planClusterRemediation(given);
+
+      // Assess
+      expect(decision).toMatchObject(expected);
+      expect(JSON.stringify(decision)).not.toContain('node_type_id');
+    },
+  );
+
+  it('changes the workers of a cluster whose driver comes from a pool, and leaves the driver alone', () => {
     // Act
     const decision = planClusterRemediation(
-      context({ state }, 'restart_with_different_instance_type', {
-        state: {
-          attempt: 1,
-          restore: 'failed',
-          fallback,
-          original: { fields: ['node_type_id'], values: { node_type_id: 'i3.xlarge' } },
-        },
+      context(
+        { driver_instance_pool_id: 'pool-d', driver_node_type_id: 'i3.xlarge' },
+        'restart_with_different_instance_type',
+      ),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'fallback',
+      fields: ['node_type_id'],
+      values: { node_type_id: 'm5.xlarge' },
+    });
+  });
+
+  it('never tries again a node type Databricks refused (a policy)', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({}, 'restart_with_different_instance_type', {
+        state: { attempt: 1, refused: [{ field: 'node_type_id', value: 'm5.xlarge' }] },
       }),
     );
 
     // Assess
-    expect(decision.kind).toBe(kind);
-    if (kind === 'reapply')
-      expect(decision).toMatchObject({ fields: ['node_type_id'], values: fallback.values });
+    expect(decision).toMatchObject({ kind: 'fallback', values: { node_type_id: 'r5.xlarge' } });
+  });
+
+  it('escalates instead of rolling back an edit made long before the failure', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({ terminated_time: 1_764_300_000_000 + 2 * 3_600_000 }, 'rollback_config', {
+        editHistory: [edited(1_764_300_000_000)],
+      }),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'escalate',
+      reason: expect.stringMatching(/more than 60 minutes before the failure/),
+    });
+  });
+
+  it.each([
+    ['data_security_mode', { data_security_mode: 'SINGLE_USER' }, { data_security_mode: 'USER_ISOLATION' }],
+    ['single_user_name', { single_user_name: 'a@example.com' }, { single_user_name: 'b@example.com' }],
+    ['policy_id', { policy_id: 'P1' }, {}],
+    [
+      'aws_attributes.instance_profile_arn',
+      { aws_attributes: { instance_profile_arn: 'arn:aws:iam::1:instance-profile/a' } },
+      { aws_attributes: { instance_profile_arn: 'arn:aws:iam::1:instance-profile/b' } },
+    ],
+  ])('never rolls back an edit of %s: escalates with the diff', (field, before, after) => {
+    // Prepare
+    const edit: ClusterEvent = {
+      cluster_id: CLUSTER.cluster_id,
+      timestamp: 1_764_300_000_000,
+      type: 'EDITED',
+      details: {
+        user: 'admin@example.com',
+        previous_attributes: { spark_version: '15.4.x-scala2.12', ...before },
+        attributes: { spark_version: '9.9.x-scala2.12', ...after },
+      },
+    };
+
+    // Act
+    const decision = planClusterRemediation(context({}, 'rollback_config', { editHistory: [edit] }));
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'escalate',
+      evidence: { edit_diff: [expect.objectContaining({ field })] },
+    });
   });
 
   it('never rolls back twice in one recovery', () => {

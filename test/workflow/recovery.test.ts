@@ -4,7 +4,7 @@ import { executionNameFor } from '../../functions/core/incident.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { MemoryNotifier } from '../../functions/shared/notify.ts';
 import { BreakerContentionError } from '../../functions/store/breakers.ts';
-import { expectKnownHarms, useHarmLedger } from '../support/harms.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import {
   createWorkflowHarness,
   events,
@@ -59,8 +59,6 @@ describe('recovery workflow: clusters brought back as they were', () => {
         'ticket closed',
       ]),
     );
-    // known harm, fixed by issue 11: Databricks healed the driver (DRIVER_HEALTHY) before the restart
-    expectKnownHarms(h.simulator, [`restart_healthy_cluster ${clusterId}`]);
   });
 
   it.each([

@@ -6,10 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { RecoveryInput } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import type { Run } from '../../functions/core/schemas/databricks.ts';
+import { DatabricksNotFoundError } from '../../functions/databricks/errors.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { checkHealth } from '../../functions/workflow/health.ts';
 import type { Plan, RecoveryState } from '../../functions/workflow/model.ts';
-import { remediate } from '../../functions/workflow/remediate.ts';
+import { readParentRun, remediate } from '../../functions/workflow/remediate.ts';
 
 const NOW = 1_764_300_000_000;
 const RUN_ID = '455644833';
@@ -67,6 +68,7 @@ function fakes(run: Run): { deps: WorkflowDeps; calls: string[] } {
       transition: unexpected('transition') as never,
       appendAudit: async () => ({}) as never,
     },
+    restores: { put: unexpected('put') as never },
     breakers: {
       recordSuccess: unexpected('recordSuccess') as never,
       recordFailure: unexpected('recordFailure') as never,
@@ -157,5 +159,45 @@ describe('job runs in the recovery tasks', () => {
       kind: 'run_failed',
       reason: expect.stringContaining('CLUSTER_ERROR'),
     });
+  });
+});
+
+describe('readParentRun', () => {
+  const client = (runs: Record<string, Run>): WorkflowDatabricks =>
+    ({
+      getRun: async (id: string | number) => {
+        const run = runs[String(id)];
+        if (run === undefined)
+          throw new DatabricksNotFoundError({
+            status: 400,
+            errorCode: 'INVALID_PARAMETER_VALUE',
+            message: `Run ${id} does not exist`,
+            operation: 'GET /api/2.2/jobs/runs/get',
+          });
+        return run;
+      },
+    }) as unknown as WorkflowDatabricks;
+  const deps = {} as WorkflowDeps;
+
+  it.each([
+    ['a job run: itself', { '11': { run_id: '11' } }, '11', '11'],
+    [
+      'a task run id read from a job cluster name: its parent',
+      { '12': { run_id: '12', parent_run_id: 10 }, '10': { run_id: '10' } },
+      '12',
+      '10',
+    ],
+    [
+      'a task run whose parent is gone: the task run',
+      { '13': { run_id: '13', parent_run_id: '9' } },
+      '13',
+      '13',
+    ],
+  ])('repairs %s', async (_name, runs, asked, repaired) => {
+    // Act
+    const found = await readParentRun(client(runs as unknown as Record<string, Run>), asked, deps);
+
+    // Assess
+    expect(found?.runId).toBe(repaired);
   });
 });
