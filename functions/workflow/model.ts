@@ -135,6 +135,8 @@ export interface RecoveryState {
   readonly wait: { readonly seconds: number };
   /** The back-off owed before the first job repair or throttled start has been taken. */
   readonly backedOff?: boolean;
+  /** Launches Databricks refused in a row for the workspace's launch limit (REQUEST_LIMIT_EXCEEDED). */
+  readonly launchThrottles?: number;
   readonly plan?: Plan;
   /** What the recovery did so far, oldest first (for the ticket and the notification). */
   readonly actions?: readonly string[];

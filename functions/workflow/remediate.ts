@@ -15,9 +15,14 @@ import type { Action } from '../core/error-types.ts';
 import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import { executionNameFor } from '../core/incident.ts';
 import { analyzeJobRun } from '../core/job-run.ts';
-import { NEVER_RETRY } from '../core/playbooks.ts';
+import { launchThrottleSeconds, NEVER_RETRY } from '../core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent, Run } from '../core/schemas/databricks.ts';
-import { DatabricksApiError, isInvalidState, isNotFound } from '../databricks/errors.ts';
+import {
+  DatabricksApiError,
+  DatabricksThrottledError,
+  isInvalidState,
+  isNotFound,
+} from '../databricks/errors.ts';
 import { TicketStateError } from '../store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
 import {
@@ -240,7 +245,21 @@ export function repairsRunAfterCluster(state: RecoveryState, cluster?: ClusterDe
 
 /** A 400 that is not about the cluster's state: Databricks refused the change itself (a pool, a policy). */
 function isRefusal(error: unknown): error is DatabricksApiError {
-  return error instanceof DatabricksApiError && error.status === 400 && !isInvalidState(error);
+  return (
+    error instanceof DatabricksApiError &&
+    error.status === 400 &&
+    !isInvalidState(error) &&
+    !isLaunchThrottle(error)
+  );
+}
+
+/**
+ * Databricks' limit on cluster launches (api-facts §6.2: a token bucket per workspace that refills over
+ * minutes, answered `REQUEST_LIMIT_EXCEEDED` with 429 or 400). Seconds of client retries only drain it
+ * again, so a launch call gets it back at once and the workflow waits minutes.
+ */
+function isLaunchThrottle(error: unknown): error is DatabricksThrottledError {
+  return error instanceof DatabricksThrottledError && error.errorCode === 'REQUEST_LIMIT_EXCEEDED';
 }
 
 /**
@@ -415,7 +434,8 @@ async function fromDecision(
     return backOff(state, now, deps);
   }
   const clusterId = cluster.cluster_id;
-  const options = callOptions(deps);
+  // Launch calls hand a REQUEST_LIMIT_EXCEEDED back at once: the wait it asks for is minutes (below).
+  const options = { ...callOptions(deps), throttledAttempts: 1 };
   let primitive: Primitive;
   let description = decision.description;
   let extra: Partial<RecoveryState> = {};
@@ -467,6 +487,7 @@ async function fromDecision(
         break;
     }
   } catch (error) {
+    if (isLaunchThrottle(error)) return launchThrottled({ ...current, ...extra }, error, now, deps);
     if (!isInvalidState(error)) throw error;
     // Someone else changed the cluster between our read and our call (api-facts §6.5).
     if (error.state !== undefined && ALREADY_STARTING.has(error.state)) {
@@ -486,7 +507,7 @@ async function fromDecision(
   // A resize does not restart the cluster: last_restarted_time stays, so there is no restart to wait for.
   const restarts = !(decision.kind === 'wait' && cluster.state === 'RESIZING');
   return acted(
-    current,
+    without(current, 'launchThrottles'),
     {
       primitive,
       description,
@@ -559,6 +580,34 @@ async function acted(
     wait: { seconds: settleSeconds(state, primitive, now) },
   };
   return next;
+}
+
+/**
+ * Databricks refused a launch for the workspace's launch limit: wait the playbook's
+ * `launch_throttle_backoff` (minutes, growing with each refusal in a row), or longer if Databricks asked
+ * for longer. It costs no attempt: nothing was tried on the cluster. The next Remediate reads the
+ * cluster again and decides afresh (a recorded configuration change is finished then).
+ */
+async function launchThrottled(
+  state: RecoveryState,
+  error: DatabricksThrottledError,
+  now: number,
+  deps: WorkflowDeps,
+): Promise<RecoveryState> {
+  const refusals = (state.launchThrottles ?? 0) + 1;
+  const seconds = Math.max(
+    launchThrottleSeconds(state.input.playbook, refusals),
+    Math.ceil((error.retryAfterMs ?? 0) / 1000),
+  );
+  await audit(deps, state, 'launch_throttled', { attempt: state.attempt, refusals, seconds });
+  deps.metrics?.count('LaunchesThrottled');
+  return delay(
+    { ...state, launchThrottles: refusals },
+    seconds,
+    `Databricks refused the launch (REQUEST_LIMIT_EXCEEDED, ${refusals} in a row); waiting ${seconds} s for the workspace's launch limit`,
+    now,
+    deps,
+  );
 }
 
 async function delay(

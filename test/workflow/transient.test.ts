@@ -29,9 +29,18 @@ const run =
 const CASES: readonly (readonly [string, string, string, (h: WorkflowHarness) => void, Setup])[] = [
   [
     'remediate',
-    '429 on clusters/start',
+    '503 TEMPORARILY_UNAVAILABLE on clusters/start',
     'Remediate',
-    (h) => h.simulator.admin.setFaults(throttle('/api/2.1/clusters/start', 3)),
+    (h) =>
+      h.simulator.admin.setFaults({
+        throttle: {
+          paths: ['/api/2.1/clusters/start'],
+          count: 3,
+          retryAfterSeconds: 0,
+          status: 503,
+          errorCode: 'TEMPORARILY_UNAVAILABLE',
+        },
+      }),
     cluster('0101-000017-api00001'),
   ],
   [
@@ -113,6 +122,42 @@ describe('recovery workflow: Databricks throttling and server errors', () => {
       const stats = h.simulator.admin.stats();
       const status = fault.slice(0, 3);
       expect(stats.statuses[status]).toBeGreaterThanOrEqual(fault.startsWith('500') ? 1 : 2);
+    },
+  );
+
+  // Databricks' limit on node launches refills over minutes (api-facts §6.2): the client's seconds of
+  // retries and the state machine's Retry would only drain it again.
+  it.each([
+    [429, '0101-000005-deadst01'],
+    [400, '0101-000006-slowst01'],
+  ] as const)(
+    'waits minutes, not seconds, when Databricks refuses a start with REQUEST_LIMIT_EXCEEDED (%i)',
+    async (status, clusterId) => {
+      // Prepare: the workspace's launch limit refuses the next two starts.
+      h.simulator.admin.setFaults({
+        throttle: {
+          paths: ['/api/2.1/clusters/start'],
+          count: 2,
+          retryAfterSeconds: 0,
+          status,
+          errorCode: 'REQUEST_LIMIT_EXCEEDED',
+        },
+      });
+
+      // Act
+      const recovery = await h.recoverCluster(clusterId);
+
+      // Assess: one refused call per wait (no quick retries), waits of the playbook's
+      // launch_throttle_backoff (180 s, then 360 s), no attempt spent, then one start that works.
+      const throttled = recovery.audit.filter((entry) => entry.event === 'launch_throttled');
+      expect(throttled.map((entry) => entry.details)).toEqual([
+        expect.objectContaining({ attempt: 1, refusals: 1, seconds: 180 }),
+        expect.objectContaining({ attempt: 1, refusals: 2, seconds: 360 }),
+      ]);
+      expect(h.simulator.admin.stats().statuses[String(status)]).toBe(2);
+      expect(recovery.execution.retries.Remediate ?? 0).toBe(0);
+      expect(recovery.ticket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered', attempts: 1 });
+      expect(h.mutations()).toEqual({ 'POST /api/2.1/clusters/start': 3 });
     },
   );
 
