@@ -9,6 +9,7 @@ import type {
   OpenTicketInput,
   OpenTicketResult,
   Ticket,
+  TicketRef,
   TransitionInput,
   TransitionResult,
 } from '../store/tickets.ts';
@@ -18,11 +19,13 @@ import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
-import type { FailureSignal } from './signal.ts';
+import { type FailureSignal, incidentAliases } from './signal.ts';
 
 export interface TicketStore {
   openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;
   transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
+  /** Attaches a further signal about an open incident to its ticket (counted and audited). */
+  recordOccurrence(ticketId: string, event: AuditEvent): Promise<void>;
 }
 
 export interface BreakerGate {
@@ -78,6 +81,11 @@ export interface IncidentDeps {
   readonly metrics?: IncidentMetrics;
   /** Who records the audit entries: `intake` or `poller`. */
   readonly actor: string;
+  /**
+   * Whether the ticket is moved to in_progress right after StartExecution. The intake says no: the
+   * workflow moves it when it takes over, so a new incident costs two AWS calls. @default true
+   */
+  readonly markStarted?: boolean;
 }
 
 /** The seed's response vocabulary. */
@@ -86,7 +94,7 @@ export type OutcomeStatus = 'success' | 'duplicate' | 'ignored' | 'escalated' | 
 export interface IncidentOutcome {
   readonly status: OutcomeStatus;
   readonly classification: Classification;
-  readonly ticket?: Ticket;
+  readonly ticket?: Ticket | TicketRef;
   readonly recoveryStatus?: string;
   readonly actionsTaken: readonly string[];
   readonly message: string;
@@ -131,6 +139,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     timeoutSeconds: playbook.timeout_seconds,
   });
   const plan = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const scopes = breakerScopes(signal, errorType);
   const opened = await deps.tickets.openTicket({
     incidentKey: signal.incidentKey,
     // Until it is escalated or started, a ticket that needs either waits as start_pending, so that the
@@ -149,6 +158,10 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     ...optional('terminationCode', classification.code),
     ...optional('terminationType', classification.type),
     detectedAt: new Date(signal.observedAt).toISOString(),
+    ...optional('clusterClaim', clusterClaimOf(signal)),
+    aliasKeys: incidentAliases({ ...signal, code: classification.code }),
+    // Closed breakers are checked in the same write; only a breaker that is not closed costs more.
+    ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
     audit: {
       event: 'ticket_opened',
       actor: deps.actor,
@@ -156,19 +169,35 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
       details: { classification, signal, playbookMode: playbook.mode },
     },
   });
-  const ticket = opened.ticket;
   if (opened.outcome === 'duplicate') {
-    deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId });
+    const ticket = opened.ticket;
+    deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId, via: opened.via });
     deps.metrics?.count('DuplicateSignals');
+    // The signal joins the ticket as an occurrence: counted and audited, nothing started.
+    await deps.tickets.recordOccurrence(ticket.ticketId, {
+      event: 'occurrence',
+      actor: deps.actor,
+      details: {
+        via: opened.via,
+        source: signal.source,
+        kind: signal.kind,
+        incidentKey: signal.incidentKey,
+        errorType,
+        ...optional('code', classification.code),
+        ...optional('runId', signal.job?.runId),
+        observedAt: new Date(signal.observedAt).toISOString(),
+      },
+    });
     return {
       status: 'duplicate',
       classification,
       ticket,
-      recoveryStatus: ticket.recoveryStatus,
+      ...optional('recoveryStatus', ticket.recoveryStatus),
       actionsTaken: [],
-      message: `Already handled by ticket ${ticket.ticketId} (${ticket.status})`,
+      message: `Already handled by ticket ${ticket.ticketId}${ticket.status === undefined ? '' : ` (${ticket.status})`}`,
     };
   }
+  const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
 
   if (plan.kind === 'hold') {
@@ -197,7 +226,29 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
       message: plan.message,
     };
   }
-  return startRecovery(signal, classification, ticket, playbook, deps);
+  return startRecovery(signal, classification, ticket, playbook, scopes, opened.breakersClosed, deps);
+}
+
+/** The breakers a recovery of this signal must pass: its cluster's and its error type's. */
+function breakerScopes(signal: FailureSignal, errorType: string): string[] {
+  return [
+    ...(signal.clusterId === undefined ? [] : [clusterScope(signal.workspaceId, signal.clusterId)]),
+    errorTypeScope(errorType),
+  ];
+}
+
+/**
+ * One open incident per cluster: a cluster failure takes its cluster's claim; a job failure no
+ * cluster explains only checks it (it keeps its run key, but joins the cluster's open incident).
+ */
+export function clusterClaimOf(
+  signal: Pick<FailureSignal, 'workspaceId' | 'clusterId' | 'kind'>,
+): { scope: string; mode: 'take' | 'check' } | undefined {
+  if (signal.clusterId === undefined) return undefined;
+  return {
+    scope: `${signal.workspaceId}#${signal.clusterId}`,
+    mode: signal.kind === 'job_failure' ? 'check' : 'take',
+  };
 }
 
 type Plan =
@@ -234,14 +285,16 @@ async function startRecovery(
   classification: Classification,
   ticket: Ticket,
   playbook: Playbook,
+  scopes: readonly string[],
+  breakersClosed: boolean,
   deps: IncidentDeps,
 ): Promise<IncidentOutcome> {
   const errorType = ticket.errorType;
-  const scopes = [
-    ...(signal.clusterId === undefined ? [] : [clusterScope(signal.workspaceId, signal.clusterId)]),
-    errorTypeScope(errorType),
-  ];
-  const gate = await deps.breakers.acquireAll(scopes, ticket.ticketId);
+  // Closed breakers were checked in the ticket's own write; only otherwise are they asked (and a
+  // half-open one may hand this ticket its probe).
+  const gate = breakersClosed
+    ? { allowed: true, results: [] }
+    : await deps.breakers.acquireAll(scopes, ticket.ticketId);
   if (!gate.allowed) {
     const blocked = gate.results.find((r) => r.scope === gate.blockedBy);
     const message = `Circuit breaker open for ${gate.blockedBy}: manual intervention required`;
@@ -277,7 +330,7 @@ async function startRecovery(
     playbook,
     signal,
   };
-  return startWorkflow(input, classification, ticket, deps);
+  return startWorkflow(input, classification, ticket, deps, { recordStart: deps.markStarted ?? true });
 }
 
 /**
@@ -289,6 +342,7 @@ export async function startWorkflow(
   classification: Classification,
   ticket: Ticket,
   deps: Pick<IncidentDeps, 'tickets' | 'workflow' | 'logger' | 'metrics' | 'actor'>,
+  options: { readonly recordStart: boolean } = { recordStart: true },
 ): Promise<IncidentOutcome> {
   const executionName = executionNameFor(ticket.ticketId);
   const shadow = input.playbook.mode === 'shadow';
@@ -313,30 +367,31 @@ export async function startWorkflow(
   }
   const recoveryStatus = shadow ? 'shadow' : 'in_progress';
   let current = ticket;
-  try {
-    const moved = await deps.tickets.transition(ticket.ticketId, {
-      from: ['open'],
-      to: 'in_progress',
-      patch: { recoveryStatus, executionName },
-      audit: {
-        event: 'workflow_started',
-        actor: deps.actor,
-        details: {
-          executionName,
-          executionId: started.executionId,
-          alreadyStarted: started.alreadyStarted,
-          mode: input.playbook.mode,
+  if (options.recordStart)
+    try {
+      const moved = await deps.tickets.transition(ticket.ticketId, {
+        from: ['open'],
+        to: 'in_progress',
+        patch: { recoveryStatus, executionName },
+        audit: {
+          event: 'workflow_started',
+          actor: deps.actor,
+          details: {
+            executionName,
+            executionId: started.executionId,
+            alreadyStarted: started.alreadyStarted,
+            mode: input.playbook.mode,
+          },
         },
-      },
-    });
-    current = moved.ticket;
-  } catch (error) {
-    // The workflow may already have moved the ticket on; it owns it from here.
-    deps.logger.warn('ticket not moved to in_progress after the workflow started', {
-      ticketId: ticket.ticketId,
-      error: (error as Error).message,
-    });
-  }
+      });
+      current = moved.ticket;
+    } catch (error) {
+      // The workflow may already have moved the ticket on; it owns it from here.
+      deps.logger.warn('ticket not moved to in_progress after the workflow started', {
+        ticketId: ticket.ticketId,
+        error: (error as Error).message,
+      });
+    }
   deps.metrics?.count('RecoveriesStarted');
   deps.logger.info('recovery workflow started', {
     ticketId: ticket.ticketId,

@@ -14,6 +14,8 @@ export interface SignalContext {
   readonly workspaceId: string;
   /** Epoch ms of the observation. */
   readonly now: number;
+  /** The time of the termination's `TERMINATING` event, when the intake looked it up. */
+  readonly terminatingAt?: number;
 }
 
 const KIND_BY_EVENT: Readonly<Record<ClusterEventType, SignalKind>> = {
@@ -46,12 +48,19 @@ function clusterFields(cluster: Partial<ClusterDetails>): Partial<SignalFields> 
     clusterSource: cluster.cluster_source,
     // Signals are stored in the audit trail and passed to Step Functions (256 KB): keep messages short.
     stateMessage: cluster.state_message?.slice(0, MAX_MESSAGE_CHARS),
-    terminationReason: cluster.termination_reason,
+    // Only the fields a termination reason has: nothing else from the outside is kept.
+    terminationReason: reasonFields(cluster.termination_reason),
     terminatedTime: cluster.terminated_time,
     lastStateLossTime: cluster.last_state_loss_time,
     sparkContextId: cluster.spark_context_id,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Partial<SignalFields>;
+}
+
+function reasonFields(reason: ClusterDetails['termination_reason']): FailureSignal['terminationReason'] {
+  if (reason === undefined) return undefined;
+  const kept = { code: reason.code, type: reason.type, parameters: reason.parameters };
+  return Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined));
 }
 
 /** Sender clocks may be off; a timestamp further than this from ours is not trusted. */
@@ -67,9 +76,11 @@ export function signalFromClusterEvent(event: SeedClusterEvent, ctx: SignalConte
   return withKey({
     source: 'cluster_event',
     kind: KIND_BY_EVENT[event.event],
-    workspaceId: event.workspace_id ?? ctx.workspaceId,
+    // Always the workspace the intake resolved: the body's workspace_id is Databricks' numeric id.
+    workspaceId: ctx.workspaceId,
     observedAt: plausibleTime(event.timestamp, ctx.now),
     ...clusterFields(event.cluster),
+    ...(ctx.terminatingAt === undefined ? {} : { terminatingAt: ctx.terminatingAt }),
   });
 }
 

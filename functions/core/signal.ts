@@ -45,6 +45,11 @@ export interface FailureSignal {
   readonly terminationReason?: TerminationReason;
   /** `terminated_time` of the cluster, when known (epoch ms). */
   readonly terminatedTime?: number;
+  /**
+   * When no `terminated_time` is known: the timestamp of the `TERMINATING` event in `clusters/events`
+   * that reports this termination (epoch ms).
+   */
+  readonly terminatingAt?: number;
   /** `last_state_loss_time` of the cluster, when known (epoch ms). */
   readonly lastStateLossTime?: number;
   readonly sparkContextId?: string;
@@ -68,6 +73,7 @@ export type IncidentAnchor = Pick<
   | 'clusterId'
   | 'kind'
   | 'terminatedTime'
+  | 'terminatingAt'
   | 'lastStateLossTime'
   | 'stuckSince'
   | 'observedAt'
@@ -75,8 +81,20 @@ export type IncidentAnchor = Pick<
 > & { readonly code?: string | undefined };
 
 /**
+ * Further keys of the same incident: a termination keyed on its `terminated_time` whose
+ * `TERMINATING` event is known is also known under that event's key (what a replay after the cluster
+ * was started again computes).
+ */
+export function incidentAliases(anchor: IncidentAnchor): string[] {
+  if (anchor.terminatedTime === undefined || anchor.terminatingAt === undefined) return [];
+  const alias = incidentKey({ ...anchor, terminatedTime: undefined });
+  return alias === incidentKey(anchor) ? [] : [alias];
+}
+
+/**
  * The incident key. A cluster incident is anchored on the Databricks timestamp that identifies the
- * occurrence — `terminated_time` for a termination, `last_state_loss_time` for a driver loss, the time
+ * occurrence — `terminated_time` for a termination (else the time of its `TERMINATING` event),
+ * `last_state_loss_time` for a driver loss, the time
  * a stuck cluster entered PENDING or RESTARTING — so the
  * poller, a job notification and a custom event about the same failure agree. Without one (a seed
  * event that omits it) the key falls back on the code and a 15-minute bucket of the observation time.
@@ -100,6 +118,9 @@ export function incidentKey(anchor: IncidentAnchor): string {
   }
   if (anchor.terminatedTime !== undefined && anchor.kind !== 'stuck' && anchor.kind !== 'driver_loss') {
     return `${cluster}#terminated#${anchor.terminatedTime}`;
+  }
+  if (anchor.terminatingAt !== undefined && TERMINATION_LIKE.has(anchor.kind)) {
+    return `${cluster}#terminating#${anchor.terminatingAt}`;
   }
   const bucket = Math.floor(anchor.observedAt / INCIDENT_BUCKET_MS);
   // A termination reported as terminated, failed to start or restarting is one incident.

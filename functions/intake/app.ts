@@ -14,6 +14,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { IncidentOutcome } from '../core/incident.ts';
 import type { TicketWithAudit } from '../store/tickets.ts';
+import { isTransient } from '../workflow/errors.ts';
 import type { ApiKeys } from './auth.ts';
 import { apiKeyAuth, errorResponses, HttpError, jsonBody, jsonResponse, type ParsedEvent } from './http.ts';
 import {
@@ -47,6 +48,14 @@ export function toResponseBody(outcome: IncidentOutcome): Record<string, unknown
   };
 }
 
+const NETWORK_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/** A fault of AWS (throttling, contention, a 5xx, the network) that a later delivery can get past. */
+function isTransientFault(error: unknown): boolean {
+  if (isTransient(error)) return true;
+  return NETWORK_ERRORS.has(String((error as { code?: unknown } | undefined)?.code ?? ''));
+}
+
 export function createIntakeHandler(deps: IntakeAppDeps) {
   const metrics = {
     count: (name: string, value = 1) => deps.metrics.addMetric(name, MetricUnit.Count, value),
@@ -66,6 +75,8 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
         logger: deps.logger,
         metrics,
         deadline,
+        // The workflow moves the ticket to in_progress when it takes over: two AWS calls per incident.
+        markStarted: false,
       });
       if (outcome.retryable) {
         return jsonResponse(503, toResponseBody(outcome), { 'retry-after': '30' });
@@ -81,7 +92,7 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
     }
     const found = await deps.getTicket(id);
     if (found === undefined) throw new HttpError(404, `ticket ${id} does not exist`);
-    return jsonResponse(200, { ticket: found.ticket, audit: found.audit });
+    return jsonResponse(200, { ticket: found.ticket, occurrences: found.occurrences, audit: found.audit });
   };
 
   const handler = middy<ParsedEvent, APIGatewayProxyResult>();
@@ -93,10 +104,13 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
     .use(
       errorResponses(deps.logger, (error) => {
         if (error instanceof UnknownResourceError) return { statusCode: 422, message: error.message };
-        if (error instanceof UpstreamUnavailableError) {
+        if (error instanceof UpstreamUnavailableError || isTransientFault(error)) {
           return {
             statusCode: 503,
-            message: 'Databricks is unavailable; deliver again later',
+            message:
+              error instanceof UpstreamUnavailableError
+                ? 'Databricks is unavailable; deliver again later'
+                : 'storage is busy or unavailable; deliver again later',
             headers: { 'retry-after': '60' },
           };
         }

@@ -8,16 +8,25 @@ import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
 import { handleSignal, type IncidentDeps, type IncidentOutcome } from '../core/incident.ts';
 import { analyzeJobRun } from '../core/job-run.ts';
-import type { ClusterDetails, Run } from '../core/schemas/databricks.ts';
+import type { ClusterDetails, ClusterEventsResponse, Run } from '../core/schemas/databricks.ts';
 import type { JobNotification, SeedClusterEvent } from '../core/schemas/inbound.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import { signalFromClusterEvent, signalFromJobRun } from '../core/signal-builders.ts';
-import { isNotFound } from '../databricks/errors.ts';
+import { DatabricksApiError, isNotFound } from '../databricks/errors.ts';
 
 /** The Databricks reads the intake makes; satisfied by `DatabricksClient`. */
 export interface DatabricksReader {
   getCluster(clusterId: string, options?: { deadline?: number }): Promise<ClusterDetails>;
   getRun(runId: string, query?: Record<string, never>, options?: { deadline?: number }): Promise<Run>;
+  listClusterEvents(
+    request: {
+      readonly cluster_id: string;
+      readonly order?: 'ASC' | 'DESC';
+      readonly event_types?: readonly string[];
+      readonly page_size?: number;
+    },
+    options?: { deadline?: number },
+  ): Promise<ClusterEventsResponse>;
 }
 
 export interface IntakeDeps extends IncidentDeps {
@@ -139,12 +148,18 @@ export function resolveWorkspace(
 }
 
 /**
- * A custom cluster event rarely carries `terminated_time`; reading the cluster supplies it (and the
- * cluster's source, name and, when the event has none, its termination reason) so that the incident
- * key matches the poller's and the job path's. The cluster's termination is adopted only when it is
- * the one the event reports: the cluster is still TERMINATED, with a non-SUCCESS termination whose code is the event's (or means
- * the same error type, as the seed's alias codes do). If the cluster cannot be read, the event is
- * handled with what it says.
+ * A custom cluster event is anchored on what Databricks says about the termination it reports, so
+ * that every delivery of it — before, during and after the recovery — gets the same incident key:
+ * 1. the cluster (`clusters/get`) is TERMINATED with that termination: its `terminated_time`, the
+ *    poller's and the job path's key too;
+ * 2. else the `terminated_time` the event carries;
+ * 3. else the newest `TERMINATING` event in `clusters/events` with that termination (the cluster was
+ *    started again since, or is still terminating): its timestamp. That event is read in case 1 and
+ *    2 too: its key is kept as the ticket's alias, so a replay after the recovery started the
+ *    cluster again joins the same ticket, even after it closed;
+ * 4. only when Databricks has no trace of it, a 15-minute bucket.
+ * The cluster must exist: a cluster `clusters/get` does not know is a 422 and opens nothing. The
+ * workspace is always the one the intake resolved, never the body's `workspace_id`.
  */
 async function enrichClusterEvent(
   event: SeedClusterEvent,
@@ -152,19 +167,19 @@ async function enrichClusterEvent(
   deps: IntakeDeps,
 ): Promise<FailureSignal> {
   const now = deps.clock();
-  const base = signalFromClusterEvent(event, { workspaceId, now });
-  if (event.cluster.terminated_time !== undefined && event.cluster.cluster_source !== undefined) return base;
-  let cluster: ClusterDetails;
-  try {
-    cluster = await readSettledCluster(deps.databricks(workspaceId), event.cluster.cluster_id, deps);
-  } catch (error) {
-    deps.logger.warn('cluster details unavailable; handling the event as sent', {
-      clusterId: event.cluster.cluster_id,
-      error: (error as Error).message,
-    });
-    return base;
-  }
+  const client = deps.databricks(workspaceId);
+  const clusterId = event.cluster.cluster_id;
+  const cluster = await readOrExplain(
+    () => readSettledCluster(client, clusterId, deps),
+    deps,
+    `cluster ${clusterId}`,
+  );
   const adopt = event.event !== 'cluster.restarting' && isSameTermination(event, cluster);
+  const terminatedTime = (adopt ? cluster.terminated_time : undefined) ?? event.cluster.terminated_time;
+  // Also read when terminated_time is known: the ticket then keeps the TERMINATING event's key as an
+  // alias, so a replay after the cluster was started again (no terminated_time any more) joins it.
+  const terminatingAt =
+    event.event === 'cluster.restarting' ? undefined : await terminationEventTime(client, event, deps);
   return signalFromClusterEvent(
     {
       ...event,
@@ -172,19 +187,58 @@ async function enrichClusterEvent(
         ...event.cluster,
         cluster_name: event.cluster.cluster_name ?? cluster.cluster_name,
         cluster_source: event.cluster.cluster_source ?? cluster.cluster_source,
-        terminated_time: event.cluster.terminated_time ?? (adopt ? cluster.terminated_time : undefined),
+        terminated_time: terminatedTime,
         termination_reason:
           event.cluster.termination_reason ?? (adopt ? cluster.termination_reason : undefined),
       },
     },
-    { workspaceId, now },
+    { workspaceId, now, ...(terminatingAt === undefined ? {} : { terminatingAt }) },
   );
+}
+
+/** TERMINATING events read to find the one an event reports. */
+const TERMINATING_EVENTS_READ = 10;
+
+/**
+ * The time of the newest `TERMINATING` event whose reason is the event's termination (same code, or
+ * an alias meaning the same error type; any failure when the event names no code). Undefined when
+ * there is none; a Databricks fault here is transient (503), never a guess.
+ */
+async function terminationEventTime(
+  client: DatabricksReader,
+  event: SeedClusterEvent,
+  deps: IntakeDeps,
+): Promise<number | undefined> {
+  const page = await readOrExplain(
+    () =>
+      client.listClusterEvents(
+        {
+          cluster_id: event.cluster.cluster_id,
+          order: 'DESC',
+          event_types: ['TERMINATING'],
+          page_size: TERMINATING_EVENTS_READ,
+        },
+        callOptions(deps),
+      ),
+    deps,
+    `the events of cluster ${event.cluster.cluster_id}`,
+  );
+  const match = page.events.find((e) => {
+    const reason = e.details?.reason;
+    return e.timestamp !== undefined && reason !== undefined && sameReason(event, reason);
+  });
+  return match?.timestamp;
 }
 
 function isSameTermination(event: SeedClusterEvent, cluster: ClusterDetails): boolean {
   const reason = cluster.termination_reason;
   if (cluster.state !== 'TERMINATED' || cluster.terminated_time === undefined) return false;
-  if (reason === undefined || reason.type === 'SUCCESS') return false;
+  return reason !== undefined && sameReason(event, reason);
+}
+
+/** Whether a termination reason Databricks reports is the one the event describes. */
+function sameReason(event: SeedClusterEvent, reason: { code?: string; type?: string }): boolean {
+  if (reason.type === 'SUCCESS') return false;
   const sent = event.cluster.termination_reason?.code;
   if (sent === undefined || sent === reason.code) return true;
   const a = TERMINATION_CODE_TABLE[sent];
@@ -252,6 +306,10 @@ async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: 
     return await read();
   } catch (error) {
     if (deps.isNotFound(error)) throw new UnknownResourceError(`${what} does not exist in the workspace`);
+    // A 400 other than "does not exist": Databricks refuses the id itself; delivering again never helps.
+    if (error instanceof DatabricksApiError && error.status === 400) {
+      throw new UnknownResourceError(`${what} is refused by Databricks: ${error.message}`);
+    }
     throw new UpstreamUnavailableError(`Databricks could not be read (${what}): ${(error as Error).message}`);
   }
 }

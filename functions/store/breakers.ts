@@ -234,7 +234,8 @@ export class BreakerRepository {
   }
 }
 
-function breakerKey(scope: string): { pk: string; sk: string } {
+/** The key of a scope's breaker item (also checked by the ticket repository's open). */
+export function breakerKey(scope: string): { pk: string; sk: string } {
   return { pk: `BREAKER#${scope}`, sk: BREAKER_SK };
 }
 

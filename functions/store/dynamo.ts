@@ -20,6 +20,17 @@ export function cancellationCodes(error: unknown): readonly string[] | undefined
   return reasons.map((reason) => reason.Code ?? 'None');
 }
 
+/** The cancellation reasons of a cancelled TransactWriteItems (with the item when asked for), or undefined. */
+export function cancellationReasons(
+  error: unknown,
+): readonly { readonly Code?: string; readonly Item?: Record<string, unknown> }[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  return (
+    (error as { CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] })
+      .CancellationReasons ?? []
+  );
+}
+
 /** Removes undefined values, which DynamoDB cannot store, without depending on the client's marshall options. */
 export function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

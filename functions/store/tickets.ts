@@ -6,13 +6,14 @@ import {
   QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Action, Category, ErrorType } from '../core/error-types.ts';
 import type { SignalSource } from '../core/signal.ts';
+import { breakerKey } from './breakers.ts';
 import {
   backoffMs,
   cancellationCodes,
+  cancellationReasons,
   compact,
   type DocumentClient,
   decodeCursor,
@@ -88,6 +89,13 @@ export interface Ticket {
   readonly updatedAt: string;
   /** Incremented on every write; writes are conditional on the version read. */
   readonly version: number;
+  /**
+   * The cluster claim this ticket holds (`<workspace>#<cluster>`) while it is unresolved: one open
+   * incident per cluster. Released in the same write that resolves the ticket.
+   */
+  readonly clusterClaim?: string;
+  /** Further keys of the incident (see `incidentAliases`), mirrored like the key itself. */
+  readonly incidentAliases?: readonly string[];
 }
 
 /** Fields a transition may change besides the status. */
@@ -134,7 +142,19 @@ export interface OpenTicketInput
     | 'createdAt'
     | 'updatedAt'
     | 'version'
+    | 'clusterClaim'
+    | 'incidentAliases'
   > {
+  /**
+   * `take`: a cluster failure claims its cluster until the ticket is resolved; while it is held every
+   * further signal about the cluster is a duplicate. `check`: a job failure no cluster explains only
+   * checks that its cluster has no open incident (and joins that one if it has).
+   */
+  readonly clusterClaim?: { readonly scope: string; readonly mode: 'take' | 'check' };
+  /** Breakers that must be closed for the recovery to start; checked in the same write. */
+  readonly breakerScopes?: readonly string[];
+  /** Further keys of the same incident (`incidentAliases`), claimed in the same write. */
+  readonly aliasKeys?: readonly string[];
   /** ISO timestamp of detection; its UTC date names the ticket. @default now */
   readonly detectedAt?: string;
   /** @default 0 */
@@ -143,11 +163,27 @@ export interface OpenTicketInput
   readonly audit?: Partial<AuditEvent>;
 }
 
-export interface OpenTicketResult {
-  /** `duplicate`: the incident already had a ticket, which is returned unchanged. */
-  readonly outcome: 'created' | 'duplicate';
-  readonly ticket: Ticket;
+/** What a duplicate learns about the ticket that already owns its incident or cluster, without a read. */
+export interface TicketRef {
+  readonly ticketId: string;
+  /** As last mirrored on the incident or claim item by a transition. */
+  readonly status?: TicketStatus;
+  readonly recoveryStatus?: RecoveryStatus;
 }
+
+export type OpenTicketResult =
+  | {
+      readonly outcome: 'created';
+      readonly ticket: Ticket;
+      /** Every breaker scope asked for was checked closed in the same write. */
+      readonly breakersClosed: boolean;
+    }
+  | {
+      /** The incident already had a ticket, or the cluster has an open one (`via`). */
+      readonly outcome: 'duplicate';
+      readonly ticket: TicketRef;
+      readonly via: 'incident' | 'claim';
+    };
 
 export interface TransitionInput {
   /** The statuses the ticket may be in now; anything else is a `TicketStateError`. */
@@ -169,6 +205,8 @@ export interface TicketWithAudit {
   readonly ticket: Ticket;
   /** Oldest first. */
   readonly audit: readonly AuditEntry[];
+  /** Further signals attached to the ticket (duplicates), counted. */
+  readonly occurrences: { readonly count: number; readonly lastAt?: string };
 }
 
 export interface TicketPage {
@@ -231,7 +269,8 @@ export interface TicketRepositoryOptions {
 
 const TICKET_SK = 'TICKET';
 const INCIDENT_SK = 'INCIDENT';
-const COUNTER_SK = 'COUNTER';
+const OCCURRENCES_SK = 'OCCURRENCES';
+const CLAIM_SK = 'CLAIM';
 const RECONCILE_PK = `RECONCILE#${START_PENDING}`;
 
 /**
@@ -242,12 +281,19 @@ const RECONCILE_PK = `RECONCILE#${START_PENDING}`;
  * | ticket           | `TICKET#<id>`            | `TICKET`                    | `STATUS#<status>` / `<detectedAt>#<id>` |
  * | audit entry      | `TICKET#<id>`            | `AUDIT#<at>#<suffix>`       | — (has `expires_at`)                |
  * | incident         | `INCIDENT#<incidentKey>` | `INCIDENT`                  | —                                   |
- * | day counter      | `COUNTER#<YYYYMMDD>`     | `COUNTER`                   | —                                   |
+ * | occurrences      | `TICKET#<id>`            | `OCCURRENCES`               | —                                   |
+ * | cluster claim    | `CLUSTER#<ws>#<cluster>` | `CLAIM`                     | —                                   |
  * | start-pending    | `RECONCILE#start_pending`| `<detectedAt>#<id>`         | —                                   |
  *
  * The start-pending marker exists exactly while an unresolved ticket has recovery status
  * `start_pending`; it is written and deleted in the same transaction as the ticket, so the reconciler
- * finds those tickets with one Query instead of filtering every open ticket.
+ * finds those tickets with one Query instead of filtering every open ticket. The cluster claim exists
+ * exactly while the ticket that took it is unresolved (same transaction again).
+ *
+ * Ticket numbers need no counter item: the number is the milliseconds between the UTC midnight of the
+ * ticket's day and its creation (`RCA-20250102-45296789` was created at 12:34:56.789), made unique by
+ * the ticket's conditional put (a number taken in the same millisecond moves to the next one) and
+ * strictly increasing within a process. See docs/intake.md.
  */
 export class TicketRepository {
   readonly #client: DocumentClient;
@@ -255,6 +301,7 @@ export class TicketRepository {
   readonly #clock: () => number;
   readonly #auditRetentionSeconds: number;
   readonly #maxAttempts: number;
+  readonly #numbers = new TicketNumbers();
 
   constructor(options: TicketRepositoryOptions) {
     this.#client = options.client;
@@ -265,25 +312,42 @@ export class TicketRepository {
   }
 
   /**
-   * Opens the incident's ticket exactly once. The incident item, the ticket and its first audit entry
-   * are written in one transaction conditional on the incident not existing; every other caller gets
-   * the existing ticket with `outcome: 'duplicate'`. A lost race can leave a gap in the day's numbers,
-   * never a duplicate.
+   * Opens the incident's ticket exactly once, in ONE TransactWriteItems and without reading first:
+   * - the incident item, conditional on the incident not existing (same key = same failure);
+   * - the cluster claim (`clusterClaim`), conditional on the cluster having no open ticket — taken
+   *   (`take`) by a cluster failure and held until the ticket is resolved, or only checked
+   *   (`check`) by a job failure no cluster explains;
+   * - the ticket (conditional on its number being free), its first audit entry, the start-pending
+   *   marker;
+   * - a ConditionCheck per breaker scope (`breakerScopes`): each must be absent or closed.
+   *
+   * A duplicate learns the existing ticket from the cancellation reason
+   * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`): nothing is read. A breaker that is not closed
+   * cancels the write too; it is then written without the breaker checks (`breakersClosed: false`)
+   * and the caller asks the breakers properly. A taken number moves to the next one.
    */
   async openTicket(input: OpenTicketInput): Promise<OpenTicketResult> {
-    const known = await this.#ticketForIncident(input.incidentKey);
-    if (known !== undefined) return { outcome: 'duplicate', ticket: known };
-
     const now = this.#clock();
     const nowIso = new Date(now).toISOString();
     const detectedAt = normaliseIso(input.detectedAt ?? nowIso, 'detectedAt');
     const day = detectedAt.slice(0, 10).replaceAll('-', '');
-    let ticketId = await this.#nextTicketId(day);
+    let ticketId = formatTicketId(day, this.#numbers.next(day, now));
+    let breakerScopes = [...new Set(input.breakerScopes ?? [])];
 
-    const { audit: auditInput, detectedAt: _detectedAt, attempts, ...fields } = input;
+    const {
+      audit: auditInput,
+      detectedAt: _detectedAt,
+      attempts,
+      clusterClaim,
+      breakerScopes: _breakerScopes,
+      aliasKeys = [],
+      ...fields
+    } = input;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const ticket: Ticket = compact({
         ...fields,
+        ...(clusterClaim?.mode === 'take' ? { clusterClaim: clusterClaim.scope } : {}),
+        ...(aliasKeys.length > 0 ? { incidentAliases: aliasKeys } : {}),
         ticketId,
         status: 'open',
         detectedAt,
@@ -297,20 +361,54 @@ export class TicketRepository {
         actor: auditInput?.actor ?? input.source,
         details: auditInput?.details ?? { incidentKey: input.incidentKey, errorType: input.errorType },
       });
-      const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      const pointer = {
+        ticketId,
+        ticketStatus: ticket.status,
+        recoveryStatus: ticket.recoveryStatus,
+        createdAt: nowIso,
+      };
+      const items: TransactItems = [
         {
           Put: {
             TableName: this.#tableName,
-            Item: {
-              pk: incidentPk(input.incidentKey),
-              sk: INCIDENT_SK,
-              incidentKey: input.incidentKey,
-              ticketId,
-              createdAt: nowIso,
-            },
+            Item: { ...incidentKeyOf(input.incidentKey), incidentKey: input.incidentKey, ...pointer },
             ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
+      ];
+      for (const alias of aliasKeys) {
+        items.push({
+          Put: {
+            TableName: this.#tableName,
+            Item: { ...incidentKeyOf(alias), incidentKey: alias, aliasOf: input.incidentKey, ...pointer },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        });
+      }
+      const claimAt = clusterClaim === undefined ? -1 : items.length;
+      if (clusterClaim?.mode === 'take') {
+        items.push({
+          Put: {
+            TableName: this.#tableName,
+            Item: { ...claimKey(clusterClaim.scope), scope: clusterClaim.scope, ...pointer },
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        });
+      } else if (clusterClaim?.mode === 'check') {
+        items.push({
+          ConditionCheck: {
+            TableName: this.#tableName,
+            Key: claimKey(clusterClaim.scope),
+            ConditionExpression: 'attribute_not_exists(pk)',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        });
+      }
+      const ticketAt = items.length;
+      items.push(
         {
           Put: {
             TableName: this.#tableName,
@@ -319,36 +417,78 @@ export class TicketRepository {
           },
         },
         { Put: { TableName: this.#tableName, Item: this.#auditItem(audit, now) } },
-      ];
+      );
       if (isStartPending(ticket))
         items.push({ Put: { TableName: this.#tableName, Item: markerItem(ticket) } });
+      const breakersAt = items.length;
+      for (const scope of breakerScopes) {
+        items.push({
+          ConditionCheck: {
+            TableName: this.#tableName,
+            Key: breakerKey(scope),
+            ConditionExpression: 'attribute_not_exists(pk) OR #state = :closed',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':closed': 'closed' },
+          },
+        });
+      }
 
       try {
         await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
-        return { outcome: 'created', ticket };
+        return { outcome: 'created', ticket, breakersClosed: breakerScopes.length > 0 };
       } catch (error) {
-        const codes = cancellationCodes(error);
-        if (codes === undefined) throw error;
-        if (codes[0] === 'ConditionalCheckFailed') {
-          const existing = await this.#ticketForIncident(input.incidentKey);
-          if (existing !== undefined) return { outcome: 'duplicate', ticket: existing };
-          throw new TicketConflictError(ticketId, `incident ${input.incidentKey} exists without its ticket`);
+        const reasons = cancellationReasons(error);
+        if (reasons === undefined) throw error;
+        const failed = (index: number) => index >= 0 && reasons[index]?.Code === 'ConditionalCheckFailed';
+        const known = aliasKeys.findIndex((_alias, i) => failed(i + 1)) + 1;
+        if (failed(0) || known > 0) {
+          return duplicateOf(reasons[known]?.Item, 'incident', input.incidentKey);
         }
-        if (codes[1] === 'ConditionalCheckFailed') {
-          // The number is taken (the day counter was reset by hand): take the next one.
-          ticketId = await this.#nextTicketId(day);
+        if (failed(claimAt)) return duplicateOf(reasons[claimAt]?.Item, 'claim', input.incidentKey);
+        if (failed(ticketAt)) {
+          // The number was taken in the same millisecond by another process: take the next one.
+          ticketId = formatTicketId(day, this.#numbers.next(day, this.#clock()));
           continue;
         }
-        if (!codes.includes('TransactionConflict')) throw error;
-        // A concurrent transaction on the same incident is in flight; it has probably won.
+        if (reasons.slice(breakersAt).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+          // A breaker is open or half-open: open the ticket without the checks; the caller decides.
+          breakerScopes = [];
+          continue;
+        }
+        if (!reasons.some((reason) => reason.Code === 'TransactionConflict')) throw error;
+        // A concurrent transaction on the same incident or cluster is in flight; it has probably won.
         await sleep(backoffMs(attempt));
-        const winner = await this.#ticketForIncident(input.incidentKey);
-        if (winner !== undefined) return { outcome: 'duplicate', ticket: winner };
       }
     }
     throw new TicketConflictError(
       ticketId,
       `could not open a ticket for ${input.incidentKey} under contention`,
+    );
+  }
+
+  /**
+   * Attaches a further signal about an open incident to its ticket: the ticket's occurrence counter
+   * (item `OCCURRENCES` in the ticket's partition, so the ticket is never rewritten and never
+   * conflicts with the workflow's transitions) and an `occurrence` audit entry, in one write.
+   */
+  async recordOccurrence(ticketId: string, event: AuditEvent): Promise<void> {
+    const now = this.#clock();
+    const entry = auditEntry(ticketId, new Date(now).toISOString(), event);
+    await this.#client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.#tableName,
+              Key: { pk: ticketPk(ticketId), sk: OCCURRENCES_SK },
+              UpdateExpression: 'ADD #count :one SET #last = :at, #ticketId = :id',
+              ExpressionAttributeNames: { '#count': 'count', '#last': 'lastAt', '#ticketId': 'ticketId' },
+              ExpressionAttributeValues: { ':one': 1, ':at': entry.at, ':id': ticketId },
+            },
+          },
+          { Put: { TableName: this.#tableName, Item: this.#auditItem(entry, now) } },
+        ],
+      }),
     );
   }
 
@@ -399,6 +539,7 @@ export class TicketRepository {
       } else if (pendingBefore && !pendingAfter) {
         items.push({ Delete: { TableName: this.#tableName, Key: markerKey(current) } });
       }
+      items.push(...this.#pointerUpdates(current, next));
 
       try {
         await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
@@ -454,6 +595,7 @@ export class TicketRepository {
   async getTicket(ticketId: string): Promise<TicketWithAudit | undefined> {
     let ticket: Ticket | undefined;
     const audit: AuditEntry[] = [];
+    let occurrences: TicketWithAudit['occurrences'] = { count: 0 };
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.#client.send(
@@ -467,11 +609,13 @@ export class TicketRepository {
       );
       for (const item of page.Items ?? []) {
         if (item.sk === TICKET_SK) ticket = withoutKeys(item) as unknown as Ticket;
+        else if (item.sk === OCCURRENCES_SK)
+          occurrences = compact({ count: Number(item.count), lastAt: item.lastAt as string | undefined });
         else audit.push(withoutKeys(item) as unknown as AuditEntry);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return ticket === undefined ? undefined : { ticket, audit };
+    return ticket === undefined ? undefined : { ticket, audit, occurrences };
   }
 
   /** Tickets in `status`, oldest detection first (eventually consistent: it reads the index). */
@@ -544,37 +688,52 @@ export class TicketRepository {
     return Item === undefined ? undefined : (withoutKeys(Item) as unknown as Ticket);
   }
 
-  async #ticketForIncident(incidentKey: string): Promise<Ticket | undefined> {
-    const { Item } = await this.#client.send(
-      new GetCommand({
+  /**
+   * Keeps the items that point at the ticket in step with it, in the transition's own write: the
+   * incident item and the cluster claim mirror its status (a duplicate answers from them without a
+   * read), and the claim is deleted when the ticket is resolved — whoever resolves it (workflow close
+   * or escalation, reconciler, intake, operator) — so the cluster's next failure opens a new ticket.
+   */
+  #pointerUpdates(current: Ticket, next: Ticket): TransactItems {
+    if (current.status === next.status && current.recoveryStatus === next.recoveryStatus) return [];
+    const mirror = (key: { pk: string; sk: string }) => ({
+      Update: {
         TableName: this.#tableName,
-        Key: { pk: incidentPk(incidentKey), sk: INCIDENT_SK },
-        ConsistentRead: true,
-      }),
+        Key: key,
+        UpdateExpression: 'SET #ticketStatus = :status, #recoveryStatus = :recoveryStatus',
+        ConditionExpression: '#ticketId = :ticketId',
+        ExpressionAttributeNames: {
+          '#ticketStatus': 'ticketStatus',
+          '#recoveryStatus': 'recoveryStatus',
+          '#ticketId': 'ticketId',
+        },
+        ExpressionAttributeValues: {
+          ':status': next.status,
+          ':recoveryStatus': next.recoveryStatus,
+          ':ticketId': next.ticketId,
+        },
+      },
+    });
+    const items: TransactItems = [current.incidentKey, ...(current.incidentAliases ?? [])].map((key) =>
+      mirror(incidentKeyOf(key)),
     );
-    if (Item === undefined) return undefined;
-    const ticketId = String(Item.ticketId);
-    const ticket = await this.#readTicket(ticketId);
-    if (ticket === undefined) throw new TicketNotFoundError(ticketId);
-    return ticket;
-  }
-
-  /** Takes the next number of the day from an atomic counter. */
-  async #nextTicketId(day: string): Promise<string> {
-    const { Attributes } = await this.#client.send(
-      new UpdateCommand({
-        TableName: this.#tableName,
-        Key: { pk: `COUNTER#${day}`, sk: COUNTER_SK },
-        UpdateExpression: 'ADD #n :one',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const n = Number(Attributes?.n);
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new Error(`the ticket counter for ${day} returned ${String(Attributes?.n)}`);
-    return formatTicketId(day, n);
+    const claim = current.clusterClaim;
+    if (claim !== undefined && !RESOLVED_STATUSES.includes(current.status)) {
+      if (RESOLVED_STATUSES.includes(next.status)) {
+        items.push({
+          Delete: {
+            TableName: this.#tableName,
+            Key: claimKey(claim),
+            ConditionExpression: 'attribute_not_exists(pk) OR #ticketId = :ticketId',
+            ExpressionAttributeNames: { '#ticketId': 'ticketId' },
+            ExpressionAttributeValues: { ':ticketId': current.ticketId },
+          },
+        });
+      } else {
+        items.push(mirror(claimKey(claim)));
+      }
+    }
+    return items;
   }
 
   #ticketItem(ticket: Ticket): Record<string, unknown> {
@@ -596,9 +755,63 @@ export class TicketRepository {
   }
 }
 
-/** `RCA-YYYYMMDD-NNN`; the number is zero-padded to at least three digits. */
+/** `RCA-YYYYMMDD-NNN`; the number is zero-padded to eight digits (a day has 86,400,000 ms). */
 export function formatTicketId(day: string, n: number): string {
-  return `RCA-${day}-${String(n).padStart(3, '0')}`;
+  return `RCA-${day}-${String(n).padStart(8, '0')}`;
+}
+
+/**
+ * Ticket numbers without a counter item: milliseconds from the UTC midnight of the ticket's day to
+ * its creation (a ticket for an earlier day gets a number past 86,400,000, still increasing), never
+ * below 1, and above the last number this process gave for the day. Uniqueness across processes is
+ * the ticket put's condition; a collision takes the next number.
+ */
+export class TicketNumbers {
+  readonly #last = new Map<string, number>();
+
+  next(day: string, now: number): number {
+    const midnight = Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8)));
+    const n = Math.max(1, now - midnight, (this.#last.get(day) ?? 0) + 1);
+    if (this.#last.size > 8) this.#last.clear();
+    this.#last.set(day, n);
+    return n;
+  }
+}
+
+type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+
+function duplicateOf(
+  item: Record<string, unknown> | undefined,
+  via: 'incident' | 'claim',
+  incidentKey: string,
+): OpenTicketResult {
+  const ticketId = attributeString(item?.ticketId);
+  if (ticketId === undefined) {
+    throw new TicketConflictError('(unknown)', `the ${via} item of ${incidentKey} names no ticket`);
+  }
+  const status = attributeString(item?.ticketStatus) as TicketStatus | undefined;
+  const recoveryStatus = attributeString(item?.recoveryStatus);
+  return {
+    outcome: 'duplicate',
+    via,
+    ticket: compact({ ticketId, status, recoveryStatus }),
+  };
+}
+
+/** A string attribute of a cancellation reason's item: marshalled (`{S: ...}`) or already plain. */
+function attributeString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  const s = (value as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
+}
+
+function incidentKeyOf(incidentKey: string): { pk: string; sk: string } {
+  return { pk: incidentPk(incidentKey), sk: INCIDENT_SK };
+}
+
+/** The claim item of a cluster (`<workspace>#<cluster>`): present while an incident about it is open. */
+export function claimKey(scope: string): { pk: string; sk: string } {
+  return { pk: `CLUSTER#${scope}`, sk: CLAIM_SK };
 }
 
 function nextTicket(current: Ticket, to: TicketStatus, patch: TicketPatch, now: number): Ticket {

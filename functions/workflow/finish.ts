@@ -1,9 +1,9 @@
 /**
  * The two ways out of a recovery. `close`: the ticket is closed (its resolution time recorded), a
  * success is recorded on the cluster's and the error type's breakers, and people are told.
- * `escalate`: the ticket is escalated with the reason, a failure is recorded on both breakers (which
- * may open them; the notification says so) — or, in shadow mode, the breakers' probes are given
- * back because nothing was tried. Both are idempotent: Step Functions may run a task twice, and a
+ * `escalate`: the ticket is escalated with the reason; a failed remediation records a failure on both
+ * breakers (which may open them; the notification says so) — an escalation before anything was
+ * changed, or in shadow mode, gives the breakers' probes back because nothing was tried. Both are idempotent: Step Functions may run a task twice, and a
  * breaker this ticket opened in an earlier try is still reported as opened.
  */
 import { type Breaker, clusterScope, errorTypeScope } from '../core/breaker.ts';
@@ -93,7 +93,11 @@ export async function escalate(state: RecoveryState, deps: WorkflowDeps): Promis
     if (error.currentStatus !== 'escalated') return leftAlone(state, error.currentStatus, deps);
     ticket = (await deps.tickets.getTicket(input.ticketId))?.ticket;
   }
-  const breakerChanges = await recordOnBreakers(input, shadow ? 'release' : 'failure', deps);
+  const breakerChanges = await recordOnBreakers(
+    input,
+    !shadow && failedRemediation(state) ? 'failure' : 'release',
+    deps,
+  );
   deps.logger.warn('ticket escalated', {
     ticketId: input.ticketId,
     clusterId: input.clusterId,
@@ -117,6 +121,24 @@ export async function escalate(state: RecoveryState, deps: WorkflowDeps): Promis
     reason,
     breakerChanges,
   };
+}
+
+/** Errors that say the recovery could not be tried at all, not that it failed. */
+const NOT_TRIED_ERRORS: ReadonlySet<string> = new Set([
+  'DatabricksPermissionDeniedError',
+  'DatabricksUnauthenticatedError',
+  'DatabricksCredentialsError',
+  'DatabricksNotFoundError',
+  'ConfigurationError',
+]);
+
+/**
+ * Only a failed remediation counts on the breakers. An escalation because nothing could be tried —
+ * cluster, run or ticket gone, workspace unknown, permission or credentials missing — gives back the
+ * probes instead, so that such events can never open a breaker and block real recoveries.
+ */
+function failedRemediation(state: RecoveryState): boolean {
+  return state.escalation?.notTried !== true && !NOT_TRIED_ERRORS.has(state.error?.Error ?? '');
 }
 
 /** Someone else resolved the ticket meanwhile (an operator closed or suppressed it): leave it be. */

@@ -103,6 +103,11 @@ export interface Escalation {
   readonly reason: string;
   /** What a human needs to see: termination reason, failing init scripts, run details… */
   readonly evidence?: Readonly<Record<string, unknown>>;
+  /**
+   * Nothing could be tried (the cluster, run or ticket is gone, the incident names nothing to act on):
+   * not a failed remediation, so it never counts on a breaker.
+   */
+  readonly notTried?: boolean;
 }
 
 /** Why the previous attempt failed, which can change what the next one does. */

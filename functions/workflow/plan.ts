@@ -182,7 +182,10 @@ function needsRestart(ctx: PlanContext): boolean {
   const driverIncident = input.signal.kind === 'driver_loss' || DRIVER_TYPES.has(input.errorType);
   if (!driverIncident) return false;
   // Someone restarted it after the driver was lost: nothing left to do but verify.
-  const lostAt = input.signal.lastStateLossTime;
+  // Issue 10: for a termination (a replayed seed event after its ticket closed), the termination's
+  // own time counts as the loss, so a cluster started since is never restarted. Kept minimal: the
+  // workflow guards of issue 11 cover the general case.
+  const lostAt = input.signal.lastStateLossTime ?? input.signal.terminatedTime ?? input.signal.terminatingAt;
   const restartedAt = cluster.last_restarted_time;
   return !(lostAt !== undefined && restartedAt !== undefined && restartedAt > lostAt);
 }

@@ -38,6 +38,7 @@ import {
   audit,
   callOptions,
   clampWait,
+  escalateUntried,
   escalateWith,
   remainingSeconds,
   settleSeconds,
@@ -72,7 +73,7 @@ export async function takeOver(input: RecoveryInput, deps: WorkflowDeps): Promis
   };
   const found = await deps.tickets.getTicket(input.ticketId);
   if (found === undefined) {
-    return escalateWith(state, `ticket ${input.ticketId} does not exist; nothing was changed`);
+    return escalateUntried(state, `ticket ${input.ticketId} does not exist; nothing was changed`);
   }
   const status = found.ticket.status;
   if (RESOLVED.has(status)) {
@@ -121,11 +122,11 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
   if (input.action === 'repair_run') return remediateRun(state, client, deps);
   if (input.clusterId === undefined) {
     if (input.runId !== undefined) return remediateRun(state, client, deps);
-    return escalateWith(state, 'the incident names no cluster and no job run to act on');
+    return escalateUntried(state, 'the incident names no cluster and no job run to act on');
   }
   const cluster = await readCluster(client, input.clusterId, deps);
   if (cluster === undefined) {
-    return escalateWith(state, `cluster ${input.clusterId} no longer exists; nothing to recover`);
+    return escalateUntried(state, `cluster ${input.clusterId} no longer exists; nothing to recover`);
   }
   if (needsBackoff(state)) return backOff(state, now, deps);
   const changes = CONFIG_ACTIONS.has(input.action) ? await recordedChanges(input.ticketId, deps) : [];
@@ -446,7 +447,7 @@ async function remediateRun(
     }
   }
   const run = await readRun(client, runId, deps);
-  if (run === undefined) return escalateWith(state, `run ${runId} no longer exists; nothing to repair`);
+  if (run === undefined) return escalateUntried(state, `run ${runId} no longer exists; nothing to repair`);
   const life = runLifeCycle(run);
   if (life === undefined || !TERMINAL_RUN_STATES.has(life)) {
     if (shadowMode) return shadow(state, `waited for run ${runId} to finish, then repaired it`, deps);

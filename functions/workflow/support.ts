@@ -59,6 +59,12 @@ export function clampWait(seconds: number, state: Pick<RecoveryState, 'deadlineA
   return Math.max(1, Math.min(Math.ceil(seconds), Math.max(1, remainingSeconds(state, now))));
 }
 
+/** An escalation before anything could be tried: it never counts on a breaker. */
+export function escalateUntried(state: RecoveryState, reason: string): RecoveryState {
+  const next = escalateWith(state, reason);
+  return { ...next, escalation: { reason, notTried: true } };
+}
+
 /** The state that sends the execution to the escalation path. */
 export function escalateWith(
   state: RecoveryState,

@@ -56,7 +56,19 @@ describe('decide', () => {
     expect(again.signal?.incidentKey).toBe(first.signal?.incidentKey);
   });
 
-  it.each([0, NOW - 3 * 86_400_000, NOW + 3 * 86_400_000])(
+  it.each([0, 1_356_998_399_999, Date.now() + 2 * 86_400_000])(
+    'refuses the implausible timestamp %i',
+    (timestamp) => {
+      // Act
+      const act = () =>
+        decide({ ...(fixture('seed/test1-driver-unreachable.json') as object), timestamp }, { now: NOW });
+
+      // Assess
+      expect(act).toThrow(/timestamp: must/);
+    },
+  );
+
+  it.each([NOW - 3 * 86_400_000, NOW + 3 * 86_400_000])(
     'does not trust an implausible sender timestamp %i for the ticket date',
     (timestamp) => {
       // Act

@@ -10,6 +10,7 @@ import {
   ClusterEventsResponseSchema,
   RunSchema,
 } from '../../functions/core/schemas/databricks.ts';
+import { withDigitIds } from '../support/intake-harness.ts';
 
 const EXAMPLES = join(import.meta.dirname, '../fixtures/databricks/examples');
 const readExample = (name: string): unknown => parseJson(readFileSync(join(EXAMPLES, name), 'utf8'));
@@ -20,7 +21,7 @@ const SCHEMA_BY_PREFIX: readonly [string, (body: unknown) => unknown][] = [
   ['clusters-events-response-', (b) => ClusterEventsResponseSchema.parse(b)],
   ['clusters-get-', (b) => ClusterDetailsSchema.parse(b)],
   ['jobs-runs-get-', (b) => RunSchema.parse(b)],
-  ['job-webhook-notification-', (b) => parseInbound(b)],
+  ['job-webhook-notification-', (b) => parseInbound(withDigitIds(b))],
 ];
 
 describe('reference examples', () => {
@@ -40,6 +41,17 @@ describe('reference examples', () => {
 
     // Assess
     expect(result).toBeDefined();
+  });
+
+  it("refuses the documentation's placeholder ids, naming each field", () => {
+    // Prepare
+    const body = readExample('job-webhook-notification-job-on-failure.json');
+
+    // Act
+    const act = () => parseInbound(body);
+
+    // Assess
+    expect(act).toThrow(/run\.run_id: must be a decimal number.*job\.job_id: must be a decimal number/);
   });
 
   it('keeps an int64 spark_context_id beyond the safe range exact', () => {

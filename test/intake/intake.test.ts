@@ -6,6 +6,7 @@ import {
   DATABRICKS_WORKSPACE_ID,
   fixture,
   type IntakeHarness,
+  withDigitIds,
 } from '../support/intake-harness.ts';
 
 describe('intake: POST /databricks-monitor', () => {
@@ -25,7 +26,7 @@ describe('intake: POST /databricks-monitor', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toEqual({
       status: 'success',
-      ticket_id: expect.stringMatching(/^RCA-\d{8}-\d{3}$/),
+      ticket_id: expect.stringMatching(/^RCA-\d{8}-\d{8}$/),
       error_type: 'DatabricksDriverNotResponding',
       recovery_status: 'in_progress',
       actions_taken: ['restart_cluster'],
@@ -84,18 +85,30 @@ describe('intake: POST /databricks-monitor', () => {
       'a SUCCESS-type termination',
       {
         event: 'cluster.terminated',
-        cluster: { cluster_id: 'x', termination_reason: { code: 'USER_REQUEST', type: 'SUCCESS' } },
+        cluster: {
+          cluster_id: '0101-010101-healthy1',
+          termination_reason: { code: 'USER_REQUEST', type: 'SUCCESS' },
+        },
       },
     ],
     [
       'an inactivity termination',
       {
         event: 'cluster.terminated',
-        cluster: { cluster_id: 'x', termination_reason: { code: 'INACTIVITY', type: 'SUCCESS' } },
+        cluster: {
+          cluster_id: '0101-010101-healthy1',
+          termination_reason: { code: 'INACTIVITY', type: 'SUCCESS' },
+        },
       },
     ],
-    ['jobs.on_start', fixture('databricks/examples/job-webhook-notification-job-on-start.json')],
-    ['jobs.on_success', fixture('databricks/examples/job-webhook-notification-task-on-success.json')],
+    [
+      'jobs.on_start',
+      withDigitIds(fixture('databricks/examples/job-webhook-notification-job-on-start.json')),
+    ],
+    [
+      'jobs.on_success',
+      withDigitIds(fixture('databricks/examples/job-webhook-notification-task-on-success.json')),
+    ],
   ])('ignores %s with the reason and creates nothing', async (_name, payload) => {
     // Prepare
     const before = await h.items();
@@ -324,15 +337,14 @@ describe('intake: GET /tickets/{id}', () => {
 
     // Assess
     expect(res.statusCode).toBe(200);
+    // The workflow moves the ticket to in_progress when it takes over; the intake writes nothing after the start.
     expect(res.body.ticket).toMatchObject({
       ticketId: created.body.ticket_id,
-      status: 'in_progress',
-      ackSeconds: expect.any(Number),
+      status: 'open',
+      recoveryStatus: 'start_pending',
     });
-    expect((res.body.audit as { event: string }[]).map((a) => a.event)).toEqual([
-      'ticket_opened',
-      'workflow_started',
-    ]);
+    expect((res.body.audit as { event: string }[]).map((a) => a.event)).toEqual(['ticket_opened']);
+    expect(res.body.occurrences).toEqual({ count: 0 });
   });
 
   it.each([

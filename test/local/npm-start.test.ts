@@ -79,7 +79,7 @@ describe('npm start', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       status: 'success',
-      ticket_id: expect.stringMatching(/^RCA-\d{8}-001$/),
+      ticket_id: expect.stringMatching(/^RCA-\d{8}-\d{8}$/),
       error_type: 'DatabricksDriverNotResponding',
       actions_taken: ['restart_cluster'],
     });

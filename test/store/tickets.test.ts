@@ -1,5 +1,5 @@
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidCursorError } from '../../functions/store/dynamo.ts';
 import {
@@ -61,31 +61,24 @@ afterAll(async () => {
 });
 
 describe('openTicket', () => {
-  it('numbers tickets per UTC day of detection and starts again on a new day', async () => {
-    // Prepare
-    const detections = [
-      '2025-01-02T00:00:00.000Z',
-      '2025-01-02T12:00:00.000Z',
-      '2025-01-02T23:59:59.999Z',
-      '2025-01-03T00:00:00.000Z',
-      '2025-01-02T20:30:00.000-05:00',
-    ];
+  it.each([
+    ['2025-01-02T00:00:00.000Z', 'RCA-20250102-00000001'],
+    ['2025-01-02T12:00:00.000Z', 'RCA-20250102-43200000'],
+    ['2025-01-02T23:59:59.999Z', 'RCA-20250102-86399999'],
+    ['2025-01-03T01:30:00.000Z', 'RCA-20250103-05400000'],
+  ])(
+    'numbers a ticket detected and opened at %s by the milliseconds since its UTC midnight',
+    async (at, expected) => {
+      // Prepare
+      now = Date.parse(at);
 
-    // Act
-    const ids: string[] = [];
-    for (const detectedAt of detections) {
-      ids.push((await repository.openTicket(input({ detectedAt }))).ticket.ticketId);
-    }
+      // Act
+      const { ticket } = await repository.openTicket(input({ detectedAt: at }));
 
-    // Assess
-    expect(ids).toEqual([
-      'RCA-20250102-001',
-      'RCA-20250102-002',
-      'RCA-20250102-003',
-      'RCA-20250103-001',
-      'RCA-20250103-002',
-    ]);
-  });
+      // Assess
+      expect(ticket.ticketId).toBe(expected);
+    },
+  );
 
   it('uses the clock as detection time when none is given', async () => {
     // Prepare
@@ -95,7 +88,7 @@ describe('openTicket', () => {
     const { ticket } = await repository.openTicket(input());
 
     // Assess
-    expect(ticket.ticketId).toBe('RCA-20250201-001');
+    expect(ticket.ticketId).toBe('RCA-20250201-28800000');
     expect(ticket).toMatchObject({
       status: 'open',
       detectedAt: '2025-02-01T08:00:00.000Z',
@@ -104,38 +97,55 @@ describe('openTicket', () => {
     });
   });
 
-  it('pads the number to at least three digits and grows past 999', async () => {
+  it('gives increasing, unique numbers within a millisecond and across processes, with no counter item', async () => {
     // Prepare
-    const detectedAt = '2025-03-01T00:00:00.000Z';
-    const { ticketId } = (await repository.openTicket(input({ detectedAt }))).ticket;
-    await table.documentClient.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { pk: 'COUNTER#20250301', sk: 'COUNTER' },
-        UpdateExpression: 'SET #n = :n',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':n': 999 },
-      }),
-    );
+    now = Date.parse('2025-03-01T00:00:01.000Z');
+    const otherProcess = new TicketRepository({
+      client: table.documentClient,
+      tableName: table.tableName,
+      clock,
+    });
 
     // Act
-    const { ticket } = await repository.openTicket(input({ detectedAt }));
+    const first = await repository.openTicket(input());
+    const second = await repository.openTicket(input());
+    const third = await otherProcess.openTicket(input());
 
     // Assess
-    expect(ticketId).toBe('RCA-20250301-001');
-    expect(ticket.ticketId).toBe('RCA-20250301-1000');
+    expect([first, second, third].map((r) => r.ticket.ticketId)).toEqual([
+      'RCA-20250301-00001000',
+      'RCA-20250301-00001001',
+      'RCA-20250301-00001002',
+    ]);
+    expect(await rawItems('COUNTER#20250301')).toEqual([]);
+  });
+
+  it('numbers a ticket for an earlier day past that day, still increasing', async () => {
+    // Prepare
+    now = Date.parse('2025-03-03T00:00:00.500Z');
+
+    // Act
+    const { ticket } = await repository.openTicket(input({ detectedAt: '2025-03-02T23:59:59.000Z' }));
+
+    // Assess
+    expect(ticket.ticketId).toBe('RCA-20250302-86400500');
   });
 
   it('returns the existing ticket for a known incident', async () => {
     // Prepare
-    const first = await repository.openTicket(input({ detectedAt: '2025-04-01T10:00:00.000Z' }));
+    const report = input({ detectedAt: '2025-04-01T10:00:00.000Z' });
+    const first = await repository.openTicket(report);
 
     // Act
-    const second = await repository.openTicket({ ...input(), incidentKey: first.ticket.incidentKey });
+    const second = await repository.openTicket({ ...input(), incidentKey: report.incidentKey });
 
     // Assess
     expect(first.outcome).toBe('created');
-    expect(second).toEqual({ outcome: 'duplicate', ticket: first.ticket });
+    expect(second).toEqual({
+      outcome: 'duplicate',
+      via: 'incident',
+      ticket: { ticketId: first.ticket.ticketId, status: 'open', recoveryStatus: 'in_progress' },
+    });
   });
 
   it('opens exactly one ticket for 50 concurrent reports of the same incident', async () => {
@@ -387,14 +397,13 @@ describe('audit trail', () => {
     // Act
     const items = await rawItems(`TICKET#${ticket.ticketId}`);
     const incident = await rawItems(`INCIDENT#${report.incidentKey}`);
-    const counter = await rawItems('COUNTER#20250702');
     const ttl = await table.client.send(new DescribeTimeToLiveCommand({ TableName: table.tableName }));
 
     // Assess
     const audit = items.filter((item) => String(item.sk).startsWith('AUDIT#'));
-    const others = [...items.filter((item) => item.sk === 'TICKET'), ...incident, ...counter];
+    const others = [...items.filter((item) => item.sk === 'TICKET'), ...incident];
     expect(audit).toHaveLength(2);
-    expect(others).toHaveLength(3);
+    expect(others).toHaveLength(2);
     const expected = Math.floor(now / 1000) + 90 * 24 * 3600;
     for (const item of audit) expect(item.expires_at).toBe(expected);
     for (const item of others) expect(item).not.toHaveProperty('expires_at');

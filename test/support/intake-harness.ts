@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -38,6 +39,8 @@ export interface HarnessOptions {
   readonly autoRemediationEnabled?: boolean;
   readonly playbooks?: unknown;
   readonly logger?: Logger;
+  /** The intake's clock. @default Date.now */
+  readonly clock?: () => number;
 }
 
 export interface Response {
@@ -51,6 +54,7 @@ export const randomKey = (): string => randomBytes(24).toString('base64url');
 
 export async function createIntakeHarness(options: HarnessOptions = {}) {
   const table = await createTestTable('intake');
+  const awsCalls = countCommands(table.client);
   const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0 });
   const keys = { current: randomKey(), previous: randomKey() };
   const secrets = mockClient(SecretsManagerClient);
@@ -90,7 +94,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     playbooks: loadPlaybooks(options.playbooks ?? {}),
     autoRemediationEnabled: options.autoRemediationEnabled ?? true,
     ...workspaceDeps(databricks),
-    clock: Date.now,
+    clock: options.clock ?? Date.now,
     actor: 'intake',
     logger: options.logger ?? new Logger({ logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'Test', serviceName: 'intake' }),
@@ -136,6 +140,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     items,
     keys,
     setKeys,
+    awsCalls,
     workflow,
     tickets,
     breakers,
@@ -149,7 +154,40 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   };
 }
 
+/**
+ * Records the name of every command a client sends (an SDK middleware at the initialize step), so a
+ * test can assert how many AWS calls an event cost. `take()` returns the names since the last take.
+ */
+export function countCommands(client: { middlewareStack: SmithyStack }) {
+  let names: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      names.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  return {
+    take(): string[] {
+      const taken = names;
+      names = [];
+      return taken;
+    },
+  };
+}
+
+type SmithyStack = DynamoDBClient['middlewareStack'];
+
 export type IntakeHarness = Awaited<ReturnType<typeof createIntakeHarness>>;
 
 export const fixture = (path: string): unknown =>
   JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures', path), 'utf8'));
+
+/** The documentation's notifications carry placeholder ids (`"run_id": "run_id"`); real ids are digits. */
+export function withDigitIds(body: unknown): unknown {
+  return JSON.parse(JSON.stringify(body), (key, value) =>
+    ['run_id', 'parent_run_id', 'job_id', 'workspace_id'].includes(key) && !/^\d+$/.test(String(value))
+      ? '1234567890'
+      : value,
+  );
+}

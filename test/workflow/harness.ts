@@ -186,6 +186,8 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       action: fields.action,
       reason: 'opened by the test',
     });
+    if (opened.outcome !== 'created')
+      throw new Error(`the test's ticket was a duplicate of ${opened.ticket.ticketId}`);
     const input: RecoveryInput = {
       ticketId: opened.ticket.ticketId,
       workspaceId: WORKSPACE,

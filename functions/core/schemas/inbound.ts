@@ -3,7 +3,6 @@
  * connectivity test, and Databricks job notifications (the only push Databricks really sends).
  */
 import { z } from 'zod';
-import { EpochMillisSchema, IdSchema, OpenEnumSchema, TerminationReasonSchema } from './common.ts';
 
 export const CLUSTER_EVENT_TYPES = [
   'cluster.terminated',
@@ -24,35 +23,113 @@ export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
 /** The seed's connectivity test: `{"event": "test"}`. */
 export const ConnectivityTestSchema = z.looseObject({ event: z.literal('test') });
 
-/** The cluster object inside a seed cluster event: a subset of ClusterDetails. */
-export const SeedClusterSchema = z.looseObject({
-  cluster_id: IdSchema,
-  cluster_name: z.string().max(1000).optional(),
-  state: OpenEnumSchema.optional(),
-  state_message: z.string().max(10_000).optional(),
-  termination_reason: TerminationReasonSchema.optional(),
-  terminated_time: EpochMillisSchema.optional(),
-  last_state_loss_time: EpochMillisSchema.optional(),
-  cluster_source: OpenEnumSchema.optional(),
+/**
+ * Inbound bodies are bounded and typed field by field, and unknown fields are dropped (`z.object`
+ * strips them): nothing from the body reaches storage or the workflow unvalidated.
+ */
+
+/** Text the system keeps: bounded, and well-formed Unicode (no lone surrogates). */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((value) => value.isWellFormed(), 'must be well-formed Unicode text');
+
+/** Databricks' numeric ids (job, run, workspace): decimal digits, sent as a string or a safe integer. */
+export const NumericIdSchema = z
+  .union([
+    z
+      .string()
+      .trim()
+      .regex(/^\d{1,19}$/, 'must be a decimal number of at most 19 digits'),
+    z
+      .number()
+      .int('must be an integer')
+      .nonnegative('must not be negative')
+      .refine(Number.isSafeInteger, 'exceeds the safe integer range; send it as a string'),
+  ])
+  .transform((value) => String(value));
+
+/** A cluster id (`0923-164208-meows279`): letters, digits, `-`, `_`, `.`, starting with a letter or digit. */
+export const ClusterIdSchema = z
+  .string()
+  .trim()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+    'must be 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
+
+/** A workspace named in the body: Databricks' numeric id or a configured workspace id. */
+const WorkspaceRefSchema = z.union([
+  NumericIdSchema,
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be a workspace id'),
+]);
+
+/** Databricks was not reporting failures before 2013. */
+const EARLIEST_TIMESTAMP_MS = Date.UTC(2013, 0, 1);
+const MAX_AHEAD_MS = 24 * 3600 * 1000;
+
+/** A plausible epoch-millisecond timestamp: not before 2013 and not more than a day ahead. */
+export const PlausibleTimestampSchema = z
+  .number()
+  .int('must be whole milliseconds since the epoch')
+  .min(EARLIEST_TIMESTAMP_MS, 'must be epoch milliseconds not before 2013')
+  .refine((value) => value <= Date.now() + MAX_AHEAD_MS, 'must not be more than a day in the future');
+
+/** Keys JavaScript gives a meaning to; never accepted as data. */
+const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** `termination_reason.parameters`: string → string, as Databricks sends them. */
+const ParametersSchema = z
+  .record(
+    z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, 'parameter names are 1-100 letters, digits, "_", "." or "-"')
+      .refine((key) => !RESERVED_KEYS.has(key), 'is a reserved name'),
+    text(4000),
+  )
+  .refine((value) => Object.keys(value).length <= 50, 'at most 50 parameters');
+
+const UPPER_SNAKE = /^[A-Z][A-Z0-9_]{0,199}$/;
+
+export const InboundTerminationReasonSchema = z.object({
+  code: z.string().regex(UPPER_SNAKE, 'must be an upper-case termination code').optional(),
+  type: z.string().regex(UPPER_SNAKE, 'must be an upper-case termination type').optional(),
+  parameters: ParametersSchema.optional(),
+});
+
+const UpperEnumSchema = z.string().regex(/^[A-Z][A-Z0-9_]{0,99}$/, 'must be an upper-case enum value');
+
+/** The cluster object inside a seed cluster event: the subset of ClusterDetails the system uses. */
+export const SeedClusterSchema = z.object({
+  cluster_id: ClusterIdSchema,
+  cluster_name: text(1000).optional(),
+  state: UpperEnumSchema.optional(),
+  state_message: text(10_000).optional(),
+  termination_reason: InboundTerminationReasonSchema.optional(),
+  terminated_time: PlausibleTimestampSchema.optional(),
+  last_state_loss_time: PlausibleTimestampSchema.optional(),
+  cluster_source: UpperEnumSchema.optional(),
+  spark_context_id: NumericIdSchema.optional(),
 });
 
 /** The seed's custom cluster events (`cluster.terminated`, `cluster.failed_to_start`, `cluster.restarting`). */
-export const SeedClusterEventSchema = z.looseObject({
+export const SeedClusterEventSchema = z.object({
   event: z.enum(CLUSTER_EVENT_TYPES),
-  workspace_id: IdSchema.optional(),
-  timestamp: EpochMillisSchema.optional(),
+  workspace_id: WorkspaceRefSchema.optional(),
+  timestamp: PlausibleTimestampSchema.optional(),
   cluster: SeedClusterSchema,
 });
 export type SeedClusterEvent = z.infer<typeof SeedClusterEventSchema>;
 
 /** A Databricks HTTP-webhook job notification, job- or task-level. Ids may be strings or numbers. */
-export const JobNotificationSchema = z.looseObject({
+export const JobNotificationSchema = z.object({
   event_type: z.enum(JOB_EVENT_TYPES),
-  workspace_id: IdSchema.optional(),
-  run: z.looseObject({ run_id: IdSchema, parent_run_id: IdSchema.optional() }),
-  job: z.looseObject({ job_id: IdSchema, name: z.string().max(1000).optional() }),
+  workspace_id: WorkspaceRefSchema.optional(),
+  run: z.object({ run_id: NumericIdSchema, parent_run_id: NumericIdSchema.optional() }),
+  job: z.object({ job_id: NumericIdSchema, name: text(1000).optional() }),
   task: z
-    .looseObject({
+    .object({
       task_key: z.string().regex(/^[\w.-]{1,100}$/, 'must be 1-100 letters, digits, "_", "-" or "."'),
     })
     .optional(),
