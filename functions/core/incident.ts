@@ -20,6 +20,7 @@ import type { Action } from './error-types.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
 import { type FailureSignal, incidentAliases } from './signal.ts';
+import { describeTarget, type Silence, silenceFor } from './silence.ts';
 
 export interface TicketStore {
   openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;
@@ -50,6 +51,13 @@ export interface RecoveryInput {
   readonly action: Action;
   readonly playbook: Playbook;
   readonly signal: FailureSignal;
+  /** How many times an operator re-drove the ticket (`rca retry`); names a fresh execution. */
+  readonly retry?: number;
+}
+
+/** The silences in force; read once per new failure that would start a recovery. */
+export interface SilenceReader {
+  active(): Promise<readonly Silence[]>;
 }
 
 export interface WorkflowStarter {
@@ -77,6 +85,10 @@ export interface IncidentDeps {
   readonly playbooks: PlaybookTable;
   /** The seed's AUTO_REMEDIATION_ENABLED: false tickets failures and starts nothing. */
   readonly autoRemediationEnabled: boolean;
+  /** Operators' silences: a failure they cover is ticketed `silenced` and nothing is started. */
+  readonly silences?: SilenceReader;
+  /** @default Date.now */
+  readonly clock?: () => number;
   readonly logger: IncidentLogger;
   readonly metrics?: IncidentMetrics;
   /** Who records the audit entries: `intake` or `poller`. */
@@ -138,7 +150,18 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     maxAttempts: playbook.max_attempts,
     timeoutSeconds: playbook.timeout_seconds,
   });
-  const plan = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const planned = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const plan =
+    planned.kind === 'start' && deps.silences !== undefined
+      ? (silencedPlan(
+          silenceFor(
+            await deps.silences.active(),
+            { workspaceId: signal.workspaceId, clusterId: signal.clusterId, errorType },
+            // Whether the automation may act is decided when it would act, not when the failure was seen.
+            (deps.clock ?? Date.now)(),
+          ),
+        ) ?? planned)
+      : planned;
   const scopes = breakerScopes(signal, errorType);
   const opened = await deps.tickets.openTicket({
     incidentKey: signal.incidentKey,
@@ -159,6 +182,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     ...optional('terminationType', classification.type),
     detectedAt: new Date(signal.observedAt).toISOString(),
     ...optional('clusterClaim', clusterClaimOf(signal)),
+    ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
     aliasKeys: incidentAliases({ ...signal, code: classification.code }),
     // Closed breakers are checked in the same write; only a breaker that is not closed costs more.
     ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
@@ -252,8 +276,27 @@ export function clusterClaimOf(
 }
 
 type Plan =
-  | { readonly kind: 'hold' | 'escalate'; readonly recoveryStatus: string; readonly message: string }
+  | {
+      readonly kind: 'hold' | 'escalate';
+      readonly recoveryStatus: string;
+      readonly message: string;
+      readonly silenceId?: string;
+    }
   | { readonly kind: 'start'; readonly recoveryStatus: 'start_pending' };
+
+/** A failure an operator's silence covers is held: ticketed, naming the silence, nothing started. */
+function silencedPlan(silence: Silence | undefined): Plan | undefined {
+  if (silence === undefined) return undefined;
+  return {
+    kind: 'hold',
+    recoveryStatus: SILENCED,
+    silenceId: silence.silenceId,
+    message: `Failure ticketed; automation is silenced for ${describeTarget(silence)} until ${silence.until} (${silence.silenceId}: ${silence.reason})`,
+  };
+}
+
+/** The recovery status of a ticket held by a silence. */
+export const SILENCED = 'silenced';
 
 function planRecovery(action: Action, playbook: Playbook, autoRemediationEnabled: boolean): Plan {
   if (!autoRemediationEnabled) {
@@ -344,11 +387,15 @@ export async function startWorkflow(
   deps: Pick<IncidentDeps, 'tickets' | 'workflow' | 'logger' | 'metrics' | 'actor'>,
   options: { readonly recordStart: boolean } = { recordStart: true },
 ): Promise<IncidentOutcome> {
-  const executionName = executionNameFor(ticket.ticketId);
+  // An operator's retry gets an execution of its own: the name of an ended execution cannot be reused.
+  const executionName = executionNameFor(ticket.ticketId, ticket.retries);
   const shadow = input.playbook.mode === 'shadow';
   let started: { executionId: string; alreadyStarted: boolean };
   try {
-    started = await deps.workflow.start(executionName, input);
+    started = await deps.workflow.start(
+      executionName,
+      ticket.retries === undefined ? input : { ...input, retry: ticket.retries },
+    );
   } catch (error) {
     deps.logger.error('the recovery workflow could not be started; the reconciler will retry', {
       ticketId: ticket.ticketId,
@@ -427,8 +474,9 @@ async function escalate(
 }
 
 /** Step Functions execution names allow 80 characters of [A-Za-z0-9-_]; ticket ids fit as they are. */
-export function executionNameFor(ticketId: string): string {
-  return ticketId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+export function executionNameFor(ticketId: string, retry?: number): string {
+  const suffix = retry === undefined || retry === 0 ? '' : `-retry-${retry}`;
+  return `${ticketId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - suffix.length)}${suffix}`;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -15,6 +15,7 @@ import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';
+import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
@@ -45,6 +46,7 @@ export const handler = createPollerHandler({
   ),
   playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
+  silences: new SilenceRepository({ client: documentClient, tableName }),
   options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),
   actor: 'poller',
   logger,

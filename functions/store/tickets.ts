@@ -33,7 +33,8 @@ export const RESOLVED_STATUSES: readonly TicketStatus[] = ['closed', 'escalated'
 export const TICKET_LIFECYCLE: Readonly<Record<TicketStatus, readonly TicketStatus[]>> = {
   open: ['open', 'in_progress', 'closed', 'escalated', 'suppressed'],
   in_progress: ['in_progress', 'closed', 'escalated', 'suppressed'],
-  escalated: ['escalated', 'closed'],
+  // An operator may re-open an escalated ticket to retry it (`rca retry`).
+  escalated: ['escalated', 'closed', 'open'],
   closed: ['closed'],
   suppressed: ['suppressed'],
 };
@@ -52,6 +53,7 @@ export type RecoveryStatus =
   | 'blocked'
   | 'shadow'
   | 'not_applicable'
+  | 'silenced'
   | typeof START_PENDING
   | (string & Record<never, never>);
 
@@ -96,6 +98,10 @@ export interface Ticket {
   readonly clusterClaim?: string;
   /** Further keys of the incident (see `incidentAliases`), mirrored like the key itself. */
   readonly incidentAliases?: readonly string[];
+  /** The operator's silence that held this ticket (recovery status `silenced`). */
+  readonly silenceId?: string;
+  /** How many times an operator re-drove the ticket (`rca retry`). */
+  readonly retries?: number;
 }
 
 /** Fields a transition may change besides the status. */
@@ -111,6 +117,7 @@ export type TicketPatch = Partial<
     | 'errorType'
     | 'category'
     | 'clusterName'
+    | 'retries'
   >
 >;
 
@@ -718,7 +725,28 @@ export class TicketRepository {
       mirror(incidentKeyOf(key)),
     );
     const claim = current.clusterClaim;
-    if (claim !== undefined && !RESOLVED_STATUSES.includes(current.status)) {
+    if (
+      claim !== undefined &&
+      RESOLVED_STATUSES.includes(current.status) &&
+      !RESOLVED_STATUSES.includes(next.status)
+    ) {
+      // An operator re-opened the ticket (`rca retry`): it takes its cluster's claim again, unless
+      // another ticket holds it now.
+      items.push({
+        Put: {
+          TableName: this.#tableName,
+          Item: {
+            ...claimKey(claim),
+            scope: claim,
+            ticketId: next.ticketId,
+            ticketStatus: next.status,
+            recoveryStatus: next.recoveryStatus,
+            createdAt: next.updatedAt,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    } else if (claim !== undefined && !RESOLVED_STATUSES.includes(current.status)) {
       if (RESOLVED_STATUSES.includes(next.status)) {
         items.push({
           Delete: {

@@ -10,13 +10,17 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConfigurationError } from '../../functions/core/errors.ts';
 import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../../functions/core/playbooks.ts';
 import { type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
+import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
+import { operationsDeps } from '../../functions/ops/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import {
@@ -36,6 +40,8 @@ export interface LocalHostOptions {
   readonly port?: number;
   /** The API key callers send in `x-api-key`. @default a random one, printed at start */
   readonly apiKey?: string;
+  /** The operations API's key (`rca --key`), never the webhook key. @default a random one, printed at start */
+  readonly operatorKey?: string;
   /** @default true */
   readonly autoRemediationEnabled?: boolean;
   /** Simulated ms per real ms of the Databricks simulator. @default 60 (a 3-minute start takes 3 s) */
@@ -58,6 +64,7 @@ export interface LocalDeps {
   readonly documentClient: DynamoDBDocumentClient;
   readonly tickets: TicketRepository;
   readonly breakers: BreakerRepository;
+  readonly silences: SilenceRepository;
   readonly databricks: WorkspaceClients;
   readonly playbooks: PlaybookTable;
   readonly logger: Logger;
@@ -67,6 +74,8 @@ export interface LocalHost extends LocalDeps {
   readonly url: string;
   readonly apiKey: string;
   readonly apiKeyGenerated: boolean;
+  /** The local operations API's key (`rca --key`). */
+  readonly operatorKey: string;
   readonly simulator?: RunningSimulator;
   readonly dynamoDb: DynamoDbLocal;
   readonly workflow: WorkflowStarter & WorkflowInspector;
@@ -86,6 +95,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const apiKeyGenerated = options.apiKey === undefined;
   const apiKey = options.apiKey ?? randomBytes(24).toString('base64url');
   const keys = parseApiKeys(JSON.stringify({ current: apiKey }));
+  const operatorKey = options.operatorKey ?? randomBytes(24).toString('base64url');
+  if (operatorKey === apiKey) {
+    throw new ConfigurationError(
+      'the operator key must differ from the webhook key (RCA_OPERATOR_KEY vs RCA_API_KEY)',
+    );
+  }
 
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -134,7 +149,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     });
     const tickets = new TicketRepository({ client: documentClient, tableName });
     const breakers = new BreakerRepository({ client: documentClient, tableName });
-    const deps: LocalDeps = { tableName, documentClient, tickets, breakers, databricks, playbooks, logger };
+    const silences = new SilenceRepository({ client: documentClient, tableName });
+    const deps: LocalDeps = {
+      tableName,
+      documentClient,
+      tickets,
+      breakers,
+      silences,
+      databricks,
+      playbooks,
+      logger,
+    };
     const workflow =
       options.workflow === undefined
         ? createLocalWorkflowRunner({
@@ -150,14 +175,15 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       });
     }
 
-    const handler = createIntakeHandler({
+    const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
+    const intake = createIntakeHandler({
       loadKeys: async () => keys,
-      getTicket: (id) => tickets.getTicket(id),
       tickets,
       breakers,
+      silences,
       workflow,
       playbooks,
-      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+      autoRemediationEnabled,
       ...workspaceDeps(databricks),
       clock: Date.now,
       actor: 'intake',
@@ -169,6 +195,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
         logger: { ...console, warn: () => undefined },
       }),
     }) as unknown as ProxyHandler;
+    const operations = createOpsHandler({
+      ...operationsDeps(
+        { documentClient, tableName, tickets, breakers, silences, databricks, playbooks, logger },
+        workflow,
+        autoRemediationEnabled,
+      ),
+      authorize: operatorKeyAuth(operatorKey),
+      logger,
+    }) as unknown as ProxyHandler;
+    // One local server stands in for both APIs; in AWS the /ops resources are IAM-authorized.
+    const handler: ProxyHandler = (event, context) =>
+      (event.resource.startsWith('/ops/') ? operations : intake)(event, context);
 
     const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });
     cleanups.push(() => api.close());
@@ -182,6 +220,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       url: api.url,
       apiKey,
       apiKeyGenerated,
+      operatorKey,
       ...(simulator === undefined ? {} : { simulator }),
       dynamoDb,
       workflow,

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import type { PollReport } from '../../functions/poller/run.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import type { LocalDeps } from '../../lib/local/host.ts';
 import { pollIntervalFromEnv, startPollerLoop } from '../../lib/local/poller-loop.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
@@ -16,6 +17,7 @@ describe('local poller loop', () => {
       documentClient: h.table.documentClient,
       tickets: h.tickets,
       breakers: h.breakers,
+      silences: new SilenceRepository({ client: h.table.documentClient, tableName: h.table.tableName }),
       databricks: h.databricks,
       playbooks: loadPlaybooks({}),
       logger: new Logger({ logLevel: 'SILENT' }),

@@ -87,7 +87,6 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   const handler = createIntakeHandler({
     loadKeys: async () =>
       parseApiKeys((await provider.get(KEYS_SECRET_ARN, { maxAge: 0, forceFetch: true })) as string),
-    getTicket: (id) => tickets.getTicket(id),
     tickets,
     breakers,
     workflow,
