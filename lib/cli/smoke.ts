@@ -1,15 +1,18 @@
 import { parseArgs } from 'node:util';
 import { optionalEnv } from '../../functions/shared/env.ts';
 import type { Command } from './main.ts';
+import { connectionFrom, type OpsConnection, opsRequest } from './ops-client.ts';
 
-const USAGE = `Usage: rca smoke --url URL [--key KEY] [--cluster ID] [--wait SECONDS]
+const USAGE = `Usage: rca smoke --url URL [--key KEY] [--cluster ID] [--wait SECONDS] [--operator-key KEY | --region R]
 
 Checks a running deployment (the API Gateway stage URL from the stack outputs, or http://localhost:8000
 for npm start) from the outside:
   1. the connectivity test {"event": "test"} is accepted with the key and creates no ticket;
   2. a wrong key gets a bare 401;
   3. with --cluster: a cluster.terminated event (DRIVER_UNREACHABLE) for that cluster opens a ticket,
-     and with --wait the ticket is followed until it is closed or escalated.
+     and with --wait the ticket is followed until it is closed or escalated — read from the operations
+     API, which the webhook key cannot read: with --operator-key (npm start's operator key, or
+     RCA_OPERATOR_KEY), else signed with your AWS credentials (--region or AWS_REGION).
 The key comes from --key or RCA_API_KEY. Use --cluster only with a cluster you want restarted.
 `;
 
@@ -30,6 +33,8 @@ export const smokeCommand: Command = async (args, io) => {
         key: { type: 'string' },
         cluster: { type: 'string' },
         wait: { type: 'string' },
+        'operator-key': { type: 'string' },
+        region: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -93,7 +98,11 @@ export const smokeCommand: Command = async (args, io) => {
         detail: `${sent.status} ${JSON.stringify(sent.body)}`,
       });
       if (ticketId !== undefined && waitSeconds > 0) {
-        const status = await followTicket(base, key, ticketId, waitSeconds);
+        const status = await followTicket(
+          connectionFrom({ url: base, key: values['operator-key'], region: values.region }),
+          ticketId,
+          waitSeconds,
+        );
         report({
           name: 'ticket resolved',
           ok: status === 'closed',
@@ -110,15 +119,17 @@ export const smokeCommand: Command = async (args, io) => {
 };
 
 async function followTicket(
-  base: string,
-  key: string,
+  connection: OpsConnection,
   ticketId: string,
   waitSeconds: number,
 ): Promise<string | undefined> {
   const until = Date.now() + waitSeconds * 1000;
   while (Date.now() < until) {
-    const res = await fetch(`${base}/tickets/${ticketId}`, { headers: { 'x-api-key': key } });
-    const body = (await res.json().catch(() => ({}))) as { ticket?: { status?: string } };
+    const body = await opsRequest<{ ticket?: { status?: string } }>(
+      connection,
+      'GET',
+      `/tickets/${ticketId}`,
+    );
     const status = body.ticket?.status;
     if (status === 'closed' || status === 'escalated' || status === 'suppressed') return status;
     await new Promise((resolve) => setTimeout(resolve, 1000));

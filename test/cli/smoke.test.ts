@@ -34,6 +34,8 @@ describe('rca smoke', () => {
       'test-cluster-123',
       '--wait',
       '45',
+      '--operator-key',
+      host.operatorKey,
     ]);
 
     // Assess
