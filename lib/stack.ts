@@ -5,6 +5,7 @@ import { importWorkspaces, readRecoveryConfig } from './config.ts';
 import { type DatabricksWorkspace, IntakeApi } from './constructs/intake-api.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Notifications } from './constructs/notifications.ts';
+import { OperationsApi } from './constructs/operations-api.ts';
 import { Poller } from './constructs/poller.ts';
 import { RecoveryFunction } from './constructs/recovery-function.ts';
 import { RecoveryWorkflow } from './constructs/recovery-workflow.ts';
@@ -30,6 +31,8 @@ export class RecoveryStack extends Stack {
 
   /** The HTTP intake: `POST /databricks-monitor` and `GET /tickets/{id}`. */
   public readonly intake: IntakeApi;
+  /** The operators' IAM-authorized `/ops` routes beside the webhook. */
+  public readonly operations: OperationsApi;
 
   /** The recovery state machine and its task function. */
   public readonly recoveryWorkflow: RecoveryWorkflow;
@@ -77,6 +80,15 @@ export class RecoveryStack extends Stack {
       playbookOverrides: config.playbookOverrides,
       breakerConfig: config.breakerConfig,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
+    });
+    this.operations = new OperationsApi(this, 'Operations', {
+      api: this.intake.api,
+      storage: this.storage,
+      workspaces: this.workspaces,
+      stateMachine: this.recoveryWorkflow.stateMachine,
+      autoRemediationEnabled: config.autoRemediationEnabled,
+      playbookOverrides: config.playbookOverrides,
+      breakerConfig: config.breakerConfig,
     });
     this.poller = new Poller(this, 'Poller', {
       workspaces: this.workspaces,

@@ -151,9 +151,9 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /**
- * The HTTP intake: a regional REST API with `POST /databricks-monitor`,
- * `POST /databricks-monitor/{workspace}` and `GET /tickets/{id}`, all proxied to one intake
- * function. The stage is throttled, traced with X-Ray, and logs access (JSON, no headers) and
+ * The HTTP intake: a regional REST API with `POST /databricks-monitor` and
+ * `POST /databricks-monitor/{workspace}`, proxied to one intake function (ticket reads are on the
+ * IAM-authorized operations routes, {@link OperationsApi}). The stage is throttled, traced with X-Ray, and logs access (JSON, no headers) and
  * execution errors to log groups with a retention. Callers are authenticated by the function with
  * the keys in {@link IntakeSecrets}.
  */
@@ -236,7 +236,6 @@ export class IntakeApi extends Construct {
     const methods = [
       monitor.addMethod('POST', integration),
       monitor.addResource('{workspace}').addMethod('POST', integration),
-      this.api.root.addResource('tickets').addResource('{id}').addMethod('GET', integration),
     ];
     acknowledgeFunctionAuth(methods);
     acknowledgeValidationInFunction(this.api);
