@@ -618,7 +618,7 @@ export class TicketRepository {
         if (item.sk === TICKET_SK) ticket = withoutKeys(item) as unknown as Ticket;
         else if (item.sk === OCCURRENCES_SK)
           occurrences = compact({ count: Number(item.count), lastAt: item.lastAt as string | undefined });
-        else audit.push(withoutKeys(item) as unknown as AuditEntry);
+        else if (String(item.sk).startsWith('AUDIT#')) audit.push(withoutKeys(item) as unknown as AuditEntry);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);

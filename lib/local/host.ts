@@ -20,6 +20,7 @@ import { workspaceDeps } from '../../functions/intake/service.ts';
 import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
 import { operationsDeps } from '../../functions/ops/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
@@ -163,7 +164,13 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const workflow =
       options.workflow === undefined
         ? createLocalWorkflowRunner({
-            deps: { tickets, breakers, databricks, logger },
+            deps: {
+              tickets,
+              breakers,
+              databricks,
+              logger,
+              notifications: new NotificationLedger({ client: documentClient, tableName }),
+            },
             // Waits shrink by the simulator's factor, so simulated clusters and the workflow agree on time.
             timeScale: simulator === undefined ? 1 : (options.timeScale ?? 60),
           })

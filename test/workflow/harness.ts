@@ -24,6 +24,7 @@ import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
@@ -138,6 +139,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       breakers: options.workflowBreakers?.(breakers) ?? breakers,
       databricks: (id) => intercepted(workspaces.get(id)),
       notifier,
+      notifications: new NotificationLedger({ client: table.documentClient, tableName: table.tableName }),
       logger,
     },
     timeScale: TIME_SCALE,
