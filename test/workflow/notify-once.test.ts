@@ -40,7 +40,7 @@ describe('notifications once', () => {
       const state = { input: recovery.execution.input, attempt: 1 } as Parameters<typeof close>[0];
 
       // Act
-        await close(state, deps);
+      await close(state, deps);
       await close(state, deps);
 
       // Assess: the workflow's own Close notified (and recorded it); with the ledger neither rerun sends again
