@@ -129,20 +129,24 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     const again = await h.post(eventFor('seq-1'));
     const duplicateCalls = h.awsCalls.take();
     const withWorkspace = await h.post({ ...eventFor('seq-1'), workspace_id: '1234567890123456' });
-    const got = await h.send({
-      method: 'GET',
-      path: `/tickets/${first.body.ticket_id}`,
-      headers: { 'x-api-key': h.keys.current },
-    });
+    const got = { body: await h.tickets.getTicket(String(first.body.ticket_id)) } as unknown as {
+      body: Record<string, unknown>;
+    };
 
     // Assess
     expect(first.body.status).toBe('success');
     expect(again.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
     expect(withWorkspace.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
-    // One TransactWriteItems opens the ticket (StartExecution is the second AWS call): no read, no counter.
-    expect(openCalls).toEqual(['TransactWriteItemsCommand']);
-    // A duplicate: the cancelled transaction names the ticket, one more write attaches the occurrence.
-    expect(duplicateCalls).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand']);
+    // One Query reads the operators' silences, one TransactWriteItems opens the ticket (StartExecution is
+    // the third AWS call): no ticket read, no counter.
+    expect(openCalls).toEqual(['QueryCommand', 'TransactWriteItemsCommand']);
+    // A duplicate: the silences are read before the write that finds it a duplicate; the cancelled
+    // transaction names the ticket, one more write attaches the occurrence.
+    expect(duplicateCalls).toEqual([
+      'QueryCommand',
+      'TransactWriteItemsCommand',
+      'TransactWriteItemsCommand',
+    ]);
     expect(h.workflow.starts.length).toBe(starts + 1);
     expect(got.body.occurrences).toMatchObject({ count: 2 });
     const events = (got.body.audit as { event: string }[]).map((a) => a.event);

@@ -20,6 +20,7 @@ import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import { lambdaContext, type RequestShape, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
@@ -89,6 +90,8 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
       parseApiKeys((await provider.get(KEYS_SECRET_ARN, { maxAge: 0, forceFetch: true })) as string),
     tickets,
     breakers,
+    // As in AWS: every failure that would start a recovery asks the silences first.
+    silences: new SilenceRepository({ client: table.documentClient, tableName: table.tableName }),
     workflow,
     playbooks: loadPlaybooks(options.playbooks ?? {}),
     autoRemediationEnabled: options.autoRemediationEnabled ?? true,
