@@ -1,21 +1,8 @@
 #!/usr/bin/env node
-/**
- * `npm run bench`: one poll over 10,000 simulated clusters (a handful of them failed), on DynamoDB
- * Local, printing the Databricks calls made by endpoint, the wall time and the peak memory; then the
- * next scheduled run's calls, once those failures are ticketed.
- *
- * The simulator runs in a child process, so the memory measured is the poller's (with the AWS SDK and
- * DynamoDB client it needs), not the simulator's 10,000 clusters.
- *
- * Environment: BENCH_CLUSTERS (10000).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -31,64 +18,12 @@ import { createTable } from '../functions/store/table-definition.ts';
 import { TicketRepository } from '../functions/store/tickets.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { RecordingWorkflowStarter } from '../lib/local/recording-workflow.ts';
+import { startSimulatorProcess } from './support.ts';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TOTAL = Number(process.env.BENCH_CLUSTERS ?? 10_000);
 const FAILED = ['0302-bench-fail0001', '0302-bench-fail0002', '0302-bench-fail0003', '0302-bench-fail0004'];
 const CRASHED = ['0302-bench-crash001', '0302-bench-crash002'];
 const HOUR = 3_600_000;
-
-interface Simulator {
-  readonly url: string;
-  admin(method: string, path: string, body?: unknown): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
-/** The simulator CLI in a child process, on a manual clock, with a token made for this run. */
-async function startSimulatorProcess(scenarioPath: string, token: string): Promise<Simulator> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'bin/rca.ts'),
-      'simulator',
-      '--port',
-      '0',
-      '--time-scale',
-      '0',
-      '--scenario',
-      scenarioPath,
-      '--token',
-      token,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the simulator exited (${code}) before listening`)));
-  });
-  return {
-    url,
-    async admin(method, path, body) {
-      const res = await fetch(`${url}/__admin/${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      if (!res.ok) throw new Error(`${method} /__admin/${path}: ${res.status} ${await res.text()}`);
-      return res.json();
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
 
 function scenario(now: number): unknown {
   const explicit = FAILED.length + CRASHED.length + 2;

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../functions/core/errors.ts';
 import { booleanEnv, optionalEnv } from '../functions/shared/env.ts';
 import { startLocalHost } from '../lib/local/host.ts';
+import { describePoller } from '../lib/local/poller-loop.ts';
 
 // Locally, EMF metric lines would only clutter the console.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
         ? `  Databricks: ${databricksHost}`
         : `  Databricks: simulator on ${host.simulator.url} (demo scenario, token ${host.simulator.token})`,
       `  DynamoDB:   DynamoDB Local on ${host.dynamoDb.endpoint}`,
+      `  poller:     ${describePoller(host.poller)}`,
       '',
       "Try the seed's Test 1:",
       `  curl -s -X POST ${host.url}/databricks-monitor -H "x-api-key: $RCA_API_KEY" -H "Content-Type: application/json" \\`,

@@ -29,7 +29,7 @@ export class RecoveryStack extends Stack {
   /** The Databricks workspaces, from the CDK context `databricksWorkspaces` (see `lib/config.ts`). */
   public readonly workspaces: readonly DatabricksWorkspace[];
 
-  /** The HTTP intake: `POST /databricks-monitor` and `GET /tickets/{id}`. */
+  /** The HTTP intake: `POST /databricks-monitor` (and `/{workspace}`). */
   public readonly intake: IntakeApi;
   /** The operators' IAM-authorized `/ops` routes beside the webhook. */
   public readonly operations: OperationsApi;

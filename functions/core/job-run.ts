@@ -122,7 +122,8 @@ export function analyzeJobRun(ids: JobIds, run: Run, clusters: readonly ClusterD
     ...(taskKeys.length > 0 ? { taskKeys } : ids.taskKey === undefined ? {} : { taskKeys: [ids.taskKey] }),
     ...(terminationCode === undefined ? {} : { terminationCode }),
     ...(details?.type === undefined ? {} : { terminationType: details.type }),
-    ...(message === undefined || message === '' ? {} : { message }),
+    // Kept in the ticket's audit trail and the workflow input: bounded like a cluster's state message.
+    ...(message === undefined || message === '' ? {} : { message: message.slice(0, 4000) }),
     ...(run.run_page_url === undefined ? {} : { runPageUrl: run.run_page_url }),
   };
   return {

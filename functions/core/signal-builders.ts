@@ -121,6 +121,7 @@ export function signalFromJobRun(analysis: JobRunAnalysis, ctx: SignalContext): 
       workspaceId: ctx.workspaceId,
       observedAt: ctx.now,
       ...clusterFields(cause.cluster),
+      ...(ctx.terminatingAt === undefined ? {} : { terminatingAt: ctx.terminatingAt }),
       job: analysis.job,
     });
   }

@@ -13,7 +13,10 @@ export interface AuthContext {
   readonly signal?: AbortSignal;
 }
 
-/** Produces the `Authorization` header value; `invalidate` drops whatever is cached after a 401. */
+/**
+ * Produces the `Authorization` header value; `invalidate` drops whatever is cached after a rejected
+ * credential (a 401, or the 403 "Invalid access token." Databricks answers a wrong token with).
+ */
 export interface AuthProvider {
   authorization(context: AuthContext): Promise<string>;
   /**

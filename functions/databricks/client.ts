@@ -587,7 +587,8 @@ export class DatabricksClient {
         },
         this.clock.now(),
       );
-      if (status === 401 && authorization !== undefined) rejectedCredentials.set(error, authorization);
+      if (error instanceof DatabricksUnauthenticatedError && authorization !== undefined)
+        rejectedCredentials.set(error, authorization);
       throw error;
     }
     let json: unknown;
@@ -609,7 +610,8 @@ export class DatabricksClient {
 }
 
 /**
- * The credential a 401 rejected, so that only that one is dropped when many requests fail together.
+ * The credential a 401 (or a 403 "Invalid access token.") rejected, so that only that one is dropped
+ * when many requests fail together.
  * Kept beside the error, never on it, so that logging an error can never print a token.
  */
 const rejectedCredentials = new WeakMap<object, string>();

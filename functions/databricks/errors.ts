@@ -79,7 +79,7 @@ export class DatabricksInvalidStateError extends DatabricksApiError {
   }
 }
 
-/** 401: the credentials are missing, wrong or expired. */
+/** 401, or 403 "Invalid access token.": the credentials are missing, wrong or expired. */
 export class DatabricksUnauthenticatedError extends DatabricksApiError {
   override readonly name = 'DatabricksUnauthenticatedError';
 }
@@ -193,9 +193,18 @@ export function toApiError(response: HttpErrorResponse, now: number = Date.now()
     return new DatabricksNotFoundError(init);
   }
   if (errorCode === 'INVALID_STATE') return new DatabricksInvalidStateError(init);
-  if (status === 401) return new DatabricksUnauthenticatedError(init);
+  if (status === 401 || isRejectedToken(status, message)) return new DatabricksUnauthenticatedError(init);
   if (status === 403) return new DatabricksPermissionDeniedError(init);
   return new DatabricksApiError(init);
+}
+
+/**
+ * Databricks answers a wrong or expired token with 403 `{"error_code": 403, "message": "Invalid
+ * access token."}` (a recorded real answer), not 401: that is a rejected credential, unlike a 403
+ * for a permission the caller lacks.
+ */
+function isRejectedToken(status: number, message: string): boolean {
+  return status === 403 && /invalid access token|token is expired|expired token/i.test(message);
 }
 
 /** `GET …`, or one of the reads the SDKs name, whatever its method. */

@@ -7,8 +7,8 @@ import type { Classification } from '../core/classifier/types.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
 import { handleSignal, type IncidentDeps, type IncidentOutcome } from '../core/incident.ts';
-import { analyzeJobRun } from '../core/job-run.ts';
-import type { ClusterDetails, ClusterEventsResponse, Run } from '../core/schemas/databricks.ts';
+import { analyzeJobRun, type JobRunAnalysis } from '../core/job-run.ts';
+import type { ClusterDetails, ClusterEvent, ClusterEventsResponse, Run } from '../core/schemas/databricks.ts';
 import type { JobNotification, SeedClusterEvent } from '../core/schemas/inbound.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import { signalFromClusterEvent, signalFromJobRun } from '../core/signal-builders.ts';
@@ -169,17 +169,15 @@ async function enrichClusterEvent(
   const now = deps.clock();
   const client = deps.databricks(workspaceId);
   const clusterId = event.cluster.cluster_id;
-  const cluster = await readOrExplain(
-    () => readSettledCluster(client, clusterId, deps),
-    deps,
-    `cluster ${clusterId}`,
-  );
+  // Both reads at once: one round trip. The TERMINATING event is read even when terminated_time is
+  // known: the ticket then keeps that event's key as an alias, so a replay after the recovery started
+  // the cluster again (no terminated_time any more) joins it.
+  const [cluster, terminatingAt] = await Promise.all([
+    readOrExplain(() => readSettledCluster(client, clusterId, deps), deps, `cluster ${clusterId}`),
+    event.event === 'cluster.restarting' ? undefined : terminationEventTime(client, event, deps),
+  ]);
   const adopt = event.event !== 'cluster.restarting' && isSameTermination(event, cluster);
   const terminatedTime = (adopt ? cluster.terminated_time : undefined) ?? event.cluster.terminated_time;
-  // Also read when terminated_time is known: the ticket then keeps the TERMINATING event's key as an
-  // alias, so a replay after the cluster was started again (no terminated_time any more) joins it.
-  const terminatingAt =
-    event.event === 'cluster.restarting' ? undefined : await terminationEventTime(client, event, deps);
   return signalFromClusterEvent(
     {
       ...event,
@@ -209,11 +207,24 @@ async function terminationEventTime(
   event: SeedClusterEvent,
   deps: IntakeDeps,
 ): Promise<number | undefined> {
+  const match = await newestTermination(client, event.cluster.cluster_id, deps, (reason) =>
+    sameReason(event, reason),
+  );
+  return match?.timestamp;
+}
+
+/** The newest `TERMINATING` event of a cluster whose reason `accept`s, from the last few. */
+async function newestTermination(
+  client: DatabricksReader,
+  clusterId: string,
+  deps: IntakeDeps,
+  accept: (reason: { code?: string; type?: string }, at: number) => boolean,
+): Promise<ClusterEvent | undefined> {
   const page = await readOrExplain(
     () =>
       client.listClusterEvents(
         {
-          cluster_id: event.cluster.cluster_id,
+          cluster_id: clusterId,
           order: 'DESC',
           event_types: ['TERMINATING'],
           page_size: TERMINATING_EVENTS_READ,
@@ -221,13 +232,12 @@ async function terminationEventTime(
         callOptions(deps),
       ),
     deps,
-    `the events of cluster ${event.cluster.cluster_id}`,
+    `cluster ${clusterId}`,
   );
-  const match = page.events.find((e) => {
+  return page.events.find((e) => {
     const reason = e.details?.reason;
-    return e.timestamp !== undefined && reason !== undefined && sameReason(event, reason);
+    return e.timestamp !== undefined && reason !== undefined && accept(reason, e.timestamp);
   });
-  return match?.timestamp;
 }
 
 function isSameTermination(event: SeedClusterEvent, cluster: ClusterDetails): boolean {
@@ -298,7 +308,68 @@ async function signalFromNotification(
   }
   const analysis = analyzeJobRun(ids, run, clusters);
   if (!analysis.failed && analysis.clusterCause === undefined) return undefined;
-  return signalFromJobRun(analysis, { workspaceId, now: deps.clock() });
+  const anchored = await anchorClusterCause(analysis, run, clusters, client, deps);
+  return signalFromJobRun(anchored.analysis, {
+    workspaceId,
+    now: deps.clock(),
+    ...(anchored.terminatingAt === undefined ? {} : { terminatingAt: anchored.terminatingAt }),
+  });
+}
+
+/** Run termination codes that blame the cluster the run ran on. */
+const CLUSTER_RUN_CODES: ReadonlySet<string> = new Set(['CLUSTER_ERROR', 'DRIVER_ERROR', 'CLOUD_FAILURE']);
+/** How far around the run a cluster termination may lie to be the one that failed it. */
+const RUN_WINDOW_SLACK_MS = 5 * 60_000;
+
+/**
+ * A job failure is anchored on the cluster termination Databricks recorded, like a cluster event:
+ * - the cluster is still TERMINATED (the run analysis found the cause): its TERMINATING event's time
+ *   is kept too, so the ticket has the same alias a custom event's would;
+ * - the cluster was started again since (the recovery is under way, or over) while the run blames
+ *   its cluster: the TERMINATING event within the run's time is the cause, so the notification
+ *   joins that termination's incident instead of becoming a run-keyed job failure.
+ */
+async function anchorClusterCause(
+  analysis: JobRunAnalysis,
+  run: Run,
+  clusters: readonly ClusterDetails[],
+  client: DatabricksReader,
+  deps: IntakeDeps,
+): Promise<{ analysis: JobRunAnalysis; terminatingAt?: number }> {
+  const cause = analysis.clusterCause;
+  if (cause?.kind === 'driver_loss') return { analysis };
+  const clusterId = cause?.cluster.cluster_id ?? analysis.clusterIds[0];
+  const code = analysis.job.terminationCode;
+  if (clusterId === undefined) return { analysis };
+  if (cause === undefined && (code === undefined || !CLUSTER_RUN_CODES.has(code))) return { analysis };
+  const from = (run.start_time ?? 0) - RUN_WINDOW_SLACK_MS;
+  const to = run.end_time !== undefined && run.end_time > 0 ? run.end_time + RUN_WINDOW_SLACK_MS : Infinity;
+  let event: ClusterEvent | undefined;
+  try {
+    event = await newestTermination(client, clusterId, deps, (reason, at) =>
+      cause === undefined
+        ? isFailureReason(reason) && at >= from && at <= to
+        : reason.code === cause.cluster.termination_reason?.code,
+    );
+  } catch (error) {
+    if (error instanceof UnknownResourceError) return { analysis };
+    throw error;
+  }
+  if (event?.timestamp === undefined) return { analysis };
+  if (cause !== undefined) return { analysis, terminatingAt: event.timestamp };
+  const current = clusters.find((c) => c.cluster_id === clusterId);
+  const { terminated_time: _gone, state: _now, ...rest } = current ?? { cluster_id: clusterId };
+  const cluster: ClusterDetails = { ...rest, termination_reason: event.details?.reason };
+  return {
+    analysis: { ...analysis, clusterCause: { kind: 'termination', cluster } },
+    terminatingAt: event.timestamp,
+  };
+}
+
+function isFailureReason(reason: { code?: string; type?: string }): boolean {
+  if (reason.type === 'SUCCESS') return false;
+  const entry = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
+  return entry === undefined || entry.failure;
 }
 
 async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: string): Promise<T> {

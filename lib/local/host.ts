@@ -33,7 +33,7 @@ import {
 import { type ProxyHandler, startLocalApi } from './api-gateway.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
 import { LocalLogFormatter } from './log-format.ts';
-import { startPollerLoop } from './poller-loop.ts';
+import { type PollerLoop, startPollerLoop } from './poller-loop.ts';
 import { createLocalWorkflowRunner } from './workflow-runner.ts';
 
 export interface LocalHostOptions {
@@ -81,6 +81,8 @@ export interface LocalHost extends LocalDeps {
   readonly dynamoDb: DynamoDbLocal;
   readonly workflow: WorkflowStarter & WorkflowInspector;
   readonly handler: ProxyHandler;
+  /** The poller's schedule (interval 0: off). */
+  readonly poller: Pick<PollerLoop, 'intervalSeconds' | 'nextRunAt'>;
   close(): Promise<void>;
 }
 
@@ -232,6 +234,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       dynamoDb,
       workflow,
       handler,
+      poller,
       close,
     };
   } catch (error) {

@@ -33,6 +33,8 @@ export interface PollerLoopOptions {
 export interface PollerLoop {
   /** Seconds between runs; 0 when the loop is disabled. */
   readonly intervalSeconds: number;
+  /** When the next scheduled run starts (epoch ms), or undefined when none is scheduled. */
+  nextRunAt(): number | undefined;
   /** Runs the poller now (outside the schedule) and resolves with its report. */
   runOnce(): Promise<PollReport>;
   /** Stops the schedule and waits for a run in progress to end. */
@@ -95,19 +97,14 @@ export function startPollerLoop(
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     })
       .then((report) => {
-        const notable = [
-          'FailuresDetected',
-          'TicketsOpened',
-          'ReconciledStarts',
-          'ReconciledEscalations',
-          'WorkspaceErrors',
-          'ItemsSetAside',
-        ];
-        const counts = Object.fromEntries(notable.map((name) => [name, counters.get(name) ?? 0]));
-        const quiet = Object.values(counts).every((n) => n === 0);
-        (quiet ? deps.logger.debug : deps.logger.info).call(deps.logger, 'local poll finished', {
-          ...counts,
-          clustersListed: counters.get('ClustersListed') ?? 0,
+        deps.logger.info(pollSummary(report, counters), {
+          clustersSeen: counters.get('ClustersListed') ?? 0,
+          failuresFound: counters.get('FailuresDetected') ?? 0,
+          ticketsOpened: counters.get('TicketsOpened') ?? 0,
+          databricksCalls: databricksCalls(report),
+          reconciledStarts: counters.get('ReconciledStarts') ?? 0,
+          reconciledEscalations: counters.get('ReconciledEscalations') ?? 0,
+          workspaceErrors: counters.get('WorkspaceErrors') ?? 0,
           durationMs: report.durationMs,
         });
         options.onRun?.(report);
@@ -120,9 +117,13 @@ export function startPollerLoop(
     return run;
   };
 
+  let nextRunAt: number | undefined;
   const schedule = (delayMs: number): void => {
+    nextRunAt = undefined;
     if (stopped) return;
+    nextRunAt = Date.now() + delayMs;
     timer = setTimeout(() => {
+      nextRunAt = undefined;
       runOnce()
         .catch((error: unknown) =>
           deps.logger.error('local poll failed', { error: (error as Error).message }),
@@ -137,11 +138,36 @@ export function startPollerLoop(
 
   return {
     intervalSeconds,
+    nextRunAt: () => nextRunAt,
     runOnce,
     async stop() {
       stopped = true;
+      nextRunAt = undefined;
       if (timer !== undefined) clearTimeout(timer);
       await current?.catch(() => undefined);
     },
   };
+}
+
+/** Databricks calls the run's workspace polls made (list and events pages). */
+function databricksCalls(report: PollReport): number {
+  return report.workspaces.reduce((sum, w) => sum + w.listCalls + w.eventCalls, 0);
+}
+
+/** The one line each local run logs: what it saw, found, opened, and what it cost. */
+export function pollSummary(report: PollReport, counters: ReadonlyMap<string, number>): string {
+  const n = (name: string) => counters.get(name) ?? 0;
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+  return `poller run: ${plural(n('ClustersListed'), 'cluster')} seen, ${plural(n('FailuresDetected'), 'failure')} found, ${plural(n('TicketsOpened'), 'ticket')} opened, ${plural(databricksCalls(report), 'Databricks call')} made`;
+}
+
+/** For the banner: whether the poller is on, how often it runs, when it runs next and how far it looks back first. */
+export function describePoller(
+  poller: Pick<PollerLoop, 'intervalSeconds' | 'nextRunAt'>,
+  config: PollerConfig = {},
+): string {
+  const next = poller.nextRunAt();
+  if (poller.intervalSeconds === 0 || next === undefined) return 'off (POLL_INTERVAL_SECONDS=0)';
+  const lookback = Math.round(resolvePollerOptions(config).initialLookbackMs / 60_000);
+  return `on, every ${poller.intervalSeconds} s; next run at ${new Date(next).toISOString().slice(11, 19)} UTC (the first looks back ${lookback} min)`;
 }

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { describeIssues } from '../../functions/core/errors.ts';
 import { CLUSTER_SOURCES, TERMINATION_TYPES } from '../../functions/core/schemas/common.ts';
+import { PolicySeedSchema } from './policies.ts';
+import { PoolSeedSchema } from './pools.ts';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -66,16 +68,23 @@ export const ClusterSeedSchema = z.looseObject({
   cluster_source: z.enum(CLUSTER_SOURCES).default('UI'),
   termination_reason: TerminationReasonSeedSchema.optional(),
   spark_version: z.string().min(1).default('15.4.x-scala2.12'),
-  node_type_id: z.string().min(1).default('i3.xlarge'),
+  /** Default `i3.xlarge`, except for a pool cluster, whose pool decides it. */
+  node_type_id: z.string().min(1).optional(),
   driver_node_type_id: z.string().min(1).optional(),
+  instance_pool_id: z.string().min(1).optional(),
+  driver_instance_pool_id: z.string().min(1).optional(),
+  autotermination_minutes: z.number().int().min(0).max(10_000).optional(),
   num_workers: z.number().int().nonnegative().optional(),
   autoscale: AutoScaleSchema.optional(),
   creator_user_name: z.string().min(1).optional(),
   pinned: z.boolean().optional(),
   start_time: Millis.optional(),
   terminated_time: Millis.optional(),
+  /** Instead of `terminated_time`: how long before the scenario loads it terminated. */
+  terminated_ago_ms: Millis.optional(),
   last_state_loss_time: Millis.optional(),
   last_restarted_time: Millis.optional(),
+  last_activity_time: Millis.optional(),
   spark_context_id: NumericId.optional(),
 });
 export type ClusterSeed = z.infer<typeof ClusterSeedSchema>;
@@ -172,6 +181,8 @@ export const TimingsSchema = z.strictObject({
   terminateMs: PositiveMillis.default(30_000),
   /** DRIVER_NOT_RESPONDING → DRIVER_HEALTHY after a driver crash. */
   driverRecoveryMs: PositiveMillis.default(60_000),
+  /** DRIVER_NOT_RESPONDING → DRIVER_HEALTHY in a GC-pause blip (no state loss). */
+  gcPauseMs: PositiveMillis.default(5_000),
   /** A job run (or repair) from RUNNING to TERMINATED. */
   runMs: PositiveMillis.default(120_000),
 });
@@ -263,12 +274,30 @@ export const ScenarioSchema = z.strictObject({
     z.array(GenerateSchema).default([]),
   ),
   jobs: z.array(JobSeedSchema).default([]),
+  pools: z.array(PoolSeedSchema).default([]),
+  policies: z.array(PolicySeedSchema).default([]),
+  limits: z
+    .strictObject({
+      /** Cluster launches (starts, restarts, restarting edits) per simulated minute in the workspace. */
+      clusterLaunchesPerMinute: z.number().int().positive(),
+      /** 429, or 400 as Databricks also answers `REQUEST_LIMIT_EXCEEDED`. @default 429 */
+      status: z.union([z.literal(429), z.literal(400)]).default(429),
+      retryAfterSeconds: z.number().int().nonnegative().max(3600).default(60),
+    })
+    .optional(),
   faults: FaultsSchema.optional(),
 });
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
 
 export const FailClusterSchema = TerminationReasonSeedSchema;
+/** A user acting on a cluster from the admin endpoint (terminate, start, edit). */
+export const UserActionSchema = z.strictObject({
+  user: z.string().min(1).default('someone@example.com'),
+  /** For an edit: the attributes to set (`null` removes one). */
+  attributes: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), z.unknown()).optional(),
+});
+export type UserActionInput = z.input<typeof UserActionSchema>;
 export const AdvanceClockSchema = z.strictObject({
   advanceMs: z
     .number()

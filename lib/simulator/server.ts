@@ -8,7 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { JsonDepthError, JsonSyntaxError, parseJson } from '../../functions/core/json.ts';
 import { SimClock } from './clock.ts';
+import { SimApiError } from './errors.ts';
 import { Faults } from './faults.ts';
+import type { CallOrigin, Harm } from './harms.ts';
 import { SimRandom } from './random.ts';
 import {
   AdvanceClockSchema,
@@ -21,8 +23,10 @@ import {
   ScenarioError,
   type ScenarioInput,
   type TerminationReasonSeed,
+  type UserActionInput,
+  UserActionSchema,
 } from './scenario.ts';
-import { type LoadResult, SimApiError, Workspace } from './workspace.ts';
+import { type LoadResult, Workspace } from './workspace.ts';
 
 export interface OAuthClient {
   readonly clientId: string;
@@ -67,6 +71,18 @@ export interface SimulatorAdmin {
   failCluster(clusterId: string, reason: TerminationReasonSeed): void;
   /** The driver crashes: RUNNING stays RUNNING, `last_state_loss_time` and `spark_context_id` change. */
   crashDriver(clusterId: string): void;
+  /** A GC-pause blip: DRIVER_NOT_RESPONDING, then DRIVER_HEALTHY after `gcPauseMs`; nothing lost. */
+  gcPause(clusterId: string): void;
+  /** A command runs on the cluster: `last_activity_time` moves (autotermination starts again). */
+  runCommand(clusterId: string): void;
+  /** A user terminates / starts / edits the cluster (not judged by the harm ledger). */
+  userTerminate(clusterId: string, action?: UserActionInput): void;
+  userStart(clusterId: string, action?: UserActionInput): void;
+  userRestart(clusterId: string, action?: UserActionInput): void;
+  userEdit(clusterId: string, action: UserActionInput): void;
+  /** The harm ledger: what API callers did that a careful operator never would. */
+  harms(): Harm[];
+  clearHarms(): void;
   /** Switches faults on (or off with `null`); faults not named stay as they are. */
   setFaults(faults: FaultsInput): void;
   clearFaults(): void;
@@ -143,7 +159,38 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     },
     crashDriver(clusterId) {
       workspace.tick();
-      workspace.crashDriver(clusterId);
+      workspace.driverTrouble(clusterId, 'crash');
+    },
+    gcPause(clusterId) {
+      workspace.tick();
+      workspace.driverTrouble(clusterId, 'gc-pause');
+    },
+    runCommand(clusterId) {
+      workspace.tick();
+      workspace.runCommand(clusterId);
+    },
+    userTerminate(clusterId, action = {}) {
+      workspace.tick();
+      workspace.userTerminate(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
+    },
+    userStart(clusterId, action = {}) {
+      workspace.tick();
+      workspace.userStart(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
+    },
+    userRestart(clusterId, action = {}) {
+      workspace.tick();
+      workspace.userRestart(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
+    },
+    userEdit(clusterId, action) {
+      workspace.tick();
+      const parsed = parseScenarioPart(UserActionSchema, action, 'user action');
+      if (parsed.attributes === undefined)
+        throw new ScenarioError('invalid user action', ['attributes: an edit needs the attributes to set']);
+      workspace.userEdit(clusterId, parsed.user, parsed.attributes);
+    },
+    harms: () => workspace.harms.list(),
+    clearHarms() {
+      workspace.harms.clear();
     },
     setFaults(input) {
       faults.set(parseScenarioPart(FaultsSchema, input, 'faults'));
@@ -247,6 +294,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       req.socket.destroy();
       return;
     }
+    if (path === '/oidc/.well-known/oauth-authorization-server') {
+      // OAuth discovery is public, as on a real workspace host.
+      count(200);
+      send(res, 200, {
+        issuer: `${workspace.baseUrl}/oidc`,
+        authorization_endpoint: `${workspace.baseUrl}/oidc/v1/authorize`,
+        token_endpoint: `${workspace.baseUrl}/oidc/v1/token`,
+        grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+        scopes_supported: ['all-apis', 'offline_access'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      });
+      return;
+    }
     if (path === '/oidc/v1/token') {
       if (injectFailure(path, res, count)) return;
       const status = issueToken(req, res, raw);
@@ -255,23 +315,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     const presented = bearer(req);
     const verdict = presented === undefined ? 'missing' : isApiToken(presented);
-    if (verdict !== 'ok') {
+    if (verdict === 'missing') {
       count(401);
       send(res, 401, {
         error_code: 'UNAUTHENTICATED',
-        message:
-          verdict === 'missing'
-            ? 'Credential was not sent or was of an unsupported type for this API.'
-            : verdict === 'expired'
-              ? 'Token is expired.'
-              : 'Invalid access token.',
+        message: 'Credential was not sent or was of an unsupported type for this API.',
       });
+      return;
+    }
+    if (verdict !== 'ok') {
+      // A recorded real answer to a wrong or expired token: 403 with a numeric error_code.
+      count(403);
+      send(res, 403, { error_code: 403, message: 'Invalid access token.' });
       return;
     }
     if (injectFailure(path, res, count)) return;
     const status = await answer(res, () => {
       workspace.tick();
-      return routeApi(method, path, url.searchParams, raw);
+      return routeApi(method, path, url.searchParams, raw, { method, path });
     });
     count(status);
   }
@@ -355,7 +416,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     return 200;
   }
 
-  function routeApi(method: string, path: string, query: URLSearchParams, raw: string): unknown {
+  function routeApi(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    raw: string,
+    origin: CallOrigin,
+  ): unknown {
     const match = /^\/api\/(2\.[0-2])\/(clusters|jobs)\/(.+)$/.exec(path);
     if (!match) throw notFound(method, path);
     const [, version, area, op] = match;
@@ -377,27 +444,31 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
           return workspace.events(body());
         case 'start':
           expect('POST');
-          workspace.start(body());
+          workspace.start(body(), origin);
           return {};
         case 'restart':
           expect('POST');
-          workspace.restart(body());
+          workspace.restart(body(), origin);
           return {};
         case 'resize':
           expect('POST');
-          workspace.resize(body());
+          workspace.resize(body(), origin);
           return {};
         case 'edit':
           expect('POST');
-          workspace.edit(body());
+          workspace.edit(body(), origin);
           return {};
         case 'update':
           expect('POST');
-          workspace.update(body());
+          workspace.update(body(), origin);
           return {};
         case 'delete':
           expect('POST');
-          workspace.terminate(body());
+          workspace.terminate(body(), origin);
+          return {};
+        case 'permanent-delete':
+          expect('POST');
+          workspace.permanentDelete(body(), origin);
           return {};
       }
     }
@@ -412,6 +483,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         case 'run-now':
           expect('POST');
           return workspace.runNow(body());
+        case 'list':
+          expect('GET');
+          return workspace.listJobs(query);
+        case 'runs/list':
+          expect('GET');
+          return workspace.listRuns(query);
       }
     }
     throw notFound(method, path);
@@ -419,11 +496,23 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
 
   function routeAdmin(method: string, path: string, query: URLSearchParams, raw: string): unknown {
     const json = (): unknown => (raw.trim() === '' ? {} : parseJson(raw));
-    const cluster = /^\/__admin\/clusters\/([^/]+)\/(fail|crash-driver)$/.exec(path);
+    const cluster =
+      /^\/__admin\/clusters\/([^/]+)\/(fail|crash-driver|gc-pause|command|user-terminate|user-start|user-restart|user-edit)$/.exec(
+        path,
+      );
     if (cluster && method === 'POST') {
       const id = decodeURIComponent(cluster[1] ?? '');
-      if (cluster[2] === 'fail') admin.failCluster(id, json() as TerminationReasonSeed);
-      else admin.crashDriver(id);
+      const actions: Record<string, () => void> = {
+        fail: () => admin.failCluster(id, json() as TerminationReasonSeed),
+        'crash-driver': () => admin.crashDriver(id),
+        'gc-pause': () => admin.gcPause(id),
+        command: () => admin.runCommand(id),
+        'user-terminate': () => admin.userTerminate(id, json() as UserActionInput),
+        'user-start': () => admin.userStart(id, json() as UserActionInput),
+        'user-restart': () => admin.userRestart(id, json() as UserActionInput),
+        'user-edit': () => admin.userEdit(id, json() as UserActionInput),
+      };
+      actions[cluster[2] ?? '']?.();
       return admin.cluster(id);
     }
     switch (`${method} ${path}`) {
@@ -446,6 +535,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         if (body.advanceMs !== undefined) admin.advance(body.advanceMs);
         return { now: clock.now(), timeScale: clock.timeScale };
       }
+      case 'GET /__admin/harms':
+        return { harms: admin.harms() };
+      case 'DELETE /__admin/harms':
+        admin.clearHarms();
+        return { harms: admin.harms() };
       case 'GET /__admin/stats':
         return admin.stats();
       case 'DELETE /__admin/stats':
@@ -489,7 +583,12 @@ async function answer(res: ServerResponse, handler: () => unknown): Promise<numb
     return 200;
   } catch (error) {
     if (error instanceof SimApiError) {
-      send(res, error.status, { error_code: error.errorCode, message: error.message });
+      send(
+        res,
+        error.status,
+        { error_code: error.errorCode, message: error.message },
+        error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) },
+      );
       return error.status;
     }
     if (error instanceof ScenarioError) {

@@ -9,8 +9,14 @@
  */
 import { CLUSTER_SOURCES, CLUSTER_STATES } from '../../functions/core/schemas/common.ts';
 import type { SimClock } from './clock.ts';
+import { invalidParameter, SimApiError } from './errors.ts';
 import type { Faults } from './faults.ts';
+import { type CallOrigin, type ClusterFacts, HarmLedger, judge, type MutatingCall } from './harms.ts';
+import { listJobs, listRuns } from './job-lists.ts';
 import { idValue, rawNumber } from './json.ts';
+import { decodeToken, encodeToken, optionalMillis } from './paging.ts';
+import { Policies } from './policies.ts';
+import { isPoolCluster, Pools, poolNodeTypeConflict } from './pools.ts';
 import { clusterIdAt, SimRandom } from './random.ts';
 import {
   type ClusterSeed,
@@ -23,21 +29,6 @@ import {
   type Timings,
   TimingsSchema,
 } from './scenario.ts';
-
-/** A Databricks API error the server turns into `{error_code, message}` with this status. */
-export class SimApiError extends Error {
-  override readonly name = 'SimApiError';
-  readonly status: number;
-  readonly errorCode: string;
-  constructor(status: number, errorCode: string, message: string) {
-    super(message);
-    this.status = status;
-    this.errorCode = errorCode;
-  }
-}
-
-const invalidParameter = (message: string): SimApiError =>
-  new SimApiError(400, 'INVALID_PARAMETER_VALUE', message);
 
 type ClusterState = SeedableState;
 type Json = Record<string, unknown>;
@@ -73,7 +64,15 @@ interface SimCluster {
   config: Json;
   terminatedTime?: number;
   lastStateLossTime?: number;
+  /** Shown only once the cluster has been (re)started: real clusters often lack it. */
   lastRestartedTime?: number;
+  /** When it last came up (what the driver's health is measured from). */
+  runningSince?: number;
+  /** No state loss since it came up, or a DRIVER_HEALTHY after the last one. */
+  driverHealthy: boolean;
+  lastActivityTime?: number;
+  /** Permanently deleted: gone from every endpoint. */
+  gone: boolean;
   sparkContextId: string;
   terminationReason?: Reason;
   pinned: boolean;
@@ -84,6 +83,7 @@ interface SimCluster {
   transition: number;
   nextAction?: ClusterAction;
   driverTransition: number;
+  idleTransition: number;
 }
 
 interface SimTask {
@@ -122,6 +122,8 @@ interface SimRun {
   termination?: { code: string; type: string; message?: string };
   repairs: SimRepair[];
   transition: number;
+  /** Job clusters this run created, by `job_cluster_key` (or task key for a `new_cluster`). */
+  readonly jobClusters: Map<string, string>;
 }
 
 interface SimJob {
@@ -136,6 +138,7 @@ interface SimJob {
 type HeapEntry =
   | { at: number; order: number; kind: 'cluster'; id: string; transition: number }
   | { at: number; order: number; kind: 'driver'; id: string; transition: number }
+  | { at: number; order: number; kind: 'idle'; id: string; transition: number }
   | { at: number; order: number; kind: 'run'; id: string; transition: number };
 
 /** Attributes Databricks computes; a seed may set their starting value but `edit` cannot change them. */
@@ -145,6 +148,7 @@ const READ_ONLY = new Set([
   'state_message',
   'start_time',
   'terminated_time',
+  'terminated_ago_ms',
   'last_state_loss_time',
   'last_restarted_time',
   'last_activity_time',
@@ -177,6 +181,8 @@ const TERMINAL_LIFE_CYCLES = new Set(['TERMINATED', 'SKIPPED', 'INTERNAL_ERROR']
 
 /** Clusters terminated longer ago than this are no longer listed (unless pinned). */
 const LIST_RETENTION_MS = 30 * 86_400_000;
+/** `clusters/get` (and every other call) knows a terminated cluster this long (api-facts §2.3). */
+const GET_RETENTION_MS = 60 * 86_400_000;
 const LIST_PAGE_MAX = 100;
 const EVENTS_PAGE_DEFAULT = 50;
 const EVENTS_PAGE_MAX = 500;
@@ -213,6 +219,13 @@ export class Workspace {
   private clusterSeq = 0;
   private eventSeq = 0;
   private nextId = 900_000_000_000;
+  private readonly pools = new Pools();
+  private readonly policies = new Policies();
+  private limits: Scenario['limits'];
+  /** Simulated times of the cluster launches in the last minute (for `limits`). */
+  private launches: number[] = [];
+  /** Harms judged on API calls; kept across `reset` (it is the record of what callers did). */
+  readonly harms = new HarmLedger();
   baseUrl: string;
 
   constructor(options: WorkspaceOptions) {
@@ -231,12 +244,19 @@ export class Workspace {
     this.runs.clear();
     this.heap = [];
     this.timings = TimingsSchema.parse({});
+    this.pools.clear();
+    this.policies.clear();
+    this.limits = undefined;
+    this.launches = [];
   }
 
   /** Adds a scenario's clusters and jobs (ids already present are rejected) and applies its timings and faults. */
   load(scenario: Scenario): LoadResult {
     if (scenario.seed !== undefined) this.random = new SimRandom(scenario.seed);
     if (scenario.timings) this.timings = { ...this.timings, ...scenario.timings };
+    if (scenario.limits) this.limits = scenario.limits;
+    for (const pool of scenario.pools) this.pools.add(pool);
+    for (const policy of scenario.policies) this.policies.add(policy);
     let clusters = 0;
     let runs = 0;
     scenario.clusters.forEach((seed, index) => {
@@ -263,37 +283,48 @@ export class Workspace {
       const state = this.random.weighted(spec.states);
       const source = this.random.weighted(spec.sources);
       const n = this.ordered.length + 1;
-      this.addCluster({
-        cluster_name: source === 'JOB' ? `job-${100_000 + n}-run-${1_000 + n}` : `${spec.namePrefix}-${n}`,
-        state,
-        cluster_source: source,
-        spark_version: '15.4.x-scala2.12',
-        node_type_id: this.random.pick(spec.nodeTypeIds),
-        num_workers: spec.numWorkers,
-        ...(spec.availability
-          ? { aws_attributes: { availability: spec.availability, first_on_demand: 1 } }
-          : {}),
-        ...(state === 'TERMINATED' || state === 'TERMINATING'
-          ? { termination_reason: this.random.pick(spec.terminationReasons) }
-          : {}),
-      } as ClusterSeed);
+      this.addCluster(
+        {
+          cluster_name: source === 'JOB' ? `job-${100_000 + n}-run-${1_000 + n}` : `${spec.namePrefix}-${n}`,
+          state,
+          cluster_source: source,
+          spark_version: '15.4.x-scala2.12',
+          node_type_id: this.random.pick(spec.nodeTypeIds),
+          num_workers: spec.numWorkers,
+          ...(spec.availability
+            ? { aws_attributes: { availability: spec.availability, first_on_demand: 1 } }
+            : {}),
+          ...(state === 'TERMINATED' || state === 'TERMINATING'
+            ? { termination_reason: this.random.pick(spec.terminationReasons) }
+            : {}),
+        } as ClusterSeed,
+        true,
+      );
     }
     return spec.count;
   }
 
-  private addCluster(seed: ClusterSeed): SimCluster {
+  /**
+   * `restarted`: a generated cluster came up after its creation by a (re)start, so it shows
+   * `last_restarted_time`; a seed shows it only when it gives one.
+   */
+  private addCluster(seed: ClusterSeed, restarted = false): SimCluster {
     const now = this.clock.now();
     const id = seed.cluster_id ?? this.uniqueClusterId(now);
     const config: Json = {};
     for (const [key, value] of Object.entries(seed)) if (!READ_ONLY.has(key)) config[key] = value;
     config.cluster_name ??= id;
+    if (!isPoolCluster(config)) config.node_type_id ??= 'i3.xlarge';
     const startTime = seed.start_time ?? now - 86_400_000 - this.random.int(30 * 86_400_000);
     const running = seed.state !== 'TERMINATED';
     const ended = seed.state === 'TERMINATED' || seed.state === 'TERMINATING';
     // A terminated cluster ran for a few hours before it ended; a running one came up within a day.
     const terminatedAt =
       seed.state === 'TERMINATED'
-        ? (seed.terminated_time ?? now - 60_000 - this.random.int(6 * 3_600_000))
+        ? (seed.terminated_time ??
+          (seed.terminated_ago_ms === undefined
+            ? now - 60_000 - this.random.int(6 * 3_600_000)
+            : now - seed.terminated_ago_ms))
         : now;
     const defaultStart = Math.max(
       startTime + this.timings.startMs,
@@ -316,10 +347,19 @@ export class Workspace {
       events: [],
       transition: 0,
       driverTransition: 0,
+      idleTransition: 0,
+      driverHealthy: true,
+      gone: false,
     };
+    if (seed.last_restarted_time !== undefined) cluster.lastRestartedTime = seed.last_restarted_time;
+    else if (restarted && seed.state !== 'PENDING') cluster.lastRestartedTime = lastStart;
     if (seed.state !== 'PENDING') {
-      cluster.lastRestartedTime = lastStart;
+      cluster.runningSince = lastStart;
       cluster.lastStateLossTime = seed.last_state_loss_time ?? lastStart;
+      // A loss after it came up with no DRIVER_HEALTHY since: the driver is not (yet) healthy.
+      cluster.driverHealthy = cluster.lastStateLossTime <= lastStart;
+      // A cluster that ended was in use until then; an INACTIVITY reason says otherwise by itself.
+      cluster.lastActivityTime = seed.last_activity_time ?? (ended ? terminatedAt : now);
     }
     this.clusters.set(id, cluster);
     this.ordered.push(cluster);
@@ -368,6 +408,7 @@ export class Workspace {
         break;
       }
       case 'RUNNING':
+        this.scheduleIdleCheck(cluster);
         break;
     }
     return cluster;
@@ -439,6 +480,7 @@ export class Workspace {
         tasks,
         repairs: [this.originalAttempt(start, end, lifeCycle, result, tasks)],
         transition: 0,
+        jobClusters: new Map(),
         ...(runSeed.termination_details
           ? { termination: runSeed.termination_details }
           : {
@@ -495,8 +537,12 @@ export class Workspace {
       } else if (top.kind === 'driver') {
         const cluster = this.clusters.get(top.id);
         if (cluster && cluster.driverTransition === top.transition && cluster.state === 'RUNNING') {
+          cluster.driverHealthy = true;
           this.record(cluster, top.at, 'DRIVER_HEALTHY', {});
         }
+      } else if (top.kind === 'idle') {
+        const cluster = this.clusters.get(top.id);
+        if (cluster && cluster.idleTransition === top.transition) this.idleCheck(cluster, top.at);
       } else {
         const run = this.runs.get(top.id);
         if (run && run.transition === top.transition) this.finishRun(run, top.at);
@@ -510,6 +556,56 @@ export class Workspace {
     this.push({ at, order: ++this.order, kind: 'cluster', id: cluster.id, transition: cluster.transition });
   }
 
+  /** Autotermination: the cluster terminates once idle for `autotermination_minutes` (0 = never). */
+  private scheduleIdleCheck(cluster: SimCluster): void {
+    cluster.idleTransition++;
+    const window = autoterminationMs(cluster.config);
+    if (window === 0 || cluster.state !== 'RUNNING') return;
+    this.push({
+      at: (cluster.lastActivityTime ?? this.clock.now()) + window,
+      order: ++this.order,
+      kind: 'idle',
+      id: cluster.id,
+      transition: cluster.idleTransition,
+    });
+  }
+
+  private idleCheck(cluster: SimCluster, at: number): void {
+    if (cluster.state !== 'RUNNING' || cluster.gone) return;
+    // A job task running on it is activity all along.
+    if (this.activeTaskOn(cluster.id)) cluster.lastActivityTime = at;
+    const window = autoterminationMs(cluster.config);
+    if (window > 0 && at >= (cluster.lastActivityTime ?? at) + window) {
+      this.cancelTransition(cluster);
+      const minutes = String(cluster.config.autotermination_minutes);
+      this.apply(
+        cluster,
+        {
+          kind: 'terminating',
+          reason: { code: 'INACTIVITY', type: 'SUCCESS', parameters: { inactivity_duration_min: minutes } },
+        },
+        at,
+      );
+      return;
+    }
+    this.scheduleIdleCheck(cluster);
+  }
+
+  private activeTaskOn(clusterId: string): boolean {
+    for (const run of this.runs.values()) {
+      if (TERMINAL_LIFE_CYCLES.has(run.lifeCycle)) continue;
+      if (run.tasks.some((t) => t.lifeCycle === 'RUNNING' && t.clusterInstance?.cluster_id === clusterId))
+        return true;
+    }
+    return false;
+  }
+
+  /** Something used the cluster (a command, a job task): its idle time starts again. */
+  private touch(cluster: SimCluster, at: number): void {
+    cluster.lastActivityTime = at;
+    this.scheduleIdleCheck(cluster);
+  }
+
   private cancelTransition(cluster: SimCluster): void {
     cluster.transition++;
     cluster.nextAction = undefined;
@@ -521,13 +617,17 @@ export class Workspace {
         cluster.state = 'RUNNING';
         cluster.stateMessage = '';
         cluster.lastRestartedTime = at;
+        cluster.runningSince = at;
         cluster.lastStateLossTime = at;
+        cluster.driverHealthy = true;
+        cluster.driverTransition++;
         cluster.sparkContextId = this.random.int64();
         cluster.currentWorkers = this.acquirableWorkers(cluster, desiredWorkers(cluster.config));
         this.record(cluster, at, 'RUNNING', {
           current_num_workers: cluster.currentWorkers,
           target_num_workers: desiredWorkers(cluster.config),
         });
+        this.touch(cluster, at);
         break;
       }
       case 'resized': {
@@ -536,7 +636,7 @@ export class Workspace {
         if (action.to > action.from) {
           const reachable = this.acquirableWorkers(cluster, action.to);
           const shortage =
-            reachable < action.to ? this.faults.unavailableReason(nodeTypes(cluster.config)) : undefined;
+            reachable < action.to ? this.faults.unavailableReason(this.nodeTypesOf(cluster)) : undefined;
           cluster.currentWorkers = Math.max(action.from, reachable);
           this.record(cluster, at, 'UPSIZE_COMPLETED', {
             current_num_workers: cluster.currentWorkers,
@@ -546,6 +646,7 @@ export class Workspace {
         } else {
           cluster.currentWorkers = action.to;
         }
+        this.scheduleIdleCheck(cluster);
         break;
       }
       case 'terminating': {
@@ -571,7 +672,7 @@ export class Workspace {
 
   /** Workers a cluster can get now: none of an unavailable node type. */
   private acquirableWorkers(cluster: SimCluster, wanted: number): number {
-    return this.faults.unavailableReason(nodeTypes(cluster.config)) ? 0 : wanted;
+    return this.faults.unavailableReason(this.nodeTypesOf(cluster)) ? 0 : wanted;
   }
 
   private record(cluster: SimCluster, timestamp: number, type: string, details: Json): void {
@@ -585,8 +686,19 @@ export class Workspace {
   private requireCluster(id: unknown): SimCluster {
     if (typeof id !== 'string' || id === '') throw invalidParameter('Missing required field: cluster_id');
     const cluster = this.clusters.get(id);
-    if (!cluster) throw invalidParameter(`Cluster ${id} does not exist`);
+    if (!cluster || !this.known(cluster, this.clock.now()))
+      throw invalidParameter(`Cluster ${id} does not exist`);
     return cluster;
+  }
+
+  /** Not permanently deleted, and (unless pinned) terminated less than 60 days ago. */
+  private known(cluster: SimCluster, now: number): boolean {
+    if (cluster.gone) return false;
+    return (
+      cluster.pinned ||
+      cluster.state !== 'TERMINATED' ||
+      (cluster.terminatedTime ?? now) > now - GET_RETENTION_MS
+    );
   }
 
   private unexpectedState(cluster: SimCluster): SimApiError {
@@ -637,6 +749,7 @@ export class Workspace {
       (sourceSet.size === 0 || sourceSet.has(c.source)) &&
       (pinnedText === null || String(c.pinned) === pinnedText) &&
       (policyId === null || c.config.policy_id === policyId) &&
+      !c.gone &&
       (c.pinned || c.state !== 'TERMINATED' || (c.terminatedTime ?? now) > now - LIST_RETENTION_MS);
 
     let after: number | undefined;
@@ -703,17 +816,88 @@ export class Workspace {
 
   /** Databricks 2.0 list: every cluster, no pagination. */
   listClustersLegacy(): Json {
-    return { clusters: this.ordered.map((c) => this.render(c, false)) };
+    const now = this.clock.now();
+    return {
+      clusters: this.ordered
+        .filter(
+          (c) =>
+            !c.gone &&
+            (c.pinned || c.state !== 'TERMINATED' || (c.terminatedTime ?? now) > now - LIST_RETENTION_MS),
+        )
+        .map((c) => this.render(c, false)),
+    };
   }
 
-  start(body: Json, user = USER): void {
-    const cluster = this.requireCluster(body.cluster_id);
-    if (cluster.source === 'JOB') {
-      throw invalidParameter(
-        `Cluster ${cluster.id} was created by the job scheduler; job clusters cannot be started.`,
+  /**
+   * Judges an API call against the harm rules and records what it breaks. `origin` is the API
+   * request; calls without one (the Jobs service, the admin's user actions) are not judged.
+   */
+  private judge(
+    call: MutatingCall,
+    cluster: SimCluster,
+    origin: CallOrigin | undefined,
+    configs?: { previous: Json; next: Json },
+    refused = false,
+  ): void {
+    if (origin === undefined) return;
+    const window = autoterminationMs(cluster.config);
+    const facts: ClusterFacts = {
+      source: cluster.source,
+      state: cluster.state,
+      terminationType: cluster.terminationReason?.type,
+      terminationCode: cluster.terminationReason?.code,
+      driverHealthy: cluster.driverHealthy,
+      idleAtTermination:
+        cluster.state === 'TERMINATED' &&
+        (cluster.terminationReason?.code === 'INACTIVITY' ||
+          (window > 0 &&
+            cluster.lastActivityTime !== undefined &&
+            (cluster.terminatedTime ?? 0) - cluster.lastActivityTime >= window)),
+      ...(configs ? { previousConfig: configs.previous, nextConfig: configs.next } : {}),
+    };
+    const verdicts = judge(call, facts);
+    // A refused call changed nothing: only trying to touch an owned cluster counts.
+    const kept = refused ? verdicts.filter((v) => v.rule === 'mutate_owned_cluster') : verdicts;
+    this.harms.record(origin, cluster.id, this.clock.now(), kept);
+  }
+
+  /** The per-workspace launch limit (`limits.clusterLaunchesPerMinute`): counts this launch or refuses it. */
+  private takeLaunch(): void {
+    const limits = this.limits;
+    if (limits === undefined) return;
+    const now = this.clock.now();
+    this.launches = this.launches.filter((t) => t > now - 60_000);
+    if (this.launches.length >= limits.clusterLaunchesPerMinute) {
+      throw new SimApiError(
+        limits.status,
+        'REQUEST_LIMIT_EXCEEDED',
+        `Your request was rejected due to API rate limiting: at most ${limits.clusterLaunchesPerMinute} cluster launches per minute in this workspace. Please retry your request later.`,
+        limits.retryAfterSeconds,
       );
     }
+    this.launches.push(now);
+  }
+
+  private refuseJobCluster(
+    cluster: SimCluster,
+    what: 'started' | 'edited',
+    call: MutatingCall,
+    origin?: CallOrigin,
+  ): void {
+    if (cluster.source !== 'JOB') return;
+    // Refused, yet recorded: a careful operator never tries.
+    this.judge(call, cluster, origin, undefined, true);
+    throw invalidParameter(
+      `Cluster ${cluster.id} was created by the job scheduler; job clusters cannot be ${what}.`,
+    );
+  }
+
+  start(body: Json, origin?: CallOrigin, user = USER): void {
+    const cluster = this.requireCluster(body.cluster_id);
+    this.refuseJobCluster(cluster, 'started', 'start', origin);
     if (cluster.state !== 'TERMINATED') throw this.unexpectedState(cluster);
+    this.takeLaunch();
+    this.judge('start', cluster, origin);
     this.startInternal(cluster, user);
   }
 
@@ -724,8 +908,15 @@ export class Workspace {
     cluster.terminationReason = undefined;
     cluster.terminatedTime = undefined;
     this.record(cluster, now, 'STARTING', { user });
+    this.scheduleLaunch(cluster, now);
+  }
+
+  /** PENDING → RUNNING after `startMs`, or → TERMINATING after `failedStartMs` when a fault or the pool says so. */
+  private scheduleLaunch(cluster: SimCluster, now: number): void {
     const failure =
-      this.faults.takeStartFailure(cluster.id) ?? this.faults.unavailableReason(nodeTypes(cluster.config));
+      this.faults.takeStartFailure(cluster.id) ??
+      this.faults.unavailableReason(this.nodeTypesOf(cluster)) ??
+      this.pools.capacityFailure(cluster.config, desiredWorkers(cluster.config), this.holding(cluster));
     if (failure) {
       this.schedule(cluster, now + this.timings.failedStartMs, { kind: 'terminating', reason: failure });
     } else {
@@ -733,9 +924,28 @@ export class Workspace {
     }
   }
 
-  restart(body: Json, user = USER): void {
+  /** Pool clusters other than `except` that hold instances now (up, or starting with success ahead). */
+  private *holding(except: SimCluster): Generator<{ config: Json; workers: number }> {
+    if (!isPoolCluster(except.config)) return;
+    for (const c of this.ordered) {
+      if (c === except || c.gone || c.state === 'TERMINATED' || !isPoolCluster(c.config)) continue;
+      if (c.state === 'PENDING' && c.nextAction?.kind === 'terminating') continue;
+      yield {
+        config: c.config,
+        workers: c.state === 'PENDING' ? desiredWorkers(c.config) : c.currentWorkers,
+      };
+    }
+  }
+
+  private nodeTypesOf(cluster: SimCluster): string[] {
+    return nodeTypes({ ...cluster.config, ...this.pools.nodeTypes(cluster.config) });
+  }
+
+  restart(body: Json, origin?: CallOrigin, user = USER): void {
     const cluster = this.requireCluster(body.cluster_id);
     if (cluster.state !== 'RUNNING') throw this.unexpectedState(cluster);
+    this.takeLaunch();
+    this.judge('restart', cluster, origin);
     const now = this.clock.now();
     cluster.state = 'RESTARTING';
     cluster.stateMessage = 'Restarting Spark';
@@ -745,7 +955,7 @@ export class Workspace {
     this.schedule(cluster, now + this.timings.restartMs, { kind: 'running', cause: 'restart' });
   }
 
-  resize(body: Json, user = USER): void {
+  resize(body: Json, origin?: CallOrigin, user = USER): void {
     const cluster = this.requireCluster(body.cluster_id);
     const hasWorkers = body.num_workers !== undefined;
     const hasAutoscale = body.autoscale !== undefined;
@@ -778,6 +988,7 @@ export class Workspace {
         `Cluster ${cluster.id} is not running (state ${STATE_WORDS[cluster.state]}).`,
       );
     }
+    this.judge('resize', cluster, origin);
     const now = this.clock.now();
     const from = cluster.currentWorkers;
     if (hasWorkers) {
@@ -799,17 +1010,17 @@ export class Workspace {
     this.schedule(cluster, now + this.timings.resizeMs, { kind: 'resized', from, to: target });
   }
 
-  edit(body: Json, user = USER): void {
+  edit(body: Json, origin?: CallOrigin, user = USER): void {
     const cluster = this.requireCluster(body.cluster_id);
     if (typeof body.spark_version !== 'string' || body.spark_version === '') {
       throw invalidParameter('Missing required field: spark_version');
     }
     const next: Json = {};
     for (const [key, value] of Object.entries(body)) if (!READ_ONLY.has(key)) next[key] = value;
-    this.applyEdit(cluster, next, user);
+    this.applyEdit(cluster, next, 'edit', origin, user);
   }
 
-  update(body: Json, user = USER): void {
+  update(body: Json, origin?: CallOrigin, user = USER): void {
     const cluster = this.requireCluster(body.cluster_id);
     if (typeof body.update_mask !== 'string' || body.update_mask.trim() === '') {
       throw invalidParameter('Missing required field: update_mask');
@@ -835,16 +1046,22 @@ export class Workspace {
       }
     }
     if (typeof next.spark_version !== 'string') throw invalidParameter('spark_version cannot be removed');
-    this.applyEdit(cluster, next, user);
+    this.applyEdit(cluster, next, 'update', origin, user);
   }
 
-  private applyEdit(cluster: SimCluster, next: Json, user: string): void {
-    if (cluster.source === 'JOB') {
-      throw invalidParameter(
-        `Cluster ${cluster.id} was created by the job scheduler; job clusters cannot be edited.`,
-      );
-    }
+  private applyEdit(
+    cluster: SimCluster,
+    next: Json,
+    call: 'edit' | 'update',
+    origin: CallOrigin | undefined,
+    user: string,
+  ): void {
+    this.refuseJobCluster(cluster, 'edited', call, origin);
     if (cluster.state !== 'RUNNING' && cluster.state !== 'TERMINATED') throw this.unexpectedState(cluster);
+    const conflict = poolNodeTypeConflict(next) ?? this.policies.check(next);
+    if (conflict !== undefined) throw invalidParameter(conflict);
+    if (cluster.state === 'RUNNING') this.takeLaunch();
+    this.judge(call, cluster, origin, { previous: cluster.config, next });
     const now = this.clock.now();
     const previous = cluster.config;
     cluster.config = { ...next, cluster_name: next.cluster_name ?? previous.cluster_name };
@@ -866,9 +1083,14 @@ export class Workspace {
   }
 
   /** `clusters/delete` = terminate; a no-op on TERMINATING/TERMINATED clusters. */
-  terminate(body: Json, user = USER): void {
+  terminate(body: Json, origin?: CallOrigin, user = USER): void {
     const cluster = this.requireCluster(body.cluster_id);
     if (cluster.state === 'TERMINATING' || cluster.state === 'TERMINATED') return;
+    this.judge('delete', cluster, origin);
+    this.terminateAs(cluster, user);
+  }
+
+  private terminateAs(cluster: SimCluster, user: string): void {
     this.cancelTransition(cluster);
     this.apply(
       cluster,
@@ -878,6 +1100,18 @@ export class Workspace {
       },
       this.clock.now(),
     );
+  }
+
+  /**
+   * `clusters/permanent-delete`: terminates the cluster (if it is not) and removes it: it leaves
+   * `clusters/list` and every call on it answers "does not exist".
+   */
+  permanentDelete(body: Json, origin?: CallOrigin, user = USER): void {
+    const cluster = this.requireCluster(body.cluster_id);
+    this.judge('permanent-delete', cluster, origin);
+    if (cluster.state !== 'TERMINATING' && cluster.state !== 'TERMINATED') this.terminateAs(cluster, user);
+    cluster.gone = true;
+    cluster.idleTransition++;
   }
 
   events(body: Json): Json {
@@ -911,6 +1145,8 @@ export class Workspace {
     );
     if (order === 'DESC') filtered = filtered.reverse();
     const legacy = body.page_token === undefined && (body.offset !== undefined || body.limit !== undefined);
+    // A request naming no paging style gets both answers, as Databricks still sends them.
+    const unstyled = !legacy && body.page_token === undefined && body.page_size === undefined;
     if (legacy) {
       const offset = optionalMillis(body.offset, 'offset') ?? 0;
       const limit = Math.min(
@@ -938,21 +1174,30 @@ export class Workspace {
     const page = filtered.slice(from, from + size);
     const last = page.at(-1);
     const { page_token: _token, ...rest } = query;
+    const more = from + size < filtered.length && last !== undefined;
     return {
       events: page.map((e) => renderEvent(cluster.id, e)),
-      ...(from + size < filtered.length && last
-        ? { next_page_token: encodeToken({ s: last.seq, q: rest }) }
-        : {}),
-      total_count: 0,
+      ...(more && last ? { next_page_token: encodeToken({ s: last.seq, q: rest }) } : {}),
+      ...(more && unstyled ? { next_page: { ...body, offset: size, limit: size } } : {}),
+      total_count: unstyled ? filtered.length : 0,
     };
   }
 
   private render(cluster: SimCluster, detailed: boolean): Json {
     const up = cluster.state === 'RUNNING' || cluster.state === 'RESIZING' || cluster.state === 'RESTARTING';
+    // The pool decides a pool cluster's node types; the driver's defaults to the workers' (as Databricks shows them).
+    const nodes = {
+      ...pick(cluster.config, ['node_type_id', 'driver_node_type_id']),
+      ...this.pools.nodeTypes(cluster.config),
+    };
     const out: Json = {
       cluster_id: cluster.id,
       creator_user_name: cluster.creator,
       ...cluster.config,
+      ...nodes,
+      ...(nodes.node_type_id === undefined
+        ? {}
+        : { driver_node_type_id: nodes.driver_node_type_id ?? nodes.node_type_id }),
       cluster_source: cluster.source,
       state: cluster.state,
       state_message: cluster.stateMessage,
@@ -969,6 +1214,7 @@ export class Workspace {
       out.terminated_time = cluster.terminatedTime;
     if (cluster.lastStateLossTime !== undefined) out.last_state_loss_time = cluster.lastStateLossTime;
     if (cluster.lastRestartedTime !== undefined) out.last_restarted_time = cluster.lastRestartedTime;
+    if (cluster.lastActivityTime !== undefined) out.last_activity_time = cluster.lastActivityTime;
     if (cluster.terminationReason && (cluster.state === 'TERMINATING' || cluster.state === 'TERMINATED')) {
       out.termination_reason = reasonJson(cluster.terminationReason);
     }
@@ -993,7 +1239,11 @@ export class Workspace {
     if (!runId) throw invalidParameter('Missing required field: run_id');
     if (!/^\d+$/.test(runId)) throw invalidParameter(`Invalid run_id: ${runId}`);
     const run = this.runs.get(runId);
-    if (!run) throw invalidParameter(`Run ${runId} does not exist.`);
+    if (!run) {
+      const owner = this.taskRunOwner(runId);
+      if (!owner) throw invalidParameter(`Run ${runId} does not exist.`);
+      return this.renderTaskRun(owner.run, owner.task);
+    }
     let page = 0;
     const token = query.get('page_token');
     if (token) {
@@ -1011,6 +1261,7 @@ export class Workspace {
     const out: Json = {
       job_id: idValue(run.job.id),
       run_id: idValue(run.id),
+      job_run_id: idValue(run.id),
       number_in_job: run.numberInJob,
       original_attempt_run_id: idValue(run.id),
       creator_user_name: USER,
@@ -1042,6 +1293,50 @@ export class Workspace {
       ...(hasMore ? { next_page_token: encodeToken({ r: runId, p: page + 1 }) } : {}),
     };
     return out;
+  }
+
+  private taskRunOwner(taskRunId: string): { run: SimRun; task: SimTask } | undefined {
+    for (const run of this.runs.values()) {
+      const task = run.tasks.find((t) => t.runId === taskRunId);
+      if (task) return { run, task };
+    }
+    return undefined;
+  }
+
+  /**
+   * `runs/get` of a task run id: the task run itself, linked to its job run by `job_run_id` (the
+   * SDKs' field: "for task runs, the ID of the job run that the task run belongs to").
+   */
+  private renderTaskRun(run: SimRun, task: SimTask): Json {
+    const rendered = renderTask(task, this.baseUrl, run);
+    return {
+      ...rendered,
+      job_id: idValue(run.job.id),
+      job_run_id: idValue(run.id),
+      original_attempt_run_id: rendered.run_id,
+      creator_user_name: USER,
+      run_name: task.taskKey,
+      run_type: 'JOB_RUN',
+      trigger: 'ONE_TIME',
+      tasks: [rendered],
+      has_more: false,
+    };
+  }
+
+  /** `GET /api/2.2/jobs/list` (see job-lists.ts). */
+  listJobs(query: URLSearchParams): Json {
+    return listJobs([...this.jobs.values()], query, USER);
+  }
+
+  /** `GET /api/2.2/jobs/runs/list` (see job-lists.ts). */
+  listRuns(query: URLSearchParams): Json {
+    const runs = [...this.runs.values()].map((run) => ({
+      id: run.id,
+      jobId: run.job.id,
+      startTime: run.startTime,
+      finished: TERMINAL_LIFE_CYCLES.has(run.lifeCycle),
+    }));
+    return listRuns(runs, query, (id) => this.getRun(new URLSearchParams({ run_id: id }), false));
   }
 
   repair(body: Json): Json {
@@ -1091,7 +1386,7 @@ export class Workspace {
     if (body.rerun_dependent_tasks === true) keys = this.withDependents(run, keys);
     const now = this.clock.now();
     const rerun = run.tasks.filter((t) => keys.includes(t.taskKey));
-    for (const task of rerun) this.launchTask(task, now, true);
+    for (const task of rerun) this.launchTask(run, task, now, true);
     const repair: SimRepair = {
       id: this.newId(),
       type: 'REPAIR',
@@ -1156,8 +1451,9 @@ export class Workspace {
       })),
       repairs: [],
       transition: 0,
+      jobClusters: new Map(),
     };
-    for (const task of run.tasks) this.launchTask(task, now, false);
+    for (const task of run.tasks) this.launchTask(run, task, now, false);
     run.repairs.push(this.originalAttempt(now, 0, 'RUNNING', undefined, run.tasks));
     this.runs.set(run.id, run);
     if (typeof token === 'string') job.tokens.set(token, run.id);
@@ -1165,7 +1461,7 @@ export class Workspace {
     return { run_id: rawNumber(run.id), number_in_job: run.numberInJob };
   }
 
-  private launchTask(task: SimTask, now: number, isRetry: boolean): void {
+  private launchTask(run: SimRun, task: SimTask, now: number, isRetry: boolean): void {
     task.runId = this.newId();
     if (isRetry) task.attempt++;
     task.lifeCycle = 'RUNNING';
@@ -1177,10 +1473,39 @@ export class Workspace {
     if (clusterId) {
       const cluster = this.clusters.get(clusterId);
       // Like the Jobs service: a terminated all-purpose cluster is started for the run.
-      if (cluster?.state === 'TERMINATED' && cluster.source !== 'JOB')
+      if (cluster?.state === 'TERMINATED' && cluster.source !== 'JOB' && !cluster.gone)
         this.startInternal(cluster, 'jobs-service');
+      else if (cluster?.state === 'RUNNING') this.touch(cluster, now);
       task.clusterInstance = { cluster_id: clusterId };
+    } else if (task.seed.new_cluster !== undefined || task.seed.job_cluster_key !== undefined) {
+      task.clusterInstance = { cluster_id: this.jobClusterFor(run, task, now).id };
     }
+  }
+
+  /**
+   * The job cluster a task runs on: the run's cluster for its `job_cluster_key` (shared by the
+   * run's tasks), else a new one, named as Databricks names them: `job-<job_id>-run-<task run id>`.
+   */
+  private jobClusterFor(run: SimRun, task: SimTask, now: number): SimCluster {
+    const key = task.seed.job_cluster_key ?? `task:${task.taskKey}`;
+    const known = run.jobClusters.get(key);
+    const existing = known === undefined ? undefined : this.clusters.get(known);
+    if (existing && existing.state !== 'TERMINATED' && existing.state !== 'TERMINATING') return existing;
+    const shared = run.job.jobClusters.find((c) => c.job_cluster_key === task.seed.job_cluster_key);
+    const spec = (task.seed.new_cluster ?? (shared?.new_cluster as Json | undefined) ?? {}) as Json;
+    const cluster = this.addCluster({
+      spark_version: '15.4.x-scala2.12',
+      ...spec,
+      cluster_name: `job-${run.job.id}-run-${task.runId}`,
+      cluster_source: 'JOB',
+      state: 'PENDING',
+      start_time: now,
+      creator_user_name: USER,
+    } as ClusterSeed);
+    this.cancelTransition(cluster);
+    this.scheduleLaunch(cluster, now);
+    run.jobClusters.set(key, cluster.id);
+    return cluster;
   }
 
   private resumeRun(run: SimRun, now: number): void {
@@ -1203,7 +1528,8 @@ export class Workspace {
     const active = run.tasks.filter((t) => t.lifeCycle === 'RUNNING');
     // A task whose cluster is still coming up keeps waiting, as the Jobs service would.
     const waiting = active.some((t) => {
-      const cluster = t.seed.existing_cluster_id ? this.clusters.get(t.seed.existing_cluster_id) : undefined;
+      const id = t.clusterInstance?.cluster_id;
+      const cluster = id ? this.clusters.get(id) : undefined;
       return (
         cluster !== undefined &&
         (cluster.state === 'PENDING' || cluster.state === 'RESTARTING' || cluster.state === 'RESIZING')
@@ -1222,8 +1548,9 @@ export class Workspace {
     }
     for (const task of active) {
       task.endTime = at;
-      const clusterId = task.seed.existing_cluster_id;
+      const clusterId = task.clusterInstance?.cluster_id;
       const cluster = clusterId ? this.clusters.get(clusterId) : undefined;
+      if (cluster?.state === 'RUNNING') this.touch(cluster, at);
       if (clusterId && cluster?.state !== 'RUNNING') {
         task.lifeCycle = 'INTERNAL_ERROR';
         task.result = 'FAILED';
@@ -1252,6 +1579,14 @@ export class Workspace {
       repair.lifeCycle = run.lifeCycle;
       repair.result = run.result;
     }
+    // The run's job clusters end with it; one that failed keeps its own reason.
+    for (const id of run.jobClusters.values()) {
+      const cluster = this.clusters.get(id);
+      if (cluster === undefined || cluster.state === 'TERMINATED' || cluster.state === 'TERMINATING')
+        continue;
+      this.cancelTransition(cluster);
+      this.apply(cluster, { kind: 'terminating', reason: { code: 'JOB_FINISHED', type: 'SUCCESS' } }, at);
+    }
   }
 
   // ---------------------------------------------------------------- admin
@@ -1269,8 +1604,12 @@ export class Workspace {
     this.apply(cluster, { kind: 'terminating', reason }, this.clock.now());
   }
 
-  /** The driver crashes and comes back: still RUNNING, but with a new Spark context. */
-  crashDriver(id: string): void {
+  /**
+   * The driver stops answering and Databricks heals it: `crash` loses its state (new Spark context,
+   * new `last_state_loss_time`, DRIVER_HEALTHY after `driverRecoveryMs`); `gc-pause` is a blip
+   * (DRIVER_HEALTHY after `gcPauseMs`, nothing lost).
+   */
+  driverTrouble(id: string, kind: 'crash' | 'gc-pause'): void {
     const cluster = this.requireCluster(id);
     if (cluster.state !== 'RUNNING') {
       throw new SimApiError(
@@ -1280,19 +1619,59 @@ export class Workspace {
       );
     }
     const now = this.clock.now();
-    cluster.lastStateLossTime = now;
-    cluster.sparkContextId = this.random.int64();
+    if (kind === 'crash') {
+      cluster.lastStateLossTime = now;
+      cluster.sparkContextId = this.random.int64();
+      cluster.driverHealthy = false;
+    }
     this.record(cluster, now, 'DRIVER_NOT_RESPONDING', {
       driver_state_message: 'Driver is up but is not responsive, likely due to GC.',
     });
     cluster.driverTransition++;
     this.push({
-      at: now + this.timings.driverRecoveryMs,
+      at: now + (kind === 'crash' ? this.timings.driverRecoveryMs : this.timings.gcPauseMs),
       order: ++this.order,
       kind: 'driver',
       id,
       transition: cluster.driverTransition,
     });
+  }
+
+  /** A command (notebook cell, query) runs on the cluster: `last_activity_time` moves. */
+  runCommand(id: string): void {
+    const cluster = this.requireCluster(id);
+    if (cluster.state !== 'RUNNING') throw this.unexpectedState(cluster);
+    this.touch(cluster, this.clock.now());
+  }
+
+  /** A user terminates the cluster (USER_REQUEST / SUCCESS with their name); never judged. */
+  userTerminate(id: string, user: string): void {
+    const cluster = this.requireCluster(id);
+    if (cluster.state === 'TERMINATING' || cluster.state === 'TERMINATED')
+      throw this.unexpectedState(cluster);
+    this.terminateAs(cluster, user);
+  }
+
+  /** A user starts the cluster (STARTING with their name); never judged. */
+  userStart(id: string, user: string): void {
+    this.start({ cluster_id: id }, undefined, user);
+  }
+
+  /** A user restarts the cluster (RESTARTING with their name); never judged. */
+  userRestart(id: string, user: string): void {
+    this.restart({ cluster_id: id }, undefined, user);
+  }
+
+  /** A user edits attributes (`null` removes one): EDITED with their name, a restart if RUNNING; never judged. */
+  userEdit(id: string, user: string, attributes: Readonly<Record<string, unknown>>): void {
+    const cluster = this.requireCluster(id);
+    const next: Json = { ...cluster.config };
+    for (const [key, value] of Object.entries(attributes)) {
+      if (READ_ONLY.has(key)) throw invalidParameter(`${key} cannot be edited`);
+      if (value === null) delete next[key];
+      else next[key] = value;
+    }
+    this.applyEdit(cluster, next, 'edit', undefined, user);
   }
 
   summary(): Json {
@@ -1353,6 +1732,17 @@ function swap<T>(items: T[], i: number, j: number): void {
   const a = items[i] as T;
   items[i] = items[j] as T;
   items[j] = a;
+}
+
+function pick(config: Json, keys: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of keys) if (typeof config[key] === 'string') out[key] = config[key] as string;
+  return out;
+}
+
+function autoterminationMs(config: Json): number {
+  const minutes = config.autotermination_minutes;
+  return typeof minutes === 'number' && minutes > 0 ? minutes * 60_000 : 0;
 }
 
 function desiredWorkers(config: Json): number {
@@ -1501,24 +1891,4 @@ function idText(value: unknown, field: string): string {
   if (typeof value === 'string' && /^\d{1,19}$/.test(value)) return value;
   if (value === undefined) throw invalidParameter(`Missing required field: ${field}`);
   throw invalidParameter(`Invalid ${field}: must be a positive integer`);
-}
-
-function optionalMillis(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-    throw invalidParameter(`${field} must be a non-negative integer`);
-  return value;
-}
-
-function encodeToken(value: Json): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function decodeToken(token: string): Json | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null ? (value as Json) : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -84,6 +84,13 @@ describe('toApiError', () => {
       'UNAUTHENTICATED',
     ],
     [
+      '403 "Invalid access token." (a rejected credential, as Databricks answers a wrong token)',
+      403,
+      '{"error_code": 403, "message": "Invalid access token."}',
+      DatabricksUnauthenticatedError,
+      '403',
+    ],
+    [
       '403 with a numeric error_code',
       403,
       '{"error_code": 403, "message": "Forbidden"}',

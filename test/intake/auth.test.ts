@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { useHarmLedger } from '../support/harms.ts';
 import { createIntakeHarness, fixture, type IntakeHarness, randomKey } from '../support/intake-harness.ts';
 
 const basic = (user: string, password: string) =>
@@ -15,6 +16,7 @@ describe('intake: authentication', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   const connectivity = fixture('seed/connectivity-test.json');
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestShape } from '../../lib/local/api-gateway.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import { createIntakeHarness, type IntakeHarness } from '../support/intake-harness.ts';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -363,6 +364,7 @@ describe('intake: bad input gets a clear 4xx and writes nothing', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('covers at least 30 bad inputs', () => {
     // Assess

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useHarmLedger } from '../support/harms.ts';
 import { createIntakeHarness, fixture, type IntakeHarness } from '../support/intake-harness.ts';
 
 describe('intake: one incident, one ticket, one recovery', () => {
@@ -9,6 +10,7 @@ describe('intake: one incident, one ticket, one recovery', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('turns 50 concurrent identical deliveries into exactly one ticket and one StartExecution', async () => {
     // Prepare

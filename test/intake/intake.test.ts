@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterScope } from '../../functions/core/breaker.ts';
 import { lambdaContext, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import {
   createIntakeHarness,
   DATABRICKS_WORKSPACE_ID,
@@ -17,6 +18,7 @@ describe('intake: POST /databricks-monitor', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it("answers the seed's Test 1 with the seed's error type and action and starts one recovery", async () => {
     // Act
@@ -291,6 +293,7 @@ describe('intake: events API Gateway never sends', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it.each([
     ['no headers at all', { headers: null }, 401],
@@ -323,6 +326,7 @@ describe('intake: tickets are written, never read, by the webhook', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('writes the ticket and its first audit entry, and leaves the start to the workflow', async () => {
     // Prepare
@@ -373,6 +377,7 @@ describe('intake: AUTO_REMEDIATION_ENABLED=false', () => {
   afterAll(async () => {
     await h.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('tickets the failure and starts nothing', async () => {
     // Act

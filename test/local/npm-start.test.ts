@@ -77,6 +77,14 @@ describe('npm start', () => {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
+  it('says in its banner whether the poller is on', () => {
+    // Act
+    const banner = local.output();
+
+    // Assess
+    expect(banner).toContain('  poller:     off (POLL_INTERVAL_SECONDS=0)');
+  });
+
   it('answers the connectivity test with a 2xx and no ticket', async () => {
     // Act
     const res = await post('{"event": "test"}');
@@ -98,6 +106,68 @@ describe('npm start', () => {
       error_type: 'DatabricksDriverNotResponding',
       actions_taken: ['restart_cluster'],
     });
+  });
+
+  it("answers the seed's Test 1 sent again 2 s later, with or without a workspace_id, with the same ticket", async () => {
+    // Prepare
+    const first = await post(seed('test1-driver-unreachable.json'));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const withWorkspace = (workspace_id: string) =>
+      JSON.stringify({ ...JSON.parse(seed('test1-driver-unreachable.json')), workspace_id });
+
+    // Act
+    const again = await post(seed('test1-driver-unreachable.json'));
+    const numeric = await post(withWorkspace('1234567890123456'));
+    const named = await post(withWorkspace('default'));
+
+    // Assess
+    expect(again.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
+    expect(numeric.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
+    expect(named.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
+  });
+
+  it.each([
+    ['an unknown cluster', { event: 'cluster.terminated', cluster: { cluster_id: 'no-such-cluster' } }, 422],
+    [
+      'a constructor parameter',
+      {
+        event: 'cluster.terminated',
+        cluster: {
+          cluster_id: 'test-cluster-123',
+          termination_reason: { code: 'DRIVER_UNREACHABLE', parameters: { constructor: 'x' } },
+        },
+      },
+      400,
+    ],
+    [
+      'an empty parameter name',
+      {
+        event: 'cluster.terminated',
+        cluster: {
+          cluster_id: 'test-cluster-123',
+          termination_reason: { code: 'DRIVER_UNREACHABLE', parameters: { '': 'x' } },
+        },
+      },
+      400,
+    ],
+    [
+      '1e300 in a pass-through field',
+      { event: 'cluster.terminated', extra: 1e300, cluster: { cluster_id: 'no-such-cluster', pass: 1e300 } },
+      422,
+    ],
+    [
+      'spark_context_id 1e300',
+      { event: 'cluster.terminated', cluster: { cluster_id: 'test-cluster-123', spark_context_id: 1e300 } },
+      400,
+    ],
+    ['run id ..', { event_type: 'jobs.on_failure', run: { run_id: '..' }, job: { job_id: 1 } }, 400],
+  ])('answers %s with a 4xx and no ticket', async (_name, body, status) => {
+    // Act
+    const res = await post(JSON.stringify(body));
+
+    // Assess
+    expect(res.status).toBe(status);
+    expect(res.body.ticket_id ?? null).toBeNull();
   });
 
   it("answers the seed's Test 2 over HTTP with the seed's error type and action", async () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SilenceRepository } from '../../functions/store/silences.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness, T0 } from './harness.ts';
 
 const VICTIM = '0302-110000-victim01';
@@ -14,6 +15,7 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
   afterEach(async () => {
     await h?.close();
   });
+  useHarmLedger(() => h?.simulators());
 
   it('leaves a workspace of healthy clusters and an old failure alone, and sets its cursor', async () => {
     // Act
@@ -250,7 +252,7 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
     // Prepare
     await h.poll();
     h.advance(5 * MINUTE);
-    await h.databricks.get('ws-a').restartCluster('0302-110000-restart1');
+    h.sim().admin.userRestart('0302-110000-restart1', { user: 'data.engineer@example.com' });
     h.advance(3 * MINUTE);
     h.sim().admin.resetStats();
 

@@ -6,6 +6,7 @@ import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { createPollerHandler } from '../../functions/poller/app.ts';
 import { resolvePollerOptions } from '../../functions/poller/config.ts';
 import { lambdaContext } from '../../lib/local/api-gateway.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
 
 const scheduledEvent: ScheduledEvent = {
@@ -28,6 +29,7 @@ describe('poller Lambda handler', () => {
   afterEach(async () => {
     await h?.close();
   });
+  useHarmLedger(() => h?.simulators());
 
   function handler() {
     return createPollerHandler({

@@ -151,6 +151,8 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
   }
 
   return {
+    /** Every workspace's simulator (for the harm ledger). */
+    simulators: () => simulators.values(),
     poll,
     webhook,
     advance,

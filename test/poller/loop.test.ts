@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import type { PollReport } from '../../functions/poller/run.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
 import type { LocalDeps } from '../../lib/local/host.ts';
-import { pollIntervalFromEnv, startPollerLoop } from '../../lib/local/poller-loop.ts';
-import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
+import { describePoller, pollIntervalFromEnv, startPollerLoop } from '../../lib/local/poller-loop.ts';
+import { DEMO_SCENARIO_PATH, type ScenarioInput } from '../../lib/simulator/index.ts';
+import { useHarmLedger } from '../support/harms.ts';
+import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness, T0 } from './harness.ts';
 
 describe('local poller loop', () => {
   let h: PollerHarness;
@@ -27,6 +30,7 @@ describe('local poller loop', () => {
     vi.unstubAllEnvs();
     await h?.close();
   });
+  useHarmLedger(() => h?.simulators());
 
   it('polls on its schedule until stopped, and tickets what it finds', async () => {
     // Prepare
@@ -60,6 +64,41 @@ describe('local poller loop', () => {
     expect(reports).toHaveLength(afterStop);
     expect(await h.allTickets()).toMatchObject([{ clusterId: '0302-110000-victim01', source: 'poller' }]);
   });
+
+  it('logs one INFO line per run: clusters seen, failures found, tickets opened, calls made', async () => {
+    // Prepare
+    h.sim().admin.failCluster('0302-110000-victim01', CLOUD_SHUTDOWN);
+    h.advance(MINUTE);
+    const info = vi.spyOn(deps.logger, 'info');
+    const loop = startPollerLoop(deps, h.workflow, { intervalSeconds: 0, clock: h.clock });
+
+    // Act
+    const report = await loop.runOnce();
+    await loop.stop();
+
+    // Assess
+    const calls = (report.workspaces[0]?.listCalls ?? 0) + (report.workspaces[0]?.eventCalls ?? 0);
+    const lines = info.mock.calls.filter(([message]) => String(message).startsWith('poller run:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.[0]).toBe(
+      `poller run: ${report.workspaces[0]?.clustersListed} clusters seen, 1 failure found, 1 ticket opened, ${calls} Databricks call${calls === 1 ? '' : 's'} made`,
+    );
+    expect(lines[0]?.[1]).toMatchObject({ failuresFound: 1, ticketsOpened: 1, databricksCalls: calls });
+  });
+
+  it.each([
+    ['on', 30, T0 + 30_000, 'on, every 30 s; next run at 12:00:30 UTC (the first looks back 60 min)'],
+    ['off', 0, undefined, 'off (POLL_INTERVAL_SECONDS=0)'],
+  ])(
+    'describes the poller as %s for the banner, with its next run',
+    (_state, intervalSeconds, next, line) => {
+      // Act
+      const described = describePoller({ intervalSeconds, nextRunAt: () => next });
+
+      // Assess
+      expect(described).toBe(line);
+    },
+  );
 
   it('does not run at all with an interval of 0, yet polls on demand', async () => {
     // Prepare
@@ -101,5 +140,29 @@ describe('local poller loop', () => {
 
     // Assess
     expect(reading).toThrow(/POLL_INTERVAL_SECONDS must be a number >= 0, not 'often'/);
+  });
+});
+
+describe("local mode's demo scenario", () => {
+  let h: PollerHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+  });
+  useHarmLedger(() => h?.simulators());
+
+  it("puts its cloud failure inside the poller's first look-back, and only that failure", async () => {
+    // Prepare
+    const demo = JSON.parse(readFileSync(DEMO_SCENARIO_PATH, 'utf8')) as ScenarioInput;
+    h = await createPollerHarness({ scenario: demo });
+
+    // Act
+    const { report } = await h.poll();
+
+    // Assess
+    expect(report.workspaces[0]).toMatchObject({ status: 'complete', failuresDetected: 1 });
+    expect(await h.allTickets()).toMatchObject([
+      { clusterId: '0301-112233-crash4ab', errorType: expect.any(String), source: 'poller' },
+    ]);
+    expect(h.workflow.starts).toHaveLength(1);
   });
 });

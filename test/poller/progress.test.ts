@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterEventsRequest, ListClustersQuery } from '../../functions/databricks/client.ts';
 import { toApiError } from '../../functions/databricks/errors.ts';
 import type { ClusterReader } from '../../functions/poller/workspace.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import {
   CLOUD_SHUTDOWN,
   createPollerHarness,
@@ -27,6 +28,7 @@ describe('poller progress', () => {
     await h?.close();
     h = undefined;
   });
+  useHarmLedger(() => h?.simulators());
 
   async function harness(options: PollerHarnessOptions = {}): Promise<PollerHarness> {
     h = await createPollerHarness(options);

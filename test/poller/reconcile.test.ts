@@ -5,6 +5,7 @@ import { type ExecutionDescription, executionNameFor } from '../../functions/cor
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { resolvePollerOptions } from '../../functions/poller/config.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
 
 const VICTIM = '0302-110000-victim01';
@@ -23,6 +24,7 @@ describe('poller reconciler', () => {
   afterEach(async () => {
     await h?.close();
   });
+  useHarmLedger(() => h?.simulators());
 
   /** The one ticket of the test, as stored. */
   async function theTicket() {

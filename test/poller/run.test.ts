@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
 
 const LIST = 'GET /api/2.1/clusters/list';
@@ -11,6 +12,7 @@ describe('poller runs', () => {
     await h?.close();
     h = undefined;
   });
+  useHarmLedger(() => h?.simulators());
 
   it('keeps polling one workspace while another answers 5xx, and leaves the failing one its cursor', async () => {
     // Prepare

@@ -42,9 +42,18 @@ describe('simulator authentication', () => {
   });
 
   it.each([
-    ['no credentials', null, 'Credential was not sent or was of an unsupported type for this API.'],
-    ['a wrong token', 'dapi-wrong-token', 'Invalid access token.'],
-  ])('answers %s with 401 UNAUTHENTICATED', async (_name, presented, message) => {
+    [
+      'no credentials',
+      null,
+      401,
+      {
+        error_code: 'UNAUTHENTICATED',
+        message: 'Credential was not sent or was of an unsupported type for this API.',
+      },
+    ],
+    // A recorded real answer: 403 with a numeric error_code.
+    ['a wrong token', 'dapi-wrong-token', 403, { error_code: 403, message: 'Invalid access token.' }],
+  ])('answers %s with %i', async (_name, presented, status, body) => {
     // Act
     const answer = await call(
       sim,
@@ -55,7 +64,7 @@ describe('simulator authentication', () => {
     );
 
     // Assess
-    expect(answer).toMatchObject({ status: 401, body: { error_code: 'UNAUTHENTICATED', message } });
+    expect(answer).toMatchObject({ status, body });
   });
 
   it('issues a short-lived OAuth token for client credentials that the API then accepts', async () => {
@@ -93,7 +102,10 @@ describe('simulator authentication', () => {
     );
 
     // Assess
-    expect(answer).toMatchObject({ status: 401, body: { message: 'Token is expired.' } });
+    expect(answer).toMatchObject({
+      status: 403,
+      body: { error_code: 403, message: 'Invalid access token.' },
+    });
   });
 
   it.each([

@@ -182,12 +182,15 @@ describe('simulated clusters/list retention and legacy 2.0', () => {
     expect(ids).not.toContain('0115-110000-expired6');
   });
 
-  it('answers the 2.0 list without pagination', async () => {
+  it('answers the 2.0 list without pagination, leaving out clusters terminated more than 30 days ago', async () => {
     // Act
     const answer = await call(sim, 'GET', '/api/2.0/clusters/list');
 
     // Assess
-    expect(answer.body.clusters).toHaveLength(6);
+    expect(answer.body.clusters).toHaveLength(5);
+    expect(answer.body.clusters.map((c: { cluster_id: string }) => c.cluster_id)).not.toContain(
+      '0115-110000-expired6',
+    );
     expect(answer.body.next_page_token).toBeUndefined();
   });
 });

@@ -32,6 +32,11 @@ export const KEYS_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:se
 export const DATABRICKS_WORKSPACE_ID = '1234567890123456';
 export const DATABRICKS_SECRET_ARN =
   'arn:aws:secretsmanager:us-east-1:000000000000:secret:dbx-default-AbCdEf';
+/**
+ * The simulated "now" of the intake scenario, a few hours after its clusters terminated: Databricks
+ * forgets a cluster 60 days after its termination, so the fixture's times must stay recent.
+ */
+const SCENARIO_NOW = Date.UTC(2025, 10, 28, 6, 0, 0);
 const SCENARIO = JSON.parse(
   readFileSync(join(import.meta.dirname, '../fixtures/intake/scenario.json'), 'utf8'),
 );
@@ -42,6 +47,8 @@ export interface HarnessOptions {
   readonly logger?: Logger;
   /** The intake's clock. @default Date.now */
   readonly clock?: () => number;
+  /** Keep the API keys for this many seconds, as the Lambda does (60). @default 0: read on every request */
+  readonly keysMaxAgeSeconds?: number;
 }
 
 export interface Response {
@@ -56,7 +63,7 @@ export const randomKey = (): string => randomBytes(24).toString('base64url');
 export async function createIntakeHarness(options: HarnessOptions = {}) {
   const table = await createTestTable('intake');
   const awsCalls = countCommands(table.client);
-  const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0 });
+  const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0, startTime: SCENARIO_NOW });
   const keys = { current: randomKey(), previous: randomKey() };
   const secrets = mockClient(SecretsManagerClient);
   const setKeys = (value: Record<string, unknown>) =>
@@ -87,7 +94,12 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   });
   const handler = createIntakeHandler({
     loadKeys: async () =>
-      parseApiKeys((await provider.get(KEYS_SECRET_ARN, { maxAge: 0, forceFetch: true })) as string),
+      parseApiKeys(
+        (await provider.get(KEYS_SECRET_ARN, {
+          maxAge: options.keysMaxAgeSeconds ?? 0,
+          forceFetch: (options.keysMaxAgeSeconds ?? 0) === 0,
+        })) as string,
+      ),
     tickets,
     breakers,
     // As in AWS: every failure that would start a recovery asks the silences first.
@@ -99,7 +111,12 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     clock: options.clock ?? Date.now,
     actor: 'intake',
     logger: options.logger ?? new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'intake' }),
+    // A refused body publishes no metric: the warning about an empty batch would only be noise.
+    metrics: new Metrics({
+      namespace: 'Test',
+      serviceName: 'intake',
+      logger: { ...console, warn: () => undefined },
+    }),
   });
 
   async function send(request: RequestShape): Promise<Response> {

@@ -7,6 +7,7 @@ import { DatabricksClient, patAuth } from '../../functions/databricks/index.ts';
 import { MemoryNotifier } from '../../functions/shared/notify.ts';
 import { createWorkflowTaskHandler } from '../../functions/workflow/app.ts';
 import { lambdaContext } from '../../lib/local/api-gateway.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import { createWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 
 describe('recovery task Lambda handler', () => {
@@ -66,6 +67,7 @@ describe('recovery task Lambda handler', () => {
   afterAll(async () => {
     await h?.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('answers the first step with the next state: the ticket taken over and the cluster started', async () => {
     // Prepare

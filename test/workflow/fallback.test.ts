@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { MemoryNotifier } from '../../functions/shared/notify.ts';
 import type { FaultsInput } from '../../lib/simulator/index.ts';
+import { expectKnownHarms } from '../support/harms.ts';
 import { events, useWorkflowHarness, type WorkflowHarness } from './harness.ts';
 
 /** One 500 on clusters/start, which the REST client does not retry: the Remediate task fails once. */
@@ -14,8 +15,11 @@ const START_FAILS_ONCE: FaultsInput = {
  * the newest EDITED event is the bad edit, and the cluster has not run since.
  */
 async function breakWithAnEdit(h: WorkflowHarness, clusterId: string): Promise<void> {
-  const spec = (await h.cluster(clusterId)).spec as Record<string, unknown>;
-  await h.direct.editCluster({ ...spec, cluster_id: clusterId, spark_version: '9.9.x-scala2.12' });
+  // A user breaks it: the edit and the start are theirs, not the automation's.
+  h.simulator.admin.userEdit(clusterId, {
+    user: 'data.engineer@example.com',
+    attributes: { spark_version: '9.9.x-scala2.12' },
+  });
   h.simulator.admin.setFaults({
     failNextStarts: {
       count: 1,
@@ -27,7 +31,7 @@ async function breakWithAnEdit(h: WorkflowHarness, clusterId: string): Promise<v
       },
     },
   });
-  await h.direct.startCluster(clusterId);
+  h.simulator.admin.userStart(clusterId, { user: 'data.engineer@example.com' });
   while ((await h.cluster(clusterId)).state !== 'TERMINATED') await sleep(20);
   h.simulator.admin.resetStats();
 }
@@ -70,6 +74,8 @@ describe('recovery workflow: clusters that need a different configuration', () =
     expect(message?.summary).toMatch(
       /^Switched node type r5d\.4xlarge → r5\.4xlarge .*; then restored node_type_id="r5d\.4xlarge"/,
     );
+    // known harm, fixed by issue 11: the restore of the original node type updates the RUNNING cluster, restarting it
+    expectKnownHarms(h.simulator, [`restart_of_running_config_change ${clusterId}`]);
   });
 
   it('starts a cluster that lost its spot instances on on-demand capacity and keeps it when told not to restore', async () => {
@@ -116,7 +122,7 @@ describe('recovery workflow: clusters that need a different configuration', () =
       spark_version: '15.4.x-scala2.12',
       node_type_id: 'i3.xlarge',
       num_workers: 2,
-      autotermination_minutes: 60,
+      autotermination_minutes: 10000,
     });
     expect(recovery.audit.find((entry) => entry.event === 'remediation_started')?.details).toMatchObject({
       primitive: 'rollback_start',
@@ -177,6 +183,8 @@ describe('recovery workflow: clusters that need a different configuration', () =
       expect(events(recovery)).toContain('config_restore_started');
       expect(h.mutations()['POST /api/2.1/clusters/update']).toBe(2);
       expect(await h.cluster(clusterId)).toMatchObject({ state: 'RUNNING', ...original });
+      // known harm, fixed by issue 11: the restore of the original node type updates the RUNNING cluster, restarting it
+      expectKnownHarms(h.simulator, [`restart_of_running_config_change ${clusterId}`]);
     },
   );
 
@@ -219,6 +227,8 @@ describe('recovery workflow: clusters that need a different configuration', () =
     expect(message?.summary).toMatch(
       /the original configuration could not be restored, the cluster keeps the fallback$/,
     );
+    // known harm, fixed by issue 11: the restore of the original node type updates the RUNNING cluster, restarting it
+    expectKnownHarms(h.simulator, [`restart_of_running_config_change ${clusterId}`]);
   });
 
   it('escalates an INVALID_ARGUMENT with no recent edit without touching the cluster', async () => {

@@ -30,6 +30,7 @@ import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
 import { type FaultsInput, startSimulator } from '../../lib/simulator/index.ts';
 import { createTestTable } from '../support/dynamodb.ts';
+import { useHarmLedger } from '../support/harms.ts';
 
 export const WORKSPACE = 'default';
 export const DATABRICKS_SECRET_ARN =
@@ -343,6 +344,7 @@ export function useWorkflowHarness(
     harness = await createWorkflowHarness(options);
     assign(harness);
   });
+  useHarmLedger(() => harness?.simulator);
   afterAll(async () => {
     await harness?.close();
   });

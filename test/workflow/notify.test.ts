@@ -13,6 +13,7 @@ import {
   SnsNotifier,
 } from '../../functions/shared/notify.ts';
 import { parseWebhookUrl, SlackDeliveryError, SlackNotifier } from '../../functions/shared/notify-slack.ts';
+import { useHarmLedger } from '../support/harms.ts';
 import { createWorkflowHarness, type WorkflowHarness } from './harness.ts';
 
 const SLACK_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:slack-webhook-AbCdEf';
@@ -200,6 +201,7 @@ describe('notifications from the recovery workflow', () => {
     await h?.close();
     await webhook.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('posts the outcome of a recovery to Slack with the link to the cluster page', async () => {
     // Prepare

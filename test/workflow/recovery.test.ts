@@ -4,6 +4,7 @@ import { executionNameFor } from '../../functions/core/incident.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { MemoryNotifier } from '../../functions/shared/notify.ts';
 import { BreakerContentionError } from '../../functions/store/breakers.ts';
+import { expectKnownHarms, useHarmLedger } from '../support/harms.ts';
 import {
   createWorkflowHarness,
   events,
@@ -58,6 +59,8 @@ describe('recovery workflow: clusters brought back as they were', () => {
         'ticket closed',
       ]),
     );
+    // known harm, fixed by issue 11: Databricks healed the driver (DRIVER_HEALTHY) before the restart
+    expectKnownHarms(h.simulator, [`restart_healthy_cluster ${clusterId}`]);
   });
 
   it.each([
@@ -309,6 +312,7 @@ describe('recovery workflow: an escalation retried after it opened a breaker', (
   afterAll(async () => {
     await h?.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('still reports the breaker it opened before the retry, in the notification and the metric log', async () => {
     // Prepare
@@ -342,6 +346,7 @@ describe('recovery workflow: a start that keeps failing', () => {
   afterAll(async () => {
     await h?.close();
   });
+  useHarmLedger(() => h?.simulator);
 
   it('escalates after max_attempts, and the second failed recovery opens the cluster breaker', async () => {
     // Prepare

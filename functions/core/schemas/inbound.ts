@@ -79,16 +79,24 @@ export const PlausibleTimestampSchema = z
 /** Keys JavaScript gives a meaning to; never accepted as data. */
 const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
+const PARAMETER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
+
 /** `termination_reason.parameters`: string → string, as Databricks sends them. */
-const ParametersSchema = z
-  .record(
-    z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,99}$/, 'parameter names are 1-100 letters, digits, "_", "." or "-"')
-      .refine((key) => !RESERVED_KEYS.has(key), 'is a reserved name'),
-    text(4000),
-  )
-  .refine((value) => Object.keys(value).length <= 50, 'at most 50 parameters');
+const ParametersSchema = z.record(z.string(), text(4000)).superRefine((value, ctx) => {
+  const names = Object.keys(value);
+  if (names.length > 50) ctx.addIssue({ code: 'custom', message: 'at most 50 parameters' });
+  for (const name of names) {
+    if (!PARAMETER_NAME.test(name) || RESERVED_KEYS.has(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: RESERVED_KEYS.has(name)
+          ? `'${name}' is a reserved name`
+          : 'parameter names are 1-100 letters, digits, "_", "." or "-", starting with a letter',
+      });
+    }
+  }
+});
 
 const UPPER_SNAKE = /^[A-Z][A-Z0-9_]{0,199}$/;
 

@@ -1,0 +1,256 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`, intake section: the real intake handler in-process on DynamoDB Local, the
+ * simulator in a child process. Prints, by command, the AWS calls per event (DynamoDB commands counted
+ * by an SDK middleware, StartExecution by the starter; the API key is cached, as in Lambda), the
+ * Databricks calls per event, p50/p99 latency over BENCH_INTAKE_EVENTS sequential events, and
+ * events/s at concurrency 20.
+ *
+ * Environment: BENCH_INTAKE_EVENTS (2000).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { RecoveryInput } from '../functions/core/incident.ts';
+import { loadPlaybooks } from '../functions/core/playbooks.ts';
+import { type SecretsReader, WorkspaceClients } from '../functions/databricks/index.ts';
+import { createIntakeHandler } from '../functions/intake/app.ts';
+import { workspaceDeps } from '../functions/intake/service.ts';
+import { BreakerRepository } from '../functions/store/breakers.ts';
+import { SilenceRepository } from '../functions/store/silences.ts';
+import { createTable } from '../functions/store/table-definition.ts';
+import { TicketRepository } from '../functions/store/tickets.ts';
+import { lambdaContext, toApiGatewayEvent } from '../lib/local/api-gateway.ts';
+import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
+import { startSimulatorProcess } from './support.ts';
+
+const EVENTS = Number(process.env.BENCH_INTAKE_EVENTS ?? 2000);
+const CONCURRENCY = 20;
+const JOBS = 200;
+const HOUR = 3_600_000;
+
+const clusterId = (set: string, i: number) => `1130-${set}-${String(i).padStart(6, '0')}`;
+
+function scenario(now: number): unknown {
+  const failed = (id: string, i: number) => ({
+    cluster_id: id,
+    cluster_name: id,
+    cluster_source: 'UI',
+    state: 'TERMINATED',
+    terminated_time: now - HOUR + i,
+    termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
+  });
+  const sets = ['seqnew', 'burstn'];
+  return {
+    description: `Intake benchmark: ${2 * EVENTS + JOBS} failed clusters`,
+    seed: 11,
+    clusters: [
+      ...sets.flatMap((set) => Array.from({ length: EVENTS }, (_, i) => failed(clusterId(set, i), i))),
+      ...Array.from({ length: JOBS }, (_, i) => failed(clusterId('jobrun', i), i)),
+    ],
+    jobs: Array.from({ length: JOBS }, (_, i) => ({
+      job_id: 700_000 + i,
+      name: `bench-job-${i}`,
+      tasks: [{ task_key: 't', existing_cluster_id: clusterId('jobrun', i) }],
+      runs: [
+        {
+          run_id: 900_000 + i,
+          result_state: 'FAILED',
+          termination_details: { code: 'CLUSTER_ERROR', type: 'CLOUD_FAILURE' },
+        },
+      ],
+    })),
+  };
+}
+
+const clusterEvent = (id: string) =>
+  JSON.stringify({
+    event: 'cluster.terminated',
+    cluster: { cluster_id: id, termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'CLIENT_ERROR' } },
+  });
+
+interface Measured {
+  readonly name: string;
+  readonly events: number;
+  readonly statuses: Record<string, number>;
+  readonly aws: Record<string, number>;
+  readonly databricks: number;
+  readonly latencies: number[];
+  readonly wallMs: number;
+}
+
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'intake-bench-'));
+  const token = `dapi${randomBytes(16).toString('hex')}`;
+  const scenarioPath = join(dir, 'scenario.json');
+  writeFileSync(scenarioPath, JSON.stringify(scenario(Date.now())));
+  const sim = await startSimulatorProcess(scenarioPath, token);
+  const dynamo = await startDynamoDbLocal();
+  const dynamoClient = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    // DynamoDB Local accepts any credentials; these are not secrets.
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const aws = new Map<string, number>();
+  dynamoClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      aws.set(name, (aws.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countCommands' },
+  );
+  try {
+    const tableName = 'intake-bench';
+    await createTable(dynamoClient, tableName);
+    aws.clear();
+    const documentClient = DynamoDBDocumentClient.from(dynamoClient);
+    const secrets: SecretsReader = {
+      send: (async (_command: GetSecretValueCommand) => ({
+        SecretString: JSON.stringify({ token }),
+      })) as unknown as SecretsReader['send'],
+    };
+    const databricks = new WorkspaceClients({
+      workspaces: [{ id: 'bench', host: sim.url, credentialsSecretArn: 'local/bench' }],
+      secrets,
+    });
+    const apiKey = randomBytes(24).toString('base64url');
+    const tickets = new TicketRepository({ client: documentClient, tableName });
+    const workflow = {
+      start: async (name: string, _input: RecoveryInput) => {
+        aws.set('StartExecution', (aws.get('StartExecution') ?? 0) + 1);
+        return { executionId: `bench:${name}`, alreadyStarted: false };
+      },
+    };
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+    const handler = createIntakeHandler({
+      loadKeys: async () => ({ current: apiKey }),
+      tickets,
+      breakers: new BreakerRepository({ client: documentClient, tableName }),
+      // As in AWS: a failure that would start a recovery reads the operators' silences first.
+      silences: new SilenceRepository({ client: documentClient, tableName }),
+      workflow,
+      playbooks: loadPlaybooks({}),
+      autoRemediationEnabled: true,
+      ...workspaceDeps(databricks),
+      clock: Date.now,
+      actor: 'intake',
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'Bench', serviceName: 'intake' }),
+    });
+    const send = async (body: string): Promise<number> => {
+      const event = toApiGatewayEvent({
+        method: 'POST',
+        path: '/databricks-monitor',
+        headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+        body,
+      });
+      const res = (await handler(event, lambdaContext('intake'))) as APIGatewayProxyResult;
+      return res.statusCode;
+    };
+    // Warm up: connections, JIT, the workspace token.
+    for (let i = 0; i < 50; i++) await send('{"event":"test"}');
+
+    async function measure(name: string, bodies: readonly string[], concurrency = 1): Promise<Measured> {
+      aws.clear();
+      await sim.admin('DELETE', 'stats');
+      const statuses: Record<string, number> = {};
+      const latencies: number[] = [];
+      const started = performance.now();
+      let next = 0;
+      const worker = async () => {
+        while (next < bodies.length) {
+          const body = bodies[next++] as string;
+          const t0 = performance.now();
+          const status = await send(body);
+          latencies.push(performance.now() - t0);
+          statuses[status] = (statuses[status] ?? 0) + 1;
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      const wallMs = performance.now() - started;
+      const stats = (await sim.admin('GET', 'stats')) as { requests: Record<string, number> };
+      const databricksCalls = Object.values(stats.requests).reduce((a, b) => a + b, 0);
+      return {
+        name,
+        events: bodies.length,
+        statuses,
+        aws: Object.fromEntries(aws),
+        databricks: databricksCalls,
+        latencies: latencies.sort((a, b) => a - b),
+        wallMs,
+      };
+    }
+
+    const seqNew = Array.from({ length: EVENTS }, (_, i) => clusterEvent(clusterId('seqnew', i)));
+    const results = [
+      await measure('new incident (cluster event)', seqNew),
+      await measure('duplicate (same events again)', seqNew),
+      await measure(
+        'job notification (new, cluster cause)',
+        Array.from({ length: JOBS }, (_, i) =>
+          JSON.stringify({
+            event_type: 'jobs.on_failure',
+            run: { run_id: 900_000 + i },
+            job: { job_id: 700_000 + i },
+          }),
+        ),
+      ),
+      await measure(
+        'connectivity test',
+        Array.from({ length: EVENTS }, () => '{"event":"test"}'),
+      ),
+    ];
+    const burst = await measure(
+      `new incidents at concurrency ${CONCURRENCY}`,
+      Array.from({ length: EVENTS }, (_, i) => clusterEvent(clusterId('burstn', i))),
+      CONCURRENCY,
+    );
+
+    const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
+    const perEvent = (m: Measured) =>
+      Object.entries(m.aws)
+        .map(([command, n]) => `${command} ${fmt(n / m.events)}`)
+        .join(' + ') || 'none';
+    const total = (m: Measured) => Object.values(m.aws).reduce((a, b) => a + b, 0) / m.events;
+    const lines = [
+      '',
+      `Intake benchmark: real handler in-process, DynamoDB Local, simulator in a child process`,
+      '',
+      ...[...results, burst].flatMap((m) => [
+        `${m.name} — ${m.events} events, answers ${JSON.stringify(m.statuses)}`,
+        `  AWS calls/event:        ${fmt(total(m))} (${perEvent(m)})`,
+        `  Databricks calls/event: ${fmt(m.databricks / m.events)}`,
+        `  latency p50 / p99:      ${fmt(percentile(m.latencies, 50))} ms / ${fmt(percentile(m.latencies, 99))} ms`,
+        `  throughput:             ${fmt((m.events / m.wallMs) * 1000)} events/s`,
+      ]),
+      '',
+      `Goals: ≤ 2 AWS calls per new incident: ${fmt(total(results[0] as Measured))}${total(results[0] as Measured) <= 2 ? ' ✓' : ' ✗'}; ` +
+        `p99 ≤ 10 ms: ${fmt(percentile((results[0] as Measured).latencies, 99))} ms; ` +
+        `≥ 500 events/s at concurrency ${CONCURRENCY}: ${fmt((burst.events / burst.wallMs) * 1000)}`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+  } finally {
+    dynamoClient.destroy();
+    await dynamo.stop();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`npm run bench (intake): ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
