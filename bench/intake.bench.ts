@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     };
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     const handler = createIntakeHandler({
-      loadKeys: async () => ({ current: apiKey }),
+      loadKeys: async () => ({ current: apiKey, basic_username: 'databricks' }),
       tickets,
       breakers: new BreakerRepository({ client: documentClient, tableName }),
       // As in AWS: a failure that would start a recovery reads the operators' silences first.

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../functions/core/errors.ts';
 import { booleanEnv, optionalEnv } from '../functions/shared/env.ts';
-import { startLocalHost } from '../lib/local/host.ts';
+import { LOCAL_BASIC_USERNAME, startLocalHost } from '../lib/local/host.ts';
 import { describePoller } from '../lib/local/poller-loop.ts';
 
 // Locally, EMF metric lines would only clutter the console.
@@ -55,12 +55,16 @@ async function main(): Promise<void> {
   const keyLine = host.apiKeyGenerated
     ? `  API key:    ${host.apiKey}   (generated for this run; set RCA_API_KEY to choose one)`
     : '  API key:    from RCA_API_KEY';
+  const exportLine = host.apiKeyGenerated
+    ? `In another shell:  export RCA_API_KEY='${host.apiKey}'`
+    : 'In another shell, export the same RCA_API_KEY.';
   process.stdout.write(
     [
       '',
       `Databricks cluster recovery is running locally on ${host.url}`,
       `  webhook:    POST ${host.url}/databricks-monitor`,
       keyLine,
+      `  Basic auth: username ${LOCAL_BASIC_USERNAME}, password the API key`,
       `  operations: ${host.url}/ops/...   (rca tickets|ticket|retry|breakers|breaker|silence|report|doctor --url ${host.url} --key <operator key>)`,
       operatorKey === undefined
         ? `  operator key: ${host.operatorKey}   (the operations API only; the webhook key is refused there; set RCA_OPERATOR_KEY to choose one)`
@@ -71,7 +75,8 @@ async function main(): Promise<void> {
       `  DynamoDB:   DynamoDB Local on ${host.dynamoDb.endpoint}`,
       `  poller:     ${describePoller(host.poller)}`,
       '',
-      "Try the seed's Test 1:",
+      exportLine,
+      "Then try the seed's Test 1:",
       `  curl -s -X POST ${host.url}/databricks-monitor -H "x-api-key: $RCA_API_KEY" -H "Content-Type: application/json" \\`,
       '    -d @test/fixtures/seed/test1-driver-unreachable.json',
       '',
@@ -90,8 +95,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  const code = (error as { code?: unknown }).code;
   const message =
-    error instanceof ConfigurationError ? error.message : ((error as Error).stack ?? String(error));
+    error instanceof ConfigurationError
+      ? error.message
+      : code === 'EADDRINUSE'
+        ? `port ${optionalEnv('PORT') ?? 8000} is already in use; stop what listens there or choose another with PORT=<n> npm start`
+        : ((error as Error).stack ?? String(error));
   process.stderr.write(`npm start: ${message}\n`);
   process.exitCode = 1;
 });

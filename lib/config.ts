@@ -1,7 +1,7 @@
 import { Annotations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
 import type { DatabricksWorkspace } from './constructs/intake-api.ts';
 
@@ -15,8 +15,17 @@ export interface WorkspaceContext {
   readonly id: string;
   /** The workspace URL, `https://<deployment>.cloud.databricks.com`. */
   readonly host: string;
-  /** Name of the Secrets Manager secret holding the workspace's PAT or OAuth M2M credentials. */
+  /**
+   * Name of the Secrets Manager secret holding the workspace's acting credential (PAT or OAuth M2M):
+   * the one that restarts clusters and repairs runs. Read by the workflow and the poller.
+   */
   readonly credentialsSecretName: string;
+  /**
+   * Name of a secret holding a read-only credential of the same workspace (clusters and job runs
+   * readable, nothing manageable), for the internet-facing intake, which only reads. Without it, the
+   * intake reads with the acting credential.
+   */
+  readonly readOnlyCredentialsSecretName?: string | undefined;
   /** The numeric id Databricks gives the workspace, carried by job notifications as `workspace_id`. */
   readonly databricksWorkspaceId?: string | undefined;
 }
@@ -39,6 +48,12 @@ export interface RecoveryConfig {
   readonly slackWebhookSecretName?: string;
   /** Minutes between two poller runs; unset keeps the construct's default (5). */
   readonly pollIntervalMinutes?: number;
+  /** Whether the API gets its AWS WAF web ACL; unset keeps the construct's default (on). */
+  readonly wafEnabled?: boolean;
+  /** Requests per 5 minutes one IP address may send before WAF blocks it; unset keeps the default. */
+  readonly wafRateLimit?: number;
+  /** Whether tickets, logs and the topic's key outlive the stack; unset keeps the default (retained). */
+  readonly retainData?: boolean;
 }
 
 /** The context keys this app reads. */
@@ -50,6 +65,9 @@ export const CONTEXT_KEYS = {
   apiGatewayCloudWatchRole: 'apiGatewayCloudWatchRole',
   slackWebhookSecretName: 'slackWebhookSecretName',
   pollIntervalMinutes: 'pollIntervalMinutes',
+  wafEnabled: 'wafEnabled',
+  wafRateLimit: 'wafRateLimit',
+  retainData: 'retainData',
 } as const;
 
 /**
@@ -75,7 +93,10 @@ const WorkspaceContextSchema = WorkspaceConfigSchema.pick({
   host: true,
   databricksWorkspaceId: true,
 })
-  .extend({ credentialsSecretName: SecretNameSchema })
+  .extend({
+    credentialsSecretName: SecretNameSchema,
+    readOnlyCredentialsSecretName: SecretNameSchema.optional(),
+  })
   // The function runs in AWS: the plain-http exception the schema makes for a local simulator cannot apply.
   .refine((workspace) => !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])([:/]|$)/.test(workspace.host), {
     path: ['host'],
@@ -83,6 +104,11 @@ const WorkspaceContextSchema = WorkspaceConfigSchema.pick({
   });
 
 const WorkspacesContextSchema = workspaceList(WorkspaceContextSchema);
+
+// WAF's own bounds for a rate-based rule's limit per 5-minute window.
+const WafRateLimitSchema = z
+  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+  .pipe(z.number().int('must be a whole number').min(100, 'must be at least 100').max(2_000_000_000));
 
 const BooleanContextSchema = z.union([
   z.boolean(),
@@ -123,6 +149,9 @@ export function readRecoveryConfig(scope: Construct): RecoveryConfig {
     ),
     slackWebhookSecretName: contextValue(scope, CONTEXT_KEYS.slackWebhookSecretName, SecretNameSchema),
     pollIntervalMinutes: contextValue(scope, CONTEXT_KEYS.pollIntervalMinutes, PollIntervalSchema),
+    wafEnabled: contextValue(scope, CONTEXT_KEYS.wafEnabled, BooleanContextSchema),
+    wafRateLimit: contextValue(scope, CONTEXT_KEYS.wafRateLimit, WafRateLimitSchema),
+    retainData: contextValue(scope, CONTEXT_KEYS.retainData, BooleanContextSchema),
   };
 }
 
@@ -137,14 +166,31 @@ export function importWorkspaces(scope: Construct, config: RecoveryConfig): Data
       `No Databricks workspace configured: using the example workspace '${EXAMPLE_WORKSPACE.id}', which cannot be reached. Set the context ${CONTEXT_KEYS.workspaces} in cdk.json or with -c to [{"id": "...", "host": "https://...", "credentialsSecretName": "..."}].`,
     );
   }
-  return config.databricksWorkspaces.map(({ credentialsSecretName, ...workspace }) => ({
-    ...workspace,
-    credentialsSecret: Secret.fromSecretNameV2(
-      scope,
-      `DatabricksCredentials-${workspace.id}`,
-      credentialsSecretName,
-    ),
-  }));
+  const actingOnly = config.databricksWorkspaces.filter((w) => w.readOnlyCredentialsSecretName === undefined);
+  if (actingOnly.length > 0 && !config.exampleWorkspace) {
+    Annotations.of(scope).addInfo(
+      `Workspace${actingOnly.length === 1 ? '' : 's'} ${actingOnly.map((w) => w.id).join(', ')} without readOnlyCredentialsSecretName: the internet-facing intake reads ${actingOnly.length === 1 ? 'it' : 'them'} with the acting credential, which can also restart clusters. See docs/deploy.md, "Databricks credentials".`,
+    );
+  }
+  return config.databricksWorkspaces.map(
+    ({ credentialsSecretName, readOnlyCredentialsSecretName, ...workspace }) => ({
+      ...workspace,
+      credentialsSecret: Secret.fromSecretNameV2(
+        scope,
+        `DatabricksCredentials-${workspace.id}`,
+        credentialsSecretName,
+      ),
+      ...(readOnlyCredentialsSecretName === undefined
+        ? {}
+        : {
+            readOnlyCredentialsSecret: Secret.fromSecretNameV2(
+              scope,
+              `DatabricksReadOnlyCredentials-${workspace.id}`,
+              readOnlyCredentialsSecretName,
+            ),
+          }),
+    }),
+  );
 }
 
 function contextValue<T extends z.ZodType>(

@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicies, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { importWorkspaces, readRecoveryConfig } from './config.ts';
@@ -49,6 +49,7 @@ export class RecoveryStack extends Stack {
       ...props,
     });
 
+    const config = readRecoveryConfig(this);
     this.storage = new Storage(this, 'Storage');
     this.intakeSecrets = new IntakeSecrets(this, 'IntakeSecrets');
     this.notifications = new Notifications(this, 'Notifications');
@@ -58,7 +59,6 @@ export class RecoveryStack extends Stack {
       synchronousCaller: 'operators and post-deployment smoke tests (lambda invoke, RequestResponse)',
     });
 
-    const config = readRecoveryConfig(this);
     this.workspaces = importWorkspaces(this, config);
     this.recoveryWorkflow = new RecoveryWorkflow(this, 'RecoveryWorkflow', {
       storage: this.storage,
@@ -80,6 +80,8 @@ export class RecoveryStack extends Stack {
       playbookOverrides: config.playbookOverrides,
       breakerConfig: config.breakerConfig,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
+      firewall: config.wafEnabled ?? true,
+      ...(config.wafRateLimit === undefined ? {} : { firewallRateLimit: config.wafRateLimit }),
     });
     this.operations = new OperationsApi(this, 'Operations', {
       api: this.intake.api,
@@ -111,6 +113,44 @@ export class RecoveryStack extends Stack {
         this.poller.function.logGroup,
         this.recoveryWorkflow.taskFunction.logGroup,
       ],
+    });
+
+    this.applyDataRemovalPolicy(config.retainData ?? true);
+    this.addOutputs();
+  }
+
+  /**
+   * What `cdk destroy` does with the stack's data: the table (tickets and their audit trail), the
+   * notification topic's KMS key and every log group. Retained by default, so that an accidental
+   * destroy or a replacement loses no history; `retainData=false` (test and throw-away stacks) deletes
+   * them with the stack (the key after AWS KMS's 7-day minimum waiting period). API Gateway's account
+   * logging role and setting are retained either way: other APIs of the account log through them.
+   */
+  private applyDataRemovalPolicy(retain: boolean): void {
+    RemovalPolicies.of(this).apply(retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY, {
+      applyToResourceTypes: ['AWS::DynamoDB::Table', 'AWS::KMS::Key', 'AWS::Logs::LogGroup'],
+    });
+  }
+
+  /** What an operator needs after a deployment, as stack outputs (`cdk deploy` prints them). */
+  private addOutputs(): void {
+    const keys = this.intakeSecrets.apiKeys;
+    new CfnOutput(this, 'IntakeKeySecretName', {
+      description:
+        'The Secrets Manager secret holding the intake API keys (current, previous, basic_username)',
+      value: keys.secretName,
+    });
+    new CfnOutput(this, 'ReadIntakeKeyCommand', {
+      description: 'Prints the secret with the current API key; the key is the HTTP Basic password',
+      value: `aws secretsmanager get-secret-value --region ${this.region} --secret-id ${keys.secretArn} --query SecretString --output text`,
+    });
+    new CfnOutput(this, 'TableName', {
+      description: 'The DynamoDB table of tickets, audit trail, breakers and poll cursors',
+      value: this.storage.table.tableName,
+    });
+    new CfnOutput(this, 'StateMachineArn', {
+      description: 'The recovery workflow (Step Functions)',
+      value: this.recoveryWorkflow.stateMachine.stateMachineArn,
     });
   }
 }

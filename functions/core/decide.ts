@@ -3,7 +3,7 @@
  * (for cluster events) by the intake. No I/O: job notifications come with their `runs/get` and
  * `clusters/get` context already fetched.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import { parseWith, ValidationError } from './errors.ts';

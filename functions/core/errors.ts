@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** Input that does not match the expected shape; `issues` name the offending fields. */
 export class ValidationError extends Error {

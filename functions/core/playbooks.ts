@@ -3,7 +3,7 @@
  * typed table; overrides come from configuration (a JSON file, an environment variable or CDK props)
  * and are validated at start-up with errors that name the bad key.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTIONS, type Action, ERROR_TYPES, type ErrorType } from './error-types.ts';
 import { ConfigurationError } from './errors.ts';
 

@@ -4,7 +4,7 @@
  * until shortly before it expires and refreshed by a single request however many calls wait on it.
  * Credentials never appear in errors or logs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseJson } from '../core/json.ts';
 import { DatabricksCredentialsError, DatabricksUnauthenticatedError, toApiError } from './errors.ts';
 import type { Clock } from './retry.ts';

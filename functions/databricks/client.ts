@@ -6,9 +6,9 @@
  * Request and response objects use the REST API's own field names (snake_case) so that they can
  * be compared with Databricks' documentation line by line.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { describeIssues, ValidationError } from '../core/errors.ts';
-import { parseJson } from '../core/json.ts';
+import { parseResponseJson } from '../core/json.ts';
 import {
   type ClusterDetails,
   ClusterDetailsSchema,
@@ -593,7 +593,7 @@ export class DatabricksClient {
     }
     let json: unknown;
     try {
-      json = text.trim() === '' ? {} : parseJson(text);
+      json = text.trim() === '' ? {} : parseResponseJson(text);
     } catch (error) {
       throw new DatabricksResponseError(operation, (error as Error).message);
     }

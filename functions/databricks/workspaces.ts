@@ -4,7 +4,7 @@
  * after a 401, so a rotated secret is picked up by a warm Lambda.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError, describeIssues } from '../core/errors.ts';
 import { type AuthProvider, authFromCredentials, lazyAuth, parseWorkspaceCredentials } from './auth.ts';
 import { DatabricksClient, type DatabricksClientOptions } from './client.ts';

@@ -3,12 +3,14 @@
  * from the environment. Everything is built once, at cold start.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadPlaybooks } from '../core/playbooks.ts';
 import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
 import { createOpsHandler, iamOperator } from '../ops/app.ts';
 import { operationsDeps } from '../ops/wiring.ts';
-import { documentClient, secretsManager, stepFunctions } from '../shared/aws.ts';
+import { documentClient } from '../shared/aws-dynamodb.ts';
+import { secretsManager } from '../shared/aws-secrets.ts';
+import { stepFunctions } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';

@@ -5,12 +5,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadPlaybooks } from '../core/playbooks.ts';
 import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
 import { createPollerHandler } from '../poller/app.ts';
 import { resolvePollerOptions } from '../poller/config.ts';
-import { documentClient, secretsManager, stepFunctions } from '../shared/aws.ts';
+import { documentClient } from '../shared/aws-dynamodb.ts';
+import { secretsManager } from '../shared/aws-secrets.ts';
+import { stepFunctions } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';

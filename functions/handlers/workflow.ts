@@ -5,9 +5,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
-import { documentClient, secretsManager, sns } from '../shared/aws.ts';
+import { documentClient } from '../shared/aws-dynamodb.ts';
+import { secretsManager } from '../shared/aws-secrets.ts';
+import { sns } from '../shared/aws-sns.ts';
 import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { FanOutNotifier, type Notifier, SnsNotifier } from '../shared/notify.ts';
 import { SlackNotifier } from '../shared/notify-slack.ts';

@@ -5,14 +5,30 @@
  * both current and previous are accepted so keys can be rotated without dropping deliveries.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
 
+/** Shortest key accepted, current or previous: a short key is a guessable key. */
+export const MIN_API_KEY_LENGTH = 16;
+
 export const ApiKeysSecretSchema = z.looseObject({
-  current: z.string().min(16, 'the current API key must be at least 16 characters'),
-  previous: z.string().optional(),
-  /** Username expected with HTTP Basic; any username is accepted when absent. */
-  basic_username: z.string().min(1).optional(),
+  current: z
+    .string()
+    .min(MIN_API_KEY_LENGTH, `the current API key must be at least ${MIN_API_KEY_LENGTH} characters`),
+  /** Empty outside a rotation. */
+  previous: z
+    .union([
+      z.literal(''),
+      z
+        .string()
+        .min(
+          MIN_API_KEY_LENGTH,
+          `the previous API key must be empty or at least ${MIN_API_KEY_LENGTH} characters`,
+        ),
+    ])
+    .optional(),
+  /** The username HTTP Basic callers must send with the key (the stack generates `databricks`). */
+  basic_username: z.string().min(1, 'must name the username HTTP Basic callers send'),
 });
 export type ApiKeys = z.infer<typeof ApiKeysSecretSchema>;
 
@@ -69,8 +85,6 @@ export function authenticate(headers: Headers, keys: ApiKeys): void {
   let keyMatches = false;
   for (const candidate of candidates) keyMatches = safeEqual(credential.key, candidate) || keyMatches;
   const userMatches =
-    credential.username === undefined || keys.basic_username === undefined
-      ? true
-      : safeEqual(credential.username, keys.basic_username);
+    credential.username === undefined ? true : safeEqual(credential.username, keys.basic_username);
   if (!keyMatches || !userMatches) throw new UnauthorizedError('wrong credential');
 }

@@ -4,7 +4,7 @@
  * remove a silence). Every change is audited: on the ticket for ticket changes, in the operations log
  * otherwise. Dependencies are the repositories and the reconciler's start path.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Breaker } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';

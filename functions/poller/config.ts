@@ -2,7 +2,7 @@
  * The poller's knobs. Operators set them in seconds (`POLLER_CONFIG`, the CDK prop `pollerConfig`);
  * the code works in milliseconds.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError, describeIssues } from '../core/errors.ts';
 
 export interface PollerOptions {

@@ -1,17 +1,15 @@
 /**
- * AWS SDK clients, built once per Lambda container and shared by every invocation. Endpoints can be
- * redirected (DynamoDB Local, tests) through `AWS_ENDPOINT_URL_*`, which the SDK reads itself.
+ * What every AWS SDK client of the functions shares. The clients themselves are built once per Lambda
+ * container, one module each (`aws-dynamodb.ts`, `aws-secrets.ts`, `aws-sfn.ts`, `aws-sns.ts`), so that
+ * a function loads only the SDK clients it imports. Endpoints can be redirected (DynamoDB Local,
+ * tests) through `AWS_ENDPOINT_URL_*`, which the SDK reads itself.
  *
  * Every request is bounded in time: without a request timeout the SDK waits on a hung connection
  * until the Lambda itself times out, and the task fails with nothing to show for it. A timed-out
  * request fails with a `TimeoutError`, which the SDK retries and the workflow treats as transient.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-// Ships with the AWS SDK clients (their default request handler).
+// Bundled, not taken from the runtime's SDK like the clients: `throwOnRequestTimeout` needs a recent
+// @smithy/node-http-handler, and the version the runtime ships is not ours to choose.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface HttpTimeouts {
@@ -31,12 +29,3 @@ export const AWS_HTTP_TIMEOUTS: HttpTimeouts = { connectionTimeout: 3000, reques
 export function awsHttpHandler(timeouts: HttpTimeouts = AWS_HTTP_TIMEOUTS): NodeHttpHandler {
   return new NodeHttpHandler({ ...timeouts, throwOnRequestTimeout: true });
 }
-
-const dynamoDb = new DynamoDBClient({ requestHandler: awsHttpHandler() });
-
-export const documentClient = DynamoDBDocumentClient.from(dynamoDb, {
-  marshallOptions: { removeUndefinedValues: true },
-});
-export const secretsManager = new SecretsManagerClient({ requestHandler: awsHttpHandler() });
-export const stepFunctions = new SFNClient({ requestHandler: awsHttpHandler() });
-export const sns = new SNSClient({ requestHandler: awsHttpHandler() });

@@ -2,7 +2,7 @@
  * Environment variables, read once through these helpers. A missing or malformed variable is a
  * deployment mistake: it fails at cold start with a message naming the variable.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -5,7 +5,7 @@
  * Each task returns the whole next state; Choice states route on `outcome` and Wait states read
  * `wait.seconds` (`SecondsPath`), so the ASL holds no business rule.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTIONS } from '../core/error-types.ts';
 import type { RecoveryInput } from '../core/incident.ts';
 import type { Playbook } from '../core/playbooks.ts';

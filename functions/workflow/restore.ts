@@ -10,7 +10,7 @@
  * before the call: a retried task that finds the original values on the cluster already takes them
  * from there instead of reading the restored cluster as "the fallback".
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DatabricksApiError } from '../databricks/errors.ts';
 import type { WorkflowDeps } from './deps.ts';
 import { isTransient, TaskInputError } from './errors.ts';

@@ -89,7 +89,8 @@ export function renderClassificationTable(): string {
     '',
     'Without a usable code, the state, run or cloud message decides (`functions/core/classifier/free-text.ts`). Sentences',
     'that only list possible causes ("Possible reasons may include …", "If the problem persists …") are set aside; then',
-    'a specific termination code named in the text decides through the table above (confidence 0.85); then the concept',
+    'a specific termination code named in the text, or given as the reason by its title-case label ("Reason: Npip Tunnel',
+    'Setup Failure"), decides through the table above (confidence 0.85); then the concept',
     'rules below, first match wins; then a generic code or a code\'s title-case label ("Cloud Provider Launch Failure",',
     'confidence 0.5). Tested on a corpus of real messages with their sources (`test/fixtures/classifier/free-text-corpus.json`).',
     '',
@@ -110,7 +111,22 @@ function describeBackoff(backoff: {
   return `${backoff.initial_seconds} ×${backoff.multiplier} ≤ ${backoff.max_seconds}`;
 }
 
-export const codesCommand: Command = async (_args, io) => {
+const USAGE = `Usage: rca codes
+
+Prints the classification reference as Markdown: every error type with its default playbook, then every
+Databricks termination code with its decision (failure or not, error type, action, why). It is the
+source of docs/classification.md.
+`;
+
+export const codesCommand: Command = async (args, io) => {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.length > 0) {
+    io.stderr.write(`rca codes: unexpected argument '${args[0]}'\n\n${USAGE}`);
+    return 2;
+  }
   io.stdout.write(renderClassificationTable());
   return 0;
 };

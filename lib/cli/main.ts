@@ -1,3 +1,5 @@
+import packageJson from '../../package.json' with { type: 'json' };
+
 export interface CliIo {
   readonly stdin: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
@@ -72,6 +74,10 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout.write(`rca ${packageJson.version}\n`);
+    return 0;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(usage());
     return name === undefined ? 2 : 0;
@@ -87,5 +93,5 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 function usage(): string {
   const lines = Object.values(COMMANDS).map((c) => `  ${c.summary}`);
-  return `Usage: rca <command> [options]\n\nCommands:\n${lines.join('\n')}\n`;
+  return `Usage: rca <command> [options]\n       rca <command> --help\n       rca --version\n\nCommands:\n${lines.join('\n')}\n`;
 }

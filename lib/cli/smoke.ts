@@ -3,7 +3,7 @@ import { optionalEnv } from '../../functions/shared/env.ts';
 import type { Command } from './main.ts';
 import { connectionFrom, type OpsConnection, opsRequest } from './ops-client.ts';
 
-const USAGE = `Usage: rca smoke --url URL [--key KEY] [--cluster ID] [--wait SECONDS] [--operator-key KEY | --region R]
+const USAGE = `Usage: rca smoke --url URL [--key KEY] [--basic-user NAME] [--cluster ID] [--wait SECONDS] [--operator-key KEY | --region R]
 
 Checks a running deployment (the API Gateway stage URL from the stack outputs, or http://localhost:8000
 for npm start) from the outside:
@@ -13,7 +13,10 @@ for npm start) from the outside:
      and with --wait the ticket is followed until it is closed or escalated — read from the operations
      API, which the webhook key cannot read: with --operator-key (npm start's operator key, or
      RCA_OPERATOR_KEY), else signed with your AWS credentials (--region or AWS_REGION).
-The key comes from --key or RCA_API_KEY. Use --cluster only with a cluster you want restarted.
+The key comes from --key or RCA_API_KEY. It is sent in x-api-key, or with --basic-user as the password of
+HTTP Basic with that username, as a Databricks notification destination sends it (the username is the
+basic_username of the intake's key secret, "databricks" unless changed). While --wait follows a ticket, a
+progress line shows its status and the time waited. Use --cluster only with a cluster you want restarted.
 `;
 
 interface Check {
@@ -31,6 +34,7 @@ export const smokeCommand: Command = async (args, io) => {
       options: {
         url: { type: 'string' },
         key: { type: 'string' },
+        'basic-user': { type: 'string' },
         cluster: { type: 'string' },
         wait: { type: 'string' },
         'operator-key': { type: 'string' },
@@ -61,10 +65,11 @@ export const smokeCommand: Command = async (args, io) => {
     checks.push(check);
     io.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
   };
+  const basicUser = typeof values['basic-user'] === 'string' ? values['basic-user'] : undefined;
   const post = async (body: unknown, apiKey: string) => {
     const res = await fetch(`${base}/databricks-monitor`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      headers: { 'content-type': 'application/json', ...credentialHeaders(apiKey, basicUser) },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
@@ -80,6 +85,19 @@ export const smokeCommand: Command = async (args, io) => {
     });
     const wrong = await post({ event: 'test' }, `${key}-wrong`);
     report({ name: 'wrong key refused', ok: wrong.status === 401, detail: `${wrong.status}` });
+    if (basicUser !== undefined) {
+      const otherUser = await fetch(`${base}/databricks-monitor`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...credentialHeaders(key, `${basicUser}-wrong`) },
+        body: JSON.stringify({ event: 'test' }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      report({
+        name: 'wrong Basic username refused',
+        ok: otherUser.status === 401,
+        detail: `${otherUser.status}`,
+      });
+    }
 
     if (typeof values.cluster === 'string') {
       const event = {
@@ -102,6 +120,7 @@ export const smokeCommand: Command = async (args, io) => {
           connectionFrom({ url: base, key: values['operator-key'], region: values.region }),
           ticketId,
           waitSeconds,
+          io.stdout,
         );
         report({
           name: 'ticket resolved',
@@ -118,21 +137,60 @@ export const smokeCommand: Command = async (args, io) => {
   return failed === 0 ? 0 : 1;
 };
 
+/** How a request carries the key: `x-api-key`, or HTTP Basic with `user` as the username. */
+function credentialHeaders(key: string, user: string | undefined): Record<string, string> {
+  return user === undefined
+    ? { 'x-api-key': key }
+    : { authorization: `Basic ${Buffer.from(`${user}:${key}`, 'utf8').toString('base64')}` };
+}
+
+const PROGRESS_EVERY_MS = 15_000;
+
+/**
+ * Reads the ticket every second until it is closed, escalated or suppressed, or `waitSeconds` pass.
+ * On a terminal the progress line is rewritten in place; elsewhere (CI logs) a line is printed when
+ * the status changes and every 15 s.
+ */
 async function followTicket(
   connection: OpsConnection,
   ticketId: string,
   waitSeconds: number,
+  out: NodeJS.WritableStream,
 ): Promise<string | undefined> {
-  const until = Date.now() + waitSeconds * 1000;
+  const started = Date.now();
+  const until = started + waitSeconds * 1000;
+  const tty = (out as { isTTY?: boolean }).isTTY === true;
+  let last = '';
+  let lastPrinted = 0;
+  const progress = (text: string, done = false) => {
+    const elapsed = Math.round((Date.now() - started) / 1000);
+    const line = `      waiting for ${ticketId}: ${text} (${elapsed} s of ${waitSeconds} s)`;
+    if (tty) out.write(`\r${line.padEnd(100)}${done ? '\n' : ''}`);
+    else if (text !== last || Date.now() - lastPrinted >= PROGRESS_EVERY_MS || done) {
+      out.write(`${line}\n`);
+      lastPrinted = Date.now();
+    }
+    last = text;
+  };
   while (Date.now() < until) {
-    const body = await opsRequest<{ ticket?: { status?: string } }>(
-      connection,
-      'GET',
-      `/tickets/${ticketId}`,
-    );
+    let body: { ticket?: { status?: string; recoveryStatus?: string } };
+    let unreadable = '';
+    try {
+      body = await opsRequest(connection, 'GET', `/tickets/${ticketId}`);
+    } catch (error) {
+      body = {};
+      unreadable = (error as Error).message;
+    }
     const status = body.ticket?.status;
-    if (status === 'closed' || status === 'escalated' || status === 'suppressed') return status;
+    const recovery = body.ticket?.recoveryStatus;
+    const final = status === 'closed' || status === 'escalated' || status === 'suppressed';
+    progress(
+      `ticket ${status ?? `unreadable (${unreadable})`}${recovery === undefined ? '' : `, recovery ${recovery}`}`,
+      final,
+    );
+    if (final) return status;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
+  progress('gave up', true);
   return undefined;
 }

@@ -18,6 +18,7 @@ import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
+import { IntakeFirewall } from './firewall.ts';
 import { RecoveryFunction } from './recovery-function.ts';
 import type { IntakeSecrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
@@ -33,6 +34,12 @@ export interface DatabricksWorkspace {
    * encrypted with the AWS-managed `aws/secretsmanager` key, since no KMS grant is made for it.
    */
   readonly credentialsSecret: ISecret;
+  /**
+   * A secret holding a read-only credential of the workspace, which the intake reads with instead of
+   * `credentialsSecret`: the internet-facing function then holds nothing that can change a cluster.
+   * @default - the intake reads with `credentialsSecret`
+   */
+  readonly readOnlyCredentialsSecret?: ISecret;
   /** The numeric workspace id Databricks puts in job notifications (`workspace_id`). @default none */
   readonly databricksWorkspaceId?: string;
 }
@@ -111,10 +118,33 @@ export interface IntakeApiProps {
   readonly logRetention?: RetentionDays;
 
   /**
-   * ARN of a regional AWS WAFv2 web ACL to associate with the stage.
-   * @default - no web ACL
+   * Whether the stage gets its own AWS WAF web ACL ({@link IntakeFirewall}: body size limit, rate limit
+   * per address, AWS managed rule groups). Off, the function's own 64 KiB check is the only body
+   * limit, enforced after the function has been invoked.
+   * @default true
+   */
+  readonly firewall?: boolean;
+
+  /**
+   * Requests per 5 minutes one address may send before the web ACL blocks it.
+   * @default - the default of {@link IntakeFirewallProps.rateLimit}
+   */
+  readonly firewallRateLimit?: number;
+
+  /**
+   * ARN of a regional AWS WAFv2 web ACL of your own to associate with the stage instead of the
+   * stack's (for example one managed by AWS Firewall Manager).
+   * @default - the stack's own web ACL, unless `firewall` is false
    */
   readonly webAclArn?: string;
+
+  /**
+   * Steady-state requests per second the operators' ticket reads (`GET /ops/tickets/{id}`, see
+   * `OperationsApi`) may take of the stage's budget: capped well below it so that they can never crowd
+   * out Databricks' deliveries.
+   * @default 5 (bursts of 10)
+   */
+  readonly ticketReadRateLimit?: number;
 
   /**
    * Whether to set the account's API Gateway CloudWatch role, which API Gateway needs to write any
@@ -170,6 +200,9 @@ export class IntakeApi extends Construct {
   /** The URL Databricks and custom events post to: `https://…/prod/databricks-monitor`. */
   public readonly url: string;
 
+  /** The stack's web ACL in front of the stage, unless switched off or replaced by `webAclArn`. */
+  public readonly firewall?: IntakeFirewall;
+
   constructor(scope: Construct, id: string, props: IntakeApiProps) {
     super(scope, id);
 
@@ -195,7 +228,8 @@ export class IntakeApi extends Construct {
     const fn = this.function.lambdaFunction;
     props.storage.grantReadWriteData(fn);
     props.secrets.grantRead(fn);
-    grantDatabricksWorkspaces(fn, props.workspaces);
+    // The intake only reads clusters and runs: it gets the read-only credentials where configured.
+    grantDatabricksWorkspaces(fn, props.workspaces, 'read');
     if (props.stateMachine !== undefined) {
       this.grantStartRecovery(props.stateMachine);
     }
@@ -215,6 +249,12 @@ export class IntakeApi extends Construct {
         tracingEnabled: true,
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
+        methodOptions: {
+          '/ops/tickets/{id}/GET': {
+            throttlingRateLimit: props.ticketReadRateLimit ?? 5,
+            throttlingBurstLimit: (props.ticketReadRateLimit ?? 5) * 2,
+          },
+        },
         accessLogDestination: new LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: ACCESS_LOG_FORMAT,
         // ERROR only, without data tracing: INFO would log request headers, which carry the keys.
@@ -243,16 +283,24 @@ export class IntakeApi extends Construct {
     if (props.cloudWatchRole ?? true) {
       this.setAccountCloudWatchRole();
     }
-    if (props.webAclArn === undefined) {
+    let webAclArn = props.webAclArn;
+    if (webAclArn === undefined && (props.firewall ?? true)) {
+      this.firewall = new IntakeFirewall(this, 'Firewall', {
+        ...(props.firewallRateLimit === undefined ? {} : { rateLimit: props.firewallRateLimit }),
+        maxBodyBytes: 65_536,
+      });
+      webAclArn = this.firewall.webAcl.attrArn;
+    }
+    if (webAclArn === undefined) {
       Validations.of(this.api.deploymentStage).acknowledge({
         id: 'AwsSolutions-APIG3',
         reason:
-          'No web ACL by default: every request is authenticated by the function with a constant-time key comparison, the stage is throttled, and the API serves a handful of known server-side callers. Organisations with a WAF policy pass webAclArn.',
+          'The web ACL was switched off by the operator (context wafEnabled=false): every request is still authenticated by the function with a constant-time key comparison, the stage is throttled, and the function refuses bodies over 64 KiB itself.',
       });
     } else {
       new CfnWebACLAssociation(this, 'WebAclAssociation', {
         resourceArn: this.api.deploymentStage.stageArn,
-        webAclArn: props.webAclArn,
+        webAclArn,
       });
     }
 
@@ -318,21 +366,32 @@ export class IntakeApi extends Construct {
 }
 
 /**
- * Lets a function read the credentials of each workspace, and tells it the workspaces in
- * `DATABRICKS_WORKSPACES` (`[{ id, host, credentialsSecretArn, databricksWorkspaceId? }]`, as `functions/databricks`
- * parses it).
+ * Which credential of a workspace a function gets: `act` (the credential that restarts clusters and
+ * repairs runs) or `read` (the read-only one where configured, else the acting one).
+ */
+export type DatabricksAccess = 'act' | 'read';
+
+/**
+ * Lets a function read one credential of each workspace — and no other — and tells it the workspaces
+ * in `DATABRICKS_WORKSPACES` (`[{ id, host, credentialsSecretArn, databricksWorkspaceId? }]`, as
+ * `functions/databricks` parses it), `credentialsSecretArn` naming the credential granted.
  */
 export function grantDatabricksWorkspaces(
   fn: LambdaFunction,
   workspaces: readonly DatabricksWorkspace[],
+  access: DatabricksAccess = 'act',
 ): void {
+  const credential = (workspace: DatabricksWorkspace): ISecret =>
+    access === 'read'
+      ? (workspace.readOnlyCredentialsSecret ?? workspace.credentialsSecret)
+      : workspace.credentialsSecret;
   fn.addEnvironment(
     'DATABRICKS_WORKSPACES',
     Stack.of(fn).toJsonString(
       workspaces.map((workspace) => ({
         id: workspace.id,
         host: workspace.host,
-        credentialsSecretArn: workspace.credentialsSecret.secretArn,
+        credentialsSecretArn: credential(workspace).secretArn,
         ...(workspace.databricksWorkspaceId === undefined
           ? {}
           : { databricksWorkspaceId: workspace.databricksWorkspaceId }),
@@ -340,7 +399,7 @@ export function grantDatabricksWorkspaces(
     ),
   );
   for (const workspace of workspaces) {
-    workspace.credentialsSecret.grantRead(fn);
+    credential(workspace).grantRead(fn);
   }
 }
 

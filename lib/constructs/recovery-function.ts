@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -80,6 +80,15 @@ export interface RecoveryFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
 
   /**
+   * Whether stack traces are mapped back to the TypeScript sources at run time (a source map beside
+   * the bundle and `--enable-source-maps`). Node then reads and parses the map while the function
+   * initialises, which costs tens of milliseconds of every cold start: worth it only where cold starts
+   * are off any caller's path and errors are read by people.
+   * @default false
+   */
+  readonly sourceMap?: boolean;
+
+  /**
    * Who invokes the function synchronously, for example 'API Gateway' or 'the recovery state
    * machine'. A synchronous caller receives the function's error itself, so a dead-letter queue
    * would never receive anything: naming the caller acknowledges Serverless-LambdaDLQ with that
@@ -90,9 +99,33 @@ export interface RecoveryFunctionProps {
 }
 
 /**
- * A Lambda function with every house default: Node.js 24 on ARM64, ESM bundled offline by the
- * local esbuild (minified, with source maps), X-Ray active tracing, its own log group with a
- * retention, Powertools configuration, and a role that holds only what the function is granted.
+ * How every function is bundled, by the local esbuild (offline): one minified CommonJS file.
+ *
+ * - The AWS SDK clients (`@aws-sdk/*`) are not bundled: the Node.js 24 runtime ships SDK v3, loaded
+ *   from its own disk. Only `@smithy/node-http-handler` is bundled, as the one pinned feature:
+ *   `throwOnRequestTimeout` (see `functions/shared/aws.ts`) must not depend on the runtime's version.
+ * - CommonJS, not ESM: an ES module importing `node:http` builds the module's whole namespace, which
+ *   loads undici at start-up (Powertools Tracer and the X-Ray SDK import it); `require` does not.
+ * - No source map unless {@link RecoveryFunctionProps.sourceMap}: see there.
+ */
+export function bundlingOptions(sourceMap: boolean): BundlingOptions {
+  return {
+    format: OutputFormat.CJS,
+    target: 'node24',
+    minify: true,
+    sourceMap,
+    sourcesContent: false,
+    // ES module builds of the dependencies tree-shake better than their CommonJS ones.
+    mainFields: ['module', 'main'],
+    bundleAwsSDK: false,
+    externalModules: ['@aws-sdk/*'],
+  };
+}
+
+/**
+ * A Lambda function with every house default: Node.js 24 on ARM64, bundled offline by the local
+ * esbuild ({@link bundlingOptions}), X-Ray active tracing, its own log group with a retention,
+ * Powertools configuration, and a role that holds only what the function is granted.
  */
 export class RecoveryFunction extends Construct {
   /** The Lambda function; grant access to it, or pass it to the constructs that grant it access. */
@@ -131,26 +164,14 @@ export class RecoveryFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(props.sourceMap === true ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'databricks-cluster-recovery',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'DatabricksClusterRecovery',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         SERVICE_VERSION: props.version ?? packageJson.version,
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // The deployed code is the code the tests ran against, not the SDK version the runtime ships.
-        bundleAwsSDK: true,
-        // CommonJS dependencies bundled into ESM still call require().
-        banner:
-          "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      },
+      bundling: bundlingOptions(props.sourceMap ?? false),
     });
 
     this.enableTracing();

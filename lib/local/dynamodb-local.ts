@@ -104,7 +104,9 @@ async function startOn(port: number, options: StartDynamoDbLocalOptions): Promis
     region: 'us-east-1',
     credentials: LOCAL_CREDENTIALS,
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 1000 },
+    // Throw instead of warning: while the JVM starts, a probe that times out is expected, and the
+    // SDK's warning about it would be a stray line in `npm start`'s console.
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1000, throwOnRequestTimeout: true },
   });
   const deadline = Date.now() + readyTimeoutMs;
   try {

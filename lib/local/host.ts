@@ -89,6 +89,8 @@ export interface LocalHost extends LocalDeps {
 const WORKSPACE_ID = 'default';
 const DATABRICKS_SECRET = 'local/databricks/default';
 const KEYS_SECRET = 'local/intake-keys';
+/** The HTTP Basic username, as the deployed stack generates it. */
+export const LOCAL_BASIC_USERNAME = 'databricks';
 
 export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
   const logger =
@@ -97,7 +99,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const playbooks = loadPlaybooks(options.playbookOverrides ?? {});
   const apiKeyGenerated = options.apiKey === undefined;
   const apiKey = options.apiKey ?? randomBytes(24).toString('base64url');
-  const keys = parseApiKeys(JSON.stringify({ current: apiKey }));
+  const keys = parseApiKeys(JSON.stringify({ current: apiKey, basic_username: LOCAL_BASIC_USERNAME }));
   const operatorKey = options.operatorKey ?? randomBytes(24).toString('base64url');
   if (operatorKey === apiKey) {
     throw new ConfigurationError(

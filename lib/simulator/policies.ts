@@ -6,7 +6,7 @@
  * Only attributes the configuration sets are checked (a fixed value left out is filled in by
  * Databricks, not refused).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { at } from './harms.ts';
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);

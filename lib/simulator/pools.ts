@@ -4,7 +4,7 @@
  * instances across the clusters using it; a start beyond it fails with
  * `INSTANCE_POOL_MAX_CAPACITY_REACHED` and succeeds again once other clusters give instances back.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TerminationReasonSeed } from './scenario.ts';
 
 export const PoolSeedSchema = z.strictObject({
@@ -32,14 +32,24 @@ export function isPoolCluster(config: Config): boolean {
   return poolIds(config).workers !== undefined;
 }
 
+/** Whether any of the cluster's instances (workers or only its driver) come from a pool. */
+export function drawsFromPool(config: Config): boolean {
+  return poolIds(config).driver !== undefined;
+}
+
 /**
  * Databricks refuses node types next to a pool (terraform-provider-databricks #2141 shows the
- * message): the pool decides them.
+ * message): the pool decides them — the workers' type when the workers come from a pool, the
+ * driver's when the driver does (its own `driver_instance_pool_id`, else the workers' pool).
  */
 export function poolNodeTypeConflict(config: Config): string | undefined {
-  if (!isPoolCluster(config)) return undefined;
-  for (const field of ['node_type_id', 'driver_node_type_id']) {
-    if (config[field] !== undefined)
+  const { workers, driver } = poolIds(config);
+  const decided: [string, string | undefined][] = [
+    ['node_type_id', workers],
+    ['driver_node_type_id', driver],
+  ];
+  for (const [field, pool] of decided) {
+    if (pool !== undefined && config[field] !== undefined)
       return `The field '${field}' cannot be supplied when an instance pool ID is provided.`;
   }
   return undefined;

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../functions/core/errors.ts';
 import { CLUSTER_SOURCES, TERMINATION_TYPES } from '../../functions/core/schemas/common.ts';
 import { PolicySeedSchema } from './policies.ts';

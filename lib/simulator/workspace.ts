@@ -16,7 +16,7 @@ import { listJobs, listRuns } from './job-lists.ts';
 import { idValue, rawNumber } from './json.ts';
 import { decodeToken, encodeToken, optionalMillis } from './paging.ts';
 import { Policies } from './policies.ts';
-import { isPoolCluster, Pools, poolNodeTypeConflict } from './pools.ts';
+import { drawsFromPool, isPoolCluster, Pools, poolNodeTypeConflict } from './pools.ts';
 import { clusterIdAt, SimRandom } from './random.ts';
 import {
   type ClusterSeed,
@@ -926,9 +926,9 @@ export class Workspace {
 
   /** Pool clusters other than `except` that hold instances now (up, or starting with success ahead). */
   private *holding(except: SimCluster): Generator<{ config: Json; workers: number }> {
-    if (!isPoolCluster(except.config)) return;
+    if (!drawsFromPool(except.config)) return;
     for (const c of this.ordered) {
-      if (c === except || c.gone || c.state === 'TERMINATED' || !isPoolCluster(c.config)) continue;
+      if (c === except || c.gone || c.state === 'TERMINATED' || !drawsFromPool(c.config)) continue;
       if (c.state === 'PENDING' && c.nextAction?.kind === 'terminating') continue;
       yield {
         config: c.config,

@@ -44,6 +44,30 @@ describe('rca smoke', () => {
     expect(code).toBe(0);
   }, 60_000);
 
+  it('passes with HTTP Basic as Databricks sends it, and shows its progress while it waits', async () => {
+    // Act
+    const { code, stdout } = await run([
+      'smoke',
+      '--url',
+      host.url,
+      '--key',
+      apiKey,
+      '--basic-user',
+      'databricks',
+      '--cluster',
+      'test-cluster-456',
+      '--wait',
+      '45',
+    ]);
+
+    // Assess
+    expect(stdout).toContain('ok    wrong Basic username refused: 401');
+    expect(stdout).toMatch(/waiting for RCA-\d{8}-\d{3}: ticket \w+, recovery \w+ \(\d+ s of 45 s\)/);
+    expect(stdout).toContain('ok    ticket resolved: closed');
+    expect(stdout).toContain('smoke: 5 passed, 0 failed');
+    expect(code).toBe(0);
+  }, 60_000);
+
   it('fails with exit 1 when the key is not accepted', async () => {
     // Act
     const { code, stdout } = await run([

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -216,7 +216,11 @@ describe('IntakeApi stage', () => {
 
     // Assess
     const setting = stage.Properties.AccessLogSetting as { DestinationArn: unknown; Format: string };
-    expect(setting.DestinationArn).toEqual(stack.resolve(intake.accessLogGroup.logGroupArn));
+    // The log group's ARN without the ':*' suffix of its Arn attribute (feature flag
+    // @aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard).
+    const logGroupId = stack.getLogicalId(intake.accessLogGroup.node.defaultChild as CfnElement);
+    expect(JSON.stringify(setting.DestinationArn)).toContain(`":log-group:",{"Ref":"${logGroupId}"}`);
+    expect(JSON.stringify(setting.DestinationArn)).not.toContain(':*');
     const format = JSON.parse(setting.Format) as Record<string, string>;
     expect(format).toMatchObject({
       requestId: '$context.requestId',
@@ -318,17 +322,19 @@ describe('IntakeApi stage', () => {
   });
 
   it.each([
-    { webAcl: 'a web ACL', props: { webAclArn: WEB_ACL_ARN }, count: 1 },
-    { webAcl: 'no web ACL', props: {}, count: 0 },
-  ])('associates $webAcl with the stage', ({ props, count }) => {
+    { webAcl: 'the given web ACL', props: { webAclArn: WEB_ACL_ARN }, count: 1, ownAcls: 0 },
+    { webAcl: 'its own web ACL', props: {}, count: 1, ownAcls: 1 },
+    { webAcl: 'no web ACL', props: { firewall: false }, count: 0, ownAcls: 0 },
+  ])('associates $webAcl with the stage', ({ props, count, ownAcls }) => {
     // Act
     const { stack, intake, template } = build(props);
 
     // Assess
     template.resourceCountIs('AWS::WAFv2::WebACLAssociation', count);
+    template.resourceCountIs('AWS::WAFv2::WebACL', ownAcls);
     if (count > 0) {
       template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
-        WebACLArn: WEB_ACL_ARN,
+        WebACLArn: ownAcls > 0 ? stack.resolve(intake.firewall?.webAcl.attrArn) : WEB_ACL_ARN,
         ResourceArn: stack.resolve(intake.api.deploymentStage.stageArn),
       });
     }

@@ -88,7 +88,7 @@ describe('RecoveryStack storage', () => {
 });
 
 describe('RecoveryStack secrets and notifications', () => {
-  it('lets CloudFormation generate the current intake key into a JSON template with an empty previous key', () => {
+  it('lets CloudFormation generate a current intake key of 48 characters beside an empty previous key and the Basic username', () => {
     // Act
     const { template } = synthesise();
 
@@ -96,8 +96,9 @@ describe('RecoveryStack secrets and notifications', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 1);
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({
-        SecretStringTemplate: JSON.stringify({ previous: '' }),
+        SecretStringTemplate: JSON.stringify({ previous: '', basic_username: 'databricks' }),
         GenerateStringKey: 'current',
+        PasswordLength: 48,
       }),
       SecretString: Match.absent(),
       Name: Match.absent(),
@@ -154,7 +155,7 @@ describe('RecoveryStack health function', () => {
       FunctionName: Match.absent(),
       Environment: {
         Variables: {
-          NODE_OPTIONS: '--enable-source-maps',
+          NODE_OPTIONS: Match.absent(),
           POWERTOOLS_SERVICE_NAME: 'databricks-cluster-recovery',
           POWERTOOLS_METRICS_NAMESPACE: 'DatabricksClusterRecovery',
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -255,7 +256,7 @@ describe('RecoveryStack synthesis with bundling', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'recovery-cdk-out-'));
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('bundles the health handler offline into an ES module that answers with the deployed version', () => {
+  it('bundles the health handler offline into one CommonJS file that answers with the deployed version', () => {
     // Prepare
     const app = testApp({ bundle: true, outdir });
     const stack = new RecoveryStack(app, 'Bundled');
@@ -264,13 +265,13 @@ describe('RecoveryStack synthesis with bundling', () => {
     // Act
     const template = app.synth().getStackByName(stack.stackName).template;
     const [fn] = Object.values(Template.fromJSON(template).findResources('AWS::Lambda::Function'));
-    const bundle = pathToFileURL(join(outdir, fn?.Metadata['aws:asset:path'], 'index.mjs')).href;
+    const bundle = pathToFileURL(join(outdir, fn?.Metadata['aws:asset:path'], 'index.js')).href;
     const output = execFileSync(
       process.execPath,
       [
         '--input-type=module',
         '--eval',
-        `const { handler } = await import('${bundle}'); console.log(JSON.stringify(await handler()));`,
+        `const { default: { handler } } = await import('${bundle}'); console.log(JSON.stringify(await handler()));`,
       ],
       { env: { PATH: process.env.PATH, SERVICE_VERSION: '1.2.3' }, encoding: 'utf8' },
     );

@@ -70,7 +70,7 @@ describe('intake: authentication', () => {
     expect(res.statusCode).toBe(200);
   });
 
-  it('checks the Basic username when the secret names one', async () => {
+  it("refuses a Basic username other than the secret's basic_username", async () => {
     // Prepare
     h.setKeys({ ...h.keys, basic_username: 'rca-webhook' });
 
@@ -97,7 +97,7 @@ describe('intake: authentication', () => {
   it('rejects a retired key once rotation completes', async () => {
     // Prepare
     const retired = h.keys.previous;
-    h.setKeys({ current: randomKey(), previous: h.keys.current });
+    h.setKeys({ ...h.keys, current: randomKey(), previous: h.keys.current });
 
     // Act
     const res = await h.post(connectivity, { 'x-api-key': retired });
@@ -127,7 +127,7 @@ describe('intake: authentication', () => {
     await h.send({
       method: 'POST',
       path: '/databricks-monitor',
-      headers: { 'content-type': 'application/json', authorization: basic('u', h.keys.previous) },
+      headers: { 'content-type': 'application/json', authorization: basic('databricks', h.keys.previous) },
       body: '{"event": "cluster.terminated"}',
     });
     for (const spy of writes) spy.mockRestore();
@@ -140,7 +140,7 @@ describe('intake: authentication', () => {
     expect(output).toContain('request rejected');
     expect(output).not.toContain(h.keys.current);
     expect(output).not.toContain(h.keys.previous);
-    expect(output).not.toContain(Buffer.from(`u:${h.keys.previous}`).toString('base64'));
+    expect(output).not.toContain(Buffer.from(`databricks:${h.keys.previous}`).toString('base64'));
     expect(output.toLowerCase()).not.toContain('authorization');
   });
 });

@@ -68,6 +68,35 @@ describe('npm start', () => {
     await exited;
   });
 
+  it('starts without a stray warning and says how to export the key', () => {
+    // Assess
+    expect(local.output()).not.toMatch(/warn|deprecat/i);
+    expect(local.output()).toContain('export the same RCA_API_KEY');
+  });
+
+  it('answers a busy port with one line and exit code 1', async () => {
+    // Prepare
+    const port = new URL(local.url).port;
+
+    // Act
+    const child = spawn(process.execPath, [join(ROOT, 'bin/local.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: port, POLL_INTERVAL_SECONDS: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      `npm start: port ${port} is already in use; stop what listens there or choose another with PORT=<n> npm start\n`,
+    );
+  }, 90_000);
+
   const post = async (body: string, key = apiKey) => {
     const res = await fetch(`${local.url}/databricks-monitor`, {
       method: 'POST',

@@ -75,6 +75,53 @@ describe('simulated instance pools', () => {
     expect((await get(POOL_A)).body.spec.node_type_id).toBeUndefined();
   });
 
+  describe('with only the driver from a pool', () => {
+    const DRIVER_ONLY_A = '0115-000010-drvonly1';
+    const DRIVER_ONLY_B = '0115-000011-drvonly2';
+    beforeEach(() => {
+      sim.admin.loadScenario({
+        pools: [{ instance_pool_id: '0115-pool-one-driver', node_type_id: 'r5d.xlarge', max_capacity: 1 }],
+        clusters: [DRIVER_ONLY_A, DRIVER_ONLY_B].map((cluster_id) => ({
+          cluster_id,
+          state: 'TERMINATED',
+          spark_version: '15.4.x-scala2.12',
+          node_type_id: 'i3.xlarge',
+          driver_instance_pool_id: '0115-pool-one-driver',
+          num_workers: 1,
+          termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
+        })),
+      });
+    });
+
+    it.each([
+      ['driver_node_type_id', 400, { driver_node_type_id: 'i3.2xlarge' }],
+      ['node_type_id', 200, { node_type_id: 'i3.2xlarge' }],
+    ])('answers an update of %s with %i', async (field, status, cluster) => {
+      // Act
+      const answer = await post('update', { cluster_id: DRIVER_ONLY_A, update_mask: field, cluster });
+
+      // Assess
+      expect(answer.status).toBe(status);
+      expect((await get(DRIVER_ONLY_A)).body.driver_node_type_id).toBe('r5d.xlarge');
+    });
+
+    it("counts the driver against its pool's capacity", async () => {
+      // Prepare
+      await post('start', { cluster_id: DRIVER_ONLY_A });
+      sim.admin.advance(START_MS);
+
+      // Act
+      await post('start', { cluster_id: DRIVER_ONLY_B });
+      sim.admin.advance(START_MS + TERMINATE_MS);
+
+      // Assess
+      expect((await get(DRIVER_ONLY_B)).body.termination_reason).toMatchObject({
+        code: 'INSTANCE_POOL_MAX_CAPACITY_REACHED',
+        parameters: { instance_pool_id: '0115-pool-one-driver' },
+      });
+    });
+  });
+
   it('fails a start beyond the pool capacity with INSTANCE_POOL_MAX_CAPACITY_REACHED, and starts once the pool drains', async () => {
     // Prepare: A holds 2 of the small pool's 3 instances (its driver comes from the driver pool).
     await post('start', { cluster_id: POOL_A });

@@ -64,7 +64,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
   const table = await createTestTable('intake');
   const awsCalls = countCommands(table.client);
   const simulator = await startSimulator({ scenario: SCENARIO, timeScale: 0, startTime: SCENARIO_NOW });
-  const keys = { current: randomKey(), previous: randomKey() };
+  const keys = { current: randomKey(), previous: randomKey(), basic_username: 'databricks' };
   const secrets = mockClient(SecretsManagerClient);
   const setKeys = (value: Record<string, unknown>) =>
     secrets

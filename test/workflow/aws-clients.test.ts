@@ -6,14 +6,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AWS_HTTP_TIMEOUTS,
-  awsHttpHandler,
-  documentClient,
-  secretsManager,
-  sns,
-  stepFunctions,
-} from '../../functions/shared/aws.ts';
+import { AWS_HTTP_TIMEOUTS, awsHttpHandler } from '../../functions/shared/aws.ts';
+import { documentClient } from '../../functions/shared/aws-dynamodb.ts';
+import { secretsManager } from '../../functions/shared/aws-secrets.ts';
+import { stepFunctions } from '../../functions/shared/aws-sfn.ts';
+import { sns } from '../../functions/shared/aws-sns.ts';
 import { isTransient } from '../../functions/workflow/errors.ts';
 
 /** What a client's request handler resolves its options to (the handler reads them the same way). */

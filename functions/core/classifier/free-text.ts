@@ -9,8 +9,8 @@
  *   `ZONE_RESOURCE_POOL_EXHAUSTED`, "Operation results in exceeding quota limits of Core");
  * - a sentence about what failed (the driver, the start, an init script, a library, a disk).
  *
- * So the matcher works in three steps: a specific termination code named in the text decides
- * through the reviewed table; otherwise concept rules — each a vocabulary of words for one
+ * So the matcher works in three steps: a specific termination code named in the text (or given as
+ * the reason by its title-case label) decides through the reviewed table; otherwise concept rules — each a vocabulary of words for one
  * failure family, not exact sentences — are tried from the most to the least specific; otherwise a
  * generic code or a code's title-case label decides. Every match carries a confidence below a
  * table decision's 1 and the excerpt that decided it.
@@ -55,13 +55,20 @@ const FAILURE_CODE_TYPES: ReadonlyMap<string, ErrorType> = new Map(
 /** Upper-snake tokens of at least two words, e.g. `DRIVER_UNREACHABLE`. */
 const CODE_TOKEN = /\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g;
 
-/** Title-case labels the UI and run messages use, e.g. "Cloud Provider Launch Failure". */
-const CODE_LABELS: readonly { readonly code: string; readonly pattern: RegExp }[] = FAILURE_CODES.filter(
-  ({ code }) => code !== 'UNKNOWN' && code.includes('_'),
-).map(({ code }) => ({
-  code,
-  pattern: new RegExp(`\\b${code.toLowerCase().split('_').join('[ _-]')}\\b`, 'i'),
-}));
+/**
+ * Title-case labels the UI and run messages use, e.g. "Cloud Provider Launch Failure"; `named` is
+ * the label given as the reason ("Cluster terminated. Reason: Npip Tunnel Setup Failure"), which
+ * names the code as surely as the code itself.
+ */
+const CODE_LABELS: readonly { readonly code: string; readonly pattern: RegExp; readonly named: RegExp }[] =
+  FAILURE_CODES.filter(({ code }) => code !== 'UNKNOWN' && code.includes('_')).map(({ code }) => {
+    const label = code.toLowerCase().split('_').join('[ _-]');
+    return {
+      code,
+      pattern: new RegExp(`\\b${label}\\b`, 'i'),
+      named: new RegExp(`\\breason: ${label}\\b`, 'i'),
+    };
+  });
 
 // Shared vocabularies.
 const DRIVER = '(?:spark )?driver(?: node| pod| process)?';
@@ -115,7 +122,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'workspace_maintenance',
     pattern:
-      /workspace\b.{0,40}\b(?:update|upgrade|maintenance)s?\b|worker environment\b.{0,40}\bchanged|certificates? rotation|rotat(?:e|ed|ing) (?:the )?certificates|maintenance mode|(?:emergency|scheduled|planned) maintenance/i,
+      /workspace\b.{0,40}\b(?:updat|upgrad)(?:es?|ed|ing)\b|workspace\b.{0,40}\bmaintenance|worker environment\b.{0,40}\bchanged|certificates? rotation|rotat(?:e|ed|ing) (?:the )?certificates|maintenance mode|(?:emergency|scheduled|planned) maintenance/i,
     errorType: 'DatabricksWorkspaceMaintenance',
     confidence: 0.7,
   },
@@ -134,16 +141,23 @@ const RULES: readonly Rule[] = [
     confidence: 0.7,
   },
   {
+    rule: 'address_exhaustion',
+    pattern:
+      /SubnetIsFull|(?:subnet|ip (?:address )?space|ip addresses?|cidr)\b.{0,40}\b(?:exhaust|full|r[au]n out)|(?:(?:not|n't)(?: have)? enough|insufficient|no) (?:free |available )?(?:ip )?addresses|(?:not|n't) have enough capacity for \d+ ip addresses|InsufficientFreeAddressesInSubnet|r[au]n out of (?:ip )?addresses/i,
+    errorType: 'DatabricksCloudQuotaExceeded',
+    confidence: 0.65,
+  },
+  {
     rule: 'capacity',
     pattern:
-      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't) (?:find |have )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
+      /insufficient(?: instance| host)? capacity|InsufficientInstanceCapacity|stock ?out|out of stock|resource pool exhausted|RESOURCE_POOL_EXHAUSTED|does not have enough resources|resource exhaustion|SkuNotAvailable|(?:Zonal)?AllocationFailed|allocation fail|Overconstrained(?:Zonal)?AllocationRequest|capacity (?:is )?(?:currently )?(?:unavailable|not available|constraint)|(?:insufficient|(?:not|n't) (?:have )?(?:sufficient|enough)|no|lack of|out of) (?:available )?(?:\S+ )?capacity|(?:not|n't|fail(?:ed)? to|unable to) (?:find |have |acquire )?enough (?:of the )?(?:requested |available )?(?:instances?|instance types?|machine types?|vms?|nodes?)\b|(?:size|sku|instance type|node type|machine type|vm)\b.{0,200}\b(?:is )?(?:currently )?(?:not available|unavailable)/i,
     errorType: 'DatabricksResourceExhausted',
     confidence: 0.75,
   },
   {
     rule: 'quota',
     pattern:
-      /quota|limit ?exceeded|LimitReached|exceed(?:s|ed|ing)? (?:the )?(?:approved |maximum |allowed )?(?:\w+ )?(?:limit|count)|(?:cloud|provider|account|subscription|service|resource) limits?\b|(?:v?cpus?|cores?|instances?|volumes?|addresses|nodes?) (?:limit|quota)\b|reached (?:the|its|your) limit|cannot create more than|maximum allowed|OperationNotAllowed|(?:subnet|ip (?:address )?space|ip addresses?|cidr)\b.{0,40}\b(?:exhaust|full|r[au]n out)|(?:(?:not|n't)(?: have)? enough|insufficient|no) (?:free |available )?(?:ip )?addresses|InsufficientFreeAddressesInSubnet|r[au]n out of (?:ip )?addresses/i,
+      /quota|limit ?exceeded|LimitReached|exceed(?:s|ed|ing)? (?:the )?(?:approved |maximum |allowed )?(?:\w+ )?(?:limit|count)|(?:cloud|provider|account|subscription|service|resource) limits?\b|(?:v?cpus?|cores?|instances?|volumes?|addresses|nodes?) (?:limit|quota)\b|reached (?:the|its|your) limit|cannot create more than|maximum allowed|OperationNotAllowed|maximum number of\b.{0,40}\b(?:reached|exceeded)/i,
     errorType: 'DatabricksCloudQuotaExceeded',
     confidence: 0.65,
   },
@@ -157,7 +171,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'permissions',
     pattern:
-      /permission(?:s)? (?:denied|error|issue)|PERMISSION_DENIED|access (?:is )?denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|AuthorizationFailed|AuthFailure|forbidden|\b403\b|does not have (?:the )?(?:required |necessary )?(?:permission|access|privilege)|insufficient (?:permission|privilege)s?|RequestDisallowedByPolicy|denied by (?:\w+ )?(?:org(?:anization)? )?polic|iam:PassRole|not permitted|(?:missing|lack(?:s|ing)?)(?: of)? (?:the )?(?:required |necessary )?(?:permissions?|authori[sz]ation)|access polic(?:y|ies)|(?:disabled|inaccessible|revok(?:ed|ing))\b.{0,30}\b(?:cmk|kms|key)|(?:kms|cmk|encryption|customer[- ]managed) key\b.{0,40}\b(?:disabled|inaccessible|not accessible|revoked|denied|pending deletion)/i,
+      /permission(?:s)? (?:denied|error|issue)|PERMISSION_DENIED|access (?:is )?denied|AccessDenied|not authori[sz]ed|unauthori[sz]ed|AuthorizationFailed|AuthFailure|forbidden|\b403\b|does not have (?:the )?(?:required |necessary )?(?:permission|access|privilege)|insufficient (?:permission|privilege)s?|RequestDisallowedByPolicy|denied by (?:\w+ )?(?:org(?:anization)? )?polic|iam:PassRole|not permitted|(?:missing|lack(?:s|ing)?)(?: of)? (?:the )?(?:required |necessary )?(?:permissions?|authori[sz]ation)|access polic(?:y|ies)|(?:disabled|inaccessible|revok(?:ed|ing))\b.{0,30}\b(?:cmk|kms|key)|(?:kms|cmk|encryption|customer[- ]managed) key\b(?: \S+)?.{0,40}\b(?:disabled|inaccessible|not accessible|revoked|denied|pending deletion)/i,
     errorType: 'DatabricksCloudPermissionError',
     confidence: 0.6,
   },
@@ -171,7 +185,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'invalid_configuration',
     pattern:
-      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
+      /\binvalid\b.{0,40}\b(?:spark|conf|config(?:uration)?|argument|parameter|setting|value|version|runtime|node[ _]type|instance[ _]type|cluster (?:spec|request|attribute)|key pair)|(?:spark|cluster) conf(?:ig(?:uration)?)?\b.{0,80}\b(?:invalid|not valid|malformed|failed validation|not allowed|not supported)|InvalidParameter|INVALID_PARAMETER_VALUE|(?:node|instance|vm) type\b.{0,40}\b(?:not supported|unsupported|does not exist|not enabled)|unsupported (?:instance|node|vm) type|is not a valid|(?:pool|key pair|policy|instance profile)\b(?: \S+)?.{0,40}\b(?:does ?n[o']t exist|not found|no longer (?:active|exists?))/i,
     errorType: 'DatabricksConfigurationError',
     confidence: 0.65,
   },
@@ -206,7 +220,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'start_failure',
     pattern: new RegExp(
-      `(?:fail(?:ed|ure|s)?|unable|could ?not|cannot|can't|did ?not|didn't|never) (?:to |during |while |in )?(?:the )?(?:be )?${START}|${START} (?:fail(?:ed|ure|s)?|error|timed? ?out|timeout|did not complete)|(?:start(?:up)?|launch|bootstrap) (?:timed? ?out|timeout|deadline)|timed out (?:while )?(?:waiting for (?:the )?(?:cluster|driver|node|instance)s?|${START})|(?:not|never) (?:become )?(?:healthy|ready) (?:with)?in|setting up the cluster|unexpected (?:failure|error) while (?:waiting for the cluster|launching|setting up)|(?:while|during) (?:launching|starting|setting up|bootstrapping|provisioning)|too long to ${START}|cloud provider (?:failure|error)|(?:error|fail(?:ure|ed)?|exception|problem) (?:during|while|in) (?:the )?${START}`,
+      `(?:fail(?:ed|ure|s)?|unable|could ?not|cannot|can't|did ?not|didn't|never) (?:to |during |while |in )?(?:the )?(?:be )?${START}|${START} (?:fail(?:ed|ure|s)?|error|timed? ?out|timeout|did not complete)|(?:start(?:up)?|launch|bootstrap) (?:timed? ?out|timeout|deadline)|timed out (?:while )?(?:waiting for (?:the )?(?:cluster|driver|node|instance|spark(?: context)?)s?|${START})|(?:not|never) (?:become )?(?:healthy|ready) (?:with)?in|setting up the cluster|unexpected (?:failure|error) while (?:waiting for the cluster|launching|setting up)|(?:while|during) (?:launching|starting|setting up|bootstrapping|provisioning)|too long to ${START}|cloud provider (?:failure|error)|(?:error|fail(?:ure|ed)?|exception|problem) (?:during|while|in) (?:the )?${START}`,
       'i',
     ),
     errorType: 'DatabricksClusterStartFailure',
@@ -215,7 +229,7 @@ const RULES: readonly Rule[] = [
   {
     rule: 'driver_unreachable',
     pattern: new RegExp(
-      String.raw`${DRIVER} (?:is |was |has |became |has become )*(?:temporarily )?(?:unreachable|not responding|unresponsive|unavailable|down|lost|not reachable|stopped|crashed|restarted|died|exited|killed)|${DRIVER}\b.{0,30}\b(?:not respon(?:ding|sive)|unresponsive)|(?:los[et] (?:contact|connection|communication)|could ?not (?:reach|connect to)|unable to (?:reach|connect to)|no response from)\b.{0,40}\b(?:driver|cluster|chauffeur)|(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?${DRIVER}|cluster\b.{0,20}\b(?:became|become|is|was) (?:unreachable|unresponsive)|DriverLost|chauffeur|notebook (?:may have been )?detached`,
+      String.raw`${DRIVER} (?:is |was |has |became |has become )*(?:temporarily )?(?:unreachable|not responding|unresponsive|unavailable|down|lost|not reachable|stopped|crashed|restarted|died|exited|killed)|${DRIVER}\b.{0,30}\b(?:not respon(?:ding|sive)|unresponsive)|(?:los[et] (?:contact|connection|communication)|could ?not (?:reach|connect to)|unable to (?:reach|connect to)|no response from)\b.{0,40}\b(?:driver|cluster|chauffeur)|(?:not able|unable|could ?not|cannot|failed) to (?:access|reach|connect to|contact) (?:the )?${DRIVER}|cluster\b.{0,20}\b(?:became|become|is|was) (?:unreachable|unresponsive)|(?:python|ipython|repl) (?:kernel|process) (?:is |was |became )?(?:unresponsive|not responding)|DriverLost|chauffeur|notebook (?:may have been )?detached`,
       'i',
     ),
     errorType: 'DatabricksDriverNotResponding',
@@ -261,6 +275,15 @@ export function matchFreeText(text: string | undefined): FreeTextMatch | undefin
       confidence: 0.85,
       rule: 'termination_code',
       evidence: specific,
+    };
+  }
+  const named = CODE_LABELS.find(({ code, named }) => !GENERIC_CODES.has(code) && named.test(sample));
+  if (named !== undefined) {
+    return {
+      errorType: FAILURE_CODE_TYPES.get(named.code) as ErrorType,
+      confidence: 0.85,
+      rule: 'termination_code',
+      evidence: named.code,
     };
   }
   for (const { rule, pattern, errorType, confidence } of RULES) {

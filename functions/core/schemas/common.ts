@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Databricks ids are digits, or letters, digits and dashes (cluster ids such as 0923-164208-meows279). */
 const SAFE_ID = /^[A-Za-z0-9._-]+$/;

@@ -2,7 +2,7 @@
  * The Databricks REST shapes the system reads (clusters 2.1, jobs 2.2). Unknown fields are kept
  * (`looseObject`): real responses carry many fields the SDK structs do not list.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EpochMillisSchema, IdSchema, OpenEnumSchema, TerminationReasonSchema } from './common.ts';
 
 const AutoScaleSchema = z.looseObject({
@@ -51,8 +51,32 @@ export const ClusterDetailsSchema = z.looseObject({
 });
 export type ClusterDetails = z.infer<typeof ClusterDetailsSchema>;
 
+const listed = ClusterDetailsSchema.shape;
+
+/**
+ * A cluster as the poller reads it from `clusters/list`: only the fields detection and the failure
+ * signal use are validated and kept (a strict subset of {@link ClusterDetailsSchema}). A page holds
+ * 100 clusters of a few KB each, and the poller reads every page every 5 minutes: validating and
+ * copying each one's whole specification would cost more than listing it. Read one cluster's full
+ * details with `clusters/get`.
+ */
+export const ListedClusterSchema = z.object({
+  cluster_id: listed.cluster_id,
+  cluster_name: listed.cluster_name,
+  state: listed.state,
+  state_message: listed.state_message,
+  termination_reason: listed.termination_reason,
+  start_time: listed.start_time,
+  terminated_time: listed.terminated_time,
+  last_state_loss_time: listed.last_state_loss_time,
+  last_restarted_time: listed.last_restarted_time,
+  spark_context_id: listed.spark_context_id,
+  cluster_source: listed.cluster_source,
+});
+export type ListedCluster = z.infer<typeof ListedClusterSchema>;
+
 export const ListClustersResponseSchema = z.looseObject({
-  clusters: z.array(ClusterDetailsSchema).optional().default([]),
+  clusters: z.array(ListedClusterSchema).optional().default([]),
   next_page_token: z.string().optional(),
   prev_page_token: z.string().optional(),
 });

@@ -2,7 +2,7 @@
  * Everything that can arrive at `POST /databricks-monitor`: the seed's custom cluster events and
  * connectivity test, and Databricks job notifications (the only push Databricks really sends).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const CLUSTER_EVENT_TYPES = [
   'cluster.terminated',
