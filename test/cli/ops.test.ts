@@ -322,7 +322,8 @@ describe('rca silence and rca retry (a fresh system)', () => {
   it('retries every ticket left disabled while AUTO_REMEDIATION_ENABLED was false', async () => {
     // Prepare: the real intake, switched off, on this system's stores
     const switchedOff = createIntakeHandler({
-      loadKeys: async () => parseApiKeys(JSON.stringify({ current: host.apiKey })),
+      loadKeys: async () =>
+        parseApiKeys(JSON.stringify({ current: host.apiKey, basic_username: 'databricks' })),
       tickets: host.tickets,
       breakers: host.breakers,
       silences: host.silences,

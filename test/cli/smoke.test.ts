@@ -58,11 +58,13 @@ describe('rca smoke', () => {
       'test-cluster-456',
       '--wait',
       '45',
+      '--operator-key',
+      host.operatorKey,
     ]);
 
     // Assess
     expect(stdout).toContain('ok    wrong Basic username refused: 401');
-    expect(stdout).toMatch(/waiting for RCA-\d{8}-\d{3}: ticket \w+, recovery \w+ \(\d+ s of 45 s\)/);
+    expect(stdout).toMatch(/waiting for RCA-\d{8}-\d{3,}: ticket \w+, recovery \w+ \(\d+ s of 45 s\)/);
     expect(stdout).toContain('ok    ticket resolved: closed');
     expect(stdout).toContain('smoke: 5 passed, 0 failed');
     expect(code).toBe(0);
