@@ -8,6 +8,7 @@ import type {
   AuditEvent,
   OpenTicketInput,
   OpenTicketResult,
+  OpenTicketSilenced,
   Ticket,
   TicketRef,
   TransitionInput,
@@ -20,10 +21,15 @@ import type { Action } from './error-types.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
 import { type FailureSignal, incidentAliases } from './signal.ts';
-import { describeTarget, type Silence, silenceFor } from './silence.ts';
+import { describeTarget, type Silence, silenceFor, silenceScopesFor } from './silence.ts';
 
 export interface TicketStore {
   openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;
+  /** `openTicket`, unless a silence of one of the scopes is in force (then nothing is written). */
+  openTicketUnlessSilenced(
+    input: OpenTicketInput,
+    silenceScopes: readonly string[],
+  ): Promise<OpenTicketResult | OpenTicketSilenced>;
   transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
   /** Attaches a further signal about an open incident to its ticket (counted and audited). */
   recordOccurrence(ticketId: string, event: AuditEvent): Promise<void>;
@@ -55,7 +61,7 @@ export interface RecoveryInput {
   readonly retry?: number;
 }
 
-/** The silences in force; read once per new failure that would start a recovery. */
+/** The silences in force; read only when a silence marker of the failure's scopes is in force. */
 export interface SilenceReader {
   active(): Promise<readonly Silence[]>;
 }
@@ -151,48 +157,61 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     timeoutSeconds: playbook.timeout_seconds,
   });
   const planned = planRecovery(action, playbook, deps.autoRemediationEnabled);
-  const plan =
-    planned.kind === 'start' && deps.silences !== undefined
-      ? (silencedPlan(
-          silenceFor(
-            await deps.silences.active(),
-            { workspaceId: signal.workspaceId, clusterId: signal.clusterId, errorType },
-            // Whether the automation may act is decided when it would act, not when the failure was seen.
-            (deps.clock ?? Date.now)(),
-          ),
-        ) ?? planned)
-      : planned;
   const scopes = breakerScopes(signal, errorType);
-  const opened = await deps.tickets.openTicket({
-    incidentKey: signal.incidentKey,
-    // Until it is escalated or started, a ticket that needs either waits as start_pending, so that the
-    // reconciler finishes the job if this invocation dies half-way.
-    recoveryStatus: plan.kind === 'hold' ? plan.recoveryStatus : START_PENDING,
-    workspaceId: signal.workspaceId,
-    ...optional('clusterId', signal.clusterId),
-    ...optional('clusterName', signal.clusterName),
-    ...optional('jobId', signal.job?.jobId),
-    ...optional('runId', signal.job?.runId),
-    source: signal.source,
-    errorType,
-    category: classification.category ?? 'unknown',
-    action,
-    reason: classification.reason,
-    ...optional('terminationCode', classification.code),
-    ...optional('terminationType', classification.type),
-    detectedAt: new Date(signal.observedAt).toISOString(),
-    ...optional('clusterClaim', clusterClaimOf(signal)),
-    ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
-    aliasKeys: incidentAliases({ ...signal, code: classification.code }),
-    // Closed breakers are checked in the same write; only a breaker that is not closed costs more.
-    ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
-    audit: {
-      event: 'ticket_opened',
-      actor: deps.actor,
-      // The signal is kept so that the reconciler can start the workflow later with the same input.
-      details: { classification, signal, playbookMode: playbook.mode },
-    },
-  });
+  const subject = { workspaceId: signal.workspaceId, clusterId: signal.clusterId, errorType };
+  const open = (plan: Plan, silenceScopes: readonly string[]) =>
+    deps.tickets.openTicketUnlessSilenced(
+      {
+        incidentKey: signal.incidentKey,
+        // Until it is escalated or started, a ticket that needs either waits as start_pending, so that the
+        // reconciler finishes the job if this invocation dies half-way.
+        recoveryStatus: plan.kind === 'hold' ? plan.recoveryStatus : START_PENDING,
+        workspaceId: signal.workspaceId,
+        ...optional('clusterId', signal.clusterId),
+        ...optional('clusterName', signal.clusterName),
+        ...optional('jobId', signal.job?.jobId),
+        ...optional('runId', signal.job?.runId),
+        source: signal.source,
+        errorType,
+        category: classification.category ?? 'unknown',
+        action,
+        reason: classification.reason,
+        ...optional('terminationCode', classification.code),
+        ...optional('terminationType', classification.type),
+        detectedAt: new Date(signal.observedAt).toISOString(),
+        ...optional('clusterClaim', clusterClaimOf(signal)),
+        ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
+        aliasKeys: incidentAliases({ ...signal, code: classification.code }),
+        // Closed breakers and unsilenced scopes are checked in the same write; only a breaker that is not
+        // closed or a silence in force costs more.
+        ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
+        audit: {
+          event: 'ticket_opened',
+          actor: deps.actor,
+          // The signal is kept so that the reconciler can start the workflow later with the same input.
+          details: { classification, signal, playbookMode: playbook.mode },
+        },
+      },
+      plan.kind === 'start' ? silenceScopes : [],
+    );
+  let plan = planned;
+  let opened = await open(
+    plan,
+    planned.kind === 'start' && deps.silences !== undefined ? silenceScopesFor(subject) : [],
+  );
+  if (opened.outcome === 'silenced') {
+    // A silence marker of the failure's scopes is in force (nothing was written): only now are the
+    // silences read, to name the one that holds the ticket.
+    const silence = silenceFor(
+      (await deps.silences?.active()) ?? [],
+      subject,
+      // Whether the automation may act is decided when it would act, not when the failure was seen.
+      (deps.clock ?? Date.now)(),
+    );
+    plan = silencedPlan(silence) ?? planned;
+    opened = await open(plan, []);
+  }
+  if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');
   if (opened.outcome === 'duplicate') {
     const ticket = opened.ticket;
     deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId, via: opened.via });

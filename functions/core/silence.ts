@@ -81,3 +81,32 @@ export function describeTarget(target: SilenceTarget): string {
   if (target.workspaceId !== undefined) return `workspace ${target.workspaceId}`;
   return `error type ${target.errorType ?? '?'}`;
 }
+
+/**
+ * The scope a silence is kept under, for its marker item (the latest `until` among the scope's
+ * active silences): `cluster#C`, `workspace-cluster#W#C`, `workspace#W` or `error-type#T`. The parts
+ * are URI-encoded so that a `#` in an id cannot make two scopes meet.
+ */
+export function silenceScopeOf(target: SilenceTarget): string {
+  const part = encodeURIComponent;
+  if (target.clusterId !== undefined)
+    return target.workspaceId === undefined
+      ? `cluster#${part(target.clusterId)}`
+      : `workspace-cluster#${part(target.workspaceId)}#${part(target.clusterId)}`;
+  if (target.workspaceId !== undefined) return `workspace#${part(target.workspaceId)}`;
+  return `error-type#${part(target.errorType ?? '')}`;
+}
+
+/** Every scope whose silence would cover the failure (`matches`), so the ticket write can check them. */
+export function silenceScopesFor(subject: SilenceSubject): string[] {
+  return [
+    ...(subject.clusterId === undefined
+      ? []
+      : [
+          silenceScopeOf({ clusterId: subject.clusterId }),
+          silenceScopeOf({ clusterId: subject.clusterId, workspaceId: subject.workspaceId }),
+        ]),
+    silenceScopeOf({ workspaceId: subject.workspaceId }),
+    silenceScopeOf({ errorType: subject.errorType }),
+  ];
+}
