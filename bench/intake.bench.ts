@@ -138,7 +138,7 @@ async function main(): Promise<void> {
       loadKeys: async () => ({ current: apiKey, basic_username: 'databricks' }),
       tickets,
       breakers: new BreakerRepository({ client: documentClient, tableName }),
-      // As in AWS: a failure that would start a recovery reads the operators' silences first.
+      // As in AWS: the ticket write checks the silence markers; the silences are read only if one is in force.
       silences: new SilenceRepository({ client: documentClient, tableName }),
       workflow,
       playbooks: loadPlaybooks({}),

@@ -102,7 +102,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
       ),
     tickets,
     breakers,
-    // As in AWS: every failure that would start a recovery asks the silences first.
+    // As in AWS: the ticket write checks the silence markers; the silences are read only if one is in force.
     silences: new SilenceRepository({ client: table.documentClient, tableName: table.tableName }),
     workflow,
     playbooks: loadPlaybooks(options.playbooks ?? {}),
