@@ -24,6 +24,7 @@ import { type SecretsReader, WorkspaceClients } from '../functions/databricks/in
 import { createIntakeHandler } from '../functions/intake/app.ts';
 import { workspaceDeps } from '../functions/intake/service.ts';
 import { BreakerRepository } from '../functions/store/breakers.ts';
+import { SilenceRepository } from '../functions/store/silences.ts';
 import { createTable } from '../functions/store/table-definition.ts';
 import { TicketRepository } from '../functions/store/tickets.ts';
 import { lambdaContext, toApiGatewayEvent } from '../lib/local/api-gateway.ts';
@@ -135,9 +136,10 @@ async function main(): Promise<void> {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     const handler = createIntakeHandler({
       loadKeys: async () => ({ current: apiKey, basic_username: 'databricks' }),
-      getTicket: (id) => tickets.getTicket(id),
       tickets,
       breakers: new BreakerRepository({ client: documentClient, tableName }),
+      // As in AWS: the ticket write checks the silence markers; the silences are read only if one is in force.
+      silences: new SilenceRepository({ client: documentClient, tableName }),
       workflow,
       playbooks: loadPlaybooks({}),
       autoRemediationEnabled: true,

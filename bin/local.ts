@@ -3,7 +3,8 @@
  * `npm start`: the system running locally on embedded defaults — DynamoDB Local, the Databricks
  * simulator with its demo scenario and the intake API on http://localhost:8000.
  *
- * Environment: PORT (8000), RCA_API_KEY (generated when unset), AUTO_REMEDIATION_ENABLED (true),
+ * Environment: PORT (8000), RCA_API_KEY (generated when unset), RCA_OPERATOR_KEY (the operations
+ * API's key, generated when unset), AUTO_REMEDIATION_ENABLED (true),
  * DEMO_TIME_SCALE (60: simulated ms per real ms), PLAYBOOKS_FILE (JSON overrides),
  * DATABRICKS_HOST + DATABRICKS_TOKEN (a real workspace instead of the simulator).
  */
@@ -28,6 +29,7 @@ function numberEnv(name: string, fallback: number, min: number): number {
 async function main(): Promise<void> {
   const port = numberEnv('PORT', 8000, 0);
   const apiKey = optionalEnv('RCA_API_KEY');
+  const operatorKey = optionalEnv('RCA_OPERATOR_KEY');
   const databricksHost = optionalEnv('DATABRICKS_HOST');
   const databricksToken = optionalEnv('DATABRICKS_TOKEN');
   if ((databricksHost === undefined) !== (databricksToken === undefined)) {
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
   const host = await startLocalHost({
     port,
     ...(apiKey === undefined ? {} : { apiKey }),
+    ...(operatorKey === undefined ? {} : { operatorKey }),
     autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
     timeScale: numberEnv('DEMO_TIME_SCALE', 60, 0),
     ...(databricksHost !== undefined && databricksToken !== undefined
@@ -60,9 +63,12 @@ async function main(): Promise<void> {
       '',
       `Databricks cluster recovery is running locally on ${host.url}`,
       `  webhook:    POST ${host.url}/databricks-monitor`,
-      `  tickets:    GET  ${host.url}/tickets/{id}`,
       keyLine,
       `  Basic auth: username ${LOCAL_BASIC_USERNAME}, password the API key`,
+      `  operations: ${host.url}/ops/...   (rca tickets|ticket|retry|breakers|breaker|silence|report|doctor --url ${host.url} --key <operator key>)`,
+      operatorKey === undefined
+        ? `  operator key: ${host.operatorKey}   (the operations API only; the webhook key is refused there; set RCA_OPERATOR_KEY to choose one)`
+        : '  operator key: from RCA_OPERATOR_KEY',
       host.simulator === undefined
         ? `  Databricks: ${databricksHost}`
         : `  Databricks: simulator on ${host.simulator.url} (demo scenario, token ${host.simulator.token})`,

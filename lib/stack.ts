@@ -5,6 +5,7 @@ import { importWorkspaces, readRecoveryConfig } from './config.ts';
 import { type DatabricksWorkspace, IntakeApi } from './constructs/intake-api.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Notifications } from './constructs/notifications.ts';
+import { OperationsApi } from './constructs/operations-api.ts';
 import { Poller } from './constructs/poller.ts';
 import { RecoveryFunction } from './constructs/recovery-function.ts';
 import { RecoveryWorkflow } from './constructs/recovery-workflow.ts';
@@ -28,8 +29,10 @@ export class RecoveryStack extends Stack {
   /** The Databricks workspaces, from the CDK context `databricksWorkspaces` (see `lib/config.ts`). */
   public readonly workspaces: readonly DatabricksWorkspace[];
 
-  /** The HTTP intake: `POST /databricks-monitor` and `GET /tickets/{id}`. */
+  /** The HTTP intake: `POST /databricks-monitor` (and `/{workspace}`). */
   public readonly intake: IntakeApi;
+  /** The operators' IAM-authorized `/ops` routes beside the webhook. */
+  public readonly operations: OperationsApi;
 
   /** The recovery state machine and its task function. */
   public readonly recoveryWorkflow: RecoveryWorkflow;
@@ -79,6 +82,15 @@ export class RecoveryStack extends Stack {
       cloudWatchRole: config.apiGatewayCloudWatchRole,
       firewall: config.wafEnabled ?? true,
       ...(config.wafRateLimit === undefined ? {} : { firewallRateLimit: config.wafRateLimit }),
+    });
+    this.operations = new OperationsApi(this, 'Operations', {
+      api: this.intake.api,
+      storage: this.storage,
+      workspaces: this.workspaces,
+      stateMachine: this.recoveryWorkflow.stateMachine,
+      autoRemediationEnabled: config.autoRemediationEnabled,
+      playbookOverrides: config.playbookOverrides,
+      breakerConfig: config.breakerConfig,
     });
     this.poller = new Poller(this, 'Poller', {
       workspaces: this.workspaces,

@@ -8,6 +8,7 @@ import type {
   AuditEvent,
   OpenTicketInput,
   OpenTicketResult,
+  OpenTicketSilenced,
   Ticket,
   TicketRef,
   TransitionInput,
@@ -20,9 +21,15 @@ import type { Action } from './error-types.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
 import { type FailureSignal, incidentAliases } from './signal.ts';
+import { describeTarget, type Silence, silenceFor, silenceScopesFor } from './silence.ts';
 
 export interface TicketStore {
   openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;
+  /** `openTicket`, unless a silence of one of the scopes is in force (then nothing is written). */
+  openTicketUnlessSilenced(
+    input: OpenTicketInput,
+    silenceScopes: readonly string[],
+  ): Promise<OpenTicketResult | OpenTicketSilenced>;
   transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
   /** Attaches a further signal about an open incident to its ticket (counted and audited). */
   recordOccurrence(ticketId: string, event: AuditEvent): Promise<void>;
@@ -50,6 +57,13 @@ export interface RecoveryInput {
   readonly action: Action;
   readonly playbook: Playbook;
   readonly signal: FailureSignal;
+  /** How many times an operator re-drove the ticket (`rca retry`); names a fresh execution. */
+  readonly retry?: number;
+}
+
+/** The silences in force; read only when a silence marker of the failure's scopes is in force. */
+export interface SilenceReader {
+  active(): Promise<readonly Silence[]>;
 }
 
 export interface WorkflowStarter {
@@ -77,6 +91,10 @@ export interface IncidentDeps {
   readonly playbooks: PlaybookTable;
   /** The seed's AUTO_REMEDIATION_ENABLED: false tickets failures and starts nothing. */
   readonly autoRemediationEnabled: boolean;
+  /** Operators' silences: a failure they cover is ticketed `silenced` and nothing is started. */
+  readonly silences?: SilenceReader;
+  /** @default Date.now */
+  readonly clock?: () => number;
   readonly logger: IncidentLogger;
   readonly metrics?: IncidentMetrics;
   /** Who records the audit entries: `intake` or `poller`. */
@@ -138,37 +156,62 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     maxAttempts: playbook.max_attempts,
     timeoutSeconds: playbook.timeout_seconds,
   });
-  const plan = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const planned = planRecovery(action, playbook, deps.autoRemediationEnabled);
   const scopes = breakerScopes(signal, errorType);
-  const opened = await deps.tickets.openTicket({
-    incidentKey: signal.incidentKey,
-    // Until it is escalated or started, a ticket that needs either waits as start_pending, so that the
-    // reconciler finishes the job if this invocation dies half-way.
-    recoveryStatus: plan.kind === 'hold' ? plan.recoveryStatus : START_PENDING,
-    workspaceId: signal.workspaceId,
-    ...optional('clusterId', signal.clusterId),
-    ...optional('clusterName', signal.clusterName),
-    ...optional('jobId', signal.job?.jobId),
-    ...optional('runId', signal.job?.runId),
-    source: signal.source,
-    errorType,
-    category: classification.category ?? 'unknown',
-    action,
-    reason: classification.reason,
-    ...optional('terminationCode', classification.code),
-    ...optional('terminationType', classification.type),
-    detectedAt: new Date(signal.observedAt).toISOString(),
-    ...optional('clusterClaim', clusterClaimOf(signal)),
-    aliasKeys: incidentAliases({ ...signal, code: classification.code }),
-    // Closed breakers are checked in the same write; only a breaker that is not closed costs more.
-    ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
-    audit: {
-      event: 'ticket_opened',
-      actor: deps.actor,
-      // The signal is kept so that the reconciler can start the workflow later with the same input.
-      details: { classification, signal, playbookMode: playbook.mode },
-    },
-  });
+  const subject = { workspaceId: signal.workspaceId, clusterId: signal.clusterId, errorType };
+  const open = (plan: Plan, silenceScopes: readonly string[]) =>
+    deps.tickets.openTicketUnlessSilenced(
+      {
+        incidentKey: signal.incidentKey,
+        // Until it is escalated or started, a ticket that needs either waits as start_pending, so that the
+        // reconciler finishes the job if this invocation dies half-way.
+        recoveryStatus: plan.kind === 'hold' ? plan.recoveryStatus : START_PENDING,
+        workspaceId: signal.workspaceId,
+        ...optional('clusterId', signal.clusterId),
+        ...optional('clusterName', signal.clusterName),
+        ...optional('jobId', signal.job?.jobId),
+        ...optional('runId', signal.job?.runId),
+        source: signal.source,
+        errorType,
+        category: classification.category ?? 'unknown',
+        action,
+        reason: classification.reason,
+        ...optional('terminationCode', classification.code),
+        ...optional('terminationType', classification.type),
+        detectedAt: new Date(signal.observedAt).toISOString(),
+        ...optional('clusterClaim', clusterClaimOf(signal)),
+        ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
+        aliasKeys: incidentAliases({ ...signal, code: classification.code }),
+        // Closed breakers and unsilenced scopes are checked in the same write; only a breaker that is not
+        // closed or a silence in force costs more.
+        ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
+        audit: {
+          event: 'ticket_opened',
+          actor: deps.actor,
+          // The signal is kept so that the reconciler can start the workflow later with the same input.
+          details: { classification, signal, playbookMode: playbook.mode },
+        },
+      },
+      plan.kind === 'start' ? silenceScopes : [],
+    );
+  let plan = planned;
+  let opened = await open(
+    plan,
+    planned.kind === 'start' && deps.silences !== undefined ? silenceScopesFor(subject) : [],
+  );
+  if (opened.outcome === 'silenced') {
+    // A silence marker of the failure's scopes is in force (nothing was written): only now are the
+    // silences read, to name the one that holds the ticket.
+    const silence = silenceFor(
+      (await deps.silences?.active()) ?? [],
+      subject,
+      // Whether the automation may act is decided when it would act, not when the failure was seen.
+      (deps.clock ?? Date.now)(),
+    );
+    plan = silencedPlan(silence) ?? planned;
+    opened = await open(plan, []);
+  }
+  if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');
   if (opened.outcome === 'duplicate') {
     const ticket = opened.ticket;
     deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId, via: opened.via });
@@ -252,8 +295,27 @@ export function clusterClaimOf(
 }
 
 type Plan =
-  | { readonly kind: 'hold' | 'escalate'; readonly recoveryStatus: string; readonly message: string }
+  | {
+      readonly kind: 'hold' | 'escalate';
+      readonly recoveryStatus: string;
+      readonly message: string;
+      readonly silenceId?: string;
+    }
   | { readonly kind: 'start'; readonly recoveryStatus: 'start_pending' };
+
+/** A failure an operator's silence covers is held: ticketed, naming the silence, nothing started. */
+function silencedPlan(silence: Silence | undefined): Plan | undefined {
+  if (silence === undefined) return undefined;
+  return {
+    kind: 'hold',
+    recoveryStatus: SILENCED,
+    silenceId: silence.silenceId,
+    message: `Failure ticketed; automation is silenced for ${describeTarget(silence)} until ${silence.until} (${silence.silenceId}: ${silence.reason})`,
+  };
+}
+
+/** The recovery status of a ticket held by a silence. */
+export const SILENCED = 'silenced';
 
 function planRecovery(action: Action, playbook: Playbook, autoRemediationEnabled: boolean): Plan {
   if (!autoRemediationEnabled) {
@@ -344,11 +406,15 @@ export async function startWorkflow(
   deps: Pick<IncidentDeps, 'tickets' | 'workflow' | 'logger' | 'metrics' | 'actor'>,
   options: { readonly recordStart: boolean } = { recordStart: true },
 ): Promise<IncidentOutcome> {
-  const executionName = executionNameFor(ticket.ticketId);
+  // An operator's retry gets an execution of its own: the name of an ended execution cannot be reused.
+  const executionName = executionNameFor(ticket.ticketId, ticket.retries);
   const shadow = input.playbook.mode === 'shadow';
   let started: { executionId: string; alreadyStarted: boolean };
   try {
-    started = await deps.workflow.start(executionName, input);
+    started = await deps.workflow.start(
+      executionName,
+      ticket.retries === undefined ? input : { ...input, retry: ticket.retries },
+    );
   } catch (error) {
     deps.logger.error('the recovery workflow could not be started; the reconciler will retry', {
       ticketId: ticket.ticketId,
@@ -427,8 +493,9 @@ async function escalate(
 }
 
 /** Step Functions execution names allow 80 characters of [A-Za-z0-9-_]; ticket ids fit as they are. */
-export function executionNameFor(ticketId: string): string {
-  return ticketId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+export function executionNameFor(ticketId: string, retry?: number): string {
+  const suffix = retry === undefined || retry === 0 ? '' : `-retry-${retry}`;
+  return `${ticketId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - suffix.length)}${suffix}`;
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

@@ -1,5 +1,5 @@
 /**
- * Lambda entry of the intake (`POST /databricks-monitor`, `GET /tickets/{id}`): wires the handler
+ * Lambda entry of the intake (`POST /databricks-monitor`): wires the handler
  * from the environment. Everything is built once, at cold start.
  */
 
@@ -19,6 +19,7 @@ import { stepFunctions } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';
+import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
@@ -41,8 +42,8 @@ const databricks = new WorkspaceClients({
 
 export const handler = createIntakeHandler({
   loadKeys: async () => parseApiKeys(secretText(await secretsProvider.get(keysSecretArn, { maxAge: 60 }))),
-  getTicket: (id) => tickets.getTicket(id),
   tickets,
+  silences: new SilenceRepository({ client: documentClient, tableName }),
   breakers: new BreakerRepository({ client: documentClient, tableName, config: breakerConfig }),
   workflow: new StepFunctionsWorkflowStarter(
     tracer.captureAWSv3Client(stepFunctions),

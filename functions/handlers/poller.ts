@@ -18,6 +18,7 @@ import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';
 import { RestoreRepository } from '../store/restores.ts';
+import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
@@ -49,6 +50,7 @@ export const handler = createPollerHandler({
   ),
   playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
+  silences: new SilenceRepository({ client: documentClient, tableName }),
   options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),
   actor: 'poller',
   logger,

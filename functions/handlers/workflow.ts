@@ -14,6 +14,7 @@ import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { FanOutNotifier, type Notifier, SnsNotifier } from '../shared/notify.ts';
 import { SlackNotifier } from '../shared/notify-slack.ts';
 import { BreakerRepository } from '../store/breakers.ts';
+import { NotificationLedger } from '../store/notifications.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { TicketRepository } from '../store/tickets.ts';
 import { createWorkflowTaskHandler } from '../workflow/app.ts';
@@ -47,6 +48,7 @@ export const handler = createWorkflowTaskHandler({
   restores: new RestoreRepository({ client: documentClient, tableName }),
   databricks: (id) => databricks.get(id),
   notifier: new FanOutNotifier(notifiers),
+  notifications: new NotificationLedger({ client: documentClient, tableName }),
   clock: Date.now,
   actor: 'workflow',
   logger,

@@ -13,7 +13,6 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { IncidentOutcome } from '../core/incident.ts';
-import type { TicketWithAudit } from '../store/tickets.ts';
 import { isTransient } from '../workflow/errors.ts';
 import type { ApiKeys } from './auth.ts';
 import { apiKeyAuth, errorResponses, HttpError, jsonBody, jsonResponse, type ParsedEvent } from './http.ts';
@@ -26,13 +25,11 @@ import {
 
 export interface IntakeAppDeps extends Omit<IntakeDeps, 'logger' | 'metrics' | 'deadline'> {
   readonly loadKeys: () => Promise<ApiKeys>;
-  readonly getTicket: (ticketId: string) => Promise<TicketWithAudit | undefined>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly tracer?: Tracer;
 }
 
-const TICKET_ID = /^RCA-\d{8}-\d{3,}$/;
 /** Databricks calls stop this long before the Lambda would time out, so the response still goes out. */
 const DEADLINE_MARGIN_MS = 3000;
 
@@ -64,10 +61,6 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
   const route = async (event: ParsedEvent, context: Context): Promise<APIGatewayProxyResult> => {
     const deadline = () =>
       Date.now() + Math.max(1000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS);
-    if (event.resource === '/tickets/{id}' && event.httpMethod === 'GET') {
-      metrics.count('TicketLookups');
-      return getTicket(event.pathParameters?.id);
-    }
     if ((event.resource ?? '').startsWith('/databricks-monitor') && event.httpMethod === 'POST') {
       metrics.count('WebhooksReceived');
       const outcome = await processWebhook(event.parsedBody, event.pathParameters?.workspace, {
@@ -84,15 +77,6 @@ export function createIntakeHandler(deps: IntakeAppDeps) {
       return jsonResponse(200, toResponseBody(outcome));
     }
     throw new HttpError(405, `${event.httpMethod} ${event.resource} is not supported`);
-  };
-
-  const getTicket = async (id: string | undefined): Promise<APIGatewayProxyResult> => {
-    if (id === undefined || !TICKET_ID.test(id)) {
-      throw new HttpError(400, `ticket id must look like RCA-YYYYMMDD-NNN, not '${id ?? ''}'`);
-    }
-    const found = await deps.getTicket(id);
-    if (found === undefined) throw new HttpError(404, `ticket ${id} does not exist`);
-    return jsonResponse(200, { ticket: found.ticket, occurrences: found.occurrences, audit: found.audit });
   };
 
   const handler = middy<ParsedEvent, APIGatewayProxyResult>();

@@ -58,6 +58,20 @@ export interface ReconcileDeps extends Omit<IncidentDeps, 'tickets' | 'breakers'
   readonly metrics: PollerMetrics;
 }
 
+/** What starting one start_pending ticket needs (the reconciler, and an operator's `rca retry`). */
+export type StartDeps = Pick<
+  ReconcileDeps,
+  | 'tickets'
+  | 'breakers'
+  | 'workflow'
+  | 'playbooks'
+  | 'autoRemediationEnabled'
+  | 'logger'
+  | 'metrics'
+  | 'actor'
+  | 'clock'
+> & { readonly options: Pick<PollerOptions, 'startPendingMaxAgeMs'> };
+
 export interface ReconcileReport {
   /** start_pending tickets whose workflow was started now. */
   readonly started: number;
@@ -206,7 +220,28 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
 
 type MutableReport = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] } & { problems: string[] };
 
-async function reconcileStart(ticketId: string, deps: ReconcileDeps, report: MutableReport): Promise<void> {
+/**
+ * Starts one start_pending ticket the way the reconciler does (remediation switch, playbook, breakers,
+ * then the workflow, which carries the guard); used by an operator's `rca retry`.
+ */
+export async function startPendingTicket(ticketId: string, deps: StartDeps): Promise<ReconcileReport> {
+  const report: MutableReport = {
+    started: 0,
+    startFailures: 0,
+    escalatedBeforeStart: 0,
+    held: 0,
+    executionsChecked: 0,
+    closed: 0,
+    escalated: 0,
+    stillRunning: 0,
+    stoppedEarly: false,
+    problems: [],
+  };
+  await reconcileStart(ticketId, deps, report);
+  return report;
+}
+
+async function reconcileStart(ticketId: string, deps: StartDeps, report: MutableReport): Promise<void> {
   const found = await deps.tickets.getTicket(ticketId);
   const ticket = found?.ticket;
   // The listing may be older than the ticket: someone else may have started or settled it since.
@@ -414,7 +449,7 @@ export function workflowVerdict(output: unknown): { readonly close: boolean; rea
 }
 
 async function escalateOpen(
-  deps: ReconcileDeps,
+  deps: StartDeps,
   ticket: Ticket,
   recoveryStatus: string,
   reason: string,
@@ -468,7 +503,7 @@ async function escalateInProgress(
 
 /** A transition that another writer may have overtaken; false when it did. */
 async function moveTicket(
-  deps: ReconcileDeps,
+  deps: StartDeps,
   ticket: Ticket,
   from: readonly TicketStatus[],
   to: TicketStatus,
@@ -500,7 +535,7 @@ async function moveTicket(
  * recovery's outcome being known (unconfirmed, execution missing, held, escalated before start).
  */
 async function settleBreakers(
-  deps: ReconcileDeps,
+  deps: StartDeps,
   ticket: Ticket,
   outcome: 'success' | 'failure' | 'release',
 ): Promise<void> {

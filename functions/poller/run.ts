@@ -70,6 +70,8 @@ export async function runPoll(deps: PollerDeps): Promise<PollReport> {
     workflow: deps.workflow,
     playbooks: deps.playbooks,
     autoRemediationEnabled: deps.autoRemediationEnabled,
+    ...(deps.silences === undefined ? {} : { silences: deps.silences }),
+    clock,
     logger: deps.logger,
     metrics: deps.metrics,
     actor: deps.actor,

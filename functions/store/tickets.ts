@@ -20,6 +20,7 @@ import {
   encodeCursor,
   withoutKeys,
 } from './dynamo.ts';
+import { silenceClearCondition, silenceMarkerKey } from './silences.ts';
 
 export type TicketStatus = 'open' | 'in_progress' | 'closed' | 'escalated' | 'suppressed';
 
@@ -33,7 +34,8 @@ export const RESOLVED_STATUSES: readonly TicketStatus[] = ['closed', 'escalated'
 export const TICKET_LIFECYCLE: Readonly<Record<TicketStatus, readonly TicketStatus[]>> = {
   open: ['open', 'in_progress', 'closed', 'escalated', 'suppressed'],
   in_progress: ['in_progress', 'closed', 'escalated', 'suppressed'],
-  escalated: ['escalated', 'closed'],
+  // An operator may re-open an escalated ticket to retry it (`rca retry`).
+  escalated: ['escalated', 'closed', 'open'],
   closed: ['closed'],
   suppressed: ['suppressed'],
 };
@@ -52,6 +54,7 @@ export type RecoveryStatus =
   | 'blocked'
   | 'shadow'
   | 'not_applicable'
+  | 'silenced'
   | typeof START_PENDING
   | (string & Record<never, never>);
 
@@ -96,6 +99,10 @@ export interface Ticket {
   readonly clusterClaim?: string;
   /** Further keys of the incident (see `incidentAliases`), mirrored like the key itself. */
   readonly incidentAliases?: readonly string[];
+  /** The operator's silence that held this ticket (recovery status `silenced`). */
+  readonly silenceId?: string;
+  /** How many times an operator re-drove the ticket (`rca retry`). */
+  readonly retries?: number;
 }
 
 /** Fields a transition may change besides the status. */
@@ -111,6 +118,7 @@ export type TicketPatch = Partial<
     | 'errorType'
     | 'category'
     | 'clusterName'
+    | 'retries'
   >
 >;
 
@@ -184,6 +192,15 @@ export type OpenTicketResult =
       readonly ticket: TicketRef;
       readonly via: 'incident' | 'claim';
     };
+
+/**
+ * A silence marker of one of the scopes asked for says a silence is in force: nothing was written. The
+ * caller reads the silences and opens the ticket again without the checks.
+ */
+export interface OpenTicketSilenced {
+  readonly outcome: 'silenced';
+  readonly scope: string;
+}
 
 export interface TransitionInput {
   /** The statuses the ticket may be in now; anything else is a `TicketStateError`. */
@@ -319,20 +336,36 @@ export class TicketRepository {
    *   (`check`) by a job failure no cluster explains;
    * - the ticket (conditional on its number being free), its first audit entry, the start-pending
    *   marker;
-   * - a ConditionCheck per breaker scope (`breakerScopes`): each must be absent or closed.
+   * - a ConditionCheck per breaker scope (`breakerScopes`): each must be absent or closed;
+   * - a ConditionCheck per silence scope (`silenceScopes`): its marker absent or run out.
    *
    * A duplicate learns the existing ticket from the cancellation reason
    * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`): nothing is read. A breaker that is not closed
    * cancels the write too; it is then written without the breaker checks (`breakersClosed: false`)
-   * and the caller asks the breakers properly. A taken number moves to the next one.
+   * and the caller asks the breakers properly. A silence in force writes nothing (`silenced`): the
+   * caller reads the silences and opens the ticket as it decides. A taken number moves to the next one.
    */
   async openTicket(input: OpenTicketInput): Promise<OpenTicketResult> {
+    const opened = await this.openTicketUnlessSilenced(input, []);
+    if (opened.outcome === 'silenced') throw new Error('no silence scope was checked');
+    return opened;
+  }
+
+  /**
+   * `openTicket`, with a ConditionCheck per silence scope (`silenceScopesFor`): its marker absent or
+   * run out. With a silence in force nothing is written (`silenced`).
+   */
+  async openTicketUnlessSilenced(
+    input: OpenTicketInput,
+    scopes: readonly string[],
+  ): Promise<OpenTicketResult | OpenTicketSilenced> {
     const now = this.#clock();
     const nowIso = new Date(now).toISOString();
     const detectedAt = normaliseIso(input.detectedAt ?? nowIso, 'detectedAt');
     const day = detectedAt.slice(0, 10).replaceAll('-', '');
     let ticketId = formatTicketId(day, this.#numbers.next(day, now));
     let breakerScopes = [...new Set(input.breakerScopes ?? [])];
+    const silenceScopes = [...new Set(scopes)];
 
     const {
       audit: auditInput,
@@ -432,6 +465,16 @@ export class TicketRepository {
           },
         });
       }
+      const silencesAt = items.length;
+      for (const scope of silenceScopes) {
+        items.push({
+          ConditionCheck: {
+            TableName: this.#tableName,
+            Key: silenceMarkerKey(scope),
+            ...silenceClearCondition(this.#clock()),
+          },
+        });
+      }
 
       try {
         await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
@@ -450,7 +493,11 @@ export class TicketRepository {
           ticketId = formatTicketId(day, this.#numbers.next(day, this.#clock()));
           continue;
         }
-        if (reasons.slice(breakersAt).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+        const silenced = silenceScopes.findIndex((_scope, i) => failed(silencesAt + i));
+        if (silenced >= 0) return { outcome: 'silenced', scope: silenceScopes[silenced] ?? '' };
+        if (
+          reasons.slice(breakersAt, silencesAt).some((reason) => reason.Code === 'ConditionalCheckFailed')
+        ) {
           // A breaker is open or half-open: open the ticket without the checks; the caller decides.
           breakerScopes = [];
           continue;
@@ -611,7 +658,7 @@ export class TicketRepository {
         if (item.sk === TICKET_SK) ticket = withoutKeys(item) as unknown as Ticket;
         else if (item.sk === OCCURRENCES_SK)
           occurrences = compact({ count: Number(item.count), lastAt: item.lastAt as string | undefined });
-        else audit.push(withoutKeys(item) as unknown as AuditEntry);
+        else if (String(item.sk).startsWith('AUDIT#')) audit.push(withoutKeys(item) as unknown as AuditEntry);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
@@ -718,7 +765,28 @@ export class TicketRepository {
       mirror(incidentKeyOf(key)),
     );
     const claim = current.clusterClaim;
-    if (claim !== undefined && !RESOLVED_STATUSES.includes(current.status)) {
+    if (
+      claim !== undefined &&
+      RESOLVED_STATUSES.includes(current.status) &&
+      !RESOLVED_STATUSES.includes(next.status)
+    ) {
+      // An operator re-opened the ticket (`rca retry`): it takes its cluster's claim again, unless
+      // another ticket holds it now.
+      items.push({
+        Put: {
+          TableName: this.#tableName,
+          Item: {
+            ...claimKey(claim),
+            scope: claim,
+            ticketId: next.ticketId,
+            ticketStatus: next.status,
+            recoveryStatus: next.recoveryStatus,
+            createdAt: next.updatedAt,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+      });
+    } else if (claim !== undefined && !RESOLVED_STATUSES.includes(current.status)) {
       if (RESOLVED_STATUSES.includes(next.status)) {
         items.push({
           Delete: {

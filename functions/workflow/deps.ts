@@ -19,6 +19,7 @@ import type {
 } from '../databricks/client.ts';
 import type { Notifier } from '../shared/notify.ts';
 import type { BreakerRepository } from '../store/breakers.ts';
+import type { NotificationLedger } from '../store/notifications.ts';
 import type { RestoreRepository } from '../store/restores.ts';
 import type { TicketRepository } from '../store/tickets.ts';
 
@@ -50,6 +51,8 @@ export interface WorkflowDeps {
   /** The client of a workspace; throws for a workspace that is not configured. */
   readonly databricks: (workspaceId: string) => WorkflowDatabricks;
   readonly notifier: Notifier;
+  /** Records each sent notification, so a retried Close or Escalate sends it once. @default none: always sent */
+  readonly notifications?: Pick<NotificationLedger, 'claim' | 'release'>;
   /**
    * The workflow's clock (epoch ms) for deadlines and health-check windows. The local runner passes
    * a clock that runs as much faster as its Wait states are shortened.

@@ -300,6 +300,11 @@ async function notify(
     }
   }
   const runUrl = input.signal.job?.runPageUrl;
+  const once = `${outcome}#${input.retry ?? 0}`;
+  if (deps.notifications !== undefined && !(await deps.notifications.claim(input.ticketId, once))) {
+    deps.logger.info('notification already sent; not sent again', { ticketId: input.ticketId, outcome });
+    return;
+  }
   try {
     await deps.notifier.notify({
       ticketId: input.ticketId,
@@ -323,6 +328,7 @@ async function notify(
       ticketId: input.ticketId,
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
+    await deps.notifications?.release(input.ticketId, once).catch(() => undefined);
     await deps.tickets
       .appendAudit(input.ticketId, {
         event: 'notification_failed',

@@ -227,6 +227,7 @@ export const RecoveryInputSchema = z.looseObject({
   action: z.enum(ACTIONS),
   playbook: PlaybookSchema,
   signal: z.looseObject({ kind: z.string(), observedAt: z.number() }),
+  retry: z.number().int().positive().optional(),
 });
 
 const RecoveryStateSchema = z.looseObject({

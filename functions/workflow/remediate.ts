@@ -110,7 +110,7 @@ export async function takeOver(input: RecoveryInput, deps: WorkflowDeps): Promis
         // finds the execution of this in_progress ticket.
         patch: {
           recoveryStatus: input.playbook.mode === 'shadow' ? 'shadow' : 'in_progress',
-          executionName: executionNameFor(input.ticketId),
+          executionName: executionNameFor(input.ticketId, input.retry),
         },
         audit: {
           event: 'workflow_took_over',

@@ -30,6 +30,41 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'rca classify [FILE]   print what the system would do with a payload (file or stdin)',
     load: async () => (await import('./classify.ts')).classifyCommand,
   },
+  tickets: {
+    summary: 'rca tickets            list tickets [--status S] [--cluster C] [--since 24h]',
+    load: async () => (await import('./ops.ts')).ticketsCommand,
+  },
+  ticket: {
+    summary: 'rca ticket ID          a ticket, its occurrences and audit trail',
+    load: async () => (await import('./ops.ts')).ticketCommand,
+  },
+  retry: {
+    summary:
+      'rca retry ID | --disabled   re-drive escalated, disabled or silenced tickets through the workflow',
+    load: async () => (await import('./ops.ts')).retryCommand,
+  },
+  breakers: {
+    summary: 'rca breakers           circuit breakers that are not closed',
+    load: async () => (await import('./ops.ts')).breakersCommand,
+  },
+  breaker: {
+    summary: 'rca breaker open|close SCOPE --reason TEXT   open or close a breaker by hand (audited)',
+    load: async () => (await import('./ops.ts')).breakerCommand,
+  },
+  silence: {
+    summary: 'rca silence add|list|remove   pause the automation for a cluster, workspace or error type',
+    load: async () => (await import('./ops.ts')).silenceCommand,
+  },
+  report: {
+    summary:
+      "rca report [--hours 24] the seed's dashboard figures: failures by error type, recoveries, escalations",
+    load: async () => (await import('./ops.ts')).reportCommand,
+  },
+  doctor: {
+    summary:
+      "rca doctor [--cluster C]   check the seed's common issues; why a cluster was or was not recovered",
+    load: async () => (await import('./ops.ts')).doctorCommand,
+  },
   simulator: {
     summary:
       'rca simulator         run the Databricks workspace simulator [--port N] [--token T] [--scenario FILE] [--time-scale X]',

@@ -1,15 +1,18 @@
 import { parseArgs } from 'node:util';
 import { optionalEnv } from '../../functions/shared/env.ts';
 import type { Command } from './main.ts';
+import { connectionFrom, type OpsConnection, opsRequest } from './ops-client.ts';
 
-const USAGE = `Usage: rca smoke --url URL [--key KEY] [--basic-user NAME] [--cluster ID] [--wait SECONDS]
+const USAGE = `Usage: rca smoke --url URL [--key KEY] [--basic-user NAME] [--cluster ID] [--wait SECONDS] [--operator-key KEY | --region R]
 
 Checks a running deployment (the API Gateway stage URL from the stack outputs, or http://localhost:8000
 for npm start) from the outside:
   1. the connectivity test {"event": "test"} is accepted with the key and creates no ticket;
   2. a wrong key gets a bare 401;
   3. with --cluster: a cluster.terminated event (DRIVER_UNREACHABLE) for that cluster opens a ticket,
-     and with --wait the ticket is followed until it is closed or escalated.
+     and with --wait the ticket is followed until it is closed or escalated — read from the operations
+     API, which the webhook key cannot read: with --operator-key (npm start's operator key, or
+     RCA_OPERATOR_KEY), else signed with your AWS credentials (--region or AWS_REGION).
 The key comes from --key or RCA_API_KEY. It is sent in x-api-key, or with --basic-user as the password of
 HTTP Basic with that username, as a Databricks notification destination sends it (the username is the
 basic_username of the intake's key secret, "databricks" unless changed). While --wait follows a ticket, a
@@ -34,6 +37,8 @@ export const smokeCommand: Command = async (args, io) => {
         'basic-user': { type: 'string' },
         cluster: { type: 'string' },
         wait: { type: 'string' },
+        'operator-key': { type: 'string' },
+        region: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -112,8 +117,7 @@ export const smokeCommand: Command = async (args, io) => {
       });
       if (ticketId !== undefined && waitSeconds > 0) {
         const status = await followTicket(
-          base,
-          credentialHeaders(key, basicUser),
+          connectionFrom({ url: base, key: values['operator-key'], region: values.region }),
           ticketId,
           waitSeconds,
           io.stdout,
@@ -148,8 +152,7 @@ const PROGRESS_EVERY_MS = 15_000;
  * the status changes and every 15 s.
  */
 async function followTicket(
-  base: string,
-  headers: Record<string, string>,
+  connection: OpsConnection,
   ticketId: string,
   waitSeconds: number,
   out: NodeJS.WritableStream,
@@ -170,15 +173,19 @@ async function followTicket(
     last = text;
   };
   while (Date.now() < until) {
-    const res = await fetch(`${base}/tickets/${ticketId}`, { headers, signal: AbortSignal.timeout(30_000) });
-    const body = (await res.json().catch(() => ({}))) as {
-      ticket?: { status?: string; recoveryStatus?: string };
-    };
+    let body: { ticket?: { status?: string; recoveryStatus?: string } };
+    let unreadable = '';
+    try {
+      body = await opsRequest(connection, 'GET', `/tickets/${ticketId}`);
+    } catch (error) {
+      body = {};
+      unreadable = (error as Error).message;
+    }
     const status = body.ticket?.status;
     const recovery = body.ticket?.recoveryStatus;
     const final = status === 'closed' || status === 'escalated' || status === 'suppressed';
     progress(
-      `ticket ${status ?? `unreadable (${res.status})`}${recovery === undefined ? '' : `, recovery ${recovery}`}`,
+      `ticket ${status ?? `unreadable (${unreadable})`}${recovery === undefined ? '' : `, recovery ${recovery}`}`,
       final,
     );
     if (final) return status;

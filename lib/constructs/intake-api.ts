@@ -139,8 +139,9 @@ export interface IntakeApiProps {
   readonly webAclArn?: string;
 
   /**
-   * Steady-state requests per second `GET /tickets/{id}` may take of the stage's budget: reads are
-   * capped well below it so that they can never crowd out Databricks' deliveries.
+   * Steady-state requests per second the operators' ticket reads (`GET /ops/tickets/{id}`, see
+   * `OperationsApi`) may take of the stage's budget: capped well below it so that they can never crowd
+   * out Databricks' deliveries.
    * @default 5 (bursts of 10)
    */
   readonly ticketReadRateLimit?: number;
@@ -180,9 +181,9 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /**
- * The HTTP intake: a regional REST API with `POST /databricks-monitor`,
- * `POST /databricks-monitor/{workspace}` and `GET /tickets/{id}`, all proxied to one intake
- * function. The stage is throttled, traced with X-Ray, and logs access (JSON, no headers) and
+ * The HTTP intake: a regional REST API with `POST /databricks-monitor` and
+ * `POST /databricks-monitor/{workspace}`, proxied to one intake function (ticket reads are on the
+ * IAM-authorized operations routes, {@link OperationsApi}). The stage is throttled, traced with X-Ray, and logs access (JSON, no headers) and
  * execution errors to log groups with a retention. Callers are authenticated by the function with
  * the keys in {@link IntakeSecrets}.
  */
@@ -249,7 +250,7 @@ export class IntakeApi extends Construct {
         throttlingRateLimit: props.throttlingRateLimit ?? 50,
         throttlingBurstLimit: props.throttlingBurstLimit ?? 100,
         methodOptions: {
-          '/tickets/{id}/GET': {
+          '/ops/tickets/{id}/GET': {
             throttlingRateLimit: props.ticketReadRateLimit ?? 5,
             throttlingBurstLimit: (props.ticketReadRateLimit ?? 5) * 2,
           },
@@ -275,7 +276,6 @@ export class IntakeApi extends Construct {
     const methods = [
       monitor.addMethod('POST', integration),
       monitor.addResource('{workspace}').addMethod('POST', integration),
-      this.api.root.addResource('tickets').addResource('{id}').addMethod('GET', integration),
     ];
     acknowledgeFunctionAuth(methods);
     acknowledgeValidationInFunction(this.api);

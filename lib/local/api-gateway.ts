@@ -8,8 +8,23 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
-/** The API's resources, as API Gateway matches them (most specific first). */
-export const RESOURCES = ['/databricks-monitor', '/databricks-monitor/{workspace}', '/tickets/{id}'] as const;
+/** The webhook's resources, as API Gateway matches them. */
+export const WEBHOOK_RESOURCES = ['/databricks-monitor', '/databricks-monitor/{workspace}'] as const;
+
+/** The operations API's resources (IAM-authorized in AWS, the operator key locally). */
+export const OPERATIONS_RESOURCES = [
+  '/ops/tickets',
+  '/ops/tickets/{id}',
+  '/ops/tickets/{id}/retry',
+  '/ops/retry-disabled',
+  '/ops/breakers',
+  '/ops/silences',
+  '/ops/silences/{id}',
+  '/ops/report',
+  '/ops/doctor',
+] as const;
+
+export const RESOURCES = [...WEBHOOK_RESOURCES, ...OPERATIONS_RESOURCES] as const;
 
 /** API Gateway's own payload limit; the handler enforces a much smaller one. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;

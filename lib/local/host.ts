@@ -10,14 +10,19 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConfigurationError } from '../../functions/core/errors.ts';
 import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../../functions/core/playbooks.ts';
 import { type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
+import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
+import { operationsDeps } from '../../functions/ops/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import {
@@ -37,6 +42,8 @@ export interface LocalHostOptions {
   readonly port?: number;
   /** The API key callers send in `x-api-key`. @default a random one, printed at start */
   readonly apiKey?: string;
+  /** The operations API's key (`rca --key`), never the webhook key. @default a random one, printed at start */
+  readonly operatorKey?: string;
   /** @default true */
   readonly autoRemediationEnabled?: boolean;
   /** Simulated ms per real ms of the Databricks simulator. @default 60 (a 3-minute start takes 3 s) */
@@ -60,6 +67,7 @@ export interface LocalDeps {
   readonly tickets: TicketRepository;
   readonly breakers: BreakerRepository;
   readonly restores: RestoreRepository;
+  readonly silences: SilenceRepository;
   readonly databricks: WorkspaceClients;
   readonly playbooks: PlaybookTable;
   readonly logger: Logger;
@@ -69,6 +77,8 @@ export interface LocalHost extends LocalDeps {
   readonly url: string;
   readonly apiKey: string;
   readonly apiKeyGenerated: boolean;
+  /** The local operations API's key (`rca --key`). */
+  readonly operatorKey: string;
   readonly simulator?: RunningSimulator;
   readonly dynamoDb: DynamoDbLocal;
   readonly workflow: WorkflowStarter & WorkflowInspector;
@@ -92,6 +102,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const apiKeyGenerated = options.apiKey === undefined;
   const apiKey = options.apiKey ?? randomBytes(24).toString('base64url');
   const keys = parseApiKeys(JSON.stringify({ current: apiKey, basic_username: LOCAL_BASIC_USERNAME }));
+  const operatorKey = options.operatorKey ?? randomBytes(24).toString('base64url');
+  if (operatorKey === apiKey) {
+    throw new ConfigurationError(
+      'the operator key must differ from the webhook key (RCA_OPERATOR_KEY vs RCA_API_KEY)',
+    );
+  }
 
   const cleanups: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -141,12 +157,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const tickets = new TicketRepository({ client: documentClient, tableName });
     const breakers = new BreakerRepository({ client: documentClient, tableName });
     const restores = new RestoreRepository({ client: documentClient, tableName });
+    const silences = new SilenceRepository({ client: documentClient, tableName });
     const deps: LocalDeps = {
       tableName,
       documentClient,
       tickets,
       breakers,
       restores,
+      silences,
       databricks,
       playbooks,
       logger,
@@ -154,7 +172,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const workflow =
       options.workflow === undefined
         ? createLocalWorkflowRunner({
-            deps: { tickets, breakers, restores, databricks, logger },
+            deps: {
+              tickets,
+              breakers,
+              restores,
+              databricks,
+              logger,
+              notifications: new NotificationLedger({ client: documentClient, tableName }),
+            },
             // Waits shrink by the simulator's factor, so simulated clusters and the workflow agree on time.
             timeScale: simulator === undefined ? 1 : (options.timeScale ?? 60),
           })
@@ -166,14 +191,15 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       });
     }
 
-    const handler = createIntakeHandler({
+    const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
+    const intake = createIntakeHandler({
       loadKeys: async () => keys,
-      getTicket: (id) => tickets.getTicket(id),
       tickets,
       breakers,
+      silences,
       workflow,
       playbooks,
-      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+      autoRemediationEnabled,
       ...workspaceDeps(databricks),
       clock: Date.now,
       actor: 'intake',
@@ -185,6 +211,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
         logger: { ...console, warn: () => undefined },
       }),
     }) as unknown as ProxyHandler;
+    const operations = createOpsHandler({
+      ...operationsDeps(
+        { documentClient, tableName, tickets, breakers, silences, databricks, playbooks, logger },
+        workflow,
+        autoRemediationEnabled,
+      ),
+      authorize: operatorKeyAuth(operatorKey),
+      logger,
+    }) as unknown as ProxyHandler;
+    // One local server stands in for both APIs; in AWS the /ops resources are IAM-authorized.
+    const handler: ProxyHandler = (event, context) =>
+      (event.resource.startsWith('/ops/') ? operations : intake)(event, context);
 
     const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });
     cleanups.push(() => api.close());
@@ -201,6 +239,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       url: api.url,
       apiKey,
       apiKeyGenerated,
+      operatorKey,
       ...(simulator === undefined ? {} : { simulator }),
       dynamoDb,
       workflow,

@@ -89,6 +89,7 @@ export function startPollerLoop(
       workflow,
       playbooks: deps.playbooks,
       autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+      silences: deps.silences,
       options: pollerOptions,
       actor: 'poller',
       logger: deps.logger,

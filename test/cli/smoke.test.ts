@@ -34,6 +34,8 @@ describe('rca smoke', () => {
       'test-cluster-123',
       '--wait',
       '45',
+      '--operator-key',
+      host.operatorKey,
     ]);
 
     // Assess
@@ -56,6 +58,8 @@ describe('rca smoke', () => {
       'test-cluster-456',
       '--wait',
       '45',
+      '--operator-key',
+      host.operatorKey,
     ]);
 
     // Assess

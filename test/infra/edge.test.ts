@@ -163,7 +163,7 @@ describe('the stage throttles', () => {
         }),
         Match.objectLike({
           HttpMethod: 'GET',
-          ResourcePath: '/~1tickets~1{id}',
+          ResourcePath: '/~1ops~1tickets~1{id}',
           ThrottlingRateLimit: 5,
           ThrottlingBurstLimit: 10,
         }),

@@ -128,7 +128,6 @@ const ROUTES = [
     httpMethod: 'POST',
     path: ['databricks-monitor', '{workspace}'],
   },
-  { route: 'GET /tickets/{id}', httpMethod: 'GET', path: ['tickets', '{id}'] },
 ] as const;
 
 describe('IntakeApi routes', () => {
@@ -161,7 +160,7 @@ describe('IntakeApi routes', () => {
     template.resourceCountIs('AWS::ApiGateway::Method', ROUTES.length);
   });
 
-  it('lets API Gateway invoke the function only for the three routes of its own stage', () => {
+  it('lets API Gateway invoke the function only for the two webhook routes of its own stage', () => {
     // Act
     const { template } = build();
 
@@ -172,7 +171,6 @@ describe('IntakeApi routes', () => {
     expect(sourceArns.map((arn) => arn.replace(/^.*\/<[^>]+>\//, ''))).toEqual([
       'POST/databricks-monitor',
       'POST/databricks-monitor/*',
-      'GET/tickets/*',
     ]);
   });
 

@@ -18,6 +18,7 @@ describe('incident path: a fault half-way leaves a ticket the reconciler can fin
     tickets = new TicketRepository({ client: table.documentClient, tableName: table.tableName });
     const failingTransitions = {
       openTicket: tickets.openTicket.bind(tickets),
+      openTicketUnlessSilenced: tickets.openTicketUnlessSilenced.bind(tickets),
       recordOccurrence: tickets.recordOccurrence.bind(tickets),
       transition: async () => {
         throw new Error('DynamoDB is unavailable (simulated)');

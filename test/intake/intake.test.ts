@@ -318,7 +318,7 @@ describe('intake: events API Gateway never sends', () => {
   });
 });
 
-describe('intake: GET /tickets/{id}', () => {
+describe('intake: tickets are written, never read, by the webhook', () => {
   let h: IntakeHarness;
   beforeAll(async () => {
     h = await createIntakeHarness();
@@ -328,47 +328,45 @@ describe('intake: GET /tickets/{id}', () => {
   });
   useHarmLedger(() => h?.simulator);
 
-  it('returns the ticket and its audit trail', async () => {
+  it('writes the ticket and its first audit entry, and leaves the start to the workflow', async () => {
     // Prepare
     const created = await h.post(fixture('seed/test1-driver-unreachable.json'));
 
     // Act
-    const res = await h.send({
-      method: 'GET',
-      path: `/tickets/${created.body.ticket_id}`,
-      headers: { 'x-api-key': h.keys.current },
-    });
+    const found = await h.tickets.getTicket(String(created.body.ticket_id));
 
     // Assess
-    expect(res.statusCode).toBe(200);
     // The workflow moves the ticket to in_progress when it takes over; the intake writes nothing after the start.
-    expect(res.body.ticket).toMatchObject({
+    expect(found?.ticket).toMatchObject({
       ticketId: created.body.ticket_id,
       status: 'open',
       recoveryStatus: 'start_pending',
     });
-    expect((res.body.audit as { event: string }[]).map((a) => a.event)).toEqual(['ticket_opened']);
-    expect(res.body.occurrences).toEqual({ count: 0 });
+    expect(found?.audit.map((a) => a.event)).toEqual(['ticket_opened']);
+    expect(found?.occurrences).toEqual({ count: 0 });
   });
 
   it.each([
-    ['/tickets/RCA-20990101-001', 404],
-    ['/tickets/not-a-ticket', 400],
-  ])('answers %s with %i', async (path, statusCode) => {
-    // Act
-    const res = await h.send({ method: 'GET', path, headers: { 'x-api-key': h.keys.current } });
+    { credential: 'the webhook key', withKey: true, statusCode: 405 },
+    { credential: 'no credential', withKey: false, statusCode: 401 },
+  ])(
+    'answers a ticket read with $credential with $statusCode and no ticket',
+    async ({ withKey, statusCode }) => {
+      // Prepare
+      const created = await h.post(fixture('seed/test2-insufficient-capacity.json'));
 
-    // Assess
-    expect(res.statusCode).toBe(statusCode);
-  });
+      // Act
+      const res = await h.send({
+        method: 'GET',
+        path: `/tickets/${created.body.ticket_id}`,
+        headers: withKey ? { 'x-api-key': h.keys.current } : {},
+      });
 
-  it('needs the same authentication', async () => {
-    // Act
-    const res = await h.send({ method: 'GET', path: '/tickets/RCA-20990101-001' });
-
-    // Assess
-    expect(res.statusCode).toBe(401);
-  });
+      // Assess
+      expect(res.statusCode).toBe(statusCode);
+      expect(JSON.stringify(res.body)).not.toContain('ticketId');
+    },
+  );
 });
 
 describe('intake: AUTO_REMEDIATION_ENABLED=false', () => {

@@ -4,6 +4,7 @@ import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
 import { INCIDENT_BUCKET_MS } from '../../functions/core/signal.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { planClusterRemediation } from '../../functions/workflow/plan.ts';
 import { createIntakeHarness, type IntakeHarness } from '../support/intake-harness.ts';
 
@@ -90,6 +91,8 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     h.simulator.admin.loadScenario({
       clusters: [
         failedCluster('seq-1'),
+        failedCluster('seq-2'),
+        failedCluster('silenced-1'),
         failedCluster('replay-1'),
         failedCluster('replay-2'),
         failedCluster('job-first-1', 'COMMUNICATION_LOST'),
@@ -129,17 +132,16 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     const again = await h.post(eventFor('seq-1'));
     const duplicateCalls = h.awsCalls.take();
     const withWorkspace = await h.post({ ...eventFor('seq-1'), workspace_id: '1234567890123456' });
-    const got = await h.send({
-      method: 'GET',
-      path: `/tickets/${first.body.ticket_id}`,
-      headers: { 'x-api-key': h.keys.current },
-    });
+    const got = { body: await h.tickets.getTicket(String(first.body.ticket_id)) } as unknown as {
+      body: Record<string, unknown>;
+    };
 
     // Assess
     expect(first.body.status).toBe('success');
     expect(again.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
     expect(withWorkspace.body).toMatchObject({ status: 'duplicate', ticket_id: first.body.ticket_id });
-    // One TransactWriteItems opens the ticket (StartExecution is the second AWS call): no read, no counter.
+    // One TransactWriteItems opens the ticket and checks the silence markers (StartExecution is the
+    // second AWS call): no silences Query, no ticket read, no counter.
     expect(openCalls).toEqual(['TransactWriteItemsCommand']);
     // A duplicate: the cancelled transaction names the ticket, one more write attaches the occurrence.
     expect(duplicateCalls).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand']);
@@ -147,6 +149,34 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     expect(got.body.occurrences).toMatchObject({ count: 2 });
     const events = (got.body.audit as { event: string }[]).map((a) => a.event);
     expect(events.filter((e) => e === 'occurrence')).toHaveLength(2);
+  });
+
+  it('reads the silences only for a failure a silence covers, and holds its ticket naming the silence', async () => {
+    // Prepare
+    const silences = new SilenceRepository({ client: h.table.documentClient, tableName: h.table.tableName });
+    const silence = await silences.add({
+      clusterId: 'silenced-1',
+      until: Date.now() + 3_600_000,
+      reason: 'maintenance',
+      createdBy: 'test',
+    });
+    h.awsCalls.take();
+    const starts = h.workflow.starts.length;
+
+    // Act
+    const held = await h.post(eventFor('silenced-1'));
+    const heldCalls = h.awsCalls.take();
+    const elsewhere = await h.post(eventFor('seq-2'));
+    const elsewhereCalls = h.awsCalls.take();
+
+    // Assess
+    expect(held.body).toMatchObject({ status: 'success', recovery_status: 'silenced', actions_taken: [] });
+    expect(String(held.body.message)).toContain(silence.silenceId);
+    // The write the silence marker cancels, the silences Query that names the silence, the held ticket.
+    expect(heldCalls).toEqual(['TransactWriteItemsCommand', 'QueryCommand', 'TransactWriteItemsCommand']);
+    expect(elsewhere.body.status).toBe('success');
+    expect(elsewhereCalls).toEqual(['TransactWriteItemsCommand']);
+    expect(h.workflow.starts.length).toBe(starts + 1);
   });
 
   it('keeps one ticket across a 15-minute bucket boundary when Databricks gives no anchor', async () => {

@@ -2,9 +2,24 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../lib/cli/main.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
+/** Databricks calls that change a cluster or a run. */
+const MUTATING = /clusters\/(start|restart|edit|resize|update|delete|permanent-delete)|runs\/repair|run-now/;
+
+async function rca(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  const errors: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  err.on('data', (c: Buffer) => errors.push(c));
+  const code = await main(args, { stdin: Readable.from(['']), stdout: out, stderr: err });
+  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errors).toString() };
+}
 const seed = (name: string) => readFileSync(join(ROOT, 'test/fixtures/seed', name), 'utf8');
 
 /** Starts `npm start`'s entry as a real process on a free port and waits for its banner. */
@@ -208,13 +223,15 @@ describe('npm start', () => {
     expect(res).toEqual({ status: 401, body: { message: 'Unauthorized' } });
   });
 
-  it('serves the ticket with its audit trail', async () => {
+  const operatorKey = () => /operator key: (\S+)/.exec(local.output())?.[1] ?? '';
+
+  it('serves the ticket with its audit trail on the operations API, with the operator key', async () => {
     // Prepare
     const created = await post(seed('test1-driver-unreachable.json'));
 
     // Act
-    const res = await fetch(`${local.url}/tickets/${created.body.ticket_id}`, {
-      headers: { 'x-api-key': apiKey },
+    const res = await fetch(`${local.url}/ops/tickets/${created.body.ticket_id}`, {
+      headers: { 'x-api-key': operatorKey() },
     });
 
     // Assess
@@ -238,7 +255,9 @@ describe('npm start', () => {
     const { ticket_id: ticketId } = (await res.json()) as { ticket_id: string };
     let ticket: { status: string; resolutionSeconds?: number } | undefined;
     while (Date.now() - started < 60_000) {
-      const got = await fetch(`${local.url}/tickets/${ticketId}`, { headers });
+      const got = await fetch(`${local.url}/ops/tickets/${ticketId}`, {
+        headers: { 'x-api-key': operatorKey() },
+      });
       ticket = ((await got.json()) as { ticket: typeof ticket }).ticket;
       if (ticket?.status === 'closed' || ticket?.status === 'escalated') break;
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -267,9 +286,9 @@ describe('npm start', () => {
 
   /** The ticket once it is closed or escalated. */
   async function settled(ticketId: unknown): Promise<Record<string, unknown> | undefined> {
-    const headers = { 'x-api-key': apiKey };
+    const headers = { 'x-api-key': operatorKey() };
     for (const started = Date.now(); Date.now() - started < 60_000; ) {
-      const got = await fetch(`${local.url}/tickets/${String(ticketId)}`, { headers });
+      const got = await fetch(`${local.url}/ops/tickets/${String(ticketId)}`, { headers });
       const { ticket } = (await got.json()) as { ticket?: Record<string, unknown> };
       if (ticket?.status === 'closed' || ticket?.status === 'escalated') return ticket;
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -362,6 +381,38 @@ describe('npm start', () => {
       after.requests['POST /api/2.1/clusters/restart'] ?? 0,
     );
   }, 120_000);
+  it('refuses the webhook key on the operations API, and no longer serves tickets to the webhook key', async () => {
+    // Act
+    const ops = await fetch(`${local.url}/ops/tickets`, { headers: { 'x-api-key': apiKey } });
+    const old = await fetch(`${local.url}/tickets/RCA-20990101-00000001`, {
+      headers: { 'x-api-key': apiKey },
+    });
+    const cli = await rca(['tickets', '--url', local.url, '--key', apiKey, '--json']);
+
+    // Assess
+    expect(ops.status).toBe(401);
+    expect(old.status).toBe(403);
+    expect(cli.code).toBe(3);
+    expect(cli.stderr).toContain('use the operator key npm start printed');
+  });
+
+  it("lists the seed's Test 1 ticket with `rca tickets --json` and the operator key", async () => {
+    // Prepare
+    const created = await post(seed('test1-driver-unreachable.json'));
+
+    // Act
+    const { code, stdout } = await rca(['tickets', '--url', local.url, '--key', operatorKey(), '--json']);
+
+    // Assess
+    expect(code).toBe(0);
+    const { tickets } = JSON.parse(stdout) as { tickets: { ticketId: string; errorType: string }[] };
+    expect(tickets).toContainEqual(
+      expect.objectContaining({
+        ticketId: created.body.ticket_id,
+        errorType: 'DatabricksDriverNotResponding',
+      }),
+    );
+  });
 });
 
 describe('the local API Gateway stand-in', () => {
@@ -381,5 +432,75 @@ describe('the local API Gateway stand-in', () => {
     // Assess
     expect(bad.status).toBe(400);
     expect(good.status).toBe(200);
+  });
+});
+
+describe('npm start with a silence', () => {
+  const apiKey = randomBytes(24).toString('base64url');
+  let local: Awaited<ReturnType<typeof startLocal>>;
+  beforeAll(async () => {
+    local = await startLocal({ RCA_API_KEY: apiKey, POLL_INTERVAL_SECONDS: '0' });
+  }, 90_000);
+  afterAll(async () => {
+    if (local === undefined) return;
+    const exited = new Promise((resolve) => local.child.once('exit', resolve));
+    local.child.kill('SIGTERM');
+    await exited;
+  });
+  const operatorKey = () => /operator key: (\S+)/.exec(local.output())?.[1] ?? '';
+  const post = async (body: string) => {
+    const res = await fetch(`${local.url}/databricks-monitor`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
+      body,
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it("tickets the seed's Test 2 as silenced during a silence, with no call that changes a cluster", async () => {
+    // Prepare
+    const simulator = /simulator on (http:\/\/\S+) \(demo scenario, token (\S+)\)/.exec(local.output());
+    const admin = { authorization: `Bearer ${simulator?.[2]}` };
+    const added = await rca([
+      'silence',
+      'add',
+      '--cluster',
+      'test-cluster-456',
+      '--for',
+      '1h',
+      '--reason',
+      'test',
+      '--url',
+      local.url,
+      '--key',
+      operatorKey(),
+    ]);
+    await fetch(`${simulator?.[1]}/__admin/stats`, { method: 'DELETE', headers: admin });
+
+    // Act
+    const res = await post(seed('test2-insufficient-capacity.json'));
+    // A started recovery would call Databricks within a second at npm start's time scale.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const ticket = await rca([
+      'ticket',
+      String(res.body.ticket_id),
+      '--url',
+      local.url,
+      '--key',
+      operatorKey(),
+      '--json',
+    ]);
+    const stats = (await (await fetch(`${simulator?.[1]}/__admin/stats`, { headers: admin })).json()) as {
+      requests: Record<string, number>;
+    };
+
+    // Assess
+    expect(added.code).toBe(0);
+    expect(res.body).toMatchObject({ status: 'success', recovery_status: 'silenced', actions_taken: [] });
+    expect(JSON.parse(ticket.stdout).ticket).toMatchObject({
+      recoveryStatus: 'silenced',
+      silenceId: expect.stringMatching(/^SIL-/),
+    });
+    expect(Object.keys(stats.requests).filter((call) => MUTATING.test(call))).toEqual([]);
   });
 });

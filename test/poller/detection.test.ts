@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DRIVER_HEAL_GRACE_MS } from '../../functions/poller/detect.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness, T0 } from './harness.ts';
 
@@ -62,6 +63,35 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
     expect(h.workflow.starts.map((s) => s.name)).toEqual([tickets[0]?.ticketId]);
     expect(second.metrics.get('TicketsOpened')).toBe(1);
     expect(third.metrics.get('DuplicateSignals')).toBe(1);
+  });
+
+  it('tickets a failure it finds during an operator silence as silenced, and starts nothing', async () => {
+    // Prepare
+    const silences = new SilenceRepository({
+      client: h.table.documentClient,
+      tableName: h.table.tableName,
+      clock: () => h.sim().admin.now(),
+    });
+    await h.poll();
+    const silence = await silences.add({
+      clusterId: VICTIM,
+      until: h.sim().admin.now() + 60 * MINUTE,
+      reason: 'maintenance',
+      createdBy: 'test',
+    });
+    h.advance(5 * MINUTE);
+    h.sim().admin.failCluster(VICTIM, CLOUD_SHUTDOWN);
+    h.advance(MINUTE);
+
+    // Act
+    const run = await h.poll({ silences });
+
+    // Assess
+    expect(run.report.workspaces[0]?.outcomes).toMatchObject({ success: 1 });
+    expect(await h.allTickets()).toEqual([
+      expect.objectContaining({ status: 'open', recoveryStatus: 'silenced', silenceId: silence.silenceId }),
+    ]);
+    expect(h.workflow.starts).toEqual([]);
   });
 
   it('finds a termination still TERMINATING at one poll on the next', async () => {

@@ -3,6 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import type { PollReport } from '../../functions/poller/run.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import type { LocalDeps } from '../../lib/local/host.ts';
 import { describePoller, pollIntervalFromEnv, startPollerLoop } from '../../lib/local/poller-loop.ts';
 import { DEMO_SCENARIO_PATH, type ScenarioInput } from '../../lib/simulator/index.ts';
@@ -20,6 +21,7 @@ describe('local poller loop', () => {
       tickets: h.tickets,
       breakers: h.breakers,
       restores: h.restores,
+      silences: new SilenceRepository({ client: h.table.documentClient, tableName: h.table.tableName }),
       databricks: h.databricks,
       playbooks: loadPlaybooks({}),
       logger: new Logger({ logLevel: 'SILENT' }),

@@ -20,6 +20,7 @@ import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import { lambdaContext, type RequestShape, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
@@ -99,9 +100,10 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
           forceFetch: (options.keysMaxAgeSeconds ?? 0) === 0,
         })) as string,
       ),
-    getTicket: (id) => tickets.getTicket(id),
     tickets,
     breakers,
+    // As in AWS: the ticket write checks the silence markers; the silences are read only if one is in force.
+    silences: new SilenceRepository({ client: table.documentClient, tableName: table.tableName }),
     workflow,
     playbooks: loadPlaybooks(options.playbooks ?? {}),
     autoRemediationEnabled: options.autoRemediationEnabled ?? true,

@@ -24,6 +24,7 @@ import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
@@ -142,6 +143,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       restores,
       databricks: (id) => intercepted(workspaces.get(id)),
       notifier,
+      notifications: new NotificationLedger({ client: table.documentClient, tableName: table.tableName }),
       logger,
     },
     timeScale: TIME_SCALE,

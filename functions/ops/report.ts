@@ -1,0 +1,78 @@
+/**
+ * The seed's dashboard figures, computed from the tickets of a window: failures by error type with
+ * their counts and average acknowledgement and resolution times (the seed's query:
+ * `stats count(*) as failures, avg(ack_seconds), avg(resolution_seconds) by error_type`), plus
+ * recoveries, escalations and breakers opened. Pure: tickets and breakers in, figures out.
+ */
+import type { Breaker } from '../core/breaker.ts';
+import type { Ticket } from '../store/tickets.ts';
+
+export interface ErrorTypeFigures {
+  readonly error_type: string;
+  readonly failures: number;
+  /** Averages over the tickets that have the time; null when none has. Seconds, one decimal. */
+  readonly avg_ack_seconds: number | null;
+  readonly avg_resolution_seconds: number | null;
+  readonly recovered: number;
+  readonly escalated: number;
+}
+
+export interface Report {
+  readonly since: string;
+  readonly until: string;
+  readonly hours: number;
+  readonly failures: number;
+  readonly recoveries: number;
+  readonly escalations: number;
+  readonly silenced: number;
+  readonly open: number;
+  readonly breakers_opened: number;
+  /** Most failures first. */
+  readonly by_error_type: readonly ErrorTypeFigures[];
+}
+
+export function buildReport(
+  tickets: readonly Ticket[],
+  breakers: readonly Breaker[],
+  window: { readonly since: number; readonly until: number },
+): Report {
+  const groups = new Map<string, Ticket[]>();
+  for (const ticket of tickets)
+    groups.set(ticket.errorType, [...(groups.get(ticket.errorType) ?? []), ticket]);
+  const byErrorType = [...groups].map(
+    ([errorType, group]): ErrorTypeFigures => ({
+      error_type: errorType,
+      failures: group.length,
+      avg_ack_seconds: average(group.map((t) => t.ackSeconds)),
+      avg_resolution_seconds: average(group.map((t) => t.resolutionSeconds)),
+      recovered: group.filter(isRecovery).length,
+      escalated: group.filter((t) => t.status === 'escalated').length,
+    }),
+  );
+  byErrorType.sort((a, b) => b.failures - a.failures || a.error_type.localeCompare(b.error_type));
+  return {
+    since: new Date(window.since).toISOString(),
+    until: new Date(window.until).toISOString(),
+    hours: Math.round(((window.until - window.since) / 3_600_000) * 100) / 100,
+    failures: tickets.length,
+    recoveries: tickets.filter(isRecovery).length,
+    escalations: tickets.filter((t) => t.status === 'escalated').length,
+    silenced: tickets.filter((t) => t.recoveryStatus === 'silenced').length,
+    open: tickets.filter((t) => t.status === 'open' || t.status === 'in_progress').length,
+    breakers_opened: breakers.filter(
+      (b) => b.state !== 'closed' && b.openedAt !== undefined && b.openedAt >= window.since,
+    ).length,
+    by_error_type: byErrorType,
+  };
+}
+
+/** A ticket the automation closed after its recovery worked. */
+function isRecovery(ticket: Ticket): boolean {
+  return ticket.status === 'closed' && ticket.recoveryStatus === 'recovered';
+}
+
+function average(values: readonly (number | undefined)[]): number | null {
+  const present = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (present.length === 0) return null;
+  return Math.round((present.reduce((sum, v) => sum + v, 0) / present.length) * 10) / 10;
+}

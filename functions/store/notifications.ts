@@ -1,0 +1,60 @@
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DocumentClient, isConditionalCheckFailed } from './dynamo.ts';
+
+/**
+ * Notifications once: before a Close or Escalate task notifies, it claims the record
+ * `TICKET#<id>` / `NOTIFIED#<outcome>#<execution>` with a conditional put. A retried task (Step
+ * Functions runs a task again after a timeout or a lost answer) finds the record and sends nothing.
+ * The execution part keeps an operator's `rca retry` of the ticket able to notify its own outcome.
+ */
+export class NotificationLedger {
+  readonly #client: DocumentClient;
+  readonly #tableName: string;
+  readonly #clock: () => number;
+  readonly #retentionSeconds: number;
+
+  constructor(options: {
+    readonly client: DocumentClient;
+    readonly tableName: string;
+    readonly clock?: () => number;
+    /** @default 90 */
+    readonly retentionDays?: number;
+  }) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#clock = options.clock ?? Date.now;
+    this.#retentionSeconds = Math.round((options.retentionDays ?? 90) * 86_400);
+  }
+
+  /** True when this call claimed the notification; false when it was already sent (or is being sent). */
+  async claim(ticketId: string, key: string): Promise<boolean> {
+    const now = this.#clock();
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: {
+            ...keyOf(ticketId, key),
+            ticketId,
+            notifiedAt: new Date(now).toISOString(),
+            expires_at: Math.floor(now / 1000) + this.#retentionSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Gives the claim back after the notifier failed, so a retried task may try again. */
+  async release(ticketId: string, key: string): Promise<void> {
+    await this.#client.send(new DeleteCommand({ TableName: this.#tableName, Key: keyOf(ticketId, key) }));
+  }
+}
+
+function keyOf(ticketId: string, key: string): { pk: string; sk: string } {
+  return { pk: `TICKET#${ticketId}`, sk: `NOTIFIED#${key}` };
+}

@@ -1,0 +1,66 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DocumentClient, withoutKeys } from './dynamo.ts';
+import { claimKey, type Ticket, type TicketStatus } from './tickets.ts';
+
+export const TICKET_STATUSES: readonly TicketStatus[] = [
+  'open',
+  'in_progress',
+  'escalated',
+  'closed',
+  'suppressed',
+];
+
+/**
+ * Read-only ticket queries for operators: tickets detected since a time, by status, from the status
+ * index (`gsi1`: `STATUS#<status>` / `<detectedAt>#<id>`), so a window is a key condition, not a scan.
+ */
+export class TicketQueries {
+  readonly #client: DocumentClient;
+  readonly #tableName: string;
+
+  constructor(options: { readonly client: DocumentClient; readonly tableName: string }) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+  }
+
+  /** Tickets in `statuses` detected at or after `sinceIso`, newest first, at most `limit`. */
+  async detectedSince(
+    sinceIso: string,
+    statuses: readonly TicketStatus[] = TICKET_STATUSES,
+    limit = 1000,
+  ): Promise<Ticket[]> {
+    const pages = await Promise.all(statuses.map((status) => this.#byStatus(status, sinceIso, limit)));
+    return pages
+      .flat()
+      .sort((a, b) => b.detectedAt.localeCompare(a.detectedAt) || b.ticketId.localeCompare(a.ticketId))
+      .slice(0, limit);
+  }
+
+  /** The ticket holding a cluster's claim (`<workspace>#<cluster>`), if one does. */
+  async claimHolder(scope: string): Promise<string | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: claimKey(scope), ConsistentRead: true }),
+    );
+    return typeof Item?.ticketId === 'string' ? Item.ticketId : undefined;
+  }
+
+  async #byStatus(status: TicketStatus, sinceIso: string, limit: number): Promise<Ticket[]> {
+    const tickets: Ticket[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
+          ExpressionAttributeValues: { ':pk': `STATUS#${status}`, ':since': sinceIso },
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) tickets.push(withoutKeys(item) as unknown as Ticket);
+      startKey = tickets.length >= limit ? undefined : page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return tickets;
+  }
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import type { Breaker } from '../../functions/core/breaker.ts';
+import { buildReport } from '../../functions/ops/report.ts';
+import type { Ticket } from '../../functions/store/tickets.ts';
+
+const SINCE = Date.parse('2026-11-29T12:00:00Z');
+const UNTIL = Date.parse('2026-11-30T12:00:00Z');
+
+function ticket(id: string, fields: Partial<Ticket>): Ticket {
+  return {
+    ticketId: id,
+    incidentKey: id,
+    status: 'open',
+    recoveryStatus: 'in_progress',
+    workspaceId: 'default',
+    source: 'webhook',
+    errorType: 'DatabricksDriverNotResponding',
+    category: 'driver',
+    action: 'restart_cluster',
+    reason: 'test',
+    detectedAt: '2026-11-30T10:00:00Z',
+    attempts: 0,
+    createdAt: '2026-11-30T10:00:00Z',
+    updatedAt: '2026-11-30T10:00:00Z',
+    version: 1,
+    ...fields,
+  } as Ticket;
+}
+
+describe('buildReport', () => {
+  it("gives the seed's figures per error type: counts and average acknowledgement and resolution times", () => {
+    // Prepare
+    const tickets = [
+      ticket('A', { status: 'closed', recoveryStatus: 'recovered', ackSeconds: 2, resolutionSeconds: 100 }),
+      ticket('B', { status: 'closed', recoveryStatus: 'recovered', ackSeconds: 4, resolutionSeconds: 200 }),
+      ticket('C', { status: 'escalated', recoveryStatus: 'failed', ackSeconds: 3, resolutionSeconds: 600 }),
+      ticket('D', { errorType: 'DatabricksResourceExhausted', recoveryStatus: 'silenced' }),
+    ];
+
+    // Act
+    const report = buildReport(tickets, [], { since: SINCE, until: UNTIL });
+
+    // Assess
+    expect(report).toMatchObject({
+      hours: 24,
+      failures: 4,
+      recoveries: 2,
+      escalations: 1,
+      silenced: 1,
+      open: 1,
+    });
+    expect(report.by_error_type).toEqual([
+      {
+        error_type: 'DatabricksDriverNotResponding',
+        failures: 3,
+        avg_ack_seconds: 3,
+        avg_resolution_seconds: 300,
+        recovered: 2,
+        escalated: 1,
+      },
+      {
+        error_type: 'DatabricksResourceExhausted',
+        failures: 1,
+        avg_ack_seconds: null,
+        avg_resolution_seconds: null,
+        recovered: 0,
+        escalated: 0,
+      },
+    ]);
+  });
+
+  it.each([
+    { state: 'open', openedAt: '2026-11-30T11:00:00Z', counted: 1 },
+    { state: 'half_open', openedAt: '2026-11-30T11:00:00Z', counted: 1 },
+    { state: 'open', openedAt: '2026-11-29T11:59:59Z', counted: 0 },
+    { state: 'closed', openedAt: '2026-11-30T11:00:00Z', counted: 0 },
+  ])('counts a $state breaker opened at $openedAt: $counted', ({ state, openedAt, counted }) => {
+    // Prepare
+    const breaker = { scope: 'error_type#X', state, openedAt: Date.parse(openedAt) } as unknown as Breaker;
+
+    // Act
+    const report = buildReport([], [breaker], { since: SINCE, until: UNTIL });
+
+    // Assess
+    expect(report.breakers_opened).toBe(counted);
+  });
+});
