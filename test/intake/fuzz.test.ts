@@ -160,7 +160,8 @@ function mutate(base: Record<string, unknown>, mutations: readonly Mutation[]): 
     if (m.kind === 'delete') delete node[last];
     else
       Object.defineProperty(node, last, {
-        value: m.value,
+        // A copy: the same generated value set at a path and again inside it would close a cycle.
+        value: structuredClone(m.value),
         enumerable: true,
         writable: true,
         configurable: true,
