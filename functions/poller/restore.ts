@@ -13,7 +13,12 @@
  */
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
 import type { CallOptions, UpdateClusterRequest } from '../databricks/client.ts';
-import { isNotFound } from '../databricks/errors.ts';
+import {
+  DatabricksApiError,
+  DatabricksThrottledError,
+  isInvalidState,
+  isNotFound,
+} from '../databricks/errors.ts';
 import type { PendingRestore } from '../store/restores.ts';
 import {
   TicketNotFoundError,
@@ -83,24 +88,36 @@ export async function applyPendingRestores(
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    const decision = decideRestore(restore, cluster);
+    let decision = decideRestore(restore, cluster);
+    if (decision.kind === 'apply') {
+      try {
+        await deps.client.updateCluster(
+          {
+            cluster_id: restore.clusterId,
+            update_mask: restore.original.fields,
+            cluster: restore.original.values,
+          },
+          options,
+        );
+      } catch (error) {
+        // Started since our read: try again at its next termination.
+        if (isInvalidState(error)) decision = { kind: 'wait' };
+        // Refused for good (a policy, a pool, a value no longer offered): the fallback stays, and one
+        // refused restore must not hold back the workspace's other restores run after run.
+        else if (isRefused(error))
+          decision = {
+            kind: 'drop',
+            reason: `Databricks refused the restore (${error.errorCode}: ${error.apiMessage}); the fallback stays`,
+          };
+        else throw error;
+      }
+    }
     if (decision.kind === 'wait') {
       waiting++;
       continue;
     }
-    if (decision.kind === 'apply') {
-      await deps.client.updateCluster(
-        {
-          cluster_id: restore.clusterId,
-          update_mask: restore.original.fields,
-          cluster: restore.original.values,
-        },
-        options,
-      );
-      applied++;
-    } else {
-      dropped++;
-    }
+    if (decision.kind === 'apply') applied++;
+    else dropped++;
     const event = decision.kind === 'apply' ? 'config_restored' : 'config_restore_dropped';
     const reason =
       decision.kind === 'apply'
@@ -129,4 +146,14 @@ export async function applyPendingRestores(
     );
   }
   return { applied, waiting, dropped };
+}
+
+/** A 400 that is about the change itself, not the cluster's state or a throttle. */
+function isRefused(error: unknown): error is DatabricksApiError {
+  return (
+    error instanceof DatabricksApiError &&
+    error.status === 400 &&
+    !isInvalidState(error) &&
+    !(error instanceof DatabricksThrottledError)
+  );
 }

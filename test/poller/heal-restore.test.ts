@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
+import { DatabricksApiError, DatabricksInvalidStateError } from '../../functions/databricks/errors.ts';
 import { DRIVER_HEAL_GRACE_MS, driverLossVerdict } from '../../functions/poller/detect.ts';
-import { decideRestore } from '../../functions/poller/restore.ts';
+import { applyPendingRestores, decideRestore } from '../../functions/poller/restore.ts';
 import type { PendingRestore } from '../../functions/store/restores.ts';
 import { createPollerHarness, MINUTE, type PollerHarness, T0 } from './harness.ts';
 
@@ -77,6 +78,88 @@ describe('decideRestore: the original configuration goes back only on a TERMINAT
     // Assess
     expect(decision.kind).toBe(expected);
   });
+});
+
+describe('applyPendingRestores: a refused restore', () => {
+  const restore: PendingRestore = {
+    workspaceId: 'ws-a',
+    clusterId: 'c',
+    ticketId: 'RCA-20261130-001',
+    original: { fields: ['node_type_id'], values: { node_type_id: 'r5d.4xlarge' } },
+    fallback: { fields: ['node_type_id'], values: { node_type_id: 'r5.4xlarge' } },
+  };
+  const refusal = (errorCode: string, message: string) =>
+    new DatabricksApiError({ status: 400, errorCode, message, operation: 'clusters/update' });
+
+  it.each([
+    ['a policy refusal', refusal('INVALID_PARAMETER_VALUE', 'Validation failed for node_type_id'), 1, 0, 1],
+    [
+      'INVALID_STATE (started since the read)',
+      new DatabricksInvalidStateError({
+        status: 400,
+        errorCode: 'INVALID_STATE',
+        message: 'Cluster c is in unexpected state Pending.',
+        operation: 'clusters/update',
+      }),
+      0,
+      1,
+      0,
+    ],
+  ])(
+    'handles %s without holding back the next restore',
+    async (_name, error, dropped, waiting, deletedFirst) => {
+      // Prepare: two restores of the workspace; Databricks refuses the first update only.
+      const second = { ...restore, clusterId: 'c2', ticketId: 'RCA-20261130-002' };
+      const deleted: string[] = [];
+      const audits: unknown[] = [];
+      const updates: string[] = [];
+      const deps = {
+        workspaceId: 'ws-a',
+        actor: 'poller',
+        logger: { info: () => undefined },
+        store: {
+          list: async () => [restore, second],
+          delete: async (r: { clusterId: string }) => {
+            deleted.push(r.clusterId);
+          },
+        },
+        client: {
+          getCluster: async (clusterId: string) => ({
+            cluster_id: clusterId,
+            state: 'TERMINATED',
+            node_type_id: 'r5.4xlarge',
+          }),
+          updateCluster: async (request: { cluster_id: string }) => {
+            updates.push(request.cluster_id);
+            if (request.cluster_id === 'c') throw error;
+          },
+        },
+        tickets: {
+          transition: async (_id: string, input: { audit?: unknown }) => {
+            audits.push(input.audit);
+            return {} as never;
+          },
+        },
+      };
+
+      // Act
+      const result = await applyPendingRestores(
+        deps as unknown as Parameters<typeof applyPendingRestores>[0],
+      );
+
+      // Assess
+      expect(updates).toEqual(['c', 'c2']);
+      expect(result).toEqual({ applied: 1, waiting, dropped });
+      expect(deleted).toEqual(deletedFirst === 1 ? ['c', 'c2'] : ['c2']);
+      if (dropped === 1)
+        expect(audits[0]).toMatchObject({
+          event: 'config_restore_dropped',
+          details: {
+            reason: expect.stringContaining('Databricks refused the restore (INVALID_PARAMETER_VALUE'),
+          },
+        });
+    },
+  );
 });
 
 describe('poller: driver losses that heal by themselves', () => {
