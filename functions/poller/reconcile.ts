@@ -124,8 +124,8 @@ const PERMANENT_START_ERRORS: ReadonlySet<string> = new Set([
   'ValidationException',
 ]);
 
-export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
-  const report = {
+function emptyReport(): MutableReport {
+  return {
     started: 0,
     startFailures: 0,
     escalatedBeforeStart: 0,
@@ -135,8 +135,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     escalated: 0,
     stillRunning: 0,
     stoppedEarly: false,
-    problems: [] as string[],
+    problems: [],
   };
+}
+
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const report = emptyReport();
   const now = deps.clock();
   const settled = (ticket: Ticket) => now - Date.parse(ticket.updatedAt) >= deps.options.reconcileGraceMs;
   const batch = deps.options.reconcileBatchSize;
@@ -225,18 +229,7 @@ type MutableReport = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K
  * then the workflow, which carries the guard); used by an operator's `rca retry`.
  */
 export async function startPendingTicket(ticketId: string, deps: StartDeps): Promise<ReconcileReport> {
-  const report: MutableReport = {
-    started: 0,
-    startFailures: 0,
-    escalatedBeforeStart: 0,
-    held: 0,
-    executionsChecked: 0,
-    closed: 0,
-    escalated: 0,
-    stillRunning: 0,
-    stoppedEarly: false,
-    problems: [],
-  };
+  const report = emptyReport();
   await reconcileStart(ticketId, deps, report);
   return report;
 }
