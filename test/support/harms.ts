@@ -31,13 +31,3 @@ export function takeHarms(sim: RunningSimulator): Harm[] {
 /** `rule cluster_id` of each harm, the shape tests compare. */
 export const harmSummary = (harms: readonly Harm[]): string[] =>
   harms.map((harm) => `${harm.rule} ${harm.cluster_id}`);
-
-/**
- * For a test whose recovery commits a harm the product is known to commit while its fix is under
- * way: takes the harms and asserts each is one of `known` (`'rule cluster_id'`). It passes once the
- * fix removes them, and fails on any other harm.
- */
-export function expectKnownHarms(sim: RunningSimulator, known: readonly string[]): void {
-  const unexpected = harmSummary(takeHarms(sim)).filter((harm) => !known.includes(harm));
-  expect(unexpected, 'harms other than the known ones').toEqual([]);
-}
