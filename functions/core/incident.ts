@@ -6,6 +6,7 @@
 
 import type {
   AuditEvent,
+  OccurrenceMark,
   OpenTicketInput,
   OpenTicketResult,
   OpenTicketSilenced,
@@ -32,7 +33,7 @@ export interface TicketStore {
   ): Promise<OpenTicketResult | OpenTicketSilenced>;
   transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
   /** Attaches a further signal about an open incident to its ticket (counted and audited). */
-  recordOccurrence(ticketId: string, event: AuditEvent): Promise<void>;
+  recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void>;
 }
 
 export interface BreakerGate {
@@ -216,21 +217,28 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     const ticket = opened.ticket;
     deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId, via: opened.via });
     deps.metrics?.count('DuplicateSignals');
-    // The signal joins the ticket as an occurrence: counted and audited, nothing started.
-    await deps.tickets.recordOccurrence(ticket.ticketId, {
-      event: 'occurrence',
-      actor: deps.actor,
-      details: {
-        via: opened.via,
-        source: signal.source,
-        kind: signal.kind,
-        incidentKey: signal.incidentKey,
-        errorType,
-        ...optional('code', classification.code),
-        ...optional('runId', signal.job?.runId),
-        observedAt: new Date(signal.observedAt).toISOString(),
-      },
-    });
+    // News the ticket has not heard from this source joins it as an occurrence (counted and audited);
+    // a repeat of what it knows — a replay, a retried delivery, the poller's next run — costs no write.
+    // Nothing is started either way.
+    if (opened.news !== undefined)
+      await deps.tickets.recordOccurrence(
+        ticket.ticketId,
+        {
+          event: 'occurrence',
+          actor: deps.actor,
+          details: {
+            via: opened.via,
+            source: signal.source,
+            kind: signal.kind,
+            incidentKey: signal.incidentKey,
+            errorType,
+            ...optional('code', classification.code),
+            ...optional('runId', signal.job?.runId),
+            observedAt: new Date(signal.observedAt).toISOString(),
+          },
+        },
+        opened.news,
+      );
     return {
       status: 'duplicate',
       classification,

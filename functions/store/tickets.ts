@@ -191,7 +191,20 @@ export type OpenTicketResult =
       readonly outcome: 'duplicate';
       readonly ticket: TicketRef;
       readonly via: 'incident' | 'claim';
+      /**
+       * Set when the ticket has not yet heard of this incident from this source (a job notification
+       * after the webhook, a second failure of a claimed cluster): pass it to `recordOccurrence`. A
+       * repeat of what the ticket already knows (a replay, the poller's next run) has none and costs
+       * no write.
+       */
+      readonly news?: OccurrenceMark;
     };
+
+/** Where an occurrence is marked as seen: the pointer item that answered the duplicate. */
+export interface OccurrenceMark {
+  readonly key: { readonly pk: string; readonly sk: string };
+  readonly mark: string;
+}
 
 /**
  * A silence marker of one of the scopes asked for says a silence is in force: nothing was written. The
@@ -399,6 +412,7 @@ export class TicketRepository {
         ticketStatus: ticket.status,
         recoveryStatus: ticket.recoveryStatus,
         createdAt: nowIso,
+        seen: new Set([seenMark(input.source, input.incidentKey)]),
       };
       const items: TransactItems = [
         {
@@ -484,10 +498,15 @@ export class TicketRepository {
         if (reasons === undefined) throw error;
         const failed = (index: number) => index >= 0 && reasons[index]?.Code === 'ConditionalCheckFailed';
         const known = aliasKeys.findIndex((_alias, i) => failed(i + 1)) + 1;
+        const mark = seenMark(input.source, input.incidentKey);
         if (failed(0) || known > 0) {
-          return duplicateOf(reasons[known]?.Item, 'incident', input.incidentKey);
+          const key = incidentKeyOf(known > 0 ? (aliasKeys[known - 1] as string) : input.incidentKey);
+          return duplicateOf(reasons[known]?.Item, 'incident', input.incidentKey, { key, mark });
         }
-        if (failed(claimAt)) return duplicateOf(reasons[claimAt]?.Item, 'claim', input.incidentKey);
+        if (failed(claimAt)) {
+          const key = claimKey(clusterClaim?.scope as string);
+          return duplicateOf(reasons[claimAt]?.Item, 'claim', input.incidentKey, { key, mark });
+        }
         if (failed(ticketAt)) {
           // The number was taken in the same millisecond by another process: take the next one.
           ticketId = formatTicketId(day, this.#numbers.next(day, this.#clock()));
@@ -516,27 +535,53 @@ export class TicketRepository {
   /**
    * Attaches a further signal about an open incident to its ticket: the ticket's occurrence counter
    * (item `OCCURRENCES` in the ticket's partition, so the ticket is never rewritten and never
-   * conflicts with the workflow's transitions) and an `occurrence` audit entry, in one write.
+   * conflicts with the workflow's transitions), an `occurrence` audit entry and, with `news`, the mark
+   * on the pointer item that answered the duplicate — so the same news from the same source is
+   * recorded once — in one write. A pointer deleted meanwhile (the claim of a ticket just resolved)
+   * is not re-created: the occurrence is recorded without the mark.
    */
-  async recordOccurrence(ticketId: string, event: AuditEvent): Promise<void> {
+  async recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void> {
     const now = this.#clock();
     const entry = auditEntry(ticketId, new Date(now).toISOString(), event);
-    await this.#client.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.#tableName,
-              Key: { pk: ticketPk(ticketId), sk: OCCURRENCES_SK },
-              UpdateExpression: 'ADD #count :one SET #last = :at, #ticketId = :id',
-              ExpressionAttributeNames: { '#count': 'count', '#last': 'lastAt', '#ticketId': 'ticketId' },
-              ExpressionAttributeValues: { ':one': 1, ':at': entry.at, ':id': ticketId },
+    const items: TransactItems = [
+      {
+        Update: {
+          TableName: this.#tableName,
+          Key: { pk: ticketPk(ticketId), sk: OCCURRENCES_SK },
+          UpdateExpression: 'ADD #count :one SET #last = :at, #ticketId = :id',
+          ExpressionAttributeNames: { '#count': 'count', '#last': 'lastAt', '#ticketId': 'ticketId' },
+          ExpressionAttributeValues: { ':one': 1, ':at': entry.at, ':id': ticketId },
+        },
+      },
+      { Put: { TableName: this.#tableName, Item: this.#auditItem(entry, now) } },
+    ];
+    const marked: TransactItems =
+      news === undefined
+        ? []
+        : [
+            {
+              Update: {
+                TableName: this.#tableName,
+                Key: news.key,
+                UpdateExpression: 'ADD #seen :mark',
+                ConditionExpression:
+                  '#ticketId = :id AND (attribute_not_exists(#seen) OR size(#seen) < :most)',
+                ExpressionAttributeNames: { '#seen': 'seen', '#ticketId': 'ticketId' },
+                ExpressionAttributeValues: {
+                  ':mark': new Set([news.mark]),
+                  ':id': ticketId,
+                  ':most': MAX_SEEN,
+                },
+              },
             },
-          },
-          { Put: { TableName: this.#tableName, Item: this.#auditItem(entry, now) } },
-        ],
-      }),
-    );
+          ];
+    try {
+      await this.#client.send(new TransactWriteCommand({ TransactItems: [...items, ...marked] }));
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (marked.length === 0 || reasons?.[items.length]?.Code !== 'ConditionalCheckFailed') throw error;
+      await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
+    }
   }
 
   /**
@@ -848,10 +893,19 @@ export class TicketNumbers {
 
 type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
+/** What a pointer's `seen` set records: this source has told about this incident. */
+function seenMark(source: string, incidentKey: string): string {
+  return `${source}|${incidentKey}`;
+}
+
+/** Marks kept per pointer item; past it, further news is still recorded, every time. */
+const MAX_SEEN = 50;
+
 function duplicateOf(
   item: Record<string, unknown> | undefined,
   via: 'incident' | 'claim',
   incidentKey: string,
+  news: OccurrenceMark,
 ): OpenTicketResult {
   const ticketId = attributeString(item?.ticketId);
   if (ticketId === undefined) {
@@ -859,11 +913,20 @@ function duplicateOf(
   }
   const status = attributeString(item?.ticketStatus) as TicketStatus | undefined;
   const recoveryStatus = attributeString(item?.recoveryStatus);
+  const known = attributeStrings(item?.seen).includes(news.mark);
   return {
     outcome: 'duplicate',
     via,
     ticket: compact({ ticketId, status, recoveryStatus }),
+    ...(known ? {} : { news }),
   };
+}
+
+/** A string-set attribute of a cancellation reason's item: marshalled (`{SS: [...]}`) or a Set. */
+function attributeStrings(value: unknown): string[] {
+  if (value instanceof Set) return [...value].filter((v): v is string => typeof v === 'string');
+  const ss = (value as { SS?: unknown } | undefined)?.SS;
+  return Array.isArray(ss) ? ss.filter((v): v is string => typeof v === 'string') : [];
 }
 
 /** A string attribute of a cancellation reason's item: marshalled (`{S: ...}`) or already plain. */

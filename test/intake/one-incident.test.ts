@@ -121,7 +121,7 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     await h.close();
   });
 
-  it('answers a sequential duplicate with the same ticket, counts it, and costs one transaction to open', async () => {
+  it('answers a sequential duplicate with the same ticket in one AWS call, and one transaction opens the ticket', async () => {
     // Prepare
     h.awsCalls.take();
     const starts = h.workflow.starts.length;
@@ -143,12 +143,13 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     // One TransactWriteItems opens the ticket and checks the silence markers (StartExecution is the
     // second AWS call): no silences Query, no ticket read, no counter.
     expect(openCalls).toEqual(['TransactWriteItemsCommand']);
-    // A duplicate: the cancelled transaction names the ticket, one more write attaches the occurrence.
-    expect(duplicateCalls).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand']);
+    // A duplicate: the cancelled transaction names the ticket and shows the webhook already told it
+    // about this incident, so nothing more is written.
+    expect(duplicateCalls).toEqual(['TransactWriteItemsCommand']);
     expect(h.workflow.starts.length).toBe(starts + 1);
-    expect(got.body.occurrences).toMatchObject({ count: 2 });
+    expect(got.body.occurrences).toMatchObject({ count: 0 });
     const events = (got.body.audit as { event: string }[]).map((a) => a.event);
-    expect(events.filter((e) => e === 'occurrence')).toHaveLength(2);
+    expect(events).not.toContain('occurrence');
   });
 
   it('reads the silences only for a failure a silence covers, and holds its ticket naming the silence', async () => {
@@ -270,11 +271,25 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     await recover('event-first-1');
 
     // Act
+    h.awsCalls.take();
     const viaJob = await h.post(jobNotification(9102, 91020));
+    const newsCalls = h.awsCalls.take();
+    const viaJobAgain = await h.post(jobNotification(9102, 91020));
+    const repeatCalls = h.awsCalls.take();
 
     // Assess
     expect(viaEvent.body.status).toBe('success');
     expect(viaJob.body).toMatchObject({ status: 'duplicate', ticket_id: viaEvent.body.ticket_id });
+    expect(viaJobAgain.body).toMatchObject({ status: 'duplicate', ticket_id: viaEvent.body.ticket_id });
+    // The first word from the job path is news: recorded once (and marked as seen in the same write);
+    // its redelivery costs the cancelled transaction only.
+    expect(newsCalls).toEqual(['TransactWriteItemsCommand', 'TransactWriteItemsCommand']);
+    expect(repeatCalls).toEqual(['TransactWriteItemsCommand']);
+    const ticket = await h.tickets.getTicket(String(viaEvent.body.ticket_id));
+    expect(ticket?.occurrences).toMatchObject({ count: 1 });
+    expect(ticket?.audit.filter((a) => a.event === 'occurrence').map((a) => a.details?.source)).toEqual([
+      'job_notification',
+    ]);
   });
 
   it('joins a webhook that follows the poller, before and after the recovery started the cluster', async () => {

@@ -67,8 +67,8 @@ describe('poller reconciler', () => {
       },
     });
     const audit = (await h.tickets.getTicket(pending.ticketId))?.audit.map((entry) => entry.event);
-    // The second poll saw the same failure again: it joined the ticket as an occurrence.
-    expect(audit).toEqual(['ticket_opened', 'occurrence', 'workflow_started']);
+    // The second poll saw the same failure again: a repeat of what the ticket knows, not written.
+    expect(audit).toEqual(['ticket_opened', 'workflow_started']);
   });
 
   it('leaves a start_pending ticket younger than the grace period to its intake', async () => {
