@@ -16,7 +16,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { RecoveryInput } from '../functions/core/incident.ts';
 import { loadPlaybooks } from '../functions/core/playbooks.ts';
@@ -84,6 +84,27 @@ interface Measured {
   readonly databricks: number;
   readonly latencies: number[];
   readonly wallMs: number;
+  /** Durations of the DynamoDB commands and of the Databricks reads made meanwhile. */
+  readonly storeMs: number[];
+  readonly databricksMs: number[];
+}
+
+/** The intake's Databricks reads, each timed. */
+function timedReads(
+  deps: ReturnType<typeof workspaceDeps>,
+  time: <T>(call: () => Promise<T>) => Promise<T>,
+): ReturnType<typeof workspaceDeps> {
+  return {
+    ...deps,
+    databricks: (id) => {
+      const reader = deps.databricks(id);
+      return {
+        getCluster: (...args) => time(() => reader.getCluster(...args)),
+        getRun: (...args) => time(() => reader.getRun(...args)),
+        listClusterEvents: (...args) => time(() => reader.listClusterEvents(...args)),
+      };
+    },
+  };
 }
 
 const percentile = (sorted: readonly number[], p: number) =>
@@ -103,11 +124,22 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const aws = new Map<string, number>();
+  // Where the time goes: each DynamoDB command's and each Databricks read's own duration.
+  const storeMs: number[] = [];
+  const databricksMs: number[] = [];
+  const timed = async <T>(into: number[], call: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await call();
+    } finally {
+      into.push(performance.now() - t0);
+    }
+  };
   dynamoClient.middlewareStack.add(
     (next, context) => async (args) => {
       const name = String(context.commandName).replace(/Command$/, '');
       aws.set(name, (aws.get(name) ?? 0) + 1);
-      return next(args);
+      return timed(storeMs, () => next(args));
     },
     { step: 'initialize', name: 'countCommands' },
   );
@@ -143,7 +175,7 @@ async function main(): Promise<void> {
       workflow,
       playbooks: loadPlaybooks({}),
       autoRemediationEnabled: true,
-      ...workspaceDeps(databricks),
+      ...timedReads(workspaceDeps(databricks), (call) => timed(databricksMs, call)),
       clock: Date.now,
       actor: 'intake',
       logger: new Logger({ logLevel: 'SILENT' }),
@@ -164,6 +196,8 @@ async function main(): Promise<void> {
 
     async function measure(name: string, bodies: readonly string[], concurrency = 1): Promise<Measured> {
       aws.clear();
+      storeMs.length = 0;
+      databricksMs.length = 0;
       await sim.admin('DELETE', 'stats');
       const statuses: Record<string, number> = {};
       const latencies: number[] = [];
@@ -190,6 +224,8 @@ async function main(): Promise<void> {
         databricks: databricksCalls,
         latencies: latencies.sort((a, b) => a - b),
         wallMs,
+        storeMs: [...storeMs].sort((a, b) => a - b),
+        databricksMs: [...databricksMs].sort((a, b) => a - b),
       };
     }
 
@@ -218,6 +254,7 @@ async function main(): Promise<void> {
       CONCURRENCY,
     );
 
+    const floor = await storeFloor(documentClient, tableName, CONCURRENCY);
     const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
     const perEvent = (m: Measured) =>
       Object.entries(m.aws)
@@ -233,8 +270,13 @@ async function main(): Promise<void> {
         `  AWS calls/event:        ${fmt(total(m))} (${perEvent(m)})`,
         `  Databricks calls/event: ${fmt(m.databricks / m.events)}`,
         `  latency p50 / p99:      ${fmt(percentile(m.latencies, 50))} ms / ${fmt(percentile(m.latencies, 99))} ms`,
+        `    one DynamoDB call:    ${fmt(percentile(m.storeMs, 50))} ms / ${fmt(percentile(m.storeMs, 99))} ms`,
+        `    one Databricks read:  ${fmt(percentile(m.databricksMs, 50))} ms / ${fmt(percentile(m.databricksMs, 99))} ms`,
         `  throughput:             ${fmt((m.events / m.wallMs) * 1000)} events/s`,
       ]),
+      `DynamoDB Local alone — the new-incident transaction's shape (5 puts, 3 condition checks), ${floor.n} times:`,
+      `  sequential:             ${fmt(floor.sequential)} transactions/s`,
+      `  at concurrency ${CONCURRENCY}:       ${fmt(floor.concurrent)} transactions/s (the ceiling for new incidents/s here)`,
       '',
       `Goals: ≤ 2 AWS calls per new incident: ${fmt(total(results[0] as Measured))}${total(results[0] as Measured) <= 2 ? ' ✓' : ' ✗'}; ` +
         `p99 ≤ 10 ms: ${fmt(percentile((results[0] as Measured).latencies, 99))} ms; ` +
@@ -248,6 +290,66 @@ async function main(): Promise<void> {
     await sim.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What DynamoDB Local itself sustains for a transaction shaped like the intake's new-incident write,
+ * sequentially and at `concurrency`: no intake, no Databricks. The intake cannot open tickets faster
+ * than its store commits them, so this is its ceiling on this machine.
+ */
+async function storeFloor(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  concurrency: number,
+): Promise<{ n: number; sequential: number; concurrent: number }> {
+  const n = 1000;
+  // Sizes as the intake writes them: the audit entry carries the signal and its classification, the
+  // ticket is in the status index.
+  const put = (pk: string, sk: string, conditional: boolean, extra: Record<string, string> = {}) => ({
+    Put: {
+      TableName: tableName,
+      Item: { pk, sk, ...extra },
+      ...(conditional ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+    },
+  });
+  const check = (pk: string) => ({
+    ConditionCheck: {
+      TableName: tableName,
+      Key: { pk, sk: 'STATE' },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  });
+  const write = (key: string) =>
+    client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          put(`FLOOR_INCIDENT#${key}`, 'INCIDENT', true),
+          put(`FLOOR_CLUSTER#${key}`, 'CLAIM', true),
+          put(`FLOOR_TICKET#${key}`, 'TICKET', true, {
+            gsi1pk: 'FLOOR_STATUS#open',
+            gsi1sk: key,
+            detail: 'x'.repeat(600),
+          }),
+          put(`FLOOR_TICKET#${key}`, 'AUDIT#0', false, { detail: 'x'.repeat(1500) }),
+          put('FLOOR_RECONCILE', key, false),
+          check('FLOOR_BREAKER#cluster'),
+          check('FLOOR_BREAKER#error-type'),
+          check('FLOOR_SILENCE#cluster'),
+        ],
+      }),
+    );
+  const rate = async (run: string, workers: number) => {
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        while (next < n) await write(`${run}-${next++}`);
+      }),
+    );
+    return (n / (performance.now() - started)) * 1000;
+  };
+  await rate('warm', 1);
+  return { n, sequential: await rate('seq', 1), concurrent: await rate('conc', concurrency) };
 }
 
 main().catch((error: unknown) => {
