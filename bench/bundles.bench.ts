@@ -152,6 +152,20 @@ function coldInits(fn: BundledFunction, runs: number): { wall: number[]; cpu: nu
 }
 
 /**
+ * How busy the machine is, in the cold init's own terms: the milliseconds a fresh process takes to
+ * start and exit doing nothing (`node -e ''`), each of `runs` times. A shared, loaded machine
+ * inflates it and every cold init alike.
+ */
+function bareStarts(runs: number): number[] {
+  return Array.from({ length: runs }, () => {
+    const started = performance.now();
+    const child = spawnSync(process.execPath, ['-e', ''], { encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`node -e '' failed:\n${child.stderr}`);
+    return performance.now() - started;
+  });
+}
+
+/**
  * Stand-ins for the two AWS services the poller calls besides DynamoDB (which runs locally for
  * real): Secrets Manager's GetSecretValue and Step Functions' StartExecution / DescribeExecution.
  */
@@ -334,6 +348,10 @@ async function main(): Promise<void> {
   }
   out(
     `  (index.js of each asset; goals ≤ ${GOAL_BYTES / 1024} KB and ≤ ${GOAL_INIT_MS} ms of wall time; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores)`,
+  );
+  const bare = bareStarts(INIT_RUNS);
+  out(
+    `  baseline: a bare \`node -e ''\` starts and exits in ${median(bare).toFixed(1)} ms (median of ${INIT_RUNS}): read the cold inits against it on a busy machine`,
   );
 
   const poller = functions.find((fn) => fn.name === 'Poller');

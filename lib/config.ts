@@ -1,7 +1,7 @@
 import { Annotations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import * as z from 'zod';
+import * as z from '../functions/core/zod.ts';
 import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
 import type { DatabricksWorkspace } from './constructs/intake-api.ts';
 
@@ -83,51 +83,62 @@ export const EXAMPLE_WORKSPACE: WorkspaceContext = {
 // Secrets Manager's own rule for secret names.
 const SecretNameSchema = z
   .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(512, 'must be at most 512 characters')
-  .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and /_+=.@-');
+  .check(
+    z.trim(),
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(512, 'must be at most 512 characters'),
+    z.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and /_+=.@-'),
+  );
 
-const WorkspaceContextSchema = WorkspaceConfigSchema.pick({
-  id: true,
-  host: true,
-  databricksWorkspaceId: true,
-})
-  .extend({
-    credentialsSecretName: SecretNameSchema,
-    readOnlyCredentialsSecretName: SecretNameSchema.optional(),
-  })
-  // The function runs in AWS: the plain-http exception the schema makes for a local simulator cannot apply.
-  .refine((workspace) => !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])([:/]|$)/.test(workspace.host), {
-    path: ['host'],
-    message: 'must use https: the function runs in AWS and cannot reach a local simulator',
-  });
+const WorkspaceContextSchema = z
+  .extend(
+    z.pick(WorkspaceConfigSchema, {
+      id: true,
+      host: true,
+      databricksWorkspaceId: true,
+    }),
+    {
+      credentialsSecretName: SecretNameSchema,
+      readOnlyCredentialsSecretName: z.optional(SecretNameSchema),
+    },
+  )
+  .check(
+    z.refine((workspace) => !/^http:\/\/(localhost|127\.0\.0\.1|\[::1\])([:/]|$)/.test(workspace.host), {
+      path: ['host'],
+      message: 'must use https: the function runs in AWS and cannot reach a local simulator',
+    }),
+  );
 
 const WorkspacesContextSchema = workspaceList(WorkspaceContextSchema);
 
 // WAF's own bounds for a rate-based rule's limit per 5-minute window.
-const WafRateLimitSchema = z
-  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
-  .pipe(z.number().int('must be a whole number').min(100, 'must be at least 100').max(2_000_000_000));
+const WafRateLimitSchema = z.pipe(
+  z.union([z.number(), z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number))]),
+  z.number().check(z.int('must be a whole number'), z.gte(100, 'must be at least 100'), z.lte(2_000_000_000)),
+);
 
 const BooleanContextSchema = z.union([
   z.boolean(),
-  z.enum(['true', 'false']).transform((value) => value === 'true'),
+  z.pipe(
+    z.enum(['true', 'false']),
+    z.transform((value) => value === 'true'),
+  ),
 ]);
 
 const ObjectContextSchema = z.record(z.string(), z.unknown());
 
 const BreakerContextSchema = z.record(z.string(), z.number());
 
-const PollIntervalSchema = z
-  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
-  .pipe(
-    z
-      .number()
-      .int('must be a whole number of minutes')
-      .min(1, 'must be at least 1 minute')
-      .max(60, 'must be at most 60 minutes'),
-  );
+const PollIntervalSchema = z.pipe(
+  z.union([z.number(), z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number))]),
+  z
+    .number()
+    .check(
+      z.int('must be a whole number of minutes'),
+      z.gte(1, 'must be at least 1 minute'),
+      z.lte(60, 'must be at most 60 minutes'),
+    ),
+);
 
 /**
  * Reads and validates the deployment configuration from the CDK context of `scope`. Values given
@@ -193,7 +204,7 @@ export function importWorkspaces(scope: Construct, config: RecoveryConfig): Data
   );
 }
 
-function contextValue<T extends z.ZodType>(
+function contextValue<T extends z.ZodMiniType>(
   scope: Construct,
   key: string,
   schema: T,

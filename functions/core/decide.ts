@@ -3,7 +3,7 @@
  * (for cluster events) by the intake. No I/O: job notifications come with their `runs/get` and
  * `clusters/get` context already fetched.
  */
-import * as z from 'zod';
+
 import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import { parseWith, ValidationError } from './errors.ts';
@@ -14,6 +14,7 @@ import { ClusterDetailsSchema, RunSchema } from './schemas/databricks.ts';
 import { JobNotificationSchema } from './schemas/inbound.ts';
 import type { FailureSignal } from './signal.ts';
 import { signalFromCluster, signalFromClusterEvent, signalFromJobRun } from './signal-builders.ts';
+import * as z from './zod.ts';
 
 export const DEFAULT_WORKSPACE_ID = 'default';
 
@@ -21,7 +22,7 @@ export const DEFAULT_WORKSPACE_ID = 'default';
 export const JobWithContextSchema = z.looseObject({
   notification: JobNotificationSchema,
   run: RunSchema,
-  clusters: z.array(ClusterDetailsSchema).max(1000).optional().default([]),
+  clusters: z._default(z.optional(z.array(ClusterDetailsSchema).check(z.maxLength(1000))), []),
 });
 
 export type PayloadKind =

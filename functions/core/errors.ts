@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from './zod.ts';
 
 /** Input that does not match the expected shape; `issues` name the offending fields. */
 export class ValidationError extends Error {
@@ -16,7 +16,7 @@ export class ConfigurationError extends Error {
 }
 
 /** `cluster.termination_reason.code: expected string, received number` — one line per issue. */
-export function describeIssues(error: z.ZodError): string[] {
+export function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.slice(0, 10).map((issue) => {
     const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
     return `${path}: ${issue.message}`;
@@ -24,7 +24,7 @@ export function describeIssues(error: z.ZodError): string[] {
 }
 
 /** Parses with a schema and throws a ValidationError naming every bad field. */
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+export function parseWith<T extends z.ZodMiniType>(schema: T, value: unknown, what: string): z.output<T> {
   const result = schema.safeParse(value);
   if (!result.success) throw new ValidationError(`invalid ${what}`, describeIssues(result.error));
   return result.data;

@@ -3,9 +3,10 @@
  * typed table; overrides come from configuration (a JSON file, an environment variable or CDK props)
  * and are validated at start-up with errors that name the bad key.
  */
-import * as z from 'zod';
+
 import { ACTIONS, type Action, ERROR_TYPES, type ErrorType } from './error-types.ts';
 import { ConfigurationError } from './errors.ts';
+import * as z from './zod.ts';
 
 export interface Backoff {
   /** Delay before the first retry. */
@@ -132,28 +133,32 @@ export const NEVER_RETRY: ReadonlySet<ErrorType> = new Set([
   'DatabricksInitScriptFailure',
 ]);
 
-const positiveInt = (max: number) => z.number().int().positive().max(max);
+const positiveInt = (max: number) => z.number().check(z.int(), z.positive(), z.lte(max));
 
 const BackoffOverrideSchema = z.strictObject({
-  initial_seconds: positiveInt(86_400).optional(),
-  multiplier: z.number().min(1).max(10).optional(),
-  max_seconds: positiveInt(86_400).optional(),
+  initial_seconds: z.optional(positiveInt(86_400)),
+  multiplier: z.optional(z.number().check(z.gte(1), z.lte(10))),
+  max_seconds: z.optional(positiveInt(86_400)),
 });
 
 const PlaybookOverrideSchema = z.strictObject({
-  action: z.enum(ACTIONS).optional(),
-  timeout_seconds: positiveInt(86_400).optional(),
-  health_check_timeout: positiveInt(86_400).optional(),
-  health_check_interval_seconds: positiveInt(3600).optional(),
-  max_attempts: positiveInt(20).optional(),
-  backoff: BackoffOverrideSchema.optional(),
-  enabled: z.boolean().optional(),
-  mode: z.enum(['active', 'shadow']).optional(),
-  fallback_node_types: z.array(z.string().trim().min(1).max(100)).max(10).optional(),
-  fallback_instance_pool_ids: z.array(z.string().trim().min(1).max(100)).max(10).optional(),
-  repair_failed_run: z.boolean().optional(),
-  restore_original_config: z.boolean().optional(),
-  launch_throttle_backoff: BackoffOverrideSchema.optional(),
+  action: z.optional(z.enum(ACTIONS)),
+  timeout_seconds: z.optional(positiveInt(86_400)),
+  health_check_timeout: z.optional(positiveInt(86_400)),
+  health_check_interval_seconds: z.optional(positiveInt(3600)),
+  max_attempts: z.optional(positiveInt(20)),
+  backoff: z.optional(BackoffOverrideSchema),
+  enabled: z.optional(z.boolean()),
+  mode: z.optional(z.enum(['active', 'shadow'])),
+  fallback_node_types: z.optional(
+    z.array(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))).check(z.maxLength(10)),
+  ),
+  fallback_instance_pool_ids: z.optional(
+    z.array(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))).check(z.maxLength(10)),
+  ),
+  repair_failed_run: z.optional(z.boolean()),
+  restore_original_config: z.optional(z.boolean()),
+  launch_throttle_backoff: z.optional(BackoffOverrideSchema),
 });
 export type PlaybookOverride = z.infer<typeof PlaybookOverrideSchema>;
 

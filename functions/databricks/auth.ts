@@ -4,8 +4,9 @@
  * until shortly before it expires and refreshed by a single request however many calls wait on it.
  * Credentials never appear in errors or logs.
  */
-import * as z from 'zod';
+
 import { parseJson } from '../core/json.ts';
+import * as z from '../core/zod.ts';
 import { DatabricksCredentialsError, DatabricksUnauthenticatedError, toApiError } from './errors.ts';
 import type { Clock } from './retry.ts';
 
@@ -48,9 +49,9 @@ export interface OAuthM2MOptions {
 }
 
 const TokenResponseSchema = z.looseObject({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  expires_in: z.number().positive().optional(),
+  access_token: z.string().check(z.minLength(1)),
+  token_type: z.optional(z.string()),
+  expires_in: z.optional(z.number().check(z.positive())),
 });
 
 /** A token request that hangs longer than this fails (and is retried by the calling request). */
@@ -173,8 +174,8 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /** The JSON of a workspace's credentials secret. */
 export const WorkspaceCredentialsSchema = z.union([
-  z.object({ token: z.string().min(1) }),
-  z.object({ client_id: z.string().min(1), client_secret: z.string().min(1) }),
+  z.object({ token: z.string().check(z.minLength(1)) }),
+  z.object({ client_id: z.string().check(z.minLength(1)), client_secret: z.string().check(z.minLength(1)) }),
 ]);
 export type WorkspaceCredentials = z.infer<typeof WorkspaceCredentialsSchema>;
 

@@ -6,7 +6,7 @@
  * Request and response objects use the REST API's own field names (snake_case) so that they can
  * be compared with Databricks' documentation line by line.
  */
-import type * as z from 'zod';
+
 import { describeIssues, ValidationError } from '../core/errors.ts';
 import { parseResponseJson } from '../core/json.ts';
 import {
@@ -24,6 +24,7 @@ import {
   RunNowResponseSchema,
   RunSchema,
 } from '../core/schemas/databricks.ts';
+import type * as z from '../core/zod.ts';
 import type { AuthProvider } from './auth.ts';
 import {
   DatabricksConnectionError,
@@ -173,7 +174,7 @@ export interface RunNowResult {
   readonly idempotency_token: string;
 }
 
-interface RequestSpec<S extends z.ZodType> {
+interface RequestSpec<S extends z.ZodMiniType> {
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly query?: URLSearchParams;
@@ -485,7 +486,7 @@ export class DatabricksClient {
   }
 
   /** One logical call: attempts, classification, backoff, all before the deadline. */
-  private async request<S extends z.ZodType>(
+  private async request<S extends z.ZodMiniType>(
     spec: RequestSpec<S>,
     options: CallOptions | undefined,
   ): Promise<z.output<S>> {
@@ -541,7 +542,7 @@ export class DatabricksClient {
     }
   }
 
-  private async attempt<S extends z.ZodType>(
+  private async attempt<S extends z.ZodMiniType>(
     spec: RequestSpec<S>,
     operation: string,
     url: string,

@@ -4,8 +4,8 @@
  * after a 401, so a rotated secret is picked up by a warm Lambda.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
 import { ConfigurationError, describeIssues } from '../core/errors.ts';
+import * as z from '../core/zod.ts';
 import { type AuthProvider, authFromCredentials, lazyAuth, parseWorkspaceCredentials } from './auth.ts';
 import { DatabricksClient, type DatabricksClientOptions } from './client.ts';
 import { DatabricksCredentialsError } from './errors.ts';
@@ -15,28 +15,36 @@ export const WorkspaceConfigSchema = z.strictObject({
   /** Stable id used in incident keys and tickets (e.g. the Databricks workspace id or a short name). */
   id: z
     .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(64, 'must be at most 64 characters')
-    .regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"'),
-  host: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((value) => {
-    const url = URL.parse(value);
-    return (
-      url === null || url.protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
-    );
-  }, 'must use https (plain http only for a local simulator)'),
-  credentialsSecretArn: z.string().trim().min(1, 'must not be empty'),
+    .check(
+      z.trim(),
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(64, 'must be at most 64 characters'),
+      z.regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"'),
+    ),
+  host: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).check(
+    z.refine((value) => {
+      const url = URL.parse(value);
+      return (
+        url === null ||
+        url.protocol === 'https:' ||
+        ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+      );
+    }, 'must use https (plain http only for a local simulator)'),
+  ),
+  credentialsSecretArn: z.string().check(z.trim(), z.minLength(1, 'must not be empty')),
   /**
    * The numeric id Databricks gives the workspace, which job notifications carry as `workspace_id`.
    * With it, notifications are matched to this workspace whatever its `id`.
    */
-  databricksWorkspaceId: z
-    .union([
-      z.string().regex(/^\d{1,20}$/, 'must be the numeric Databricks workspace id'),
-      z.number().int().positive(),
-    ])
-    .transform(String)
-    .optional(),
+  databricksWorkspaceId: z.optional(
+    z.pipe(
+      z.union([
+        z.string().check(z.regex(/^\d{1,20}$/, 'must be the numeric Databricks workspace id')),
+        z.number().check(z.int(), z.positive()),
+      ]),
+      z.transform(String),
+    ),
+  ),
 });
 export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
 
@@ -46,17 +54,17 @@ interface WorkspaceIds {
 }
 
 /** The rules every list of workspaces obeys, whichever form it is configured in (context or environment). */
-export function workspaceList<T extends z.ZodType<WorkspaceIds>>(workspace: T) {
-  return z
-    .array(workspace)
-    .min(1, 'configure at least one workspace')
-    .refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique')
-    .refine((list) => {
+export function workspaceList<T extends z.ZodMiniType<WorkspaceIds>>(workspace: T) {
+  return z.array(workspace).check(
+    z.minLength(1, 'configure at least one workspace'),
+    z.refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique'),
+    z.refine((list) => {
       const declared = list.flatMap((w) =>
         w.databricksWorkspaceId === undefined ? [] : [w.databricksWorkspaceId],
       );
       return new Set(declared).size === declared.length;
-    }, 'databricksWorkspaceId values must be unique');
+    }, 'databricksWorkspaceId values must be unique'),
+  );
 }
 
 export const WorkspacesConfigSchema = workspaceList(WorkspaceConfigSchema);

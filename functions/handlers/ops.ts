@@ -3,8 +3,8 @@
  * from the environment. Everything is built once, at cold start.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import * as z from 'zod';
 import { loadPlaybooks } from '../core/playbooks.ts';
+import * as z from '../core/zod.ts';
 import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
 import { createOpsHandler, iamOperator } from '../ops/app.ts';
 import { operationsDeps } from '../ops/wiring.ts';

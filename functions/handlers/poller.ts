@@ -5,8 +5,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import * as z from 'zod';
 import { loadPlaybooks } from '../core/playbooks.ts';
+import * as z from '../core/zod.ts';
 import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
 import { createPollerHandler } from '../poller/app.ts';
 import { resolvePollerOptions } from '../poller/config.ts';

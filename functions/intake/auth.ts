@@ -5,8 +5,8 @@
  * both current and previous are accepted so keys can be rotated without dropping deliveries.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
+import * as z from '../core/zod.ts';
 
 /** Shortest key accepted, current or previous: a short key is a guessable key. */
 export const MIN_API_KEY_LENGTH = 16;
@@ -14,21 +14,28 @@ export const MIN_API_KEY_LENGTH = 16;
 export const ApiKeysSecretSchema = z.looseObject({
   current: z
     .string()
-    .min(MIN_API_KEY_LENGTH, `the current API key must be at least ${MIN_API_KEY_LENGTH} characters`),
+    .check(
+      z.minLength(
+        MIN_API_KEY_LENGTH,
+        `the current API key must be at least ${MIN_API_KEY_LENGTH} characters`,
+      ),
+    ),
   /** Empty outside a rotation. */
-  previous: z
-    .union([
+  previous: z.optional(
+    z.union([
       z.literal(''),
       z
         .string()
-        .min(
-          MIN_API_KEY_LENGTH,
-          `the previous API key must be empty or at least ${MIN_API_KEY_LENGTH} characters`,
+        .check(
+          z.minLength(
+            MIN_API_KEY_LENGTH,
+            `the previous API key must be empty or at least ${MIN_API_KEY_LENGTH} characters`,
+          ),
         ),
-    ])
-    .optional(),
+    ]),
+  ),
   /** The username HTTP Basic callers must send with the key (the stack generates `databricks`). */
-  basic_username: z.string().min(1, 'must name the username HTTP Basic callers send'),
+  basic_username: z.string().check(z.minLength(1, 'must name the username HTTP Basic callers send')),
 });
 export type ApiKeys = z.infer<typeof ApiKeysSecretSchema>;
 

@@ -4,12 +4,13 @@
  * remove a silence). Every change is audited: on the ticket for ticket changes, in the operations log
  * otherwise. Dependencies are the repositories and the reconciler's start path.
  */
-import * as z from 'zod';
+
 import type { Breaker } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import { endOf, isActive, matches, type Silence } from '../core/silence.ts';
+import * as z from '../core/zod.ts';
 import { HttpError } from '../intake/http.ts';
 import { type StartDeps, startPendingTicket } from '../poller/reconcile.ts';
 import type { BreakerRepository } from '../store/breakers.ts';
@@ -210,10 +211,15 @@ const SCOPE = new RegExp(`^(cluster#[^#\\s]+#[^#\\s]+|error_type#(${ERROR_TYPES.
 export const BreakerChangeSchema = z.strictObject({
   scope: z
     .string()
-    .regex(SCOPE, 'must be cluster#<workspace>#<cluster-id> or error_type#<ErrorType> (see `rca breakers`)'),
+    .check(
+      z.regex(
+        SCOPE,
+        'must be cluster#<workspace>#<cluster-id> or error_type#<ErrorType> (see `rca breakers`)',
+      ),
+    ),
   action: z.enum(['open', 'close']),
-  reason: z.string().trim().min(3, 'say why (at least 3 characters)').max(500),
-  until: z.iso.datetime({ offset: true }).optional(),
+  reason: z.string().check(z.trim(), z.minLength(3, 'say why (at least 3 characters)'), z.maxLength(500)),
+  until: z.optional(z.iso.datetime({ offset: true })),
 });
 
 export async function changeBreaker(body: unknown, actor: string, deps: OpsDeps): Promise<Breaker> {
@@ -239,25 +245,30 @@ export async function changeBreaker(body: unknown, actor: string, deps: OpsDeps)
 
 export const SilenceInputSchema = z
   .strictObject({
-    cluster_id: z.string().min(1).max(100).optional(),
-    workspace_id: z.string().min(1).max(100).optional(),
-    error_type: z.enum(ERROR_TYPES).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
-    for_seconds: z.number().int().positive().optional(),
-    reason: z.string().trim().min(3, 'say why (at least 3 characters)').max(500),
+    cluster_id: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+    workspace_id: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+    error_type: z.optional(z.enum(ERROR_TYPES)),
+    until: z.optional(z.iso.datetime({ offset: true })),
+    for_seconds: z.optional(z.number().check(z.int(), z.positive())),
+    reason: z.string().check(z.trim(), z.minLength(3, 'say why (at least 3 characters)'), z.maxLength(500)),
   })
-  .refine((s) => s.cluster_id !== undefined || s.workspace_id !== undefined || s.error_type !== undefined, {
-    message: 'name what to silence: cluster_id, workspace_id or error_type',
-    path: ['cluster_id'],
-  })
-  .refine((s) => !(s.error_type !== undefined && (s.cluster_id ?? s.workspace_id) !== undefined), {
-    message: 'silence an error type, or a cluster/workspace, not both',
-    path: ['error_type'],
-  })
-  .refine((s) => (s.until === undefined) !== (s.for_seconds === undefined), {
-    message: 'give exactly one of until and for_seconds',
-    path: ['until'],
-  });
+  .check(
+    z.refine(
+      (s) => s.cluster_id !== undefined || s.workspace_id !== undefined || s.error_type !== undefined,
+      {
+        message: 'name what to silence: cluster_id, workspace_id or error_type',
+        path: ['cluster_id'],
+      },
+    ),
+    z.refine((s) => !(s.error_type !== undefined && (s.cluster_id ?? s.workspace_id) !== undefined), {
+      message: 'silence an error type, or a cluster/workspace, not both',
+      path: ['error_type'],
+    }),
+    z.refine((s) => (s.until === undefined) !== (s.for_seconds === undefined), {
+      message: 'give exactly one of until and for_seconds',
+      path: ['until'],
+    }),
+  );
 
 export async function addSilence(body: unknown, actor: string, deps: OpsDeps): Promise<Silence> {
   const input = parseBody(SilenceInputSchema, body);
@@ -433,7 +444,7 @@ export async function doctor(
   return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+function parseBody<T>(schema: z.ZodMiniType<T>, body: unknown): T {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

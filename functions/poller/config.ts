@@ -2,8 +2,9 @@
  * The poller's knobs. Operators set them in seconds (`POLLER_CONFIG`, the CDK prop `pollerConfig`);
  * the code works in milliseconds.
  */
-import * as z from 'zod';
+
 import { ConfigurationError, describeIssues } from '../core/errors.ts';
+import * as z from '../core/zod.ts';
 
 export interface PollerOptions {
   /**
@@ -77,27 +78,27 @@ export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
   reconcileReserveMs: 20_000,
 };
 
-const seconds = z.number().int().nonnegative();
-const positive = z.number().int().positive();
+const seconds = z.number().check(z.int(), z.nonnegative());
+const positive = z.number().check(z.int(), z.positive());
 
 /** `POLLER_CONFIG`: every key optional, durations in seconds; an unknown key is an error. */
 export const PollerConfigSchema = z.strictObject({
-  overlapSeconds: seconds.max(24 * 3600).optional(),
-  initialLookbackSeconds: seconds.max(30 * 24 * 3600).optional(),
-  maxCatchUpSeconds: positive.max(30 * 24 * 3600).optional(),
-  stuckAfterSeconds: positive.max(24 * 3600).optional(),
-  restartWindowSeconds: positive.max(24 * 3600).optional(),
-  pageSize: positive.max(100).optional(),
-  maxConcurrentRequests: positive.max(32).optional(),
-  callTimeoutSeconds: positive.min(5).max(300).optional(),
-  signalConcurrency: positive.max(32).optional(),
-  maxEventChecksPerWorkspace: seconds.max(1000).optional(),
-  setAsideAfterRuns: positive.max(100).optional(),
-  reconcileBatchSize: seconds.max(500).optional(),
-  reconcileGraceSeconds: seconds.max(24 * 3600).optional(),
-  startPendingMaxAgeSeconds: positive.max(7 * 24 * 3600).optional(),
-  safetyMarginSeconds: seconds.max(600).optional(),
-  reconcileReserveSeconds: seconds.max(600).optional(),
+  overlapSeconds: z.optional(seconds.check(z.lte(24 * 3600))),
+  initialLookbackSeconds: z.optional(seconds.check(z.lte(30 * 24 * 3600))),
+  maxCatchUpSeconds: z.optional(positive.check(z.lte(30 * 24 * 3600))),
+  stuckAfterSeconds: z.optional(positive.check(z.lte(24 * 3600))),
+  restartWindowSeconds: z.optional(positive.check(z.lte(24 * 3600))),
+  pageSize: z.optional(positive.check(z.lte(100))),
+  maxConcurrentRequests: z.optional(positive.check(z.lte(32))),
+  callTimeoutSeconds: z.optional(positive.check(z.gte(5), z.lte(300))),
+  signalConcurrency: z.optional(positive.check(z.lte(32))),
+  maxEventChecksPerWorkspace: z.optional(seconds.check(z.lte(1000))),
+  setAsideAfterRuns: z.optional(positive.check(z.lte(100))),
+  reconcileBatchSize: z.optional(seconds.check(z.lte(500))),
+  reconcileGraceSeconds: z.optional(seconds.check(z.lte(24 * 3600))),
+  startPendingMaxAgeSeconds: z.optional(positive.check(z.lte(7 * 24 * 3600))),
+  safetyMarginSeconds: z.optional(seconds.check(z.lte(600))),
+  reconcileReserveSeconds: z.optional(seconds.check(z.lte(600))),
 });
 export type PollerConfig = z.input<typeof PollerConfigSchema>;
 

@@ -2,8 +2,9 @@
  * Environment variables, read once through these helpers. A missing or malformed variable is a
  * deployment mistake: it fails at cold start with a message naming the variable.
  */
-import type * as z from 'zod';
+
 import { ConfigurationError } from '../core/errors.ts';
+import type * as z from '../core/zod.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,7 +31,7 @@ export function booleanEnv(name: string, fallback: boolean, env: Env = process.e
 }
 
 /** A JSON-valued variable validated with a schema. */
-export function jsonEnv<T extends z.ZodType>(
+export function jsonEnv<T extends z.ZodMiniType>(
   name: string,
   schema: T,
   fallback: z.output<T>,

@@ -5,11 +5,12 @@
  * Each task returns the whole next state; Choice states route on `outcome` and Wait states read
  * `wait.seconds` (`SecondsPath`), so the ASL holds no business rule.
  */
-import * as z from 'zod';
+
 import { ACTIONS } from '../core/error-types.ts';
 import type { RecoveryInput } from '../core/incident.ts';
 import type { Playbook } from '../core/playbooks.ts';
 import type { FailureSignal } from '../core/signal.ts';
+import * as z from '../core/zod.ts';
 import { TaskInputError } from './errors.ts';
 import type { Resolution } from './guard.ts';
 
@@ -187,14 +188,14 @@ export interface RecoveryResult {
 
 const PlaybookSchema = z.looseObject({
   action: z.enum(ACTIONS),
-  timeout_seconds: z.number().int().positive(),
-  health_check_timeout: z.number().int().positive(),
-  health_check_interval_seconds: z.number().int().positive(),
-  max_attempts: z.number().int().positive(),
+  timeout_seconds: z.number().check(z.int(), z.positive()),
+  health_check_timeout: z.number().check(z.int(), z.positive()),
+  health_check_interval_seconds: z.number().check(z.int(), z.positive()),
+  max_attempts: z.number().check(z.int(), z.positive()),
   backoff: z.looseObject({
-    initial_seconds: z.number().positive(),
-    multiplier: z.number().min(1),
-    max_seconds: z.number().positive(),
+    initial_seconds: z.number().check(z.positive()),
+    multiplier: z.number().check(z.gte(1)),
+    max_seconds: z.number().check(z.positive()),
   }),
   enabled: z.boolean(),
   mode: z.enum(['active', 'shadow']),
@@ -210,34 +211,34 @@ const OriginalConfigSchema = z.looseObject({
 /** A recorded configuration change, read back from the audit trail. */
 export const ConfigChangeSchema = z.looseObject({
   kind: z.enum(['fallback', 'rollback', 'reapply']),
-  attempt: z.number().int().positive(),
+  attempt: z.number().check(z.int(), z.positive()),
   fields: z.array(z.string()),
   values: z.record(z.string(), z.unknown()),
-  original: OriginalConfigSchema.optional(),
+  original: z.optional(OriginalConfigSchema),
   description: z.string(),
 });
 
 export const RecoveryInputSchema = z.looseObject({
-  ticketId: z.string().min(1),
-  workspaceId: z.string().min(1),
-  clusterId: z.string().min(1).optional(),
-  jobId: z.string().min(1).optional(),
-  runId: z.string().min(1).optional(),
-  errorType: z.string().min(1),
+  ticketId: z.string().check(z.minLength(1)),
+  workspaceId: z.string().check(z.minLength(1)),
+  clusterId: z.optional(z.string().check(z.minLength(1))),
+  jobId: z.optional(z.string().check(z.minLength(1))),
+  runId: z.optional(z.string().check(z.minLength(1))),
+  errorType: z.string().check(z.minLength(1)),
   action: z.enum(ACTIONS),
   playbook: PlaybookSchema,
   signal: z.looseObject({ kind: z.string(), observedAt: z.number() }),
-  retry: z.number().int().positive().optional(),
+  retry: z.optional(z.number().check(z.int(), z.positive())),
 });
 
 const RecoveryStateSchema = z.looseObject({
   input: RecoveryInputSchema,
-  attempt: z.number().int().positive(),
+  attempt: z.number().check(z.int(), z.positive()),
   startedAt: z.number(),
   deadlineAt: z.number(),
   phase: z.enum(['remediate', 'verify', 'restore']),
   outcome: z.string(),
-  wait: z.looseObject({ seconds: z.number().int().nonnegative() }),
+  wait: z.looseObject({ seconds: z.number().check(z.int(), z.nonnegative()) }),
 });
 
 export const TaskEventSchema = z.strictObject({

@@ -17,6 +17,7 @@ import { executionNameFor } from '../core/incident.ts';
 import { analyzeJobRun } from '../core/job-run.ts';
 import { launchThrottleSeconds, NEVER_RETRY } from '../core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent, Run } from '../core/schemas/databricks.ts';
+import * as z from '../core/zod.ts';
 import {
   DatabricksApiError,
   DatabricksThrottledError,
@@ -319,7 +320,7 @@ async function recordedChanges(
   const entries = found?.audit ?? [];
   const refusals = entries.flatMap((entry) => {
     if (entry.event !== CONFIG_REFUSED_EVENT) return [];
-    const change = ConfigChangeSchema.partial({ description: true }).safeParse(entry.details);
+    const change = z.partial(ConfigChangeSchema, { description: true }).safeParse(entry.details);
     return change.success ? [change.data] : [];
   });
   const key = (change: { attempt: number; fields: readonly string[]; values: unknown }) =>

@@ -107,6 +107,8 @@ export interface RecoveryFunctionProps {
  * - CommonJS, not ESM: an ES module importing `node:http` builds the module's whole namespace, which
  *   loads undici at start-up (Powertools Tracer and the X-Ray SDK import it); `require` does not.
  * - No source map unless {@link RecoveryFunctionProps.sourceMap}: see there.
+ * - `semver` is replaced by `lib/bundling/semver.ts`, its one function the X-Ray SDK calls (28 KB less
+ *   per bundle that loads the Tracer); see there.
  */
 export function bundlingOptions(sourceMap: boolean): BundlingOptions {
   return {
@@ -119,6 +121,8 @@ export function bundlingOptions(sourceMap: boolean): BundlingOptions {
     mainFields: ['module', 'main'],
     bundleAwsSDK: false,
     externalModules: ['@aws-sdk/*'],
+    // Relative to the project root, where esbuild runs.
+    esbuildArgs: { '--alias': 'semver=./lib/bundling/semver.ts' },
   };
 }
 

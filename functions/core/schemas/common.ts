@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 
 /** Databricks ids are digits, or letters, digits and dashes (cluster ids such as 0923-164208-meows279). */
 const SAFE_ID = /^[A-Za-z0-9._-]+$/;
@@ -11,32 +11,38 @@ const UPPER_SNAKE = /^[A-Z][A-Z0-9_]*$/;
  * int64 values beyond Number.MAX_SAFE_INTEGER are never rounded (parse bodies with `parseJson`,
  * which keeps such numbers as strings).
  */
-export const IdSchema = z
-  .union([
+export const IdSchema = z.pipe(
+  z.union([
     z
       .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(256, 'must be at most 256 characters')
-      .regex(SAFE_ID, 'may contain only letters, digits, ".", "_" and "-"'),
+      .check(
+        z.trim(),
+        z.minLength(1, 'must not be empty'),
+        z.maxLength(256, 'must be at most 256 characters'),
+        z.regex(SAFE_ID, 'may contain only letters, digits, ".", "_" and "-"'),
+      ),
     z
       .number()
-      .int('must be an integer')
-      .nonnegative('must not be negative')
-      .refine(Number.isSafeInteger, 'exceeds the safe integer range; send it as a string'),
-  ])
-  .transform((value) => String(value));
+      .check(
+        z.int('must be an integer'),
+        z.nonnegative('must not be negative'),
+        z.refine(Number.isSafeInteger, 'exceeds the safe integer range; send it as a string'),
+      ),
+  ]),
+  z.transform((value) => String(value)),
+);
 
 /** Milliseconds since the epoch, as Databricks sends timestamps. */
 // JavaScript dates end at 8.64e15 ms; anything beyond cannot be a Databricks timestamp.
 export const EpochMillisSchema = z
   .number()
-  .int()
-  .nonnegative()
-  .max(8.64e15, 'is not a timestamp in milliseconds');
+  .check(z.int(), z.nonnegative(), z.lte(8.64e15, 'is not a timestamp in milliseconds'));
 
 /** Values of `termination_reason.parameters` are strings in the spec; tolerate scalars and stringify. */
-const ParameterValueSchema = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
+const ParameterValueSchema = z.pipe(
+  z.union([z.string(), z.number(), z.boolean()]),
+  z.transform((v) => String(v)),
+);
 
 export const TERMINATION_TYPES = ['SUCCESS', 'CLIENT_ERROR', 'SERVICE_FAULT', 'CLOUD_FAILURE'] as const;
 export type TerminationType = (typeof TERMINATION_TYPES)[number];
@@ -46,9 +52,13 @@ export type TerminationType = (typeof TERMINATION_TYPES)[number];
  * optional (old responses omit `type`); `code` is an open string because the enum grows.
  */
 export const TerminationReasonSchema = z.looseObject({
-  code: z.string().max(200).regex(UPPER_SNAKE, 'must be an upper-case termination code').optional(),
-  type: z.string().max(100).regex(UPPER_SNAKE, 'must be an upper-case termination type').optional(),
-  parameters: z.record(z.string(), ParameterValueSchema).optional(),
+  code: z.optional(
+    z.string().check(z.maxLength(200), z.regex(UPPER_SNAKE, 'must be an upper-case termination code')),
+  ),
+  type: z.optional(
+    z.string().check(z.maxLength(100), z.regex(UPPER_SNAKE, 'must be an upper-case termination type')),
+  ),
+  parameters: z.optional(z.record(z.string(), ParameterValueSchema)),
 });
 export type TerminationReason = z.infer<typeof TerminationReasonSchema>;
 
@@ -76,4 +86,6 @@ export const CLUSTER_SOURCES = [
 export type ClusterSource = (typeof CLUSTER_SOURCES)[number];
 
 /** Upper-case enum names; unknown future values pass (open string), wrong types do not. */
-export const OpenEnumSchema = z.string().max(100).regex(UPPER_SNAKE, 'must be an upper-case enum value');
+export const OpenEnumSchema = z
+  .string()
+  .check(z.maxLength(100), z.regex(UPPER_SNAKE, 'must be an upper-case enum value'));

@@ -2,52 +2,52 @@
  * The Databricks REST shapes the system reads (clusters 2.1, jobs 2.2). Unknown fields are kept
  * (`looseObject`): real responses carry many fields the SDK structs do not list.
  */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { EpochMillisSchema, IdSchema, OpenEnumSchema, TerminationReasonSchema } from './common.ts';
 
 const AutoScaleSchema = z.looseObject({
-  min_workers: z.number().int().nonnegative().optional(),
-  max_workers: z.number().int().nonnegative().optional(),
+  min_workers: z.optional(z.number().check(z.int(), z.nonnegative())),
+  max_workers: z.optional(z.number().check(z.int(), z.nonnegative())),
 });
 
 const SparkNodeSchema = z.looseObject({
-  node_id: z.string().optional(),
-  instance_id: z.string().optional(),
-  private_ip: z.string().optional(),
-  start_timestamp: EpochMillisSchema.optional(),
+  node_id: z.optional(z.string()),
+  instance_id: z.optional(z.string()),
+  private_ip: z.optional(z.string()),
+  start_timestamp: z.optional(EpochMillisSchema),
 });
 
 export const ClusterDetailsSchema = z.looseObject({
   cluster_id: IdSchema,
-  cluster_name: z.string().optional(),
-  state: OpenEnumSchema.optional(),
-  state_message: z.string().optional(),
-  termination_reason: TerminationReasonSchema.optional(),
-  start_time: EpochMillisSchema.optional(),
-  terminated_time: EpochMillisSchema.optional(),
-  last_state_loss_time: EpochMillisSchema.optional(),
-  last_restarted_time: EpochMillisSchema.optional(),
-  last_activity_time: EpochMillisSchema.optional(),
-  spark_context_id: IdSchema.optional(),
-  cluster_source: OpenEnumSchema.optional(),
-  creator_user_name: z.string().optional(),
-  num_workers: z.number().int().nonnegative().optional(),
-  autoscale: AutoScaleSchema.optional(),
-  node_type_id: z.string().optional(),
-  driver_node_type_id: z.string().optional(),
-  spark_version: z.string().optional(),
-  instance_pool_id: z.string().optional(),
-  driver_instance_pool_id: z.string().optional(),
-  policy_id: z.string().optional(),
-  aws_attributes: z.looseObject({ availability: z.string().optional() }).optional(),
-  azure_attributes: z.looseObject({ availability: z.string().optional() }).optional(),
-  gcp_attributes: z.looseObject({ availability: z.string().optional() }).optional(),
-  custom_tags: z.record(z.string(), z.string()).optional(),
-  default_tags: z.record(z.string(), z.string()).optional(),
-  autotermination_minutes: z.number().int().nonnegative().optional(),
-  driver: SparkNodeSchema.optional(),
-  executors: z.array(SparkNodeSchema).optional(),
-  spec: z.looseObject({}).optional(),
+  cluster_name: z.optional(z.string()),
+  state: z.optional(OpenEnumSchema),
+  state_message: z.optional(z.string()),
+  termination_reason: z.optional(TerminationReasonSchema),
+  start_time: z.optional(EpochMillisSchema),
+  terminated_time: z.optional(EpochMillisSchema),
+  last_state_loss_time: z.optional(EpochMillisSchema),
+  last_restarted_time: z.optional(EpochMillisSchema),
+  last_activity_time: z.optional(EpochMillisSchema),
+  spark_context_id: z.optional(IdSchema),
+  cluster_source: z.optional(OpenEnumSchema),
+  creator_user_name: z.optional(z.string()),
+  num_workers: z.optional(z.number().check(z.int(), z.nonnegative())),
+  autoscale: z.optional(AutoScaleSchema),
+  node_type_id: z.optional(z.string()),
+  driver_node_type_id: z.optional(z.string()),
+  spark_version: z.optional(z.string()),
+  instance_pool_id: z.optional(z.string()),
+  driver_instance_pool_id: z.optional(z.string()),
+  policy_id: z.optional(z.string()),
+  aws_attributes: z.optional(z.looseObject({ availability: z.optional(z.string()) })),
+  azure_attributes: z.optional(z.looseObject({ availability: z.optional(z.string()) })),
+  gcp_attributes: z.optional(z.looseObject({ availability: z.optional(z.string()) })),
+  custom_tags: z.optional(z.record(z.string(), z.string())),
+  default_tags: z.optional(z.record(z.string(), z.string())),
+  autotermination_minutes: z.optional(z.number().check(z.int(), z.nonnegative())),
+  driver: z.optional(SparkNodeSchema),
+  executors: z.optional(z.array(SparkNodeSchema)),
+  spec: z.optional(z.looseObject({})),
 });
 export type ClusterDetails = z.infer<typeof ClusterDetailsSchema>;
 
@@ -76,124 +76,126 @@ export const ListedClusterSchema = z.object({
 export type ListedCluster = z.infer<typeof ListedClusterSchema>;
 
 export const ListClustersResponseSchema = z.looseObject({
-  clusters: z.array(ListedClusterSchema).optional().default([]),
-  next_page_token: z.string().optional(),
-  prev_page_token: z.string().optional(),
+  clusters: z._default(z.optional(z.array(ListedClusterSchema)), []),
+  next_page_token: z.optional(z.string()),
+  prev_page_token: z.optional(z.string()),
 });
 export type ListClustersResponse = z.infer<typeof ListClustersResponseSchema>;
 
 export const ClusterEventDetailsSchema = z.looseObject({
-  reason: TerminationReasonSchema.optional(),
-  cause: OpenEnumSchema.optional(),
-  user: z.string().optional(),
-  previous_attributes: z.looseObject({}).optional(),
-  attributes: z.looseObject({}).optional(),
-  current_num_workers: z.number().int().optional(),
-  target_num_workers: z.number().int().optional(),
-  job_run_name: z.string().optional(),
-  driver_state_message: z.string().optional(),
-  instance_id: z.string().optional(),
+  reason: z.optional(TerminationReasonSchema),
+  cause: z.optional(OpenEnumSchema),
+  user: z.optional(z.string()),
+  previous_attributes: z.optional(z.looseObject({})),
+  attributes: z.optional(z.looseObject({})),
+  current_num_workers: z.optional(z.number().check(z.int())),
+  target_num_workers: z.optional(z.number().check(z.int())),
+  job_run_name: z.optional(z.string()),
+  driver_state_message: z.optional(z.string()),
+  instance_id: z.optional(z.string()),
 });
 
 export const ClusterEventSchema = z.looseObject({
   cluster_id: IdSchema,
-  timestamp: EpochMillisSchema.optional(),
+  timestamp: z.optional(EpochMillisSchema),
   type: OpenEnumSchema,
-  details: ClusterEventDetailsSchema.optional(),
+  details: z.optional(ClusterEventDetailsSchema),
 });
 export type ClusterEvent = z.infer<typeof ClusterEventSchema>;
 
 export const ClusterEventsResponseSchema = z.looseObject({
-  events: z.array(ClusterEventSchema).optional().default([]),
-  next_page_token: z.string().optional(),
-  prev_page_token: z.string().optional(),
+  events: z._default(z.optional(z.array(ClusterEventSchema)), []),
+  next_page_token: z.optional(z.string()),
+  prev_page_token: z.optional(z.string()),
   /** Deprecated legacy pagination: the full request to send next. */
-  next_page: z.looseObject({}).optional(),
-  total_count: z.number().int().optional(),
+  next_page: z.optional(z.looseObject({})),
+  total_count: z.optional(z.number().check(z.int())),
 });
 export type ClusterEventsResponse = z.infer<typeof ClusterEventsResponseSchema>;
 
 const RunStateSchema = z.looseObject({
-  life_cycle_state: OpenEnumSchema.optional(),
-  result_state: OpenEnumSchema.optional(),
-  state_message: z.string().optional(),
-  user_cancelled_or_timedout: z.boolean().optional(),
+  life_cycle_state: z.optional(OpenEnumSchema),
+  result_state: z.optional(OpenEnumSchema),
+  state_message: z.optional(z.string()),
+  user_cancelled_or_timedout: z.optional(z.boolean()),
 });
 
 export const RunTerminationDetailsSchema = z.looseObject({
-  code: OpenEnumSchema.optional(),
-  type: OpenEnumSchema.optional(),
-  message: z.string().optional(),
+  code: z.optional(OpenEnumSchema),
+  type: z.optional(OpenEnumSchema),
+  message: z.optional(z.string()),
 });
 export type RunTerminationDetails = z.infer<typeof RunTerminationDetailsSchema>;
 
 const RunStatusSchema = z.looseObject({
-  state: OpenEnumSchema.optional(),
-  termination_details: RunTerminationDetailsSchema.optional(),
+  state: z.optional(OpenEnumSchema),
+  termination_details: z.optional(RunTerminationDetailsSchema),
 });
 
 const ClusterInstanceSchema = z.looseObject({
-  cluster_id: IdSchema.optional(),
+  cluster_id: z.optional(IdSchema),
   /** A string in the jobs API, but int64-safe either way. */
-  spark_context_id: IdSchema.optional(),
+  spark_context_id: z.optional(IdSchema),
 });
 
 export const RunTaskSchema = z.looseObject({
-  run_id: IdSchema.optional(),
-  task_key: z.string().optional(),
-  existing_cluster_id: z.string().optional(),
-  job_cluster_key: z.string().optional(),
-  new_cluster: z.looseObject({}).optional(),
-  cluster_instance: ClusterInstanceSchema.optional(),
-  state: RunStateSchema.optional(),
-  status: RunStatusSchema.optional(),
-  attempt_number: z.number().int().optional(),
-  start_time: EpochMillisSchema.optional(),
-  end_time: EpochMillisSchema.optional(),
+  run_id: z.optional(IdSchema),
+  task_key: z.optional(z.string()),
+  existing_cluster_id: z.optional(z.string()),
+  job_cluster_key: z.optional(z.string()),
+  new_cluster: z.optional(z.looseObject({})),
+  cluster_instance: z.optional(ClusterInstanceSchema),
+  state: z.optional(RunStateSchema),
+  status: z.optional(RunStatusSchema),
+  attempt_number: z.optional(z.number().check(z.int())),
+  start_time: z.optional(EpochMillisSchema),
+  end_time: z.optional(EpochMillisSchema),
 });
 export type RunTask = z.infer<typeof RunTaskSchema>;
 
 export const RepairHistoryItemSchema = z.looseObject({
-  type: OpenEnumSchema.optional(),
-  id: IdSchema.optional(),
-  start_time: EpochMillisSchema.optional(),
-  end_time: EpochMillisSchema.optional(),
-  state: RunStateSchema.optional(),
-  status: RunStatusSchema.optional(),
-  task_run_ids: z.array(IdSchema).optional(),
+  type: z.optional(OpenEnumSchema),
+  id: z.optional(IdSchema),
+  start_time: z.optional(EpochMillisSchema),
+  end_time: z.optional(EpochMillisSchema),
+  state: z.optional(RunStateSchema),
+  status: z.optional(RunStatusSchema),
+  task_run_ids: z.optional(z.array(IdSchema)),
 });
 
 /** `GET /api/2.2/jobs/runs/get`. Array properties are paged at 100 elements (`next_page_token`). */
 export const RunSchema = z.looseObject({
   run_id: IdSchema,
-  job_id: IdSchema.optional(),
-  run_name: z.string().optional(),
-  run_page_url: z.string().optional(),
-  run_type: OpenEnumSchema.optional(),
-  attempt_number: z.number().int().optional(),
-  original_attempt_run_id: IdSchema.optional(),
-  start_time: EpochMillisSchema.optional(),
-  end_time: EpochMillisSchema.optional(),
-  state: RunStateSchema.optional(),
-  status: RunStatusSchema.optional(),
-  tasks: z.array(RunTaskSchema).optional(),
-  cluster_instance: ClusterInstanceSchema.optional(),
-  cluster_spec: z.looseObject({ existing_cluster_id: z.string().optional() }).optional(),
-  job_clusters: z.array(z.looseObject({ job_cluster_key: z.string().optional() })).optional(),
-  repair_history: z.array(RepairHistoryItemSchema).optional(),
-  has_more: z.boolean().optional(),
-  next_page_token: z.string().optional(),
+  job_id: z.optional(IdSchema),
+  run_name: z.optional(z.string()),
+  run_page_url: z.optional(z.string()),
+  run_type: z.optional(OpenEnumSchema),
+  attempt_number: z.optional(z.number().check(z.int())),
+  original_attempt_run_id: z.optional(IdSchema),
+  start_time: z.optional(EpochMillisSchema),
+  end_time: z.optional(EpochMillisSchema),
+  state: z.optional(RunStateSchema),
+  status: z.optional(RunStatusSchema),
+  tasks: z.optional(z.array(RunTaskSchema)),
+  cluster_instance: z.optional(ClusterInstanceSchema),
+  cluster_spec: z.optional(z.looseObject({ existing_cluster_id: z.optional(z.string()) })),
+  job_clusters: z.optional(z.array(z.looseObject({ job_cluster_key: z.optional(z.string()) }))),
+  repair_history: z.optional(z.array(RepairHistoryItemSchema)),
+  has_more: z.optional(z.boolean()),
+  next_page_token: z.optional(z.string()),
 });
 export type Run = z.infer<typeof RunSchema>;
 
 /** `{error_code, message, details}`, the body of every Databricks API error. */
 export const ApiErrorBodySchema = z.looseObject({
-  error_code: z
-    .union([z.string(), z.number()])
-    .transform((v) => String(v))
-    .optional(),
-  message: z.string().optional(),
-  details: z.array(z.looseObject({ '@type': z.string().optional() })).optional(),
+  error_code: z.optional(
+    z.pipe(
+      z.union([z.string(), z.number()]),
+      z.transform((v) => String(v)),
+    ),
+  ),
+  message: z.optional(z.string()),
+  details: z.optional(z.array(z.looseObject({ '@type': z.optional(z.string()) }))),
 });
 export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>;
 
@@ -206,7 +208,7 @@ export type RepairRunResponse = z.infer<typeof RepairRunResponseSchema>;
 /** `POST /api/2.2/jobs/run-now` → `{run_id, number_in_job}`. */
 export const RunNowResponseSchema = z.looseObject({
   run_id: IdSchema,
-  number_in_job: IdSchema.optional(),
+  number_in_job: z.optional(IdSchema),
 });
 export type RunNowResponse = z.infer<typeof RunNowResponseSchema>;
 
