@@ -13,6 +13,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ERROR_TYPES } from '../../functions/core/error-types.ts';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
 import { DatabricksClient, patAuth } from '../../functions/databricks/index.ts';
 import type { Ticket } from '../../functions/store/tickets.ts';
@@ -32,7 +33,7 @@ export interface SoakOptions {
   readonly pollIntervalSeconds?: number;
   /** Share of genuine failures a user races (stop, start or edit mid-recovery). @default 0.2 */
   readonly raceShare?: number;
-  /** Real seconds to wait for every recovery to end after the day. @default 120 */
+  /** Real seconds to wait at most for every recovery to end after the day (it stops once they have). @default 300 */
   readonly drainSeconds?: number;
   readonly seed?: number;
   /** Progress lines (stderr by default). */
@@ -66,6 +67,8 @@ export interface SoakResult {
   readonly mismatches: readonly string[];
   /** How each class ended: `<class> <status>/<recovery status>` → count. */
   readonly outcomes: Readonly<Record<string, number>>;
+  /** Why tickets were escalated (the reason without its ids and times) → count, most frequent first. */
+  readonly escalationReasons: Readonly<Record<string, number>>;
   readonly ok: boolean;
 }
 
@@ -123,6 +126,13 @@ type Planned =
   | { readonly at: number; readonly kind: 'faults'; readonly n: number };
 
 const MINUTE = 60_000;
+/**
+ * Every real millisecond is `timeScale` simulated ones: on a busy machine a task that waits for the
+ * CPU would pass a playbook's 45-minute budget and escalate (then trip the breakers) for the
+ * machine's sake, not the system's. Generous bounds keep the outcomes about the system; a recovery
+ * still escalates on its attempts, and one that never ends is still counted stuck.
+ */
+const SLOW_MACHINE_BOUNDS = { timeout_seconds: 6 * 3600, health_check_timeout: 3600 };
 const OWNED = new Set(['JOB', 'PIPELINE', 'PIPELINE_MAINTENANCE', 'SQL', 'MODELS']);
 
 /** A small deterministic generator (mulberry32). */
@@ -266,7 +276,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     pollIntervalSeconds: options.pollIntervalSeconds ?? 2,
     logger,
     playbookOverrides: {
-      DatabricksResourceExhausted: { fallback_node_types: ['r5.4xlarge', 'm5.4xlarge'] },
+      ...Object.fromEntries(ERROR_TYPES.map((type) => [type, SLOW_MACHINE_BOUNDS])),
+      DatabricksResourceExhausted: {
+        ...SLOW_MACHINE_BOUNDS,
+        fallback_node_types: ['r5.4xlarge', 'm5.4xlarge'],
+      },
     },
   });
   try {
@@ -476,7 +490,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     simulator.admin.clearFaults();
 
     // ---- the drain: every ticket resolved, nothing running
-    const drainUntil = Date.now() + (options.drainSeconds ?? 120) * 1000;
+    const drainUntil = Date.now() + (options.drainSeconds ?? 300) * 1000;
     let tickets = await allTickets(host);
     while (Date.now() < drainUntil && tickets.some(unresolved)) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -568,6 +582,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
             .reduce((counts, key) => counts.set(key, (counts.get(key) ?? 0) + 1), new Map<string, number>()),
         ].sort(),
       ),
+      escalationReasons: countedReasons(tickets),
       ok: false,
     };
     say(`soak: ${delivered} deliveries, ${tickets.length} tickets`);
@@ -583,6 +598,20 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   } finally {
     await host.close();
   }
+}
+
+/** Escalation reasons with ids, times and numbers masked, counted, the ten most frequent. */
+function countedReasons(tickets: readonly Ticket[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const ticket of tickets) {
+    if (ticket.status !== 'escalated') continue;
+    const reason = String(ticket.escalationReason ?? 'none')
+      .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+      .replace(/[\w-]*\d[\w.-]*/g, '<id>')
+      .slice(0, 140);
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 10));
 }
 
 /** The request faults that fired: throttling (429) and server errors (5xx, HTML pages included). */
