@@ -27,8 +27,10 @@ const result = await runSoak({
   timeScale: number('SOAK_TIME_SCALE'),
 });
 process.stderr.write(`${JSON.stringify({ ...result, harmDetails: result.harmDetails })}\n`);
-const { failures, tickets, ticketsPerFailure, harms, stuck, fiveXX, recovered, escalated } = result;
+const { failures, tickets, ticketsPerFailure, harms, stuck, fiveXX, faultsInjected, recovered, escalated } =
+  result;
+// fiveXX: the system's own 5xx answers; faultsInjected: the throttles and 5xx the simulated Databricks answered it with.
 process.stdout.write(
-  `${JSON.stringify({ failures, tickets, ticketsPerFailure: { max: ticketsPerFailure.max }, harms, stuck, fiveXX, recovered, escalated })}\n`,
+  `${JSON.stringify({ failures, tickets, ticketsPerFailure: { max: ticketsPerFailure.max }, harms, stuck, fiveXX, faultsInjected: faultsInjected.total, recovered, escalated })}\n`,
 );
 process.exitCode = result.ok ? 0 : 1;

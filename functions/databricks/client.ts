@@ -15,6 +15,8 @@ import {
   type ClusterEvent,
   type ClusterEventsResponse,
   ClusterEventsResponseSchema,
+  type ClusterPolicyResponse,
+  ClusterPolicySchema,
   EmptyResponseSchema,
   type ListClustersResponse,
   ListClustersResponseSchema,
@@ -383,6 +385,25 @@ export class DatabricksClient {
       }
     } while (token !== undefined && events.length < max);
     return events;
+  }
+
+  // ---- cluster policies (API 2.0) ----
+
+  /**
+   * `GET /api/2.0/policies/clusters/get`. `definition` is a JSON document in a string. A policy that
+   * no longer exists throws DatabricksNotFoundError (`RESOURCE_DOES_NOT_EXIST`).
+   */
+  async getClusterPolicy(policyId: string, options?: CallOptions): Promise<ClusterPolicyResponse> {
+    return this.request(
+      {
+        method: 'GET',
+        path: '/api/2.0/policies/clusters/get',
+        query: new URLSearchParams({ policy_id: policyId }),
+        idempotency: 'idempotent',
+        schema: ClusterPolicySchema,
+      },
+      options,
+    );
   }
 
   // ---- jobs (API 2.2) ----

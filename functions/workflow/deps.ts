@@ -7,6 +7,7 @@
 import type {
   ClusterDetails,
   ClusterEventsResponse,
+  ClusterPolicyResponse,
   RepairRunResponse,
   Run,
 } from '../core/schemas/databricks.ts';
@@ -33,6 +34,8 @@ export interface WorkflowDatabricks {
   /** Every configuration change; never `clusters/edit`, which replaces the whole spec (api-facts §3). */
   updateCluster(request: UpdateClusterRequest, options?: CallOptions): Promise<void>;
   listClusterEvents(request: ClusterEventsRequest, options?: CallOptions): Promise<ClusterEventsResponse>;
+  /** Read before a fallback, so that one the cluster's policy forbids is never sent. */
+  getClusterPolicy(policyId: string, options?: CallOptions): Promise<ClusterPolicyResponse>;
   getRun(runId: string | number, query?: GetRunQuery, options?: CallOptions): Promise<Run>;
   repairRun(request: RepairRunRequest, options?: CallOptions): Promise<RepairRunResponse>;
 }

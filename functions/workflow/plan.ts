@@ -11,6 +11,8 @@
  * |                        | (a change this attempt made already, before a retry: start only) |
  * | TERMINATED, pool       | capacity: an alternative pool (`fallback_instance_pool_ids`), else |
  * | cluster                | back off and start on the same pool — never another node type   |
+ * | TERMINATED, policy     | fallbacks the cluster's policy forbids are skipped, with why; none |
+ * | (`policy_id`)          | allowed left (some forbidden): escalate with the evidence         |
  * | TERMINATED, rollback   | only an edit made shortly before the failure, never identity or  |
  * |                        | security fields (escalate with the diff)                          |
  * | RUNNING, driver lost   | restart                                                          |
@@ -20,8 +22,11 @@
  * | ERROR / UNKNOWN        | escalate                                                         |
  *
  * Every mutating decision is taken only after the guard (`guard.ts`) let it through. A fallback value
- * Databricks refused (400, e.g. a cluster policy) is never tried again in the same recovery.
+ * Databricks refused (400, e.g. a cluster policy) is never tried again in the same recovery. The
+ * cluster's policy is read (`needsPolicy`) only when a fallback is planned for a cluster that has one;
+ * the decision is then taken again with it (`cluster-policy.ts` judges each fallback's values).
  */
+import { type ClusterPolicy, policyViolations } from '../core/cluster-policy.ts';
 import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import type { ClusterDetails, ClusterEvent } from '../core/schemas/databricks.ts';
 import type { ConfigChange, OriginalConfig, RecoveryInput, RecoveryState } from './model.ts';
@@ -30,7 +35,7 @@ import type { ConfigChange, OriginalConfig, RecoveryInput, RecoveryState } from 
  * A configuration change: `clusters/update` of exactly `fields` (never `clusters/edit`, which
  * replaces the whole spec), then a start when the cluster is TERMINATED.
  */
-export interface ConfigDecision {
+export interface ConfigDecision extends PolicyNote {
   /** fallback: another node type / pool / on-demand; rollback: undo a bad edit; reapply: the fallback again (older executions). */
   readonly kind: 'fallback' | 'rollback' | 'reapply';
   readonly description: string;
@@ -43,12 +48,24 @@ export interface ConfigDecision {
   readonly applied?: boolean;
 }
 
+/** A fallback the cluster's policy forbids: not attempted. */
+export interface SkippedFallback {
+  /** The change that was not made. */
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly why: string;
+}
+
+/** The fallbacks skipped on the way to the decision, for the audit trail. */
+interface PolicyNote {
+  readonly skippedByPolicy?: readonly SkippedFallback[];
+}
+
 export type Decision =
   | { readonly kind: 'escalate'; readonly reason: string; readonly evidence?: Record<string, unknown> }
   | { readonly kind: 'delay'; readonly seconds: number; readonly description: string }
   /** Back off once (the first attempt), then decide again: a drained pool, a throttle. */
-  | { readonly kind: 'backoff'; readonly description: string }
-  | { readonly kind: 'start' | 'restart'; readonly description: string }
+  | ({ readonly kind: 'backoff'; readonly description: string } & PolicyNote)
+  | ({ readonly kind: 'start' | 'restart'; readonly description: string } & PolicyNote)
   | ConfigDecision
   | { readonly kind: 'wait' | 'none'; readonly description: string }
   | { readonly kind: 'repair_run' };
@@ -96,6 +113,8 @@ export interface PlanContext {
   readonly pollSeconds: number;
   /** Now (epoch ms), for how recent an edit is. */
   readonly now?: number;
+  /** The cluster's policy, when `needsPolicy` asked for it and it could be read. */
+  readonly policy?: ClusterPolicy;
 }
 
 /** A rollback undoes only an edit made this shortly before the failure: an older one is not its cause. */
@@ -164,15 +183,13 @@ export function planClusterRemediation(ctx: PlanContext): Decision {
   switch (input.action) {
     case 'restart_with_different_instance_type':
       if (isPoolCluster(cluster)) return poolFallback(ctx);
-      return (
-        nodeTypeFallback(ctx) ?? onDemandFallback(ctx) ?? plainStart(ctx, 'no fallback node type is left')
-      );
+      return firstAllowed(ctx, [nodeTypeFallback, onDemandFallback], 'no fallback node type is left');
     case 'restart_with_on_demand':
       if (isPoolCluster(cluster)) return poolFallback(ctx);
-      return (
-        onDemandFallback(ctx) ??
-        nodeTypeFallback(ctx) ??
-        plainStart(ctx, 'the cluster already uses on-demand capacity')
+      return firstAllowed(
+        ctx,
+        [onDemandFallback, nodeTypeFallback],
+        'the cluster already uses on-demand capacity',
       );
     case 'rollback_config':
       return rollback(ctx);
@@ -199,7 +216,10 @@ export function escalation(
   };
 }
 
-function plainStart(ctx: PlanContext, why?: string): Decision {
+function plainStart(
+  ctx: PlanContext,
+  why?: string,
+): { readonly kind: 'start'; readonly description: string } {
   const retry = ctx.state.attempt > 1 ? ` (attempt ${ctx.state.attempt})` : '';
   return {
     kind: 'start',
@@ -235,39 +255,118 @@ function wasRefused(ctx: PlanContext, field: string, value: unknown): boolean {
   return (ctx.state.refused ?? []).some((entry) => entry.field === field && sameValue(entry.value, value));
 }
 
-function nodeTypeFallback(ctx: PlanContext): Decision | undefined {
+type FallbackPlanner = (ctx: PlanContext, skipped: SkippedFallback[]) => ConfigDecision | undefined;
+
+/**
+ * The first fallback the cluster's policy allows; none left: escalate when the policy forbade some
+ * (a human must choose what the policy allows), else start the cluster as it is.
+ */
+function firstAllowed(ctx: PlanContext, planners: readonly FallbackPlanner[], why: string): Decision {
+  const skipped: SkippedFallback[] = [];
+  for (const planner of planners) {
+    const decision = planner(ctx, skipped);
+    if (decision !== undefined)
+      return skipped.length === 0 ? decision : { ...decision, skippedByPolicy: skipped };
+  }
+  if (skipped.length === 0) return plainStart(ctx, why);
+  return {
+    kind: 'escalate',
+    reason: `${ctx.input.errorType}: the cluster's policy ${ctx.cluster.policy_id ?? ''} forbids every fallback left (${skipped
+      .map((skip) => skip.why)
+      .join('; ')}); nothing was changed, a human must choose what the policy allows`,
+    evidence: {
+      ...evidenceOf(ctx.cluster),
+      policy_id: ctx.cluster.policy_id,
+      node_type_id: ctx.cluster.node_type_id,
+      fallbacks_forbidden_by_policy: skipped,
+    },
+  };
+}
+
+/** Why the cluster's policy forbids the change (its first violation), or undefined; nothing is known without the policy. */
+function forbiddenByPolicy(ctx: PlanContext, values: Readonly<Record<string, unknown>>): string | undefined {
+  if (ctx.policy === undefined) return undefined;
+  const violation = policyViolations(ctx.policy, values)[0];
+  return violation === undefined
+    ? undefined
+    : `${violation.path} ${JSON.stringify(violation.value)}: ${violation.why}`;
+}
+
+/** Whether the decision is a fresh fallback for a cluster with a policy: read it (one call) and decide again. */
+export function needsPolicy(
+  ctx: Pick<PlanContext, 'cluster' | 'state' | 'changes' | 'policy'>,
+  decision: Decision,
+): boolean {
+  return (
+    decision.kind === 'fallback' &&
+    ctx.policy === undefined &&
+    (ctx.cluster.policy_id ?? '') !== '' &&
+    changeOfThisAttempt(ctx) === undefined
+  );
+}
+
+function nodeTypeFallback(ctx: PlanContext, skipped: SkippedFallback[]): ConfigDecision | undefined {
   const { cluster, input, state } = ctx;
   const current = cluster.node_type_id;
   if (current === undefined || isPoolCluster(cluster)) return undefined;
   const failed = new Set([...(state.failedNodeTypes ?? []), current]);
   const originalType = state.original?.values.node_type_id;
-  const next = input.playbook.fallback_node_types.find(
+  const candidates = input.playbook.fallback_node_types.filter(
     (type) => !failed.has(type) && type !== originalType && !wasRefused(ctx, 'node_type_id', type),
   );
-  if (next === undefined) return undefined;
-  const fields = ['node_type_id'];
-  const values: Record<string, unknown> = { node_type_id: next };
-  // The driver is decided on its own: a driver on the same node type would hit the same shortage
-  // (it is moved too, unless it comes from a pool); a deliberately different one stays.
-  if (
+  // A driver on the same node type would hit the same shortage: it moves too, unless it comes from
+  // a pool; a deliberately different one stays.
+  const movesDriver =
     !isPoolDriver(cluster) &&
     cluster.driver_node_type_id !== undefined &&
-    cluster.driver_node_type_id === current &&
-    !wasRefused(ctx, 'driver_node_type_id', next)
-  ) {
-    fields.push('driver_node_type_id');
-    values.driver_node_type_id = next;
+    cluster.driver_node_type_id === current;
+  for (const next of candidates) {
+    const forbidden = forbiddenByPolicy(ctx, { node_type_id: next });
+    if (forbidden !== undefined) {
+      skipped.push({ values: { node_type_id: next }, why: forbidden });
+      continue;
+    }
+    const fields = ['node_type_id'];
+    const values: Record<string, unknown> = { node_type_id: next };
+    if (movesDriver) {
+      // The driver is decided on its own: the policy may hold it to other types than the workers
+      // (`driver_node_type_id`), so it takes the first fallback type allowed for it.
+      const driverTypes = [next, ...candidates.filter((type) => type !== next)].filter(
+        (type) => !wasRefused(ctx, 'driver_node_type_id', type),
+      );
+      const driver = driverTypes.find(
+        (type) => forbiddenByPolicy(ctx, { driver_node_type_id: type }) === undefined,
+      );
+      if (driver === undefined && driverTypes.length > 0) {
+        skipped.push({
+          values: { node_type_id: next, driver_node_type_id: next },
+          why:
+            forbiddenByPolicy(ctx, { driver_node_type_id: next }) ??
+            'the policy forbids every fallback driver type',
+        });
+        continue;
+      }
+      if (driver !== undefined) {
+        fields.push('driver_node_type_id');
+        values.driver_node_type_id = driver;
+      }
+    }
+    const driverNote =
+      values.driver_node_type_id === undefined || values.driver_node_type_id === next
+        ? ''
+        : ` (driver → ${String(values.driver_node_type_id)})`;
+    return {
+      kind: 'fallback',
+      description: `switched node type ${current} → ${next}${driverNote} and started the cluster`,
+      fields,
+      values,
+      original: mergeOriginal(state.original, originalOf(cluster, fields)),
+    };
   }
-  return {
-    kind: 'fallback',
-    description: `switched node type ${current} → ${next} and started the cluster`,
-    fields,
-    values,
-    original: mergeOriginal(state.original, originalOf(cluster, fields)),
-  };
+  return undefined;
 }
 
-function onDemandFallback(ctx: PlanContext): Decision | undefined {
+function onDemandFallback(ctx: PlanContext, skipped: SkippedFallback[]): ConfigDecision | undefined {
   const { cluster, state } = ctx;
   for (const attribute of ['aws_attributes', 'azure_attributes', 'gcp_attributes'] as const) {
     const current = (cluster.spec?.[attribute] ?? cluster[attribute]) as Record<string, unknown> | undefined;
@@ -277,6 +376,11 @@ function onDemandFallback(ctx: PlanContext): Decision | undefined {
     if (target === undefined || target.attribute !== attribute) continue;
     const next = { ...current, availability: target.value };
     if (wasRefused(ctx, attribute, next)) continue;
+    const forbidden = forbiddenByPolicy(ctx, { [attribute]: { availability: target.value } });
+    if (forbidden !== undefined) {
+      skipped.push({ values: { [attribute]: { availability: target.value } }, why: forbidden });
+      continue;
+    }
     return {
       kind: 'fallback',
       description: `switched ${attribute}.availability ${availability} → ${target.value} and started the cluster`,
@@ -297,17 +401,28 @@ function poolFallback(ctx: PlanContext): Decision {
   const { cluster, input, state } = ctx;
   const current = cluster.instance_pool_id ?? '';
   const originalPool = state.original?.values.instance_pool_id;
-  const next = (input.playbook.fallback_instance_pool_ids ?? []).find(
-    (pool) => pool !== current && pool !== originalPool && !wasRefused(ctx, 'instance_pool_id', pool),
-  );
+  const movesDriver =
+    cluster.driver_instance_pool_id !== undefined && cluster.driver_instance_pool_id === current;
+  const skipped: SkippedFallback[] = [];
+  const next = (input.playbook.fallback_instance_pool_ids ?? []).find((pool) => {
+    if (pool === current || pool === originalPool || wasRefused(ctx, 'instance_pool_id', pool)) return false;
+    const values = movesDriver
+      ? { instance_pool_id: pool, driver_instance_pool_id: pool }
+      : { instance_pool_id: pool };
+    const forbidden = forbiddenByPolicy(ctx, values);
+    if (forbidden !== undefined) skipped.push({ values, why: forbidden });
+    return forbidden === undefined;
+  });
+  const note = skipped.length === 0 ? {} : { skippedByPolicy: skipped };
   if (next !== undefined) {
     const fields = ['instance_pool_id'];
     const values: Record<string, unknown> = { instance_pool_id: next };
-    if (cluster.driver_instance_pool_id !== undefined && cluster.driver_instance_pool_id === current) {
+    if (movesDriver) {
       fields.push('driver_instance_pool_id');
       values.driver_instance_pool_id = next;
     }
     return {
+      ...note,
       kind: 'fallback',
       description: `moved the cluster from instance pool ${current} to ${next} and started it`,
       fields,
@@ -315,18 +430,16 @@ function poolFallback(ctx: PlanContext): Decision {
       original: mergeOriginal(state.original, originalOf(cluster, fields)),
     };
   }
+  const why =
+    skipped.length === 0 ? 'no alternative pool is configured' : 'the policy forbids the alternative pools';
   if (state.attempt === 1 && state.backedOff !== true) {
     return {
+      ...note,
       kind: 'backoff',
-      description: `instance pool ${current} is short of capacity; a pool cluster never gets another node type, so the pool is given time to drain`,
+      description: `instance pool ${current} is short of capacity; a pool cluster never gets another node type, so the pool is given time to drain (${why})`,
     };
   }
-  return plainStart(
-    ctx,
-    next === undefined
-      ? `on instance pool ${current} again after a back-off (no alternative pool is configured)`
-      : `on instance pool ${current} again after a back-off`,
-  );
+  return { ...plainStart(ctx, `on instance pool ${current} again after a back-off (${why})`), ...note };
 }
 
 function rollback(ctx: PlanContext): Decision {
@@ -436,7 +549,7 @@ function sizeBefore(edit: ClusterEvent): Record<string, unknown> | undefined {
 }
 
 /** The newest configuration change this attempt recorded, if any (the step is being retried). */
-function changeOfThisAttempt(ctx: PlanContext): ConfigChange | undefined {
+function changeOfThisAttempt(ctx: Pick<PlanContext, 'changes' | 'state'>): ConfigChange | undefined {
   return (ctx.changes ?? []).filter((change) => change.attempt === ctx.state.attempt).at(-1);
 }
 

@@ -11,6 +11,7 @@
  */
 
 import { classifyJobFailure } from '../core/classifier/classify.ts';
+import { type ClusterPolicy, parsePolicyDefinition } from '../core/cluster-policy.ts';
 import type { Action } from '../core/error-types.ts';
 import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import { executionNameFor } from '../core/incident.ts';
@@ -23,6 +24,7 @@ import {
   DatabricksThrottledError,
   isInvalidState,
   isNotFound,
+  isThrottled,
 } from '../databricks/errors.ts';
 import { TicketStateError } from '../store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
@@ -51,6 +53,7 @@ import {
   evidenceOf,
   mergeOriginal,
   needsEditHistory,
+  needsPolicy,
   planClusterRemediation,
 } from './plan.ts';
 import {
@@ -171,12 +174,17 @@ export async function remediate(state: RecoveryState, deps: WorkflowDeps): Promi
   const editHistory = needsEditHistory(context)
     ? await recentEvents(client, cluster.cluster_id, ['EDITED', 'RUNNING'], deps)
     : undefined;
-  const decision = planClusterRemediation({
+  const planning = {
     ...context,
     pollSeconds: input.playbook.health_check_interval_seconds,
     now,
     ...(editHistory === undefined ? {} : { editHistory }),
-  });
+  };
+  let decision = planClusterRemediation(planning);
+  if (needsPolicy(planning, decision) && cluster.policy_id !== undefined) {
+    const policy = await readPolicy(client, cluster.policy_id, deps);
+    if (policy !== undefined) decision = planClusterRemediation({ ...planning, policy });
+  }
   if (decision.kind === 'repair_run') return remediateRun(known, client, deps);
   return fromDecision(known, decision, cluster, client, deps);
 }
@@ -425,6 +433,13 @@ async function fromDecision(
 ): Promise<RecoveryState> {
   const now = deps.clock();
   if (decision.kind === 'escalate') return escalateWith(state, decision.reason, decision.evidence);
+  if ('skippedByPolicy' in decision && decision.skippedByPolicy !== undefined) {
+    await audit(deps, state, 'fallback_skipped_by_policy', {
+      attempt: state.attempt,
+      policyId: cluster.policy_id,
+      skipped: decision.skippedByPolicy,
+    });
+  }
   if (state.input.playbook.mode === 'shadow') return shadow(state, describe(decision), deps);
   if (decision.kind === 'delay') return delay(state, decision.seconds, decision.description, now, deps);
   if (decision.kind === 'backoff') {
@@ -844,6 +859,39 @@ export async function readRun(
     return await client.getRun(runId, { include_history: true }, callOptions(deps));
   } catch (error) {
     if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The cluster's policy, to judge a fallback before it is sent. A policy that no longer exists forbids
+ * every edit; one that cannot be read (no permission, a definition that is not JSON) is left to
+ * Databricks, whose refusal is recorded as refused. Transient faults throw (the task is retried).
+ */
+async function readPolicy(
+  client: WorkflowDatabricks,
+  policyId: string,
+  deps: WorkflowDeps,
+): Promise<ClusterPolicy | undefined> {
+  try {
+    const found = await client.getClusterPolicy(policyId, callOptions(deps));
+    const definition = parsePolicyDefinition(found.definition, found.policy_family_definition_overrides);
+    if (definition !== undefined) {
+      return { policyId, ...(found.name === undefined ? {} : { name: found.name }), definition };
+    }
+    deps.logger.warn('the cluster policy definition is not a JSON object; fallbacks are left to Databricks', {
+      policyId,
+    });
+    return undefined;
+  } catch (error) {
+    if (isNotFound(error)) return { policyId, gone: true };
+    if (error instanceof DatabricksApiError && error.status < 500 && !isThrottled(error)) {
+      deps.logger.warn('the cluster policy cannot be read; fallbacks are left to Databricks', {
+        policyId,
+        errorCode: error.errorCode,
+      });
+      return undefined;
+    }
     throw error;
   }
 }

@@ -83,8 +83,8 @@ export interface LocalHost extends LocalDeps {
   readonly dynamoDb: DynamoDbLocal;
   readonly workflow: WorkflowStarter & WorkflowInspector;
   readonly handler: ProxyHandler;
-  /** The poller's schedule (interval 0: off). */
-  readonly poller: Pick<PollerLoop, 'intervalSeconds' | 'nextRunAt'>;
+  /** The poller's schedule (interval 0: off), and a run on demand (the soak's last looks). */
+  readonly poller: Pick<PollerLoop, 'intervalSeconds' | 'nextRunAt' | 'runOnce'>;
   close(): Promise<void>;
 }
 

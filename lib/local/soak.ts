@@ -32,7 +32,7 @@ export interface SoakOptions {
   readonly pollIntervalSeconds?: number;
   /** Share of genuine failures a user races (stop, start or edit mid-recovery). @default 0.2 */
   readonly raceShare?: number;
-  /** Real seconds to wait for every recovery to end after the day. @default 120 */
+  /** Real seconds to wait at most for every recovery to end after the day (it stops once they have). @default 300 */
   readonly drainSeconds?: number;
   readonly seed?: number;
   /** Progress lines (stderr by default). */
@@ -45,7 +45,14 @@ export interface SoakResult {
   readonly ticketsPerFailure: { readonly max: number; readonly min: number };
   readonly harms: number;
   readonly stuck: number;
+  /** The product's own 5xx answers to deliveries (the intake's). */
   readonly fiveXX: number;
+  /** Throttling and 5xx faults the simulated Databricks answered the system with, by kind. */
+  readonly faultsInjected: {
+    readonly total: number;
+    readonly throttle: number;
+    readonly serverErrors: number;
+  };
   readonly recovered: number;
   readonly escalated: number;
   readonly resolvedWithoutAction: number;
@@ -59,6 +66,8 @@ export interface SoakResult {
   readonly mismatches: readonly string[];
   /** How each class ended: `<class> <status>/<recovery status>` → count. */
   readonly outcomes: Readonly<Record<string, number>>;
+  /** Why tickets were escalated (the reason without its ids and times) → count, most frequent first. */
+  readonly escalationReasons: Readonly<Record<string, number>>;
   readonly ok: boolean;
 }
 
@@ -230,7 +239,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   // ---- the plan of the day
   const plan: Planned[] = [];
   const start = 10 * MINUTE;
-  const spread = (i: number, n: number) => start + Math.floor(((i + rnd()) / n) * (dayMs - 3 * 60 * MINUTE));
+  // The last three hours of a day are left for late deliveries and recoveries; a short day keeps half.
+  const span = Math.max(dayMs - 3 * 60 * MINUTE, dayMs / 2);
+  const spread = (i: number, n: number) => start + Math.floor(((i + rnd()) / n) * span);
   failureClusters.forEach(({ id, cls }, i) => {
     const at = spread(i, failureClusters.length);
     plan.push({ at, kind: 'failure', cls, target: id });
@@ -323,6 +334,25 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       userActions.push({ clusterId, from, to: simulator.admin.now() });
     };
 
+    /**
+     * The custom monitor sees the cluster once it is TERMINATED and keeps what it saw for its
+     * deliveries. Waited for on the simulated clock (nothing else of the day runs meanwhile), so that
+     * a user's start racing the automation can never come first however slow the machine is.
+     */
+    const observeTermination = async (clusterId: string): Promise<void> => {
+      for (;;) {
+        const seen = simulator.admin.cluster(clusterId) as ClusterDetails | undefined;
+        if (seen === undefined) return;
+        if (seen.state === 'TERMINATED') {
+          snapshots.set(clusterId, seen);
+          return;
+        }
+        // Anything but TERMINATING: the monitor missed it (a recovery already under way).
+        if (seen.state !== 'TERMINATING') return;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+
     const act = async (item: Planned): Promise<void> => {
       switch (item.kind) {
         case 'failure': {
@@ -332,7 +362,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
             simulator.admin.failCluster(item.target, spec.reason);
           } catch (error) {
             notInjected.push(`${item.target}: ${(error as Error).message}`);
+            return;
           }
+          await observeTermination(item.target);
           return;
         }
         case 'deliver': {
@@ -406,8 +438,12 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
           return;
         }
         case 'faults': {
+          // The first set reaches the poller's list (every run) as well: a short day injects both kinds.
           const kinds = [
-            { throttle: { paths: ['/api/2.1/clusters/get'], count: 3 } },
+            {
+              throttle: { paths: ['/api/2.1/clusters/get'], count: 3 },
+              serverErrors: { paths: ['/api/2.1/clusters/list'], count: 1, status: 500 },
+            },
             { serverErrors: { paths: ['/api/2.1/clusters/start'], count: 1, status: 503 } },
             { serverErrors: { paths: ['/api/2.1/clusters/events'], count: 2, status: 500 } },
             { throttle: { paths: ['/api/2.1/clusters/list'], count: 2 } },
@@ -437,6 +473,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         )
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
+      // A failure is seen terminated before anything later in the day happens (see observeTermination).
+      if (item.kind === 'failure') await task;
       if (++done % 200 === 0)
         say(`soak: ${done}/${plan.length} events, ${Math.round((simulator.admin.now() - t0) / 3_600_000)} h`);
     }
@@ -444,15 +482,22 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     simulator.admin.clearFaults();
 
     // ---- the drain: every ticket resolved, nothing running
-    const drainUntil = Date.now() + (options.drainSeconds ?? 120) * 1000;
+    const drainUntil = Date.now() + (options.drainSeconds ?? 300) * 1000;
     let tickets = await allTickets(host);
     while (Date.now() < drainUntil && tickets.some(unresolved)) {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       tickets = await allTickets(host);
     }
-    // One more poller run on the settled day, so that anything it would still ticket counts.
-    await new Promise((resolve) => setTimeout(resolve, (options.pollIntervalSeconds ?? 2) * 2000));
+    // Two more poller runs on the settled day, awaited (not timed: a busy machine makes runs slow),
+    // the second begun after the first ended, so that anything the poller would still ticket counts;
+    // then the drain again for what they opened.
+    await host.poller.runOnce();
+    await host.poller.runOnce();
     tickets = await allTickets(host);
+    while (Date.now() < drainUntil && tickets.some(unresolved)) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      tickets = await allTickets(host);
+    }
 
     // ---- the verdict
     const byTarget = new Map<string, Ticket[]>();
@@ -492,6 +537,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
       harms: ledger.harms.length,
       stuck,
       fiveXX,
+      faultsInjected: injectedFaults(simulator.admin.stats().faultsFired),
       recovered: tickets.filter(
         (t) => t.status === 'closed' && String(t.recoveryStatus).startsWith('recovered'),
       ).length,
@@ -528,6 +574,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
             .reduce((counts, key) => counts.set(key, (counts.get(key) ?? 0) + 1), new Map<string, number>()),
         ].sort(),
       ),
+      escalationReasons: countedReasons(tickets),
       ok: false,
     };
     say(`soak: ${delivered} deliveries, ${tickets.length} tickets`);
@@ -543,6 +590,27 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   } finally {
     await host.close();
   }
+}
+
+/** Escalation reasons with ids, times and numbers masked, counted, the ten most frequent. */
+function countedReasons(tickets: readonly Ticket[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const ticket of tickets) {
+    if (ticket.status !== 'escalated') continue;
+    const reason = String(ticket.escalationReason ?? 'none')
+      .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<time>')
+      .replace(/[\w-]*\d[\w.-]*/g, '<id>')
+      .slice(0, 140);
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).slice(0, 10));
+}
+
+/** The request faults that fired: throttling (429) and server errors (5xx, HTML pages included). */
+function injectedFaults(fired: Readonly<Record<string, number>>): SoakResult['faultsInjected'] {
+  const throttle = fired.throttle ?? 0;
+  const serverErrors = fired.serverErrors ?? 0;
+  return { total: throttle + serverErrors, throttle, serverErrors };
 }
 
 function unresolved(ticket: Ticket): boolean {

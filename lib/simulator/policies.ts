@@ -4,9 +4,11 @@
  * {"type": "fixed", "value": "ON_DEMAND"}}`); an `edit`/`update` whose resulting configuration
  * breaks the policy named by its `policy_id` answers 400 `INVALID_PARAMETER_VALUE` naming the policy.
  * Only attributes the configuration sets are checked (a fixed value left out is filled in by
- * Databricks, not refused).
+ * Databricks, not refused). `GET /api/2.0/policies/clusters/get` answers a policy as Databricks does:
+ * its `definition` as a JSON document in a string; an unknown id is 404 `RESOURCE_DOES_NOT_EXIST`.
  */
 import * as z from 'zod';
+import { SimApiError } from './errors.ts';
 import { at } from './harms.ts';
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -16,6 +18,7 @@ const PolicyRuleSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('allowlist'), values: z.array(Scalar).min(1) }),
   z.looseObject({ type: z.literal('blocklist'), values: z.array(Scalar).min(1) }),
   z.looseObject({ type: z.literal('forbidden') }),
+  z.looseObject({ type: z.literal('regex'), pattern: z.string().min(1) }),
   z.looseObject({ type: z.literal('unlimited') }),
   z.looseObject({
     type: z.literal('range'),
@@ -49,6 +52,11 @@ function violation(rule: PolicyRule, value: unknown): string | undefined {
         : undefined;
     case 'forbidden':
       return 'the attribute is forbidden';
+    case 'regex':
+      // Databricks anchors the pattern at both ends.
+      return typeof value === 'string' && new RegExp(`^(?:${rule.pattern})$`, 'u').test(value)
+        ? undefined
+        : `the value must match the regex ${rule.pattern}`;
     case 'range': {
       const n = typeof value === 'number' ? value : Number.NaN;
       const min = typeof rule.minValue === 'number' ? rule.minValue : -Infinity;
@@ -62,13 +70,39 @@ function violation(rule: PolicyRule, value: unknown): string | undefined {
 
 export class Policies {
   private readonly policies = new Map<string, PolicySeed>();
+  private readonly created = new Map<string, number>();
 
   clear(): void {
     this.policies.clear();
+    this.created.clear();
   }
 
-  add(seed: PolicySeed): void {
+  add(seed: PolicySeed, now: number): void {
     this.policies.set(seed.policy_id, seed);
+    if (!this.created.has(seed.policy_id)) this.created.set(seed.policy_id, now);
+  }
+
+  /** `policies/clusters/get`: the policy with its definition as a JSON string. */
+  get(policyId: string | undefined): Record<string, unknown> {
+    if (policyId === undefined || policyId === '') {
+      throw new SimApiError(400, 'INVALID_PARAMETER_VALUE', 'Missing required field: policy_id');
+    }
+    const policy = this.policies.get(policyId);
+    if (policy === undefined) {
+      throw new SimApiError(
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+        `Can't find a cluster policy with id: ${policyId}.`,
+      );
+    }
+    return {
+      policy_id: policy.policy_id,
+      name: policy.name ?? policy.policy_id,
+      definition: JSON.stringify(policy.definition),
+      created_at_timestamp: this.created.get(policy.policy_id),
+      creator_user_name: 'admin@example.com',
+      is_default: false,
+    };
   }
 
   /** The message of the first attribute the configuration's policy refuses, or undefined. */

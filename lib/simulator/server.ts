@@ -423,6 +423,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     raw: string,
     origin: CallOrigin,
   ): unknown {
+    if (path === '/api/2.0/policies/clusters/get') {
+      if (method !== 'GET')
+        throw new SimApiError(405, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${path}'`);
+      return workspace.getPolicy(query);
+    }
     const match = /^\/api\/(2\.[0-2])\/(clusters|jobs)\/(.+)$/.exec(path);
     if (!match) throw notFound(method, path);
     const [, version, area, op] = match;

@@ -256,7 +256,7 @@ export class Workspace {
     if (scenario.timings) this.timings = { ...this.timings, ...scenario.timings };
     if (scenario.limits) this.limits = scenario.limits;
     for (const pool of scenario.pools) this.pools.add(pool);
-    for (const policy of scenario.policies) this.policies.add(policy);
+    for (const policy of scenario.policies) this.policies.add(policy, this.clock.now());
     let clusters = 0;
     let runs = 0;
     scenario.clusters.forEach((seed, index) => {
@@ -679,6 +679,13 @@ export class Workspace {
     cluster.events.push({ seq: ++this.eventSeq, timestamp, type, details });
     if (cluster.events.length > MAX_EVENTS_PER_CLUSTER)
       cluster.events.splice(0, cluster.events.length - MAX_EVENTS_PER_CLUSTER);
+  }
+
+  // ---------------------------------------------------------------- cluster policies API
+
+  /** `GET /api/2.0/policies/clusters/get?policy_id=`. */
+  getPolicy(query: URLSearchParams): Record<string, unknown> {
+    return this.policies.get(query.get('policy_id') ?? undefined);
   }
 
   // ---------------------------------------------------------------- clusters API

@@ -296,23 +296,43 @@ describe('npm start', () => {
     return undefined;
   }
 
-  it("ends a stale event, a PIPELINE failure and a pool cluster's capacity failure without harm or a refused request, and a replayed Test 1 restarts nothing", async () => {
-    // Prepare: the simulator's admin endpoint (URL and token in the banner) adds the clusters.
+  /** The simulator `npm start` runs (URL and admin token in its banner), through its admin endpoint. */
+  function simulator() {
     const banner = /simulator on (http:\/\/127\.0\.0\.1:\d+) \(.*?token (\S+?)\)/.exec(local.output());
     const [, simulatorUrl, token] = banner ?? [];
     if (simulatorUrl === undefined || token === undefined) throw new Error('no simulator in the banner');
     const admin = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const loaded = await fetch(`${simulatorUrl}/__admin/scenario`, {
-      method: 'POST',
-      headers: admin,
-      body: readFileSync(join(ROOT, 'test/fixtures/local/guard-demo.json'), 'utf8'),
-    });
-    expect(loaded.status).toBe(200);
-    const stats = async () =>
-      (await (await fetch(`${simulatorUrl}/__admin/stats`, { headers: admin })).json()) as {
-        requests: Record<string, number>;
-        statuses: Record<string, number>;
-      };
+    return {
+      simulatorUrl,
+      admin,
+      async load(scenario: unknown): Promise<void> {
+        const loaded = await fetch(`${simulatorUrl}/__admin/scenario`, {
+          method: 'POST',
+          headers: admin,
+          body: JSON.stringify(scenario),
+        });
+        expect(loaded.status).toBe(200);
+      },
+      async stats() {
+        return (await (await fetch(`${simulatorUrl}/__admin/stats`, { headers: admin })).json()) as {
+          requests: Record<string, number>;
+          statuses: Record<string, number>;
+        };
+      },
+      async harms(): Promise<unknown[]> {
+        const harms = await fetch(`${simulatorUrl}/__admin/harms`, { headers: admin });
+        return harms.status === 200 ? ((await harms.json()) as { harms: unknown[] }).harms : [];
+      },
+    };
+  }
+
+  const fixture = (name: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(join(ROOT, 'test/fixtures/local', name), 'utf8'));
+
+  it("ends a stale event, a PIPELINE failure and a pool cluster's capacity failure without harm or a refused request, and a replayed Test 1 restarts nothing", async () => {
+    // Prepare: the simulator's admin endpoint (URL and token in the banner) adds the clusters.
+    const { simulatorUrl, admin, load, stats, harms } = simulator();
+    await load(fixture('guard-demo.json'));
     const stopped = (await (
       await fetch(`${simulatorUrl}/api/2.1/clusters/get?cluster_id=1130-100001-ownstop1`, { headers: admin })
     ).json()) as { terminated_time: number };
@@ -362,8 +382,7 @@ describe('npm start', () => {
     expect(delta('POST /api/2.1/clusters/update')).toBe(0);
     expect(delta('POST /api/2.1/clusters/restart')).toBe(0);
     expect((after.statuses['400'] ?? 0) - (before.statuses['400'] ?? 0)).toBe(0);
-    const harms = await fetch(`${simulatorUrl}/__admin/harms`, { headers: admin });
-    if (harms.status === 200) expect(((await harms.json()) as { harms: unknown[] }).harms).toEqual([]);
+    expect(await harms()).toEqual([]);
 
     // Act: Test 1 again, after its recovery closed its ticket (the earlier tests).
     const replayed = await post(seed('test1-driver-unreachable.json'));
@@ -381,6 +400,63 @@ describe('npm start', () => {
       after.requests['POST /api/2.1/clusters/restart'] ?? 0,
     );
   }, 120_000);
+  it('does not start an all-purpose cluster that had been idle past its autotermination window when it failed, and records why', async () => {
+    // Prepare: the cluster's last activity was 4 simulated hours before now; its window is 30 minutes.
+    const { simulatorUrl, admin, load, stats, harms } = simulator();
+    const clock = await fetch(`${simulatorUrl}/__admin/clock`, {
+      method: 'POST',
+      headers: admin,
+      body: '{}',
+    });
+    const { now } = (await clock.json()) as { now: number };
+    const scenario = fixture('idle-demo.json') as { clusters: Record<string, unknown>[] };
+    await load({
+      ...scenario,
+      clusters: scenario.clusters.map((cluster) => ({ ...cluster, last_activity_time: now - 4 * 3_600_000 })),
+    });
+    const before = await stats();
+
+    // Act: the failure arrives as the seed's custom event, over HTTP.
+    const answer = await post(
+      JSON.stringify({
+        event: 'cluster.terminated',
+        cluster: {
+          cluster_id: '1130-100004-idle0001',
+          state: 'TERMINATED',
+          termination_reason: { code: 'CLOUD_PROVIDER_SHUTDOWN', type: 'CLOUD_FAILURE' },
+        },
+      }),
+    );
+    const ticket = await settled(answer.body.ticket_id);
+    const found = await fetch(`${local.url}/ops/tickets/${String(answer.body.ticket_id)}`, {
+      headers: { 'x-api-key': operatorKey() },
+    });
+    const { audit } = (await found.json()) as {
+      audit: { event: string; details?: Record<string, unknown> }[];
+    };
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'success', actions_taken: ['restart_cluster'] });
+    expect(ticket).toMatchObject({ status: 'closed', recoveryStatus: 'resolved_without_action' });
+    expect(audit.find((entry) => entry.event === 'failure_no_longer_present')?.details).toMatchObject({
+      resolution: 'idle',
+      reason: expect.stringMatching(
+        /idle for 2\d\d minutes when it failed, longer than its autotermination window \(30 minutes\)/,
+      ),
+    });
+    const after = await stats();
+    const mutations = Object.keys(after.requests).filter(
+      (key) => MUTATING.test(key) && after.requests[key] !== before.requests[key],
+    );
+    expect(mutations).toEqual([]);
+    const cluster = await fetch(`${simulatorUrl}/api/2.1/clusters/get?cluster_id=1130-100004-idle0001`, {
+      headers: admin,
+    });
+    expect(((await cluster.json()) as { state: string }).state).toBe('TERMINATED');
+    expect(await harms()).toEqual([]);
+  }, 120_000);
+
   it('refuses the webhook key on the operations API, and no longer serves tickets to the webhook key', async () => {
     // Act
     const ops = await fetch(`${local.url}/ops/tickets`, { headers: { 'x-api-key': apiKey } });

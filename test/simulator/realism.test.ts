@@ -171,13 +171,52 @@ describe('simulated cluster policies', () => {
   });
 });
 
+describe('simulated cluster policies API', () => {
+  it('answers policies/clusters/get with the definition as a JSON document in a string', async () => {
+    // Act
+    const answer = await call(sim, 'GET', '/api/2.0/policies/clusters/get?policy_id=E0631F5C0D000123');
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      policy_id: 'E0631F5C0D000123',
+      name: 'On-demand only',
+      is_default: false,
+    });
+    expect(typeof answer.body.definition).toBe('string');
+    expect(JSON.parse(answer.body.definition)).toMatchObject({
+      node_type_id: { type: 'allowlist', values: ['i3.xlarge', 'i3.2xlarge'] },
+    });
+  });
+
+  it.each([
+    [
+      'an unknown policy',
+      '?policy_id=NOPE',
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+      "Can't find a cluster policy with id: NOPE.",
+    ],
+    ['no policy id', '', 400, 'INVALID_PARAMETER_VALUE', 'Missing required field: policy_id'],
+  ])('answers a get of %s with %i', async (_name, query, status, code, message) => {
+    // Act
+    const answer = await call(sim, 'GET', `/api/2.0/policies/clusters/get${query}`);
+
+    // Assess
+    expect(answer.status).toBe(status);
+    expect(answer.body).toEqual({ error_code: code, message });
+  });
+});
+
 describe('simulated cluster policies of other rule types', () => {
   it.each([
     ['a blocklisted node type', 400, { node_type_id: 'p4d.24xlarge' }],
     ['a size outside the range', 400, { num_workers: 9 }],
     ['a forbidden attribute', 400, { init_scripts: [] }],
+    // The regex is anchored at both ends, as Databricks anchors it.
+    ['a runtime the regex does not match whole', 400, { spark_version: 'x15.4.x-scala2.12' }],
     [
-      'a size inside the range and any spark version',
+      'a size inside the range and a runtime the regex matches',
       200,
       { num_workers: 8, spark_version: '16.4.x-scala2.12' },
     ],

@@ -286,8 +286,8 @@ describe('recovery workflow: the guard before every mutating call', () => {
     expect(h.mutations()).toEqual({});
   });
 
-  it('records a fallback Databricks refuses (a cluster policy) as refused, never as made, and tries the next one', async () => {
-    // Prepare: the cluster's policy forbids r5.4xlarge; Databricks answers the update with a 400.
+  it('records a fallback Databricks refuses (a node type it no longer offers) as refused, never as made, and tries the next one', async () => {
+    // Prepare: the cluster's policy allows r5.4xlarge, but Databricks answers its update with a 400.
     const clusterId = '0201-000012-policy01';
     h.before('updateCluster', ({ args }) => {
       const request = args[0] as { cluster: { node_type_id?: string } };
@@ -295,8 +295,7 @@ describe('recovery workflow: the guard before every mutating call', () => {
         throw new DatabricksApiError({
           status: 400,
           errorCode: 'INVALID_PARAMETER_VALUE',
-          message:
-            "Validation failed for node_type_id, the value must be one of [m5.4xlarge] (policy '0201-POLICY-A')",
+          message: 'Node type r5.4xlarge is not supported in this workspace',
           operation: 'POST /api/2.1/clusters/update',
         });
       }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { ClusterPolicy } from '../../functions/core/cluster-policy.ts';
 import type { Action } from '../../functions/core/error-types.ts';
 import type { RecoveryInput } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
 import type { ConfigChange } from '../../functions/workflow/model.ts';
-import { type PlanContext, planClusterRemediation } from '../../functions/workflow/plan.ts';
+import { needsPolicy, type PlanContext, planClusterRemediation } from '../../functions/workflow/plan.ts';
 
 const CLUSTER: ClusterDetails = {
   cluster_id: '0923-164208-meows279',
@@ -507,5 +508,194 @@ describe('planClusterRemediation', () => {
 
     // Assess
     expect(decision.kind).toBe('start');
+  });
+
+  describe('with the cluster policy', () => {
+    const policy = (definition: Record<string, unknown>): ClusterPolicy => ({
+      policyId: 'E06216CAA0000360',
+      definition: definition as never,
+    });
+    const allowOnly = (...values: string[]) => ({ type: 'allowlist', values });
+
+    it('skips a fallback node type the policy forbids, says why, and takes the next one', () => {
+      // Act
+      const decision = planClusterRemediation(
+        context(
+          { driver_node_type_id: 'i3.xlarge', policy_id: 'E06216CAA0000360' },
+          'restart_with_different_instance_type',
+          {
+            policy: policy({ node_type_id: allowOnly('i3.xlarge', 'r5.xlarge') }),
+          },
+        ),
+      );
+
+      // Assess
+      expect(decision).toMatchObject({
+        kind: 'fallback',
+        values: { node_type_id: 'r5.xlarge', driver_node_type_id: 'r5.xlarge' },
+        skippedByPolicy: [
+          {
+            values: { node_type_id: 'm5.xlarge' },
+            why: expect.stringMatching(
+              /^node_type_id "m5.xlarge": the policy allows only \["i3.xlarge", "r5.xlarge"\]/,
+            ),
+          },
+        ],
+      });
+    });
+
+    it("decides the driver on its own when the policy holds it to other types than the workers'", () => {
+      // Act
+      const decision = planClusterRemediation(
+        context({ driver_node_type_id: 'i3.xlarge' }, 'restart_with_different_instance_type', {
+          policy: policy({ driver_node_type_id: { type: 'blocklist', values: ['m5.xlarge'] } }),
+        }),
+      );
+
+      // Assess
+      expect(decision).toMatchObject({
+        kind: 'fallback',
+        fields: ['node_type_id', 'driver_node_type_id'],
+        values: { node_type_id: 'm5.xlarge', driver_node_type_id: 'r5.xlarge' },
+      });
+      expect(decision).not.toHaveProperty('skippedByPolicy');
+    });
+
+    it('skips a node type whose driver no fallback type the policy allows could follow', () => {
+      // Act
+      const decision = planClusterRemediation(
+        context({ driver_node_type_id: 'i3.xlarge' }, 'restart_with_different_instance_type', {
+          policy: policy({ driver_node_type_id: { type: 'fixed', value: 'i3.xlarge' } }),
+        }),
+      );
+
+      // Assess
+      expect(decision).toMatchObject({ kind: 'escalate' });
+    });
+
+    it.each([
+      ['fixed', { node_type_id: { type: 'fixed', value: 'i3.xlarge' } }],
+      ['regex', { node_type_id: { type: 'regex', pattern: 'i3\\..*' } }],
+      ['blocklist', { node_type_id: { type: 'blocklist', values: ['m5.xlarge', 'r5.xlarge'] } }],
+    ])('escalates with the evidence when a %s rule forbids every fallback left', (_name, definition) => {
+      // Act
+      const decision = planClusterRemediation(
+        context({ policy_id: 'E06216CAA0000360' }, 'restart_with_different_instance_type', {
+          policy: policy(definition),
+        }),
+      );
+
+      // Assess
+      expect(decision).toMatchObject({
+        kind: 'escalate',
+        reason: expect.stringMatching(/policy E06216CAA0000360 forbids every fallback left/),
+        evidence: {
+          policy_id: 'E06216CAA0000360',
+          fallbacks_forbidden_by_policy: [
+            { values: { node_type_id: 'm5.xlarge' } },
+            { values: { node_type_id: 'r5.xlarge' } },
+          ],
+        },
+      });
+    });
+
+    it('takes the on-demand fallback when the policy forbids every node type, and skips an availability it fixes', () => {
+      // Prepare
+      const spot = { aws_attributes: { availability: 'SPOT_WITH_FALLBACK' } };
+
+      // Act
+      const onDemand = planClusterRemediation(
+        context(spot, 'restart_with_different_instance_type', {
+          policy: policy({ node_type_id: { type: 'fixed', value: 'i3.xlarge' } }),
+        }),
+      );
+      const nodeType = planClusterRemediation(
+        context(spot, 'restart_with_on_demand', {
+          policy: policy({ 'aws_attributes.availability': { type: 'fixed', value: 'SPOT_WITH_FALLBACK' } }),
+        }),
+      );
+
+      // Assess
+      expect(onDemand).toMatchObject({
+        kind: 'fallback',
+        values: { aws_attributes: { availability: 'ON_DEMAND' } },
+        skippedByPolicy: [
+          { values: { node_type_id: 'm5.xlarge' } },
+          { values: { node_type_id: 'r5.xlarge' } },
+        ],
+      });
+      expect(nodeType).toMatchObject({
+        kind: 'fallback',
+        values: { node_type_id: 'm5.xlarge' },
+        skippedByPolicy: [{ values: { aws_attributes: { availability: 'ON_DEMAND' } } }],
+      });
+    });
+
+    it('backs off on the same pool when the policy forbids the alternative pool, and says why', () => {
+      // Act
+      const decision = planClusterRemediation(
+        context(
+          { instance_pool_id: 'pool-a', node_type_id: undefined },
+          'restart_with_different_instance_type',
+          {
+            input: {
+              playbook: {
+                ...DEFAULT_PLAYBOOKS.DatabricksResourceExhausted,
+                fallback_instance_pool_ids: ['pool-b'],
+              },
+            },
+            policy: policy({ instance_pool_id: { type: 'fixed', value: 'pool-a' } }),
+          },
+        ),
+      );
+
+      // Assess
+      expect(decision).toMatchObject({
+        kind: 'backoff',
+        description: expect.stringMatching(/the policy forbids the alternative pools/),
+        skippedByPolicy: [{ values: { instance_pool_id: 'pool-b' } }],
+      });
+    });
+
+    it.each([
+      [
+        'a fallback for a cluster with a policy',
+        { policy_id: 'P' },
+        'restart_with_different_instance_type',
+        true,
+      ],
+      ['a fallback for a cluster without a policy', {}, 'restart_with_different_instance_type', false],
+      ['a plain start for a cluster with a policy', { policy_id: 'P' }, 'restart_cluster', false],
+    ] as const)('reads the policy for %s: %s', (_name, cluster, action, expected) => {
+      // Prepare
+      const ctx = context(cluster, action);
+
+      // Act
+      const needed = needsPolicy(ctx, planClusterRemediation(ctx));
+
+      // Assess
+      expect(needed).toBe(expected);
+    });
+
+    it('does not read the policy again to finish a change an earlier try of this attempt recorded', () => {
+      // Prepare
+      const ctx = context({ policy_id: 'P' }, 'restart_with_different_instance_type', {
+        changes: [
+          {
+            kind: 'fallback',
+            attempt: 1,
+            fields: ['node_type_id'],
+            values: { node_type_id: 'm5.xlarge' },
+            description: 'switched node type i3.xlarge → m5.xlarge and started the cluster',
+          },
+        ],
+      });
+
+      // Act
+      const needed = needsPolicy(ctx, planClusterRemediation(ctx));
+
+      // Assess
+      expect(needed).toBe(false);
+    });
   });
 });

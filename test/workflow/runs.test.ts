@@ -53,6 +53,7 @@ function fakes(run: Run): { deps: WorkflowDeps; calls: string[] } {
     restartCluster: unexpected('restartCluster'),
     updateCluster: unexpected('updateCluster'),
     listClusterEvents: unexpected('listClusterEvents'),
+    getClusterPolicy: unexpected('getClusterPolicy'),
     getRun: async () => {
       calls.push('getRun');
       return run;

@@ -212,5 +212,23 @@ export const RunNowResponseSchema = z.looseObject({
 });
 export type RunNowResponse = z.infer<typeof RunNowResponseSchema>;
 
+/**
+ * `GET /api/2.0/policies/clusters/get`: a cluster policy. `definition` (and
+ * `policy_family_definition_overrides`) are JSON documents in strings, as the SDKs declare them.
+ */
+export const ClusterPolicySchema = z.looseObject({
+  policy_id: IdSchema,
+  name: z.string().optional(),
+  definition: z.string().optional(),
+  description: z.string().optional(),
+  creator_user_name: z.string().optional(),
+  created_at_timestamp: EpochMillisSchema.optional(),
+  is_default: z.boolean().optional(),
+  policy_family_id: z.string().optional(),
+  policy_family_definition_overrides: z.string().optional(),
+  max_clusters_per_user: z.number().optional(),
+});
+export type ClusterPolicyResponse = z.infer<typeof ClusterPolicySchema>;
+
 /** Successful mutating cluster calls answer `{}`; anything else in the object is tolerated. */
 export const EmptyResponseSchema = z.looseObject({});

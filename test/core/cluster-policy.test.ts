@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  type ClusterPolicy,
+  parsePolicyDefinition,
+  policyViolations,
+  ruleViolation,
+} from '../../functions/core/cluster-policy.ts';
+import { ClusterPolicySchema } from '../../functions/core/schemas/databricks.ts';
+
+const POLICIES = JSON.parse(
+  readFileSync(new URL('../fixtures/core/cluster-policies.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+/** A fixture policy as the workflow reads it from `policies/clusters/get`. */
+function policy(name: string): ClusterPolicy {
+  const found = ClusterPolicySchema.parse(POLICIES[name]);
+  const definition = parsePolicyDefinition(found.definition, found.policy_family_definition_overrides);
+  if (definition === undefined) throw new Error(`fixture ${name} has no definition`);
+  return { policyId: found.policy_id, definition };
+}
+
+describe('cluster policies', () => {
+  it.each([
+    ['allowlist', 'r5.4xlarge', true],
+    ['allowlist', 'm5.4xlarge', false],
+    ['blocklist', 'r5.4xlarge', true],
+    ['blocklist', 'm5.4xlarge', false],
+    ['regex', 'r5.4xlarge', true],
+    ['regex', 'm5.4xlarge', false],
+    // The pattern is anchored at both ends: a match inside the value is not enough.
+    ['regex', 'xm5.4xlarge', true],
+    ['regex', 'm5.4xlarge-gpu', true],
+    ['fixed', 'm5.4xlarge', true],
+    ['fixed', 'r5d.4xlarge', false],
+    // The family's overrides win over its definition.
+    ['family', 'r5.4xlarge', true],
+    ['family', 'm5.4xlarge', false],
+  ])('judges node_type_id under the %s policy: %s forbidden = %s', (name, nodeType, forbidden) => {
+    // Act
+    const violations = policyViolations(policy(name), { node_type_id: nodeType });
+
+    // Assess
+    expect(violations.length > 0).toBe(forbidden);
+  });
+
+  it.each([
+    [{ type: 'range', minValue: 1, maxValue: 8 }, 8, undefined],
+    [{ type: 'range', minValue: 1, maxValue: 8 }, 9, 'the policy requires a value within [1, 8]'],
+    [{ type: 'range', maxValue: 8 }, 0, undefined],
+    [{ type: 'range', minValue: 1 }, '2', 'the policy requires a number'],
+    [{ type: 'forbidden' }, 'pool-1', 'the policy forbids setting it'],
+    [{ type: 'unlimited', defaultValue: 4320 }, 10, undefined],
+    [{ type: 'regex', pattern: 'm5\\..*' }, 5, 'the policy requires a value matching "m5\\\\..*"'],
+    [{ type: 'fixed', value: true }, false, 'the policy fixes it to true'],
+    // A rule type this code does not know: Databricks decides (and a refusal is recorded as refused).
+    [{ type: 'someday' }, 'anything', undefined],
+  ])('applies the rule %j to %j', (rule, value, why) => {
+    // Act
+    const verdict = ruleViolation(rule, value);
+
+    // Assess
+    expect(verdict).toBe(why);
+  });
+
+  it('judges nested attributes by their dotted path, and only the attributes the change sets', () => {
+    // Act
+    const onDemand = policyViolations(policy('fixed'), { aws_attributes: { availability: 'ON_DEMAND' } });
+    const other = policyViolations(policy('fixed'), { aws_attributes: { zone_id: 'auto' } });
+
+    // Assess
+    expect(onDemand).toEqual([
+      {
+        path: 'aws_attributes.availability',
+        value: 'ON_DEMAND',
+        why: 'the policy fixes it to "SPOT_WITH_FALLBACK" (cluster policy E06216CAA0000363)',
+      },
+    ]);
+    expect(other).toEqual([]);
+  });
+
+  it('matches a rule path with a wildcard segment', () => {
+    // Prepare
+    const wildcard: ClusterPolicy = {
+      policyId: 'P',
+      definition: { 'custom_tags.*': { type: 'regex', pattern: '[a-z]+' } },
+    };
+
+    // Act
+    const violations = policyViolations(wildcard, { custom_tags: { team: 'Data', owner: 'ops' } });
+
+    // Assess
+    expect(violations.map((violation) => violation.path)).toEqual(['custom_tags.team']);
+  });
+
+  it('forbids every change of a cluster whose policy no longer exists', () => {
+    // Act
+    const violations = policyViolations(
+      { policyId: 'GONE', gone: true },
+      { node_type_id: 'm5.4xlarge', driver_node_type_id: 'm5.4xlarge' },
+    );
+
+    // Assess
+    expect(violations.map((violation) => violation.path)).toEqual(['node_type_id', 'driver_node_type_id']);
+    expect(violations[0]?.why).toMatch(/no longer exists/);
+  });
+
+  it.each([['not json'], ['[1, 2]'], ['"a string"']])('reads no definition from %j', (text) => {
+    // Act
+    const definition = parsePolicyDefinition(text);
+
+    // Assess
+    expect(definition).toBeUndefined();
+  });
+
+  it('leaves out a rule it cannot read and keeps the others', () => {
+    // Act
+    const definition = parsePolicyDefinition(
+      JSON.stringify({ node_type_id: { values: ['x'] }, spark_version: { type: 'fixed', value: '15.4.x' } }),
+    );
+
+    // Assess
+    expect(Object.keys(definition ?? {})).toEqual(['spark_version']);
+  });
+});
