@@ -19,17 +19,17 @@
  * segment of a rule's path matches any one segment). A policy that no longer exists forbids every
  * change: Databricks lets its clusters run but refuses to edit them.
  */
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const RuleSchema = z.looseObject({
   type: z.string(),
-  value: Scalar.optional(),
-  values: z.array(Scalar).optional(),
-  pattern: z.string().optional(),
-  minValue: z.number().optional(),
-  maxValue: z.number().optional(),
+  value: z.optional(Scalar),
+  values: z.optional(z.array(Scalar)),
+  pattern: z.optional(z.string()),
+  minValue: z.optional(z.number()),
+  maxValue: z.optional(z.number()),
 });
 type Rule = z.infer<typeof RuleSchema>;
 

@@ -218,15 +218,15 @@ export type RunNowResponse = z.infer<typeof RunNowResponseSchema>;
  */
 export const ClusterPolicySchema = z.looseObject({
   policy_id: IdSchema,
-  name: z.string().optional(),
-  definition: z.string().optional(),
-  description: z.string().optional(),
-  creator_user_name: z.string().optional(),
-  created_at_timestamp: EpochMillisSchema.optional(),
-  is_default: z.boolean().optional(),
-  policy_family_id: z.string().optional(),
-  policy_family_definition_overrides: z.string().optional(),
-  max_clusters_per_user: z.number().optional(),
+  name: z.optional(z.string()),
+  definition: z.optional(z.string()),
+  description: z.optional(z.string()),
+  creator_user_name: z.optional(z.string()),
+  created_at_timestamp: z.optional(EpochMillisSchema),
+  is_default: z.optional(z.boolean()),
+  policy_family_id: z.optional(z.string()),
+  policy_family_definition_overrides: z.optional(z.string()),
+  max_clusters_per_user: z.optional(z.number()),
 });
 export type ClusterPolicyResponse = z.infer<typeof ClusterPolicySchema>;
 
