@@ -278,6 +278,7 @@ describe('rca silence and rca retry (a fresh system)', () => {
     ).silence;
     const held = await postWebhook(host, fixture('seed/test1-driver-unreachable.json'));
     const id = String(held.ticket_id);
+    const silenced = await rca(['tickets', '--status', 'silenced', '--json']);
     const whileActive = await rca(['retry', id]);
     const activeList = await rca(['silence', 'list', '--json']);
 
@@ -290,12 +291,17 @@ describe('rca silence and rca retry (a fresh system)', () => {
 
     // Assess
     expect(held).toMatchObject({ status: 'success', recovery_status: 'silenced', actions_taken: [] });
+    expect(JSON.parse(silenced.stdout).tickets).toEqual([
+      expect.objectContaining({ ticketId: id, status: 'silenced', silenceId: added.silenceId }),
+    ]);
     expect(whileActive.code).toBe(1);
     expect(whileActive.stderr).toContain(`rca silence remove ${added.silenceId}`);
+    expect(JSON.parse(activeList.stdout).released).toEqual([]);
     expect(JSON.parse(activeList.stdout).silences).toEqual([
       expect.objectContaining({ silenceId: added.silenceId, active: true, clusterId: 'test-cluster-123' }),
     ]);
     expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain(`rca retry ${id}   # test-cluster-123 TERMINATED`);
     expect(endedList.stdout).toMatch(new RegExp(`${added.silenceId}\\s+cluster test-cluster-123\\s+ended`));
     expect(endedList.stdout).toContain(`rca retry ${id}   # test-cluster-123 TERMINATED`);
     expect(retried.code).toBe(0);
@@ -391,5 +397,52 @@ describe('rca doctor with a wrong Databricks token', () => {
     expect(stdout).toContain('FAIL  workspace default: Databricks rejects the token (401');
     expect(stdout).toContain('→ put a valid token');
     expect(stdout).toContain('doctor: problems found');
+  });
+});
+
+describe("the issue's silence: `rca silence add --cluster test-cluster-456` then the seed's Test 2", () => {
+  let host: LocalHost;
+  beforeAll(async () => {
+    host = await startLocalHost({ port: 0, pollIntervalSeconds: 0 });
+  }, 90_000);
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('gives a ticket whose status is silenced, naming the silence, and no call that changes a cluster', async () => {
+    // Prepare
+    const rca = rcaOn(host);
+    const simulator = host.simulator?.admin;
+    const added = await rca([
+      'silence',
+      'add',
+      '--cluster',
+      'test-cluster-456',
+      '--for',
+      '1h',
+      '--reason',
+      'test',
+    ]);
+    const silenceId = /^(SIL-[0-9a-f]+):/.exec(added.stdout)?.[1];
+    simulator?.resetStats();
+
+    // Act
+    const answer = await postWebhook(host, fixture('seed/test2-insufficient-capacity.json'));
+    const shown = await rca(['ticket', String(answer.ticket_id), '--json']);
+    const listed = await rca(['tickets', '--status', 'silenced']);
+
+    // Assess
+    expect(added.code).toBe(0);
+    expect(answer).toMatchObject({ status: 'success', recovery_status: 'silenced', actions_taken: [] });
+    expect(JSON.parse(shown.stdout).ticket).toMatchObject({
+      status: 'silenced',
+      recoveryStatus: 'silenced',
+      silenceId,
+      clusterId: 'test-cluster-456',
+    });
+    expect(listed.stdout).toMatch(new RegExp(`${answer.ticket_id}\\s+silenced\\s+silenced`));
+    const calls = Object.keys(simulator?.stats().requests ?? { missing: 1 });
+    expect(calls.filter((call) => !/^GET |\/clusters\/events$/.test(call))).toEqual([]);
+    expect(simulator?.harms()).toEqual([]);
   });
 });
