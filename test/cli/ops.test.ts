@@ -138,6 +138,7 @@ describe('rca operations commands against npm start (real HTTP, DynamoDB Local, 
     const blocked = await postWebhook(host, fixture('seed/test2-insufficient-capacity.json'));
     const closed = await rca(['breaker', 'close', scope, '--reason', 'capacity is back']);
     const after = await rca(['breakers']);
+    const report = await rca(['report', '--json']);
     const log = await new OperationsLog({ client: host.documentClient, tableName: host.tableName }).since(
       '2000',
     );
@@ -150,6 +151,10 @@ describe('rca operations commands against npm start (real HTTP, DynamoDB Local, 
     expect(blocked).toMatchObject({ status: 'escalated', recovery_status: 'blocked' });
     expect(closed.stdout).toContain(`${scope} is closed`);
     expect(after.stdout).toBe('every circuit breaker is closed\n');
+    // Closed again, it still counts as opened in the window: the report reads the breakers' history.
+    expect(JSON.parse(report.stdout).breaker_openings).toContainEqual(
+      expect.objectContaining({ scope, manual: true }),
+    );
     expect(log.filter((e) => e.subject === scope).map((e) => [e.event, e.actor])).toEqual([
       ['breaker_opened', 'local-operator'],
       ['breaker_closed', 'local-operator'],
