@@ -323,16 +323,25 @@ interface ReleasedRow {
   cluster_state?: string;
 }
 
-/** The `rca retry` lines for released tickets whose failure is still there (or could not be read). */
+/**
+ * The `rca retry` lines for released tickets: first those whose failure is still there (or whose
+ * cluster could not be read), then those whose cluster is no longer failed, which a retry lets the
+ * workflow's guard close without touching the cluster (and frees the cluster for its next failure).
+ */
 function retryLines(heading: string, tickets: readonly ReleasedRow[]): string {
+  const line = (t: ReleasedRow) =>
+    `  rca retry ${t.ticketId}   # ${t.clusterId ?? ''} ${t.cluster_state ?? 'state unknown'}`;
   const toRetry = tickets.filter((t) => t.still_failed !== false);
-  const gone = tickets.length - toRetry.length;
-  const lines = toRetry.map(
-    (t) => `  rca retry ${t.ticketId}   # ${t.clusterId ?? ''} ${t.cluster_state ?? 'state unknown'}`,
-  );
+  const gone = tickets.filter((t) => t.still_failed === false);
   return `${
-    toRetry.length === 0 ? '' : `\n${heading}; nothing restarts them on its own:\n${lines.join('\n')}\n`
-  }${gone === 0 ? '' : `\n${gone} silenced ticket(s) whose cluster is no longer failed: close them by hand or leave them\n`}`;
+    toRetry.length === 0
+      ? ''
+      : `\n${heading}; nothing restarts them on its own:\n${toRetry.map(line).join('\n')}\n`
+  }${
+    gone.length === 0
+      ? ''
+      : `\nSilenced tickets whose cluster is no longer failed; a retry lets the guard close them without touching the cluster:\n${gone.map(line).join('\n')}\n`
+  }`;
 }
 
 const target = (s: SilenceRow) =>
