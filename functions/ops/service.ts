@@ -47,6 +47,8 @@ export interface OpsDeps {
   readonly workspaceIds: readonly string[];
   readonly databricks: (workspaceId: string) => ClusterReader;
   readonly clock: () => number;
+  /** What one `retry-disabled` call may do. @default RETRY_BATCH */
+  readonly retryBatch?: RetryBatchLimits;
 }
 
 const DAY_MS = 86_400_000;
@@ -193,8 +195,17 @@ export interface RetryBatch {
   readonly cursor?: string;
 }
 
+export interface RetryBatchLimits {
+  /** Open tickets read per page; every disabled one of a page is retried before the call may stop. */
+  readonly pageSize: number;
+  /** Retries in flight at once. */
+  readonly concurrency: number;
+  /** No new page is started once this much time has passed in the call. */
+  readonly budgetMs: number;
+}
+
 /** What one `retry-disabled` call may do: well inside API Gateway's and the Lambda's time limits. */
-export const RETRY_BATCH = { pageSize: 25, concurrency: 5, budgetMs: 10_000 } as const;
+export const RETRY_BATCH: RetryBatchLimits = { pageSize: 25, concurrency: 5, budgetMs: 10_000 };
 
 /**
  * The tickets left `disabled` while AUTO_REMEDIATION_ENABLED was false, re-driven a page of open
@@ -205,7 +216,7 @@ export async function retryDisabled(
   actor: string,
   deps: OpsDeps,
   cursorParam?: string,
-  batch: { pageSize: number; concurrency: number; budgetMs: number } = RETRY_BATCH,
+  batch: RetryBatchLimits = deps.retryBatch ?? RETRY_BATCH,
 ): Promise<RetryBatch> {
   if (!deps.autoRemediationEnabled) {
     throw new HttpError(
