@@ -78,7 +78,7 @@ export async function readStackConnection(stackName: string, region?: string): P
     }
     if (/region/i.test(message)) {
       throw new CliError(
-        `cannot read stack ${stackName} (${message}): give --region or AWS_REGION`,
+        `cannot read stack ${stackName} (${message}): give --region or AWS_REGION, or --url (and --key for npm start)`,
         EXIT.usage,
       );
     }

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   connectionFromOutputs,
+  readStackConnection,
   resolveConnection,
   type StackConnection,
   type StackOutput,
@@ -169,5 +171,27 @@ describe('where rca connects', () => {
 
     // Assess
     await expect(attempt).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining(says) });
+  });
+});
+
+describe('reading the stack without a region', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('says to give --region, before any AWS call', async () => {
+    // Prepare: no region anywhere the default chain looks
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) vi.stubEnv(name, undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', join(import.meta.dirname, 'no-such-aws-config'));
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(import.meta.dirname, 'no-such-aws-credentials'));
+
+    // Act
+    const attempt = readStackConnection('DatabricksClusterRecovery');
+
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('--region'),
+    });
   });
 });
