@@ -7,6 +7,7 @@
 import type {
   AuditEvent,
   OccurrenceMark,
+  OpeningStatus,
   OpenTicketInput,
   OpenTicketResult,
   OpenTicketSilenced,
@@ -181,6 +182,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
         ...optional('terminationType', classification.type),
         detectedAt: new Date(signal.observedAt).toISOString(),
         ...optional('clusterClaim', clusterClaimOf(signal)),
+        ...optional('status', plan.kind === 'hold' ? plan.ticketStatus : undefined),
         ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
         aliasKeys: incidentAliases({ ...signal, code: classification.code }),
         // Closed breakers and unsilenced scopes are checked in the same write; only a breaker that is not
@@ -307,6 +309,8 @@ type Plan =
       readonly kind: 'hold' | 'escalate';
       readonly recoveryStatus: string;
       readonly message: string;
+      /** The status the ticket is opened in (`silenced`); `open` when absent. */
+      readonly ticketStatus?: OpeningStatus;
       readonly silenceId?: string;
     }
   | { readonly kind: 'start'; readonly recoveryStatus: 'start_pending' };
@@ -317,13 +321,14 @@ function silencedPlan(silence: Silence | undefined): Plan | undefined {
   return {
     kind: 'hold',
     recoveryStatus: SILENCED,
+    ticketStatus: SILENCED,
     silenceId: silence.silenceId,
     message: `Failure ticketed; automation is silenced for ${describeTarget(silence)} until ${silence.until} (${silence.silenceId}: ${silence.reason})`,
   };
 }
 
-/** The recovery status of a ticket held by a silence. */
-export const SILENCED = 'silenced';
+/** The status (and recovery status) of a ticket held by a silence. */
+export const SILENCED = 'silenced' satisfies OpeningStatus;
 
 function planRecovery(action: Action, playbook: Playbook, autoRemediationEnabled: boolean): Plan {
   if (!autoRemediationEnabled) {

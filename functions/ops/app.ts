@@ -73,16 +73,16 @@ export function createOpsHandler(deps: OpsAppDeps) {
     'GET /ops/tickets/{id}': async (event) => ok(await ops.getTicket(ticketId(event), deps)),
     'POST /ops/tickets/{id}/retry': async (event, actor) =>
       ok(await ops.retryTicket(ticketId(event), actor, deps)),
-    'POST /ops/retry-disabled': async (_event, actor) =>
-      ok({ retried: await ops.retryDisabled(actor, deps) }),
+    'POST /ops/retry-disabled': async (event, actor) =>
+      ok(await ops.retryDisabled(actor, deps, ops.retryCursor(event.parsedBody))),
     'GET /ops/breakers': async () => ok({ breakers: await ops.listBreakers(deps) }),
     'POST /ops/breakers': async (event, actor) =>
       ok({ breaker: await ops.changeBreaker(event.parsedBody, actor, deps) }),
-    'GET /ops/silences': async () => ok({ silences: await ops.listSilences(deps) }),
+    'GET /ops/silences': async () => ok(await ops.listSilences(deps)),
     'POST /ops/silences': async (event, actor) =>
       jsonResponse(201, { silence: await ops.addSilence(event.parsedBody, actor, deps) }),
     'DELETE /ops/silences/{id}': async (event, actor) =>
-      ok({ silence: await ops.removeSilence(event.pathParameters?.id ?? '', actor, deps) }),
+      ok(await ops.removeSilence(event.pathParameters?.id ?? '', actor, deps)),
     'GET /ops/report': async (event) => ok(await ops.report(query(event, 'hours'), deps)),
     'GET /ops/doctor': async (event) =>
       ok(await ops.doctor(query(event, 'cluster'), query(event, 'workspace'), deps)),

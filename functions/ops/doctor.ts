@@ -186,9 +186,7 @@ export function clusterChecks(facts: ClusterFacts): Check[] {
     name: 'ticket',
     status: ticket.status === 'closed' ? 'ok' : ticket.status === 'escalated' ? 'fail' : 'warn',
     detail: `${ticket.ticketId} (${ticket.errorType}, detected ${ticket.detectedAt}) is ${ticket.status}, recovery ${ticket.recoveryStatus}${ticket.escalationReason === undefined ? '' : `: ${ticket.escalationReason}`}`,
-    ...(ticket.status === 'escalated' ||
-    ticket.recoveryStatus === 'disabled' ||
-    ticket.recoveryStatus === 'silenced'
+    ...(ticket.status === 'escalated' || ticket.recoveryStatus === 'disabled' || ticket.status === 'silenced'
       ? { fix: `once the cause is fixed: \`rca retry ${ticket.ticketId}\`` }
       : {}),
   });

@@ -2,9 +2,10 @@
  * The seed's dashboard figures, computed from the tickets of a window: failures by error type with
  * their counts and average acknowledgement and resolution times (the seed's query:
  * `stats count(*) as failures, avg(ack_seconds), avg(resolution_seconds) by error_type`), plus
- * recoveries, escalations and breakers opened. Pure: tickets and breakers in, figures out.
+ * recoveries, escalations and the breakers opened in the window (from the breakers' history, so one
+ * closed again since still counts). Pure: tickets and openings in, figures out.
  */
-import type { Breaker } from '../core/breaker.ts';
+import type { BreakerOpening } from '../store/breakers.ts';
 import type { Ticket } from '../store/tickets.ts';
 
 export interface ErrorTypeFigures {
@@ -27,13 +28,15 @@ export interface Report {
   readonly silenced: number;
   readonly open: number;
   readonly breakers_opened: number;
+  /** Each opening in the window, oldest first. */
+  readonly breaker_openings: readonly BreakerOpening[];
   /** Most failures first. */
   readonly by_error_type: readonly ErrorTypeFigures[];
 }
 
 export function buildReport(
   tickets: readonly Ticket[],
-  breakers: readonly Breaker[],
+  openings: readonly BreakerOpening[],
   window: { readonly since: number; readonly until: number },
 ): Report {
   const groups = new Map<string, Ticket[]>();
@@ -49,6 +52,10 @@ export function buildReport(
       escalated: group.filter((t) => t.status === 'escalated').length,
     }),
   );
+  const inWindow = openings.filter((o) => {
+    const at = Date.parse(o.at);
+    return at >= window.since && at <= window.until;
+  });
   byErrorType.sort((a, b) => b.failures - a.failures || a.error_type.localeCompare(b.error_type));
   return {
     since: new Date(window.since).toISOString(),
@@ -57,11 +64,10 @@ export function buildReport(
     failures: tickets.length,
     recoveries: tickets.filter(isRecovery).length,
     escalations: tickets.filter((t) => t.status === 'escalated').length,
-    silenced: tickets.filter((t) => t.recoveryStatus === 'silenced').length,
+    silenced: tickets.filter((t) => t.status === 'silenced').length,
     open: tickets.filter((t) => t.status === 'open' || t.status === 'in_progress').length,
-    breakers_opened: breakers.filter(
-      (b) => b.state !== 'closed' && b.openedAt !== undefined && b.openedAt >= window.since,
-    ).length,
+    breakers_opened: inWindow.length,
+    breaker_openings: inWindow,
     by_error_type: byErrorType,
   };
 }

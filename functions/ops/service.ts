@@ -9,15 +9,23 @@ import type { Breaker } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
-import { endOf, isActive, matches, type Silence } from '../core/silence.ts';
+import { isActive, matches, type Silence } from '../core/silence.ts';
 import * as z from '../core/zod.ts';
 import { HttpError } from '../intake/http.ts';
+import { settleAll } from '../poller/limit.ts';
 import { type StartDeps, startPendingTicket } from '../poller/reconcile.ts';
 import type { BreakerRepository } from '../store/breakers.ts';
+import { InvalidCursorError } from '../store/dynamo.ts';
 import type { OperationsLog } from '../store/operations-log.ts';
 import type { SilenceRepository } from '../store/silences.ts';
 import { TICKET_STATUSES, type TicketQueries } from '../store/ticket-queries.ts';
-import type { Ticket, TicketRepository, TicketStatus, TicketWithAudit } from '../store/tickets.ts';
+import type {
+  Ticket,
+  TicketPage,
+  TicketRepository,
+  TicketStatus,
+  TicketWithAudit,
+} from '../store/tickets.ts';
 import { type Check, clusterChecks, doctorChecks } from './doctor.ts';
 import { buildReport, type Report } from './report.ts';
 
@@ -30,7 +38,7 @@ export interface ClusterReader {
 export interface OpsDeps {
   readonly tickets: Pick<TicketRepository, 'getTicket' | 'listByStatus' | 'transition'>;
   readonly queries: Pick<TicketQueries, 'detectedSince' | 'claimHolder'>;
-  readonly breakers: Pick<BreakerRepository, 'listByState' | 'forceOpen' | 'forceClose'>;
+  readonly breakers: Pick<BreakerRepository, 'listByState' | 'forceOpen' | 'forceClose' | 'openedSince'>;
   readonly silences: Pick<SilenceRepository, 'add' | 'list' | 'remove'>;
   readonly log: Pick<OperationsLog, 'append'>;
   /** What starting a start_pending ticket needs: the reconciler's own path. */
@@ -40,12 +48,22 @@ export interface OpsDeps {
   readonly workspaceIds: readonly string[];
   readonly databricks: (workspaceId: string) => ClusterReader;
   readonly clock: () => number;
+  /** What one `retry-disabled` call may do. @default RETRY_BATCH */
+  readonly retryBatch?: RetryBatchLimits;
 }
 
 const DAY_MS = 86_400_000;
 /** Silences last at most this long: a forgotten one must not switch the automation off for good. */
 const MAX_SILENCE_MS = 30 * DAY_MS;
-const RETRYABLE_HELD = new Set(['disabled', 'silenced']);
+
+/** Tickets an operator may re-drive: escalated, held by a silence, or held while remediation was off. */
+function retryable(ticket: Ticket): boolean {
+  return (
+    ticket.status === 'escalated' ||
+    ticket.status === 'silenced' ||
+    (ticket.status === 'open' && ticket.recoveryStatus === 'disabled')
+  );
+}
 
 export async function listTickets(
   query: { status?: string; cluster?: string; since?: string },
@@ -61,7 +79,16 @@ export async function listTickets(
   );
 }
 
-/** `--status` takes a ticket status, or `silenced`/`disabled`/`blocked` (open tickets' recovery status). */
+/**
+ * `--status` names what is held beside the ticket statuses: a recovery status within one ticket
+ * status. A new held state goes here (or becomes a ticket status of its own, like `silenced`).
+ */
+const HELD_RECOVERY_STATUSES: Readonly<Record<string, TicketStatus>> = {
+  disabled: 'open',
+  blocked: 'escalated',
+};
+
+/** `--status` takes a ticket status (`silenced` included), or `disabled`/`blocked` (a recovery status). */
 function statusFilter(status: string | undefined): {
   ticketStatuses: readonly TicketStatus[];
   recoveryStatus?: string;
@@ -69,12 +96,11 @@ function statusFilter(status: string | undefined): {
   if (status === undefined) return { ticketStatuses: TICKET_STATUSES };
   if ((TICKET_STATUSES as readonly string[]).includes(status))
     return { ticketStatuses: [status as TicketStatus] };
-  if (status === 'silenced' || status === 'disabled')
-    return { ticketStatuses: ['open'], recoveryStatus: status };
-  if (status === 'blocked') return { ticketStatuses: ['escalated'], recoveryStatus: status };
+  const within = HELD_RECOVERY_STATUSES[status];
+  if (within !== undefined) return { ticketStatuses: [within], recoveryStatus: status };
   throw new HttpError(
     400,
-    `status must be one of ${[...TICKET_STATUSES, 'silenced', 'disabled', 'blocked'].join(', ')}, not '${status}'`,
+    `status must be one of ${[...TICKET_STATUSES, ...Object.keys(HELD_RECOVERY_STATUSES)].join(', ')}, not '${status}'`,
   );
 }
 
@@ -99,8 +125,7 @@ export interface RetryOutcome {
  */
 export async function retryTicket(id: string, actor: string, deps: OpsDeps): Promise<RetryOutcome> {
   const { ticket } = await getTicket(id, deps);
-  const held = ticket.status === 'open' && RETRYABLE_HELD.has(ticket.recoveryStatus);
-  if (!held && ticket.status !== 'escalated') {
+  if (!retryable(ticket)) {
     throw new HttpError(
       409,
       `ticket ${id} is ${ticket.status} (recovery ${ticket.recoveryStatus}); only escalated, disabled or silenced tickets can be retried`,
@@ -165,37 +190,100 @@ export async function retryTicket(id: string, actor: string, deps: OpsDeps): Pro
   };
 }
 
-/** Every ticket left `disabled` while AUTO_REMEDIATION_ENABLED was false, retried one by one. */
-export async function retryDisabled(actor: string, deps: OpsDeps): Promise<RetryOutcome[]> {
+export interface RetryBatch {
+  readonly retried: readonly RetryOutcome[];
+  /** Where the next call resumes (`cursor`); absent once every open ticket has been gone through. */
+  readonly cursor?: string;
+}
+
+export interface RetryBatchLimits {
+  /** Open tickets read per page; every disabled one of a page is retried before the call may stop. */
+  readonly pageSize: number;
+  /** Retries in flight at once. */
+  readonly concurrency: number;
+  /** No new page is started once this much time has passed in the call. */
+  readonly budgetMs: number;
+}
+
+/** What one `retry-disabled` call may do: well inside API Gateway's and the Lambda's time limits. */
+export const RETRY_BATCH: RetryBatchLimits = { pageSize: 25, concurrency: 5, budgetMs: 10_000 };
+
+/**
+ * The tickets left `disabled` while AUTO_REMEDIATION_ENABLED was false, re-driven a page of open
+ * tickets at a time (a few at once) until the call's time budget is spent; the answer's `cursor`
+ * resumes after the last page done, so thousands are all re-driven over a few calls, none twice.
+ */
+export async function retryDisabled(
+  actor: string,
+  deps: OpsDeps,
+  cursorParam?: string,
+  batch: RetryBatchLimits = deps.retryBatch ?? RETRY_BATCH,
+): Promise<RetryBatch> {
   if (!deps.autoRemediationEnabled) {
     throw new HttpError(
       409,
       'AUTO_REMEDIATION_ENABLED is still false; switch it on, then retry the disabled tickets',
     );
   }
-  const held: string[] = [];
+  const stopAt = deps.clock() + batch.budgetMs;
+  const outcomes: RetryOutcome[] = [];
+  let cursor = cursorParam;
+  do {
+    const page = await listPage(deps, 'open', batch.pageSize, cursor);
+    const held = page.tickets.filter((t) => t.recoveryStatus === 'disabled').map((t) => t.ticketId);
+    const settled = await settleAll(held, batch.concurrency, (id) => retryTicket(id, actor, deps));
+    settled.forEach((result, i) => {
+      const ticketId = held[i] ?? '';
+      outcomes.push(
+        result.status === 'fulfilled'
+          ? result.value
+          : {
+              ticketId,
+              retried: false,
+              status: 'open',
+              recoveryStatus: 'disabled',
+              message: (result.reason as Error).message,
+            },
+      );
+    });
+    cursor = page.cursor;
+  } while (cursor !== undefined && deps.clock() < stopAt);
+  return cursor === undefined ? { retried: outcomes } : { retried: outcomes, cursor };
+}
+
+/** `{"cursor": "..."}` from the previous answer, or nothing to start from the beginning. */
+export function retryCursor(body: unknown): string | undefined {
+  return parseBody(
+    z.strictObject({ cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))) }),
+    body,
+  ).cursor;
+}
+
+/** One page of tickets in `status`; a cursor this API did not hand out is the caller's 400. */
+async function listPage(
+  deps: OpsDeps,
+  status: TicketStatus,
+  limit: number,
+  cursor: string | undefined,
+): Promise<TicketPage> {
+  try {
+    return await deps.tickets.listByStatus(status, limit, cursor);
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw new HttpError(400, `cursor: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Every ticket in `status` (silenced tickets are few: they wait for an operator). */
+async function listAll(deps: OpsDeps, status: TicketStatus): Promise<Ticket[]> {
+  const all: Ticket[] = [];
   let cursor: string | undefined;
   do {
-    const page = await deps.tickets.listByStatus('open', 100, cursor);
-    for (const t of page.tickets) if (t.recoveryStatus === 'disabled') held.push(t.ticketId);
+    const page = await deps.tickets.listByStatus(status, 100, cursor);
+    all.push(...page.tickets);
     cursor = page.cursor;
   } while (cursor !== undefined);
-  const outcomes: RetryOutcome[] = [];
-  for (const id of held) {
-    try {
-      outcomes.push(await retryTicket(id, actor, deps));
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      outcomes.push({
-        ticketId: id,
-        retried: false,
-        status: 'open',
-        recoveryStatus: 'disabled',
-        message: error.message,
-      });
-    }
-  }
-  return outcomes;
+  return all;
 }
 
 export async function listBreakers(deps: OpsDeps): Promise<Breaker[]> {
@@ -299,49 +387,62 @@ export async function addSilence(body: unknown, actor: string, deps: OpsDeps): P
   return silence;
 }
 
+/** A silenced ticket whose silence has ended, and whether its failure is still there. */
+export interface ReleasedTicket {
+  readonly ticketId: string;
+  readonly clusterId?: string;
+  /** The cluster is still TERMINATED or ERROR: `rca retry` it. null when it could not be read. */
+  readonly still_failed: boolean | null;
+  readonly cluster_state?: string;
+}
+
 export interface ListedSilence extends Silence {
   readonly active: boolean;
   /**
-   * For an ended silence: the tickets it held that are still open, and whether their cluster is still
-   * failed (TERMINATED or ERROR) — those are the ones to `rca retry`. Nothing is restarted on its own.
+   * For an ended silence: the tickets it held that are still `silenced`, and whether their cluster is
+   * still failed — those are the ones to `rca retry`. Nothing is restarted on its own.
    */
-  readonly held_tickets?: readonly {
-    ticketId: string;
-    clusterId?: string;
-    still_failed: boolean | null;
-    cluster_state?: string;
-  }[];
+  readonly held_tickets?: readonly ReleasedTicket[];
 }
 
-export async function listSilences(deps: OpsDeps): Promise<ListedSilence[]> {
+export interface SilenceListing {
+  readonly silences: readonly ListedSilence[];
+  /**
+   * Every silenced ticket whose silence is no longer in force — removed, run out, or already deleted
+   * by DynamoDB TTL — with whether its failure is still present.
+   */
+  readonly released: readonly (ReleasedTicket & { readonly silenceId?: string })[];
+}
+
+export async function listSilences(deps: OpsDeps): Promise<SilenceListing> {
   const now = deps.clock();
-  const silences = await deps.silences.list();
-  const ended = silences.filter((s) => !isActive(s, now) && endOf(s) <= now);
-  if (ended.length === 0) return silences.map((s) => ({ ...s, active: isActive(s, now) }));
-  const open: Ticket[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.tickets.listByStatus('open', 100, cursor);
-    open.push(...page.tickets.filter((t) => t.recoveryStatus === 'silenced'));
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return Promise.all(
-    silences.map(async (s): Promise<ListedSilence> => {
+  const [silences, silenced] = await Promise.all([deps.silences.list(), listAll(deps, 'silenced')]);
+  const inForce = new Set(silences.filter((s) => isActive(s, now)).map((s) => s.silenceId));
+  const released = await settleAll(
+    silenced.filter((t) => t.silenceId === undefined || !inForce.has(t.silenceId)),
+    5,
+    async (t) => ({
+      ...(await stillFailed(t, deps)),
+      ...(t.silenceId === undefined ? {} : { silenceId: t.silenceId }),
+    }),
+  );
+  const releasedTickets = released.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  return {
+    silences: silences.map((s): ListedSilence => {
       if (isActive(s, now)) return { ...s, active: true };
-      const held = open.filter((t) => t.silenceId === s.silenceId);
       return {
         ...s,
         active: false,
-        held_tickets: await Promise.all(held.map((t) => stillFailed(t, deps))),
+        held_tickets: releasedTickets
+          .filter((t) => t.silenceId === s.silenceId)
+          .map(({ silenceId: _silenceId, ...t }) => t),
       };
     }),
-  );
+    released: releasedTickets,
+  };
 }
 
-async function stillFailed(
-  ticket: Ticket,
-  deps: OpsDeps,
-): Promise<{ ticketId: string; clusterId?: string; still_failed: boolean | null; cluster_state?: string }> {
+async function stillFailed(ticket: Ticket, deps: OpsDeps): Promise<ReleasedTicket> {
   if (ticket.clusterId === undefined) return { ticketId: ticket.ticketId, still_failed: null };
   try {
     const cluster = await deps.databricks(ticket.workspaceId).getCluster(ticket.clusterId);
@@ -357,10 +458,20 @@ async function stillFailed(
   }
 }
 
-export async function removeSilence(id: string, actor: string, deps: OpsDeps): Promise<Silence> {
+/** Ends a silence now; the answer lists the tickets it held, with whether their failure is still there. */
+export async function removeSilence(
+  id: string,
+  actor: string,
+  deps: OpsDeps,
+): Promise<{ silence: Silence; held_tickets: readonly ReleasedTicket[] }> {
   const silence = await deps.silences.remove(id, actor);
   await deps.log.append({ event: 'silence_removed', actor, subject: id });
-  return silence;
+  const held = (await listAll(deps, 'silenced')).filter((t) => t.silenceId === id);
+  const checked = await settleAll(held, 5, (t) => stillFailed(t, deps));
+  return {
+    silence,
+    held_tickets: checked.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+  };
 }
 
 export async function report(hoursParam: string | undefined, deps: OpsDeps): Promise<Report> {
@@ -370,11 +481,12 @@ export async function report(hoursParam: string | undefined, deps: OpsDeps): Pro
   }
   const until = deps.clock();
   const since = until - hours * 3_600_000;
-  const [tickets, breakers] = await Promise.all([
-    deps.queries.detectedSince(new Date(since).toISOString(), TICKET_STATUSES, 10_000),
-    listBreakers(deps),
+  const sinceIso = new Date(since).toISOString();
+  const [tickets, openings] = await Promise.all([
+    deps.queries.detectedSince(sinceIso, TICKET_STATUSES, 10_000),
+    deps.breakers.openedSince(sinceIso),
   ]);
-  return buildReport(tickets, breakers, { since, until });
+  return buildReport(tickets, openings, { since, until });
 }
 
 export interface DoctorResult {

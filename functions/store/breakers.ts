@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   Breaker,
   BreakerConfig,
@@ -8,7 +9,13 @@ import type {
   BreakerTransition,
 } from '../core/breaker.ts';
 import * as logic from '../core/breaker.ts';
-import { backoffMs, type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import {
+  backoffMs,
+  cancellationCodes,
+  type DocumentClient,
+  isConditionalCheckFailed,
+  withoutKeys,
+} from './dynamo.ts';
 
 /** What a breaker operation did. `transition: 'opened'` is the seed's "Circuit breaker opened" alert. */
 export interface BreakerResult {
@@ -56,9 +63,22 @@ export interface BreakerRepositoryOptions {
   readonly config?: Partial<BreakerConfig>;
   /** Read-decide-write rounds before giving up under contention. @default 40 */
   readonly maxAttempts?: number;
+  /** Entries of the breakers' history expire (DynamoDB TTL) this long after they were written. @default 90 */
+  readonly historyRetentionDays?: number;
+}
+
+/** One entry of the breakers' history: a breaker opened (by failures, a failed probe, or by hand). */
+export interface BreakerOpening {
+  readonly scope: string;
+  /** ISO timestamp. */
+  readonly at: string;
+  readonly reason: string;
+  /** Opened by hand (`rca breaker open`). */
+  readonly manual: boolean;
 }
 
 const BREAKER_SK = 'BREAKER';
+const HISTORY_PK = 'BREAKER_HISTORY';
 
 /**
  * Circuit breakers in DynamoDB: item `BREAKER#<scope>` / `BREAKER`, indexed on `gsi1` by state.
@@ -71,6 +91,7 @@ export class BreakerRepository {
   readonly #clock: () => number;
   readonly #config: BreakerConfig;
   readonly #maxAttempts: number;
+  readonly #historyRetentionSeconds: number;
 
   constructor(options: BreakerRepositoryOptions) {
     this.#client = options.client;
@@ -78,6 +99,7 @@ export class BreakerRepository {
     this.#clock = options.clock ?? Date.now;
     this.#config = logic.resolveBreakerConfig(options.config);
     this.#maxAttempts = options.maxAttempts ?? 40;
+    this.#historyRetentionSeconds = Math.round((options.historyRetentionDays ?? 90) * 86_400);
   }
 
   get config(): BreakerConfig {
@@ -104,6 +126,29 @@ export class BreakerRepository {
       }),
     );
     return Items.map((item) => withoutKeys(item) as unknown as Breaker);
+  }
+
+  /**
+   * The breakers opened at or after `sinceIso`, oldest first: every opening is written to the history
+   * in the same transaction as the breaker itself, so a breaker closed since is still counted.
+   */
+  async openedSince(sinceIso: string, limit = 1000): Promise<BreakerOpening[]> {
+    const openings: BreakerOpening[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: 'pk = :pk AND sk >= :since',
+          ExpressionAttributeValues: { ':pk': HISTORY_PK, ':since': sinceIso },
+          ExclusiveStartKey: startKey,
+          Limit: limit - openings.length,
+        }),
+      );
+      for (const item of page.Items ?? []) openings.push(withoutKeys(item) as unknown as BreakerOpening);
+      startKey = openings.length >= limit ? undefined : page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return openings;
   }
 
   /** May a recovery for `ticketId` proceed? Moving an expired open breaker to half-open claims its probe. */
@@ -205,32 +250,61 @@ export class BreakerRepository {
       const stored = await this.get(scope);
       const step = decide(stored ?? logic.newBreaker(scope, now));
       if (!step.changed) return step;
+      const put = {
+        TableName: this.#tableName,
+        Item: {
+          ...step.breaker,
+          ...breakerKey(scope),
+          gsi1pk: `BREAKERS#${step.breaker.state}`,
+          gsi1sk: scope,
+        },
+        ConditionExpression: stored === undefined ? 'attribute_not_exists(pk)' : '#version = :version',
+        ...(stored === undefined
+          ? {}
+          : {
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':version': stored.version },
+            }),
+      };
       try {
-        await this.#client.send(
-          new PutCommand({
-            TableName: this.#tableName,
-            Item: {
-              ...step.breaker,
-              ...breakerKey(scope),
-              gsi1pk: `BREAKERS#${step.breaker.state}`,
-              gsi1sk: scope,
-            },
-            ConditionExpression: stored === undefined ? 'attribute_not_exists(pk)' : '#version = :version',
-            ...(stored === undefined
-              ? {}
-              : {
-                  ExpressionAttributeNames: { '#version': 'version' },
-                  ExpressionAttributeValues: { ':version': stored.version },
-                }),
-          }),
-        );
+        // An opening is rare and goes into the history in the same write; anything else is one Put.
+        if (step.transition === 'opened') {
+          await this.#client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Put: put },
+                { Put: { TableName: this.#tableName, Item: this.#opening(step, now) } },
+              ],
+            }),
+          );
+        } else {
+          await this.#client.send(new PutCommand(put));
+        }
         return step;
       } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw error;
+        const codes = cancellationCodes(error) ?? [];
+        const conflict = codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict');
+        if (!isConditionalCheckFailed(error) && !conflict) throw error;
         await sleep(backoffMs(attempt));
       }
     }
     throw new BreakerContentionError(scope, this.#maxAttempts);
+  }
+
+  #opening(step: BreakerStep, now: number): Record<string, unknown> {
+    const at = new Date(now).toISOString();
+    const opening: BreakerOpening = {
+      scope: step.breaker.scope,
+      at,
+      reason: step.reason,
+      manual: step.breaker.manual !== undefined,
+    };
+    return {
+      ...opening,
+      pk: HISTORY_PK,
+      sk: `${at}#${randomBytes(4).toString('hex')}`,
+      expires_at: Math.floor(now / 1000) + this.#historyRetentionSeconds,
+    };
   }
 }
 

@@ -1,14 +1,8 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type DocumentClient, withoutKeys } from './dynamo.ts';
-import { claimKey, type Ticket, type TicketStatus } from './tickets.ts';
+import { claimKey, TICKET_STATUSES, type Ticket, type TicketStatus } from './tickets.ts';
 
-export const TICKET_STATUSES: readonly TicketStatus[] = [
-  'open',
-  'in_progress',
-  'escalated',
-  'closed',
-  'suppressed',
-];
+export { TICKET_STATUSES };
 
 /**
  * Read-only ticket queries for operators: tickets detected since a time, by status, from the status

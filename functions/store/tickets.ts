@@ -22,7 +22,23 @@ import {
 } from './dynamo.ts';
 import { silenceClearCondition, silenceMarkerKey } from './silences.ts';
 
-export type TicketStatus = 'open' | 'in_progress' | 'closed' | 'escalated' | 'suppressed';
+/**
+ * Every ticket status. `silenced`: an operator's silence covered the failure when it was ticketed;
+ * nothing was started and nothing will be until an operator retries it (`rca retry`).
+ */
+export const TICKET_STATUSES = [
+  'open',
+  'in_progress',
+  'escalated',
+  'closed',
+  'suppressed',
+  'silenced',
+] as const;
+
+export type TicketStatus = (typeof TICKET_STATUSES)[number];
+
+/** The statuses a ticket may be opened in. */
+export type OpeningStatus = Extract<TicketStatus, 'open' | 'silenced'>;
 
 /** Statuses in which the automation is done with a ticket; entering one sets `resolvedAt`. */
 export const RESOLVED_STATUSES: readonly TicketStatus[] = ['closed', 'escalated', 'suppressed'];
@@ -38,6 +54,8 @@ export const TICKET_LIFECYCLE: Readonly<Record<TicketStatus, readonly TicketStat
   escalated: ['escalated', 'closed', 'open'],
   closed: ['closed'],
   suppressed: ['suppressed'],
+  // Held by a silence: an operator retries it (`rca retry`: open again) or resolves it by hand.
+  silenced: ['silenced', 'open', 'closed', 'escalated', 'suppressed'],
 };
 
 import { START_PENDING } from '../core/recovery-status.ts';
@@ -99,7 +117,7 @@ export interface Ticket {
   readonly clusterClaim?: string;
   /** Further keys of the incident (see `incidentAliases`), mirrored like the key itself. */
   readonly incidentAliases?: readonly string[];
-  /** The operator's silence that held this ticket (recovery status `silenced`). */
+  /** The operator's silence that held this ticket (status and recovery status `silenced`). */
   readonly silenceId?: string;
   /** How many times an operator re-drove the ticket (`rca retry`). */
   readonly retries?: number;
@@ -153,6 +171,8 @@ export interface OpenTicketInput
     | 'clusterClaim'
     | 'incidentAliases'
   > {
+  /** `silenced` when an operator's silence covers the failure (name it in `silenceId`). @default 'open' */
+  readonly status?: OpeningStatus;
   /**
    * `take`: a cluster failure claims its cluster until the ticket is resolved; while it is held every
    * further signal about the cluster is a duplicate. `check`: a job failure no cluster explains only
@@ -382,6 +402,7 @@ export class TicketRepository {
 
     const {
       audit: auditInput,
+      status = 'open',
       detectedAt: _detectedAt,
       attempts,
       clusterClaim,
@@ -395,7 +416,7 @@ export class TicketRepository {
         ...(clusterClaim?.mode === 'take' ? { clusterClaim: clusterClaim.scope } : {}),
         ...(aliasKeys.length > 0 ? { incidentAliases: aliasKeys } : {}),
         ticketId,
-        status: 'open',
+        status,
         detectedAt,
         attempts: attempts ?? 0,
         createdAt: nowIso,

@@ -78,7 +78,7 @@ export async function opsRequest<T = Record<string, unknown>>(
     ...(body === undefined ? {} : { 'content-type': 'application/json' }),
   };
   if (connection.key !== undefined) headers['x-api-key'] = connection.key;
-  else Object.assign(headers, await sign(url, method, headers, body, connection.region));
+  else Object.assign(headers, await signRequest(url, method, headers, body, connection.region));
 
   let res: Response;
   try {
@@ -118,13 +118,20 @@ export async function opsRequest<T = Record<string, unknown>>(
   throw new CliError(said, EXIT.failed);
 }
 
-/** SigV4 headers for API Gateway (`execute-api`), from the default AWS credential chain. */
-async function sign(
+/** The AWS SDK's credential provider type, as the signer takes it. */
+export type Credentials = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+
+/**
+ * SigV4 headers for API Gateway (`execute-api`) with the AWS SDK's own signer, from the default AWS
+ * credential chain (profile, SSO, environment, instance role) unless `credentials` are given.
+ */
+export async function signRequest(
   url: URL,
   method: string,
   headers: Record<string, string>,
   body: string | undefined,
   regionOption: string | undefined,
+  credentials: Credentials = fromNodeProviderChain(),
 ): Promise<Record<string, string>> {
   const region = regionOption ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1];
   if (region === undefined) {
@@ -136,7 +143,7 @@ async function sign(
   const signer = new SignatureV4({
     service: 'execute-api',
     region,
-    credentials: fromNodeProviderChain(),
+    credentials,
     sha256: Sha256,
   });
   const query: Record<string, string> = {};

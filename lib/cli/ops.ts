@@ -5,11 +5,16 @@
 import { parseArgs } from 'node:util';
 import { optionalEnv } from '../../functions/shared/env.ts';
 import type { CliIo, Command } from './main.ts';
-import { CliError, connectionFrom, EXIT, type OpsConnection, opsRequest } from './ops-client.ts';
+import { CliError, EXIT, type OpsConnection, opsRequest } from './ops-client.ts';
+import { DEFAULT_STACK_NAME, resolveConnection } from './stack-outputs.ts';
 
-const CONNECTION_HELP = `Connection: --url URL (the stack output IntakeApiUrl, or http://localhost:8000 for npm start; or RCA_URL)
-  --key KEY   the local operator key npm start prints (or RCA_OPERATOR_KEY); without it the request is
-              signed with your AWS credentials (default chain; --region or AWS_REGION)
+const CONNECTION_HELP = `Connection: by default the deployed stack: --stack NAME (or RCA_STACK; default ${DEFAULT_STACK_NAME})
+              is read with your AWS credentials (default chain; --region or AWS_REGION) and every
+              request is signed with them (SigV4)
+  --url URL   instead: the API's URL (the stack output OperationsUrl, or http://localhost:8000 for npm
+              start; or RCA_URL)
+  --key KEY   with --url: the local operator key npm start prints (or RCA_OPERATOR_KEY); without it the
+              request is signed with your AWS credentials
   --json      machine-readable output
 Exit codes: 0 ok, 1 refused or a check failed, 2 bad usage, 3 credential refused, 4 not found, 5 API unreachable.`;
 
@@ -29,6 +34,7 @@ const COMMON = {
   url: { type: 'string' },
   key: { type: 'string' },
   region: { type: 'string' },
+  stack: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -67,7 +73,7 @@ function command(
       return EXIT.ok;
     }
     try {
-      return await run(positionals, values, connectionFrom(values), io);
+      return await run(positionals, values, await resolveConnection(values), io);
     } catch (error) {
       if (error instanceof CliError) {
         io.stderr.write(
@@ -175,6 +181,9 @@ export const ticketCommand = command('ticket', {}, async (positionals, values, c
   return EXIT.ok;
 });
 
+/** A safety stop for `rca retry --disabled`: each call goes through up to its time budget. */
+const MAX_RETRY_CALLS = 1000;
+
 interface RetryOutcome {
   ticketId: string;
   retried: boolean;
@@ -189,11 +198,30 @@ export const retryCommand = command(
   async (positionals, values, connection, io) => {
     if (values.disabled === true) {
       if (positionals.length > 0) usageError('give a ticket id or --disabled, not both');
-      const { retried } = await opsRequest<{ retried: RetryOutcome[] }>(
-        connection,
-        'POST',
-        '/retry-disabled',
-      );
+      // Each call re-drives what fits in its time budget and says where to resume; go on until done.
+      const retried: RetryOutcome[] = [];
+      let cursor: string | undefined;
+      let calls = 0;
+      do {
+        const batch = await opsRequest<{ retried: RetryOutcome[]; cursor?: string }>(
+          connection,
+          'POST',
+          '/retry-disabled',
+          { body: cursor === undefined ? {} : { cursor } },
+        );
+        retried.push(...batch.retried);
+        cursor = batch.cursor;
+        calls++;
+        if (cursor !== undefined && values.json !== true) {
+          io.stderr.write(`… ${retried.length} disabled tickets gone through so far, continuing\n`);
+        }
+      } while (cursor !== undefined && calls < MAX_RETRY_CALLS);
+      if (cursor !== undefined) {
+        throw new CliError(
+          `stopped after ${calls} calls and ${retried.length} tickets; run rca retry --disabled again to go on`,
+          EXIT.failed,
+        );
+      }
       print(io, values, { retried }, () =>
         retried.length === 0
           ? 'no tickets are left disabled\n'
@@ -284,12 +312,36 @@ interface SilenceRow {
   until: string;
   endedAt?: string;
   active: boolean;
-  held_tickets?: {
-    ticketId: string;
-    clusterId?: string;
-    still_failed: boolean | null;
-    cluster_state?: string;
-  }[];
+  held_tickets?: ReleasedRow[];
+}
+
+interface ReleasedRow {
+  ticketId: string;
+  clusterId?: string;
+  silenceId?: string;
+  still_failed: boolean | null;
+  cluster_state?: string;
+}
+
+/**
+ * The `rca retry` lines for released tickets: first those whose failure is still there (or whose
+ * cluster could not be read), then those whose cluster is no longer failed, which a retry lets the
+ * workflow's guard close without touching the cluster (and frees the cluster for its next failure).
+ */
+function retryLines(heading: string, tickets: readonly ReleasedRow[]): string {
+  const line = (t: ReleasedRow) =>
+    `  rca retry ${t.ticketId}   # ${t.clusterId ?? ''} ${t.cluster_state ?? 'state unknown'}`;
+  const toRetry = tickets.filter((t) => t.still_failed !== false);
+  const gone = tickets.filter((t) => t.still_failed === false);
+  return `${
+    toRetry.length === 0
+      ? ''
+      : `\n${heading}; nothing restarts them on its own:\n${toRetry.map(line).join('\n')}\n`
+  }${
+    gone.length === 0
+      ? ''
+      : `\nSilenced tickets whose cluster is no longer failed; a retry lets the guard close them without touching the cluster:\n${gone.map(line).join('\n')}\n`
+  }`;
 }
 
 const target = (s: SilenceRow) =>
@@ -335,36 +387,33 @@ export const silenceCommand = command(
       return EXIT.ok;
     }
     if (verb === 'list') {
-      const { silences } = await opsRequest<{ silences: SilenceRow[] }>(connection, 'GET', '/silences');
-      print(io, values, { silences }, () => {
-        if (silences.length === 0) return 'no silences\n';
-        const list = table(
-          ['SILENCE', 'TARGET', 'STATE', 'UNTIL', 'REASON'],
-          silences.map((s) => [
-            s.silenceId,
-            target(s),
-            s.active ? 'active' : 'ended',
-            s.endedAt ?? s.until,
-            s.reason,
-          ]),
-        );
-        const toRetry = silences.flatMap((s) =>
-          (s.held_tickets ?? []).filter((t) => t.still_failed !== false),
-        );
-        return toRetry.length === 0
-          ? list
-          : `${list}\nEnded silences left these tickets whose failure is still present; nothing restarts them on its own:\n${toRetry
-              .map(
-                (t) =>
-                  `  rca retry ${t.ticketId}   # ${t.clusterId ?? ''} ${t.cluster_state ?? 'state unknown'}`,
-              )
-              .join('\n')}\n`;
+      const listing = await opsRequest<{ silences: SilenceRow[]; released: ReleasedRow[] }>(
+        connection,
+        'GET',
+        '/silences',
+      );
+      print(io, values, listing, () => {
+        const { silences, released } = listing;
+        const list =
+          silences.length === 0
+            ? 'no silences\n'
+            : table(
+                ['SILENCE', 'TARGET', 'STATE', 'UNTIL', 'REASON'],
+                silences.map((s) => [
+                  s.silenceId,
+                  target(s),
+                  s.active ? 'active' : 'ended',
+                  s.endedAt ?? s.until,
+                  s.reason,
+                ]),
+              );
+        return `${list}${retryLines('Silenced tickets whose silence has ended and whose failure is still present', released)}`;
       });
       return EXIT.ok;
     }
     if (verb === 'remove') {
       if (id === undefined) usageError('name the silence: rca silence remove SIL-...');
-      const { silence } = await opsRequest<{ silence: SilenceRow }>(
+      const removed = await opsRequest<{ silence: SilenceRow; held_tickets: ReleasedRow[] }>(
         connection,
         'DELETE',
         `/silences/${encodeURIComponent(id)}`,
@@ -372,8 +421,12 @@ export const silenceCommand = command(
       print(
         io,
         values,
-        { silence },
-        () => `${silence.silenceId} ended; see \`rca silence list\` for the tickets it held\n`,
+        removed,
+        () =>
+          `${removed.silence.silenceId} ended; it held ${removed.held_tickets.length} ticket(s)\n${retryLines(
+            'Tickets it held whose failure is still present',
+            removed.held_tickets,
+          )}`,
       );
       return EXIT.ok;
     }
@@ -389,6 +442,7 @@ interface ReportBody {
   escalations: number;
   silenced: number;
   breakers_opened: number;
+  breaker_openings: { scope: string; at: string; reason: string; manual: boolean }[];
   by_error_type: {
     error_type: string;
     failures: number;
@@ -421,7 +475,14 @@ export const reportCommand = command(
             r.recovered,
             r.escalated,
           ]),
-        )}`,
+        )}${
+          report.breaker_openings.length === 0
+            ? ''
+            : `\nBreakers opened:\n${table(
+                ['AT', 'SCOPE', 'BY', 'REASON'],
+                report.breaker_openings.map((o) => [o.at, o.scope, o.manual ? 'hand' : 'failures', o.reason]),
+              )}`
+        }`,
     );
     return EXIT.ok;
   },

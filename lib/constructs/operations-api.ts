@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import {
   AuthorizationType,
   type IResource,
@@ -116,6 +116,8 @@ export class OperationsApi extends Construct {
           actions: ['execute-api:Invoke'],
           resources: [props.api.arnForExecuteApi('*', '/ops/*', stage)],
         }),
+        // `rca --stack NAME` reads the operations URL from this stack's outputs.
+        new PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [Aws.STACK_ID] }),
       ],
     });
     Validations.of(this.operatorPolicy).acknowledge({

@@ -18,6 +18,7 @@ import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
 import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
+import type { RetryBatchLimits } from '../../functions/ops/service.ts';
 import { operationsDeps } from '../../functions/ops/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
@@ -57,6 +58,8 @@ export interface LocalHostOptions {
   readonly workflow?: (deps: LocalDeps) => Promise<WorkflowStarter & WorkflowInspector>;
   /** Seconds between poller runs; 0 disables the poller. @default POLL_INTERVAL_SECONDS, else 30 */
   readonly pollIntervalSeconds?: number;
+  /** What one `rca retry --disabled` call may do. @default RETRY_BATCH, as in AWS */
+  readonly retryBatch?: RetryBatchLimits;
   readonly logger?: Logger;
 }
 
@@ -217,6 +220,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
         workflow,
         autoRemediationEnabled,
       ),
+      ...(options.retryBatch === undefined ? {} : { retryBatch: options.retryBatch }),
       authorize: operatorKeyAuth(operatorKey),
       logger,
     }) as unknown as ProxyHandler;

@@ -138,6 +138,7 @@ describe('rca operations commands against npm start (real HTTP, DynamoDB Local, 
     const blocked = await postWebhook(host, fixture('seed/test2-insufficient-capacity.json'));
     const closed = await rca(['breaker', 'close', scope, '--reason', 'capacity is back']);
     const after = await rca(['breakers']);
+    const report = await rca(['report', '--json']);
     const log = await new OperationsLog({ client: host.documentClient, tableName: host.tableName }).since(
       '2000',
     );
@@ -150,6 +151,10 @@ describe('rca operations commands against npm start (real HTTP, DynamoDB Local, 
     expect(blocked).toMatchObject({ status: 'escalated', recovery_status: 'blocked' });
     expect(closed.stdout).toContain(`${scope} is closed`);
     expect(after.stdout).toBe('every circuit breaker is closed\n');
+    // Closed again, it still counts as opened in the window: the report reads the breakers' history.
+    expect(JSON.parse(report.stdout).breaker_openings).toContainEqual(
+      expect.objectContaining({ scope, manual: true }),
+    );
     expect(log.filter((e) => e.subject === scope).map((e) => [e.event, e.actor])).toEqual([
       ['breaker_opened', 'local-operator'],
       ['breaker_closed', 'local-operator'],
@@ -252,6 +257,8 @@ describe('rca silence and rca retry (a fresh system)', () => {
       port: 0,
       apiKey: randomBytes(24).toString('base64url'),
       pollIntervalSeconds: 0,
+      // One open ticket per `retry-disabled` call, so `rca retry --disabled` must follow the cursors.
+      retryBatch: { pageSize: 1, concurrency: 1, budgetMs: 0 },
     });
     rca = rcaOn(host);
   }, 90_000);
@@ -278,6 +285,7 @@ describe('rca silence and rca retry (a fresh system)', () => {
     ).silence;
     const held = await postWebhook(host, fixture('seed/test1-driver-unreachable.json'));
     const id = String(held.ticket_id);
+    const silenced = await rca(['tickets', '--status', 'silenced', '--json']);
     const whileActive = await rca(['retry', id]);
     const activeList = await rca(['silence', 'list', '--json']);
 
@@ -290,12 +298,17 @@ describe('rca silence and rca retry (a fresh system)', () => {
 
     // Assess
     expect(held).toMatchObject({ status: 'success', recovery_status: 'silenced', actions_taken: [] });
+    expect(JSON.parse(silenced.stdout).tickets).toEqual([
+      expect.objectContaining({ ticketId: id, status: 'silenced', silenceId: added.silenceId }),
+    ]);
     expect(whileActive.code).toBe(1);
     expect(whileActive.stderr).toContain(`rca silence remove ${added.silenceId}`);
+    expect(JSON.parse(activeList.stdout).released).toEqual([]);
     expect(JSON.parse(activeList.stdout).silences).toEqual([
       expect.objectContaining({ silenceId: added.silenceId, active: true, clusterId: 'test-cluster-123' }),
     ]);
     expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain(`rca retry ${id}   # test-cluster-123 TERMINATED`);
     expect(endedList.stdout).toMatch(new RegExp(`${added.silenceId}\\s+cluster test-cluster-123\\s+ended`));
     expect(endedList.stdout).toContain(`rca retry ${id}   # test-cluster-123 TERMINATED`);
     expect(retried.code).toBe(0);
@@ -346,7 +359,7 @@ describe('rca silence and rca retry (a fresh system)', () => {
 
     // Act
     const listed = await rca(['tickets', '--status', 'disabled', '--json']);
-    const retried = await rca(['retry', '--disabled', '--json']);
+    const retried = await rca(['retry', '--disabled']);
     const settled = await ticketWhen(
       host,
       answer.ticket_id,
@@ -357,9 +370,10 @@ describe('rca silence and rca retry (a fresh system)', () => {
     // Assess
     expect(answer).toMatchObject({ recovery_status: 'disabled' });
     expect(JSON.parse(listed.stdout).tickets.map((t: Ticket) => t.ticketId)).toEqual([answer.ticket_id]);
-    expect(JSON.parse(retried.stdout).retried).toEqual([
-      expect.objectContaining({ ticketId: answer.ticket_id, retried: true }),
-    ]);
+    expect(retried.stdout).toMatch(new RegExp(`^TICKET\\s+RETRIED.*\\n${answer.ticket_id}\\s+yes\\s`));
+    expect(retried.stdout.match(/RCA-/g)).toHaveLength(1);
+    expect(retried.stderr).toContain('disabled tickets gone through so far, continuing');
+    expect(retried.code).toBe(0);
     expect(settled.recoveryStatus).not.toBe('disabled');
     expect(again.stdout).toBe('no tickets are left disabled\n');
     expect(again.code).toBe(0);

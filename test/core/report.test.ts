@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { Breaker } from '../../functions/core/breaker.ts';
 import { buildReport } from '../../functions/ops/report.ts';
 import type { Ticket } from '../../functions/store/tickets.ts';
 
@@ -34,7 +33,12 @@ describe('buildReport', () => {
       ticket('A', { status: 'closed', recoveryStatus: 'recovered', ackSeconds: 2, resolutionSeconds: 100 }),
       ticket('B', { status: 'closed', recoveryStatus: 'recovered', ackSeconds: 4, resolutionSeconds: 200 }),
       ticket('C', { status: 'escalated', recoveryStatus: 'failed', ackSeconds: 3, resolutionSeconds: 600 }),
-      ticket('D', { errorType: 'DatabricksResourceExhausted', recoveryStatus: 'silenced' }),
+      ticket('D', {
+        errorType: 'DatabricksResourceExhausted',
+        status: 'silenced',
+        recoveryStatus: 'silenced',
+      }),
+      ticket('E', { status: 'in_progress' }),
     ];
 
     // Act
@@ -43,7 +47,7 @@ describe('buildReport', () => {
     // Assess
     expect(report).toMatchObject({
       hours: 24,
-      failures: 4,
+      failures: 5,
       recoveries: 2,
       escalations: 1,
       silenced: 1,
@@ -52,7 +56,7 @@ describe('buildReport', () => {
     expect(report.by_error_type).toEqual([
       {
         error_type: 'DatabricksDriverNotResponding',
-        failures: 3,
+        failures: 4,
         avg_ack_seconds: 3,
         avg_resolution_seconds: 300,
         recovered: 2,
@@ -70,18 +74,20 @@ describe('buildReport', () => {
   });
 
   it.each([
-    { state: 'open', openedAt: '2026-11-30T11:00:00Z', counted: 1 },
-    { state: 'half_open', openedAt: '2026-11-30T11:00:00Z', counted: 1 },
-    { state: 'open', openedAt: '2026-11-29T11:59:59Z', counted: 0 },
-    { state: 'closed', openedAt: '2026-11-30T11:00:00Z', counted: 0 },
-  ])('counts a $state breaker opened at $openedAt: $counted', ({ state, openedAt, counted }) => {
+    { at: '2026-11-30T11:00:00Z', manual: false, counted: 1 },
+    { at: '2026-11-30T11:00:00Z', manual: true, counted: 1 },
+    { at: '2026-11-29T12:00:00Z', manual: false, counted: 1 },
+    { at: '2026-11-29T11:59:59Z', manual: false, counted: 0 },
+    { at: '2026-11-30T12:00:01Z', manual: false, counted: 0 },
+  ])('counts a breaker opened at $at (by hand: $manual): $counted', ({ at, manual, counted }) => {
     // Prepare
-    const breaker = { scope: 'error_type#X', state, openedAt: Date.parse(openedAt) } as unknown as Breaker;
+    const opening = { scope: 'error_type#X', at, reason: 'test', manual };
 
     // Act
-    const report = buildReport([], [breaker], { since: SINCE, until: UNTIL });
+    const report = buildReport([], [opening], { since: SINCE, until: UNTIL });
 
     // Assess
     expect(report.breakers_opened).toBe(counted);
+    expect(report.breaker_openings).toHaveLength(counted);
   });
 });

@@ -68,7 +68,7 @@ describe('OperationsApi', () => {
     ]);
   });
 
-  it('grants operators execute-api:Invoke on the /ops routes of this API and stage only', () => {
+  it("grants operators execute-api:Invoke on the /ops routes of this API and stage only, and this stack's outputs", () => {
     // Act
     const { template } = synthesise();
 
@@ -83,6 +83,7 @@ describe('OperationsApi', () => {
               'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/\\*/ops/\\*$')])],
             },
           }),
+          { Action: 'cloudformation:DescribeStacks', Effect: 'Allow', Resource: { Ref: 'AWS::StackId' } },
         ],
       },
     });

@@ -173,6 +173,10 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
     // Assess
     expect(held.body).toMatchObject({ status: 'success', recovery_status: 'silenced', actions_taken: [] });
     expect(String(held.body.message)).toContain(silence.silenceId);
+    expect((await h.tickets.getTicket(String(held.body.ticket_id)))?.ticket).toMatchObject({
+      status: 'silenced',
+      silenceId: silence.silenceId,
+    });
     // The write the silence marker cancels, the silences Query that names the silence, the held ticket.
     expect(heldCalls).toEqual(['TransactWriteItemsCommand', 'QueryCommand', 'TransactWriteItemsCommand']);
     expect(elsewhere.body.status).toBe('success');

@@ -284,6 +284,29 @@ describe('npm start', () => {
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
   }, 90_000);
 
+  it("gives the seed's per-error-type figures with `rca report --json`, and passes `rca doctor`", async () => {
+    // Prepare
+    const connection = ['--url', local.url, '--key', operatorKey()];
+
+    // Act
+    const report = await rca(['report', ...connection, '--json']);
+    const doctor = await rca(['doctor', ...connection, '--webhook-key', apiKey]);
+
+    // Assess
+    expect(report.code).toBe(0);
+    const figures = JSON.parse(report.stdout) as {
+      recoveries: number;
+      by_error_type: { error_type: string; failures: number; avg_ack_seconds: number | null }[];
+    };
+    const driver = figures.by_error_type.find((r) => r.error_type === 'DatabricksDriverNotResponding');
+    expect(driver?.failures).toBeGreaterThanOrEqual(1);
+    expect(driver?.avg_ack_seconds).toEqual(expect.any(Number));
+    expect(figures.recoveries).toBeGreaterThanOrEqual(1);
+    expect(doctor.stdout).toContain('ok    workspace default: the credentials are accepted');
+    expect(doctor.stdout).toContain('doctor: no problem found');
+    expect(doctor.code).toBe(0);
+  });
+
   /** The ticket once it is closed or escalated. */
   async function settled(ticketId: unknown): Promise<Record<string, unknown> | undefined> {
     const headers = { 'x-api-key': operatorKey() };
@@ -574,9 +597,33 @@ describe('npm start with a silence', () => {
     expect(added.code).toBe(0);
     expect(res.body).toMatchObject({ status: 'success', recovery_status: 'silenced', actions_taken: [] });
     expect(JSON.parse(ticket.stdout).ticket).toMatchObject({
+      status: 'silenced',
       recoveryStatus: 'silenced',
-      silenceId: expect.stringMatching(/^SIL-/),
+      silenceId: /^(SIL-[0-9a-f]+):/.exec(added.stdout)?.[1],
     });
     expect(Object.keys(stats.requests).filter((call) => MUTATING.test(call))).toEqual([]);
   });
+
+  it('names the problem in `rca doctor` when the Databricks token is wrong', async () => {
+    // Prepare: a second npm start on the first one's simulator, with a token it does not know
+    const simulator = /simulator on (http:\/\/\S+) \(demo scenario/.exec(local.output())?.[1] ?? '';
+    const broken = await startLocal({
+      RCA_API_KEY: apiKey,
+      POLL_INTERVAL_SECONDS: '0',
+      DATABRICKS_HOST: simulator,
+      DATABRICKS_TOKEN: `dapi${'0'.repeat(32)}`,
+    });
+    const key = /operator key: (\S+)/.exec(broken.output())?.[1] ?? '';
+
+    // Act
+    const doctor = await rca(['doctor', '--url', broken.url, '--key', key, '--webhook-key', apiKey]);
+    const exited = new Promise((resolve) => broken.child.once('exit', resolve));
+    broken.child.kill('SIGTERM');
+    await exited;
+
+    // Assess
+    expect(doctor.stdout).toContain('FAIL  workspace default: Databricks rejects the token (401');
+    expect(doctor.stdout).toContain('doctor: problems found');
+    expect(doctor.code).toBe(1);
+  }, 90_000);
 });

@@ -89,7 +89,11 @@ describe('poller detection against the simulator and DynamoDB Local', () => {
     // Assess
     expect(run.report.workspaces[0]?.outcomes).toMatchObject({ success: 1 });
     expect(await h.allTickets()).toEqual([
-      expect.objectContaining({ status: 'open', recoveryStatus: 'silenced', silenceId: silence.silenceId }),
+      expect.objectContaining({
+        status: 'silenced',
+        recoveryStatus: 'silenced',
+        silenceId: silence.silenceId,
+      }),
     ]);
     expect(h.workflow.starts).toEqual([]);
   });

@@ -1,7 +1,11 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterScope, errorTypeScope } from '../../functions/core/breaker.ts';
-import { BreakerRepository, type BreakerRepositoryOptions } from '../../functions/store/breakers.ts';
+import {
+  type BreakerOpening,
+  BreakerRepository,
+  type BreakerRepositoryOptions,
+} from '../../functions/store/breakers.ts';
 import type { DocumentClient } from '../../functions/store/dynamo.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 
@@ -245,5 +249,36 @@ describe('acquireAll', () => {
     expect(clusterBreaker).toMatchObject({ state: 'half_open' });
     expect(clusterBreaker).not.toHaveProperty('probe');
     expect(await plain.acquire(cluster, 'RCA-2', later + 1)).toMatchObject({ allowed: true, probe: true });
+  });
+
+  it('keeps every opening in its history — by failures, by a failed probe, by hand — after the breaker closes again', async () => {
+    // Prepare
+    const breakers = repository();
+    const scope = freshScope();
+    const manual = freshScope();
+    const later = T0 + 31 * MINUTE;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const ours = (openings: BreakerOpening[]) =>
+      openings.filter((o) => o.scope === scope || o.scope === manual);
+    await openAtT0(breakers, scope);
+    await breakers.acquire(scope, 'RCA-PROBE', later);
+    await breakers.recordFailure(scope, 'RCA-PROBE', later + MINUTE);
+    await breakers.forceOpen(manual, 'maintenance', undefined, later);
+    await breakers.forceOpen(manual, 'still maintenance', undefined, later + MINUTE);
+    await breakers.forceClose(manual, 'done', later + 2 * MINUTE);
+    await breakers.forceClose(scope, 'done', later + 2 * MINUTE);
+
+    // Act
+    const all = ours(await breakers.openedSince(iso(T0)));
+    const sinceLater = ours(await breakers.openedSince(iso(later)));
+
+    // Assess
+    expect(all.map((o) => [o.scope, o.at, o.manual])).toEqual([
+      [scope, iso(T0), false],
+      [manual, iso(later), true],
+      [scope, iso(later + MINUTE), false],
+    ]);
+    expect(sinceLater).toHaveLength(2);
+    expect(await breakers.get(scope)).toMatchObject({ state: 'closed' });
   });
 });
