@@ -10,6 +10,7 @@ export default defineConfig({
       'test/core/breaker.test.ts',
       'test/core/incident-key.test.ts',
       'test/core/classify.test.ts',
+      'test/core/classify-rules.test.ts',
       'test/core/classification-corrections.test.ts',
       'test/core/free-text.test.ts',
       'test/core/launch-parameters.test.ts',
