@@ -606,7 +606,7 @@ describe('what each step reports', () => {
     const step = forceOpen(closedWith(0), 'upgrade', T0);
 
     // Assess
-    expect(step.breaker.manual).toEqual({ reason: 'upgrade', at: T0 });
+    expect(step.breaker.manual).toStrictEqual({ reason: 'upgrade', at: T0 });
   });
 
   it('keeps the 50 most recent failures of a breaker that stays open', () => {
@@ -636,5 +636,43 @@ describe('what each step reports', () => {
     expect(step.changed).toBe(true);
     expect(step.breaker.recentFailures.map((failure) => failure.ticketId)).toEqual(['RCA-NEW']);
     expect(step.breaker.totalFailures).toBe(2);
+  });
+});
+
+describe('a half-open breaker whose probe was released', () => {
+  function released(): Breaker {
+    const { breaker, claimedAt } = halfOpen();
+    return release(breaker, 'RCA-PROBE', claimedAt).breaker;
+  }
+
+  it.each([
+    {
+      step: 'a success',
+      run: (b: Breaker) => recordSuccess(b, 'RCA-PROBE', T0),
+      state: 'half_open',
+      changed: false,
+    },
+    {
+      step: 'a release',
+      run: (b: Breaker) => release(b, 'RCA-PROBE', T0),
+      state: 'half_open',
+      changed: false,
+    },
+    {
+      step: 'a late failure',
+      run: (b: Breaker) => recordFailure(b, 'RCA-PROBE', T0 + 3 * 3600 * SECOND, config),
+      state: 'half_open',
+      changed: true,
+    },
+  ])('takes $step of the former probe holder without closing or opening', ({ run, state, changed }) => {
+    // Prepare
+    const before = released();
+
+    // Act
+    const step = run(before);
+
+    // Assess
+    expect(step.breaker.state).toBe(state);
+    expect(step.changed).toBe(changed);
   });
 });

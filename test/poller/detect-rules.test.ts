@@ -331,6 +331,12 @@ describe('driverLossVerdict', () => {
     ['pending just inside the grace period', [], LATE - 1, pending],
     ['unhealthy at the end of the grace period', [], LATE, unhealthy],
     ['pending on other events only', [event('RUNNING', LOSS + 10)], LOSS + 20, pending],
+    [
+      'healed whatever other events follow',
+      [event('DRIVER_HEALTHY', LOSS + 10), event('RUNNING', LOSS + 20)],
+      LATE,
+      healed(LOSS + 10),
+    ],
   ])('is %s', (_, events, now, expected) => {
     // Act
     const verdict = driverLossVerdict(events, LOSS, now);

@@ -441,6 +441,32 @@ describe('guard: the verdict and its evidence at the edge of each rule', () => {
       },
     ],
     [
+      'a later termination whose state message tells the same class as the incident',
+      input({
+        signal: { ...termination, terminationReason: { code: 'INIT_SCRIPT_FAILURE', type: 'CLIENT_ERROR' } },
+        errorType: 'DatabricksInitScriptFailure',
+        cluster: terminated({
+          terminated_time: T + MIN,
+          termination_reason: { code: 'UNKNOWN' },
+          state_message: 'Init script failure: /x.sh exited with code 1',
+        }),
+      }),
+      { kind: 'act' },
+    ],
+    [
+      'a later termination that is no failure by its code',
+      input({
+        cluster: terminated({
+          terminated_time: T + MIN,
+          termination_reason: { code: 'INACTIVITY', type: 'CLIENT_ERROR' },
+        }),
+      }),
+      {
+        kind: 'escalate',
+        reason: `the cluster terminated again at ${iso(T + MIN)} for another reason (INACTIVITY) than the incident's; that is not the failure this recovery was started for`,
+      },
+    ],
+    [
       'an idle cluster this recovery already acted on',
       input({
         acted: true,
