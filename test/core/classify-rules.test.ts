@@ -317,6 +317,13 @@ describe('classifyTermination: every branch with its whole answer', () => {
       'the cluster is managed by Lakeflow Declarative Pipelines, which recovers it itself',
     ],
     ['keeps the action of an all-purpose cluster', 'UI', 'DRIVER_UNREACHABLE', 'restart_cluster', undefined],
+    [
+      'keeps an escalation of a job cluster without a note',
+      'JOB',
+      'ACCESS_TOKEN_FAILURE',
+      'escalate',
+      undefined,
+    ],
   ])('%s', (_name, clusterSource, code, action, note) => {
     // Act
     const classification = classifyTermination({ code }, { clusterSource });
@@ -511,6 +518,17 @@ describe('classifySignal: each kind of signal', () => {
           code: 'DRIVER_UNREACHABLE',
         },
       ),
+    ],
+    [
+      'a restart with no termination reason at all as no failure',
+      signal({ kind: 'restarting' }),
+      {
+        isFailure: false,
+        reason:
+          'the cluster is restarting and no termination reason says why; the poller watches its outcome',
+        basis: 'observation',
+        confidence: 1,
+      },
     ],
     [
       'a restart without a reason as no failure',
