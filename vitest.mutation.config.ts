@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The unit tests of the decision modules `npm run mutation` mutates (see stryker.config.json). They
+ * need neither DynamoDB Local nor the workflow interpreter, so each mutant costs a fraction of a second.
+ */
+export default defineConfig({
+  test: {
+    include: [
+      'test/core/breaker.test.ts',
+      'test/core/incident-key.test.ts',
+      'test/core/classify.test.ts',
+      'test/core/classify-rules.test.ts',
+      'test/core/classification-corrections.test.ts',
+      'test/core/free-text.test.ts',
+      'test/core/launch-parameters.test.ts',
+      'test/core/termination-codes.test.ts',
+      'test/workflow/plan.test.ts',
+      'test/workflow/guard-decision.test.ts',
+      'test/poller/detect.test.ts',
+      'test/poller/detect-rules.test.ts',
+    ],
+    setupFiles: ['test/setup.ts'],
+    testTimeout: 30_000,
+  },
+});
