@@ -10,7 +10,6 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -22,6 +21,7 @@ import { IntakeFirewall } from './firewall.ts';
 import { RecoveryFunction } from './recovery-function.ts';
 import type { IntakeSecrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
+import type { WorkspaceRegistry } from './workspace-registry.ts';
 
 /** A Databricks workspace the intake accepts signals for, with the secret holding its credentials. */
 export interface DatabricksWorkspace {
@@ -58,8 +58,8 @@ export interface IntakeBreakerConfig {
 
 /** Properties of {@link IntakeApi}. */
 export interface IntakeApiProps {
-  /** The workspaces whose signals are accepted; at least one. */
-  readonly workspaces: readonly DatabricksWorkspace[];
+  /** The workspace registry: the workspaces whose signals are accepted, and their credentials. */
+  readonly workspaces: WorkspaceRegistry;
 
   /** The table tickets, incidents and breakers are written to. */
   readonly storage: Storage;
@@ -206,9 +206,6 @@ export class IntakeApi extends Construct {
   constructor(scope: Construct, id: string, props: IntakeApiProps) {
     super(scope, id);
 
-    if (props.workspaces.length === 0) {
-      throw new Error(`${this.node.path}: configure at least one Databricks workspace`);
-    }
     const playbookOverrides = validPlaybookOverrides(this, props.playbookOverrides);
     const breakerConfig = validBreakerConfig(this, props.breakerConfig);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
@@ -229,7 +226,7 @@ export class IntakeApi extends Construct {
     props.storage.grantReadWriteData(fn);
     props.secrets.grantRead(fn);
     // The intake only reads clusters and runs: it gets the read-only credentials where configured.
-    grantDatabricksWorkspaces(fn, props.workspaces, 'read');
+    props.workspaces.grantCredentials(this.function, 'read');
     if (props.stateMachine !== undefined) {
       this.grantStartRecovery(props.stateMachine);
     }
@@ -362,44 +359,6 @@ export class IntakeApi extends Construct {
     account.applyRemovalPolicy(RemovalPolicy.RETAIN);
     account.node.addDependency(this.api.node.defaultChild as Construct);
     this.api.deploymentStage.node.addDependency(account);
-  }
-}
-
-/**
- * Which credential of a workspace a function gets: `act` (the credential that restarts clusters and
- * repairs runs) or `read` (the read-only one where configured, else the acting one).
- */
-export type DatabricksAccess = 'act' | 'read';
-
-/**
- * Lets a function read one credential of each workspace — and no other — and tells it the workspaces
- * in `DATABRICKS_WORKSPACES` (`[{ id, host, credentialsSecretArn, databricksWorkspaceId? }]`, as
- * `functions/databricks` parses it), `credentialsSecretArn` naming the credential granted.
- */
-export function grantDatabricksWorkspaces(
-  fn: LambdaFunction,
-  workspaces: readonly DatabricksWorkspace[],
-  access: DatabricksAccess = 'act',
-): void {
-  const credential = (workspace: DatabricksWorkspace): ISecret =>
-    access === 'read'
-      ? (workspace.readOnlyCredentialsSecret ?? workspace.credentialsSecret)
-      : workspace.credentialsSecret;
-  fn.addEnvironment(
-    'DATABRICKS_WORKSPACES',
-    Stack.of(fn).toJsonString(
-      workspaces.map((workspace) => ({
-        id: workspace.id,
-        host: workspace.host,
-        credentialsSecretArn: credential(workspace).secretArn,
-        ...(workspace.databricksWorkspaceId === undefined
-          ? {}
-          : { databricksWorkspaceId: workspace.databricksWorkspaceId }),
-      })),
-    ),
-  );
-  for (const workspace of workspaces) {
-    credential(workspace).grantRead(fn);
   }
 }
 
