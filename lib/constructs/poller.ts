@@ -170,11 +170,6 @@ export class Poller extends Construct {
       throw new Error(`${this.node.path}: schedule must be a whole number of minutes, at least 1`);
     }
     const timeout = props.timeout ?? Duration.seconds(Math.min(285, (minutes - 1) * 60 || 50));
-    if (timeout.toSeconds() > 285) {
-      throw new Error(
-        `${this.node.path}: timeout must be at most 285 s, inside the Express workflow's 5 minutes`,
-      );
-    }
     const maxConcurrency = props.maxConcurrency ?? 10;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
       throw new Error(`${this.node.path}: maxConcurrency must be a whole number from 1 to 1000`);
@@ -182,6 +177,11 @@ export class Poller extends Construct {
     if (timeout.toSeconds() >= period.toSeconds()) {
       throw new Error(
         `${this.node.path}: timeout (${timeout.toSeconds()} s) must be shorter than the schedule (${period.toSeconds()} s), so that runs do not overlap`,
+      );
+    }
+    if (timeout.toSeconds() > 285) {
+      throw new Error(
+        `${this.node.path}: timeout must be at most 285 s, inside the Express workflow's 5 minutes`,
       );
     }
     const environment = {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import {
@@ -164,6 +165,14 @@ export class WorkspaceRegistry extends Construct {
     }
   }
 
+  private seedLogGroup?: LogGroup;
+
+  /** One log group for the seeding function, kept like every other log of the stack. */
+  private seedLogs(): LogGroup {
+    this.seedLogGroup ??= new LogGroup(this, 'SeedLogs', { retention: RetentionDays.THREE_MONTHS });
+    return this.seedLogGroup;
+  }
+
   private seeder(id: string, workspaces: readonly WorkspaceEntryInput[]): AwsCustomResource {
     const table = this.storage.table;
     const items = workspaces.map((workspace) => ({
@@ -192,6 +201,7 @@ export class WorkspaceRegistry extends Construct {
         new PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [table.tableArn] }),
       ]),
       installLatestAwsSdk: false,
+      logGroup: this.seedLogs(),
     });
     return resource;
   }
