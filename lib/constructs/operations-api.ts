@@ -46,6 +46,9 @@ const ROUTES: readonly (readonly [path: string, methods: readonly string[]])[] =
   ['silences/{id}', ['DELETE']],
   ['report', ['GET']],
   ['doctor', ['GET']],
+  ['workspaces', ['GET', 'POST']],
+  ['workspaces/{id}', ['DELETE']],
+  ['workspaces/{id}/check', ['GET']],
 ];
 
 /**
