@@ -11,7 +11,6 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -22,27 +21,6 @@ import { RecoveryFunction } from './recovery-function.ts';
 import type { IntakeSecrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
 import type { WorkspaceRegistry } from './workspace-registry.ts';
-
-/** A Databricks workspace the intake accepts signals for, with the secret holding its credentials. */
-export interface DatabricksWorkspace {
-  /** Stable id used in incident keys, tickets and `POST /databricks-monitor/{workspace}`. */
-  readonly id: string;
-  /** The workspace URL, `https://<deployment>.cloud.databricks.com`. */
-  readonly host: string;
-  /**
-   * The secret holding the workspace's PAT or OAuth M2M credentials. Created by the operator;
-   * encrypted with the AWS-managed `aws/secretsmanager` key, since no KMS grant is made for it.
-   */
-  readonly credentialsSecret: ISecret;
-  /**
-   * A secret holding a read-only credential of the workspace, which the intake reads with instead of
-   * `credentialsSecret`: the internet-facing function then holds nothing that can change a cluster.
-   * @default - the intake reads with `credentialsSecret`
-   */
-  readonly readOnlyCredentialsSecret?: ISecret;
-  /** The numeric workspace id Databricks puts in job notifications (`workspace_id`). @default none */
-  readonly databricksWorkspaceId?: string;
-}
 
 /** Circuit breaker settings (`BREAKER_CONFIG`); see `BreakerConfig` in `functions/core/breaker.ts`. */
 export interface IntakeBreakerConfig {

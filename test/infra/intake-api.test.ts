@@ -5,7 +5,6 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { parseWorkspacesConfig } from '../../functions/databricks/workspaces.ts';
 import { IntakeApi, type IntakeApiProps } from '../../lib/constructs/intake-api.ts';
 import { IntakeSecrets } from '../../lib/constructs/secrets.ts';
 import { Storage } from '../../lib/constructs/storage.ts';

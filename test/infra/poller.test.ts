@@ -1,10 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import type { DatabricksWorkspace } from '../../lib/constructs/intake-api.ts';
 import { Notifications } from '../../lib/constructs/notifications.ts';
 import { Poller, type PollerProps } from '../../lib/constructs/poller.ts';
 import { Storage } from '../../lib/constructs/storage.ts';

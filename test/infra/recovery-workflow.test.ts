@@ -3,7 +3,6 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import type { DatabricksWorkspace } from '../../lib/constructs/intake-api.ts';
 import { Notifications } from '../../lib/constructs/notifications.ts';
 import { RecoveryWorkflow, type RecoveryWorkflowProps } from '../../lib/constructs/recovery-workflow.ts';
 import { Storage } from '../../lib/constructs/storage.ts';
