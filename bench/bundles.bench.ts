@@ -24,8 +24,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { createTable } from '../functions/store/table-definition.ts';
+import { WorkspaceRepository } from '../functions/store/workspaces.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { RecoveryStack } from '../lib/stack.ts';
 import { CRASHED, FAILED, ROOT, scenario, startSimulatorProcess } from './support.ts';
@@ -210,7 +212,7 @@ interface PollerRun {
   readonly requests: Record<string, number>;
 }
 
-/** One scheduled invocation of the bundled poller over `total` simulated clusters. */
+/** One invocation of the bundled poll function (the Map's step for one workspace) over `total` simulated clusters. */
 async function runBundledPoller(
   poller: BundledFunction,
   total: number,
@@ -233,6 +235,11 @@ async function runBundledPoller(
   });
   try {
     await createTable(dynamo, tableName);
+    // The workspace is read from the registry, as in AWS.
+    await new WorkspaceRepository({ client: DynamoDBDocumentClient.from(dynamo), tableName }).put(
+      { id: 'bench', host: sim.url, credentialsSecretName: 'databricks/bench' },
+      { actor: 'bench', source: 'operator' },
+    );
     // The drivers crash after their clusters started, the failures happen before the poll.
     await sleep(1000);
     for (const id of FAILED) {
@@ -263,7 +270,8 @@ async function runBundledPoller(
         invokedFunctionArn: 'arn:aws:lambda:${REGION}:${ACCOUNT}:function:bench-poller',
         getRemainingTimeInMillis: () => 240000 - (performance.now() - started),
       };
-      handler({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, context).then((summary) => {
+      handler({ step: 'workspace', workspaceId: 'bench', deadline: Date.now() + 240000 }, context).then((result) => {
+        const summary = { workspaces: [result] };
         const wallMs = performance.now() - started;
         process.stdout.write('\\nBENCH-RESULT ' + JSON.stringify({ summary, wallMs, maxRssKb: peakRssKb(), afterLoadKb }) + '\\n');
       }, (error) => {
@@ -276,13 +284,6 @@ async function runBundledPoller(
         ...poller.environment,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
         TABLE_NAME: tableName,
-        DATABRICKS_WORKSPACES: JSON.stringify([
-          {
-            id: 'bench',
-            host: sim.url,
-            credentialsSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:bench`,
-          },
-        ]),
         STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:bench`,
         AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
         // DynamoDB Local keeps one database per access key: the one the table was created with.

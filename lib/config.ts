@@ -1,9 +1,8 @@
 import { Annotations } from 'aws-cdk-lib';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import * as z from '../functions/core/zod.ts';
+import { SecretNameSchema, type WorkspaceEntryInput } from '../functions/databricks/registry.ts';
 import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
-import type { DatabricksWorkspace } from './constructs/intake-api.ts';
 
 /**
  * A Databricks workspace as the operator configures it in CDK context. The credentials secret is
@@ -54,6 +53,10 @@ export interface RecoveryConfig {
   readonly wafRateLimit?: number;
   /** Whether tickets, logs and the topic's key outlive the stack; unset keeps the default (retained). */
   readonly retainData?: boolean;
+  /** The prefix of every Databricks credentials secret name; unset keeps the default (`databricks/`). */
+  readonly databricksSecretPrefix?: string;
+  /** The prefix of the read-only credentials, the only secrets the intake may then read; unset: none. */
+  readonly databricksReadOnlySecretPrefix?: string;
 }
 
 /** The context keys this app reads. */
@@ -68,6 +71,8 @@ export const CONTEXT_KEYS = {
   wafEnabled: 'wafEnabled',
   wafRateLimit: 'wafRateLimit',
   retainData: 'retainData',
+  databricksSecretPrefix: 'databricksSecretPrefix',
+  databricksReadOnlySecretPrefix: 'databricksReadOnlySecretPrefix',
 } as const;
 
 /**
@@ -79,16 +84,6 @@ export const EXAMPLE_WORKSPACE: WorkspaceContext = {
   host: 'https://example.cloud.databricks.com',
   credentialsSecretName: 'databricks/example',
 };
-
-// Secrets Manager's own rule for secret names.
-const SecretNameSchema = z
-  .string()
-  .check(
-    z.trim(),
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(512, 'must be at most 512 characters'),
-    z.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and /_+=.@-'),
-  );
 
 const WorkspaceContextSchema = z
   .extend(
@@ -163,18 +158,25 @@ export function readRecoveryConfig(scope: Construct): RecoveryConfig {
     wafEnabled: contextValue(scope, CONTEXT_KEYS.wafEnabled, BooleanContextSchema),
     wafRateLimit: contextValue(scope, CONTEXT_KEYS.wafRateLimit, WafRateLimitSchema),
     retainData: contextValue(scope, CONTEXT_KEYS.retainData, BooleanContextSchema),
+    databricksSecretPrefix: contextValue(scope, CONTEXT_KEYS.databricksSecretPrefix, SecretNameSchema),
+    databricksReadOnlySecretPrefix: contextValue(
+      scope,
+      CONTEXT_KEYS.databricksReadOnlySecretPrefix,
+      SecretNameSchema,
+    ),
   };
 }
 
 /**
- * The configured workspaces with their credentials secrets imported by name into `scope`. Notes
- * in the synthesis output when the example workspace stands in for a real one.
+ * The configured workspaces as the registry's seed (written at deployment, see
+ * `lib/constructs/workspace-registry.ts`). Notes in the synthesis output when the example workspace
+ * stands in for a real one.
  */
-export function importWorkspaces(scope: Construct, config: RecoveryConfig): DatabricksWorkspace[] {
+export function seedWorkspaces(scope: Construct, config: RecoveryConfig): WorkspaceEntryInput[] {
   if (config.exampleWorkspace) {
     // Info, not a warning: a fresh checkout must synthesise cleanly, also with --strict.
     Annotations.of(scope).addInfo(
-      `No Databricks workspace configured: using the example workspace '${EXAMPLE_WORKSPACE.id}', which cannot be reached. Set the context ${CONTEXT_KEYS.workspaces} in cdk.json or with -c to [{"id": "...", "host": "https://...", "credentialsSecretName": "..."}].`,
+      `No Databricks workspace configured: using the example workspace '${EXAMPLE_WORKSPACE.id}', which cannot be reached. Set the context ${CONTEXT_KEYS.workspaces} in cdk.json or with -c to [{"id": "...", "host": "https://...", "credentialsSecretName": "..."}], or add workspaces with rca workspaces add.`,
     );
   }
   const actingOnly = config.databricksWorkspaces.filter((w) => w.readOnlyCredentialsSecretName === undefined);
@@ -183,25 +185,17 @@ export function importWorkspaces(scope: Construct, config: RecoveryConfig): Data
       `Workspace${actingOnly.length === 1 ? '' : 's'} ${actingOnly.map((w) => w.id).join(', ')} without readOnlyCredentialsSecretName: the internet-facing intake reads ${actingOnly.length === 1 ? 'it' : 'them'} with the acting credential, which can also restart clusters. See docs/deploy.md, "Databricks credentials".`,
     );
   }
-  return config.databricksWorkspaces.map(
-    ({ credentialsSecretName, readOnlyCredentialsSecretName, ...workspace }) => ({
-      ...workspace,
-      credentialsSecret: Secret.fromSecretNameV2(
-        scope,
-        `DatabricksCredentials-${workspace.id}`,
-        credentialsSecretName,
-      ),
-      ...(readOnlyCredentialsSecretName === undefined
-        ? {}
-        : {
-            readOnlyCredentialsSecret: Secret.fromSecretNameV2(
-              scope,
-              `DatabricksReadOnlyCredentials-${workspace.id}`,
-              readOnlyCredentialsSecretName,
-            ),
-          }),
-    }),
-  );
+  return config.databricksWorkspaces.map((workspace) => ({
+    id: workspace.id,
+    host: workspace.host,
+    credentialsSecretName: workspace.credentialsSecretName,
+    ...(workspace.readOnlyCredentialsSecretName === undefined
+      ? {}
+      : { readOnlyCredentialsSecretName: workspace.readOnlyCredentialsSecretName }),
+    ...(workspace.databricksWorkspaceId === undefined
+      ? {}
+      : { databricksWorkspaceId: workspace.databricksWorkspaceId }),
+  }));
 }
 
 function contextValue<T extends z.ZodMiniType>(

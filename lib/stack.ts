@@ -1,8 +1,8 @@
 import { CfnOutput, Duration, RemovalPolicies, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { importWorkspaces, readRecoveryConfig } from './config.ts';
-import { type DatabricksWorkspace, IntakeApi } from './constructs/intake-api.ts';
+import { readRecoveryConfig, seedWorkspaces } from './config.ts';
+import { IntakeApi } from './constructs/intake-api.ts';
 import { Monitoring } from './constructs/monitoring.ts';
 import { Notifications } from './constructs/notifications.ts';
 import { OperationsApi } from './constructs/operations-api.ts';
@@ -11,6 +11,7 @@ import { RecoveryFunction } from './constructs/recovery-function.ts';
 import { RecoveryWorkflow } from './constructs/recovery-workflow.ts';
 import { IntakeSecrets } from './constructs/secrets.ts';
 import { Storage } from './constructs/storage.ts';
+import { WorkspaceRegistry } from './constructs/workspace-registry.ts';
 
 /** Databricks cluster failure detection and recovery. Composes the constructs; holds no resource of its own. */
 export class RecoveryStack extends Stack {
@@ -26,8 +27,8 @@ export class RecoveryStack extends Stack {
   /** Answers which build is deployed; has no access to anything. */
   public readonly healthFunction: RecoveryFunction;
 
-  /** The Databricks workspaces, from the CDK context `databricksWorkspaces` (see `lib/config.ts`). */
-  public readonly workspaces: readonly DatabricksWorkspace[];
+  /** The workspace registry, seeded from the CDK context `databricksWorkspaces` (see `lib/config.ts`). */
+  public readonly workspaces: WorkspaceRegistry;
 
   /** The HTTP intake: `POST /databricks-monitor` (and `/{workspace}`). */
   public readonly intake: IntakeApi;
@@ -59,7 +60,14 @@ export class RecoveryStack extends Stack {
       synchronousCaller: 'operators and post-deployment smoke tests (lambda invoke, RequestResponse)',
     });
 
-    this.workspaces = importWorkspaces(this, config);
+    this.workspaces = new WorkspaceRegistry(this, 'Workspaces', {
+      storage: this.storage,
+      seed: seedWorkspaces(this, config),
+      ...(config.databricksSecretPrefix === undefined ? {} : { secretPrefix: config.databricksSecretPrefix }),
+      ...(config.databricksReadOnlySecretPrefix === undefined
+        ? {}
+        : { readOnlySecretPrefix: config.databricksReadOnlySecretPrefix }),
+    });
     this.recoveryWorkflow = new RecoveryWorkflow(this, 'RecoveryWorkflow', {
       storage: this.storage,
       notifications: this.notifications,
@@ -111,6 +119,7 @@ export class RecoveryStack extends Stack {
       logGroups: [
         this.intake.function.logGroup,
         this.poller.function.logGroup,
+        this.poller.logGroup,
         this.recoveryWorkflow.taskFunction.logGroup,
       ],
     });

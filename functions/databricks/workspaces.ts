@@ -104,24 +104,59 @@ export function workspaceAliases(workspaces: readonly WorkspaceConfig[]): Record
   );
 }
 
-/** One DatabricksClient per configured workspace. */
+/**
+ * One DatabricksClient per configured workspace. The set can be replaced at run time (`replace`, from
+ * the registry's cache): `ids()` and `aliases()` are live views, updated in place, so a caller that
+ * kept them at cold start sees the current workspaces.
+ */
 export class WorkspaceClients {
-  private readonly configs: ReadonlyMap<string, WorkspaceConfig>;
+  private configs: ReadonlyMap<string, WorkspaceConfig>;
   private readonly clients = new Map<string, DatabricksClient>();
   private readonly options: WorkspaceClientsOptions;
+  private readonly idsView: string[] = [];
+  private readonly aliasesView: Record<string, string> = {};
 
   constructor(options: WorkspaceClientsOptions) {
     this.options = options;
-    this.configs = new Map(parseWorkspacesConfig(options.workspaces).map((w) => [w.id, w]));
+    this.configs = new Map();
+    // An empty list is allowed here: a registry may be empty for a moment (before its seeding).
+    if (options.workspaces.length > 0) this.replace(parseWorkspacesConfig(options.workspaces));
   }
 
+  /**
+   * Makes `workspaces` the configured set. A client whose workspace is gone or changed (host,
+   * credential) is dropped; the others, with their credentials and tokens, are kept.
+   */
+  replace(workspaces: readonly WorkspaceConfig[]): void {
+    const next = new Map(workspaces.map((w) => [w.id, w]));
+    for (const [id, config] of this.configs) {
+      const now = next.get(id);
+      if (
+        now === undefined ||
+        now.host !== config.host ||
+        now.credentialsSecretArn !== config.credentialsSecretArn
+      )
+        this.clients.delete(id);
+    }
+    this.configs = next;
+    this.idsView.splice(0, this.idsView.length, ...next.keys());
+    for (const key of Object.keys(this.aliasesView)) delete this.aliasesView[key];
+    Object.assign(this.aliasesView, workspaceAliases(workspaces));
+  }
+
+  /** The configured ids: a live view (see the class). */
   ids(): string[] {
-    return [...this.configs.keys()];
+    return this.idsView;
   }
 
-  /** Databricks workspace id → configured id, for the workspaces that declare theirs. */
+  /** Databricks workspace id → configured id, for the workspaces that declare theirs (a live view). */
   aliases(): Record<string, string> {
-    return workspaceAliases([...this.configs.values()]);
+    return this.aliasesView;
+  }
+
+  /** The configuration of a workspace, if it is configured. */
+  config(workspaceId: string): WorkspaceConfig | undefined {
+    return this.configs.get(workspaceId);
   }
 
   /** The client of a workspace; throws UnknownWorkspaceError for an id that is not configured. */

@@ -9,7 +9,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { loadPlaybooks } from '../core/playbooks.ts';
 import * as z from '../core/zod.ts';
-import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
+import { registryUnavailableResponse, withWorkspaces } from '../databricks/registry.ts';
 import { createIntakeHandler } from '../intake/app.ts';
 import { parseApiKeys } from '../intake/auth.ts';
 import { workspaceDeps } from '../intake/service.ts';
@@ -18,6 +18,7 @@ import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctions } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
+import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
@@ -28,19 +29,15 @@ const tracer = new Tracer();
 
 const tableName = requireEnv('TABLE_NAME');
 const keysSecretArn = requireEnv('INTAKE_SECRET_ARN');
-const workspaces = parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined));
 const playbooks = loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {}));
 const breakerConfig = jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {});
 
 const secretsProvider = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManager) });
 const tickets = new TicketRepository({ client: documentClient, tableName });
-const databricks = new WorkspaceClients({
-  workspaces,
-  secrets: secretsManager,
-  logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
-});
+// The intake reads with each workspace's read-only credential where one is registered.
+const { databricks, sync } = registryWorkspaces({ access: 'read', secrets: secretsManager, logger });
 
-export const handler = createIntakeHandler({
+const intake = createIntakeHandler({
   loadKeys: async () => parseApiKeys(secretText(await secretsProvider.get(keysSecretArn, { maxAge: 60 }))),
   tickets,
   silences: new SilenceRepository({ client: documentClient, tableName }),
@@ -58,6 +55,8 @@ export const handler = createIntakeHandler({
   metrics,
   tracer,
 });
+
+export const handler = withWorkspaces(sync, intake, registryUnavailableResponse);
 
 function secretText(value: string | Uint8Array | undefined): string | undefined {
   return value === undefined || typeof value === 'string' ? value : Buffer.from(value).toString('utf8');

@@ -5,27 +5,31 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { loadPlaybooks } from '../core/playbooks.ts';
 import * as z from '../core/zod.ts';
-import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
+import { registryUnavailableResponse, withWorkspaces } from '../databricks/registry.ts';
+import { WorkspaceClients } from '../databricks/workspaces.ts';
 import { createOpsHandler, iamOperator } from '../ops/app.ts';
 import { operationsDeps } from '../ops/wiring.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctions } from '../shared/aws-sfn.ts';
-import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
+import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
+import { OperationsLog } from '../store/operations-log.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
 const tableName = requireEnv('TABLE_NAME');
-const databricks = new WorkspaceClients({
-  workspaces: parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined)),
+const { databricks, registry, directory, sync } = registryWorkspaces({
+  access: 'act',
   secrets: secretsManager,
-  logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
+  logger,
 });
+const readOnlyPrefix = optionalEnv('DATABRICKS_READ_ONLY_SECRET_PREFIX');
 
-export const handler = createOpsHandler({
+const operations = createOpsHandler({
   ...operationsDeps(
     {
       documentClient,
@@ -46,4 +50,20 @@ export const handler = createOpsHandler({
   ),
   authorize: iamOperator,
   logger,
+  workspaces: {
+    registry,
+    log: new OperationsLog({ client: documentClient, tableName }),
+    prefixes: {
+      acting: requireEnv('DATABRICKS_SECRET_PREFIX'),
+      ...(readOnlyPrefix === undefined ? {} : { readOnly: readOnlyPrefix }),
+    },
+    // A workspace being added is not in the cache yet: a client of its own, with its acting secret.
+    probe: (config) => new WorkspaceClients({ workspaces: [config], secrets: secretsManager }).get(config.id),
+    changed: async () => {
+      await directory.refresh();
+      await sync();
+    },
+  },
 });
+
+export const handler = withWorkspaces(sync, operations, registryUnavailableResponse);

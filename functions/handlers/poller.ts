@@ -1,20 +1,22 @@
 /**
- * Lambda entry of the poller (EventBridge schedule, every 5 minutes): wires the run from the
- * environment. Everything is built once, at cold start.
+ * Lambda entry of the poll workflow's task function (`state-machines/poll.asl.json`, started by the
+ * EventBridge schedule every 5 minutes): wires the steps from the environment. Everything is built
+ * once, at cold start; the workspaces come from the registry through its cache.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { loadPlaybooks } from '../core/playbooks.ts';
 import * as z from '../core/zod.ts';
-import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
-import { createPollerHandler } from '../poller/app.ts';
+import { withWorkspaces } from '../databricks/registry.ts';
+import { createPollStepHandler } from '../poller/app.ts';
 import { resolvePollerOptions } from '../poller/config.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctions } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
+import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';
 import { RestoreRepository } from '../store/restores.ts';
@@ -26,16 +28,19 @@ const metrics = new Metrics();
 const tracer = new Tracer();
 
 const tableName = requireEnv('TABLE_NAME');
-const workspaces = parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined));
-const databricks = new WorkspaceClients({
-  workspaces,
+const { databricks, sync } = registryWorkspaces({
+  access: 'act',
   secrets: tracer.captureAWSv3Client(secretsManager),
-  logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
+  logger,
 });
 
-export const handler = createPollerHandler({
-  workspaceIds: databricks.ids(),
+const steps = createPollStepHandler({
+  workspaceIds: async () => {
+    await sync();
+    return databricks.ids();
+  },
   databricks: (id) => databricks.get(id),
+  periodMs: jsonEnv('POLL_PERIOD_SECONDS', z.number().check(z.int(), z.gte(60), z.lte(3600)), 300) * 1000,
   cursors: new CursorRepository({ client: documentClient, tableName }),
   tickets: new TicketRepository({ client: documentClient, tableName }),
   restores: new RestoreRepository({ client: documentClient, tableName }),
@@ -57,3 +62,6 @@ export const handler = createPollerHandler({
   metrics,
   tracer,
 });
+
+// A registry that cannot be read fails the step, which the state machine retries.
+export const handler = withWorkspaces(sync, steps);

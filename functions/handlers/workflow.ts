@@ -6,13 +6,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import * as z from '../core/zod.ts';
-import { parseWorkspacesConfig, WorkspaceClients } from '../databricks/index.ts';
+import { withWorkspaces } from '../databricks/registry.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { sns } from '../shared/aws-sns.ts';
 import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { FanOutNotifier, type Notifier, SnsNotifier } from '../shared/notify.ts';
 import { SlackNotifier } from '../shared/notify-slack.ts';
+import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { NotificationLedger } from '../store/notifications.ts';
 import { RestoreRepository } from '../store/restores.ts';
@@ -24,21 +25,16 @@ const metrics = new Metrics();
 const tracer = new Tracer();
 
 const tableName = requireEnv('TABLE_NAME');
-const workspaces = parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined));
 const slackSecretArn = optionalEnv('SLACK_WEBHOOK_SECRET_ARN');
 const secrets = tracer.captureAWSv3Client(secretsManager);
 
-const databricks = new WorkspaceClients({
-  workspaces,
-  secrets,
-  logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
-});
+const { databricks, sync } = registryWorkspaces({ access: 'act', secrets, logger });
 const notifiers: Notifier[] = [
   new SnsNotifier(tracer.captureAWSv3Client(sns), requireEnv('NOTIFICATION_TOPIC_ARN')),
   ...(slackSecretArn === undefined ? [] : [new SlackNotifier({ secretArn: slackSecretArn, secrets })]),
 ];
 
-export const handler = createWorkflowTaskHandler({
+const task = createWorkflowTaskHandler({
   tickets: new TicketRepository({ client: documentClient, tableName }),
   breakers: new BreakerRepository({
     client: documentClient,
@@ -55,3 +51,6 @@ export const handler = createWorkflowTaskHandler({
   metrics,
   tracer,
 });
+
+// A registry that cannot be read fails the Task, which the state machine retries.
+export const handler = withWorkspaces(sync, task);

@@ -15,6 +15,7 @@ import { SilenceNotFoundError } from '../store/silences.ts';
 import { TicketConflictError, TicketStateError } from '../store/tickets.ts';
 import { isTransient } from '../workflow/errors.ts';
 import * as ops from './service.ts';
+import { type WorkspaceOpsDeps, workspaceRoutes } from './workspaces.ts';
 
 /** Who is calling, or UnauthorizedError. */
 export type OperatorAuth = (event: ParsedEvent) => string;
@@ -40,6 +41,8 @@ export function operatorKey(key: string): OperatorAuth {
 export interface OpsAppDeps extends ops.OpsDeps {
   readonly authorize: OperatorAuth;
   readonly logger: Logger;
+  /** The workspace registry's routes (`/ops/workspaces`). @default - not served */
+  readonly workspaces?: WorkspaceOpsDeps;
 }
 
 const TICKET_ID = /^RCA-\d{8}-\d{3,}$/;
@@ -86,6 +89,7 @@ export function createOpsHandler(deps: OpsAppDeps) {
     'GET /ops/report': async (event) => ok(await ops.report(query(event, 'hours'), deps)),
     'GET /ops/doctor': async (event) =>
       ok(await ops.doctor(query(event, 'cluster'), query(event, 'workspace'), deps)),
+    ...workspaceRoutes(deps.workspaces),
   };
 
   const route = async (event: ParsedEvent): Promise<APIGatewayProxyResult> => {

@@ -11,6 +11,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { assertSomethingPolled, type PollerDeps, type PollReport, runPoll } from './run.ts';
+import { type PollStepDeps, runPollStep } from './steps.ts';
 import type { PollerMetrics } from './workspace.ts';
 
 export interface PollerAppDeps extends Omit<PollerDeps, 'timeLeft' | 'metrics' | 'logger'> {
@@ -71,6 +72,31 @@ export function createPollerHandler(deps: PollerAppDeps) {
   };
 
   const handler = middy<ScheduledEvent, PollSummary>();
+  if (deps.tracer !== undefined) handler.use(captureLambdaHandler(deps.tracer, { captureResponse: false }));
+  return handler
+    .use(injectLambdaContext(deps.logger, { clearState: true, logEvent: false }))
+    .use(logMetrics(deps.metrics, { captureColdStartMetric: true }))
+    .handler(run);
+}
+
+export interface PollStepAppDeps extends Omit<PollStepDeps, 'metrics' | 'logger'> {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly tracer?: Tracer;
+}
+
+/**
+ * The poll workflow's task function (`state-machines/poll.asl.json`): one handler for its three
+ * steps (list, one workspace, reconcile), observability middleware first.
+ */
+export function createPollStepHandler(deps: PollStepAppDeps) {
+  const metrics: PollerMetrics = {
+    count: (name, value = 1) => deps.metrics.addMetric(name, MetricUnit.Count, value),
+    milliseconds: (name, value) => deps.metrics.addMetric(name, MetricUnit.Milliseconds, value),
+  };
+  const run = (event: unknown, context: Context): Promise<unknown> =>
+    runPollStep(event, { ...deps, metrics }, () => context.getRemainingTimeInMillis());
+  const handler = middy<unknown, unknown>();
   if (deps.tracer !== undefined) handler.use(captureLambdaHandler(deps.tracer, { captureResponse: false }));
   return handler
     .use(injectLambdaContext(deps.logger, { clearState: true, logEvent: false }))

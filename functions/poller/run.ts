@@ -64,21 +64,9 @@ export async function runPoll(deps: PollerDeps): Promise<PollReport> {
   const began = Date.now();
   const startedAt = clock();
   const semaphore = new Semaphore(options.maxConcurrentRequests);
-  const incident: IncidentDeps = {
-    tickets: deps.tickets,
-    breakers: deps.breakers,
-    workflow: deps.workflow,
-    playbooks: deps.playbooks,
-    autoRemediationEnabled: deps.autoRemediationEnabled,
-    ...(deps.silences === undefined ? {} : { silences: deps.silences }),
-    clock,
-    logger: deps.logger,
-    metrics: deps.metrics,
-    actor: deps.actor,
-  };
+  const incident = incidentDeps(deps, clock);
   // Detection leaves the reconciler its reserve; both stop a safety margin before the deadline.
   const detectionBudget = budget(deps.timeLeft, options.safetyMarginMs + options.reconcileReserveMs);
-  const reconcileBudget = budget(deps.timeLeft, options.safetyMarginMs);
 
   const settled = await Promise.allSettled(
     // async: a workspace whose client cannot even be built fails alone.
@@ -99,41 +87,15 @@ export async function runPoll(deps: PollerDeps): Promise<PollReport> {
     if (outcome.status === 'fulfilled') return outcome.value;
     return failedWorkspace(deps.workspaceIds[i] ?? 'unknown', outcome.reason);
   });
-  for (const result of workspaces) {
-    if (result.status !== 'complete') {
-      deps.logger.warn('workspace poll not complete; its cursor stays for the next run', {
-        workspaceId: result.workspaceId,
-        status: result.status,
-        problems: result.problems.slice(0, 10),
-      });
-    }
-  }
-  deps.metrics.count('WorkspacesPolled', workspaces.filter((w) => w.status === 'complete').length);
-  deps.metrics.count('WorkspacesIncomplete', workspaces.filter((w) => w.status === 'incomplete').length);
-  deps.metrics.count('WorkspaceErrors', workspaces.filter((w) => w.status === 'failed').length);
+  countWorkspaces(deps, workspaces);
 
   const problems: string[] = [];
-  if (deps.restores !== undefined) await restorePending(deps, deps.restores, problems);
-  let reconciled: ReconcileReport | undefined;
-  try {
-    reconciled = await reconcile({
-      ...incident,
-      tickets: deps.tickets,
-      breakers: deps.breakers,
-      inspector: deps.workflow,
-      positions: deps.cursors,
-      options,
-      clock,
-      budget: reconcileBudget,
-      metrics: deps.metrics,
-    });
-  } catch (error) {
-    problems.push(
-      `reconciler: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
-    );
-    deps.metrics.count('ReconcileErrors');
-    deps.logger.error('the reconciler failed', { error: problems.at(-1) });
+  if (deps.restores !== undefined) {
+    for (const workspaceId of deps.workspaceIds) {
+      await restorePending(deps, deps.restores, workspaceId, problems);
+    }
   }
+  const reconciled = await reconcileOnce(deps, problems);
 
   const durationMs = Date.now() - began;
   deps.metrics.milliseconds('PollDuration', durationMs);
@@ -147,34 +109,136 @@ export async function runPoll(deps: PollerDeps): Promise<PollReport> {
 }
 
 /**
+ * One workspace of the poll workflow's Map, in an invocation of its own: detection with the
+ * invocation's permits (no other workspace shares them), then its pending restores. The time left is
+ * the invocation's; the reconciler runs in a step of its own, so no reserve is kept for it.
+ */
+export async function pollOneWorkspace(
+  deps: Omit<PollerDeps, 'workspaceIds'>,
+  workspaceId: string,
+): Promise<WorkspacePollResult & { readonly problems: readonly string[] }> {
+  const options = deps.options ?? DEFAULT_POLLER_OPTIONS;
+  const clock = deps.clock ?? Date.now;
+  let result: WorkspacePollResult;
+  try {
+    result = await pollWorkspace(workspaceId, {
+      reader: deps.databricks(workspaceId),
+      cursors: deps.cursors,
+      incident: incidentDeps(deps, clock),
+      semaphore: new Semaphore(options.maxConcurrentRequests),
+      options,
+      clock,
+      budget: budget(deps.timeLeft, options.safetyMarginMs),
+      metrics: deps.metrics,
+    });
+  } catch (error) {
+    result = failedWorkspace(workspaceId, error);
+  }
+  const problems = [...result.problems];
+  if (deps.restores !== undefined && result.status !== 'failed') {
+    await restorePending(deps, deps.restores, workspaceId, problems);
+  }
+  return { ...result, problems };
+}
+
+/** The reconciler, once per run; a failure is reported in `problems`, never thrown. */
+export async function reconcileOnce(
+  deps: Omit<PollerDeps, 'workspaceIds' | 'databricks'>,
+  problems: string[],
+): Promise<ReconcileReport | undefined> {
+  const options = deps.options ?? DEFAULT_POLLER_OPTIONS;
+  const clock = deps.clock ?? Date.now;
+  try {
+    return await reconcile({
+      ...incidentDeps(deps, clock),
+      tickets: deps.tickets,
+      breakers: deps.breakers,
+      inspector: deps.workflow,
+      positions: deps.cursors,
+      options,
+      clock,
+      budget: budget(deps.timeLeft, options.safetyMarginMs),
+      metrics: deps.metrics,
+    });
+  } catch (error) {
+    problems.push(
+      `reconciler: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
+    deps.metrics.count('ReconcileErrors');
+    deps.logger.error('the reconciler failed', { error: problems.at(-1) });
+    return undefined;
+  }
+}
+
+/** The run's workspace counters, and a warning for each workspace left for the next run. */
+export function countWorkspaces(
+  deps: Pick<PollerDeps, 'logger' | 'metrics'>,
+  workspaces: readonly Pick<WorkspacePollResult, 'workspaceId' | 'status' | 'problems'>[],
+): void {
+  for (const result of workspaces) {
+    if (result.status !== 'complete') {
+      deps.logger.warn('workspace poll not complete; its cursor stays for the next run', {
+        workspaceId: result.workspaceId,
+        status: result.status,
+        problems: result.problems.slice(0, 10),
+      });
+    }
+  }
+  deps.metrics.count('WorkspacesPolled', workspaces.filter((w) => w.status === 'complete').length);
+  deps.metrics.count('WorkspacesIncomplete', workspaces.filter((w) => w.status === 'incomplete').length);
+  deps.metrics.count('WorkspaceErrors', workspaces.filter((w) => w.status === 'failed').length);
+}
+
+function incidentDeps(
+  deps: Omit<PollerDeps, 'workspaceIds' | 'databricks'>,
+  clock: () => number,
+): IncidentDeps {
+  return {
+    tickets: deps.tickets,
+    breakers: deps.breakers,
+    workflow: deps.workflow,
+    playbooks: deps.playbooks,
+    autoRemediationEnabled: deps.autoRemediationEnabled,
+    ...(deps.silences === undefined ? {} : { silences: deps.silences }),
+    clock,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    actor: deps.actor,
+  };
+}
+
+/**
  * Restores waiting for their cluster's next natural termination (see `restore.ts`): one Query per
  * workspace, and calls only for the clusters that have one. A failure is reported, never fatal.
  */
-async function restorePending(deps: PollerDeps, store: RestoreStore, problems: string[]): Promise<void> {
-  for (const workspaceId of deps.workspaceIds) {
-    try {
-      const client = deps.databricks(workspaceId);
-      if (client.getCluster === undefined || client.updateCluster === undefined) continue;
-      const result = await applyPendingRestores({
-        workspaceId,
-        store,
-        client: client as RestoreClient,
-        tickets: deps.tickets,
-        actor: deps.actor,
-        logger: deps.logger,
-      });
-      if (result.applied > 0) deps.metrics.count('ConfigRestored', result.applied);
-    } catch (error) {
-      problems.push(
-        `pending restores of ${workspaceId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
-      );
-      deps.logger.warn('pending restores not applied this run', { workspaceId, error: problems.at(-1) });
-    }
+async function restorePending(
+  deps: Omit<PollerDeps, 'workspaceIds'>,
+  store: RestoreStore,
+  workspaceId: string,
+  problems: string[],
+): Promise<void> {
+  try {
+    const client = deps.databricks(workspaceId);
+    if (client.getCluster === undefined || client.updateCluster === undefined) return;
+    const result = await applyPendingRestores({
+      workspaceId,
+      store,
+      client: client as RestoreClient,
+      tickets: deps.tickets,
+      actor: deps.actor,
+      logger: deps.logger,
+    });
+    if (result.applied > 0) deps.metrics.count('ConfigRestored', result.applied);
+  } catch (error) {
+    problems.push(
+      `pending restores of ${workspaceId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+    );
+    deps.logger.warn('pending restores not applied this run', { workspaceId, error: problems.at(-1) });
   }
 }
 
 /** Throws PollFailedError when every workspace failed, so that the invocation counts as an error. */
-export function assertSomethingPolled(report: PollReport): void {
+export function assertSomethingPolled(report: Pick<PollReport, 'workspaces'>): void {
   const failed = report.workspaces.filter((w) => w.status === 'failed');
   if (report.workspaces.length > 0 && failed.length === report.workspaces.length) {
     throw new PollFailedError(
@@ -190,7 +254,7 @@ function budget(timeLeft: () => number, reserveMs: number): Budget {
   };
 }
 
-function failedWorkspace(workspaceId: string, reason: unknown): WorkspacePollResult {
+export function failedWorkspace(workspaceId: string, reason: unknown): WorkspacePollResult {
   return {
     workspaceId,
     status: 'failed',

@@ -65,6 +65,11 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
       "rca doctor [--cluster C]   check the seed's common issues; why a cluster was or was not recovered",
     load: async () => (await import('./ops.ts')).doctorCommand,
   },
+  workspaces: {
+    summary:
+      'rca workspaces add|list|remove|check   the workspace registry: what the poller and the intake cover',
+    load: async () => (await import('./workspaces.ts')).workspacesCommand,
+  },
   simulator: {
     summary:
       'rca simulator         run the Databricks workspace simulator [--port N] [--token T] [--scenario FILE] [--time-scale X]',

@@ -48,13 +48,14 @@ type Runner = (
 ) => Promise<number>;
 
 /** Builds one command: parses its options, connects, runs, maps errors to exit codes. */
-function command(
+export function command(
   name: string,
   options: Record<string, { type: 'string' | 'boolean' }>,
   run: Runner,
+  synopsis: string | undefined = USAGES[name],
 ): Command {
   return async (args, io) => {
-    const usage = `Usage: ${USAGES[name]}\n\n${CONNECTION_HELP}\n`;
+    const usage = `Usage: ${synopsis}\n\n${CONNECTION_HELP}\n`;
     let values: Values;
     let positionals: string[];
     try {
@@ -86,7 +87,7 @@ function command(
   };
 }
 
-function print(io: CliIo, values: Values, data: unknown, human: () => string): void {
+export function print(io: CliIo, values: Values, data: unknown, human: () => string): void {
   io.stdout.write(values.json === true ? `${JSON.stringify(data, null, 2)}\n` : human());
 }
 
@@ -104,7 +105,7 @@ export function table(headers: readonly string[], rows: readonly (readonly unkno
   return `${[line(headers), ...cells.map(line)].join('\n')}\n`;
 }
 
-function usageError(message: string): never {
+export function usageError(message: string): never {
   throw new CliError(message, EXIT.usage);
 }
 

@@ -10,9 +10,7 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
@@ -22,27 +20,7 @@ import { IntakeFirewall } from './firewall.ts';
 import { RecoveryFunction } from './recovery-function.ts';
 import type { IntakeSecrets } from './secrets.ts';
 import type { Storage } from './storage.ts';
-
-/** A Databricks workspace the intake accepts signals for, with the secret holding its credentials. */
-export interface DatabricksWorkspace {
-  /** Stable id used in incident keys, tickets and `POST /databricks-monitor/{workspace}`. */
-  readonly id: string;
-  /** The workspace URL, `https://<deployment>.cloud.databricks.com`. */
-  readonly host: string;
-  /**
-   * The secret holding the workspace's PAT or OAuth M2M credentials. Created by the operator;
-   * encrypted with the AWS-managed `aws/secretsmanager` key, since no KMS grant is made for it.
-   */
-  readonly credentialsSecret: ISecret;
-  /**
-   * A secret holding a read-only credential of the workspace, which the intake reads with instead of
-   * `credentialsSecret`: the internet-facing function then holds nothing that can change a cluster.
-   * @default - the intake reads with `credentialsSecret`
-   */
-  readonly readOnlyCredentialsSecret?: ISecret;
-  /** The numeric workspace id Databricks puts in job notifications (`workspace_id`). @default none */
-  readonly databricksWorkspaceId?: string;
-}
+import type { WorkspaceRegistry } from './workspace-registry.ts';
 
 /** Circuit breaker settings (`BREAKER_CONFIG`); see `BreakerConfig` in `functions/core/breaker.ts`. */
 export interface IntakeBreakerConfig {
@@ -58,8 +36,8 @@ export interface IntakeBreakerConfig {
 
 /** Properties of {@link IntakeApi}. */
 export interface IntakeApiProps {
-  /** The workspaces whose signals are accepted; at least one. */
-  readonly workspaces: readonly DatabricksWorkspace[];
+  /** The workspace registry: the workspaces whose signals are accepted, and their credentials. */
+  readonly workspaces: WorkspaceRegistry;
 
   /** The table tickets, incidents and breakers are written to. */
   readonly storage: Storage;
@@ -206,9 +184,6 @@ export class IntakeApi extends Construct {
   constructor(scope: Construct, id: string, props: IntakeApiProps) {
     super(scope, id);
 
-    if (props.workspaces.length === 0) {
-      throw new Error(`${this.node.path}: configure at least one Databricks workspace`);
-    }
     const playbookOverrides = validPlaybookOverrides(this, props.playbookOverrides);
     const breakerConfig = validBreakerConfig(this, props.breakerConfig);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
@@ -229,7 +204,7 @@ export class IntakeApi extends Construct {
     props.storage.grantReadWriteData(fn);
     props.secrets.grantRead(fn);
     // The intake only reads clusters and runs: it gets the read-only credentials where configured.
-    grantDatabricksWorkspaces(fn, props.workspaces, 'read');
+    props.workspaces.grantCredentials(this.function, 'read');
     if (props.stateMachine !== undefined) {
       this.grantStartRecovery(props.stateMachine);
     }
@@ -362,44 +337,6 @@ export class IntakeApi extends Construct {
     account.applyRemovalPolicy(RemovalPolicy.RETAIN);
     account.node.addDependency(this.api.node.defaultChild as Construct);
     this.api.deploymentStage.node.addDependency(account);
-  }
-}
-
-/**
- * Which credential of a workspace a function gets: `act` (the credential that restarts clusters and
- * repairs runs) or `read` (the read-only one where configured, else the acting one).
- */
-export type DatabricksAccess = 'act' | 'read';
-
-/**
- * Lets a function read one credential of each workspace — and no other — and tells it the workspaces
- * in `DATABRICKS_WORKSPACES` (`[{ id, host, credentialsSecretArn, databricksWorkspaceId? }]`, as
- * `functions/databricks` parses it), `credentialsSecretArn` naming the credential granted.
- */
-export function grantDatabricksWorkspaces(
-  fn: LambdaFunction,
-  workspaces: readonly DatabricksWorkspace[],
-  access: DatabricksAccess = 'act',
-): void {
-  const credential = (workspace: DatabricksWorkspace): ISecret =>
-    access === 'read'
-      ? (workspace.readOnlyCredentialsSecret ?? workspace.credentialsSecret)
-      : workspace.credentialsSecret;
-  fn.addEnvironment(
-    'DATABRICKS_WORKSPACES',
-    Stack.of(fn).toJsonString(
-      workspaces.map((workspace) => ({
-        id: workspace.id,
-        host: workspace.host,
-        credentialsSecretArn: credential(workspace).secretArn,
-        ...(workspace.databricksWorkspaceId === undefined
-          ? {}
-          : { databricksWorkspaceId: workspace.databricksWorkspaceId }),
-      })),
-    ),
-  );
-  for (const workspace of workspaces) {
-    credential(workspace).grantRead(fn);
   }
 }
 

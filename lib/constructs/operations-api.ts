@@ -10,13 +10,10 @@ import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import {
-  type DatabricksWorkspace,
-  grantDatabricksWorkspaces,
-  type IntakeBreakerConfig,
-} from './intake-api.ts';
+import type { IntakeBreakerConfig } from './intake-api.ts';
 import { RecoveryFunction } from './recovery-function.ts';
 import type { Storage } from './storage.ts';
+import type { WorkspaceRegistry } from './workspace-registry.ts';
 
 /** Properties of {@link OperationsApi}. */
 export interface OperationsApiProps {
@@ -24,8 +21,8 @@ export interface OperationsApiProps {
   readonly api: RestApi;
   /** The table of tickets, breakers and silences. */
   readonly storage: Storage;
-  /** The workspaces `rca doctor` checks and `rca silence list` reads clusters from. */
-  readonly workspaces: readonly DatabricksWorkspace[];
+  /** The workspace registry `rca workspaces` changes, `rca doctor` checks and `rca silence list` reads clusters from. */
+  readonly workspaces: WorkspaceRegistry;
   /** The recovery workflow `rca retry` starts. */
   readonly stateMachine: IStateMachine;
   /** @default true */
@@ -49,6 +46,9 @@ const ROUTES: readonly (readonly [path: string, methods: readonly string[]])[] =
   ['silences/{id}', ['DELETE']],
   ['report', ['GET']],
   ['doctor', ['GET']],
+  ['workspaces', ['GET', 'POST']],
+  ['workspaces/{id}', ['DELETE']],
+  ['workspaces/{id}/check', ['GET']],
 ];
 
 /**
@@ -85,7 +85,7 @@ export class OperationsApi extends Construct {
     });
     const fn = this.function.lambdaFunction;
     props.storage.grantReadWriteData(fn);
-    grantDatabricksWorkspaces(fn, props.workspaces);
+    props.workspaces.configureOperations(this.function);
     fn.addEnvironment('STATE_MACHINE_ARN', props.stateMachine.stateMachineArn);
     props.stateMachine.grantStartExecution(fn);
 

@@ -1,27 +1,50 @@
-import { Arn, ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Arn, ArnFormat, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction as LambdaTarget } from 'aws-cdk-lib/aws-events-targets';
-import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  DefinitionBody,
+  type IStateMachine,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { type PollerConfig, resolvePollerOptions } from '../../functions/poller/config.ts';
-import {
-  type DatabricksWorkspace,
-  grantDatabricksWorkspaces,
-  type IntakeBreakerConfig,
-} from './intake-api.ts';
+import type { IntakeBreakerConfig } from './intake-api.ts';
 import type { Notifications } from './notifications.ts';
 import { RecoveryFunction } from './recovery-function.ts';
+import { grantExecutionRole } from './state-machine-role.ts';
 import type { Storage } from './storage.ts';
+import type { WorkspaceRegistry } from './workspace-registry.ts';
+
+/** The poll workflow's definition (ASL, JSONPath). */
+export const POLL_DEFINITION_PATH = fileURLToPath(
+  new URL('../../state-machines/poll.asl.json', import.meta.url),
+);
 
 /** Properties of {@link Poller}. */
 export interface PollerProps {
-  /** The workspaces to poll; at least one. */
-  readonly workspaces: readonly DatabricksWorkspace[];
+  /** The workspace registry: the workspaces to poll, read at every run, and their credentials. */
+  readonly workspaces: WorkspaceRegistry;
+
+  /**
+   * Workspaces polled at once by the workflow's Map, each in an invocation of its own.
+   * @default 10
+   */
+  readonly maxConcurrency?: number;
 
   /** The table tickets, incidents, breakers and poll cursors live in. */
   readonly storage: Storage;
@@ -47,9 +70,10 @@ export interface PollerProps {
   readonly schedule?: Duration;
 
   /**
-   * Longest run. Shorter than the schedule, so that a run ends before the next one starts; the
-   * run itself stops starting work shortly before it.
-   * @default - one minute less than the schedule, at most 15 minutes
+   * Longest invocation (one workspace's poll). Shorter than the schedule; every invocation also
+   * stops at the run's deadline, 20 s before the next run is due (an Express workflow ends within 5
+   * minutes, so longer schedules still poll within 5 minutes).
+   * @default - one minute less than the schedule, at most 285 seconds
    */
   readonly timeout?: Duration;
 
@@ -99,19 +123,30 @@ const SERVICE_NAME = 'databricks-cluster-recovery';
 const METRICS_NAMESPACE = 'DatabricksClusterRecovery';
 
 /**
- * The poller: an EventBridge schedule (every 5 minutes by default) invoking one function that lists
- * every cluster of every workspace, tickets failures through the same path as the intake, and
- * reconciles tickets whose workflow never started or ended without closing them. Alarms fire when a
- * run fails, when the poller stops running, and when a workspace keeps failing or falling behind.
+ * The poller: an EventBridge schedule (every 5 minutes by default) starting an Express poll workflow
+ * (`state-machines/poll.asl.json`) that reads the workspace registry, polls each workspace in an
+ * invocation of its own (a Map with bounded concurrency, per-workspace retries and results: lists
+ * every cluster, tickets failures through the same path as the intake), then reconciles once tickets
+ * whose recovery never started or ended without closing them. Alarms fire when a run fails, when the
+ * poller stops running, and when a workspace keeps failing or falling behind.
  */
 export class Poller extends Construct {
-  /** The poller function. */
+  /** The poll function: the workflow's three steps. */
   public readonly function: RecoveryFunction;
 
-  /** The schedule that invokes it. */
+  /** The poll workflow (Express). */
+  public readonly stateMachine: StateMachine;
+
+  /** The poll workflow's execution log. */
+  public readonly logGroup: LogGroup;
+
+  /** What each `${Placeholder}` of the definition becomes. */
+  public readonly definitionSubstitutions: Readonly<Record<string, string>>;
+
+  /** The schedule that starts it. */
   public readonly rule: Rule;
 
-  /** A run failed outright (every workspace failed, or the function itself). */
+  /** A run failed or timed out (no workspace could be polled, the registry could not be read). */
   public readonly errorsAlarm: Alarm;
 
   /** No run in three schedule periods: nothing detects cluster failures. */
@@ -129,27 +164,38 @@ export class Poller extends Construct {
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
 
-    if (props.workspaces.length === 0) {
-      throw new Error(`${this.node.path}: configure at least one Databricks workspace`);
-    }
     const period = props.schedule ?? Duration.minutes(5);
     const minutes = period.toMinutes({ integral: false });
     if (!Number.isInteger(minutes) || minutes < 1) {
       throw new Error(`${this.node.path}: schedule must be a whole number of minutes, at least 1`);
     }
-    const timeout = props.timeout ?? Duration.seconds(Math.min(15 * 60, (minutes - 1) * 60 || 50));
+    const timeout = props.timeout ?? Duration.seconds(Math.min(285, (minutes - 1) * 60 || 50));
+    const maxConcurrency = props.maxConcurrency ?? 10;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
+      throw new Error(`${this.node.path}: maxConcurrency must be a whole number from 1 to 1000`);
+    }
     if (timeout.toSeconds() >= period.toSeconds()) {
       throw new Error(
         `${this.node.path}: timeout (${timeout.toSeconds()} s) must be shorter than the schedule (${period.toSeconds()} s), so that runs do not overlap`,
       );
     }
-    const environment = validConfiguration(this, props);
+    if (timeout.toSeconds() > 285) {
+      throw new Error(
+        `${this.node.path}: timeout must be at most 285 s, inside the Express workflow's 5 minutes`,
+      );
+    }
+    const environment = {
+      ...validConfiguration(this, props),
+      POLL_PERIOD_SECONDS: String(Math.min(300, period.toSeconds())),
+    };
 
     this.function = new RecoveryFunction(this, 'Function', {
       entry: 'functions/handlers/poller.ts',
-      description: 'Lists every Databricks cluster, tickets failures and reconciles unfinished recoveries',
+      description:
+        'The poll workflow: lists the workspaces, polls one workspace per invocation, reconciles unfinished recoveries',
       timeout,
       memorySize: props.memorySize ?? 512,
+      synchronousCaller: 'the poll state machine (Task states with Retry and Catch)',
       logRetention: props.logRetention ?? RetentionDays.THREE_MONTHS,
       serviceName: SERVICE_NAME,
       metricsNamespace: METRICS_NAMESPACE,
@@ -157,26 +203,50 @@ export class Poller extends Construct {
     });
     const fn = this.function.lambdaFunction;
     props.storage.grantReadWriteData(fn);
-    grantDatabricksWorkspaces(fn, props.workspaces);
+    props.workspaces.grantCredentials(this.function, 'act');
     if (props.stateMachine !== undefined) this.grantRecoveries(props.stateMachine);
 
-    // The schedule is the retry: a failed or late run is not repeated, the next one does its work.
-    fn.configureAsyncInvoke({
-      retryAttempts: 0,
-      // A late start must still end before the next scheduled run begins.
-      maxEventAge: Duration.seconds(Math.max(60, period.toSeconds() - timeout.toSeconds())),
+    this.logGroup = new LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${Names.uniqueId(this).slice(-24)}`,
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
     });
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('states.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    this.definitionSubstitutions = { PollFunctionArn: fn.functionArn };
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment:
+        'Databricks cluster poll: every registered workspace in its own invocation, then the reconciler',
+      definitionBody: DefinitionBody.fromString(pollDefinition(maxConcurrency)),
+      definitionSubstitutions: { ...this.definitionSubstitutions },
+      // Express: a run every 5 minutes costs per request and duration, not per state transition.
+      stateMachineType: StateMachineType.EXPRESS,
+      role: role.withoutPolicyUpdates(),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    grantExecutionRole(this, role, fn, this.stateMachine);
+
+    // The schedule is the retry: a failed or late run is not repeated, the next one does its work.
     this.rule = new Rule(this, 'Schedule', {
-      description: `Runs the Databricks cluster poller every ${minutes} minute${minutes === 1 ? '' : 's'}`,
+      description: `Runs the Databricks cluster poll workflow every ${minutes} minute${minutes === 1 ? '' : 's'}`,
       schedule: Schedule.rate(period),
     });
-    this.rule.addTarget(new LambdaTarget(fn, { retryAttempts: 0 }));
+    this.rule.addTarget(new SfnStateMachine(this.stateMachine, { retryAttempts: 0 }));
     this.acknowledgeScheduledInvocation();
 
     this.errorsAlarm = new Alarm(this, 'ErrorsAlarm', {
       alarmDescription:
-        'A poller run failed: no workspace could be polled, or the function itself failed. Failures go undetected until a run succeeds.',
-      metric: fn.metricErrors({ period, statistic: 'Sum' }),
+        'A poll run failed or timed out: no workspace could be polled, or the registry could not be read. Failures go undetected until a run succeeds.',
+      metric: new MathExpression({
+        expression: 'failed + timedOut',
+        usingMetrics: {
+          failed: this.stateMachine.metricFailed({ statistic: 'Sum' }),
+          timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum' }),
+        },
+        period,
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -185,7 +255,7 @@ export class Poller extends Construct {
     this.notRunningAlarm = new Alarm(this, 'NotRunningAlarm', {
       alarmDescription:
         'The poller has not run for three schedule periods: cluster failures are not being detected.',
-      metric: fn.metricInvocations({ period: Duration.minutes(minutes * 3), statistic: 'Sum' }),
+      metric: this.stateMachine.metricStarted({ period: Duration.minutes(minutes * 3), statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -260,10 +330,6 @@ export class Poller extends Construct {
   private acknowledgeScheduledInvocation(): void {
     const reason =
       'A scheduled poll carries no data worth keeping: the next run, one period later, lists every cluster again from the unmoved cursor, and incident keys make repeated work harmless. A failed or missing run is reported by the Errors and NotRunning alarms instead.';
-    Validations.of(this.function.lambdaFunction).acknowledge(
-      { id: 'Serverless-LambdaDLQ', reason },
-      { id: 'Serverless-LambdaAsyncFailureDestination', reason },
-    );
     Validations.of(this.rule).acknowledge({ id: 'Serverless-EventBusDLQ', reason });
   }
 }
@@ -324,4 +390,15 @@ function executionArnPrefix(stateMachine: IStateMachine): string {
     resourceName: Arn.split(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
+}
+
+/** The definition with the Map's MaxConcurrency set (the file holds the default, 10). */
+function pollDefinition(maxConcurrency: number): string {
+  const definition = JSON.parse(readFileSync(POLL_DEFINITION_PATH, 'utf8')) as {
+    States: Record<string, Record<string, unknown>>;
+  };
+  const map = definition.States.PollWorkspaces;
+  if (map === undefined) throw new Error('poll.asl.json has no PollWorkspaces state');
+  map.MaxConcurrency = maxConcurrency;
+  return JSON.stringify(definition, null, 2);
 }

@@ -1,21 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
-import {
-  type DatabricksWorkspace,
-  grantDatabricksWorkspaces,
-  type IntakeBreakerConfig,
-} from './intake-api.ts';
+import type { IntakeBreakerConfig } from './intake-api.ts';
 import type { Notifications } from './notifications.ts';
 import { RecoveryFunction } from './recovery-function.ts';
+import { grantExecutionRole } from './state-machine-role.ts';
 import type { Storage } from './storage.ts';
+import type { WorkspaceRegistry } from './workspace-registry.ts';
 
 /** The definition deployed, as a file: template tests and the local runner read the same one. */
 export const RECOVERY_DEFINITION_PATH = fileURLToPath(
@@ -30,8 +28,8 @@ export interface RecoveryWorkflowProps {
   /** The topic recoveries, escalations and the workflow's alarms are announced on. */
   readonly notifications: Notifications;
 
-  /** The workspaces the workflow may act on, with their credentials secrets; at least one. */
-  readonly workspaces: readonly DatabricksWorkspace[];
+  /** The workspace registry: the workspaces the workflow may act on, and their credentials. */
+  readonly workspaces: WorkspaceRegistry;
 
   /**
    * A secret holding a Slack incoming webhook URL (the URL itself, or `{"webhookUrl": "…"}`).
@@ -88,9 +86,6 @@ export class RecoveryWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: RecoveryWorkflowProps) {
     super(scope, id);
 
-    if (props.workspaces.length === 0) {
-      throw new Error(`${this.node.path}: configure at least one Databricks workspace`);
-    }
     const breakerConfig = validBreakerConfig(this, props.breakerConfig);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
@@ -109,7 +104,7 @@ export class RecoveryWorkflow extends Construct {
     const fn = this.taskFunction.lambdaFunction;
     props.storage.grantReadWriteData(fn);
     props.notifications.grantPublish(fn);
-    grantDatabricksWorkspaces(fn, props.workspaces);
+    props.workspaces.grantCredentials(this.taskFunction, 'act');
     if (props.slackWebhookSecret !== undefined) {
       fn.addEnvironment('SLACK_WEBHOOK_SECRET_ARN', props.slackWebhookSecret.secretArn);
       props.slackWebhookSecret.grantRead(fn);
@@ -138,7 +133,7 @@ export class RecoveryWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
-    this.grantExecutionRole();
+    grantExecutionRole(this, this.role, fn, this.stateMachine);
 
     this.failedAlarm = this.alarm(
       'ExecutionsFailedAlarm',
@@ -151,68 +146,6 @@ export class RecoveryWorkflow extends Construct {
       'A recovery execution timed out; its ticket may be left unresolved until the poller reconciles it',
     );
     props.notifications.sendAlarms([this.failedAlarm, this.timedOutAlarm]);
-  }
-
-  /**
-   * What the execution role may do: invoke the task function and nothing else, deliver logs, and
-   * send traces — three policies, the state machine created only once all exist (Step Functions
-   * checks log delivery at creation).
-   */
-  private grantExecutionRole(): void {
-    const invoke = new Policy(this, 'InvokeTaskFunction', {
-      roles: [this.role],
-      statements: [
-        new PolicyStatement({
-          actions: ['lambda:InvokeFunction'],
-          resources: [this.taskFunction.lambdaFunction.functionArn],
-        }),
-      ],
-    });
-    const logDelivery = new Policy(this, 'LogDeliveryPolicy', {
-      roles: [this.role],
-      statements: [
-        new PolicyStatement({
-          // The actions CDK grants for Step Functions logging (CloudWatch Logs vended log delivery).
-          actions: [
-            'logs:CreateLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:PutResourcePolicy',
-            'logs:DescribeResourcePolicies',
-            'logs:DescribeLogGroups',
-          ],
-          resources: ['*'],
-        }),
-      ],
-    });
-    Validations.of(logDelivery).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Step Functions delivers execution logs through CloudWatch Logs vended log delivery, whose actions (logs:CreateLogDelivery, logs:PutResourcePolicy, …) do not support resource-level permissions; this policy holds nothing else.',
-    });
-    const tracing = new Policy(this, 'TracingPolicy', {
-      roles: [this.role],
-      statements: [
-        new PolicyStatement({
-          actions: [
-            'xray:PutTraceSegments',
-            'xray:PutTelemetryRecords',
-            'xray:GetSamplingRules',
-            'xray:GetSamplingTargets',
-          ],
-          resources: ['*'],
-        }),
-      ],
-    });
-    Validations.of(tracing).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'The X-Ray actions a traced state machine needs do not support resource-level permissions; this policy holds nothing else.',
-    });
-    const stateMachine = this.stateMachine.node.defaultChild as Construct;
-    for (const policy of [invoke, logDelivery, tracing]) stateMachine.node.addDependency(policy);
   }
 
   private alarm(

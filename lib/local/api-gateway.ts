@@ -22,6 +22,9 @@ export const OPERATIONS_RESOURCES = [
   '/ops/silences/{id}',
   '/ops/report',
   '/ops/doctor',
+  '/ops/workspaces',
+  '/ops/workspaces/{id}',
+  '/ops/workspaces/{id}/check',
 ] as const;
 
 export const RESOURCES = [...WEBHOOK_RESOURCES, ...OPERATIONS_RESOURCES] as const;

@@ -14,6 +14,7 @@ import { ConfigurationError } from '../../functions/core/errors.ts';
 import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../../functions/core/playbooks.ts';
 import { type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { syncWorkspaces, WorkspaceDirectory, withWorkspaces } from '../../functions/databricks/registry.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
@@ -22,10 +23,12 @@ import type { RetryBatchLimits } from '../../functions/ops/service.ts';
 import { operationsDeps } from '../../functions/ops/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
+import { OperationsLog } from '../../functions/store/operations-log.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
+import { WorkspaceRepository } from '../../functions/store/workspaces.ts';
 import {
   DEMO_SCENARIO_PATH,
   loadScenarioFile,
@@ -72,6 +75,10 @@ export interface LocalDeps {
   readonly restores: RestoreRepository;
   readonly silences: SilenceRepository;
   readonly databricks: WorkspaceClients;
+  /** The workspace registry (seeded with `default`), as `rca workspaces` changes it. */
+  readonly registry: WorkspaceRepository;
+  /** Brings `databricks` up to the registry (a cached read, refreshed by every change). */
+  readonly syncWorkspaces: () => Promise<void>;
   readonly playbooks: PlaybookTable;
   readonly logger: Logger;
 }
@@ -92,7 +99,9 @@ export interface LocalHost extends LocalDeps {
 }
 
 const WORKSPACE_ID = 'default';
-const DATABRICKS_SECRET = 'local/databricks/default';
+/** Local mode's secret prefix: every name under it holds the local simulator's (or DATABRICKS_TOKEN's) token. */
+export const LOCAL_SECRET_PREFIX = 'local/databricks/';
+const DATABRICKS_SECRET = `${LOCAL_SECRET_PREFIX}default`;
 const KEYS_SECRET = 'local/intake-keys';
 /** The HTTP Basic username, as the deployed stack generates it. */
 export const LOCAL_BASIC_USERNAME = 'databricks';
@@ -148,15 +157,26 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       token = simulator.token;
     }
     // Local mode reads its secrets from memory (filled from the environment), not Secrets Manager.
-    const secrets = memorySecrets({
-      [DATABRICKS_SECRET]: JSON.stringify({ token }),
-      [KEYS_SECRET]: JSON.stringify(keys),
-    });
+    const secrets = memorySecrets(
+      { [DATABRICKS_SECRET]: JSON.stringify({ token }), [KEYS_SECRET]: JSON.stringify(keys) },
+      // A workspace added with `rca workspaces add --secret local/databricks/<name>` (e.g. a second
+      // `rca simulator --token <the banner's token>`) authenticates with the same token.
+      { prefix: LOCAL_SECRET_PREFIX, value: JSON.stringify({ token }) },
+    );
     const databricks = new WorkspaceClients({
-      workspaces: [{ id: WORKSPACE_ID, host, credentialsSecretArn: DATABRICKS_SECRET }],
+      workspaces: [],
       secrets,
       logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
     });
+    // The deployment seeds the registry from the CDK context; local mode seeds it with its workspace.
+    const registry = new WorkspaceRepository({ client: documentClient, tableName });
+    await registry.put(
+      { id: WORKSPACE_ID, host, credentialsSecretName: DATABRICKS_SECRET },
+      { actor: 'local', source: 'context' },
+    );
+    const directory = new WorkspaceDirectory({ registry, access: 'act', maxAgeMs: 5_000 });
+    const sync = syncWorkspaces(directory, databricks);
+    await sync();
     const tickets = new TicketRepository({ client: documentClient, tableName });
     const breakers = new BreakerRepository({ client: documentClient, tableName });
     const restores = new RestoreRepository({ client: documentClient, tableName });
@@ -169,6 +189,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       restores,
       silences,
       databricks,
+      registry,
+      syncWorkspaces: sync,
       playbooks,
       logger,
     };
@@ -195,7 +217,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     }
 
     const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
-    const intake = createIntakeHandler({
+    const intakeHandler = createIntakeHandler({
       loadKeys: async () => keys,
       tickets,
       breakers,
@@ -223,7 +245,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       ...(options.retryBatch === undefined ? {} : { retryBatch: options.retryBatch }),
       authorize: operatorKeyAuth(operatorKey),
       logger,
+      workspaces: {
+        registry,
+        log: new OperationsLog({ client: documentClient, tableName }),
+        prefixes: { acting: LOCAL_SECRET_PREFIX },
+        probe: (config) => new WorkspaceClients({ workspaces: [config], secrets }).get(config.id),
+        changed: async () => {
+          await directory.refresh();
+          await sync();
+        },
+      },
     }) as unknown as ProxyHandler;
+    const intake = withWorkspaces(sync, intakeHandler);
     // One local server stands in for both APIs; in AWS the /ops resources are IAM-authorized.
     const handler: ProxyHandler = (event, context) =>
       (event.resource.startsWith('/ops/') ? operations : intake)(event, context);
@@ -257,12 +290,16 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   }
 }
 
-/** A SecretsReader answering GetSecretValue from memory. */
-function memorySecrets(values: Readonly<Record<string, string>>): SecretsReader {
+/** A SecretsReader answering GetSecretValue from memory; names under `fallback.prefix` hold its value. */
+function memorySecrets(
+  values: Readonly<Record<string, string>>,
+  fallback?: { readonly prefix: string; readonly value: string },
+): SecretsReader {
   return {
     send: (async (command: GetSecretValueCommand) => {
       const id = command.input.SecretId ?? '';
-      const value = values[id];
+      const value =
+        values[id] ?? (fallback !== undefined && id.startsWith(fallback.prefix) ? fallback.value : undefined);
       if (value === undefined) {
         throw Object.assign(new Error(`secret ${id} is not configured locally`), {
           name: 'ResourceNotFoundException',

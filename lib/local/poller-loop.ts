@@ -1,16 +1,18 @@
 /**
- * Local mode's stand-in for the EventBridge schedule: the real poller run, every N seconds, over the
- * local host's table and Databricks clients. A run starts only after the previous one ended.
+ * Local mode's stand-in for the EventBridge schedule: the real poll workflow (`poll.asl.json` on
+ * aws-local-stepfunctions, its steps in process) every N seconds, over the local host's table,
+ * workspace registry and Databricks clients. A run starts only after the previous one ended.
  */
 
 import { ConfigurationError } from '../../functions/core/errors.ts';
 import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
 import { type PollerConfig, resolvePollerOptions } from '../../functions/poller/config.ts';
-import { type PollReport, runPoll } from '../../functions/poller/run.ts';
-import type { PollerMetrics } from '../../functions/poller/workspace.ts';
+import { failedWorkspace, type PollReport } from '../../functions/poller/run.ts';
+import type { PollerMetrics, WorkspacePollResult } from '../../functions/poller/workspace.ts';
 import { optionalEnv } from '../../functions/shared/env.ts';
 import { CursorRepository } from '../../functions/store/cursors.ts';
 import type { LocalDeps } from './host.ts';
+import { runLocalPoll } from './poll-workflow.ts';
 
 /** The demo's schedule: much shorter than the deployed 5 minutes, so that failures show up quickly. */
 export const DEFAULT_POLL_INTERVAL_SECONDS = 30;
@@ -26,6 +28,8 @@ export interface PollerLoopOptions {
   readonly runTimeoutSeconds?: number;
   /** Observation clock, compared with Databricks timestamps. @default Date.now */
   readonly clock?: () => number;
+  /** The Map's MaxConcurrency. @default the definition's */
+  readonly maxConcurrency?: number;
   /** Called after every run (tests, the console). */
   readonly onRun?: (report: PollReport) => void;
 }
@@ -78,24 +82,14 @@ export function startPollerLoop(
   const runOnce = (): Promise<PollReport> => {
     if (current !== undefined) return current;
     counters.clear();
-    const deadline = Date.now() + budgetMs;
-    const run = runPoll({
-      workspaceIds: deps.databricks.ids(),
-      databricks: (id) => deps.databricks.get(id),
-      cursors,
-      tickets: deps.tickets,
-      breakers: deps.breakers,
-      restores: deps.restores,
-      workflow,
-      playbooks: deps.playbooks,
-      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
-      silences: deps.silences,
-      options: pollerOptions,
-      actor: 'poller',
-      logger: deps.logger,
+    const run = pollThroughWorkflow(deps, workflow, {
+      budgetMs,
       metrics,
-      timeLeft: () => deadline - Date.now(),
+      pollerOptions,
+      cursors,
+      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     })
       .then((report) => {
         deps.logger.info(pollSummary(report, counters), {
@@ -147,6 +141,71 @@ export function startPollerLoop(
       if (timer !== undefined) clearTimeout(timer);
       await current?.catch(() => undefined);
     },
+  };
+}
+
+/** One run of the poll workflow, reported like the single-invocation poller reported it. */
+async function pollThroughWorkflow(
+  deps: LocalDeps,
+  workflow: WorkflowStarter & WorkflowInspector,
+  run: {
+    readonly budgetMs: number;
+    readonly metrics: PollerMetrics;
+    readonly pollerOptions: ReturnType<typeof resolvePollerOptions>;
+    readonly cursors: CursorRepository;
+    readonly autoRemediationEnabled: boolean;
+    readonly clock?: () => number;
+    readonly maxConcurrency?: number;
+  },
+): Promise<PollReport> {
+  const began = Date.now();
+  const startedAt = (run.clock ?? Date.now)();
+  const full = new Map<string, WorkspacePollResult>();
+  const local = await runLocalPoll(
+    {
+      workspaceIds: async () => {
+        await deps.syncWorkspaces();
+        return [...deps.databricks.ids()];
+      },
+      databricks: (id) => deps.databricks.get(id),
+      // The run's deadline: its budget after the start (the list step takes off a 20 s margin).
+      periodMs: run.budgetMs + 20_000,
+      cursors: run.cursors,
+      tickets: deps.tickets,
+      breakers: deps.breakers,
+      restores: deps.restores,
+      workflow,
+      playbooks: deps.playbooks,
+      autoRemediationEnabled: run.autoRemediationEnabled,
+      silences: deps.silences,
+      options: run.pollerOptions,
+      actor: 'poller',
+      logger: deps.logger,
+      metrics: run.metrics,
+      onWorkspace: (result) => full.set(result.workspaceId, result),
+      ...(run.clock === undefined ? {} : { clock: run.clock }),
+    },
+    {
+      invocationTimeoutMs: run.budgetMs,
+      ...(run.maxConcurrency === undefined ? {} : { maxConcurrency: run.maxConcurrency }),
+    },
+  );
+  const workspaces = local.results.map(
+    (result) =>
+      full.get(result.workspaceId) ??
+      failedWorkspace(
+        result.workspaceId,
+        'error' in result ? JSON.stringify(result.error) : result.problems[0],
+      ),
+  );
+  const durationMs = Date.now() - began;
+  run.metrics.milliseconds('PollDuration', durationMs);
+  return {
+    startedAt,
+    durationMs,
+    workspaces,
+    ...(local.summary?.reconcile === undefined ? {} : { reconcile: local.summary.reconcile }),
+    problems: local.summary?.problems ?? [local.error ?? 'the poll workflow failed'],
   };
 }
 

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { App, type AppProps } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
+import type { WorkspaceEntryInput } from '../../functions/databricks/registry.ts';
+import type { Storage } from '../../lib/constructs/storage.ts';
+import { WorkspaceRegistry, type WorkspaceRegistryProps } from '../../lib/constructs/workspace-registry.ts';
 
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
   readonly context: Record<string, unknown>;
@@ -36,4 +40,41 @@ export function nagFindings(scope: IConstruct): Finding[] {
         violation.violatingResources.map((resource) => `${violation.ruleName} at ${resource.constructPath}`),
       ),
   );
+}
+
+/** The workspaces infrastructure tests seed: one imported secret name under the default prefix. */
+export const TEST_WORKSPACES: readonly WorkspaceEntryInput[] = [
+  { id: 'prod', host: 'https://dbc-1234.cloud.databricks.com', credentialsSecretName: 'databricks/prod' },
+  {
+    id: 'analytics',
+    host: 'https://dbc-5678.cloud.databricks.com',
+    credentialsSecretName: 'databricks/analytics',
+  },
+];
+
+/** A workspace registry in `scope`'s stack over `storage`, seeded with `TEST_WORKSPACES` by default. */
+export function testRegistry(
+  scope: Construct,
+  storage: Storage,
+  props: Omit<WorkspaceRegistryProps, 'storage'> = { seed: TEST_WORKSPACES },
+): WorkspaceRegistry {
+  return new WorkspaceRegistry(scope, 'Workspaces', { storage, ...props });
+}
+
+/** The workspaces the registry's custom resources write at deployment, as registry entries. */
+export function seededWorkspaces(template: Template): Record<string, string>[] {
+  const render = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    // A token (the table's name) inside the call: only its place matters here.
+    return join === undefined ? '<token>' : join[1].map(render).join(join[0]);
+  };
+  return Object.values(template.findResources('Custom::AWS')).flatMap((resource) => {
+    const call = JSON.parse(render(resource.Properties.Create)) as {
+      parameters: { TransactItems: { Put: { Item: Record<string, { S: string }> } }[] };
+    };
+    return call.parameters.TransactItems.map(({ Put }) =>
+      Object.fromEntries(Object.entries(Put.Item).map(([key, value]) => [key, value.S])),
+    );
+  });
 }

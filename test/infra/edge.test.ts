@@ -21,7 +21,7 @@ function synthesise(context: Record<string, unknown> = {}): { stack: RecoverySta
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 
-/** The secrets (as JSON text of their ARNs) the role of the function whose logical id starts with `prefix` may read. */
+/** The Databricks credentials (as JSON text of their ARNs) the role of the function whose logical id starts with `prefix` may read. */
 function secretsReadBy(template: Template, prefix: string): string[] {
   const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
   const [, fn] = Object.entries(functions).find(([id]) => id.startsWith(prefix)) ?? [];
@@ -37,16 +37,8 @@ function secretsReadBy(template: Template, prefix: string): string[] {
     )
     .filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:GetSecretValue'))
     .flatMap((statement) => (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]))
-    .map((resource) => JSON.stringify(resource));
-}
-
-function workspacesOf(template: Template, prefix: string): string {
-  const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
-  const [, fn] = Object.entries(functions).find(([id]) => id.startsWith(prefix)) ?? [];
-  if (fn === undefined) throw new Error(`no function ${prefix}`);
-  return JSON.stringify(
-    (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.DATABRICKS_WORKSPACES,
-  );
+    .map((resource) => JSON.stringify(resource))
+    .filter((arn) => arn.includes(':secret:databricks'));
 }
 
 describe('the web ACL', () => {
@@ -173,37 +165,49 @@ describe('the stage throttles', () => {
 });
 
 describe('the two Databricks credentials', () => {
-  it('gives the intake only the read-only credential and the workflow and the poller only the acting one', () => {
+  it('confines the intake to the read-only prefix when one is configured, and the workflow and the poller to the acting one', () => {
     // Prepare
-    const workspaces = [{ ...WORKSPACE, readOnlyCredentialsSecretName: 'databricks/prod-read' }];
+    const workspaces = [{ ...WORKSPACE, readOnlyCredentialsSecretName: 'databricks-read/prod' }];
 
     // Act
-    const { stack, template } = synthesise({ databricksWorkspaces: workspaces });
+    const { stack, template } = synthesise({
+      databricksWorkspaces: workspaces,
+      databricksReadOnlySecretPrefix: 'databricks-read/',
+    });
 
     // Assess
-    const intake = secretsReadBy(template, 'IntakeFunction');
-    expect(intake.filter((arn) => arn.includes('databricks/prod-read'))).toHaveLength(1);
-    expect(
-      intake.filter((arn) => arn.includes('databricks/prod-??????') || arn.includes('databricks/prod-*')),
-    ).toEqual([]);
-    expect(workspacesOf(template, 'IntakeFunction')).toContain('databricks/prod-read');
-    for (const fn of ['PollerFunction', 'RecoveryWorkflowTaskFunction']) {
-      const granted = secretsReadBy(template, fn);
-      expect(granted.some((arn) => arn.includes('databricks/prod-read'))).toBe(false);
-      expect(granted.some((arn) => arn.includes('databricks/prod'))).toBe(true);
-      expect(workspacesOf(template, fn)).not.toContain('databricks/prod-read');
+    expect(secretsReadBy(template, 'IntakeFunction')).toEqual([
+      expect.stringContaining(':secret:databricks-read/*'),
+    ]);
+    for (const fn of ['PollerFunction', 'RecoveryWorkflowTaskFunction', 'OperationsFunction']) {
+      expect(secretsReadBy(template, fn)).toEqual([expect.stringContaining(':secret:databricks/*')]);
     }
     expect(nagFindings(stack)).toEqual([]);
   });
 
-  it('lets the intake read with the acting credential when no read-only one is configured, and says so', () => {
+  it('refuses a seeded workspace whose read-only secret is missing or outside the read-only prefix', () => {
+    // Act
+    const missing = () =>
+      synthesise({ databricksWorkspaces: [WORKSPACE], databricksReadOnlySecretPrefix: 'databricks-read/' });
+    const outside = () =>
+      synthesise({
+        databricksWorkspaces: [{ ...WORKSPACE, readOnlyCredentialsSecretName: 'databricks/prod-read' }],
+        databricksReadOnlySecretPrefix: 'databricks-read/',
+      });
+
+    // Assess
+    expect(missing).toThrow(/workspace 'prod': readOnlyCredentialsSecretName: required/);
+    expect(outside).toThrow(/readOnlyCredentialsSecretName: must start with 'databricks-read\/'/);
+  });
+
+  it('lets the intake read under the acting prefix when no read-only prefix is configured, and says so', () => {
     // Act
     const { stack, template } = synthesise({ databricksWorkspaces: [WORKSPACE] });
 
     // Assess
-    expect(secretsReadBy(template, 'IntakeFunction').some((arn) => arn.includes('databricks/prod'))).toBe(
-      true,
-    );
+    expect(secretsReadBy(template, 'IntakeFunction')).toEqual([
+      expect.stringContaining(':secret:databricks/*'),
+    ]);
     const notes = stack.node.metadata
       .filter((entry) => entry.type === 'aws:cdk:info')
       .map((entry) => entry.data);

@@ -3,18 +3,15 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import { parseWorkspacesConfig } from '../../functions/databricks/workspaces.ts';
 import { IntakeApi, type IntakeApiProps } from '../../lib/constructs/intake-api.ts';
 import { IntakeSecrets } from '../../lib/constructs/secrets.ts';
 import { Storage } from '../../lib/constructs/storage.ts';
 import { RecoveryStack } from '../../lib/stack.ts';
-import { nagFindings, testApp } from './cdk-app.ts';
+import { nagFindings, seededWorkspaces, testApp, testRegistry } from './cdk-app.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery';
-const OTHER_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:databricks/analytics-AbCdEf';
 const WEB_ACL_ARN = 'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/intake/0a1b2c3d';
 
 type Resource = { readonly Type: string; readonly Properties: Record<string, unknown>; DependsOn?: string[] };
@@ -39,18 +36,8 @@ function build(propsIn: PropsIn = {}): BuiltWithParts {
   const storage = new Storage(stack, 'Storage');
   const secrets = new IntakeSecrets(stack, 'IntakeSecrets');
   const intake = new IntakeApi(stack, 'Intake', {
-    workspaces: [
-      {
-        id: 'prod',
-        host: 'https://dbc-prod.cloud.databricks.com',
-        credentialsSecret: Secret.fromSecretNameV2(stack, 'ProdCredentials', 'databricks/prod'),
-      },
-      {
-        id: 'analytics',
-        host: 'https://dbc-analytics.cloud.databricks.com',
-        credentialsSecret: Secret.fromSecretCompleteArn(stack, 'AnalyticsCredentials', OTHER_SECRET_ARN),
-      },
-    ],
+    // Unseeded: the seeding custom resource is the registry's business (test/infra/workspace-registry.test.ts).
+    workspaces: testRegistry(stack, storage, {}),
     storage,
     secrets,
     ...props,
@@ -357,25 +344,20 @@ describe('IntakeApi function', () => {
     }
   });
 
-  it('tells the function its workspaces in DATABRICKS_WORKSPACES, in the shape the handler parses', () => {
+  it('reads its workspaces from the registry, not the environment, and only the credentials under the secret prefix', () => {
     // Act
-    const variables = environment(build());
+    const built = build();
 
     // Assess
-    const workspaces = parseWorkspacesConfig(JSON.parse(render(variables.DATABRICKS_WORKSPACES)));
-    expect(workspaces).toEqual([
-      {
-        id: 'prod',
-        host: 'https://dbc-prod.cloud.databricks.com',
-        credentialsSecretArn:
-          'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:databricks/prod',
-      },
-      {
-        id: 'analytics',
-        host: 'https://dbc-analytics.cloud.databricks.com',
-        credentialsSecretArn: OTHER_SECRET_ARN,
-      },
-    ]);
+    const variables = environment(built);
+    expect(variables.DATABRICKS_WORKSPACES).toBeUndefined();
+    expect(variables.WORKSPACE_CACHE_SECONDS).toBe('60');
+    const reads = functionStatements(built).filter((statement) =>
+      JSON.stringify(statement.Action).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(reads.map((statement) => render(statement.Resource))).toContain(
+      'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:databricks/*',
+    );
   });
 
   it('tells the function its table and its API keys', () => {
@@ -386,7 +368,7 @@ describe('IntakeApi function', () => {
     expect(Object.keys(variables)).toEqual(expect.arrayContaining(['TABLE_NAME', 'INTAKE_SECRET_ARN']));
   });
 
-  it('allows reading only the workspace credentials and the API keys from Secrets Manager', () => {
+  it('allows reading only the workspace credentials (by their name prefix) and the API keys from Secrets Manager', () => {
     // Prepare
     const built = build();
     const keysArn = render(built.stack.resolve(built.secrets.apiKeys.secretArn));
@@ -397,7 +379,7 @@ describe('IntakeApi function', () => {
     );
 
     // Assess
-    expect(statements.flatMap((statement) => list(statement.Action)).sort()).toEqual([
+    expect([...new Set(statements.flatMap((statement) => list(statement.Action)))].sort()).toEqual([
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ]);
@@ -405,8 +387,7 @@ describe('IntakeApi function', () => {
     expect(secretResources.sort()).toEqual(
       [
         keysArn,
-        'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:databricks/prod-??????',
-        OTHER_SECRET_ARN,
+        'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:databricks/*',
       ].sort(),
     );
   });
@@ -451,13 +432,16 @@ describe('IntakeApi function', () => {
     expect(environment(built)).not.toHaveProperty('STATE_MACHINE_ARN');
   });
 
-  it('names the resource of every permission except the X-Ray ones, which have none', () => {
+  it('names the resource of every permission (the credentials by their name prefix) except the X-Ray ones, which have none', () => {
     // Act
     const statements = functionStatements(withStateMachine());
 
     // Assess
+    const credentials = /:secret:databricks\/\*$/;
     const unnamed = statements.filter((statement) =>
-      list(statement.Resource).some((resource) => render(resource).includes('*')),
+      list(statement.Resource).some(
+        (resource) => render(resource).includes('*') && !credentials.test(render(resource)),
+      ),
     );
     expect(unnamed.flatMap((statement) => list(statement.Action)).sort()).toEqual([
       'xray:PutTelemetryRecords',
@@ -541,12 +525,23 @@ describe('IntakeApi synthesis-time validation', () => {
     expect(act).toThrow(new RegExp(`breakerConfig is invalid;.*${key}`));
   });
 
-  it('fails without a workspace', () => {
+  it('refuses a seeded workspace whose secret lies outside the prefix, naming the workspace', () => {
     // Act
-    const act = () => build({ workspaces: [] });
+    const act = () =>
+      build((stack) => ({
+        workspaces: testRegistry(stack, new Storage(stack, 'OtherStorage'), {
+          seed: [
+            {
+              id: 'prod',
+              host: 'https://dbc-prod.cloud.databricks.com',
+              credentialsSecretName: 'other/prod',
+            },
+          ],
+        }),
+      }));
 
     // Assess
-    expect(act).toThrow('Test/Intake: configure at least one Databricks workspace');
+    expect(act).toThrow(/workspace 'prod': credentialsSecretName: must start with 'databricks\/'/);
   });
 });
 
@@ -601,17 +596,21 @@ describe('RecoveryStack intake configuration from CDK context', () => {
   it.each([
     { form: 'a JSON array (cdk.json)', value: WORKSPACES },
     { form: 'JSON text (-c databricksWorkspaces=...)', value: JSON.stringify(WORKSPACES) },
-  ])('reads the workspaces from $form and imports their secrets by name', ({ value }) => {
+  ])('reads the workspaces from $form and seeds the registry with them', ({ value }) => {
     // Act
     const stack = stackWith({ databricksWorkspaces: value });
 
     // Assess
-    const workspaces = JSON.parse(render(stackEnvironment(stack).DATABRICKS_WORKSPACES)) as unknown[];
-    expect(workspaces).toEqual(
+    const seeded = seededWorkspaces(Template.fromStack(stack));
+    expect(seeded).toEqual(
       WORKSPACES.map(({ id, host, credentialsSecretName }) => ({
+        pk: 'WORKSPACES',
+        sk: `WORKSPACE#${id}`,
         id,
         host,
-        credentialsSecretArn: `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${credentialsSecretName}`,
+        credentialsSecretName,
+        source: 'context',
+        updatedBy: 'deployment (CDK context databricksWorkspaces)',
       })),
     );
     expect(Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('example workspace'))).toEqual(
@@ -624,7 +623,7 @@ describe('RecoveryStack intake configuration from CDK context', () => {
     const stack = stackWith({});
 
     // Assess
-    const workspaces = JSON.parse(render(stackEnvironment(stack).DATABRICKS_WORKSPACES)) as { id: string }[];
+    const workspaces = seededWorkspaces(Template.fromStack(stack));
     expect(workspaces.map((workspace) => workspace.id)).toEqual(['example']);
     expect(
       Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('databricksWorkspaces')),

@@ -1,31 +1,18 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import type { DatabricksWorkspace } from '../../lib/constructs/intake-api.ts';
 import { Notifications } from '../../lib/constructs/notifications.ts';
 import { Poller, type PollerProps } from '../../lib/constructs/poller.ts';
 import { Storage } from '../../lib/constructs/storage.ts';
-import { nagFindings, testApp } from './cdk-app.ts';
+import { nagFindings, testApp, testRegistry } from './cdk-app.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:recovery';
 
 function pollerIn(stack: Stack, props: Partial<PollerProps> = {}, withStateMachine = true) {
-  const workspaces: DatabricksWorkspace[] = [
-    {
-      id: 'prod',
-      host: 'https://dbc-1234.cloud.databricks.com',
-      credentialsSecret: Secret.fromSecretNameV2(stack, 'ProdCredentials', 'databricks/prod'),
-    },
-    {
-      id: 'analytics',
-      host: 'https://dbc-5678.cloud.databricks.com',
-      credentialsSecret: Secret.fromSecretNameV2(stack, 'AnalyticsCredentials', 'databricks/analytics'),
-    },
-  ];
   const storage = new Storage(stack, 'Storage');
+  const workspaces = testRegistry(stack, storage);
   const notifications = new Notifications(stack, 'Notifications');
   const poller = new Poller(stack, 'Poller', {
     workspaces,
@@ -40,17 +27,21 @@ function pollerIn(stack: Stack, props: Partial<PollerProps> = {}, withStateMachi
 }
 
 /** Every IAM policy statement of the template. */
+/**
+ * The statements of the function's policies: not the schedule's (which may start the poll workflow)
+ * nor the workflow's execution role's (invoke, log delivery, tracing).
+ */
 function statements(template: Template): { Action: string | string[]; Resource: unknown }[] {
-  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (resource) => resource.Properties.PolicyDocument.Statement,
-  );
+  return Object.entries(template.findResources('AWS::IAM::Policy'))
+    .filter(([id]) => !/EventsRole|^Poller(LogDeliveryPolicy|TracingPolicy|InvokeTaskFunction)/.test(id))
+    .flatMap(([, resource]) => resource.Properties.PolicyDocument.Statement);
 }
 
 const actionsOf = (statement: { Action: string | string[] }): string[] =>
   Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
 describe('Poller', () => {
-  it('invokes the function every 5 minutes, without retries, and gives it 4 minutes', () => {
+  it('starts an Express poll workflow every 5 minutes, without retries, whose function has 4 minutes per workspace', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Test');
 
@@ -59,11 +50,21 @@ describe('Poller', () => {
 
     // Assess
     const template = Template.fromStack(stack);
-    const fnArn = stack.resolve(poller.function.lambdaFunction.functionArn);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: fnArn, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+      Targets: [
+        Match.objectLike({
+          Arn: stack.resolve(poller.stateMachine.stateMachineArn),
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+      DefinitionSubstitutions: { PollFunctionArn: stack.resolve(poller.function.lambdaFunction.functionArn) },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Timeout: 240,
@@ -71,32 +72,51 @@ describe('Poller', () => {
       Runtime: 'nodejs24.x',
       TracingConfig: { Mode: 'Active' },
     });
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      MaximumRetryAttempts: 0,
-      // A late run must still end before the next one starts: period 300 s − timeout 240 s.
-      MaximumEventAgeInSeconds: 60,
-    });
-    template.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'events.amazonaws.com',
-    });
+    // Nothing invokes the function asynchronously any more: the state machine calls it.
+    template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
   });
 
   it.each([
-    [Duration.minutes(10), undefined, 'rate(10 minutes)', 540],
-    [Duration.minutes(1), undefined, 'rate(1 minute)', 50],
-    [Duration.minutes(5), Duration.minutes(2), 'rate(5 minutes)', 120],
-  ])('runs on a schedule of %s with the timeout it allows', (schedule, timeout, expression, seconds) => {
+    [Duration.minutes(10), undefined, 'rate(10 minutes)', 285, '300'],
+    [Duration.minutes(1), undefined, 'rate(1 minute)', 50, '60'],
+    [Duration.minutes(5), Duration.minutes(2), 'rate(5 minutes)', 120, '300'],
+  ])(
+    'runs on a schedule of %s with the timeout it allows',
+    (schedule, timeout, expression, seconds, period) => {
+      // Prepare
+      const stack = new Stack(testApp(), 'Test');
+
+      // Act
+      pollerIn(stack, { schedule, ...(timeout === undefined ? {} : { timeout }) });
+
+      // Assess
+      const template = Template.fromStack(stack);
+      template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: expression });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Timeout: seconds,
+        Environment: { Variables: Match.objectLike({ POLL_PERIOD_SECONDS: period }) },
+      });
+    },
+  );
+
+  it.each([
+    [undefined, 10],
+    [25, 25],
+  ])('polls at most %s (default 10) workspaces at once', (maxConcurrency, expected) => {
     // Prepare
     const stack = new Stack(testApp(), 'Test');
 
     // Act
-    pollerIn(stack, { schedule, ...(timeout === undefined ? {} : { timeout }) });
+    const { poller } = pollerIn(stack, maxConcurrency === undefined ? {} : { maxConcurrency });
 
     // Assess
-    const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: expression });
-    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: seconds });
+    const resource = Object.values(
+      Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'),
+    )[0];
+    const body = stack.resolve(resource?.Properties.DefinitionString) as unknown;
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    expect(text).toContain(`"MaxConcurrency": ${expected}`);
+    expect(poller.definitionSubstitutions).toHaveProperty('PollFunctionArn');
   });
 
   it('configures the function with its table, workspaces, state machine and knobs', () => {
@@ -116,7 +136,7 @@ describe('Poller', () => {
         Variables: Match.objectLike({
           TABLE_NAME: stack.resolve(storage.table.tableName),
           STATE_MACHINE_ARN: STATE_MACHINE_ARN,
-          DATABRICKS_WORKSPACES: Match.anyValue(),
+          WORKSPACE_CACHE_SECONDS: '60',
           AUTO_REMEDIATION_ENABLED: 'false',
           POLLER_CONFIG: JSON.stringify({ overlapSeconds: 900, reconcileBatchSize: 10 }),
           BREAKER_CONFIG: JSON.stringify({ failureThreshold: 5 }),
@@ -127,7 +147,7 @@ describe('Poller', () => {
     });
   });
 
-  it('grants reading exactly the workspace credentials secrets, the table, and starting and describing recoveries', () => {
+  it('grants reading the workspace credentials under their prefix, the table, and starting and describing recoveries', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Test');
 
@@ -139,8 +159,7 @@ describe('Poller', () => {
     const resourcesFor = (action: string) =>
       JSON.stringify(all.filter((statement) => actionsOf(statement).includes(action)).map((s) => s.Resource));
     const secrets = resourcesFor('secretsmanager:GetSecretValue');
-    expect(secrets).toContain('secret:databricks/prod-??????');
-    expect(secrets).toContain('secret:databricks/analytics-??????');
+    expect(secrets).toContain(':secret:databricks/*');
     expect(secrets).not.toContain('secret:*');
     expect(resourcesFor('states:StartExecution')).toBe(JSON.stringify([STATE_MACHINE_ARN]));
     expect(resourcesFor('states:DescribeExecution')).toContain(':execution:recovery:*');
@@ -180,23 +199,36 @@ describe('Poller', () => {
 
     // Assess
     const template = Template.fromStack(stack);
-    const fnName = stack.resolve(poller.function.lambdaFunction.functionName);
+    const machine = stack.resolve(poller.stateMachine.stateMachineArn);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: fnName }],
-      Statistic: 'Sum',
-      Period: 300,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'failed + timedOut' }),
+        Match.objectLike({
+          Id: 'failed',
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              Namespace: 'AWS/States',
+              MetricName: 'ExecutionsFailed',
+              Dimensions: [{ Name: 'StateMachineArn', Value: machine }],
+            }),
+            Period: 300,
+          }),
+        }),
+        Match.objectLike({
+          Id: 'timedOut',
+          MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsTimedOut' }) }),
+        }),
+      ]),
       EvaluationPeriods: 1,
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Invocations',
-      Dimensions: [{ Name: 'FunctionName', Value: fnName }],
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsStarted',
+      Dimensions: [{ Name: 'StateMachineArn', Value: machine }],
       Statistic: 'Sum',
       Period: 900,
       EvaluationPeriods: 1,
@@ -310,7 +342,12 @@ describe('Poller', () => {
   });
 
   it.each([
-    ['no workspace', { workspaces: [] }, /configure at least one Databricks workspace/],
+    ['a Map concurrency of 0', { maxConcurrency: 0 }, /maxConcurrency must be a whole number from 1 to 1000/],
+    [
+      'a timeout past the Express workflow',
+      { schedule: Duration.minutes(10), timeout: Duration.minutes(6) },
+      /at most 285 s/,
+    ],
     ['a schedule in seconds', { schedule: Duration.seconds(90) }, /whole number of minutes/],
     [
       'a timeout as long as the schedule',

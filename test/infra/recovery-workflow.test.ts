@@ -3,21 +3,14 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
-import type { DatabricksWorkspace } from '../../lib/constructs/intake-api.ts';
 import { Notifications } from '../../lib/constructs/notifications.ts';
 import { RecoveryWorkflow, type RecoveryWorkflowProps } from '../../lib/constructs/recovery-workflow.ts';
 import { Storage } from '../../lib/constructs/storage.ts';
-import { nagFindings, testApp } from './cdk-app.ts';
+import { nagFindings, testApp, testRegistry } from './cdk-app.ts';
 
 function workflowIn(stack: Stack, props: Partial<RecoveryWorkflowProps> = {}) {
-  const workspaces: DatabricksWorkspace[] = [
-    {
-      id: 'prod',
-      host: 'https://dbc-1234.cloud.databricks.com',
-      credentialsSecret: Secret.fromSecretNameV2(stack, 'ProdCredentials', 'databricks/prod'),
-    },
-  ];
   const storage = new Storage(stack, 'Storage');
+  const workspaces = testRegistry(stack, storage);
   const notifications = new Notifications(stack, 'Notifications');
   const workflow = new RecoveryWorkflow(stack, 'RecoveryWorkflow', {
     storage,
@@ -140,7 +133,7 @@ describe('RecoveryWorkflow', () => {
     expect(granted.flatMap(actionsOf)).toEqual(expect.arrayContaining(actions));
   });
 
-  it('grants reading each workspace credentials secret and lists the workspaces in DATABRICKS_WORKSPACES', () => {
+  it('grants reading the workspace credentials under their prefix and reads the workspaces from the registry', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Test');
 
@@ -152,9 +145,11 @@ describe('RecoveryWorkflow', () => {
     const reads = statements(template).filter((statement) =>
       actionsOf(statement).includes('secretsmanager:GetSecretValue'),
     );
-    expect(JSON.stringify(reads)).toContain('secret:databricks/prod-??????');
+    expect(JSON.stringify(reads)).toContain(':secret:databricks/*');
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ DATABRICKS_WORKSPACES: Match.anyValue() }) },
+      Environment: {
+        Variables: Match.objectLike({ DATABRICKS_WORKSPACES: Match.absent(), WORKSPACE_CACHE_SECONDS: '60' }),
+      },
     });
   });
 
@@ -273,17 +268,17 @@ describe('RecoveryWorkflow', () => {
     ]);
   });
 
-  it.each([
-    ['no workspace', { workspaces: [] }, /configure at least one Databricks workspace/],
-    ['a bad breaker config', { breakerConfig: { failureThreshold: 0 } }, /breakerConfig is invalid/],
-  ])('refuses %s at synthesis with an error that says what to fix', (_name, props, message) => {
-    // Prepare
-    const stack = new Stack(testApp(), 'Test');
+  it.each([['a bad breaker config', { breakerConfig: { failureThreshold: 0 } }, /breakerConfig is invalid/]])(
+    'refuses %s at synthesis with an error that says what to fix',
+    (_name, props, message) => {
+      // Prepare
+      const stack = new Stack(testApp(), 'Test');
 
-    // Act
-    const build = () => workflowIn(stack, props as Partial<RecoveryWorkflowProps>);
+      // Act
+      const build = () => workflowIn(stack, props as Partial<RecoveryWorkflowProps>);
 
-    // Assess
-    expect(build).toThrow(message);
-  });
+      // Assess
+      expect(build).toThrow(message);
+    },
+  );
 });

@@ -198,7 +198,12 @@ describe('RecoveryStack health function', () => {
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);
-    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
+    // The one role with a managed policy is CDK's AwsCustomResource function that seeds the workspace
+    // registry at deployment (AWSLambdaBasicExecutionRole, acknowledged for cdk-nag).
+    const managed = Object.keys(
+      template.findResources('AWS::IAM::Role', { Properties: { ManagedPolicyArns: Match.anyValue() } }),
+    );
+    expect(managed).toEqual([expect.stringMatching(/^AWS679f53fac002430cb0da5b7982bd2287ServiceRole/)]);
   });
 
   it('is told of no table, secret or topic, since it may use none', () => {

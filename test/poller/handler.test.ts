@@ -107,13 +107,6 @@ describe('poller Lambda entry', () => {
   const complete = {
     TABLE_NAME: 'rca-state',
     STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:recovery',
-    DATABRICKS_WORKSPACES: JSON.stringify([
-      {
-        id: 'ws-a',
-        host: 'https://dbc-1234.cloud.databricks.com',
-        credentialsSecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:dbx-ws-a-AbCdEf',
-      },
-    ]),
     AWS_REGION: 'us-east-1',
   };
   afterEach(() => {
@@ -139,7 +132,8 @@ describe('poller Lambda entry', () => {
   it.each([
     ['TABLE_NAME', { TABLE_NAME: undefined }, /TABLE_NAME is not set/],
     ['STATE_MACHINE_ARN', { STATE_MACHINE_ARN: undefined }, /STATE_MACHINE_ARN is not set/],
-    ['DATABRICKS_WORKSPACES', { DATABRICKS_WORKSPACES: '[]' }, /configure at least one workspace/],
+    ['WORKSPACE_CACHE_SECONDS', { WORKSPACE_CACHE_SECONDS: '"soon"' }, /WORKSPACE_CACHE_SECONDS/],
+    ['POLL_PERIOD_SECONDS', { POLL_PERIOD_SECONDS: '5' }, /POLL_PERIOD_SECONDS/],
     [
       'POLLER_CONFIG',
       { POLLER_CONFIG: '{"overlapMinutes": 5}' },

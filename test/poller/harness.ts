@@ -14,11 +14,13 @@ import { isNotFound, type SecretsReader, WorkspaceClients } from '../../function
 import { processWebhook } from '../../functions/intake/service.ts';
 import { type PollerConfig, resolvePollerOptions } from '../../functions/poller/config.ts';
 import { type PollerDeps, type PollReport, runPoll } from '../../functions/poller/run.ts';
+import type { PollStepDeps } from '../../functions/poller/steps.ts';
 import type { PollerMetrics } from '../../functions/poller/workspace.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { CursorRepository } from '../../functions/store/cursors.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
+import { type LocalPollOptions, type LocalPollRun, runLocalPoll } from '../../lib/local/poll-workflow.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
 import { type RunningSimulator, type ScenarioInput, startSimulator } from '../../lib/simulator/index.ts';
 import { createTestTable } from '../support/dynamodb.ts';
@@ -125,6 +127,40 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
     return { report, metrics: counts };
   }
 
+  /**
+   * One run of the real poll workflow (`poll.asl.json` on aws-local-stepfunctions), each step in
+   * process like `poll`, with the same dependencies.
+   */
+  async function pollWorkflow(
+    overrides: Partial<PollStepDeps> = {},
+    localOptions: LocalPollOptions = {},
+  ): Promise<LocalPollRun & { readonly metrics: ReadonlyMap<string, number> }> {
+    const counts = new Map<string, number>();
+    const metrics: PollerMetrics = {
+      count: (name, value = 1) => counts.set(name, (counts.get(name) ?? 0) + value),
+      milliseconds: (name, value) => counts.set(name, value),
+    };
+    const run = await runLocalPoll(
+      {
+        ...incidentDeps('poller', metrics),
+        workspaceIds: async () => ids,
+        databricks: (id) => databricks.get(id),
+        periodMs: 300_000,
+        cursors,
+        tickets,
+        breakers,
+        restores,
+        workflow,
+        metrics,
+        clock,
+        options: resolvePollerOptions(options.config ?? {}),
+        ...overrides,
+      },
+      { invocationTimeoutMs: 60_000, ...localOptions },
+    );
+    return { ...run, metrics: counts };
+  }
+
   /** A Databricks job notification through the intake's own code path (auth and HTTP aside). */
   function webhook(payload: unknown, workspaceId = ids[0]) {
     return processWebhook(payload, workspaceId, {
@@ -157,6 +193,7 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
     /** Every workspace's simulator (for the harm ledger). */
     simulators: () => simulators.values(),
     poll,
+    pollWorkflow,
     webhook,
     advance,
     allTickets,

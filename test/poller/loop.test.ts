@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import type { PollReport } from '../../functions/poller/run.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
+import { WorkspaceRepository } from '../../functions/store/workspaces.ts';
 import type { LocalDeps } from '../../lib/local/host.ts';
 import { describePoller, pollIntervalFromEnv, startPollerLoop } from '../../lib/local/poller-loop.ts';
 import { DEMO_SCENARIO_PATH, type ScenarioInput } from '../../lib/simulator/index.ts';
@@ -23,6 +24,9 @@ describe('local poller loop', () => {
       restores: h.restores,
       silences: new SilenceRepository({ client: h.table.documentClient, tableName: h.table.tableName }),
       databricks: h.databricks,
+      registry: new WorkspaceRepository({ client: h.table.documentClient, tableName: h.table.tableName }),
+      // The harness's clients are configured already: nothing to bring up to date.
+      syncWorkspaces: async () => undefined,
       playbooks: loadPlaybooks({}),
       logger: new Logger({ logLevel: 'SILENT' }),
     };

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { OUTCOMES, STEPS } from '../../functions/workflow/model.ts';
@@ -9,7 +8,7 @@ import { Notifications } from '../../lib/constructs/notifications.ts';
 import { RECOVERY_DEFINITION_PATH, RecoveryWorkflow } from '../../lib/constructs/recovery-workflow.ts';
 import { Storage } from '../../lib/constructs/storage.ts';
 import { loadLocalDefinition } from '../../lib/local/workflow-runner.ts';
-import { testApp } from '../infra/cdk-app.ts';
+import { testApp, testRegistry } from '../infra/cdk-app.ts';
 
 interface AslState {
   readonly Type: string;
@@ -67,16 +66,11 @@ describe('the recovery state machine definition', () => {
   it('substitutes every placeholder with the CDK construct, and has no substitution it does not use', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Test');
+    const storage = new Storage(stack, 'Storage');
     new RecoveryWorkflow(stack, 'RecoveryWorkflow', {
-      storage: new Storage(stack, 'Storage'),
+      storage,
       notifications: new Notifications(stack, 'Notifications'),
-      workspaces: [
-        {
-          id: 'prod',
-          host: 'https://dbc-1234.cloud.databricks.com',
-          credentialsSecret: Secret.fromSecretNameV2(stack, 'Credentials', 'databricks/prod'),
-        },
-      ],
+      workspaces: testRegistry(stack, storage),
     });
 
     // Act
@@ -116,16 +110,11 @@ describe('the recovery state machine definition', () => {
   it('lets the task function time out before its Task state does', () => {
     // Prepare
     const stack = new Stack(testApp(), 'Timeouts');
+    const storage = new Storage(stack, 'Storage');
     const workflow = new RecoveryWorkflow(stack, 'RecoveryWorkflow', {
-      storage: new Storage(stack, 'Storage'),
+      storage,
       notifications: new Notifications(stack, 'Notifications'),
-      workspaces: [
-        {
-          id: 'prod',
-          host: 'https://dbc-1234.cloud.databricks.com',
-          credentialsSecret: Secret.fromSecretNameV2(stack, 'Credentials', 'databricks/prod'),
-        },
-      ],
+      workspaces: testRegistry(stack, storage),
     });
 
     // Act

@@ -1,0 +1,32 @@
+/**
+ * Many simulated workspaces in one process, each a simulator on a port of its own (one workspace
+ * per host:port), for `npm run bench -- --workspaces N`. Each gets the benchmark workspace's
+ * clusters and failures (bench/support.ts), then four minutes pass. Prints one line,
+ * `READY {"urls": [...], "now": <simulated ms>}`, and runs until killed.
+ *
+ * Arguments: <workspaces> <clusters per workspace> <token>.
+ */
+
+import { startSimulator } from '../lib/simulator/index.ts';
+import { CRASHED, FAILED, scenario } from './support.ts';
+
+const [workspaces = '10', clusters = '10000', token = ''] = process.argv.slice(2);
+const now = Date.now();
+const urls: string[] = [];
+let simNow = now;
+for (let i = 0; i < Number(workspaces); i++) {
+  const sim = await startSimulator({
+    scenario: scenario(now, Number(clusters)) as never,
+    timeScale: 0,
+    startTime: now,
+    token,
+  });
+  for (const id of FAILED)
+    sim.admin.failCluster(id, { code: 'CLOUD_PROVIDER_SHUTDOWN', type: 'CLOUD_FAILURE' });
+  for (const id of CRASHED) sim.admin.crashDriver(id);
+  // Four minutes pass: past the 3 minutes a lost driver is given to heal by itself (DRIVER_HEAL_GRACE_MS).
+  simNow = sim.admin.advance(240_000);
+  sim.admin.resetStats();
+  urls.push(sim.url);
+}
+process.stdout.write(`READY ${JSON.stringify({ urls, now: simNow, rss: process.memoryUsage().rss })}\n`);

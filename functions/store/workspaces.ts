@@ -1,0 +1,94 @@
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { WorkspaceEntry, WorkspaceEntryInput } from '../databricks/registry.ts';
+import { compact, type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+
+const PK = 'WORKSPACES';
+const sk = (id: string) => `WORKSPACE#${id}`;
+
+export class WorkspaceNotFoundError extends Error {
+  override readonly name = 'WorkspaceNotFoundError';
+}
+
+/**
+ * The workspace registry: one item per workspace in one partition (`WORKSPACES` / `WORKSPACE#<id>`),
+ * so that the whole registry is one Query (100 workspaces are about 30 KB: one page).
+ */
+export class WorkspaceRepository {
+  readonly #client: DocumentClient;
+  readonly #tableName: string;
+  readonly #clock: () => number;
+
+  constructor(options: {
+    readonly client: DocumentClient;
+    readonly tableName: string;
+    readonly clock?: () => number;
+  }) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Every registered workspace, ordered by id. */
+  async list(): Promise<WorkspaceEntry[]> {
+    const entries: WorkspaceEntry[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': PK },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) entries.push(withoutKeys(item) as unknown as WorkspaceEntry);
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return entries;
+  }
+
+  async get(id: string): Promise<WorkspaceEntry | undefined> {
+    return (await this.list()).find((entry) => entry.id === id);
+  }
+
+  /** Adds or replaces the entry of `entry.id`. */
+  async put(
+    entry: WorkspaceEntryInput,
+    by: { readonly actor: string; readonly source: WorkspaceEntry['source'] },
+  ): Promise<WorkspaceEntry> {
+    const stored: WorkspaceEntry = compact({
+      ...entry,
+      source: by.source,
+      updatedAt: new Date(this.#clock()).toISOString(),
+      updatedBy: by.actor,
+    });
+    await this.#client.send(
+      new PutCommand({ TableName: this.#tableName, Item: { ...stored, pk: PK, sk: sk(entry.id) } }),
+    );
+    return stored;
+  }
+
+  /** Removes a workspace and returns what it was; WorkspaceNotFoundError when there is none. */
+  async remove(id: string): Promise<WorkspaceEntry> {
+    try {
+      const { Attributes } = await this.#client.send(
+        new DeleteCommand({
+          TableName: this.#tableName,
+          Key: { pk: PK, sk: sk(id) },
+          ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return withoutKeys(Attributes ?? {}) as unknown as WorkspaceEntry;
+    } catch (error) {
+      if (isConditionalCheckFailed(error))
+        throw new WorkspaceNotFoundError(`no workspace '${id}' is registered`);
+      throw error;
+    }
+  }
+}
+
+/** The key of a registry item, as the deployment's seeding writes it (`lib/constructs/workspace-registry.ts`). */
+export function workspaceItemKey(id: string): { readonly pk: string; readonly sk: string } {
+  return { pk: PK, sk: sk(id) };
+}
