@@ -2,6 +2,7 @@ import { Annotations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import * as z from 'zod';
+import { type RecoveryCapConfig, RecoveryCapConfigSchema } from '../functions/core/fleet.ts';
 import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
 import type { DatabricksWorkspace } from './constructs/intake-api.ts';
 
@@ -54,6 +55,8 @@ export interface RecoveryConfig {
   readonly wafRateLimit?: number;
   /** Whether tickets, logs and the topic's key outlive the stack; unset keeps the default (retained). */
   readonly retainData?: boolean;
+  /** The blast-radius cap (`RECOVERY_CAP`): recoveries per workspace at once; unset keeps 5 for each. */
+  readonly recoveryCap?: RecoveryCapConfig;
 }
 
 /** The context keys this app reads. */
@@ -68,6 +71,7 @@ export const CONTEXT_KEYS = {
   wafEnabled: 'wafEnabled',
   wafRateLimit: 'wafRateLimit',
   retainData: 'retainData',
+  recoveryCap: 'recoveryCap',
 } as const;
 
 /**
@@ -152,6 +156,7 @@ export function readRecoveryConfig(scope: Construct): RecoveryConfig {
     wafEnabled: contextValue(scope, CONTEXT_KEYS.wafEnabled, BooleanContextSchema),
     wafRateLimit: contextValue(scope, CONTEXT_KEYS.wafRateLimit, WafRateLimitSchema),
     retainData: contextValue(scope, CONTEXT_KEYS.retainData, BooleanContextSchema),
+    recoveryCap: contextValue(scope, CONTEXT_KEYS.recoveryCap, RecoveryCapConfigSchema),
   };
 }
 

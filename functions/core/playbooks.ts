@@ -49,6 +49,14 @@ export interface Playbook {
    * refills over minutes (api-facts §6.2: "retry a few minutes later"): the client's seconds of retries only drain it again.
    */
   readonly launch_throttle_backoff: Backoff;
+  /**
+   * `required`: the ticket waits `awaiting_approval` until an operator runs `rca approve` (or `rca
+   * deny`). @default required for `rollback_config` and for a node-type or pool fallback, off otherwise
+   * (see `approvalRequired`)
+   */
+  readonly approval?: 'required' | 'off';
+  /** Seconds an approval may wait before the ticket escalates. @default 3600 */
+  readonly approval_timeout?: number;
 }
 
 export type PlaybookTable = Readonly<Record<ErrorType, Playbook>>;
@@ -154,6 +162,8 @@ const PlaybookOverrideSchema = z.strictObject({
   repair_failed_run: z.boolean().optional(),
   restore_original_config: z.boolean().optional(),
   launch_throttle_backoff: BackoffOverrideSchema.optional(),
+  approval: z.enum(['required', 'off']).optional(),
+  approval_timeout: positiveInt(7 * 86_400).optional(),
 });
 export type PlaybookOverride = z.infer<typeof PlaybookOverrideSchema>;
 

@@ -11,9 +11,10 @@ import { operationsDeps } from '../ops/wiring.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctions } from '../shared/aws-sfn.ts';
-import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';
+import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
@@ -37,6 +38,7 @@ export const handler = createOpsHandler({
         config: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}),
       }),
       silences: new SilenceRepository({ client: documentClient, tableName }),
+      cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
       databricks,
       playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
       logger,

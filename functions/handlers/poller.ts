@@ -13,10 +13,14 @@ import { resolvePollerOptions } from '../poller/config.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctions } from '../shared/aws-sfn.ts';
-import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { sns } from '../shared/aws-sns.ts';
+import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
+import { SnsNotifier } from '../shared/notify.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';
+import { NotificationLedger } from '../store/notifications.ts';
+import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
@@ -51,6 +55,10 @@ export const handler = createPollerHandler({
   playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
   silences: new SilenceRepository({ client: documentClient, tableName }),
+  cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
+  // Approvals waiting and timed out are announced on the topic (once each).
+  notifier: new SnsNotifier(tracer.captureAWSv3Client(sns), requireEnv('NOTIFICATION_TOPIC_ARN')),
+  notifications: new NotificationLedger({ client: documentClient, tableName }),
   options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),
   actor: 'poller',
   logger,

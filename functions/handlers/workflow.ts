@@ -15,6 +15,7 @@ import { FanOutNotifier, type Notifier, SnsNotifier } from '../shared/notify.ts'
 import { SlackNotifier } from '../shared/notify-slack.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { NotificationLedger } from '../store/notifications.ts';
+import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { TicketRepository } from '../store/tickets.ts';
 import { createWorkflowTaskHandler } from '../workflow/app.ts';
@@ -49,6 +50,8 @@ export const handler = createWorkflowTaskHandler({
   databricks: (id) => databricks.get(id),
   notifier: new FanOutNotifier(notifiers),
   notifications: new NotificationLedger({ client: documentClient, tableName }),
+  // Close and Escalate give the recovery's slot of the blast-radius cap back.
+  cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
   clock: Date.now,
   actor: 'workflow',
   logger,

@@ -7,6 +7,7 @@
 import * as z from 'zod';
 import type { Breaker } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
+import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED, QUEUED } from '../core/fleet.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import { endOf, isActive, matches, type Silence } from '../core/silence.ts';
@@ -68,12 +69,14 @@ function statusFilter(status: string | undefined): {
   if (status === undefined) return { ticketStatuses: TICKET_STATUSES };
   if ((TICKET_STATUSES as readonly string[]).includes(status))
     return { ticketStatuses: [status as TicketStatus] };
-  if (status === 'silenced' || status === 'disabled')
+  if (status === 'silenced' || status === 'disabled' || status === QUEUED || status === AWAITING_APPROVAL)
     return { ticketStatuses: ['open'], recoveryStatus: status };
-  if (status === 'blocked') return { ticketStatuses: ['escalated'], recoveryStatus: status };
+  if (status === 'blocked' || status === APPROVAL_TIMED_OUT)
+    return { ticketStatuses: ['escalated'], recoveryStatus: status };
+  if (status === DENIED) return { ticketStatuses: ['closed'], recoveryStatus: status };
   throw new HttpError(
     400,
-    `status must be one of ${[...TICKET_STATUSES, 'silenced', 'disabled', 'blocked'].join(', ')}, not '${status}'`,
+    `status must be one of ${[...TICKET_STATUSES, 'silenced', 'disabled', 'blocked', QUEUED, AWAITING_APPROVAL, DENIED, APPROVAL_TIMED_OUT].join(', ')}, not '${status}'`,
   );
 }
 

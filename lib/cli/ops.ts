@@ -17,6 +17,8 @@ const USAGES: Readonly<Record<string, string>> = {
   tickets: 'rca tickets [--status S] [--cluster C] [--since 24h]',
   ticket: 'rca ticket ID',
   retry: 'rca retry ID | rca retry --disabled',
+  approve: 'rca approve ID',
+  deny: 'rca deny ID --reason TEXT',
   breakers: 'rca breakers',
   breaker: 'rca breaker open|close SCOPE --reason TEXT [--until TIME]',
   silence:
@@ -219,6 +221,39 @@ export const retryCommand = command(
     );
     print(io, values, outcome, () => `${outcome.ticketId}: ${outcome.message}\n`);
     return outcome.retried ? EXIT.ok : EXIT.failed;
+  },
+);
+
+/** `rca approve ID`: an awaiting_approval recovery starts (through the cap, the breakers and the guard). */
+export const approveCommand = command('approve', {}, async (positionals, values, connection, io) => {
+  const id = positionals[0] ?? usageError('name the ticket to approve: rca approve RCA-YYYYMMDD-NNN');
+  const outcome = await opsRequest<RetryOutcome>(
+    connection,
+    'POST',
+    `/tickets/${encodeURIComponent(id)}/approve`,
+  );
+  print(io, values, outcome, () => `${outcome.ticketId}: ${outcome.message}\n`);
+  return outcome.retried ? EXIT.ok : EXIT.failed;
+});
+
+/** `rca deny ID --reason TEXT`: the recovery never runs; the ticket closes with nothing changed. */
+export const denyCommand = command(
+  'deny',
+  { reason: { type: 'string' } },
+  async (positionals, values, connection, io) => {
+    const id =
+      positionals[0] ?? usageError('name the ticket to deny: rca deny RCA-YYYYMMDD-NNN --reason TEXT');
+    const reason = (values.reason as string | undefined) ?? usageError('say why with --reason TEXT');
+    const outcome = await opsRequest<RetryOutcome>(
+      connection,
+      'POST',
+      `/tickets/${encodeURIComponent(id)}/deny`,
+      {
+        body: { reason },
+      },
+    );
+    print(io, values, outcome, () => `${outcome.ticketId}: ${outcome.message}\n`);
+    return EXIT.ok;
   },
 );
 

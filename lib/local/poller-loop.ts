@@ -90,6 +90,7 @@ export function startPollerLoop(
       playbooks: deps.playbooks,
       autoRemediationEnabled: options.autoRemediationEnabled ?? true,
       silences: deps.silences,
+      ...(deps.cap === undefined ? {} : { cap: deps.cap }),
       options: pollerOptions,
       actor: 'poller',
       logger: deps.logger,
