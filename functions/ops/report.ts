@@ -5,6 +5,7 @@
  * recoveries, escalations and breakers opened. Pure: tickets and breakers in, figures out.
  */
 import type { Breaker } from '../core/breaker.ts';
+import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED } from '../core/fleet.ts';
 import type { Ticket } from '../store/tickets.ts';
 
 export interface ErrorTypeFigures {
@@ -27,6 +28,13 @@ export interface Report {
   readonly silenced: number;
   readonly open: number;
   readonly breakers_opened: number;
+  /** Fleet safety: tickets that waited for a slot of the blast-radius cap, and for how long on average. */
+  readonly queued: number;
+  readonly avg_queued_seconds: number | null;
+  /** Approval gate: tickets waiting now, denied, and escalated because nobody approved in time. */
+  readonly awaiting_approval: number;
+  readonly denied: number;
+  readonly approvals_timed_out: number;
   /** Most failures first. */
   readonly by_error_type: readonly ErrorTypeFigures[];
 }
@@ -62,6 +70,12 @@ export function buildReport(
     breakers_opened: breakers.filter(
       (b) => b.state !== 'closed' && b.openedAt !== undefined && b.openedAt >= window.since,
     ).length,
+    queued: tickets.filter((t) => t.queuedAt !== undefined).length,
+    avg_queued_seconds: average(tickets.map((t) => t.queuedSeconds)),
+    awaiting_approval: tickets.filter((t) => t.status === 'open' && t.recoveryStatus === AWAITING_APPROVAL)
+      .length,
+    denied: tickets.filter((t) => t.recoveryStatus === DENIED).length,
+    approvals_timed_out: tickets.filter((t) => t.recoveryStatus === APPROVAL_TIMED_OUT).length,
     by_error_type: byErrorType,
   };
 }

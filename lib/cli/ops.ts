@@ -424,6 +424,11 @@ interface ReportBody {
   escalations: number;
   silenced: number;
   breakers_opened: number;
+  queued?: number;
+  avg_queued_seconds?: number | null;
+  awaiting_approval?: number;
+  denied?: number;
+  approvals_timed_out?: number;
   by_error_type: {
     error_type: string;
     failures: number;
@@ -446,7 +451,7 @@ export const reportCommand = command(
       values,
       report,
       () =>
-        `Failures from ${report.since} to ${report.until}: ${report.failures} (recovered ${report.recoveries}, escalated ${report.escalations}, silenced ${report.silenced}); breakers opened: ${report.breakers_opened}\n\n${table(
+        `Failures from ${report.since} to ${report.until}: ${report.failures} (recovered ${report.recoveries}, escalated ${report.escalations}, silenced ${report.silenced}); breakers opened: ${report.breakers_opened}\nQueued by the blast-radius cap: ${report.queued ?? 0} (avg ${report.avg_queued_seconds ?? '-'} s queued); approvals awaiting ${report.awaiting_approval ?? 0}, denied ${report.denied ?? 0}, timed out ${report.approvals_timed_out ?? 0}\n\n${table(
           ['ERROR TYPE', 'FAILURES', 'AVG ACK S', 'AVG RESOLUTION S', 'RECOVERED', 'ESCALATED'],
           report.by_error_type.map((r) => [
             r.error_type,
