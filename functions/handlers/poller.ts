@@ -30,6 +30,7 @@ const metrics = new Metrics();
 const tracer = new Tracer();
 
 const tableName = requireEnv('TABLE_NAME');
+const topicArn = optionalEnv('NOTIFICATION_TOPIC_ARN');
 const workspaces = parseWorkspacesConfig(jsonEnv('DATABRICKS_WORKSPACES', z.unknown(), undefined));
 const databricks = new WorkspaceClients({
   workspaces,
@@ -56,9 +57,13 @@ export const handler = createPollerHandler({
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
   silences: new SilenceRepository({ client: documentClient, tableName }),
   cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
-  // Approvals waiting and timed out are announced on the topic (once each).
-  notifier: new SnsNotifier(tracer.captureAWSv3Client(sns), requireEnv('NOTIFICATION_TOPIC_ARN')),
-  notifications: new NotificationLedger({ client: documentClient, tableName }),
+  // Approvals waiting and timed out are announced on the topic (once each), when the stack names it.
+  ...(topicArn === undefined
+    ? {}
+    : {
+        notifier: new SnsNotifier(tracer.captureAWSv3Client(sns), topicArn),
+        notifications: new NotificationLedger({ client: documentClient, tableName }),
+      }),
   options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),
   actor: 'poller',
   logger,
