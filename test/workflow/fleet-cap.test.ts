@@ -83,6 +83,8 @@ describe('recovery workflow: the blast-radius cap (5 per workspace)', () => {
     const outcomes = await Promise.all(FLEET_IDS.map((id) => fail(h, id)));
     const ids = outcomes.map((o) => o.ticket?.ticketId ?? '');
     const tickets = await settled(h, ids);
+    // Close gives the slot back after it closed the ticket: wait for the executions themselves.
+    await Promise.all(ids.map((id) => h.runner.wait(executionNameFor(id))));
 
     // Assess
     expect(outcomes.filter((o) => o.recoveryStatus === QUEUED).length).toBeGreaterThanOrEqual(10);
