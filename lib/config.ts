@@ -1,5 +1,6 @@
 import { Annotations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { type RecoveryCapConfig, RecoveryCapConfigSchema } from '../functions/core/fleet.ts';
 import * as z from '../functions/core/zod.ts';
 import { SecretNameSchema, type WorkspaceEntryInput } from '../functions/databricks/registry.ts';
 import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
@@ -57,6 +58,8 @@ export interface RecoveryConfig {
   readonly databricksSecretPrefix?: string;
   /** The prefix of the read-only credentials, the only secrets the intake may then read; unset: none. */
   readonly databricksReadOnlySecretPrefix?: string;
+  /** The blast-radius cap (`RECOVERY_CAP`): recoveries per workspace at once; unset keeps 5 for each. */
+  readonly recoveryCap?: RecoveryCapConfig;
 }
 
 /** The context keys this app reads. */
@@ -73,6 +76,7 @@ export const CONTEXT_KEYS = {
   retainData: 'retainData',
   databricksSecretPrefix: 'databricksSecretPrefix',
   databricksReadOnlySecretPrefix: 'databricksReadOnlySecretPrefix',
+  recoveryCap: 'recoveryCap',
 } as const;
 
 /**
@@ -164,6 +168,7 @@ export function readRecoveryConfig(scope: Construct): RecoveryConfig {
       CONTEXT_KEYS.databricksReadOnlySecretPrefix,
       SecretNameSchema,
     ),
+    recoveryCap: contextValue(scope, CONTEXT_KEYS.recoveryCap, RecoveryCapConfigSchema),
   };
 }
 

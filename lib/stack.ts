@@ -124,8 +124,30 @@ export class RecoveryStack extends Stack {
       ],
     });
 
+    this.wireFleetSafety(config);
     this.applyDataRemovalPolicy(config.retainData ?? true);
     this.addOutputs();
+  }
+
+  /**
+   * Fleet safety (blast-radius cap, approval gate): every function that starts, ends or reconciles
+   * a recovery reads the same `RECOVERY_CAP`; the poller announces approvals waiting and timed out
+   * on the notification topic.
+   */
+  private wireFleetSafety(config: ReturnType<typeof readRecoveryConfig>): void {
+    const functions = [
+      this.intake.function,
+      this.poller.function,
+      this.recoveryWorkflow.taskFunction,
+      this.operations.function,
+    ];
+    if (config.recoveryCap !== undefined) {
+      for (const fn of functions)
+        fn.lambdaFunction.addEnvironment('RECOVERY_CAP', JSON.stringify(config.recoveryCap));
+    }
+    const poller = this.poller.function.lambdaFunction;
+    poller.addEnvironment('NOTIFICATION_TOPIC_ARN', this.notifications.topic.topicArn);
+    this.notifications.grantPublish(poller);
   }
 
   /**

@@ -4,6 +4,7 @@
  * Dependencies are injected as the narrow interfaces this module uses.
  */
 
+import type { Lease, SlotRequest } from '../store/recovery-cap.ts';
 import type {
   AuditEvent,
   OccurrenceMark,
@@ -20,6 +21,7 @@ import { clusterScope, errorTypeScope } from './breaker.ts';
 import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
+import { AWAITING_APPROVAL, approvalRequired, DEFAULT_APPROVAL_TIMEOUT_SECONDS, QUEUED } from './fleet.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
 import { type FailureSignal, incidentAliases } from './signal.ts';
@@ -86,6 +88,20 @@ export interface IncidentMetrics {
   count(name: string, value?: number): void;
 }
 
+/** The blast-radius cap (`RecoveryCap`): how many recoveries of a workspace may change clusters at once. */
+export interface CapGate {
+  capOf(workspaceId: string): number;
+  request(workspaceId: string, playbook: Playbook): SlotRequest;
+  acquire(
+    request: SlotRequest,
+    ticketId: string,
+    executionName: string,
+  ): Promise<'acquired' | 'held' | 'full'>;
+  /** Gives a slot back (a recovery that will not run after all); a no-op without one. */
+  release(workspaceId: string, ticketId: string, acquiredAt?: number): Promise<boolean>;
+  list(): Promise<Lease[]>;
+}
+
 export interface IncidentDeps {
   readonly tickets: TicketStore;
   readonly breakers: BreakerGate;
@@ -95,6 +111,8 @@ export interface IncidentDeps {
   readonly autoRemediationEnabled: boolean;
   /** Operators' silences: a failure they cover is ticketed `silenced` and nothing is started. */
   readonly silences?: SilenceReader;
+  /** The blast-radius cap; without it recoveries are not capped. */
+  readonly cap?: CapGate;
   /** @default Date.now */
   readonly clock?: () => number;
   readonly logger: IncidentLogger;
@@ -159,6 +177,12 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     timeoutSeconds: playbook.timeout_seconds,
   });
   const planned = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const now = (deps.clock ?? Date.now)();
+  // An active recovery takes a slot of its workspace's cap in the ticket's own write (no extra call).
+  const capSlot =
+    planned.kind === 'start' && playbook.mode === 'active' && deps.cap !== undefined
+      ? deps.cap.request(signal.workspaceId, playbook)
+      : undefined;
   const scopes = breakerScopes(signal, errorType);
   const subject = { workspaceId: signal.workspaceId, clusterId: signal.clusterId, errorType };
   const open = (plan: Plan, silenceScopes: readonly string[]) =>
@@ -184,6 +208,15 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
         ...optional('clusterClaim', clusterClaimOf(signal)),
         ...optional('status', plan.kind === 'hold' ? plan.ticketStatus : undefined),
         ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
+        ...optional(
+          'approvalDeadline',
+          plan.kind === 'hold' && plan.recoveryStatus === AWAITING_APPROVAL
+            ? new Date(
+                now + (playbook.approval_timeout ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS) * 1000,
+              ).toISOString()
+            : undefined,
+        ),
+        ...(plan.kind === 'start' && capSlot !== undefined ? { capSlot } : {}),
         aliasKeys: incidentAliases({ ...signal, code: classification.code }),
         // Closed breakers and unsilenced scopes are checked in the same write; only a breaker that is not
         // closed or a silence in force costs more.
@@ -253,7 +286,15 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
   const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
 
+  if (ticket.recoveryStatus === QUEUED) {
+    const message = `Recovery queued: ${capSlot?.cap ?? 0} recoveries are already under way in workspace ${signal.workspaceId} (its blast-radius cap); it starts when one ends`;
+    deps.logger.info('recovery queued by the blast-radius cap', { ...log, ticketId: ticket.ticketId });
+    deps.metrics?.count('RecoveriesQueued');
+    return { status: 'success', classification, ticket, recoveryStatus: QUEUED, actionsTaken: [], message };
+  }
   if (plan.kind === 'hold') {
+    const awaiting = plan.recoveryStatus === AWAITING_APPROVAL;
+    if (awaiting) deps.metrics?.count('ApprovalsRequested');
     deps.logger.info(plan.message, { ...log, ticketId: ticket.ticketId });
     return {
       status: 'success',
@@ -261,7 +302,9 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
       ticket,
       recoveryStatus: plan.recoveryStatus,
       actionsTaken: [],
-      message: plan.message,
+      message: awaiting
+        ? `${plan.message}: rca approve ${ticket.ticketId}, or rca deny ${ticket.ticketId} --reason TEXT`
+        : plan.message,
     };
   }
   if (plan.kind === 'escalate') {
@@ -352,6 +395,13 @@ function planRecovery(action: Action, playbook: Playbook, autoRemediationEnabled
       message: 'The playbook for this error type is disabled; escalated for manual intervention',
     };
   }
+  if (approvalRequired(playbook)) {
+    return {
+      kind: 'hold',
+      recoveryStatus: AWAITING_APPROVAL,
+      message: `Failure ticketed; the ${action} recovery waits for an operator's approval`,
+    };
+  }
   return { kind: 'start', recoveryStatus: 'start_pending' };
 }
 
@@ -379,6 +429,7 @@ async function startRecovery(
       reason: blocked?.reason,
     });
     deps.metrics?.count('RecoveriesBlocked');
+    await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
     const escalated = await escalate(deps, ticket, 'blocked', message, {
       event: 'recovery_blocked',
       actor: deps.actor,

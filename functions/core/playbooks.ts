@@ -50,6 +50,14 @@ export interface Playbook {
    * refills over minutes (api-facts §6.2: "retry a few minutes later"): the client's seconds of retries only drain it again.
    */
   readonly launch_throttle_backoff: Backoff;
+  /**
+   * `required`: the ticket waits `awaiting_approval` until an operator runs `rca approve` (or `rca
+   * deny`). @default required for `rollback_config` and for a node-type or pool fallback, off otherwise
+   * (see `approvalRequired`)
+   */
+  readonly approval?: 'required' | 'off';
+  /** Seconds an approval may wait before the ticket escalates. @default 3600 */
+  readonly approval_timeout?: number;
 }
 
 export type PlaybookTable = Readonly<Record<ErrorType, Playbook>>;
@@ -159,6 +167,8 @@ const PlaybookOverrideSchema = z.strictObject({
   repair_failed_run: z.optional(z.boolean()),
   restore_original_config: z.optional(z.boolean()),
   launch_throttle_backoff: z.optional(BackoffOverrideSchema),
+  approval: z.optional(z.enum(['required', 'off'])),
+  approval_timeout: z.optional(positiveInt(7 * 86_400)),
 });
 export type PlaybookOverride = z.infer<typeof PlaybookOverrideSchema>;
 

@@ -16,10 +16,11 @@ import { workspaceDeps } from '../intake/service.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctions } from '../shared/aws-sfn.ts';
-import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
+import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
@@ -41,6 +42,7 @@ const intake = createIntakeHandler({
   loadKeys: async () => parseApiKeys(secretText(await secretsProvider.get(keysSecretArn, { maxAge: 60 }))),
   tickets,
   silences: new SilenceRepository({ client: documentClient, tableName }),
+  cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
   breakers: new BreakerRepository({ client: documentClient, tableName, config: breakerConfig }),
   workflow: new StepFunctionsWorkflowStarter(
     tracer.captureAWSv3Client(stepFunctions),

@@ -14,11 +14,15 @@ import { resolvePollerOptions } from '../poller/config.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctions } from '../shared/aws-sfn.ts';
-import { booleanEnv, jsonEnv, requireEnv } from '../shared/env.ts';
+import { sns } from '../shared/aws-sns.ts';
+import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
+import { SnsNotifier } from '../shared/notify.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';
+import { NotificationLedger } from '../store/notifications.ts';
+import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
@@ -28,6 +32,7 @@ const metrics = new Metrics();
 const tracer = new Tracer();
 
 const tableName = requireEnv('TABLE_NAME');
+const topicArn = optionalEnv('NOTIFICATION_TOPIC_ARN');
 const { databricks, sync } = registryWorkspaces({
   access: 'act',
   secrets: tracer.captureAWSv3Client(secretsManager),
@@ -56,6 +61,14 @@ const steps = createPollStepHandler({
   playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
   silences: new SilenceRepository({ client: documentClient, tableName }),
+  cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
+  // Approvals waiting and timed out are announced on the topic (once each), when the stack names it.
+  ...(topicArn === undefined
+    ? {}
+    : {
+        notifier: new SnsNotifier(tracer.captureAWSv3Client(sns), topicArn),
+        notifications: new NotificationLedger({ client: documentClient, tableName }),
+      }),
   options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),
   actor: 'poller',
   logger,

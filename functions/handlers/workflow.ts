@@ -16,6 +16,7 @@ import { SlackNotifier } from '../shared/notify-slack.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { NotificationLedger } from '../store/notifications.ts';
+import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { TicketRepository } from '../store/tickets.ts';
 import { createWorkflowTaskHandler } from '../workflow/app.ts';
@@ -45,6 +46,8 @@ const task = createWorkflowTaskHandler({
   databricks: (id) => databricks.get(id),
   notifier: new FanOutNotifier(notifiers),
   notifications: new NotificationLedger({ client: documentClient, tableName }),
+  // Close and Escalate give the recovery's slot of the blast-radius cap back.
+  cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
   clock: Date.now,
   actor: 'workflow',
   logger,

@@ -14,6 +14,7 @@ import { errorResponses, HttpError, jsonBody, jsonResponse, type ParsedEvent } f
 import { SilenceNotFoundError } from '../store/silences.ts';
 import { TicketConflictError, TicketStateError } from '../store/tickets.ts';
 import { isTransient } from '../workflow/errors.ts';
+import { approveTicket, denyTicket } from './approval.ts';
 import * as ops from './service.ts';
 import { type WorkspaceOpsDeps, workspaceRoutes } from './workspaces.ts';
 
@@ -76,6 +77,10 @@ export function createOpsHandler(deps: OpsAppDeps) {
     'GET /ops/tickets/{id}': async (event) => ok(await ops.getTicket(ticketId(event), deps)),
     'POST /ops/tickets/{id}/retry': async (event, actor) =>
       ok(await ops.retryTicket(ticketId(event), actor, deps)),
+    'POST /ops/tickets/{id}/approve': async (event, actor) =>
+      ok(await approveTicket(ticketId(event), actor, deps)),
+    'POST /ops/tickets/{id}/deny': async (event, actor) =>
+      ok(await denyTicket(ticketId(event), event.parsedBody, actor, deps)),
     'POST /ops/retry-disabled': async (event, actor) =>
       ok(await ops.retryDisabled(actor, deps, ops.retryCursor(event.parsedBody))),
     'GET /ops/breakers': async () => ok({ breakers: await ops.listBreakers(deps) }),

@@ -5,6 +5,8 @@
  * recoveries, escalations and the breakers opened in the window (from the breakers' history, so one
  * closed again since still counts). Pure: tickets and openings in, figures out.
  */
+
+import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED } from '../core/fleet.ts';
 import type { BreakerOpening } from '../store/breakers.ts';
 import type { Ticket } from '../store/tickets.ts';
 
@@ -30,6 +32,13 @@ export interface Report {
   readonly breakers_opened: number;
   /** Each opening in the window, oldest first. */
   readonly breaker_openings: readonly BreakerOpening[];
+  /** Fleet safety: tickets that waited for a slot of the blast-radius cap, and for how long on average. */
+  readonly queued: number;
+  readonly avg_queued_seconds: number | null;
+  /** Approval gate: tickets waiting now, denied, and escalated because nobody approved in time. */
+  readonly awaiting_approval: number;
+  readonly denied: number;
+  readonly approvals_timed_out: number;
   /** Most failures first. */
   readonly by_error_type: readonly ErrorTypeFigures[];
 }
@@ -68,6 +77,12 @@ export function buildReport(
     open: tickets.filter((t) => t.status === 'open' || t.status === 'in_progress').length,
     breakers_opened: inWindow.length,
     breaker_openings: inWindow,
+    queued: tickets.filter((t) => t.queuedAt !== undefined).length,
+    avg_queued_seconds: average(tickets.map((t) => t.queuedSeconds)),
+    awaiting_approval: tickets.filter((t) => t.status === 'open' && t.recoveryStatus === AWAITING_APPROVAL)
+      .length,
+    denied: tickets.filter((t) => t.recoveryStatus === DENIED).length,
+    approvals_timed_out: tickets.filter((t) => t.recoveryStatus === APPROVAL_TIMED_OUT).length,
     by_error_type: byErrorType,
   };
 }

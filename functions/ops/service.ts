@@ -7,6 +7,7 @@
 
 import type { Breaker } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
+import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED, QUEUED } from '../core/fleet.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import { isActive, matches, type Silence } from '../core/silence.ts';
@@ -86,9 +87,16 @@ export async function listTickets(
 const HELD_RECOVERY_STATUSES: Readonly<Record<string, TicketStatus>> = {
   disabled: 'open',
   blocked: 'escalated',
+  [QUEUED]: 'open',
+  [AWAITING_APPROVAL]: 'open',
+  [DENIED]: 'closed',
+  [APPROVAL_TIMED_OUT]: 'escalated',
 };
 
-/** `--status` takes a ticket status (`silenced` included), or `disabled`/`blocked` (a recovery status). */
+/**
+ * `--status` takes a ticket status (`silenced` included), or a recovery status that holds or ended a
+ * ticket: `disabled`, `blocked`, `queued`, `awaiting_approval`, `denied`, `approval_timed_out`.
+ */
 function statusFilter(status: string | undefined): {
   ticketStatuses: readonly TicketStatus[];
   recoveryStatus?: string;

@@ -1,4 +1,4 @@
-import type { WorkflowStarter } from '../core/incident.ts';
+import type { CapGate, WorkflowStarter } from '../core/incident.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import type { WorkspaceClients } from '../databricks/index.ts';
 import { DEFAULT_POLLER_OPTIONS, type PollerOptions } from '../poller/config.ts';
@@ -18,6 +18,8 @@ export interface OperationsStores {
   readonly silences: SilenceRepository;
   readonly databricks: WorkspaceClients;
   readonly playbooks: PlaybookTable;
+  /** The blast-radius cap an approved or retried recovery starts through. @default not capped */
+  readonly cap?: CapGate;
   readonly logger: {
     info(message: string, ...extra: Record<string, unknown>[]): void;
     warn(message: string, ...extra: Record<string, unknown>[]): void;
@@ -50,6 +52,7 @@ export function operationsDeps(
       actor: 'operator',
       clock: Date.now,
       options: pollerOptions,
+      ...(stores.cap === undefined ? {} : { cap: stores.cap }),
     },
     playbooks: stores.playbooks,
     autoRemediationEnabled,

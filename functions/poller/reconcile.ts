@@ -5,8 +5,10 @@
  */
 import { clusterScope, errorTypeScope } from '../core/breaker.ts';
 import type { Classification } from '../core/classifier/types.ts';
+import { QUEUED } from '../core/fleet.ts';
 import {
   type BreakerGate,
+  type CapGate,
   type ExecutionDescription,
   executionNameFor,
   type IncidentDeps,
@@ -16,6 +18,8 @@ import {
   type WorkflowStarter,
 } from '../core/incident.ts';
 import type { FailureSignal } from '../core/signal.ts';
+import type { Notifier } from '../shared/notify.ts';
+import type { NotificationLedger } from '../store/notifications.ts';
 import {
   type AuditEvent,
   START_PENDING,
@@ -26,10 +30,14 @@ import {
   type TicketWithAudit,
 } from '../store/tickets.ts';
 import type { PollerOptions } from './config.ts';
+import { reconcileFleet } from './fleet.ts';
 import type { Budget, PollerMetrics } from './workspace.ts';
 
 export interface ReconcileTickets {
   listStartPending(limit?: number, cursor?: string): Promise<TicketPage>;
+  /** Open tickets `queued` or `awaiting_approval` (fleet safety); absent: nothing of the kind is looked for. */
+  listMarked?(recoveryStatus: string, limit?: number, cursor?: string): Promise<TicketPage>;
+  appendAudit?(ticketId: string, event: AuditEvent): Promise<unknown>;
   listByStatus(status: TicketStatus, limit?: number, cursor?: string): Promise<TicketPage>;
   getTicket(ticketId: string): Promise<TicketWithAudit | undefined>;
 }
@@ -47,7 +55,13 @@ export interface ReconcilePositionStore {
   setReconcilePosition(position: string | undefined): Promise<void>;
 }
 
+/** The blast-radius cap as the reconciler uses it. */
+export type ReconcileCap = CapGate;
+
 export interface ReconcileDeps extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'metrics'> {
+  /** Tells people about approvals waiting and timed out. @default none */ readonly notifier?: Notifier;
+  /** Sends each of those notifications once. */
+  readonly notifications?: Pick<NotificationLedger, 'claim' | 'release'>;
   readonly tickets: IncidentDeps['tickets'] & ReconcileTickets;
   readonly breakers: BreakerGate & BreakerRecorder;
   readonly inspector: WorkflowInspector;
@@ -70,6 +84,7 @@ export type StartDeps = Pick<
   | 'metrics'
   | 'actor'
   | 'clock'
+  | 'cap'
 > & { readonly options: Pick<PollerOptions, 'startPendingMaxAgeMs'> };
 
 export interface ReconcileReport {
@@ -84,6 +99,14 @@ export interface ReconcileReport {
   readonly escalatedBeforeStart: number;
   /** start_pending tickets put on hold because automatic remediation is now off. */
   readonly held: number;
+  /** start_pending tickets that found their workspace's blast-radius cap reached: now `queued`. */
+  readonly queued: number;
+  /** `queued` tickets that got a slot and were started (or escalated by the start path). */
+  readonly dequeued: number;
+  /** Slots of the cap given back for executions that ended without giving theirs back, or expired. */
+  readonly slotsReclaimed: number;
+  /** `awaiting_approval` tickets escalated because nobody approved them in time. */
+  readonly approvalsTimedOut: number;
   /** Executions described. */
   readonly executionsChecked: number;
   readonly closed: number;
@@ -124,12 +147,16 @@ const PERMANENT_START_ERRORS: ReadonlySet<string> = new Set([
   'ValidationException',
 ]);
 
-function emptyReport(): MutableReport {
+export function emptyReport(): MutableReport {
   return {
     started: 0,
     startFailures: 0,
     escalatedBeforeStart: 0,
     held: 0,
+    queued: 0,
+    dequeued: 0,
+    slotsReclaimed: 0,
+    approvalsTimedOut: 0,
     executionsChecked: 0,
     closed: 0,
     escalated: 0,
@@ -215,6 +242,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   }
   if (position !== startPosition) await deps.positions.setReconcilePosition(position);
 
+  // 3. Fleet safety: slots of ended executions back, the queue drained into them, approvals timed out.
+  await reconcileFleet(deps, report);
+
   deps.metrics.count('ReconciledStarts', report.started);
   deps.metrics.count('ReconcileStartFailures', report.startFailures);
   deps.metrics.count('ReconciledClosures', report.closed);
@@ -222,7 +252,9 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   return report;
 }
 
-type MutableReport = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] } & { problems: string[] };
+export type MutableReport = { -readonly [K in keyof ReconcileReport]: ReconcileReport[K] } & {
+  problems: string[];
+};
 
 /**
  * Starts one start_pending ticket the way the reconciler does (remediation switch, playbook, breakers,
@@ -234,7 +266,11 @@ export async function startPendingTicket(ticketId: string, deps: StartDeps): Pro
   return report;
 }
 
-async function reconcileStart(ticketId: string, deps: StartDeps, report: MutableReport): Promise<void> {
+export async function reconcileStart(
+  ticketId: string,
+  deps: StartDeps,
+  report: MutableReport,
+): Promise<void> {
   const found = await deps.tickets.getTicket(ticketId);
   const ticket = found?.ticket;
   // The listing may be older than the ticket: someone else may have started or settled it since.
@@ -270,6 +306,7 @@ async function reconcileStart(ticketId: string, deps: StartDeps, report: Mutable
     if (moved) {
       report.held++;
       await settleBreakers(deps, ticket, 'release');
+      await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
     }
     return;
   }
@@ -283,6 +320,33 @@ async function reconcileStart(ticketId: string, deps: StartDeps, report: Mutable
       report,
     );
     return;
+  }
+  // A recovery that changes clusters needs a slot of its workspace's cap (it may hold one already).
+  if (deps.cap !== undefined && playbook.mode === 'active') {
+    const slot = await deps.cap.acquire(
+      deps.cap.request(ticket.workspaceId, playbook),
+      ticket.ticketId,
+      executionNameFor(ticket.ticketId, ticket.retries),
+    );
+    if (slot === 'full') {
+      const moved = await moveTicket(
+        deps,
+        ticket,
+        ['open'],
+        'open',
+        { recoveryStatus: QUEUED },
+        {
+          event: 'recovery_queued',
+          actor: deps.actor,
+          details: { cap: deps.cap.capOf(ticket.workspaceId), workspaceId: ticket.workspaceId },
+        },
+      );
+      if (moved) {
+        report.queued++;
+        deps.metrics.count('RecoveriesQueued');
+      }
+      return;
+    }
   }
   const gate = await deps.breakers.acquireAll(scopesOf(ticket), ticket.ticketId);
   if (!gate.allowed) {
@@ -464,6 +528,7 @@ async function escalateOpen(
   if (moved) {
     report.escalatedBeforeStart++;
     deps.metrics.count('TicketsEscalated');
+    await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
     // The intake's first attempt may have claimed a half-open probe that will now never run.
     await settleBreakers(deps, ticket, 'release');
   }
@@ -495,7 +560,7 @@ async function escalateInProgress(
 }
 
 /** A transition that another writer may have overtaken; false when it did. */
-async function moveTicket(
+export async function moveTicket(
   deps: StartDeps,
   ticket: Ticket,
   from: readonly TicketStatus[],

@@ -8,6 +8,7 @@ import { DEFAULT_POLLER_OPTIONS, type PollerOptions } from './config.ts';
 import { Semaphore } from './limit.ts';
 import {
   type BreakerRecorder,
+  type ReconcileDeps,
   type ReconcilePositionStore,
   type ReconcileReport,
   type ReconcileTickets,
@@ -23,7 +24,9 @@ import {
   type WorkspacePollResult,
 } from './workspace.ts';
 
-export interface PollerDeps extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'workflow' | 'metrics'> {
+export interface PollerDeps
+  extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'workflow' | 'metrics'>,
+    Pick<ReconcileDeps, 'notifier' | 'notifications'> {
   readonly workspaceIds: readonly string[];
   /** The Databricks client of a workspace. */
   readonly databricks: (workspaceId: string) => ClusterReader & Partial<RestoreClient>;
@@ -151,6 +154,8 @@ export async function reconcileOnce(
   try {
     return await reconcile({
       ...incidentDeps(deps, clock),
+      ...(deps.notifier === undefined ? {} : { notifier: deps.notifier }),
+      ...(deps.notifications === undefined ? {} : { notifications: deps.notifications }),
       tickets: deps.tickets,
       breakers: deps.breakers,
       inspector: deps.workflow,
@@ -200,6 +205,7 @@ function incidentDeps(
     playbooks: deps.playbooks,
     autoRemediationEnabled: deps.autoRemediationEnabled,
     ...(deps.silences === undefined ? {} : { silences: deps.silences }),
+    ...(deps.cap === undefined ? {} : { cap: deps.cap }),
     clock,
     logger: deps.logger,
     metrics: deps.metrics,

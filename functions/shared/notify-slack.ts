@@ -32,6 +32,7 @@ const EMOJI: Readonly<Record<RecoveryNotification['outcome'], string>> = {
   escalated: ':rotating_light:',
   shadow: ':ghost:',
   resolved: ':information_source:',
+  awaiting_approval: ':raising_hand:',
 };
 
 /** Accepts https URLs, and plain http only on the loopback interface (tests, local mode). */

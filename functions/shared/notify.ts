@@ -7,7 +7,8 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Action } from '../core/error-types.ts';
 
 /** `resolved`: the failure was gone when the workflow looked again; nothing was changed. */
-export type NotificationOutcome = 'recovered' | 'escalated' | 'shadow' | 'resolved';
+/** `awaiting_approval`: the recovery waits for `rca approve`; the summary carries the command. */
+export type NotificationOutcome = 'recovered' | 'escalated' | 'shadow' | 'resolved' | 'awaiting_approval';
 
 export interface BreakerChange {
   readonly scope: string;
@@ -50,6 +51,7 @@ const HEADLINES: Readonly<Record<NotificationOutcome, string>> = {
   escalated: 'escalated: manual intervention required',
   shadow: 'shadow mode: nothing was changed',
   resolved: 'resolved without action: nothing was changed',
+  awaiting_approval: 'awaits approval: nothing is changed until an operator approves',
 };
 
 /** `[RCA-20250102-001] Orders ETL recovered` (SNS subjects are limited to 100 characters). */

@@ -8,6 +8,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Action, Category, ErrorType } from '../core/error-types.ts';
+import { executionNameFor } from '../core/incident.ts';
 import type { SignalSource } from '../core/signal.ts';
 import { breakerKey } from './breakers.ts';
 import {
@@ -20,6 +21,7 @@ import {
   encodeCursor,
   withoutKeys,
 } from './dynamo.ts';
+import { acquireSlotItem, type SlotRequest } from './recovery-cap.ts';
 import { silenceClearCondition, silenceMarkerKey } from './silences.ts';
 
 /**
@@ -58,9 +60,16 @@ export const TICKET_LIFECYCLE: Readonly<Record<TicketStatus, readonly TicketStat
   silenced: ['silenced', 'open', 'closed', 'escalated', 'suppressed'],
 };
 
+import { AWAITING_APPROVAL, QUEUED } from '../core/fleet.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 
 export { START_PENDING };
+
+/**
+ * Recovery statuses of open tickets the reconciler looks for: each has a marker partition
+ * (`RECONCILE#<status>`) kept in step with the ticket in the same write.
+ */
+export const MARKED_RECOVERY_STATUSES: readonly string[] = [START_PENDING, QUEUED, AWAITING_APPROVAL];
 
 /**
  * What the intake decided about the recovery. An open string: these are the values in use today.
@@ -121,6 +130,12 @@ export interface Ticket {
   readonly silenceId?: string;
   /** How many times an operator re-drove the ticket (`rca retry`). */
   readonly retries?: number;
+  /** ISO timestamp: an `awaiting_approval` ticket escalates when nobody approved it by then. */
+  readonly approvalDeadline?: string;
+  /** ISO timestamp of when the ticket started waiting `queued` for a slot of the blast-radius cap. */
+  readonly queuedAt?: string;
+  /** Seconds the ticket waited `queued` in all (set when it leaves the queue). */
+  readonly queuedSeconds?: number;
 }
 
 /** Fields a transition may change besides the status. */
@@ -137,6 +152,9 @@ export type TicketPatch = Partial<
     | 'category'
     | 'clusterName'
     | 'retries'
+    | 'approvalDeadline'
+    | 'queuedAt'
+    | 'queuedSeconds'
   >
 >;
 
@@ -183,6 +201,11 @@ export interface OpenTicketInput
   readonly breakerScopes?: readonly string[];
   /** Further keys of the same incident (`incidentAliases`), claimed in the same write. */
   readonly aliasKeys?: readonly string[];
+  /**
+   * A slot of the workspace's blast-radius cap, taken in the same write. With the cap reached the ticket
+   * is written `queued` instead (without the breaker checks: they are made when it leaves the queue).
+   */
+  readonly capSlot?: SlotRequest;
   /** ISO timestamp of detection; its UTC date names the ticket. @default now */
   readonly detectedAt?: string;
   /** @default 0 */
@@ -243,6 +266,18 @@ export interface TransitionInput {
   readonly audit: AuditEvent;
   /** Fail with `TicketConflictError` instead of re-reading if the ticket is no longer at this version. */
   readonly expectedVersion?: number;
+  /** A slot of the blast-radius cap taken in the same write; `CapFullError` when the cap is reached. */
+  readonly capSlot?: SlotRequest;
+}
+
+/** The workspace's blast-radius cap is reached: the transition that needed a slot was not made. */
+export class CapFullError extends Error {
+  override readonly name = 'CapFullError';
+  readonly workspaceId: string;
+  constructor(workspaceId: string, cap: number) {
+    super(`workspace ${workspaceId} has ${cap} recoveries under way (its cap)`);
+    this.workspaceId = workspaceId;
+  }
 }
 
 export interface TransitionResult {
@@ -321,7 +356,7 @@ const TICKET_SK = 'TICKET';
 const INCIDENT_SK = 'INCIDENT';
 const OCCURRENCES_SK = 'OCCURRENCES';
 const CLAIM_SK = 'CLAIM';
-const RECONCILE_PK = `RECONCILE#${START_PENDING}`;
+const reconcilePk = (recoveryStatus: string) => `RECONCILE#${recoveryStatus}`;
 
 /**
  * Tickets, their audit trail and the incident de-duplication key, in the single table:
@@ -334,6 +369,7 @@ const RECONCILE_PK = `RECONCILE#${START_PENDING}`;
  * | occurrences      | `TICKET#<id>`            | `OCCURRENCES`               | —                                   |
  * | cluster claim    | `CLUSTER#<ws>#<cluster>` | `CLAIM`                     | —                                   |
  * | start-pending    | `RECONCILE#start_pending`| `<detectedAt>#<id>`         | —                                   |
+ * | queued, awaiting | `RECONCILE#queued`, `RECONCILE#awaiting_approval` | `<detectedAt>#<id>` | —          |
  *
  * The start-pending marker exists exactly while an unresolved ticket has recovery status
  * `start_pending`; it is written and deleted in the same transaction as the ticket, so the reconciler
@@ -399,6 +435,8 @@ export class TicketRepository {
     let ticketId = formatTicketId(day, this.#numbers.next(day, now));
     let breakerScopes = [...new Set(input.breakerScopes ?? [])];
     const silenceScopes = [...new Set(scopes)];
+    let capSlot = input.capSlot;
+    let queued = false;
 
     const {
       audit: auditInput,
@@ -408,11 +446,13 @@ export class TicketRepository {
       clusterClaim,
       breakerScopes: _breakerScopes,
       aliasKeys = [],
+      capSlot: _capSlot,
       ...fields
     } = input;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const ticket: Ticket = compact({
         ...fields,
+        ...(queued ? { recoveryStatus: QUEUED, queuedAt: nowIso } : {}),
         ...(clusterClaim?.mode === 'take' ? { clusterClaim: clusterClaim.scope } : {}),
         ...(aliasKeys.length > 0 ? { incidentAliases: aliasKeys } : {}),
         ticketId,
@@ -486,8 +526,7 @@ export class TicketRepository {
         },
         { Put: { TableName: this.#tableName, Item: this.#auditItem(audit, now) } },
       );
-      if (isStartPending(ticket))
-        items.push({ Put: { TableName: this.#tableName, Item: markerItem(ticket) } });
+      if (isMarked(ticket)) items.push({ Put: { TableName: this.#tableName, Item: markerItem(ticket) } });
       const breakersAt = items.length;
       for (const scope of breakerScopes) {
         items.push({
@@ -510,6 +549,9 @@ export class TicketRepository {
           },
         });
       }
+      const capAt = capSlot === undefined ? -1 : items.length;
+      if (capSlot !== undefined)
+        items.push(acquireSlotItem(this.#tableName, capSlot, ticketId, executionNameFor(ticketId), now));
 
       try {
         await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
@@ -535,6 +577,13 @@ export class TicketRepository {
         }
         const silenced = silenceScopes.findIndex((_scope, i) => failed(silencesAt + i));
         if (silenced >= 0) return { outcome: 'silenced', scope: silenceScopes[silenced] ?? '' };
+        if (failed(capAt)) {
+          // The workspace's cap is reached: the ticket waits queued; breakers are asked when it leaves.
+          capSlot = undefined;
+          queued = true;
+          breakerScopes = [];
+          continue;
+        }
         if (
           reasons.slice(breakersAt, silencesAt).some((reason) => reason.Code === 'ConditionalCheckFailed')
         ) {
@@ -645,20 +694,38 @@ export class TicketRepository {
         },
         { Put: { TableName: this.#tableName, Item: this.#auditItem(audit, now) } },
       ];
-      const pendingBefore = isStartPending(current);
-      const pendingAfter = isStartPending(next);
-      if (pendingAfter && !pendingBefore) {
-        items.push({ Put: { TableName: this.#tableName, Item: markerItem(next) } });
-      } else if (pendingBefore && !pendingAfter) {
-        items.push({ Delete: { TableName: this.#tableName, Key: markerKey(current) } });
+      const markedBefore = isMarked(current) ? markerKey(current) : undefined;
+      const markedAfter = isMarked(next) ? markerKey(next) : undefined;
+      if (markedBefore?.pk !== markedAfter?.pk || markedBefore?.sk !== markedAfter?.sk) {
+        if (markedBefore !== undefined)
+          items.push({ Delete: { TableName: this.#tableName, Key: markedBefore } });
+        if (markedAfter !== undefined)
+          items.push({ Put: { TableName: this.#tableName, Item: markerItem(next) } });
       }
       items.push(...this.#pointerUpdates(current, next));
+      const capAt = input.capSlot === undefined ? -1 : items.length;
+      if (input.capSlot !== undefined) {
+        items.push(
+          acquireSlotItem(
+            this.#tableName,
+            input.capSlot,
+            ticketId,
+            executionNameFor(ticketId, next.retries),
+            now,
+          ),
+        );
+      }
 
       try {
         await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
         return { ticket: next, previousStatus: current.status, audit };
       } catch (error) {
         const codes = cancellationCodes(error);
+        if (input.capSlot !== undefined && codes?.[capAt] === 'ConditionalCheckFailed') {
+          const held = cancellationReasons(error)?.[capAt]?.Item;
+          if (held === undefined || !(`slot#${ticketId}` in held))
+            throw new CapFullError(input.capSlot.workspaceId, input.capSlot.cap);
+        }
         if (
           codes === undefined ||
           !codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict')
@@ -753,11 +820,21 @@ export class TicketRepository {
    * the poller's reconciler. One Query on the marker partition, then one consistent BatchGet.
    */
   async listStartPending(limit = 50, cursor?: string): Promise<TicketPage> {
+    return this.listMarked(START_PENDING, limit, cursor);
+  }
+
+  /**
+   * Open tickets in one of the `MARKED_RECOVERY_STATUSES` (start_pending, queued, awaiting_approval),
+   * oldest detection first: one Query on the marker partition, then one consistent BatchGet.
+   */
+  async listMarked(recoveryStatus: string, limit = 50, cursor?: string): Promise<TicketPage> {
+    if (!MARKED_RECOVERY_STATUSES.includes(recoveryStatus))
+      throw new RangeError(`${recoveryStatus} is not a marked recovery status`);
     const page = await this.#client.send(
       new QueryCommand({
         TableName: this.#tableName,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': RECONCILE_PK },
+        ExpressionAttributeValues: { ':pk': reconcilePk(recoveryStatus) },
         ConsistentRead: true,
         Limit: limit,
         ExclusiveStartKey: decodeCursor(cursor),
@@ -767,7 +844,10 @@ export class TicketRepository {
     const byId = await this.#batchGetTickets(ids);
     const tickets = ids
       .map((id) => byId.get(id))
-      .filter((ticket): ticket is Ticket => ticket !== undefined && isStartPending(ticket));
+      .filter(
+        (ticket): ticket is Ticket =>
+          ticket !== undefined && isMarked(ticket) && ticket.recoveryStatus === recoveryStatus,
+      );
     const next = encodeCursor(page.LastEvaluatedKey);
     return next === undefined ? { tickets } : { tickets, cursor: next };
   }
@@ -978,6 +1058,18 @@ function nextTicket(current: Ticket, to: TicketStatus, patch: TicketPatch, now: 
   if (entering && RESOLVED_STATUSES.includes(to)) {
     Object.assign(timestamps, { resolvedAt: nowIso, resolutionSeconds: secondsSinceDetection });
   }
+  const recoveryStatus = patch.recoveryStatus ?? current.recoveryStatus;
+  if (current.recoveryStatus !== QUEUED && recoveryStatus === QUEUED) {
+    Object.assign(timestamps, { queuedAt: nowIso });
+  } else if (
+    current.recoveryStatus === QUEUED &&
+    recoveryStatus !== QUEUED &&
+    current.queuedAt !== undefined
+  ) {
+    // Time spent waiting for a slot of the blast-radius cap, for `rca report`.
+    const waited = Math.max(0, (now - Date.parse(current.queuedAt)) / 1000);
+    Object.assign(timestamps, { queuedSeconds: (current.queuedSeconds ?? 0) + waited });
+  }
   return compact({
     ...current,
     ...patch,
@@ -1007,12 +1099,14 @@ function uniqueSuffix(): string {
   return `${auditSequence.toString(16).padStart(8, '0')}${randomBytes(4).toString('hex')}`;
 }
 
-function isStartPending(ticket: Ticket): boolean {
-  return ticket.recoveryStatus === START_PENDING && !RESOLVED_STATUSES.includes(ticket.status);
+function isMarked(ticket: Ticket): boolean {
+  return (
+    MARKED_RECOVERY_STATUSES.includes(ticket.recoveryStatus) && !RESOLVED_STATUSES.includes(ticket.status)
+  );
 }
 
 function markerKey(ticket: Ticket): { pk: string; sk: string } {
-  return { pk: RECONCILE_PK, sk: `${ticket.detectedAt}#${ticket.ticketId}` };
+  return { pk: reconcilePk(ticket.recoveryStatus), sk: `${ticket.detectedAt}#${ticket.ticketId}` };
 }
 
 function markerItem(ticket: Ticket): Record<string, unknown> {

@@ -67,4 +67,11 @@ export interface WorkflowDeps {
   readonly deadline?: () => number;
   /** Who writes the audit entries. @default 'workflow' */
   readonly actor?: string;
+  /** The blast-radius cap: Close and Escalate give the recovery's slot back. @default none: not capped */
+  readonly cap?: { release(workspaceId: string, ticketId: string): Promise<boolean> };
+  /**
+   * Called after a slot was given back, to start the workspace's next queued ticket at once (the
+   * poller's reconciler drains the queue too). Failures are logged, never the recovery's.
+   */
+  readonly onSlotFreed?: (workspaceId: string) => Promise<void>;
 }

@@ -29,7 +29,12 @@ export async function runTask(event: unknown, deps: WorkflowDeps): Promise<Recov
       // The execution input: the first task, or a Catch of the first task's failure.
       if (parsed.step === 'escalate') {
         const state = await initialState(read.input, deps);
-        return await escalate(read.error === undefined ? state : { ...state, error: read.error }, deps);
+        const result = await escalate(
+          read.error === undefined ? state : { ...state, error: read.error },
+          deps,
+        );
+        await releaseSlot(read.input, deps);
+        return result;
       }
       if (parsed.step !== 'remediate') {
         throw new TaskInputError(`step ${parsed.step} needs a recovery state, not the execution input`);
@@ -45,13 +50,39 @@ export async function runTask(event: unknown, deps: WorkflowDeps): Promise<Recov
         return await checkHealth(state, deps);
       case 'restore_config':
         return await restoreConfig(state, deps);
-      case 'close':
-        return await close(state, deps);
-      case 'escalate':
-        return await escalate(state, deps);
+      case 'close': {
+        const result = await close(state, deps);
+        await releaseSlot(state.input, deps);
+        return result;
+      }
+      case 'escalate': {
+        const result = await escalate(state, deps);
+        await releaseSlot(state.input, deps);
+        return result;
+      }
     }
   } catch (error) {
     throw asTaskError(error);
+  }
+}
+
+/**
+ * The recovery is over: its slot of the blast-radius cap goes back (a retried task finds none and
+ * does nothing), and the workspace's next queued ticket may start.
+ */
+async function releaseSlot(input: RecoveryState['input'], deps: WorkflowDeps): Promise<void> {
+  if (deps.cap === undefined) return;
+  const released = await deps.cap.release(input.workspaceId, input.ticketId);
+  if (!released) return;
+  deps.metrics?.count('CapSlotsReleased');
+  if (deps.onSlotFreed === undefined) return;
+  try {
+    await deps.onSlotFreed(input.workspaceId);
+  } catch (error) {
+    deps.logger.warn('the next queued recovery could not be started; the reconciler will', {
+      workspaceId: input.workspaceId,
+      error: (error as Error).message,
+    });
   }
 }
 

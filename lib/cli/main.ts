@@ -43,6 +43,14 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
       'rca retry ID | --disabled   re-drive escalated, disabled or silenced tickets through the workflow',
     load: async () => (await import('./ops.ts')).retryCommand,
   },
+  approve: {
+    summary: 'rca approve ID         start a recovery that awaits approval (approval gate)',
+    load: async () => (await import('./ops.ts')).approveCommand,
+  },
+  deny: {
+    summary: 'rca deny ID --reason TEXT   close a recovery that awaits approval; nothing is changed',
+    load: async () => (await import('./ops.ts')).denyCommand,
+  },
   breakers: {
     summary: 'rca breakers           circuit breakers that are not closed',
     load: async () => (await import('./ops.ts')).breakersCommand,

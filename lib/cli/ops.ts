@@ -22,6 +22,8 @@ const USAGES: Readonly<Record<string, string>> = {
   tickets: 'rca tickets [--status S] [--cluster C] [--since 24h]',
   ticket: 'rca ticket ID',
   retry: 'rca retry ID | rca retry --disabled',
+  approve: 'rca approve ID',
+  deny: 'rca deny ID --reason TEXT',
   breakers: 'rca breakers',
   breaker: 'rca breaker open|close SCOPE --reason TEXT [--until TIME]',
   silence:
@@ -251,6 +253,39 @@ export const retryCommand = command(
   },
 );
 
+/** `rca approve ID`: an awaiting_approval recovery starts (through the cap, the breakers and the guard). */
+export const approveCommand = command('approve', {}, async (positionals, values, connection, io) => {
+  const id = positionals[0] ?? usageError('name the ticket to approve: rca approve RCA-YYYYMMDD-NNN');
+  const outcome = await opsRequest<RetryOutcome>(
+    connection,
+    'POST',
+    `/tickets/${encodeURIComponent(id)}/approve`,
+  );
+  print(io, values, outcome, () => `${outcome.ticketId}: ${outcome.message}\n`);
+  return outcome.retried ? EXIT.ok : EXIT.failed;
+});
+
+/** `rca deny ID --reason TEXT`: the recovery never runs; the ticket closes with nothing changed. */
+export const denyCommand = command(
+  'deny',
+  { reason: { type: 'string' } },
+  async (positionals, values, connection, io) => {
+    const id =
+      positionals[0] ?? usageError('name the ticket to deny: rca deny RCA-YYYYMMDD-NNN --reason TEXT');
+    const reason = (values.reason as string | undefined) ?? usageError('say why with --reason TEXT');
+    const outcome = await opsRequest<RetryOutcome>(
+      connection,
+      'POST',
+      `/tickets/${encodeURIComponent(id)}/deny`,
+      {
+        body: { reason },
+      },
+    );
+    print(io, values, outcome, () => `${outcome.ticketId}: ${outcome.message}\n`);
+    return EXIT.ok;
+  },
+);
+
 interface BreakerRow {
   scope: string;
   state: string;
@@ -444,6 +479,11 @@ interface ReportBody {
   silenced: number;
   breakers_opened: number;
   breaker_openings: { scope: string; at: string; reason: string; manual: boolean }[];
+  queued?: number;
+  avg_queued_seconds?: number | null;
+  awaiting_approval?: number;
+  denied?: number;
+  approvals_timed_out?: number;
   by_error_type: {
     error_type: string;
     failures: number;
@@ -466,7 +506,7 @@ export const reportCommand = command(
       values,
       report,
       () =>
-        `Failures from ${report.since} to ${report.until}: ${report.failures} (recovered ${report.recoveries}, escalated ${report.escalations}, silenced ${report.silenced}); breakers opened: ${report.breakers_opened}\n\n${table(
+        `Failures from ${report.since} to ${report.until}: ${report.failures} (recovered ${report.recoveries}, escalated ${report.escalations}, silenced ${report.silenced}); breakers opened: ${report.breakers_opened}\nQueued by the blast-radius cap: ${report.queued ?? 0} (avg ${report.avg_queued_seconds ?? '-'} s queued); approvals awaiting ${report.awaiting_approval ?? 0}, denied ${report.denied ?? 0}, timed out ${report.approvals_timed_out ?? 0}\n\n${table(
           ['ERROR TYPE', 'FAILURES', 'AVG ACK S', 'AVG RESOLUTION S', 'RECOVERED', 'ESCALATED'],
           report.by_error_type.map((r) => [
             r.error_type,

@@ -171,5 +171,23 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
+    // Fleet safety: the blast-radius cap's queue and its reclaimed slots, and the approval gate.
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Blast-radius cap',
+        left: [
+          metric('RecoveriesQueued'),
+          metric('RecoveriesDequeued'),
+          metric('CapSlotsReleased'),
+          metric('CapSlotsReclaimed'),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Approval gate',
+        left: [metric('ApprovalsRequested'), metric('ApprovalsTimedOut')],
+        width: 12,
+      }),
+    );
   }
 }

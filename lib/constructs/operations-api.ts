@@ -40,6 +40,8 @@ const ROUTES: readonly (readonly [path: string, methods: readonly string[]])[] =
   ['tickets', ['GET']],
   ['tickets/{id}', ['GET']],
   ['tickets/{id}/retry', ['POST']],
+  ['tickets/{id}/approve', ['POST']],
+  ['tickets/{id}/deny', ['POST']],
   ['retry-disabled', ['POST']],
   ['breakers', ['GET', 'POST']],
   ['silences', ['GET', 'POST']],

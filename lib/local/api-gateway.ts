@@ -16,6 +16,8 @@ export const OPERATIONS_RESOURCES = [
   '/ops/tickets',
   '/ops/tickets/{id}',
   '/ops/tickets/{id}/retry',
+  '/ops/tickets/{id}/approve',
+  '/ops/tickets/{id}/deny',
   '/ops/retry-disabled',
   '/ops/breakers',
   '/ops/silences',

@@ -21,9 +21,12 @@ import { workspaceDeps } from '../../functions/intake/service.ts';
 import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
 import type { RetryBatchLimits } from '../../functions/ops/service.ts';
 import { operationsDeps } from '../../functions/ops/wiring.ts';
+import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
+import { type DrainDeps, drainOnSlotFreed } from '../../functions/poller/fleet.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { OperationsLog } from '../../functions/store/operations-log.ts';
+import { type RecoveryCap, recoveryCapOf } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
@@ -81,6 +84,8 @@ export interface LocalDeps {
   readonly syncWorkspaces: () => Promise<void>;
   readonly playbooks: PlaybookTable;
   readonly logger: Logger;
+  /** The blast-radius cap (`RECOVERY_CAP`, default 5 recoveries per workspace at once). */
+  readonly cap?: RecoveryCap;
 }
 
 export interface LocalHost extends LocalDeps {
@@ -181,7 +186,9 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const breakers = new BreakerRepository({ client: documentClient, tableName });
     const restores = new RestoreRepository({ client: documentClient, tableName });
     const silences = new SilenceRepository({ client: documentClient, tableName });
+    const cap = recoveryCapOf(documentClient, tableName, process.env.RECOVERY_CAP);
     const deps: LocalDeps = {
+      cap,
       tableName,
       documentClient,
       tickets,
@@ -194,7 +201,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       playbooks,
       logger,
     };
-    const workflow =
+    const workflow: WorkflowStarter & WorkflowInspector =
       options.workflow === undefined
         ? createLocalWorkflowRunner({
             deps: {
@@ -204,6 +211,23 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
               databricks,
               logger,
               notifications: new NotificationLedger({ client: documentClient, tableName }),
+              cap,
+              // A slot given back starts the workspace's next queued recovery at once.
+              onSlotFreed: drainOnSlotFreed(
+                (): DrainDeps => ({
+                  tickets,
+                  breakers,
+                  workflow,
+                  playbooks,
+                  autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+                  logger,
+                  metrics: { count: () => undefined, milliseconds: () => undefined },
+                  actor: 'workflow',
+                  clock: Date.now,
+                  options: DEFAULT_POLLER_OPTIONS,
+                  cap,
+                }),
+              ),
             },
             // Waits shrink by the simulator's factor, so simulated clusters and the workflow agree on time.
             timeScale: simulator === undefined ? 1 : (options.timeScale ?? 60),
@@ -222,6 +246,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       tickets,
       breakers,
       silences,
+      cap,
       workflow,
       playbooks,
       autoRemediationEnabled,
@@ -238,7 +263,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     }) as unknown as ProxyHandler;
     const operations = createOpsHandler({
       ...operationsDeps(
-        { documentClient, tableName, tickets, breakers, silences, databricks, playbooks, logger },
+        { documentClient, tableName, tickets, breakers, silences, databricks, playbooks, logger, cap },
         workflow,
         autoRemediationEnabled,
       ),

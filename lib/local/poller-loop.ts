@@ -178,6 +178,7 @@ async function pollThroughWorkflow(
       playbooks: deps.playbooks,
       autoRemediationEnabled: run.autoRemediationEnabled,
       silences: deps.silences,
+      ...(deps.cap === undefined ? {} : { cap: deps.cap }),
       options: run.pollerOptions,
       actor: 'poller',
       logger: deps.logger,

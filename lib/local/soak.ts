@@ -267,8 +267,11 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     timeScale,
     pollIntervalSeconds: options.pollIntervalSeconds ?? 2,
     logger,
+    // The soak judges what the automation does on its own: the approval gate (required by default for
+    // node-type fallbacks and rollbacks) is off here; test/cli/approval.test.ts tests the gate.
     playbookOverrides: {
-      DatabricksResourceExhausted: { fallback_node_types: ['r5.4xlarge', 'm5.4xlarge'] },
+      DatabricksResourceExhausted: { fallback_node_types: ['r5.4xlarge', 'm5.4xlarge'], approval: 'off' },
+      DatabricksConfigurationError: { approval: 'off' },
     },
   });
   try {

@@ -54,6 +54,14 @@ export interface SimulatorOptions {
   readonly oauthTokenTtlSeconds?: number;
 }
 
+export interface LoggedRequest {
+  /** Simulated time (epoch ms). */
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  readonly clusterId?: string;
+}
+
 export interface SimulatorStats {
   /** Requests per `METHOD path`, admin requests excluded. */
   readonly requests: Record<string, number>;
@@ -91,6 +99,11 @@ export interface SimulatorAdmin {
   setTimeScale(timeScale: number): void;
   now(): number;
   stats(): SimulatorStats;
+  /**
+   * The request log: every API request (admin excluded) with its simulated time and the cluster it
+   * names (query `cluster_id` or body `cluster_id`), oldest first; the last 50,000 are kept.
+   */
+  requestLog(): readonly LoggedRequest[];
   resetStats(): void;
   state(): Record<string, unknown>;
   /** The cluster as `clusters/get` shows it, or undefined. */
@@ -132,6 +145,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   ];
   const tokenTtlSeconds = options.oauthTokenTtlSeconds ?? 3600;
   const oauthTokens = new Map<string, number>();
+  const requestLog: LoggedRequest[] = [];
+  const logRequest = (method: string, path: string, clusterId: string | undefined): void => {
+    if (requestLog.length >= 50_000) requestLog.shift();
+    requestLog.push({ at: clock.now(), method, path, ...(clusterId === undefined ? {} : { clusterId }) });
+  };
   const stats = {
     requests: {} as Record<string, number>,
     statuses: {} as Record<string, number>,
@@ -214,7 +232,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       tokensIssued: stats.tokensIssued,
       faultsFired: { ...faults.fired },
     }),
+    requestLog: () => [...requestLog],
     resetStats() {
+      requestLog.length = 0;
       stats.requests = {};
       stats.statuses = {};
       stats.tokensIssued = 0;
@@ -284,6 +304,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     }
     const key = `${method} ${path}`;
     stats.requests[key] = (stats.requests[key] ?? 0) + 1;
+    logRequest(method, path, url.searchParams.get('cluster_id') ?? bodyClusterId(raw));
     const count = (status: number | 'drop'): void => {
       stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
     };
@@ -670,4 +691,15 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** The `cluster_id` of a JSON request body, if it names one. */
+function bodyClusterId(raw: string): string | undefined {
+  if (!raw.includes('cluster_id')) return undefined;
+  try {
+    const id = (JSON.parse(raw) as { cluster_id?: unknown }).cluster_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

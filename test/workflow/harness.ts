@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { BreakerConfig } from '../../functions/core/breaker.ts';
 import { ERROR_TYPES } from '../../functions/core/error-types.ts';
+import { type RecoveryCapConfig, RecoveryCapConfigSchema } from '../../functions/core/fleet.ts';
 import {
   executionNameFor,
   handleSignal,
@@ -22,9 +23,14 @@ import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts'
 import type { FailureSignal, SignalKind } from '../../functions/core/signal.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
+import { type DrainDeps, drainOnSlotFreed } from '../../functions/poller/fleet.ts';
+import { type ReconcileReport, reconcile } from '../../functions/poller/reconcile.ts';
+import type { PollerMetrics } from '../../functions/poller/workspace.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
+import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
@@ -42,9 +48,11 @@ export const TIME_SCALE = 600;
 /**
  * Every playbook gets generous bounds in tests (a day, an hour per health check), so that a loaded
  * machine — each real millisecond is 0.6 simulated seconds — never turns a slow task into a timeout.
- * Tests about timeouts set their own.
+ * Tests about timeouts set their own. These suites test what a recovery does, so the approval gate
+ * (required by default for rollbacks and node-type fallbacks) is off: test/workflow/approval.test.ts
+ * tests the gate.
  */
-const TEST_BOUNDS = { timeout_seconds: 86_400, health_check_timeout: 3600 };
+const TEST_BOUNDS = { timeout_seconds: 86_400, health_check_timeout: 3600, approval: 'off' };
 
 function withTestBounds(overrides: unknown): Record<string, unknown> {
   const given = (overrides ?? {}) as Record<string, Record<string, unknown>>;
@@ -75,6 +83,11 @@ export interface WorkflowHarnessOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   /** Wraps the breakers the workflow's tasks use (not the intake's), e.g. to make a write fail once. */
   readonly workflowBreakers?: (breakers: BreakerRepository) => WorkflowDeps['breakers'];
+  /**
+   * The blast-radius cap: the incident path takes slots, Close and Escalate give them back and start
+   * the next queued ticket (as the task Lambda and the reconciler do). @default not capped
+   */
+  readonly cap?: Partial<RecoveryCapConfig>;
 }
 
 export interface Recovery {
@@ -121,6 +134,30 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     error: (message: string, ...extra: Record<string, unknown>[]) =>
       logs.push({ level: 'error', message, attributes: Object.assign({}, ...extra) }),
   };
+  const cap =
+    options.cap === undefined
+      ? undefined
+      : new RecoveryCap(
+          new RecoveryCapRepository({ client: table.documentClient, tableName: table.tableName }),
+          RecoveryCapConfigSchema.parse(options.cap),
+        );
+  const metricCounts = new Map<string, number>();
+  const startDeps = (playbookOverrides: unknown = {}): DrainDeps => ({
+    tickets,
+    breakers,
+    workflow: runner,
+    playbooks: loadPlaybooks(withTestBounds(playbookOverrides)),
+    autoRemediationEnabled: true,
+    logger,
+    metrics: {
+      count: (name, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value),
+      milliseconds: () => undefined,
+    },
+    actor: 'poller',
+    clock: Date.now,
+    options: DEFAULT_POLLER_OPTIONS,
+    ...(cap === undefined ? {} : { cap }),
+  });
   const hooks = new Map<string, CallHook[]>();
   const counts = new Map<string, number>();
   const intercepted = (client: WorkflowDatabricks): WorkflowDatabricks =>
@@ -145,6 +182,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       notifier,
       notifications: new NotificationLedger({ client: table.documentClient, tableName: table.tableName }),
       logger,
+      ...(cap === undefined ? {} : { cap, onSlotFreed: drainOnSlotFreed(() => startDeps()) }),
     },
     timeScale: TIME_SCALE,
   });
@@ -218,6 +256,25 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     notifier,
     runner,
     logs,
+    cap,
+    /** EMF metric counts of the reconciler and the queue's drain. */
+    metricCounts,
+
+    /** One pass of the poller's real reconciler over this harness's table, runner and cap. */
+    reconcile(playbookOverrides: unknown = {}): Promise<ReconcileReport> {
+      const base = startDeps(playbookOverrides);
+      return reconcile({
+        ...base,
+        inspector: runner,
+        positions: {
+          getReconcilePosition: async () => undefined,
+          setReconcilePosition: async () => undefined,
+        },
+        options: { ...DEFAULT_POLLER_OPTIONS, reconcileGraceMs: 0 },
+        budget: { hasTime: () => true, deadline: () => Date.now() + 60_000 },
+        metrics: base.metrics as PollerMetrics,
+      });
+    },
 
     /** Runs `hook` before every call of a client method until `clearHooks`. */
     before(method: keyof WorkflowDatabricks, hook: CallHook): void {
@@ -271,6 +328,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
         autoRemediationEnabled: true,
         logger,
         actor: 'poller',
+        ...(cap === undefined ? {} : { cap }),
       });
     },
 

@@ -1,0 +1,148 @@
+/**
+ * The approval gate through `npm start`'s real parts: the webhook over HTTP, DynamoDB Local, the
+ * simulator, the REAL ASL on aws-local-stepfunctions, the operations API and the `rca` commands, and
+ * the poller's reconciler. The driver-failure playbook requires approval here (1 s to give it).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ticket } from '../../functions/store/tickets.ts';
+import { main } from '../../lib/cli/main.ts';
+import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
+import { startPollerLoop } from '../../lib/local/poller-loop.ts';
+import { useHarmLedger } from '../support/harms.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const PLAYBOOKS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/ops/approval-playbooks.json'), 'utf8'));
+const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  const errors: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  err.on('data', (c: Buffer) => errors.push(c));
+  const code = await main(args, { stdin: Readable.from(['']), stdout: out, stderr: err });
+  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errors).toString() };
+}
+
+describe('the approval gate: rca approve, rca deny and the approval timeout against npm start', () => {
+  let host: LocalHost;
+  const rca = (args: string[]) => cli([...args, '--url', host.url, '--key', host.operatorKey]);
+
+  async function post(body: unknown): Promise<Record<string, unknown>> {
+    const res = await fetch(`${host.url}/databricks-monitor`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': host.apiKey },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  /** A running cluster of the demo fails with a lost driver; the webhook is told once it is TERMINATED. */
+  async function failAndReport(clusterId: string): Promise<Record<string, unknown>> {
+    const sim = host.simulator;
+    sim?.admin.failCluster(clusterId, { code: 'DRIVER_UNREACHABLE', type: 'CLOUD_FAILURE' });
+    for (let i = 0; i < 200 && sim?.admin.cluster(clusterId)?.state !== 'TERMINATED'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    return post({ event: 'cluster.terminated', cluster: { cluster_id: clusterId } });
+  }
+
+  async function ticket(id: string): Promise<{ ticket: Ticket; audit: { event: string; actor: string }[] }> {
+    return JSON.parse((await rca(['ticket', id, '--json'])).stdout);
+  }
+
+  async function ticketWhen(id: string, done: (t: Ticket) => boolean): Promise<Ticket> {
+    for (let i = 0; i < 200; i++) {
+      const found = (await ticket(id)).ticket;
+      if (done(found)) return found;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`ticket ${id} never settled`);
+  }
+
+  const mutationsOf = (clusterId: string) =>
+    (host.simulator?.admin.requestLog() ?? []).filter(
+      (r) => r.clusterId === clusterId && r.method === 'POST' && MUTATION.test(r.path),
+    );
+
+  beforeAll(async () => {
+    host = await startLocalHost({
+      port: 0,
+      apiKey: randomBytes(24).toString('base64url'),
+      pollIntervalSeconds: 0,
+      playbookOverrides: PLAYBOOKS,
+    });
+  });
+  useHarmLedger(() => host?.simulator);
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('holds the recovery awaiting approval with nothing changed, and `rca approve` recovers it', async () => {
+    // Prepare
+    const answer = await post(
+      JSON.parse(readFileSync(join(ROOT, 'test/fixtures/seed/test1-driver-unreachable.json'), 'utf8')),
+    );
+    const id = String(answer.ticket_id);
+    const listed = JSON.parse((await rca(['tickets', '--status', 'awaiting_approval', '--json'])).stdout);
+    const mutationsBefore = mutationsOf('test-cluster-123').length;
+
+    // Act
+    const approved = await rca(['approve', id]);
+    const recovered = await ticketWhen(id, (t) => t.status === 'closed' || t.status === 'escalated');
+
+    // Assess
+    expect(answer).toMatchObject({ status: 'success', recovery_status: 'awaiting_approval' });
+    expect(String(answer.message)).toContain(`rca approve ${id}`);
+    expect(listed.tickets.map((t: Ticket) => t.ticketId)).toContain(id);
+    expect(mutationsBefore).toBe(0);
+    expect(approved.code).toBe(0);
+    expect(recovered).toMatchObject({ status: 'closed', recoveryStatus: 'recovered' });
+    expect(mutationsOf('test-cluster-123').length).toBe(1);
+    const audit = (await ticket(id)).audit;
+    expect(audit.find((a) => a.event === 'approved')?.actor).toBe('local-operator');
+  });
+
+  it('closes a denied recovery with the reason and no call that changes the cluster', async () => {
+    // Prepare
+    const answer = await failAndReport('0923-164208-meows279');
+    const id = String(answer.ticket_id);
+
+    // Act
+    const denied = await rca(['deny', id, '--reason', 'the owner is migrating this cluster']);
+    const again = await rca(['approve', id]);
+
+    // Assess
+    expect(answer).toMatchObject({ recovery_status: 'awaiting_approval' });
+    expect(denied.code).toBe(0);
+    expect(again.code).toBe(1);
+    const found = await ticket(id);
+    expect(found.ticket).toMatchObject({ status: 'closed', recoveryStatus: 'denied' });
+    expect(found.audit.find((a) => a.event === 'denied')?.actor).toBe('local-operator');
+    expect(mutationsOf('0923-164208-meows279')).toEqual([]);
+  });
+
+  it('escalates an approval nobody gave within approval_timeout at the next reconciler run, with no cluster call', async () => {
+    // Prepare
+    const answer = await failAndReport('1211-084523-spotp7x2');
+    const id = String(answer.ticket_id);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const poller = startPollerLoop(host, host.workflow, { intervalSeconds: 0 });
+
+    // Act
+    const report = await poller.runOnce();
+    await poller.stop();
+
+    // Assess
+    expect(answer).toMatchObject({ recovery_status: 'awaiting_approval' });
+    expect(report.reconcile?.approvalsTimedOut).toBe(1);
+    const found = await ticket(id);
+    expect(found.ticket).toMatchObject({ status: 'escalated', recoveryStatus: 'approval_timed_out' });
+    expect(found.ticket.escalationReason).toContain('approval_timeout');
+    expect(mutationsOf('1211-084523-spotp7x2')).toEqual([]);
+  });
+});

@@ -1,0 +1,50 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { RecoveryStack } from '../../lib/stack.ts';
+import { testApp } from './cdk-app.ts';
+
+const CAP = { default: 3, workspaces: { example: 7 } };
+
+function synthesise(context: Record<string, unknown>): Template {
+  return Template.fromStack(new RecoveryStack(testApp({ context }), 'FleetStack'));
+}
+
+/** The environment variables of every function of the template. */
+function environments(template: Template): Record<string, Record<string, unknown>>[] {
+  return Object.values(template.findResources('AWS::Lambda::Function')).map(
+    (fn) =>
+      (fn as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment
+        ?.Variables ?? {},
+  ) as Record<string, Record<string, unknown>>[];
+}
+
+describe('RecoveryStack fleet safety', () => {
+  it('gives the intake, the poller, the workflow task and the operations functions the same RECOVERY_CAP', () => {
+    // Act
+    const template = synthesise({ recoveryCap: JSON.stringify(CAP) });
+
+    // Assess
+    const caps = environments(template).flatMap((env) =>
+      env.RECOVERY_CAP === undefined ? [] : [env.RECOVERY_CAP],
+    );
+    expect(caps).toEqual([
+      JSON.stringify(CAP),
+      JSON.stringify(CAP),
+      JSON.stringify(CAP),
+      JSON.stringify(CAP),
+    ]);
+  });
+
+  it('sets no RECOVERY_CAP without the context, so the functions keep the default of 5', () => {
+    // Act
+    const template = synthesise({});
+
+    // Assess
+    expect(environments(template).some((env) => env.RECOVERY_CAP !== undefined)).toBe(false);
+  });
+
+  it('refuses a cap of 0 at synthesis with an error naming the key', () => {
+    // Act + Assess
+    expect(() => synthesise({ recoveryCap: '{"default": 0}' })).toThrow('recoveryCap.default');
+  });
+});
