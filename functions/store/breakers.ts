@@ -14,6 +14,7 @@ import {
   cancellationCodes,
   type DocumentClient,
   isConditionalCheckFailed,
+  queryAll,
   withoutKeys,
 } from './dynamo.ts';
 
@@ -133,22 +134,16 @@ export class BreakerRepository {
    * in the same transaction as the breaker itself, so a breaker closed since is still counted.
    */
   async openedSince(sinceIso: string, limit = 1000): Promise<BreakerOpening[]> {
-    const openings: BreakerOpening[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: 'pk = :pk AND sk >= :since',
-          ExpressionAttributeValues: { ':pk': HISTORY_PK, ':since': sinceIso },
-          ExclusiveStartKey: startKey,
-          Limit: limit - openings.length,
-        }),
-      );
-      for (const item of page.Items ?? []) openings.push(withoutKeys(item) as unknown as BreakerOpening);
-      startKey = openings.length >= limit ? undefined : page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return openings;
+    const items = await queryAll(
+      this.#client,
+      {
+        TableName: this.#tableName,
+        KeyConditionExpression: 'pk = :pk AND sk >= :since',
+        ExpressionAttributeValues: { ':pk': HISTORY_PK, ':since': sinceIso },
+      },
+      limit,
+    );
+    return items.map((item) => withoutKeys(item) as unknown as BreakerOpening);
   }
 
   /** May a recovery for `ticketId` proceed? Moving an expired open breaker to half-open claims its probe. */

@@ -1,4 +1,4 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
 /** The one method the repositories use, so tests and callers can pass any configured client. */
 export type DocumentClient = Pick<DynamoDBDocumentClient, 'send'>;
@@ -66,4 +66,29 @@ export function decodeCursor(cursor: string | undefined): Record<string, unknown
 
 export class InvalidCursorError extends Error {
   override readonly name = 'InvalidCursorError';
+}
+
+/**
+ * Every item a Query returns, page after page (`LastEvaluatedKey`), in the Query's order; with
+ * `limit`, it stops once that many are read (and asks each page for no more than are still wanted).
+ */
+export async function queryAll(
+  client: DocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey' | 'Limit'>,
+  limit?: number,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        ...input,
+        ExclusiveStartKey: startKey,
+        ...(limit === undefined ? {} : { Limit: limit - items.length }),
+      }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = limit !== undefined && items.length >= limit ? undefined : page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return limit === undefined ? items : items.slice(0, limit);
 }

@@ -14,9 +14,9 @@
  *
  * All leases live in one partition, so the reconciler reads them with one Query.
  */
-import { QueryCommand, type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { capOf, leaseSecondsFor, parseRecoveryCap, type RecoveryCapConfig } from '../core/fleet.ts';
-import { type DocumentClient, isConditionalCheckFailed } from './dynamo.ts';
+import { type DocumentClient, isConditionalCheckFailed, queryAll } from './dynamo.ts';
 
 const CAP_PK = 'RECOVERY_CAP';
 const SLOT_PREFIX = 'slot#';
@@ -155,22 +155,13 @@ export class RecoveryCapRepository {
 
   /** Every workspace's lease (one Query). */
   async list(): Promise<Lease[]> {
-    const leases: Lease[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': CAP_PK },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) leases.push(leaseOf(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return leases;
+    const items = await queryAll(this.#client, {
+      TableName: this.#tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': CAP_PK },
+      ConsistentRead: true,
+    });
+    return items.map(leaseOf);
   }
 
   /** The lease of one workspace (empty when nothing was ever acquired). */

@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isActive, type Silence, type SilenceTarget, silenceScopeOf } from '../core/silence.ts';
-import { backoffMs, compact, type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import {
+  backoffMs,
+  compact,
+  type DocumentClient,
+  isConditionalCheckFailed,
+  queryAll,
+  withoutKeys,
+} from './dynamo.ts';
 
 const PK = 'SILENCE';
 const MARKER_SK = 'SILENCE_SCOPE';
@@ -195,21 +202,13 @@ export class SilenceRepository {
 
   /** Every silence still stored (active and recently ended), newest end first. One Query. */
   async list(): Promise<Silence[]> {
-    const silences: Silence[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': PK },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) silences.push(withoutKeys(item) as unknown as Silence);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const items = await queryAll(this.#client, {
+      TableName: this.#tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': PK },
+      ConsistentRead: true,
+    });
+    const silences = items.map((item) => withoutKeys(item) as unknown as Silence);
     return silences.sort((a, b) => Date.parse(b.until) - Date.parse(a.until));
   }
 

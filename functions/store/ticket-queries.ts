@@ -1,5 +1,5 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type DocumentClient, withoutKeys } from './dynamo.ts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DocumentClient, queryAll, withoutKeys } from './dynamo.ts';
 import { claimKey, TICKET_STATUSES, type Ticket, type TicketStatus } from './tickets.ts';
 
 export { TICKET_STATUSES };
@@ -39,22 +39,17 @@ export class TicketQueries {
   }
 
   async #byStatus(status: TicketStatus, sinceIso: string, limit: number): Promise<Ticket[]> {
-    const tickets: Ticket[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
-          ExpressionAttributeValues: { ':pk': `STATUS#${status}`, ':since': sinceIso },
-          ScanIndexForward: false,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) tickets.push(withoutKeys(item) as unknown as Ticket);
-      startKey = tickets.length >= limit ? undefined : page.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return tickets;
+    const items = await queryAll(
+      this.#client,
+      {
+        TableName: this.#tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
+        ExpressionAttributeValues: { ':pk': `STATUS#${status}`, ':since': sinceIso },
+        ScanIndexForward: false,
+      },
+      limit,
+    );
+    return items.map((item) => withoutKeys(item) as unknown as Ticket);
   }
 }

@@ -19,6 +19,7 @@ import {
   type DocumentClient,
   decodeCursor,
   encodeCursor,
+  queryAll,
   withoutKeys,
 } from './dynamo.ts';
 import { acquireSlotItem, type SlotRequest } from './recovery-cap.ts';
@@ -776,25 +777,18 @@ export class TicketRepository {
     let ticket: Ticket | undefined;
     const audit: AuditEntry[] = [];
     let occurrences: TicketWithAudit['occurrences'] = { count: 0 };
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': ticketPk(ticketId) },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (item.sk === TICKET_SK) ticket = withoutKeys(item) as unknown as Ticket;
-        else if (item.sk === OCCURRENCES_SK)
-          occurrences = compact({ count: Number(item.count), lastAt: item.lastAt as string | undefined });
-        else if (String(item.sk).startsWith('AUDIT#')) audit.push(withoutKeys(item) as unknown as AuditEntry);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const items = await queryAll(this.#client, {
+      TableName: this.#tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': ticketPk(ticketId) },
+      ConsistentRead: true,
+    });
+    for (const item of items) {
+      if (item.sk === TICKET_SK) ticket = withoutKeys(item) as unknown as Ticket;
+      else if (item.sk === OCCURRENCES_SK)
+        occurrences = compact({ count: Number(item.count), lastAt: item.lastAt as string | undefined });
+      else if (String(item.sk).startsWith('AUDIT#')) audit.push(withoutKeys(item) as unknown as AuditEntry);
+    }
     return ticket === undefined ? undefined : { ticket, audit, occurrences };
   }
 

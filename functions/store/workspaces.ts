@@ -1,6 +1,6 @@
-import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { WorkspaceEntry, WorkspaceEntryInput } from '../databricks/registry.ts';
-import { compact, type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import { compact, type DocumentClient, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
 
 const PK = 'WORKSPACES';
 const sk = (id: string) => `WORKSPACE#${id}`;
@@ -30,21 +30,12 @@ export class WorkspaceRepository {
 
   /** Every registered workspace, ordered by id. */
   async list(): Promise<WorkspaceEntry[]> {
-    const entries: WorkspaceEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': PK },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) entries.push(withoutKeys(item) as unknown as WorkspaceEntry);
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return entries;
+    const items = await queryAll(this.#client, {
+      TableName: this.#tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': PK },
+    });
+    return items.map((item) => withoutKeys(item) as unknown as WorkspaceEntry);
   }
 
   async get(id: string): Promise<WorkspaceEntry | undefined> {
