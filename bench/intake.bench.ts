@@ -157,7 +157,7 @@ async function main(): Promise<void> {
       workspaces: [{ id: 'bench', host: sim.url, credentialsSecretArn: 'local/bench' }],
       secrets,
     });
-    const apiKey = randomBytes(24).toString('base64url');
+    const apiKey = randomBytes(24).toString('hex');
     const tickets = new TicketRepository({ client: documentClient, tableName });
     const workflow = {
       start: async (name: string, _input: RecoveryInput) => {

@@ -117,9 +117,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     new Logger({ serviceName: 'databricks-cluster-recovery', logFormatter: new LocalLogFormatter() });
   const playbooks = loadPlaybooks(options.playbookOverrides ?? {});
   const apiKeyGenerated = options.apiKey === undefined;
-  const apiKey = options.apiKey ?? randomBytes(24).toString('base64url');
+  // Hex, not base64url: a key starting with '-' is taken for an option on a command line
+  // (`rca … --key -x…` fails with a usage error, one generated key in 32).
+  const apiKey = options.apiKey ?? randomBytes(24).toString('hex');
   const keys = parseApiKeys(JSON.stringify({ current: apiKey, basic_username: LOCAL_BASIC_USERNAME }));
-  const operatorKey = options.operatorKey ?? randomBytes(24).toString('base64url');
+  const operatorKey = options.operatorKey ?? randomBytes(24).toString('hex');
   if (operatorKey === apiKey) {
     throw new ConfigurationError(
       'the operator key must differ from the webhook key (RCA_OPERATOR_KEY vs RCA_API_KEY)',

@@ -72,7 +72,7 @@ describe('the approval gate: rca approve, rca deny and the approval timeout agai
   beforeAll(async () => {
     host = await startLocalHost({
       port: 0,
-      apiKey: randomBytes(24).toString('base64url'),
+      apiKey: randomBytes(24).toString('hex'),
       pollIntervalSeconds: 0,
       playbookOverrides: PLAYBOOKS,
     });

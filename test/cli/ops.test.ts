@@ -72,7 +72,7 @@ describe('rca operations commands against npm start (real HTTP, DynamoDB Local, 
   beforeAll(async () => {
     host = await startLocalHost({
       port: 0,
-      apiKey: randomBytes(24).toString('base64url'),
+      apiKey: randomBytes(24).toString('hex'),
       pollIntervalSeconds: 0,
     });
     rca = rcaOn(host);
@@ -255,7 +255,7 @@ describe('rca silence and rca retry (a fresh system)', () => {
   beforeAll(async () => {
     host = await startLocalHost({
       port: 0,
-      apiKey: randomBytes(24).toString('base64url'),
+      apiKey: randomBytes(24).toString('hex'),
       pollIntervalSeconds: 0,
       // One open ticket per `retry-disabled` call, so `rca retry --disabled` must follow the cursors.
       retryBatch: { pageSize: 1, concurrency: 1, budgetMs: 0 },

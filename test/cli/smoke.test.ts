@@ -13,7 +13,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 describe('rca smoke', () => {
-  const apiKey = randomBytes(24).toString('base64url');
+  const apiKey = randomBytes(24).toString('hex');
   let host: LocalHost;
   beforeAll(async () => {
     host = await startLocalHost({ port: 0, apiKey, pollIntervalSeconds: 0 });

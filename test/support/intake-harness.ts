@@ -58,7 +58,7 @@ export interface Response {
   readonly raw: APIGatewayProxyResult;
 }
 
-export const randomKey = (): string => randomBytes(24).toString('base64url');
+export const randomKey = (): string => randomBytes(24).toString('hex');
 
 export async function createIntakeHarness(options: HarnessOptions = {}) {
   const table = await createTestTable('intake');
