@@ -6,28 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ticket } from '../../functions/store/tickets.ts';
-import { main } from '../../lib/cli/main.ts';
 import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
 import { startPollerLoop } from '../../lib/local/poller-loop.ts';
+import { runCli } from '../support/cli.ts';
 import { useHarmLedger } from '../support/harms.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const PLAYBOOKS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/ops/approval-playbooks.json'), 'utf8'));
 const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(args, { stdin: Readable.from(['']), stdout: out, stderr: err });
-  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errors).toString() };
-}
+const cli = runCli;
 
 describe('the approval gate: rca approve, rca deny and the approval timeout against npm start', () => {
   let host: LocalHost;

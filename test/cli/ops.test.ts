@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,9 +9,9 @@ import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
 import { OperationsLog } from '../../functions/store/operations-log.ts';
 import type { Ticket } from '../../functions/store/tickets.ts';
-import { main } from '../../lib/cli/main.ts';
 import { lambdaContext, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
 import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
+import { runCli } from '../support/cli.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const fixture = (path: string) => readFileSync(join(ROOT, 'test/fixtures', path), 'utf8');
@@ -27,16 +26,7 @@ const refusedCases = JSON.parse(fixture('ops/refused.json')) as {
   says: string;
 }[];
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(args, { stdin: Readable.from(['']), stdout: out, stderr: err });
-  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errors).toString() };
-}
+const cli = runCli;
 
 /** `rca <args> --url <host> --key <operator key>`. */
 const rcaOn = (host: LocalHost) => (args: string[]) =>

@@ -1,26 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../lib/cli/main.ts';
 import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
 import { startPollerLoop } from '../../lib/local/poller-loop.ts';
 import { type RunningSimulator, startSimulator } from '../../lib/simulator/index.ts';
+import { runCli } from '../support/cli.ts';
 
 const refusedCases = JSON.parse(
   readFileSync(join(import.meta.dirname, '../fixtures/workspaces/refused.json'), 'utf8'),
 ) as { args: string[]; code: number; says: string }[];
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(args, { stdin: Readable.from(['']), stdout: out, stderr: err });
-  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errors).toString() };
-}
+const cli = runCli;
 
 const LIST = 'GET /api/2.1/clusters/list';
 

@@ -2,24 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../lib/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 /** Databricks calls that change a cluster or a run. */
 const MUTATING = /clusters\/(start|restart|edit|resize|update|delete|permanent-delete)|runs\/repair|run-now/;
 
-async function rca(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errors: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errors.push(c));
-  const code = await main(args, { stdin: Readable.from(['']), stdout: out, stderr: err });
-  return { code, stdout: Buffer.concat(chunks).toString(), stderr: Buffer.concat(errors).toString() };
-}
+const rca = runCli;
 const seed = (name: string) => readFileSync(join(ROOT, 'test/fixtures/seed', name), 'utf8');
 
 /** Starts `npm start`'s entry as a real process on a free port and waits for its banner. */
