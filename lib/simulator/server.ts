@@ -173,38 +173,47 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     },
     failCluster(clusterId, reason) {
       workspace.tick();
-      workspace.failCluster(clusterId, parseScenarioPart(FailClusterSchema, reason, 'failure reason'));
+      workspace.actions.failCluster(
+        clusterId,
+        parseScenarioPart(FailClusterSchema, reason, 'failure reason'),
+      );
     },
     crashDriver(clusterId) {
       workspace.tick();
-      workspace.driverTrouble(clusterId, 'crash');
+      workspace.lifecycle.driverTrouble(clusterId, 'crash');
     },
     gcPause(clusterId) {
       workspace.tick();
-      workspace.driverTrouble(clusterId, 'gc-pause');
+      workspace.lifecycle.driverTrouble(clusterId, 'gc-pause');
     },
     runCommand(clusterId) {
       workspace.tick();
-      workspace.runCommand(clusterId);
+      workspace.actions.runCommand(clusterId);
     },
     userTerminate(clusterId, action = {}) {
       workspace.tick();
-      workspace.userTerminate(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
+      workspace.actions.userTerminate(
+        clusterId,
+        parseScenarioPart(UserActionSchema, action, 'user action').user,
+      );
     },
     userStart(clusterId, action = {}) {
       workspace.tick();
-      workspace.userStart(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
+      workspace.actions.userStart(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
     },
     userRestart(clusterId, action = {}) {
       workspace.tick();
-      workspace.userRestart(clusterId, parseScenarioPart(UserActionSchema, action, 'user action').user);
+      workspace.actions.userRestart(
+        clusterId,
+        parseScenarioPart(UserActionSchema, action, 'user action').user,
+      );
     },
     userEdit(clusterId, action) {
       workspace.tick();
       const parsed = parseScenarioPart(UserActionSchema, action, 'user action');
       if (parsed.attributes === undefined)
         throw new ScenarioError('invalid user action', ['attributes: an edit needs the attributes to set']);
-      workspace.userEdit(clusterId, parsed.user, parsed.attributes);
+      workspace.actions.userEdit(clusterId, parsed.user, parsed.attributes);
     },
     harms: () => workspace.harms.list(),
     clearHarms() {
@@ -253,7 +262,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     cluster(clusterId) {
       workspace.tick();
       try {
-        return workspace.getCluster(clusterId);
+        return workspace.reads.getCluster(clusterId);
       } catch (error) {
         if (error instanceof SimApiError) return undefined;
         throw error;
@@ -447,7 +456,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (path === '/api/2.0/policies/clusters/get') {
       if (method !== 'GET')
         throw new SimApiError(405, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${path}'`);
-      return workspace.getPolicy(query);
+      return workspace.reads.getPolicy(query);
     }
     const match = /^\/api\/(2\.[0-2])\/(clusters|jobs)\/(.+)$/.exec(path);
     if (!match) throw notFound(method, path);
@@ -461,40 +470,42 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       switch (op) {
         case 'list':
           expect('GET');
-          return version === '2.0' ? workspace.listClustersLegacy() : workspace.listClusters(query);
+          return version === '2.0'
+            ? workspace.reads.listClustersLegacy()
+            : workspace.reads.listClusters(query);
         case 'get':
           expect('GET');
-          return workspace.getCluster(query.get('cluster_id') ?? undefined);
+          return workspace.reads.getCluster(query.get('cluster_id') ?? undefined);
         case 'events':
           expect('POST');
-          return workspace.events(body());
+          return workspace.reads.events(body());
         case 'start':
           expect('POST');
-          workspace.start(body(), origin);
+          workspace.actions.start(body(), origin);
           return {};
         case 'restart':
           expect('POST');
-          workspace.restart(body(), origin);
+          workspace.actions.restart(body(), origin);
           return {};
         case 'resize':
           expect('POST');
-          workspace.resize(body(), origin);
+          workspace.actions.resize(body(), origin);
           return {};
         case 'edit':
           expect('POST');
-          workspace.edit(body(), origin);
+          workspace.actions.edit(body(), origin);
           return {};
         case 'update':
           expect('POST');
-          workspace.update(body(), origin);
+          workspace.actions.update(body(), origin);
           return {};
         case 'delete':
           expect('POST');
-          workspace.terminate(body(), origin);
+          workspace.actions.terminate(body(), origin);
           return {};
         case 'permanent-delete':
           expect('POST');
-          workspace.permanentDelete(body(), origin);
+          workspace.actions.permanentDelete(body(), origin);
           return {};
       }
     }
@@ -502,19 +513,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       switch (op) {
         case 'runs/get':
           expect('GET');
-          return workspace.getRun(query, version === '2.2');
+          return workspace.jobs.getRun(query, version === '2.2');
         case 'runs/repair':
           expect('POST');
-          return workspace.repair(body());
+          return workspace.jobs.repair(body());
         case 'run-now':
           expect('POST');
-          return workspace.runNow(body());
+          return workspace.jobs.runNow(body());
         case 'list':
           expect('GET');
-          return workspace.listJobs(query);
+          return workspace.jobs.listJobs(query);
         case 'runs/list':
           expect('GET');
-          return workspace.listRuns(query);
+          return workspace.jobs.listRuns(query);
       }
     }
     throw notFound(method, path);
