@@ -136,6 +136,28 @@ describe('simulator authentication', () => {
     expect(answer).toMatchObject({ status: 404, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
   });
 
+  it.each([
+    ['a known API path asked with another method', 'GET', '/api/2.1/clusters/start', 405],
+    ['the cluster policies endpoint asked with POST', 'POST', '/api/2.0/policies/clusters/get', 405],
+    ['a clusters operation under a version it does not have', 'GET', '/api/2.2/clusters/get', 404],
+    ['a jobs operation under a version it does not have', 'GET', '/api/2.0/jobs/runs/get?run_id=1', 404],
+    ['an admin cluster action asked with GET', 'GET', '/__admin/clusters/x/fail', 404],
+    ['an unknown admin cluster action', 'POST', '/__admin/clusters/x/teleport', 404],
+    ['an admin path asked with another method', 'POST', '/__admin/state', 404],
+  ] as const)('answers %s with %i ENDPOINT_NOT_FOUND', async (_case, method, path, status) => {
+    // Act
+    const answer = await call(
+      sim,
+      method,
+      path,
+      undefined,
+      path.startsWith('/__admin/') ? sim.adminToken : sim.token,
+    );
+
+    // Assess
+    expect(answer).toMatchObject({ status, body: { error_code: 'ENDPOINT_NOT_FOUND' } });
+  });
+
   it('rejects a malformed JSON body with 400 MALFORMED_REQUEST', async () => {
     // Act
     const response = await fetch(`${sim.url}/api/2.1/clusters/start`, {
