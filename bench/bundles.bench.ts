@@ -12,7 +12,8 @@
  *
  * The bundle is loaded from inside the project, so `@aws-sdk/*` resolves to the project's SDK the way
  * it resolves to the runtime's on Lambda. Environment: BENCH_INIT_RUNS (7), BENCH_POLLER_CLUSTERS
- * ("10000,50000").
+ * ("10000,50000"; empty skips the poller runs: `BENCH_POLLER_CLUSTERS= node bench/bundles.bench.ts`
+ * measures the bundles alone).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,7 +34,10 @@ import { RecoveryStack } from '../lib/stack.ts';
 import { CRASHED, FAILED, ROOT, scenario, startSimulatorProcess } from './support.ts';
 
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
-const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000').split(',').map(Number);
+const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000')
+  .split(',')
+  .filter((total) => total.trim() !== '')
+  .map(Number);
 const GOAL_BYTES = 300 * 1024;
 const GOAL_INIT_MS = 150;
 const GOAL_RSS_MB_AT_10K = 150;
@@ -355,6 +359,7 @@ async function main(): Promise<void> {
     `  baseline: a bare \`node -e ''\` starts and exits in ${median(bare).toFixed(1)} ms (median of ${INIT_RUNS}): read the cold inits against it on a busy machine`,
   );
 
+  if (POLLER_CLUSTERS.length === 0) return;
   const poller = functions.find((fn) => fn.name === 'Poller');
   if (poller === undefined) throw new Error('no Poller function in the synthesised stack');
   const dynamo = await startDynamoDbLocal();

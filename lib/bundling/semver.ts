@@ -1,5 +1,5 @@
 /**
- * What the bundles get for `semver` (esbuild alias, see `bundlingOptions`): the one function the X-Ray
+ * What the bundles get for `semver` (esbuild alias, see `lib/bundling/esbuild.ts`): the one function the X-Ray
  * SDK calls. Its only caller is the SDK's AWS SDK v2 patcher (`captureAWS`, checking `AWS.VERSION`),
  * which nothing here uses — the functions use SDK v3 — but which the SDK loads with its index. The
  * whole `semver` package is 28 KB of every bundle; this is the comparison it made.
