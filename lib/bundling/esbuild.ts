@@ -14,13 +14,14 @@
  *   its own disk. Only `@smithy/node-http-handler` is bundled, as the one pinned feature:
  *   `throwOnRequestTimeout` (see `functions/shared/aws.ts`) must not depend on the runtime's version.
  * - No source map unless asked for (see `RecoveryFunctionProps.sourceMap`).
- * - `semver` is replaced by `lib/bundling/semver.ts`, its one function the X-Ray SDK calls (28 KB less
- *   per bundle that loads the Tracer); see there.
+ * - The X-Ray SDK's index is replaced by `lib/bundling/xray-sdk-core.cjs`, the SDK's own modules that
+ *   Powertools Tracer uses in Lambda (about 20 KB less per bundle that loads the Tracer, `semver`
+ *   included, which only the SDK v2 patcher it leaves out needed); see there.
  * - The X-Ray SDK's AWS call whitelist (which request and response fields a traced AWS call records,
  *   10 KB for six services) keeps the services the functions call, so their subsegments record what
  *   they recorded before; its package.json keeps the name and version, all the SDK reads of it.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Plugin } from 'esbuild';
@@ -66,6 +67,26 @@ export function trimXrayResource(path: string, json: Record<string, unknown>): R
   };
 }
 
+const BUNDLING = join(PROJECT_ROOT, 'lib', 'bundling');
+
+/**
+ * The X-Ray SDK as Powertools Tracer uses it in Lambda: `lib/bundling/xray-sdk-core.cjs` for the SDK's
+ * index, `lib/bundling/xray-mw-utils.cjs` for the HTTP middleware its Lambda environment loads.
+ */
+export const leanXraySdk: Plugin = {
+  name: 'lean-xray-sdk',
+  setup(build) {
+    build.onResolve({ filter: /^aws-xray-sdk-core$/ }, () => ({
+      path: join(BUNDLING, 'xray-sdk-core.cjs'),
+    }));
+    build.onResolve({ filter: /^\.\.\/middleware\/mw_utils$/ }, (args) =>
+      /[\\/]aws-xray-sdk-core[\\/]dist[\\/]lib[\\/]env$/.test(args.resolveDir)
+        ? { path: join(BUNDLING, 'xray-mw-utils.cjs') }
+        : undefined,
+    );
+  },
+};
+
 /** The esbuild options of one function's bundle. */
 export function esbuildOptions(request: BundleRequest): BuildOptions {
   return {
@@ -82,16 +103,23 @@ export function esbuildOptions(request: BundleRequest): BuildOptions {
     // ES module builds of the dependencies tree-shake better than their CommonJS ones.
     mainFields: ['module', 'main'],
     external: ['@aws-sdk/*'],
-    alias: { semver: join(PROJECT_ROOT, 'lib', 'bundling', 'semver.ts') },
-    plugins: [xrayResources],
+    plugins: [leanXraySdk, xrayResources],
     logLevel: 'warning',
   };
 }
 
+/**
+ * Where the bundle's metafile goes (beside `index.js`) when `BUNDLE_METAFILE` is set, as `npm run bench`
+ * sets it to show what each bundle is made of; `cdk synth` writes none.
+ */
+export const METAFILE = 'metafile.json';
+
 /** Bundles one function (asynchronously: esbuild's plugins need its asynchronous API). */
 export async function bundle(request: BundleRequest): Promise<void> {
   const { build } = await import('esbuild');
-  await build(esbuildOptions(request));
+  const metafile = process.env.BUNDLE_METAFILE !== undefined;
+  const result = await build({ ...esbuildOptions(request), metafile });
+  if (metafile) await writeFile(join(request.outdir, METAFILE), JSON.stringify(result.metafile));
 }
 
 if (import.meta.main) {
