@@ -12,7 +12,23 @@ async function run(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 describe('rca help', () => {
-  it.each([['codes'], ['smoke'], ['classify'], ['simulator']])(
+  it.each([
+    ['codes'],
+    ['smoke'],
+    ['classify'],
+    ['tickets'],
+    ['ticket'],
+    ['retry'],
+    ['approve'],
+    ['deny'],
+    ['breakers'],
+    ['breaker'],
+    ['silence'],
+    ['report'],
+    ['doctor'],
+    ['workspaces'],
+    ['simulator'],
+  ])(
     'prints the usage of rca %s with --help and exits 0',
     async (command) => {
       // Act
