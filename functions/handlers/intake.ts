@@ -14,7 +14,7 @@ import { parseApiKeys } from '../intake/auth.ts';
 import { workspaceDeps } from '../intake/service.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { stepFunctions } from '../shared/aws-sfn.ts';
+import { stepFunctionsClient } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { cachedSecretText } from '../shared/secret-cache.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
@@ -50,7 +50,7 @@ const intake = createIntakeHandler({
   cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
   breakers: new BreakerRepository({ client: documentClient, tableName, config: breakerConfig }),
   workflow: new StepFunctionsWorkflowStarter(
-    tracer.captureAWSv3Client(stepFunctions),
+    stepFunctionsClient((client) => tracer.captureAWSv3Client(client)),
     requireEnv('STATE_MACHINE_ARN'),
   ),
   playbooks,

@@ -103,6 +103,10 @@ export function esbuildOptions(request: BundleRequest): BuildOptions {
     // ES module builds of the dependencies tree-shake better than their CommonJS ones.
     mainFields: ['module', 'main'],
     external: ['@aws-sdk/*'],
+    // `await import('@aws-sdk/…')` (a client loaded on first use, functions/shared/aws.ts) becomes a
+    // `require`: Lambda's runtime SDK is found through NODE_PATH, which `import()` ignores, and
+    // `require` loads the SDK's CommonJS build the other clients share, not a second, ESM copy.
+    supported: { 'dynamic-import': false },
     plugins: [leanXraySdk, xrayResources],
     logLevel: 'warning',
   };

@@ -28,17 +28,14 @@ describe('rca help', () => {
     ['doctor'],
     ['workspaces'],
     ['simulator'],
-  ])(
-    'prints the usage of rca %s with --help and exits 0',
-    async (command) => {
-      // Act
-      const { code, stdout } = await run([command, '--help']);
+  ])('prints the usage of rca %s with --help and exits 0', async (command) => {
+    // Act
+    const { code, stdout } = await run([command, '--help']);
 
-      // Assess
-      expect(stdout).toMatch(new RegExp(`^Usage: rca ${command}`));
-      expect(code).toBe(0);
-    },
-  );
+    // Assess
+    expect(stdout).toMatch(new RegExp(`^Usage: rca ${command}`));
+    expect(code).toBe(0);
+  });
 
   it.each([['--version'], ['-v']])('prints the package version with %s', async (flag) => {
     // Act

@@ -145,4 +145,17 @@ describe('a function bundled as the functions are', () => {
     // Assess
     expect(whitelisted).toEqual(['dynamodb', 'sns']);
   });
+
+  it('loads a client built on first use with require, which finds the runtime SDK as Lambda does', () => {
+    // Prepare
+    const bundle = readFileSync(join(outdir, 'index.js'), 'utf8');
+
+    // Act
+    const imports = bundle.match(/\bimport\(/g) ?? [];
+    const requires = bundle.match(/require\("@aws-sdk\/client-dynamodb"\)/g) ?? [];
+
+    // Assess
+    expect(imports).toEqual([]);
+    expect(requires.length).toBeGreaterThan(0);
+  });
 });

@@ -9,16 +9,21 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
-import { awsHttpHandler } from '../../functions/shared/aws.ts';
+import { awsHttpHandler, lazyClient } from '../../functions/shared/aws.ts';
 
 const logger = new Logger();
 const metrics = new Metrics();
 const tracer = new Tracer();
-const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({ requestHandler: awsHttpHandler() }));
+// As functions/shared/aws-sfn.ts builds the Step Functions client.
+const dynamo = lazyClient<DynamoDBClient>(async () => {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  return tracer.captureAWSv3Client(new DynamoDBClient({ requestHandler: awsHttpHandler() }));
+});
 
 export const handler = middy(async (event: { readonly tableName: string }) => {
+  const { DescribeTableCommand } = await import('@aws-sdk/client-dynamodb');
   const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: event.tableName }));
   metrics.addMetric('TablesDescribed', MetricUnit.Count, 1);
   logger.info('table described', { status: Table?.TableStatus });
