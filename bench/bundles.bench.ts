@@ -12,28 +12,33 @@
  *
  * The bundle is loaded from inside the project, so `@aws-sdk/*` resolves to the project's SDK the way
  * it resolves to the runtime's on Lambda. Environment: BENCH_INIT_RUNS (7), BENCH_POLLER_CLUSTERS
- * ("10000,50000").
+ * ("10000,50000"; empty skips the poller runs: `BENCH_POLLER_CLUSTERS= node bench/bundles.bench.ts`
+ * measures the bundles alone).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { createTable } from '../functions/store/table-definition.ts';
 import { WorkspaceRepository } from '../functions/store/workspaces.ts';
+import { METAFILE } from '../lib/bundling/esbuild.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { RecoveryStack } from '../lib/stack.ts';
 import { CRASHED, FAILED, ROOT, scenario, startSimulatorProcess } from './support.ts';
 
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
-const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000').split(',').map(Number);
+const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000')
+  .split(',')
+  .filter((total) => total.trim() !== '')
+  .map(Number);
 const GOAL_BYTES = 300 * 1024;
 const GOAL_INIT_MS = 150;
 const GOAL_RSS_MB_AT_10K = 150;
@@ -48,7 +53,9 @@ const LAMBDA_ENV = {
   AWS_LAMBDA_FUNCTION_NAME: 'bench',
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
   AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
   LAMBDA_TASK_ROOT: '/var/task',
+  _HANDLER: 'index.handler',
   // Not secrets: nothing is called during init, and the stand-ins below accept anything.
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
@@ -136,35 +143,78 @@ const median = (values: readonly number[]): number => {
 };
 
 /**
- * Milliseconds a fresh process takes to load `fn`'s bundle, `runs` times: the wall time, and the CPU
- * time the process spent meanwhile (all its threads), which a busy machine inflates far less.
+ * Milliseconds a fresh process takes to load a bundle: the wall time, and the CPU time the process spent
+ * meanwhile (all its threads), which a busy machine inflates far less.
  */
-function coldInits(fn: BundledFunction, runs: number): { wall: number[]; cpu: number[] } {
+function coldInit(fn: BundledFunction): [wall: number, cpu: number] {
   const script =
     'const c = process.cpuUsage(); const t = performance.now(); require(process.argv[1]); const w = performance.now() - t; const u = process.cpuUsage(c); process.stdout.write(JSON.stringify([w, (u.user + u.system) / 1000]));';
-  const samples = Array.from({ length: runs }, () => {
-    const child = spawnSync(process.execPath, ['-e', script, fn.bundle], {
-      env: { ...LAMBDA_ENV, ...fn.environment },
-      encoding: 'utf8',
-    });
-    if (child.status !== 0) throw new Error(`loading ${fn.name} failed:\n${child.stderr}`);
-    return JSON.parse(child.stdout) as [number, number];
+  const child = spawnSync(process.execPath, ['-e', script, fn.bundle], {
+    env: { ...LAMBDA_ENV, ...fn.environment },
+    encoding: 'utf8',
   });
-  return { wall: samples.map(([wall]) => wall), cpu: samples.map(([, cpu]) => cpu) };
+  if (child.status !== 0) throw new Error(`loading ${fn.name} failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout) as [number, number];
 }
 
 /**
  * How busy the machine is, in the cold init's own terms: the milliseconds a fresh process takes to
- * start and exit doing nothing (`node -e ''`), each of `runs` times. A shared, loaded machine
- * inflates it and every cold init alike.
+ * start and exit doing nothing (`node -e ''`). A shared, loaded machine inflates it and every cold
+ * init alike.
  */
-function bareStarts(runs: number): number[] {
-  return Array.from({ length: runs }, () => {
-    const started = performance.now();
-    const child = spawnSync(process.execPath, ['-e', ''], { encoding: 'utf8' });
-    if (child.status !== 0) throw new Error(`node -e '' failed:\n${child.stderr}`);
-    return performance.now() - started;
-  });
+function bareStart(): number {
+  const started = performance.now();
+  const child = spawnSync(process.execPath, ['-e', ''], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`node -e '' failed:\n${child.stderr}`);
+  return performance.now() - started;
+}
+
+/**
+ * `runs` cold inits of every function and as many bare starts, taken round by round (one of each per
+ * round), so that a burst of load on a shared machine weighs on all of them alike.
+ */
+function measureColdInits(
+  functions: readonly BundledFunction[],
+  runs: number,
+): { inits: Map<BundledFunction, { wall: number[]; cpu: number[] }>; bare: number[] } {
+  const inits = new Map(functions.map((fn) => [fn, { wall: [] as number[], cpu: [] as number[] }]));
+  const bare: number[] = [];
+  for (let round = 0; round < runs; round++) {
+    for (const [fn, samples] of inits) {
+      const [wall, cpu] = coldInit(fn);
+      samples.wall.push(wall);
+      samples.cpu.push(cpu);
+    }
+    bare.push(bareStart());
+  }
+  return { inits, bare };
+}
+
+/** The function's name in the stack; CDK's own provider function (AwsCustomResource) says so. */
+function displayName(fn: BundledFunction): string {
+  return /^AWS[0-9a-f]{32}$/.test(fn.name) ? 'AwsCustomResource (CDK)' : fn.name;
+}
+
+/** The bundle's five largest parts (a package, or a directory of ours) from its metafile, if it has one. */
+function largestParts(fn: BundledFunction): string | undefined {
+  const path = join(dirname(fn.bundle), METAFILE);
+  if (!existsSync(path)) return undefined;
+  const metafile = JSON.parse(readFileSync(path, 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+  };
+  const parts = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+      const part = pkg ?? input.split('/').slice(0, -1).join('/');
+      parts.set(part, (parts.get(part) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...parts]
+    .sort(([, a], [, b]) => b - a)
+    .slice(0, 5)
+    .map(([part, bytes]) => `${part} ${(bytes / 1024).toFixed(1)} KB`)
+    .join(' · ');
 }
 
 /**
@@ -332,29 +382,44 @@ async function main(): Promise<void> {
   const out = (line = '') => process.stdout.write(`${line}\n`);
   out('');
   out('Bundles (what Lambda runs): synthesising with bundling …');
+  // The bundler then writes each bundle's metafile beside it: what the bundle is made of.
+  process.env.BUNDLE_METAFILE = '1';
   const functions = synthesise();
+  const loadBefore = loadavg()[0] ?? 0;
+  const { inits, bare } = measureColdInits(functions, INIT_RUNS);
+  const loadAfter = loadavg()[0] ?? 0;
   out('');
   out(
-    `${'function'.padEnd(22)} ${'bundle'.padStart(10)}  ${`cold init, median of ${INIT_RUNS}`.padStart(26)}  (min–max)  CPU ms (median)`,
+    `${'function'.padEnd(22)} ${'bundle'.padStart(10)}  ${'cold init: wall ms, median (min)'.padStart(32)}  ${'CPU ms, median (min)'.padStart(22)}`,
   );
   let failed = false;
   for (const fn of functions) {
     const bytes = statSync(fn.bundle).size;
-    const { wall: inits, cpu } = coldInits(fn, INIT_RUNS);
-    const ms = median(inits);
-    const ok = bytes <= GOAL_BYTES && ms <= GOAL_INIT_MS;
+    const { wall, cpu } = inits.get(fn) ?? { wall: [], cpu: [] };
+    const ms = median(wall);
+    const verdict = [
+      bytes <= GOAL_BYTES ? '' : `✗ > ${GOAL_BYTES / 1024} KB`,
+      ms <= GOAL_INIT_MS
+        ? ''
+        : `✗ > ${GOAL_INIT_MS} ms of wall time${median(cpu) <= GOAL_INIT_MS ? ` (CPU ≤ ${GOAL_INIT_MS} ms)` : ''}`,
+    ].filter((mark) => mark !== '');
     out(
-      `${fn.name.padEnd(22)} ${`${(bytes / 1024).toFixed(1)} KB`.padStart(10)}  ${`${ms.toFixed(1)} ms`.padStart(26)}  (${Math.min(...inits).toFixed(1)}–${Math.max(...inits).toFixed(1)})  ${median(cpu).toFixed(1).padStart(6)}  ${bytes <= GOAL_BYTES ? '' : `✗ > ${GOAL_BYTES / 1024} KB `}${ms <= GOAL_INIT_MS ? '' : `✗ > ${GOAL_INIT_MS} ms`}${ok ? '✓' : ''}`,
+      `${displayName(fn).padEnd(22)} ${`${(bytes / 1024).toFixed(1)} KB`.padStart(10)}  ${`${ms.toFixed(1)} (${Math.min(...wall).toFixed(1)})`.padStart(32)}  ${`${median(cpu).toFixed(1)} (${Math.min(...cpu).toFixed(1)})`.padStart(22)}  ${verdict.length === 0 ? '✓' : verdict.join(' ')}`,
     );
+    const parts = largestParts(fn);
+    if (parts !== undefined) out(`${' '.repeat(4)}largest parts: ${parts}`);
   }
   out(
-    `  (index.js of each asset; goals ≤ ${GOAL_BYTES / 1024} KB and ≤ ${GOAL_INIT_MS} ms of wall time; load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores)`,
+    `  (index.js of each asset; goals ≤ ${GOAL_BYTES / 1024} KB and ≤ ${GOAL_INIT_MS} ms of wall time to load it, the runtime's AWS SDK clients included;`,
   );
-  const bare = bareStarts(INIT_RUNS);
   out(
-    `  baseline: a bare \`node -e ''\` starts and exits in ${median(bare).toFixed(1)} ms (median of ${INIT_RUNS}): read the cold inits against it on a busy machine`,
+    `   ${INIT_RUNS} fresh processes per function, taken in turn; load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${availableParallelism()} cores)`,
+  );
+  out(
+    `  baseline: a bare \`node -e ''\` starts and exits in ${median(bare).toFixed(1)} ms (median, min ${Math.min(...bare).toFixed(1)}), taken in turn with them: on a busy machine read the wall times against it, and the CPU times, which the load inflates far less`,
   );
 
+  if (POLLER_CLUSTERS.length === 0) return;
   const poller = functions.find((fn) => fn.name === 'Poller');
   if (poller === undefined) throw new Error('no Poller function in the synthesised stack');
   const dynamo = await startDynamoDbLocal();

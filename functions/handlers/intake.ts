@@ -5,7 +5,6 @@
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { loadPlaybooks } from '../core/playbooks.ts';
 import * as z from '../core/zod.ts';
@@ -15,8 +14,9 @@ import { parseApiKeys } from '../intake/auth.ts';
 import { workspaceDeps } from '../intake/service.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { stepFunctions } from '../shared/aws-sfn.ts';
+import { stepFunctionsClient } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
+import { cachedSecretText } from '../shared/secret-cache.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
@@ -33,19 +33,24 @@ const keysSecretArn = requireEnv('INTAKE_SECRET_ARN');
 const playbooks = loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {}));
 const breakerConfig = jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {});
 
-const secretsProvider = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManager) });
+// The intake's keys, read again at most once a minute: a rotated key is accepted within a minute.
+const intakeKeys = cachedSecretText({
+  secrets: tracer.captureAWSv3Client(secretsManager),
+  secretId: keysSecretArn,
+  maxAgeMs: 60_000,
+});
 const tickets = new TicketRepository({ client: documentClient, tableName });
 // The intake reads with each workspace's read-only credential where one is registered.
 const { databricks, sync } = registryWorkspaces({ access: 'read', secrets: secretsManager, logger });
 
 const intake = createIntakeHandler({
-  loadKeys: async () => parseApiKeys(secretText(await secretsProvider.get(keysSecretArn, { maxAge: 60 }))),
+  loadKeys: async () => parseApiKeys(await intakeKeys()),
   tickets,
   silences: new SilenceRepository({ client: documentClient, tableName }),
   cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
   breakers: new BreakerRepository({ client: documentClient, tableName, config: breakerConfig }),
   workflow: new StepFunctionsWorkflowStarter(
-    tracer.captureAWSv3Client(stepFunctions),
+    stepFunctionsClient((client) => tracer.captureAWSv3Client(client)),
     requireEnv('STATE_MACHINE_ARN'),
   ),
   playbooks,
@@ -59,7 +64,3 @@ const intake = createIntakeHandler({
 });
 
 export const handler = withWorkspaces(sync, intake, registryUnavailableResponse);
-
-function secretText(value: string | Uint8Array | undefined): string | undefined {
-  return value === undefined || typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
-}

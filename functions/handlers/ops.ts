@@ -11,7 +11,7 @@ import { createOpsHandler, iamOperator } from '../ops/app.ts';
 import { operationsDeps } from '../ops/wiring.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { stepFunctions } from '../shared/aws-sfn.ts';
+import { stepFunctionsClient } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
@@ -47,7 +47,7 @@ const operations = createOpsHandler({
       playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
       logger,
     },
-    new StepFunctionsWorkflowStarter(stepFunctions, requireEnv('STATE_MACHINE_ARN')),
+    new StepFunctionsWorkflowStarter(stepFunctionsClient(), requireEnv('STATE_MACHINE_ARN')),
     booleanEnv('AUTO_REMEDIATION_ENABLED', true),
   ),
   authorize: iamOperator,

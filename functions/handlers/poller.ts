@@ -13,8 +13,8 @@ import { createPollStepHandler } from '../poller/app.ts';
 import { resolvePollerOptions } from '../poller/config.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { stepFunctions } from '../shared/aws-sfn.ts';
-import { sns } from '../shared/aws-sns.ts';
+import { stepFunctionsClient } from '../shared/aws-sfn.ts';
+import { snsClient } from '../shared/aws-sns.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { SnsNotifier } from '../shared/notify.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
@@ -55,7 +55,7 @@ const steps = createPollStepHandler({
     config: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}),
   }),
   workflow: new StepFunctionsWorkflowStarter(
-    tracer.captureAWSv3Client(stepFunctions),
+    stepFunctionsClient((client) => tracer.captureAWSv3Client(client)),
     requireEnv('STATE_MACHINE_ARN'),
   ),
   playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
@@ -66,7 +66,10 @@ const steps = createPollStepHandler({
   ...(topicArn === undefined
     ? {}
     : {
-        notifier: new SnsNotifier(tracer.captureAWSv3Client(sns), topicArn),
+        notifier: new SnsNotifier(
+          snsClient((client) => tracer.captureAWSv3Client(client)),
+          topicArn,
+        ),
         notifications: new NotificationLedger({ client: documentClient, tableName }),
       }),
   options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),

@@ -9,7 +9,7 @@ import * as z from '../core/zod.ts';
 import { withWorkspaces } from '../databricks/registry.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { sns } from '../shared/aws-sns.ts';
+import { snsClient } from '../shared/aws-sns.ts';
 import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { FanOutNotifier, type Notifier, SnsNotifier } from '../shared/notify.ts';
 import { SlackNotifier } from '../shared/notify-slack.ts';
@@ -31,7 +31,10 @@ const secrets = tracer.captureAWSv3Client(secretsManager);
 
 const { databricks, sync } = registryWorkspaces({ access: 'act', secrets, logger });
 const notifiers: Notifier[] = [
-  new SnsNotifier(tracer.captureAWSv3Client(sns), requireEnv('NOTIFICATION_TOPIC_ARN')),
+  new SnsNotifier(
+    snsClient((client) => tracer.captureAWSv3Client(client)),
+    requireEnv('NOTIFICATION_TOPIC_ARN'),
+  ),
   ...(slackSecretArn === undefined ? [] : [new SlackNotifier({ secretArn: slackSecretArn, secrets })]),
 ];
 

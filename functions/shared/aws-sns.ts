@@ -1,5 +1,15 @@
-import { SNSClient } from '@aws-sdk/client-sns';
-import { awsHttpHandler } from './aws.ts';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { awsHttpHandler, type LazyClient, lazyClient } from './aws.ts';
 
-/** The SNS client of this container (see `aws.ts`). */
-export const sns = new SNSClient({ requestHandler: awsHttpHandler() });
+/**
+ * An SNS client of this container (see `aws.ts`), built on its first request: only a notification
+ * needs it. `prepare` sees it once built (the Tracer's `captureAWSv3Client`).
+ */
+export function snsClient(
+  prepare: (client: SNSClient) => SNSClient = (client) => client,
+): LazyClient<SNSClient> {
+  return lazyClient(async () => {
+    const { SNSClient } = await import('@aws-sdk/client-sns');
+    return prepare(new SNSClient({ requestHandler: awsHttpHandler() }));
+  });
+}

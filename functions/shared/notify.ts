@@ -3,7 +3,7 @@
  * webhook is configured (`notify-slack.ts`). Delivery is best-effort for the workflow: a failed
  * notification is logged and audited, never a reason to leave a ticket unresolved.
  */
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { Action } from '../core/error-types.ts';
 
 /** `resolved`: the failure was gone when the workflow looked again; nothing was changed. */
@@ -98,6 +98,8 @@ export class SnsNotifier implements Notifier {
   }
 
   async notify(message: RecoveryNotification): Promise<void> {
+    // Loaded when first needed, like the client (see functions/shared/aws-sns.ts).
+    const { PublishCommand } = await import('@aws-sdk/client-sns');
     await this.#client.send(
       new PublishCommand({
         TopicArn: this.#topicArn,

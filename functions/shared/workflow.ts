@@ -1,10 +1,4 @@
-import {
-  DescribeExecutionCommand,
-  ExecutionAlreadyExists,
-  ExecutionDoesNotExist,
-  type SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type {
   ExecutionDescription,
   ExecutionStatus,
@@ -27,6 +21,8 @@ export class StepFunctionsWorkflowStarter implements WorkflowStarter, WorkflowIn
   }
 
   async start(name: string, input: RecoveryInput): Promise<{ executionId: string; alreadyStarted: boolean }> {
+    // Loaded when first needed, like the client (see functions/shared/aws-sfn.ts).
+    const { StartExecutionCommand } = await import('@aws-sdk/client-sfn');
     try {
       const out = await this.#client.send(
         new StartExecutionCommand({
@@ -37,7 +33,7 @@ export class StepFunctionsWorkflowStarter implements WorkflowStarter, WorkflowIn
       );
       return { executionId: out.executionArn ?? this.executionArn(name), alreadyStarted: false };
     } catch (error) {
-      if (error instanceof ExecutionAlreadyExists || (error as Error).name === 'ExecutionAlreadyExists') {
+      if ((error as Error).name === 'ExecutionAlreadyExists') {
         return { executionId: this.executionArn(name), alreadyStarted: true };
       }
       throw error;
@@ -45,6 +41,7 @@ export class StepFunctionsWorkflowStarter implements WorkflowStarter, WorkflowIn
   }
 
   async describe(executionName: string): Promise<ExecutionDescription> {
+    const { DescribeExecutionCommand } = await import('@aws-sdk/client-sfn');
     try {
       const out = await this.#client.send(
         new DescribeExecutionCommand({ executionArn: this.executionArn(executionName) }),
@@ -57,7 +54,7 @@ export class StepFunctionsWorkflowStarter implements WorkflowStarter, WorkflowIn
         ...(out.stopDate === undefined ? {} : { stopDate: out.stopDate.getTime() }),
       };
     } catch (error) {
-      if (error instanceof ExecutionDoesNotExist || (error as Error).name === 'ExecutionDoesNotExist') {
+      if ((error as Error).name === 'ExecutionDoesNotExist') {
         return { status: 'NOT_FOUND' };
       }
       throw error;

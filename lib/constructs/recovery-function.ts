@@ -1,14 +1,20 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { AssetHashType, AssetStaging, DockerImage, Duration, Validations } from 'aws-cdk-lib';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type CfnFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  Architecture,
+  type CfnFunction,
+  Code,
+  Function as LambdaFunction,
+  Runtime,
+} from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import packageJson from '../../package.json' with { type: 'json' };
+import { type BundleRequest, PROJECT_ROOT } from '../bundling/esbuild.ts';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BUNDLER = join(PROJECT_ROOT, 'lib', 'bundling', 'esbuild.ts');
 
 /** Log levels understood by Powertools for AWS Lambda. */
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
@@ -98,42 +104,35 @@ export interface RecoveryFunctionProps {
   readonly synchronousCaller?: string;
 }
 
+/** `node lib/bundling/esbuild.ts <request>`. */
+function bundlerCommand(request: BundleRequest): string[] {
+  return ['node', BUNDLER, JSON.stringify(request)];
+}
+
 /**
- * How every function is bundled, by the local esbuild (offline): one minified CommonJS file.
- *
- * - The AWS SDK clients (`@aws-sdk/*`) are not bundled: the Node.js 24 runtime ships SDK v3, loaded
- *   from its own disk. Only `@smithy/node-http-handler` is bundled, as the one pinned feature:
- *   `throwOnRequestTimeout` (see `functions/shared/aws.ts`) must not depend on the runtime's version.
- * - CommonJS, not ESM: an ES module importing `node:http` builds the module's whole namespace, which
- *   loads undici at start-up (Powertools Tracer and the X-Ray SDK import it); `require` does not.
- * - No source map unless {@link RecoveryFunctionProps.sourceMap}: see there.
- * - `semver` is replaced by `lib/bundling/semver.ts`, its one function the X-Ray SDK calls (28 KB less
- *   per bundle that loads the Tracer); see there.
+ * Bundles `entry` into `outputDir` with the house esbuild options (`lib/bundling/esbuild.ts`), in a child
+ * process: CDK bundles synchronously, esbuild's plugins need its asynchronous API.
  */
-export function bundlingOptions(sourceMap: boolean): BundlingOptions {
-  return {
-    format: OutputFormat.CJS,
-    target: 'node24',
-    minify: true,
-    sourceMap,
-    sourcesContent: false,
-    // ES module builds of the dependencies tree-shake better than their CommonJS ones.
-    mainFields: ['module', 'main'],
-    bundleAwsSDK: false,
-    externalModules: ['@aws-sdk/*'],
-    // Relative to the project root, where esbuild runs.
-    esbuildArgs: { '--alias': 'semver=./lib/bundling/semver.ts' },
-  };
+function bundleLocally(entry: string, sourceMap: boolean, outputDir: string): boolean {
+  const [, ...args] = bundlerCommand({ entry, outdir: outputDir, sourceMap });
+  const child = spawnSync(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (child.status !== 0) {
+    throw new Error(`bundling ${entry} failed (${child.error?.message ?? `exit code ${child.status}`})`);
+  }
+  return true;
 }
 
 /**
  * A Lambda function with every house default: Node.js 24 on ARM64, bundled offline by the local
- * esbuild ({@link bundlingOptions}), X-Ray active tracing, its own log group with a retention,
+ * esbuild (`lib/bundling/esbuild.ts`), X-Ray active tracing, its own log group with a retention,
  * Powertools configuration, and a role that holds only what the function is granted.
  */
 export class RecoveryFunction extends Construct {
   /** The Lambda function; grant access to it, or pass it to the constructs that grant it access. */
-  public readonly lambdaFunction: NodejsFunction;
+  public readonly lambdaFunction: LambdaFunction;
 
   /** The function's execution role. */
   public readonly role: Role;
@@ -155,11 +154,25 @@ export class RecoveryFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.lambdaFunction = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, props.entry),
-      handler: props.handler ?? 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    const sourceMap = props.sourceMap ?? false;
+    this.lambdaFunction = new LambdaFunction(this, 'Function', {
+      // Bundled offline by the local esbuild; the output is the asset, and its hash the asset's.
+      code: Code.fromAsset(PROJECT_ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: local bundling either succeeds or fails the synthesis.
+          image: DockerImage.fromRegistry('dummy'),
+          // Never run either, but CDK tells bundles apart by these options (not by the local bundler):
+          // the same command in the asset's terms.
+          command: bundlerCommand({
+            entry: props.entry,
+            outdir: AssetStaging.BUNDLING_OUTPUT_DIR,
+            sourceMap,
+          }),
+          local: { tryBundle: (outputDir) => bundleLocally(props.entry, sourceMap, outputDir) },
+        },
+      }),
+      handler: `index.${props.handler ?? 'handler'}`,
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -168,14 +181,13 @@ export class RecoveryFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: {
-        ...(props.sourceMap === true ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+        ...(sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'databricks-cluster-recovery',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'DatabricksClusterRecovery',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         SERVICE_VERSION: props.version ?? packageJson.version,
         ...props.environment,
       },
-      bundling: bundlingOptions(props.sourceMap ?? false),
     });
 
     this.enableTracing();

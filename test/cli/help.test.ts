@@ -12,17 +12,30 @@ async function run(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 describe('rca help', () => {
-  it.each([['codes'], ['smoke'], ['classify'], ['simulator']])(
-    'prints the usage of rca %s with --help and exits 0',
-    async (command) => {
-      // Act
-      const { code, stdout } = await run([command, '--help']);
+  it.each([
+    ['codes'],
+    ['smoke'],
+    ['classify'],
+    ['tickets'],
+    ['ticket'],
+    ['retry'],
+    ['approve'],
+    ['deny'],
+    ['breakers'],
+    ['breaker'],
+    ['silence'],
+    ['report'],
+    ['doctor'],
+    ['workspaces'],
+    ['simulator'],
+  ])('prints the usage of rca %s with --help and exits 0', async (command) => {
+    // Act
+    const { code, stdout } = await run([command, '--help']);
 
-      // Assess
-      expect(stdout).toMatch(new RegExp(`^Usage: rca ${command}`));
-      expect(code).toBe(0);
-    },
-  );
+    // Assess
+    expect(stdout).toMatch(new RegExp(`^Usage: rca ${command}`));
+    expect(code).toBe(0);
+  });
 
   it.each([['--version'], ['-v']])('prints the package version with %s', async (flag) => {
     // Act

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -19,6 +18,7 @@ import { WorkspaceClients } from '../../functions/databricks/index.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/service.ts';
+import { cachedSecretText } from '../../functions/shared/secret-cache.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
@@ -76,7 +76,12 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     .resolves({ SecretString: JSON.stringify({ token: simulator.token }) });
   const secretsClient = new SecretsManagerClient({ region: 'us-east-1' });
   // maxAge 0: every request reads the (mocked) secret, so rotation takes effect at once in tests.
-  const provider = new SecretsProvider({ awsSdkV3Client: secretsClient });
+  // As the intake's entry reads its keys (functions/handlers/intake.ts).
+  const intakeKeys = cachedSecretText({
+    secrets: secretsClient,
+    secretId: KEYS_SECRET_ARN,
+    maxAgeMs: (options.keysMaxAgeSeconds ?? 0) * 1000,
+  });
   const workflow = new RecordingWorkflowStarter();
   const tickets = new TicketRepository({ client: table.documentClient, tableName: table.tableName });
   const breakers = new BreakerRepository({ client: table.documentClient, tableName: table.tableName });
@@ -93,13 +98,7 @@ export async function createIntakeHarness(options: HarnessOptions = {}) {
     retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
   });
   const handler = createIntakeHandler({
-    loadKeys: async () =>
-      parseApiKeys(
-        (await provider.get(KEYS_SECRET_ARN, {
-          maxAge: options.keysMaxAgeSeconds ?? 0,
-          forceFetch: (options.keysMaxAgeSeconds ?? 0) === 0,
-        })) as string,
-      ),
+    loadKeys: async () => parseApiKeys(await intakeKeys()),
     tickets,
     breakers,
     // As in AWS: the ticket write checks the silence markers; the silences are read only if one is in force.

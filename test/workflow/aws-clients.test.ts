@@ -6,11 +6,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AWS_HTTP_TIMEOUTS, awsHttpHandler } from '../../functions/shared/aws.ts';
+import { AWS_HTTP_TIMEOUTS, awsHttpHandler, lazyClient } from '../../functions/shared/aws.ts';
 import { documentClient } from '../../functions/shared/aws-dynamodb.ts';
 import { secretsManager } from '../../functions/shared/aws-secrets.ts';
-import { stepFunctions } from '../../functions/shared/aws-sfn.ts';
-import { sns } from '../../functions/shared/aws-sns.ts';
+import { stepFunctionsClient } from '../../functions/shared/aws-sfn.ts';
+import { snsClient } from '../../functions/shared/aws-sns.ts';
 import { isTransient } from '../../functions/workflow/errors.ts';
 
 /** What a client's request handler resolves its options to (the handler reads them the same way). */
@@ -33,11 +33,14 @@ describe('shared AWS clients', () => {
   });
 
   it.each([
-    ['DynamoDB', documentClient],
-    ['Secrets Manager', secretsManager],
-    ['Step Functions', stepFunctions],
-    ['SNS', sns],
-  ])('gives every %s request a connection and a request timeout that throw', async (_name, client) => {
+    ['DynamoDB', async () => documentClient],
+    ['Secrets Manager', async () => secretsManager],
+    ['Step Functions', () => stepFunctionsClient().client()],
+    ['SNS', () => snsClient().client()],
+  ])('gives every %s request a connection and a request timeout that throw', async (_name, built) => {
+    // Prepare
+    const client = await built();
+
     // Act
     const options = await optionsOf(client.config.requestHandler);
 
@@ -72,5 +75,34 @@ describe('shared AWS clients', () => {
     expect(isTransient(error)).toBe(true);
     expect(Date.now() - started).toBeLessThan(5000);
     client.destroy();
+  });
+});
+
+describe('a client built on its first request', () => {
+  it('builds once, on the first request, passes every request on, and builds again after a failed build', async () => {
+    // Prepare
+    const builds: string[] = [];
+    const sent: unknown[] = [];
+    let failNext = true;
+    const client = lazyClient(async () => {
+      builds.push('build');
+      if (failNext) {
+        failNext = false;
+        throw new Error('module not found');
+      }
+      return { send: async (command: unknown) => sent.push(command) };
+    });
+
+    // Act
+    const beforeAnyRequest = builds.length;
+    const failed = await client.send('first').catch((error: unknown) => (error as Error).message);
+    await client.send('second');
+    await client.send('third');
+
+    // Assess
+    expect(beforeAnyRequest).toBe(0);
+    expect(failed).toBe('module not found');
+    expect(builds).toEqual(['build', 'build']);
+    expect(sent).toEqual(['second', 'third']);
   });
 });

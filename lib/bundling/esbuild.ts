@@ -1,0 +1,135 @@
+/**
+ * How every Lambda function is bundled: the one set of esbuild options `cdk synth` (through
+ * `RecoveryFunction`) and `npm run bench` use, so that the bench measures what deploys.
+ *
+ * esbuild runs through its JavaScript API, in a process of its own (`node lib/bundling/esbuild.ts
+ * <request>`), because CDK bundles synchronously and only the asynchronous API takes plugins — which
+ * the trimmed X-Ray SDK resources below need: the SDK loads them by a relative `require`, out of an
+ * alias's reach.
+ *
+ * - One minified CommonJS file, `index.js`. CommonJS, not ESM: an ES module importing `node:http` builds
+ *   the module's whole namespace, which loads undici at start-up (Powertools Tracer and the X-Ray SDK
+ *   import it); `require` does not.
+ * - The AWS SDK clients (`@aws-sdk/*`) are not bundled: the Node.js 24 runtime ships SDK v3, loaded from
+ *   its own disk. Only `@smithy/node-http-handler` is bundled, as the one pinned feature:
+ *   `throwOnRequestTimeout` (see `functions/shared/aws.ts`) must not depend on the runtime's version.
+ * - No source map unless asked for (see `RecoveryFunctionProps.sourceMap`).
+ * - The X-Ray SDK's index is replaced by `lib/bundling/xray-sdk-core.cjs`, the SDK's own modules that
+ *   Powertools Tracer uses in Lambda (about 20 KB less per bundle that loads the Tracer, `semver`
+ *   included, which only the SDK v2 patcher it leaves out needed); see there.
+ * - The X-Ray SDK's AWS call whitelist (which request and response fields a traced AWS call records,
+ *   10 KB for six services) keeps the services the functions call, so their subsegments record what
+ *   they recorded before; its package.json keeps the name and version, all the SDK reads of it.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BuildOptions, Plugin } from 'esbuild';
+
+/** The project root, where esbuild runs and resolves `node_modules`. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** One function's bundle: its entry (relative to the project root) and the directory that receives `index.js`. */
+export interface BundleRequest {
+  readonly entry: string;
+  readonly outdir: string;
+  readonly sourceMap: boolean;
+}
+
+/**
+ * The AWS services the functions call, as the X-Ray SDK names them (the client's service id, lower
+ * case). Of these, its whitelist describes DynamoDB and SNS.
+ */
+export const TRACED_AWS_SERVICES: readonly string[] = ['dynamodb', 'sns', 'secrets manager', 'sfn'];
+
+const XRAY_RESOURCE =
+  /[\\/]aws-xray-sdk-core[\\/](?:dist[\\/]lib[\\/]resources[\\/]aws_whitelist|package)\.json$/;
+
+/** Cuts the X-Ray SDK's JSON resources down to what these functions read of them (see the module comment). */
+export const xrayResources: Plugin = {
+  name: 'xray-resources',
+  setup(build) {
+    build.onLoad({ filter: XRAY_RESOURCE }, async (args) => {
+      const json = JSON.parse(await readFile(args.path, 'utf8')) as Record<string, unknown>;
+      return { contents: JSON.stringify(trimXrayResource(args.path, json)), loader: 'json' };
+    });
+  },
+};
+
+/** What of one X-Ray SDK resource file the bundles keep. */
+export function trimXrayResource(path: string, json: Record<string, unknown>): Record<string, unknown> {
+  if (/package\.json$/.test(path)) return { name: json.name, version: json.version };
+  const services = (json.services ?? {}) as Record<string, unknown>;
+  return {
+    services: Object.fromEntries(
+      Object.entries(services).filter(([service]) => TRACED_AWS_SERVICES.includes(service)),
+    ),
+  };
+}
+
+const BUNDLING = join(PROJECT_ROOT, 'lib', 'bundling');
+
+/**
+ * The X-Ray SDK as Powertools Tracer uses it in Lambda: `lib/bundling/xray-sdk-core.cjs` for the SDK's
+ * index, `lib/bundling/xray-mw-utils.cjs` for the HTTP middleware its Lambda environment loads.
+ */
+export const leanXraySdk: Plugin = {
+  name: 'lean-xray-sdk',
+  setup(build) {
+    build.onResolve({ filter: /^aws-xray-sdk-core$/ }, () => ({
+      path: join(BUNDLING, 'xray-sdk-core.cjs'),
+    }));
+    build.onResolve({ filter: /^\.\.\/middleware\/mw_utils$/ }, (args) =>
+      /[\\/]aws-xray-sdk-core[\\/]dist[\\/]lib[\\/]env$/.test(args.resolveDir)
+        ? { path: join(BUNDLING, 'xray-mw-utils.cjs') }
+        : undefined,
+    );
+  },
+};
+
+/** The esbuild options of one function's bundle. */
+export function esbuildOptions(request: BundleRequest): BuildOptions {
+  return {
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: [join(PROJECT_ROOT, request.entry)],
+    outfile: join(request.outdir, 'index.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    minify: true,
+    sourcemap: request.sourceMap,
+    sourcesContent: false,
+    // ES module builds of the dependencies tree-shake better than their CommonJS ones.
+    mainFields: ['module', 'main'],
+    external: ['@aws-sdk/*'],
+    // `await import('@aws-sdk/…')` (a client loaded on first use, functions/shared/aws.ts) becomes a
+    // `require`: Lambda's runtime SDK is found through NODE_PATH, which `import()` ignores, and
+    // `require` loads the SDK's CommonJS build the other clients share, not a second, ESM copy.
+    supported: { 'dynamic-import': false },
+    plugins: [leanXraySdk, xrayResources],
+    logLevel: 'warning',
+  };
+}
+
+/**
+ * Where the bundle's metafile goes (beside `index.js`) when `BUNDLE_METAFILE` is set, as `npm run bench`
+ * sets it to show what each bundle is made of; `cdk synth` writes none.
+ */
+export const METAFILE = 'metafile.json';
+
+/** Bundles one function (asynchronously: esbuild's plugins need its asynchronous API). */
+export async function bundle(request: BundleRequest): Promise<void> {
+  const { build } = await import('esbuild');
+  const metafile = process.env.BUNDLE_METAFILE !== undefined;
+  const result = await build({ ...esbuildOptions(request), metafile });
+  if (metafile) await writeFile(join(request.outdir, METAFILE), JSON.stringify(result.metafile));
+}
+
+if (import.meta.main) {
+  const request = JSON.parse(process.argv[2] ?? '') as BundleRequest;
+  bundle(request).catch((error: unknown) => {
+    process.stderr.write(`bundling ${request.entry} failed: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
