@@ -2,7 +2,7 @@
  * The intake's business decision for one authenticated, parsed webhook body: recognise it, enrich job
  * failures from Databricks (the seed's "Method 1"), and hand failure signals to the incident path.
  */
-import { TERMINATION_CODE_TABLE } from '../core/classifier/termination-codes.ts';
+import { isFailureTermination, sameFailureCode } from '../core/classifier/classify.ts';
 import type { Classification } from '../core/classifier/types.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
@@ -250,10 +250,7 @@ function isSameTermination(event: SeedClusterEvent, cluster: ClusterDetails): bo
 function sameReason(event: SeedClusterEvent, reason: { code?: string; type?: string }): boolean {
   if (reason.type === 'SUCCESS') return false;
   const sent = event.cluster.termination_reason?.code;
-  if (sent === undefined || sent === reason.code) return true;
-  const a = TERMINATION_CODE_TABLE[sent];
-  const b = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
-  return a?.failure === true && b?.failure === true && a.errorType === b.errorType;
+  return sent === undefined || sameFailureCode(sent, reason.code);
 }
 
 /** Re-reads of a TERMINATING cluster before settling for what is known (its terminated_time is the key). */
@@ -348,7 +345,7 @@ async function anchorClusterCause(
   try {
     event = await newestTermination(client, clusterId, deps, (reason, at) =>
       cause === undefined
-        ? isFailureReason(reason) && at >= from && at <= to
+        ? isFailureTermination(reason) && at >= from && at <= to
         : reason.code === cause.cluster.termination_reason?.code,
     );
   } catch (error) {
@@ -364,12 +361,6 @@ async function anchorClusterCause(
     analysis: { ...analysis, clusterCause: { kind: 'termination', cluster } },
     terminatingAt: event.timestamp,
   };
-}
-
-function isFailureReason(reason: { code?: string; type?: string }): boolean {
-  if (reason.type === 'SUCCESS') return false;
-  const entry = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
-  return entry === undefined || entry.failure;
 }
 
 async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: string): Promise<T> {

@@ -10,13 +10,12 @@
  * changed.
  */
 
-import { classifyJobFailure } from '../core/classifier/classify.ts';
+import { classifyJobFailure, isConfigurationClass } from '../core/classifier/classify.ts';
 import { type ClusterPolicy, parsePolicyDefinition } from '../core/cluster-policy.ts';
 import type { Action } from '../core/error-types.ts';
-import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import { executionNameFor } from '../core/incident.ts';
 import { analyzeJobRun } from '../core/job-run.ts';
-import { launchThrottleSeconds, NEVER_RETRY } from '../core/playbooks.ts';
+import { launchThrottleSeconds } from '../core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent, Run } from '../core/schemas/databricks.ts';
 import * as z from '../core/zod.ts';
 import {
@@ -766,23 +765,6 @@ async function remediateRun(
     state.runRepair === 'due' ? { runRepair: 'done' } : {},
     deps,
   );
-}
-
-/** Error categories a repair cannot fix: the configuration must change first. */
-const CONFIGURATION_CATEGORIES: ReadonlySet<string> = new Set([
-  'configuration',
-  'permissions',
-  'init_script',
-  'library',
-  'image',
-  'account',
-]);
-
-/** Configuration-class failures are never repaired (or retried) blindly. */
-export function isConfigurationClass(errorType: string): boolean {
-  if (NEVER_RETRY.has(errorType as ErrorType)) return true;
-  const info = ERROR_TYPE_INFO[errorType as ErrorType];
-  return info !== undefined && CONFIGURATION_CATEGORIES.has(info.category);
 }
 
 function runEvidence(state: RecoveryState, run?: Run): Record<string, unknown> {
