@@ -7,7 +7,14 @@ import type { Classification } from '../core/classifier/types.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
 import { handleSignal, type IncidentDeps, type IncidentOutcome } from '../core/incident.ts';
-import { analyzeJobRun, type JobRunAnalysis } from '../core/job-run.ts';
+import {
+  analyzeJobNotification,
+  clusterIdsToRead,
+  ignoredJobEvent,
+  jobIdsOf,
+  NO_FAILED_RUN,
+} from '../core/job-notification.ts';
+import type { JobRunAnalysis } from '../core/job-run.ts';
 import type { ClusterDetails, ClusterEvent, ClusterEventsResponse, Run } from '../core/schemas/databricks.ts';
 import type { JobNotification, SeedClusterEvent } from '../core/schemas/inbound.ts';
 import type { FailureSignal } from '../core/signal.ts';
@@ -78,9 +85,8 @@ export async function processWebhook(
     }
     case 'job_notification': {
       const notification = inbound.payload;
-      if (notification.event_type !== 'jobs.on_failure') {
-        return ignored(`${notification.event_type} needs no action; only jobs.on_failure is acted on`);
-      }
+      const ignoredWhy = ignoredJobEvent(notification.event_type);
+      if (ignoredWhy !== undefined) return ignored(ignoredWhy);
       const workspaceId = resolveWorkspace(
         notification.workspace_id,
         pathWorkspaceId,
@@ -88,7 +94,7 @@ export async function processWebhook(
         deps.workspaceAliases,
       );
       const signal = await signalFromNotification(notification, workspaceId, deps);
-      if (signal === undefined) return ignored('runs/get shows no failed run or task; nothing to do');
+      if (signal === undefined) return ignored(NO_FAILED_RUN);
       return handleSignal(signal, deps);
     }
   }
@@ -283,18 +289,10 @@ async function signalFromNotification(
   deps: IntakeDeps,
 ): Promise<FailureSignal | undefined> {
   const client = deps.databricks(workspaceId);
-  // A task-level notification names the task run; the job run is its parent.
-  const runId = notification.run.parent_run_id ?? notification.run.run_id;
+  const { runId } = jobIdsOf(notification);
   const run = await readOrExplain(() => client.getRun(runId, {}, callOptions(deps)), deps, `run ${runId}`);
-  const ids = {
-    jobId: notification.job.job_id,
-    runId,
-    jobName: notification.job.name,
-    taskKey: notification.task?.task_key,
-  };
-  const first = analyzeJobRun(ids, run, []);
   const clusters: ClusterDetails[] = [];
-  for (const clusterId of first.clusterIds.slice(0, MAX_CLUSTERS_PER_RUN)) {
+  for (const clusterId of clusterIdsToRead(notification, run).slice(0, MAX_CLUSTERS_PER_RUN)) {
     try {
       clusters.push(await readSettledCluster(client, clusterId, deps));
     } catch (error) {
@@ -303,8 +301,8 @@ async function signalFromNotification(
       deps.logger.warn('cluster of a failed task no longer exists', { clusterId });
     }
   }
-  const analysis = analyzeJobRun(ids, run, clusters);
-  if (!analysis.failed && analysis.clusterCause === undefined) return undefined;
+  const analysis = analyzeJobNotification(notification, run, clusters);
+  if (analysis === undefined) return undefined;
   const anchored = await anchorClusterCause(analysis, run, clusters, client, deps);
   return signalFromJobRun(anchored.analysis, {
     workspaceId,
