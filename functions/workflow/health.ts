@@ -14,16 +14,14 @@ import { TaskInputError } from './errors.ts';
 import { DRIVER_EVENT_TYPES, driverEventsOf } from './guard.ts';
 import type { AttemptFailure, Plan, RecoveryState } from './model.ts';
 import { evidenceOf } from './plan.ts';
+import { readCluster, readRun, recentEvents } from './reads.ts';
 import {
-  readCluster,
-  readRun,
-  recentEvents,
   repairsRunAfterCluster,
   runLifeCycle,
   runResult,
   runSucceeded,
   TERMINAL_RUN_STATES,
-} from './remediate.ts';
+} from './runs.ts';
 import { audit, clampWait, escalateWith, remainingSeconds } from './support.ts';
 
 const FAILED_STATES = new Set(['TERMINATING', 'TERMINATED', 'ERROR', 'UNKNOWN']);

@@ -17,7 +17,7 @@ import type { WorkflowDeps } from './deps.ts';
 import { isTransient, TaskInputError } from './errors.ts';
 import type { RecoveryState } from './model.ts';
 import { hasValues, originalOf } from './plan.ts';
-import { readCluster } from './remediate.ts';
+import { readCluster } from './reads.ts';
 import { audit, callOptions } from './support.ts';
 
 export async function restoreConfig(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryState> {
