@@ -6,6 +6,7 @@
  * refused, never as made, and its values are never tried again.
  */
 import * as z from '../core/zod.ts';
+import { mergeOriginal } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import {
   CONFIG_CHANGE_EVENT,
@@ -14,7 +15,7 @@ import {
   type OriginalConfig,
   type RecoveryState,
 } from './model.ts';
-import { type ConfigDecision, mergeOriginal } from './plan.ts';
+import type { ConfigDecision } from './plan.ts';
 import { audit } from './support.ts';
 
 /** The audit event of a configuration change Databricks refused. */

@@ -14,6 +14,7 @@ import {
 } from '../core/breaker.ts';
 import { clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
 import { type Ticket, TicketStateError } from '../store/tickets.ts';
+import { configText } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { RecoveryInput, RecoveryResult, RecoveryState } from './model.ts';
 import { actor } from './support.ts';
@@ -317,9 +318,7 @@ function summaryOf(state: RecoveryState): string {
   const pending = state.pendingRestore;
   const restore =
     pending !== undefined
-      ? `; the original configuration (${pending.fields
-          .map((field) => `${field}=${JSON.stringify(pending.values[field] ?? null)}`)
-          .join(', ')}) is put back at the cluster's next termination, never by restarting it`
+      ? `; the original configuration (${configText(pending)}) is put back at the cluster's next termination, never by restarting it`
       : state.restore === 'skipped'
         ? '; the original configuration was not restored'
         : '';

@@ -9,11 +9,11 @@
 import { isCapacityShortage } from '../core/classifier/classify.ts';
 import { backoffSeconds } from '../core/playbooks.ts';
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
+import { evidenceOf } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import { TaskInputError } from './errors.ts';
 import { DRIVER_EVENT_TYPES, driverEventsOf } from './guard.ts';
 import type { AttemptFailure, Plan, RecoveryState } from './model.ts';
-import { evidenceOf } from './plan.ts';
 import { readCluster, readRun, recentEvents } from './reads.ts';
 import {
   repairsRunAfterCluster,

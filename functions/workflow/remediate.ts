@@ -10,6 +10,7 @@
  */
 import type { Action } from '../core/error-types.ts';
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
+import { evidenceOf } from './cluster-config.ts';
 import { carryOut } from './cluster-remediation.ts';
 import { recordedChanges, withRecordedChanges } from './config-changes.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
@@ -23,14 +24,7 @@ import {
 } from './guard.ts';
 import type { RecoveryState } from './model.ts';
 import { backOff } from './outcomes.ts';
-import {
-  type Decision,
-  escalation,
-  evidenceOf,
-  needsEditHistory,
-  needsPolicy,
-  planClusterRemediation,
-} from './plan.ts';
+import { type Decision, escalation, needsEditHistory, needsPolicy, planClusterRemediation } from './plan.ts';
 import { readCluster, readPolicy, recentEvents } from './reads.ts';
 import { remediateRun } from './repair-run.ts';
 import { repairsRunAfterCluster } from './runs.ts';
