@@ -9,26 +9,27 @@ import { DatabricksApiError, isNotFound, isThrottled } from '../databricks/error
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
 import { callOptions } from './support.ts';
 
-export async function readCluster(
+export function readCluster(
   client: WorkflowDatabricks,
   clusterId: string,
   deps: WorkflowDeps,
 ): Promise<ClusterDetails | undefined> {
-  try {
-    return await client.getCluster(clusterId, callOptions(deps));
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+  return unlessGone(() => client.getCluster(clusterId, callOptions(deps)));
 }
 
-export async function readRun(
+/** A run with its repair history. */
+export function readRun(
   client: WorkflowDatabricks,
   runId: string,
   deps: WorkflowDeps,
 ): Promise<Run | undefined> {
+  return unlessGone(() => client.getRun(runId, { include_history: true }, callOptions(deps)));
+}
+
+/** What `read` returns, or undefined when Databricks says the resource does not exist. */
+async function unlessGone<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await client.getRun(runId, { include_history: true }, callOptions(deps));
+    return await read();
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
