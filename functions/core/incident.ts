@@ -151,7 +151,7 @@ const STARTED_MESSAGES: Readonly<Record<Action, string>> = {
 };
 
 /** Takes a failure signal through classification, ticketing, breakers and the workflow start. */
-export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): Promise<IncidentOutcome> {
+export async function openIncident(signal: FailureSignal, deps: IncidentDeps): Promise<IncidentOutcome> {
   const classification = classifySignal(signal, deps.playbooks);
   const log = { incidentKey: signal.incidentKey, clusterId: signal.clusterId, source: signal.source };
   if (

@@ -6,7 +6,7 @@ import { isFailureTermination, sameFailureCode } from '../core/classifier/classi
 import type { Classification } from '../core/classifier/types.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
-import { handleSignal, type IncidentDeps, type IncidentOutcome } from '../core/incident.ts';
+import { type IncidentDeps, type IncidentOutcome, openIncident } from '../core/incident.ts';
 import {
   analyzeJobNotification,
   clusterIdsToRead,
@@ -81,7 +81,7 @@ export async function processWebhook(
         deps.workspaceAliases,
       );
       const signal = await enrichClusterEvent(inbound.payload, workspaceId, deps);
-      return handleSignal(signal, deps);
+      return openIncident(signal, deps);
     }
     case 'job_notification': {
       const notification = inbound.payload;
@@ -95,7 +95,7 @@ export async function processWebhook(
       );
       const signal = await signalFromNotification(notification, workspaceId, deps);
       if (signal === undefined) return ignored(NO_FAILED_RUN);
-      return handleSignal(signal, deps);
+      return openIncident(signal, deps);
     }
   }
 }
