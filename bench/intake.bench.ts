@@ -22,7 +22,7 @@ import type { RecoveryInput } from '../functions/core/incident.ts';
 import { loadPlaybooks } from '../functions/core/playbooks.ts';
 import { type SecretsReader, WorkspaceClients } from '../functions/databricks/index.ts';
 import { createIntakeHandler } from '../functions/intake/app.ts';
-import { workspaceDeps } from '../functions/intake/service.ts';
+import { workspaceDeps } from '../functions/intake/webhook.ts';
 import { BreakerRepository } from '../functions/store/breakers.ts';
 import { SilenceRepository } from '../functions/store/silences.ts';
 import { createTable } from '../functions/store/table-definition.ts';

@@ -98,6 +98,83 @@ export function errorTypeScope(errorType: string): string {
   return `error_type#${errorType}`;
 }
 
+/**
+ * The breakers one recovery passes and records its outcome on: its cluster's, when it names one, and
+ * its error type's. The incident path, the workflow's Close and Escalate, the reconciler and `rca
+ * doctor` all ask here.
+ */
+export function breakerScopes(recovery: {
+  readonly workspaceId: string;
+  readonly clusterId?: string | undefined;
+  readonly errorType: string;
+}): string[] {
+  return [
+    ...(recovery.clusterId === undefined ? [] : [clusterScope(recovery.workspaceId, recovery.clusterId)]),
+    errorTypeScope(recovery.errorType),
+  ];
+}
+
+/** What a finished recovery means to its breakers: nothing tried (`release`) gives the probe back. */
+export type BreakerOutcome = 'success' | 'failure' | 'release';
+
+/** What recording an outcome needs of the breakers' store (`BreakerRepository` is one). */
+export interface BreakerOutcomeStore {
+  recordSuccess(scope: string, ticketId: string): Promise<BreakerOutcomeResult>;
+  recordFailure(scope: string, ticketId: string): Promise<BreakerOutcomeResult>;
+  release(scope: string, ticketId: string): Promise<BreakerOutcomeResult>;
+}
+
+export interface BreakerOutcomeResult {
+  readonly breaker: Breaker;
+  readonly transition?: BreakerTransition;
+}
+
+/** A breaker a recorded outcome moved; `opened` is the seed's "Circuit breaker opened" alert. */
+export interface BreakerChange {
+  readonly scope: string;
+  readonly transition: BreakerTransition;
+}
+
+/**
+ * Records one recovery's outcome on each of its scopes and returns what changed. A failure also
+ * reports a breaker this ticket opened earlier (`openedBy`): a retried Escalate or a reconciler pass
+ * after a crash records a duplicate, which changes nothing, yet the alert must not be lost.
+ */
+export async function recordBreakerOutcome(
+  store: BreakerOutcomeStore,
+  scopes: readonly string[],
+  ticketId: string,
+  outcome: BreakerOutcome,
+): Promise<BreakerChange[]> {
+  const changes: BreakerChange[] = [];
+  for (const scope of scopes) {
+    const result =
+      outcome === 'success'
+        ? await store.recordSuccess(scope, ticketId)
+        : outcome === 'failure'
+          ? await store.recordFailure(scope, ticketId)
+          : await store.release(scope, ticketId);
+    const transition =
+      result.transition ??
+      (outcome === 'failure' && openedBy(result.breaker, ticketId) ? 'opened' : undefined);
+    if (transition !== undefined) changes.push({ scope, transition });
+  }
+  return changes;
+}
+
+/**
+ * Whether the breaker is open because of this ticket's failure: the failure that opened it carries
+ * the opening time. A breaker opened by hand was opened by no ticket.
+ */
+export function openedBy(breaker: Breaker, ticketId: string): boolean {
+  return (
+    breaker.state === 'open' &&
+    breaker.manual === undefined &&
+    breaker.openedAt !== undefined &&
+    breaker.recentFailures.some((failure) => failure.ticketId === ticketId && failure.at === breaker.openedAt)
+  );
+}
+
 /** A breaker that has never seen a failure. */
 export function newBreaker(scope: string, now: number): Breaker {
   return {

@@ -1,14 +1,15 @@
 /**
- * "What would the system do with this?" — the pure decision for one payload, shared by the CLI and
- * (for cluster events) by the intake. No I/O: job notifications come with their `runs/get` and
- * `clusters/get` context already fetched.
+ * "What would the system do with this?" — the pure decision for one payload, for `rca classify`. No
+ * I/O: job notifications come with their `runs/get` and `clusters/get` context already fetched, and
+ * are analysed as the intake analyses them (`job-notification.ts`); signals are built and classified
+ * as the intake and the poller build and classify them.
  */
 
 import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import { parseWith, ValidationError } from './errors.ts';
 import { parseInbound } from './inbound.ts';
-import { analyzeJobRun } from './job-run.ts';
+import { analyzeJobNotification, ignoredJobEvent, NO_FAILED_RUN } from './job-notification.ts';
 import { DEFAULT_PLAYBOOKS, type Playbook, type PlaybookTable } from './playbooks.ts';
 import { ClusterDetailsSchema, RunSchema } from './schemas/databricks.ts';
 import { JobNotificationSchema } from './schemas/inbound.ts';
@@ -40,13 +41,6 @@ export interface Decision {
   readonly playbook?: Playbook;
 }
 
-const IGNORED_JOB_EVENTS: Readonly<Record<string, string>> = {
-  'jobs.on_start': 'a run started; nothing failed',
-  'jobs.on_success': 'a run succeeded; nothing failed',
-  'jobs.on_duration_warning_threshold_exceeded': 'a run is slow, not failed; Databricks alerts its owner',
-  'jobs.on_streaming_backlog_exceeded': 'a stream is behind, not failed; Databricks alerts its owner',
-};
-
 const ignored = (input: PayloadKind, reason: string): Decision => ({
   input,
   classification: { isFailure: false, reason, basis: 'observation', confidence: 1 },
@@ -73,22 +67,11 @@ export function decide(body: unknown, options: DecideOptions): Decision {
       body,
       'job notification with context',
     );
-    const ignoredWhy = IGNORED_JOB_EVENTS[notification.event_type];
+    const ignoredWhy = ignoredJobEvent(notification.event_type);
     if (ignoredWhy !== undefined) return ignored('job_notification_with_context', ignoredWhy);
-    const analysis = analyzeJobRun(
-      {
-        jobId: notification.job.job_id,
-        runId: notification.run.parent_run_id ?? notification.run.run_id,
-        jobName: notification.job.name,
-        taskKey: notification.task?.task_key,
-      },
-      run,
-      clusters,
-    );
+    const analysis = analyzeJobNotification(notification, run, clusters);
+    if (analysis === undefined) return ignored('job_notification_with_context', NO_FAILED_RUN);
     const workspaceId = notification.workspace_id ?? ctx.workspaceId;
-    if (!analysis.failed && analysis.clusterCause === undefined) {
-      return ignored('job_notification_with_context', 'runs/get shows no failed run or task');
-    }
     return withSignal('job_notification_with_context', signalFromJobRun(analysis, { ...ctx, workspaceId }));
   }
   if (isRecord(body) && 'cluster_id' in body && !('event' in body)) {
@@ -109,7 +92,7 @@ export function decide(body: unknown, options: DecideOptions): Decision {
     case 'cluster_event':
       return withSignal('cluster_event', signalFromClusterEvent(inbound.payload, ctx));
     case 'job_notification': {
-      const ignoredWhy = IGNORED_JOB_EVENTS[inbound.payload.event_type];
+      const ignoredWhy = ignoredJobEvent(inbound.payload.event_type);
       if (ignoredWhy !== undefined) return ignored('job_notification', ignoredWhy);
       throw new ValidationError('a job notification carries ids only', [
         '(body): to classify it offline, send {"notification": <the notification>, "run": <runs/get response>, "clusters": [<clusters/get response>, ...]}',

@@ -17,7 +17,7 @@ import type {
   TransitionInput,
   TransitionResult,
 } from '../store/tickets.ts';
-import { clusterScope, errorTypeScope } from './breaker.ts';
+import { breakerScopes } from './breaker.ts';
 import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
@@ -151,7 +151,7 @@ const STARTED_MESSAGES: Readonly<Record<Action, string>> = {
 };
 
 /** Takes a failure signal through classification, ticketing, breakers and the workflow start. */
-export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): Promise<IncidentOutcome> {
+export async function openIncident(signal: FailureSignal, deps: IncidentDeps): Promise<IncidentOutcome> {
   const classification = classifySignal(signal, deps.playbooks);
   const log = { incidentKey: signal.incidentKey, clusterId: signal.clusterId, source: signal.source };
   if (
@@ -183,8 +183,8 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     planned.kind === 'start' && playbook.mode === 'active' && deps.cap !== undefined
       ? deps.cap.request(signal.workspaceId, playbook)
       : undefined;
-  const scopes = breakerScopes(signal, errorType);
   const subject = { workspaceId: signal.workspaceId, clusterId: signal.clusterId, errorType };
+  const scopes = breakerScopes(subject);
   const open = (plan: Plan, silenceScopes: readonly string[]) =>
     deps.tickets.openTicketUnlessSilenced(
       {
@@ -323,14 +323,6 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     };
   }
   return startRecovery(signal, classification, ticket, playbook, scopes, opened.breakersClosed, deps);
-}
-
-/** The breakers a recovery of this signal must pass: its cluster's and its error type's. */
-function breakerScopes(signal: FailureSignal, errorType: string): string[] {
-  return [
-    ...(signal.clusterId === undefined ? [] : [clusterScope(signal.workspaceId, signal.clusterId)]),
-    errorTypeScope(errorType),
-  ];
 }
 
 /**

@@ -3,7 +3,7 @@
  * clusters of its failed tasks (`clusters/get`) tell whether a cluster failure caused the job
  * failure. If one did, the incident is that cluster failure; if not, it is a job failure.
  */
-import { TERMINATION_CODE_TABLE } from './classifier/termination-codes.ts';
+import { isFailureTermination } from './classifier/classify.ts';
 import type { ClusterDetails, Run, RunTask } from './schemas/databricks.ts';
 import type { JobContext } from './signal.ts';
 
@@ -56,8 +56,7 @@ function isFailedTermination(cluster: ClusterDetails): boolean {
   const reason = cluster.termination_reason;
   if (reason === undefined || reason.type === 'SUCCESS') return false;
   if (cluster.state !== 'TERMINATED' && cluster.state !== 'TERMINATING') return false;
-  const entry = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
-  return entry === undefined || entry.failure;
+  return isFailureTermination(reason);
 }
 
 /** The driver restarted since the task ran on it: the cluster's Spark context changed. */

@@ -13,7 +13,7 @@ import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { stepFunctionsClient } from '../shared/aws-sfn.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
-import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
+import { StepFunctionsWorkflowStarter } from '../shared/recovery-starter.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { OperationsLog } from '../store/operations-log.ts';

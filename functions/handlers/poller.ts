@@ -17,7 +17,7 @@ import { stepFunctionsClient } from '../shared/aws-sfn.ts';
 import { snsClient } from '../shared/aws-sns.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { SnsNotifier } from '../shared/notify.ts';
-import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
+import { StepFunctionsWorkflowStarter } from '../shared/recovery-starter.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';

@@ -21,7 +21,7 @@ import {
   processWebhook,
   UnknownResourceError,
   UpstreamUnavailableError,
-} from './service.ts';
+} from './webhook.ts';
 
 export interface IntakeAppDeps extends Omit<IntakeDeps, 'logger' | 'metrics' | 'deadline'> {
   readonly loadKeys: () => Promise<ApiKeys>;

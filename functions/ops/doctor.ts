@@ -5,7 +5,7 @@
  * reachable with the key) is checked by the CLI from the outside. For one cluster: why its last failure
  * was or was not recovered.
  */
-import { type Breaker, clusterScope, errorTypeScope } from '../core/breaker.ts';
+import { type Breaker, breakerScopes } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { describeTarget, matches, type Silence } from '../core/silence.ts';
@@ -211,7 +211,8 @@ export function clusterChecks(facts: ClusterFacts): Check[] {
       ? { name: 'auto remediation', status: 'ok', detail: 'AUTO_REMEDIATION_ENABLED is true' }
       : { name: 'auto remediation', status: 'fail', detail: 'AUTO_REMEDIATION_ENABLED is false' },
   );
-  const scopes = [clusterScope(facts.workspaceId, facts.clusterId), errorTypeScope(ticket.errorType)];
+  const subject = { workspaceId: facts.workspaceId, clusterId: facts.clusterId, errorType: ticket.errorType };
+  const scopes = breakerScopes(subject);
   const blocking = facts.breakers.filter((b) => scopes.includes(b.scope));
   checks.push(
     blocking.length === 0
@@ -223,9 +224,7 @@ export function clusterChecks(facts: ClusterFacts): Check[] {
           fix: 'once the cause is fixed: `rca breaker close SCOPE --reason ...`',
         },
   );
-  const silence = facts.silences.find((s) =>
-    matches(s, { workspaceId: facts.workspaceId, clusterId: facts.clusterId, errorType: ticket.errorType }),
-  );
+  const silence = facts.silences.find((s) => matches(s, subject));
   checks.push(
     silence === undefined
       ? { name: 'silence', status: 'ok', detail: 'no active silence covers it' }

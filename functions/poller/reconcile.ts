@@ -3,7 +3,7 @@
  * failed (`start_pending`), and settles tickets still `in_progress` whose execution has ended
  * without closing them. Work per run is bounded; what is left waits for the next run.
  */
-import { clusterScope, errorTypeScope } from '../core/breaker.ts';
+import { type BreakerOutcomeStore, breakerScopes, recordBreakerOutcome } from '../core/breaker.ts';
 import type { Classification } from '../core/classifier/types.ts';
 import { QUEUED } from '../core/fleet.ts';
 import {
@@ -42,12 +42,8 @@ export interface ReconcileTickets {
   getTicket(ticketId: string): Promise<TicketWithAudit | undefined>;
 }
 
-export interface BreakerRecorder {
-  recordFailure(scope: string, ticketId: string): Promise<{ readonly transition?: string }>;
-  recordSuccess(scope: string, ticketId: string): Promise<unknown>;
-  /** Gives back the half-open probe `ticketId` holds, if it holds one. */
-  release(scope: string, ticketId: string): Promise<unknown>;
-}
+/** The breakers as the reconciler records settled tickets on them. */
+export type BreakerRecorder = BreakerOutcomeStore;
 
 /** Where the pass over in-progress tickets resumes, so that a long list is covered over several runs. */
 export interface ReconcilePositionStore {
@@ -348,7 +344,7 @@ export async function reconcileStart(
       return;
     }
   }
-  const gate = await deps.breakers.acquireAll(scopesOf(ticket), ticket.ticketId);
+  const gate = await deps.breakers.acquireAll(breakerScopes(ticket), ticket.ticketId);
   if (!gate.allowed) {
     await escalateOpen(
       deps,
@@ -598,29 +594,12 @@ async function settleBreakers(
   outcome: 'success' | 'failure' | 'release',
 ): Promise<void> {
   const what = ticket.recoveryStatus === 'shadow' ? 'release' : outcome;
-  for (const scope of scopesOf(ticket)) {
-    if (what === 'release') {
-      await deps.breakers.release(scope, ticket.ticketId);
-      continue;
-    }
-    if (what === 'success') {
-      await deps.breakers.recordSuccess(scope, ticket.ticketId);
-      continue;
-    }
-    const recorded = await deps.breakers.recordFailure(scope, ticket.ticketId);
-    if (recorded.transition === 'opened') {
-      // The seed's "circuit breaker opened" alert counts this metric, whoever opened the breaker.
-      deps.logger.warn('circuit breaker opened', { scope, ticketId: ticket.ticketId });
-      deps.metrics.count('CircuitBreakersOpened', 1);
-    }
+  const changes = await recordBreakerOutcome(deps.breakers, breakerScopes(ticket), ticket.ticketId, what);
+  for (const change of changes.filter((c) => c.transition === 'opened')) {
+    // The seed's "circuit breaker opened" alert counts this metric, whoever opened the breaker.
+    deps.logger.warn('circuit breaker opened', { scope: change.scope, ticketId: ticket.ticketId });
+    deps.metrics.count('CircuitBreakersOpened', 1);
   }
-}
-
-function scopesOf(ticket: Ticket): string[] {
-  return [
-    ...(ticket.clusterId === undefined ? [] : [clusterScope(ticket.workspaceId, ticket.clusterId)]),
-    errorTypeScope(ticket.errorType),
-  ];
 }
 
 function executionDetails(execution: ExecutionDescription): Record<string, unknown> {

@@ -26,7 +26,7 @@ import {
   type TransitionInput,
   type TransitionResult,
 } from '../store/tickets.ts';
-import { hasValues } from '../workflow/plan.ts';
+import { hasValues } from '../workflow/cluster-config.ts';
 
 export interface RestoreStore {
   list(workspaceId: string): Promise<PendingRestore[]>;

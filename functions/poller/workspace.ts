@@ -3,7 +3,7 @@
  * ambiguous ones up in their events (oldest first, within a budget), record each failure through the
  * incident path, and move the workspace's cursor as far as every failure before it is recorded.
  */
-import { handleSignal, type IncidentDeps, type OutcomeStatus } from '../core/incident.ts';
+import { type IncidentDeps, type OutcomeStatus, openIncident } from '../core/incident.ts';
 import type {
   ClusterDetails,
   ClusterEventsResponse,
@@ -336,7 +336,7 @@ export async function pollWorkspace(
   // 3. Record every failure through the same path as the intake.
   const recorded = await settleAll(signals, options.signalConcurrency, async (item) => {
     if (!budget.hasTime()) throw new StoppedEarly("the run's time is up before every failure was recorded");
-    return handleSignal(item.signal as FailureSignal, deps.incident);
+    return openIncident(item.signal as FailureSignal, deps.incident);
   });
   recorded.forEach((settled, i) => {
     const item = signals[i];

@@ -6,9 +6,15 @@
  * changed, or in shadow mode, gives the breakers' probes back because nothing was tried. Both are idempotent: Step Functions may run a task twice, and a
  * breaker this ticket opened in an earlier try is still reported as opened.
  */
-import { type Breaker, clusterScope, errorTypeScope } from '../core/breaker.ts';
-import { type BreakerChange, clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
+import {
+  type BreakerChange,
+  type BreakerOutcome,
+  breakerScopes,
+  recordBreakerOutcome,
+} from '../core/breaker.ts';
+import { clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
 import { type Ticket, TicketStateError } from '../store/tickets.ts';
+import { configText } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { RecoveryInput, RecoveryResult, RecoveryState } from './model.ts';
 import { actor } from './support.ts';
@@ -239,46 +245,13 @@ async function leftAlone(state: RecoveryState, status: string, deps: WorkflowDep
   };
 }
 
-function scopesOf(input: RecoveryInput): string[] {
-  return [
-    ...(input.clusterId === undefined ? [] : [clusterScope(input.workspaceId, input.clusterId)]),
-    errorTypeScope(input.errorType),
-  ];
-}
-
-async function recordOnBreakers(
+/** The outcome on the recovery's breakers (`core/breaker.ts` decides the scopes and what changed). */
+function recordOnBreakers(
   input: RecoveryInput,
-  what: 'success' | 'failure' | 'release',
+  outcome: BreakerOutcome,
   deps: WorkflowDeps,
 ): Promise<BreakerChange[]> {
-  const changes: BreakerChange[] = [];
-  for (const scope of scopesOf(input)) {
-    const result =
-      what === 'success'
-        ? await deps.breakers.recordSuccess(scope, input.ticketId)
-        : what === 'failure'
-          ? await deps.breakers.recordFailure(scope, input.ticketId)
-          : await deps.breakers.release(scope, input.ticketId);
-    const transition =
-      result.transition ??
-      (what === 'failure' && openedBy(result.breaker, input.ticketId) ? 'opened' : undefined);
-    if (transition !== undefined) changes.push({ scope, transition });
-  }
-  return changes;
-}
-
-/**
- * Whether the breaker is open because of this ticket's failure: the failure that opened it carries
- * the opening time. A retried escalation records a duplicate (no transition), yet must still report
- * the breaker it opened the first time, or the alert and the metric are lost.
- */
-function openedBy(breaker: Breaker, ticketId: string): boolean {
-  return (
-    breaker.state === 'open' &&
-    breaker.manual === undefined &&
-    breaker.openedAt !== undefined &&
-    breaker.recentFailures.some((failure) => failure.ticketId === ticketId && failure.at === breaker.openedAt)
-  );
+  return recordBreakerOutcome(deps.breakers, breakerScopes(input), input.ticketId, outcome);
 }
 
 /** Notifications are best-effort: a failure is logged and audited, and the ticket stays resolved. */
@@ -345,9 +318,7 @@ function summaryOf(state: RecoveryState): string {
   const pending = state.pendingRestore;
   const restore =
     pending !== undefined
-      ? `; the original configuration (${pending.fields
-          .map((field) => `${field}=${JSON.stringify(pending.values[field] ?? null)}`)
-          .join(', ')}) is put back at the cluster's next termination, never by restarting it`
+      ? `; the original configuration (${configText(pending)}) is put back at the cluster's next termination, never by restarting it`
       : state.restore === 'skipped'
         ? '; the original configuration was not restored'
         : '';

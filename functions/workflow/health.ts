@@ -6,28 +6,25 @@
  * `max_attempts` and `timeout_seconds`, else escalate. A failed restore of the original configuration
  * is not an attempt: the fallback the cluster was healthy on goes back once, at once.
  */
+import { isCapacityShortage } from '../core/classifier/classify.ts';
 import { backoffSeconds } from '../core/playbooks.ts';
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
+import { evidenceOf } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import { TaskInputError } from './errors.ts';
 import { DRIVER_EVENT_TYPES, driverEventsOf } from './guard.ts';
 import type { AttemptFailure, Plan, RecoveryState } from './model.ts';
-import { evidenceOf } from './plan.ts';
+import { readCluster, readRun, recentEvents } from './reads.ts';
 import {
-  readCluster,
-  readRun,
-  recentEvents,
   repairsRunAfterCluster,
   runLifeCycle,
   runResult,
   runSucceeded,
   TERMINAL_RUN_STATES,
-} from './remediate.ts';
+} from './runs.ts';
 import { audit, clampWait, escalateWith, remainingSeconds } from './support.ts';
 
 const FAILED_STATES = new Set(['TERMINATING', 'TERMINATED', 'ERROR', 'UNKNOWN']);
-/** Termination codes that blame the node type's capacity: that node type is not tried again. */
-const CAPACITY_CODE = /CAPACITY|STOCKOUT|SPOT_INSTANCE|INSTANCE_POOL_MAX/;
 
 type Verdict =
   | { readonly kind: 'healthy'; readonly detail: string }
@@ -94,7 +91,8 @@ async function clusterVerdict(state: RecoveryState, plan: Plan, deps: WorkflowDe
         reason: `the cluster is ${clusterState}${code === undefined ? '' : ` (${code})`} after: ${plan.description}`,
       },
       evidence: evidenceOf(cluster),
-      ...(code !== undefined && CAPACITY_CODE.test(code) && cluster.node_type_id !== undefined
+      // A node type short of capacity is not tried again (the classifier says which terminations blame it).
+      ...(isCapacityShortage(cluster.termination_reason) && cluster.node_type_id !== undefined
         ? { failedNodeType: cluster.node_type_id }
         : {}),
     };

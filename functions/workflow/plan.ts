@@ -24,11 +24,21 @@
  * Every mutating decision is taken only after the guard (`guard.ts`) let it through. A fallback value
  * Databricks refused (400, e.g. a cluster policy) is never tried again in the same recovery. The
  * cluster's policy is read (`needsPolicy`) only when a fallback is planned for a cluster that has one;
- * the decision is then taken again with it (`cluster-policy.ts` judges each fallback's values).
+ * the decision is then taken again with it (`cluster-policy.ts` judges each fallback's values). The
+ * fallback planners are in `fallbacks.ts`, the configuration helpers in `cluster-config.ts`.
  */
-import { type ClusterPolicy, policyViolations } from '../core/cluster-policy.ts';
+import type { ClusterPolicy } from '../core/cluster-policy.ts';
 import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import type { ClusterDetails, ClusterEvent } from '../core/schemas/databricks.ts';
+import { evidenceOf, hasValues, sameValue } from './cluster-config.ts';
+import {
+  firstAllowed,
+  isPoolCluster,
+  nodeTypeFallback,
+  onDemandFallback,
+  plainStart,
+  poolFallback,
+} from './fallbacks.ts';
 import type { ConfigChange, OriginalConfig, RecoveryInput, RecoveryState } from './model.ts';
 
 /**
@@ -76,16 +86,6 @@ const DRIVER_TYPES: ReadonlySet<string> = new Set<ErrorType>([
 ]);
 
 const STARTING_STATES = new Set(['PENDING', 'RESTARTING', 'RESIZING']);
-
-/** Availability values meaning spot/preemptible capacity, and their on-demand counterparts. */
-const ON_DEMAND_FOR: Readonly<Record<string, { readonly attribute: string; readonly value: string }>> = {
-  SPOT: { attribute: 'aws_attributes', value: 'ON_DEMAND' },
-  SPOT_WITH_FALLBACK: { attribute: 'aws_attributes', value: 'ON_DEMAND' },
-  SPOT_AZURE: { attribute: 'azure_attributes', value: 'ON_DEMAND_AZURE' },
-  SPOT_WITH_FALLBACK_AZURE: { attribute: 'azure_attributes', value: 'ON_DEMAND_AZURE' },
-  PREEMPTIBLE_GCP: { attribute: 'gcp_attributes', value: 'ON_DEMAND_GCP' },
-  PREEMPTIBLE_WITH_FALLBACK_GCP: { attribute: 'gcp_attributes', value: 'ON_DEMAND_GCP' },
-};
 
 export interface PlanContext {
   readonly input: RecoveryInput;
@@ -216,17 +216,6 @@ export function escalation(
   };
 }
 
-function plainStart(
-  ctx: PlanContext,
-  why?: string,
-): { readonly kind: 'start'; readonly description: string } {
-  const retry = ctx.state.attempt > 1 ? ` (attempt ${ctx.state.attempt})` : '';
-  return {
-    kind: 'start',
-    description: `started the TERMINATED cluster${retry}${why === undefined ? '' : `; ${why}`}`,
-  };
-}
-
 function needsRestart(ctx: PlanContext): boolean {
   const { input, state, cluster } = ctx;
   if (state.lastFailure?.kind === 'driver_unresponsive') return true;
@@ -241,57 +230,6 @@ function needsRestart(ctx: PlanContext): boolean {
   return !(lostAt !== undefined && restartedAt !== undefined && restartedAt > lostAt);
 }
 
-/** Workers from an instance pool: their node type is the pool's, and Databricks refuses to set one. */
-export function isPoolCluster(cluster: ClusterDetails): boolean {
-  return cluster.instance_pool_id !== undefined && cluster.instance_pool_id !== '';
-}
-
-/** The driver comes from a pool (its own, or the workers' when it has none of its own). */
-function isPoolDriver(cluster: ClusterDetails): boolean {
-  return (cluster.driver_instance_pool_id ?? '') !== '' || isPoolCluster(cluster);
-}
-
-function wasRefused(ctx: PlanContext, field: string, value: unknown): boolean {
-  return (ctx.state.refused ?? []).some((entry) => entry.field === field && sameValue(entry.value, value));
-}
-
-type FallbackPlanner = (ctx: PlanContext, skipped: SkippedFallback[]) => ConfigDecision | undefined;
-
-/**
- * The first fallback the cluster's policy allows; none left: escalate when the policy forbade some
- * (a human must choose what the policy allows), else start the cluster as it is.
- */
-function firstAllowed(ctx: PlanContext, planners: readonly FallbackPlanner[], why: string): Decision {
-  const skipped: SkippedFallback[] = [];
-  for (const planner of planners) {
-    const decision = planner(ctx, skipped);
-    if (decision !== undefined)
-      return skipped.length === 0 ? decision : { ...decision, skippedByPolicy: skipped };
-  }
-  if (skipped.length === 0) return plainStart(ctx, why);
-  return {
-    kind: 'escalate',
-    reason: `${ctx.input.errorType}: the cluster's policy ${ctx.cluster.policy_id ?? ''} forbids every fallback left (${skipped
-      .map((skip) => skip.why)
-      .join('; ')}); nothing was changed, a human must choose what the policy allows`,
-    evidence: {
-      ...evidenceOf(ctx.cluster),
-      policy_id: ctx.cluster.policy_id,
-      node_type_id: ctx.cluster.node_type_id,
-      fallbacks_forbidden_by_policy: skipped,
-    },
-  };
-}
-
-/** Why the cluster's policy forbids the change (its first violation), or undefined; nothing is known without the policy. */
-function forbiddenByPolicy(ctx: PlanContext, values: Readonly<Record<string, unknown>>): string | undefined {
-  if (ctx.policy === undefined) return undefined;
-  const violation = policyViolations(ctx.policy, values)[0];
-  return violation === undefined
-    ? undefined
-    : `${violation.path} ${JSON.stringify(violation.value)}: ${violation.why}`;
-}
-
 /** Whether the decision is a fresh fallback for a cluster with a policy: read it (one call) and decide again. */
 export function needsPolicy(
   ctx: Pick<PlanContext, 'cluster' | 'state' | 'changes' | 'policy'>,
@@ -303,143 +241,6 @@ export function needsPolicy(
     (ctx.cluster.policy_id ?? '') !== '' &&
     changeOfThisAttempt(ctx) === undefined
   );
-}
-
-function nodeTypeFallback(ctx: PlanContext, skipped: SkippedFallback[]): ConfigDecision | undefined {
-  const { cluster, input, state } = ctx;
-  const current = cluster.node_type_id;
-  if (current === undefined || isPoolCluster(cluster)) return undefined;
-  const failed = new Set([...(state.failedNodeTypes ?? []), current]);
-  const originalType = state.original?.values.node_type_id;
-  const candidates = input.playbook.fallback_node_types.filter(
-    (type) => !failed.has(type) && type !== originalType && !wasRefused(ctx, 'node_type_id', type),
-  );
-  // A driver on the same node type would hit the same shortage: it moves too, unless it comes from
-  // a pool; a deliberately different one stays.
-  const movesDriver =
-    !isPoolDriver(cluster) &&
-    cluster.driver_node_type_id !== undefined &&
-    cluster.driver_node_type_id === current;
-  for (const next of candidates) {
-    const forbidden = forbiddenByPolicy(ctx, { node_type_id: next });
-    if (forbidden !== undefined) {
-      skipped.push({ values: { node_type_id: next }, why: forbidden });
-      continue;
-    }
-    const fields = ['node_type_id'];
-    const values: Record<string, unknown> = { node_type_id: next };
-    if (movesDriver) {
-      // The driver is decided on its own: the policy may hold it to other types than the workers
-      // (`driver_node_type_id`), so it takes the first fallback type allowed for it.
-      const driverTypes = [next, ...candidates.filter((type) => type !== next)].filter(
-        (type) => !wasRefused(ctx, 'driver_node_type_id', type),
-      );
-      const driver = driverTypes.find(
-        (type) => forbiddenByPolicy(ctx, { driver_node_type_id: type }) === undefined,
-      );
-      if (driver === undefined && driverTypes.length > 0) {
-        skipped.push({
-          values: { node_type_id: next, driver_node_type_id: next },
-          why:
-            forbiddenByPolicy(ctx, { driver_node_type_id: next }) ??
-            'the policy forbids every fallback driver type',
-        });
-        continue;
-      }
-      if (driver !== undefined) {
-        fields.push('driver_node_type_id');
-        values.driver_node_type_id = driver;
-      }
-    }
-    const driverNote =
-      values.driver_node_type_id === undefined || values.driver_node_type_id === next
-        ? ''
-        : ` (driver → ${String(values.driver_node_type_id)})`;
-    return {
-      kind: 'fallback',
-      description: `switched node type ${current} → ${next}${driverNote} and started the cluster`,
-      fields,
-      values,
-      original: mergeOriginal(state.original, originalOf(cluster, fields)),
-    };
-  }
-  return undefined;
-}
-
-function onDemandFallback(ctx: PlanContext, skipped: SkippedFallback[]): ConfigDecision | undefined {
-  const { cluster, state } = ctx;
-  for (const attribute of ['aws_attributes', 'azure_attributes', 'gcp_attributes'] as const) {
-    const current = (cluster.spec?.[attribute] ?? cluster[attribute]) as Record<string, unknown> | undefined;
-    const availability = current?.availability;
-    if (typeof availability !== 'string') continue;
-    const target = ON_DEMAND_FOR[availability];
-    if (target === undefined || target.attribute !== attribute) continue;
-    const next = { ...current, availability: target.value };
-    if (wasRefused(ctx, attribute, next)) continue;
-    const forbidden = forbiddenByPolicy(ctx, { [attribute]: { availability: target.value } });
-    if (forbidden !== undefined) {
-      skipped.push({ values: { [attribute]: { availability: target.value } }, why: forbidden });
-      continue;
-    }
-    return {
-      kind: 'fallback',
-      description: `switched ${attribute}.availability ${availability} → ${target.value} and started the cluster`,
-      fields: [attribute],
-      values: { [attribute]: next },
-      original: mergeOriginal(state.original, originalOf(cluster, [attribute])),
-    };
-  }
-  return undefined;
-}
-
-/**
- * A pool cluster short of capacity: another pool from `fallback_instance_pool_ids` (the driver moves
- * with the workers when it used their pool), else back off (once) and start it on the same pool —
- * pools drain. Never a node type: Databricks refuses it for pool clusters.
- */
-function poolFallback(ctx: PlanContext): Decision {
-  const { cluster, input, state } = ctx;
-  const current = cluster.instance_pool_id ?? '';
-  const originalPool = state.original?.values.instance_pool_id;
-  const movesDriver =
-    cluster.driver_instance_pool_id !== undefined && cluster.driver_instance_pool_id === current;
-  const skipped: SkippedFallback[] = [];
-  const next = (input.playbook.fallback_instance_pool_ids ?? []).find((pool) => {
-    if (pool === current || pool === originalPool || wasRefused(ctx, 'instance_pool_id', pool)) return false;
-    const values = movesDriver
-      ? { instance_pool_id: pool, driver_instance_pool_id: pool }
-      : { instance_pool_id: pool };
-    const forbidden = forbiddenByPolicy(ctx, values);
-    if (forbidden !== undefined) skipped.push({ values, why: forbidden });
-    return forbidden === undefined;
-  });
-  const note = skipped.length === 0 ? {} : { skippedByPolicy: skipped };
-  if (next !== undefined) {
-    const fields = ['instance_pool_id'];
-    const values: Record<string, unknown> = { instance_pool_id: next };
-    if (movesDriver) {
-      fields.push('driver_instance_pool_id');
-      values.driver_instance_pool_id = next;
-    }
-    return {
-      ...note,
-      kind: 'fallback',
-      description: `moved the cluster from instance pool ${current} to ${next} and started it`,
-      fields,
-      values,
-      original: mergeOriginal(state.original, originalOf(cluster, fields)),
-    };
-  }
-  const why =
-    skipped.length === 0 ? 'no alternative pool is configured' : 'the policy forbids the alternative pools';
-  if (state.attempt === 1 && state.backedOff !== true) {
-    return {
-      ...note,
-      kind: 'backoff',
-      description: `instance pool ${current} is short of capacity; a pool cluster never gets another node type, so the pool is given time to drain (${why})`,
-    };
-  }
-  return { ...plainStart(ctx, `on instance pool ${current} again after a back-off (${why})`), ...note };
 }
 
 function rollback(ctx: PlanContext): Decision {
@@ -570,62 +371,5 @@ function changeAgain(ctx: PlanContext, change: ConfigChange): ConfigDecision {
     values: change.values,
     ...(original === undefined ? {} : { original }),
     applied,
-  };
-}
-
-/** Whether the cluster's configuration has exactly `values` in `fields` (a field absent from `values`: unset). */
-export function hasValues(
-  cluster: ClusterDetails,
-  config: { readonly fields: readonly string[]; readonly values: Readonly<Record<string, unknown>> },
-): boolean {
-  const current = originalOf(cluster, config.fields).values;
-  return config.fields.every((field) => sameValue(current[field], config.values[field]));
-}
-
-/** Deep equality of JSON values, whatever the order of object keys. */
-function sameValue(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(value: unknown): string | undefined {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : inner,
-  );
-}
-
-/** The values of `fields` as the user configured them (`spec`, else the cluster itself). */
-export function originalOf(cluster: ClusterDetails, fields: readonly string[]): OriginalConfig {
-  const source = (cluster.spec ?? cluster) as Record<string, unknown>;
-  const values: Record<string, unknown> = {};
-  for (const field of fields) {
-    const value = source[field] ?? (cluster as Record<string, unknown>)[field];
-    if (value !== undefined) values[field] = value;
-  }
-  return { fields: [...fields], values };
-}
-
-/** Both configurations' fields; for a field in both, the earlier value (the original one). */
-export function mergeOriginal(earlier: OriginalConfig | undefined, now: OriginalConfig): OriginalConfig {
-  if (earlier === undefined) return now;
-  const fields = [...new Set([...earlier.fields, ...now.fields])];
-  // The earliest value of a field is the original one.
-  return { fields, values: { ...now.values, ...earlier.values } };
-}
-
-/** What a human needs to see about a cluster that is escalated. */
-export function evidenceOf(
-  cluster: ClusterDetails,
-  events: readonly ClusterEvent[] = [],
-): Record<string, unknown> {
-  const initScripts = events.find((event) => event.type === 'INIT_SCRIPTS_FINISHED')?.details?.init_scripts;
-  return {
-    cluster_id: cluster.cluster_id,
-    ...(cluster.cluster_name === undefined ? {} : { cluster_name: cluster.cluster_name }),
-    state: cluster.state,
-    ...(cluster.state_message ? { state_message: cluster.state_message } : {}),
-    ...(cluster.termination_reason === undefined ? {} : { termination_reason: cluster.termination_reason }),
-    ...(initScripts === undefined ? {} : { init_scripts: initScripts }),
   };
 }

@@ -13,11 +13,11 @@
  * | gone                                   | nothing to restore                                      |
  */
 import { DatabricksApiError } from '../databricks/errors.ts';
+import { configText, hasValues, originalOf } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import { isTransient, TaskInputError } from './errors.ts';
 import type { RecoveryState } from './model.ts';
-import { hasValues, originalOf } from './plan.ts';
-import { readCluster } from './remediate.ts';
+import { readCluster } from './reads.ts';
 import { audit, callOptions } from './support.ts';
 
 export async function restoreConfig(state: RecoveryState, deps: WorkflowDeps): Promise<RecoveryState> {
@@ -61,7 +61,7 @@ export async function restoreConfig(state: RecoveryState, deps: WorkflowDeps): P
       });
       return done('skipped');
     }
-    const description = `restored ${describe(original)} while the cluster is TERMINATED (applied at its next start)`;
+    const description = `restored ${configText(original)} while the cluster is TERMINATED (applied at its next start)`;
     await audit(deps, state, 'config_restored', { description, original: original.values });
     return done('done', { actions: [...(state.actions ?? []), description] });
   }
@@ -76,8 +76,4 @@ export async function restoreConfig(state: RecoveryState, deps: WorkflowDeps): P
     original: original.values,
   });
   return done('pending', { pendingRestore: original, fallback });
-}
-
-function describe(config: { fields: readonly string[]; values: Readonly<Record<string, unknown>> }): string {
-  return config.fields.map((field) => `${field}=${JSON.stringify(config.values[field] ?? null)}`).join(', ');
 }

@@ -13,8 +13,9 @@ import { asTaskError, TaskInputError } from './errors.ts';
 import { close, escalate } from './finish.ts';
 import { checkHealth } from './health.ts';
 import { type RecoveryResult, type RecoveryState, readState, TaskEventSchema } from './model.ts';
-import { remediate, takeOver } from './remediate.ts';
+import { remediate } from './remediate.ts';
 import { restoreConfig } from './restore.ts';
+import { takeOver } from './take-over.ts';
 
 export async function runTask(event: unknown, deps: WorkflowDeps): Promise<RecoveryState | RecoveryResult> {
   let parsed: ReturnType<typeof TaskEventSchema.parse>;

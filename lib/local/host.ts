@@ -17,7 +17,7 @@ import { type SecretsReader, WorkspaceClients } from '../../functions/databricks
 import { syncWorkspaces, WorkspaceDirectory, withWorkspaces } from '../../functions/databricks/registry.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
-import { workspaceDeps } from '../../functions/intake/service.ts';
+import { workspaceDeps } from '../../functions/intake/webhook.ts';
 import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
 import type { RetryBatchLimits } from '../../functions/ops/service.ts';
 import { operationsDeps } from '../../functions/ops/wiring.ts';

@@ -6,7 +6,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
-import { workspaceDeps } from '../../functions/intake/service.ts';
+import { workspaceDeps } from '../../functions/intake/webhook.ts';
 import { OperationsLog } from '../../functions/store/operations-log.ts';
 import type { Ticket } from '../../functions/store/tickets.ts';
 import { lambdaContext, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';

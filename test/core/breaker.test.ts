@@ -3,12 +3,16 @@ import {
   acquire,
   type Breaker,
   type BreakerConfig,
+  type BreakerOutcomeStore,
+  breakerScopes,
   clusterScope,
   DEFAULT_BREAKER_CONFIG,
   errorTypeScope,
   forceClose,
   forceOpen,
   newBreaker,
+  openedBy,
+  recordBreakerOutcome,
   recordFailure,
   recordSuccess,
   release,
@@ -674,5 +678,142 @@ describe('a half-open breaker whose probe was released', () => {
     // Assess
     expect(step.breaker.state).toBe(state);
     expect(step.changed).toBe(changed);
+  });
+});
+
+describe('breakerScopes', () => {
+  it.each([
+    {
+      recovery: { workspaceId: 'ws1', clusterId: '0102-abc', errorType: 'DatabricksResourceExhausted' },
+      scopes: ['cluster#ws1#0102-abc', 'error_type#DatabricksResourceExhausted'],
+    },
+    {
+      recovery: { workspaceId: 'ws1', errorType: 'DatabricksJobFailure' },
+      scopes: ['error_type#DatabricksJobFailure'],
+    },
+  ])('names the breakers of $recovery.errorType (cluster $recovery.clusterId)', ({ recovery, scopes }) => {
+    // Act
+    const named = breakerScopes(recovery);
+
+    // Assess
+    expect(named).toEqual(scopes);
+  });
+});
+
+/** Breakers kept in a map and moved by the real transitions, as the repository moves them. */
+function memoryStore(
+  start: Record<string, Breaker> = {},
+  now = T0,
+): BreakerOutcomeStore & {
+  readonly breakers: Map<string, Breaker>;
+} {
+  const breakers = new Map(Object.entries(start));
+  const apply = async (scope: string, step: (b: Breaker) => ReturnType<typeof release>) => {
+    const next = step(breakers.get(scope) ?? newBreaker(scope, now));
+    breakers.set(scope, next.breaker);
+    return next;
+  };
+  return {
+    breakers,
+    recordSuccess: (scope, ticketId) => apply(scope, (b) => recordSuccess(b, ticketId, now)),
+    recordFailure: (scope, ticketId) => apply(scope, (b) => recordFailure(b, ticketId, now, config)),
+    release: (scope, ticketId) => apply(scope, (b) => release(b, ticketId, now)),
+  };
+}
+
+describe('recordBreakerOutcome', () => {
+  const other = 'error_type#DatabricksResourceExhausted';
+
+  it('reports the breaker the threshold-th failure opens, and only that one', async () => {
+    // Prepare
+    const store = memoryStore({ [SCOPE]: closedWith(config.failureThreshold - 1) });
+
+    // Act
+    const changes = await recordBreakerOutcome(store, [SCOPE, other], 'RCA-LAST', 'failure');
+
+    // Assess
+    expect(changes).toEqual([{ scope: SCOPE, transition: 'opened' }]);
+    expect(store.breakers.get(other)?.state).toBe('closed');
+  });
+
+  it('still reports the breaker a retried failure of the same ticket opened the first time', async () => {
+    // Prepare
+    const store = memoryStore({ [SCOPE]: closedWith(config.failureThreshold - 1) });
+    await recordBreakerOutcome(store, [SCOPE], 'RCA-LAST', 'failure');
+
+    // Act
+    const again = await recordBreakerOutcome(store, [SCOPE], 'RCA-LAST', 'failure');
+
+    // Assess
+    expect(again).toEqual([{ scope: SCOPE, transition: 'opened' }]);
+  });
+
+  it.each([
+    { outcome: 'failure' as const, ticketId: 'RCA-LATE', changes: [] },
+    { outcome: 'success' as const, ticketId: 'RCA-F0', changes: [] },
+    { outcome: 'release' as const, ticketId: 'RCA-F0', changes: [] },
+  ])('reports no opening for a $outcome of $ticketId in a breaker others opened', async (row) => {
+    // Prepare
+    const store = memoryStore({ [SCOPE]: opened().breaker });
+
+    // Act
+    const changes = await recordBreakerOutcome(store, [SCOPE], row.ticketId, row.outcome);
+
+    // Assess
+    expect(changes).toEqual(row.changes);
+  });
+
+  it.each([
+    { outcome: 'success' as const, transition: 'closed', state: 'closed' },
+    { outcome: 'release' as const, transition: 'probe_released', state: 'half_open' },
+    { outcome: 'failure' as const, transition: 'opened', state: 'open' },
+  ])('reports $transition for a $outcome of the half-open probe', async ({ outcome, transition, state }) => {
+    // Prepare
+    const { breaker, openedAt } = opened();
+    const probing = acquire(breaker, 'RCA-PROBE', openedAt + config.cooldownSeconds * SECOND, config).breaker;
+    const store = memoryStore({ [SCOPE]: probing }, openedAt + config.cooldownSeconds * SECOND + 1);
+
+    // Act
+    const changes = await recordBreakerOutcome(store, [SCOPE], 'RCA-PROBE', outcome);
+
+    // Assess
+    expect(changes).toEqual([{ scope: SCOPE, transition }]);
+    expect(store.breakers.get(SCOPE)?.state).toBe(state);
+  });
+});
+
+describe('openedBy', () => {
+  it.each([
+    {
+      who: 'the ticket whose failure opened it',
+      breaker: () => opened().breaker,
+      ticketId: 'RCA-F2',
+      by: true,
+    },
+    {
+      who: 'an earlier failure in the window',
+      breaker: () => opened().breaker,
+      ticketId: 'RCA-F0',
+      by: false,
+    },
+    {
+      who: 'a ticket, when an operator opened it',
+      breaker: () => forceOpen(closedWith(0), 'maintenance', T0).breaker,
+      ticketId: 'RCA-F0',
+      by: false,
+    },
+    {
+      who: 'the failure of a hand-opened breaker',
+      breaker: () => forceOpen(opened().breaker, 'maintenance', T0 + 10 * 60 * SECOND).breaker,
+      ticketId: 'RCA-F2',
+      by: false,
+    },
+    { who: 'a ticket, when it is closed', breaker: () => closedWith(2), ticketId: 'RCA-F1', by: false },
+  ])('says $by for $who', ({ breaker, ticketId, by }) => {
+    // Act
+    const answer = openedBy(breaker(), ticketId);
+
+    // Assess
+    expect(answer).toBe(by);
   });
 });

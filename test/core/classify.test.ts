@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { classifyJobFailure, classifyTermination } from '../../functions/core/classifier/classify.ts';
+import {
+  classifyJobFailure,
+  classifyTermination,
+  isCapacityShortage,
+  isConfigurationClass,
+  isFailureTermination,
+  sameFailureCode,
+} from '../../functions/core/classifier/classify.ts';
 import { JOB_TERMINATION_CODE_TABLE } from '../../functions/core/classifier/job-codes.ts';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 
@@ -208,5 +215,83 @@ describe('classifyJobFailure', () => {
 
     // Assess
     expect(result.errorType).toBe('DatabricksServiceFault');
+  });
+});
+
+describe("the classifier's facts", () => {
+  it.each([
+    { reason: { code: 'USER_REQUEST', type: 'SUCCESS' }, failure: false },
+    { reason: { code: 'INACTIVITY' }, failure: false },
+    { reason: { code: 'DRIVER_UNREACHABLE', type: 'SUCCESS' }, failure: false },
+    { reason: { code: 'DRIVER_UNREACHABLE', type: 'CLIENT_ERROR' }, failure: true },
+    { reason: { code: 'SOME_FUTURE_CODE' }, failure: true },
+    { reason: { code: 'UNKNOWN' }, failure: true },
+    { reason: {}, failure: true },
+  ])('says a termination $reason.code ($reason.type) is a failure: $failure', ({ reason, failure }) => {
+    // Act
+    const answer = isFailureTermination(reason);
+
+    // Assess
+    expect(answer).toBe(failure);
+  });
+
+  it.each([
+    { a: 'INSUFFICIENT_INSTANCE_CAPACITY', b: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', same: true },
+    { a: 'CLOUD_PROVIDER_RESOURCE_STOCKOUT', b: 'GCP_INSUFFICIENT_CAPACITY', same: true },
+    { a: 'DRIVER_UNREACHABLE', b: 'DRIVER_UNREACHABLE', same: true },
+    { a: 'SOME_FUTURE_CODE', b: 'SOME_FUTURE_CODE', same: true },
+    { a: 'SOME_FUTURE_CODE', b: 'ANOTHER_FUTURE_CODE', same: false },
+    { a: 'INSUFFICIENT_INSTANCE_CAPACITY', b: 'SPOT_INSTANCE_TERMINATION', same: false },
+    { a: 'INACTIVITY', b: 'USER_REQUEST', same: false },
+    { a: 'INSUFFICIENT_INSTANCE_CAPACITY', b: undefined, same: false },
+  ])('says $a and $b name the same failure: $same', ({ a, b, same }) => {
+    // Act
+    const answer = sameFailureCode(a, b);
+
+    // Assess
+    expect(answer).toBe(same);
+  });
+
+  it.each([
+    { reason: { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLIENT_ERROR' }, shortage: true },
+    { reason: { code: 'GCP_INSUFFICIENT_CAPACITY', type: 'CLOUD_FAILURE' }, shortage: true },
+    { reason: { code: 'SPOT_INSTANCE_TERMINATION', type: 'CLOUD_FAILURE' }, shortage: true },
+    { reason: { code: 'INSTANCE_POOL_MAX_CAPACITY_REACHED', type: 'CLIENT_ERROR' }, shortage: true },
+    {
+      reason: {
+        code: 'CLOUD_PROVIDER_LAUNCH_FAILURE',
+        type: 'CLOUD_FAILURE',
+        parameters: { aws_error_code: 'InsufficientInstanceCapacity' },
+      },
+      shortage: true,
+    },
+    { reason: { code: 'INTERNAL_CAPACITY_FAILURE', type: 'SERVICE_FAULT' }, shortage: false },
+    { reason: { code: 'DRIVER_UNREACHABLE', type: 'CLOUD_FAILURE' }, shortage: false },
+    { reason: { code: 'USER_REQUEST', type: 'SUCCESS' }, shortage: false },
+    { reason: undefined, shortage: false },
+  ])("says $reason.code blames the node type's capacity: $shortage", ({ reason, shortage }) => {
+    // Act
+    const answer = isCapacityShortage(reason);
+
+    // Assess
+    expect(answer).toBe(shortage);
+  });
+
+  it.each([
+    { errorType: 'DatabricksConfigurationError', configuration: true },
+    { errorType: 'DatabricksInitScriptFailure', configuration: true },
+    { errorType: 'DatabricksLibraryInstallFailure', configuration: true },
+    { errorType: 'DatabricksCloudPermissionError', configuration: true },
+    { errorType: 'DatabricksNetworkMisconfiguration', configuration: true },
+    { errorType: 'DatabricksNetworkFailure', configuration: false },
+    { errorType: 'DatabricksResourceExhausted', configuration: false },
+    { errorType: 'DatabricksJobFailure', configuration: false },
+    { errorType: 'NotAnErrorType', configuration: false },
+  ])('says $errorType is configuration-class: $configuration', ({ errorType, configuration }) => {
+    // Act
+    const answer = isConfigurationClass(errorType);
+
+    // Assess
+    expect(answer).toBe(configuration);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleSignal, type IncidentDeps } from '../../functions/core/incident.ts';
+import { type IncidentDeps, openIncident } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import { signalFromClusterEvent } from '../../functions/core/signal-builders.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
@@ -52,7 +52,7 @@ describe('incident path: a fault half-way leaves a ticket the reconciler can fin
     );
 
     // Act
-    const outcome = await handleSignal(signal, deps).catch((error: Error) => error);
+    const outcome = await openIncident(signal, deps).catch((error: Error) => error);
 
     // Assess
     const pending = await tickets.listStartPending();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleSignal, type IncidentDeps } from '../../functions/core/incident.ts';
+import { type IncidentDeps, openIncident } from '../../functions/core/incident.ts';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
 import { INCIDENT_BUCKET_MS } from '../../functions/core/signal.ts';
@@ -227,7 +227,7 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
   it('opens a new ticket for a replay after a poller ticket closed, whose recovery does not restart the healthy cluster', async () => {
     // Prepare
     const details = { ...failedCluster('replay-2'), cluster_source: 'UI' } as ClusterDetails;
-    const polled = await handleSignal(
+    const polled = await openIncident(
       signalFromCluster(details, 'termination', 'poller', { workspaceId: 'default', now: Date.now() }),
       incident,
     );
@@ -299,7 +299,7 @@ describe('intake: one open incident per cluster, whatever the order, delay, sour
   it('joins a webhook that follows the poller, before and after the recovery started the cluster', async () => {
     // Prepare
     const details = { ...failedCluster('poller-first-1'), cluster_source: 'UI' } as ClusterDetails;
-    const polled = await handleSignal(
+    const polled = await openIncident(
       signalFromCluster(details, 'termination', 'poller', { workspaceId: 'default', now: Date.now() }),
       incident,
     );

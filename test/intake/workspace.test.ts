@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../functions/core/errors.ts';
-import { resolveWorkspace } from '../../functions/intake/service.ts';
+import { resolveWorkspace } from '../../functions/intake/webhook.ts';
 
 const TWO = ['prod', 'staging'];
 const ALIASES = { '1111111111111111': 'prod', '2222222222222222': 'staging' };

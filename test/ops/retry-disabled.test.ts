@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleSignal } from '../../functions/core/incident.ts';
+import { openIncident } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import type { SeedClusterEvent } from '../../functions/core/schemas/inbound.ts';
 import { signalFromClusterEvent } from '../../functions/core/signal-builders.ts';
@@ -35,7 +35,7 @@ describe('retryDisabled: bounded calls that resume where the last one stopped', 
     // The real incident path with AUTO_REMEDIATION_ENABLED=false holds each failure `disabled`.
     for (let i = 0; i < HELD + 2; i++) {
       const event = { ...seedEvent, cluster: { ...seedEvent.cluster, cluster_id: `held-${i}` } };
-      const outcome = await handleSignal(
+      const outcome = await openIncident(
         signalFromClusterEvent(event, { workspaceId: 'default', now: Date.now() }),
         {
           tickets,

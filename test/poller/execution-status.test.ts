@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
-import { StepFunctionsWorkflowStarter } from '../../functions/shared/workflow.ts';
+import { StepFunctionsWorkflowStarter } from '../../functions/shared/recovery-starter.ts';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:recovery';
 

@@ -11,7 +11,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { IncidentDeps } from '../../functions/core/incident.ts';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { isNotFound, type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
-import { processWebhook } from '../../functions/intake/service.ts';
+import { processWebhook } from '../../functions/intake/webhook.ts';
 import { type PollerConfig, resolvePollerOptions } from '../../functions/poller/config.ts';
 import { type PollerDeps, type PollReport, runPoll } from '../../functions/poller/run.ts';
 import type { PollStepDeps } from '../../functions/poller/steps.ts';

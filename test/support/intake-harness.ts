@@ -17,7 +17,7 @@ import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { WorkspaceClients } from '../../functions/databricks/index.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
-import { workspaceDeps } from '../../functions/intake/service.ts';
+import { workspaceDeps } from '../../functions/intake/webhook.ts';
 import { cachedSecretText } from '../../functions/shared/secret-cache.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';

@@ -121,6 +121,8 @@ describe('recovery workflow: a slot of the cap (1 per workspace) whose execution
     // Act
     const report = await h.reconcile();
     const [killedTicket, waitingTicket] = await settled(h, [killedId, waiting.ticket?.ticketId ?? '']);
+    // Close gives the slot back after the ticket closed: the execution's end is when the lease is free.
+    await h.runner.wait(executionNameFor(waiting.ticket?.ticketId ?? ''));
 
     // Assess
     expect(killed.recoveryStatus).toBe('in_progress');

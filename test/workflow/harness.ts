@@ -13,8 +13,8 @@ import { ERROR_TYPES } from '../../functions/core/error-types.ts';
 import { type RecoveryCapConfig, RecoveryCapConfigSchema } from '../../functions/core/fleet.ts';
 import {
   executionNameFor,
-  handleSignal,
   type IncidentOutcome,
+  openIncident,
   type RecoveryInput,
   startWorkflow,
 } from '../../functions/core/incident.ts';
@@ -320,7 +320,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
 
     /** The incident path for any signal; does not wait for the workflow. */
     handle(signal: FailureSignal, playbookOverrides: unknown = {}): Promise<IncidentOutcome> {
-      return handleSignal(signal, {
+      return openIncident(signal, {
         tickets,
         breakers,
         workflow: runner,

@@ -4,14 +4,13 @@ import type { Action } from '../../functions/core/error-types.ts';
 import type { RecoveryInput } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
+import { hasValues, originalOf } from '../../functions/workflow/cluster-config.ts';
 import type { ConfigChange } from '../../functions/workflow/model.ts';
 import {
   type Decision,
   escalation,
-  hasValues,
   needsEditHistory,
   needsPolicy,
-  originalOf,
   type PlanContext,
   planClusterRemediation,
   securityChanges,

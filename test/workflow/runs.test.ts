@@ -10,7 +10,8 @@ import { DatabricksNotFoundError } from '../../functions/databricks/errors.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { checkHealth } from '../../functions/workflow/health.ts';
 import type { Plan, RecoveryState } from '../../functions/workflow/model.ts';
-import { readParentRun, remediate } from '../../functions/workflow/remediate.ts';
+import { readParentRun } from '../../functions/workflow/reads.ts';
+import { remediate } from '../../functions/workflow/remediate.ts';
 
 const NOW = 1_764_300_000_000;
 const RUN_ID = '455644833';

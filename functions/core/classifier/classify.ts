@@ -8,8 +8,8 @@
  * message. The action comes from the error type's playbook, then is adapted to what the cluster's
  * kind allows (job clusters are repaired through their run, service-managed clusters are left alone).
  */
-import { type Action, ERROR_TYPE_INFO, type ErrorType } from '../error-types.ts';
-import { DEFAULT_PLAYBOOKS, type PlaybookTable } from '../playbooks.ts';
+import { type Action, type Category, ERROR_TYPE_INFO, type ErrorType } from '../error-types.ts';
+import { DEFAULT_PLAYBOOKS, NEVER_RETRY, type PlaybookTable } from '../playbooks.ts';
 import type { TerminationReason } from '../schemas/common.ts';
 import type { FailureSignal, JobContext } from '../signal.ts';
 import { matchFreeText } from './free-text.ts';
@@ -72,6 +72,51 @@ export function classifyTermination(
     };
   }
   return finish(decision, context, playbooks, codeAndType);
+}
+
+/**
+ * Whether a termination is a failure, as `classifyTermination` decides it: a SUCCESS type never is; a
+ * reviewed code is what the table says; any other code (or none) is.
+ */
+export function isFailureTermination(reason: Pick<TerminationReason, 'code' | 'type'>): boolean {
+  return classifyTermination(reason).isFailure;
+}
+
+/**
+ * Whether two termination codes name the same failure: the same code, or two reviewed failure codes
+ * of one error type (the seed's alias and the real code). Unknown codes match only themselves.
+ */
+export function sameFailureCode(a: string, b: string | undefined): boolean {
+  if (a === b) return true;
+  const first = TERMINATION_CODE_TABLE[a];
+  const second = b === undefined ? undefined : TERMINATION_CODE_TABLE[b];
+  return first?.failure === true && second?.failure === true && first.errorType === second.errorType;
+}
+
+/** Categories of a shortage of the node type's capacity: that node type is not tried again. */
+const CAPACITY_CATEGORIES: ReadonlySet<Category> = new Set(['capacity', 'spot']);
+
+/** Whether a termination blames the capacity of the cluster's node type (a stockout, spot loss, a full pool). */
+export function isCapacityShortage(reason: TerminationReason | undefined): boolean {
+  const category = classifyTermination(reason).category;
+  return category !== undefined && CAPACITY_CATEGORIES.has(category);
+}
+
+/** Error categories a retry or a repair cannot fix: the configuration must change first. */
+const CONFIGURATION_CATEGORIES: ReadonlySet<Category> = new Set([
+  'configuration',
+  'permissions',
+  'init_script',
+  'library',
+  'image',
+  'account',
+]);
+
+/** Configuration-class failures are never retried or repaired blindly. */
+export function isConfigurationClass(errorType: string): boolean {
+  if (NEVER_RETRY.has(errorType as ErrorType)) return true;
+  const info = ERROR_TYPE_INFO[errorType as ErrorType];
+  return info !== undefined && CONFIGURATION_CATEGORIES.has(info.category);
 }
 
 function decideTermination(

@@ -2,12 +2,19 @@
  * The intake's business decision for one authenticated, parsed webhook body: recognise it, enrich job
  * failures from Databricks (the seed's "Method 1"), and hand failure signals to the incident path.
  */
-import { TERMINATION_CODE_TABLE } from '../core/classifier/termination-codes.ts';
+import { isFailureTermination, sameFailureCode } from '../core/classifier/classify.ts';
 import type { Classification } from '../core/classifier/types.ts';
 import { ValidationError } from '../core/errors.ts';
 import { parseInbound } from '../core/inbound.ts';
-import { handleSignal, type IncidentDeps, type IncidentOutcome } from '../core/incident.ts';
-import { analyzeJobRun, type JobRunAnalysis } from '../core/job-run.ts';
+import { type IncidentDeps, type IncidentOutcome, openIncident } from '../core/incident.ts';
+import {
+  analyzeJobNotification,
+  clusterIdsToRead,
+  ignoredJobEvent,
+  jobIdsOf,
+  NO_FAILED_RUN,
+} from '../core/job-notification.ts';
+import type { JobRunAnalysis } from '../core/job-run.ts';
 import type { ClusterDetails, ClusterEvent, ClusterEventsResponse, Run } from '../core/schemas/databricks.ts';
 import type { JobNotification, SeedClusterEvent } from '../core/schemas/inbound.ts';
 import type { FailureSignal } from '../core/signal.ts';
@@ -74,13 +81,12 @@ export async function processWebhook(
         deps.workspaceAliases,
       );
       const signal = await enrichClusterEvent(inbound.payload, workspaceId, deps);
-      return handleSignal(signal, deps);
+      return openIncident(signal, deps);
     }
     case 'job_notification': {
       const notification = inbound.payload;
-      if (notification.event_type !== 'jobs.on_failure') {
-        return ignored(`${notification.event_type} needs no action; only jobs.on_failure is acted on`);
-      }
+      const ignoredWhy = ignoredJobEvent(notification.event_type);
+      if (ignoredWhy !== undefined) return ignored(ignoredWhy);
       const workspaceId = resolveWorkspace(
         notification.workspace_id,
         pathWorkspaceId,
@@ -88,8 +94,8 @@ export async function processWebhook(
         deps.workspaceAliases,
       );
       const signal = await signalFromNotification(notification, workspaceId, deps);
-      if (signal === undefined) return ignored('runs/get shows no failed run or task; nothing to do');
-      return handleSignal(signal, deps);
+      if (signal === undefined) return ignored(NO_FAILED_RUN);
+      return openIncident(signal, deps);
     }
   }
 }
@@ -250,10 +256,7 @@ function isSameTermination(event: SeedClusterEvent, cluster: ClusterDetails): bo
 function sameReason(event: SeedClusterEvent, reason: { code?: string; type?: string }): boolean {
   if (reason.type === 'SUCCESS') return false;
   const sent = event.cluster.termination_reason?.code;
-  if (sent === undefined || sent === reason.code) return true;
-  const a = TERMINATION_CODE_TABLE[sent];
-  const b = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
-  return a?.failure === true && b?.failure === true && a.errorType === b.errorType;
+  return sent === undefined || sameFailureCode(sent, reason.code);
 }
 
 /** Re-reads of a TERMINATING cluster before settling for what is known (its terminated_time is the key). */
@@ -286,18 +289,10 @@ async function signalFromNotification(
   deps: IntakeDeps,
 ): Promise<FailureSignal | undefined> {
   const client = deps.databricks(workspaceId);
-  // A task-level notification names the task run; the job run is its parent.
-  const runId = notification.run.parent_run_id ?? notification.run.run_id;
+  const { runId } = jobIdsOf(notification);
   const run = await readOrExplain(() => client.getRun(runId, {}, callOptions(deps)), deps, `run ${runId}`);
-  const ids = {
-    jobId: notification.job.job_id,
-    runId,
-    jobName: notification.job.name,
-    taskKey: notification.task?.task_key,
-  };
-  const first = analyzeJobRun(ids, run, []);
   const clusters: ClusterDetails[] = [];
-  for (const clusterId of first.clusterIds.slice(0, MAX_CLUSTERS_PER_RUN)) {
+  for (const clusterId of clusterIdsToRead(notification, run).slice(0, MAX_CLUSTERS_PER_RUN)) {
     try {
       clusters.push(await readSettledCluster(client, clusterId, deps));
     } catch (error) {
@@ -306,8 +301,8 @@ async function signalFromNotification(
       deps.logger.warn('cluster of a failed task no longer exists', { clusterId });
     }
   }
-  const analysis = analyzeJobRun(ids, run, clusters);
-  if (!analysis.failed && analysis.clusterCause === undefined) return undefined;
+  const analysis = analyzeJobNotification(notification, run, clusters);
+  if (analysis === undefined) return undefined;
   const anchored = await anchorClusterCause(analysis, run, clusters, client, deps);
   return signalFromJobRun(anchored.analysis, {
     workspaceId,
@@ -348,7 +343,7 @@ async function anchorClusterCause(
   try {
     event = await newestTermination(client, clusterId, deps, (reason, at) =>
       cause === undefined
-        ? isFailureReason(reason) && at >= from && at <= to
+        ? isFailureTermination(reason) && at >= from && at <= to
         : reason.code === cause.cluster.termination_reason?.code,
     );
   } catch (error) {
@@ -364,12 +359,6 @@ async function anchorClusterCause(
     analysis: { ...analysis, clusterCause: { kind: 'termination', cluster } },
     terminatingAt: event.timestamp,
   };
-}
-
-function isFailureReason(reason: { code?: string; type?: string }): boolean {
-  if (reason.type === 'SUCCESS') return false;
-  const entry = reason.code === undefined ? undefined : TERMINATION_CODE_TABLE[reason.code];
-  return entry === undefined || entry.failure;
 }
 
 async function readOrExplain<T>(read: () => Promise<T>, deps: IntakeDeps, what: string): Promise<T> {
