@@ -37,11 +37,11 @@ const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000').spl
 const GOAL_BYTES = 300 * 1024;
 const GOAL_INIT_MS = 150;
 const GOAL_RSS_MB_AT_10K = 150;
-const REGION = 'us-east-1';
-const ACCOUNT = '111111111111';
+export const REGION = 'us-east-1';
+export const ACCOUNT = '111111111111';
 
 /** What Lambda sets in every function's environment, so that the libraries take their Lambda paths. */
-const LAMBDA_ENV = {
+export const LAMBDA_ENV = {
   AWS_REGION: REGION,
   AWS_DEFAULT_REGION: REGION,
   AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
@@ -54,14 +54,14 @@ const LAMBDA_ENV = {
   AWS_SECRET_ACCESS_KEY: 'bench',
 };
 
-interface BundledFunction {
+export interface BundledFunction {
   readonly name: string;
   readonly bundle: string;
   readonly environment: Record<string, string>;
 }
 
 /** Synthesises the app like `cdk synth` (the context of cdk.json included) and lists its functions. */
-function synthesise(): BundledFunction[] {
+export function synthesise(): BundledFunction[] {
   const outdir = join(ROOT, 'cdk.out', 'bench');
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -171,7 +171,7 @@ function bareStarts(runs: number): number[] {
  * Stand-ins for the two AWS services the poller calls besides DynamoDB (which runs locally for
  * real): Secrets Manager's GetSecretValue and Step Functions' StartExecution / DescribeExecution.
  */
-async function startAwsStandIn(secret: string): Promise<{ endpoint: string; server: Server }> {
+export async function startAwsStandIn(secret: string): Promise<{ endpoint: string; server: Server }> {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     let body = '';
     request.on('data', (chunk: Buffer) => {
@@ -379,7 +379,10 @@ async function main(): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`npm run bench (bundles): ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+// Run as a script (`npm run bench`); imported, it lends its synthesis and stand-ins to the others.
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`npm run bench (bundles): ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,7 +1,7 @@
 /**
  * Many simulated workspaces in one process, each a simulator on a port of its own (one workspace
  * per host:port), for `npm run bench -- --workspaces N`. Each gets the benchmark workspace's
- * clusters and failures (bench/support.ts), then four minutes pass. Prints one line,
+ * clusters and failures (bench/support.ts), then four minutes pass (up to the real time). Prints one line,
  * `READY {"urls": [...], "now": <simulated ms>}`, and runs until killed.
  *
  * Arguments: <workspaces> <clusters per workspace> <token>.
@@ -11,7 +11,9 @@ import { startSimulator } from '../lib/simulator/index.ts';
 import { CRASHED, FAILED, scenario } from './support.ts';
 
 const [workspaces = '10', clusters = '10000', token = ''] = process.argv.slice(2);
-const now = Date.now();
+// Each simulated workspace starts four minutes ago, so that its clock, once they have passed, is the
+// real one the poll function reads.
+const now = Date.now() - 240_000;
 const urls: string[] = [];
 let simNow = now;
 for (let i = 0; i < Number(workspaces); i++) {

@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 /**
- * `npm run bench -- --workspaces 100 --clusters 10000`: one run of the real poll workflow
- * (`poll.asl.json` on aws-local-stepfunctions) over N simulated workspaces of M clusters each, with
- * the benchmark workspace's incidents in each: 6 failures to ticket (4 cloud terminations, a stuck
- * start, a failed job cluster) and 2 driver crashes that heal by themselves (not to be ticketed). The workspaces live in the registry (DynamoDB Local); each workflow step runs in one of
- * `--workers` warm child processes standing in for Lambda containers, so the peak RSS of each poll
- * invocation is measured as Lambda reports it (the container's peak so far). All simulated
- * workspaces are served by one simulator process, one port each.
+ * `npm run bench -- --workspaces 100 --clusters 10000 [--workers 4] [--memory 256]`: one run of the
+ * real poll workflow (`poll.asl.json` on aws-local-stepfunctions) over N simulated workspaces of M
+ * clusters each, with the benchmark workspace's incidents in each: 6 failures to ticket (4 cloud
+ * terminations, a stuck start, a failed job cluster) and 2 driver crashes that heal by themselves
+ * (not to be ticketed).
  *
- * Prints the wall time, list calls per workspace, peak RSS per invocation, failures found vs
- * injected and tickets opened, then one JSON line.
+ * What runs each step is what Lambda runs: the poll function's BUNDLE as `cdk synth` builds it, its
+ * handler invoked in one of `--workers` warm containers (bench/lambda.ts: processes started with the
+ * V8 flags Lambda gives a function of `--memory` MB, kept from one invocation to the next), with the
+ * function's environment; the workspaces in the registry (DynamoDB Local), stand-ins for Secrets
+ * Manager and Step Functions. All simulated workspaces are served by one simulator process, one port
+ * each. Map concurrency = workers.
+ *
+ * Prints the wall time, list calls per workspace, the peak RSS of each poll invocation (the
+ * container's high-water mark, reset when the invocation starts: what the invocation held at most,
+ * whatever earlier ones left) and of each container over its life, failures found vs injected,
+ * tickets opened, the load average, then one JSON line. Exits 1 unless the run succeeded with every
+ * injected failure ticketed once.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -22,6 +31,8 @@ import { createTable } from '../functions/store/table-definition.ts';
 import { WorkspaceRepository } from '../functions/store/workspaces.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { runLocalPoll } from '../lib/local/poll-workflow.ts';
+import { ACCOUNT, LAMBDA_ENV, REGION, startAwsStandIn, synthesise } from './bundles.bench.ts';
+import { type ContainerPool, type InvocationMemory, startContainers } from './lambda.ts';
 import { ROOT } from './support.ts';
 
 /**
@@ -30,24 +41,23 @@ import { ROOT } from './support.ts';
  * detection rules rightly leave alone: they must not be ticketed.
  */
 const DUE_PER_WORKSPACE = 6;
+/** The poll function's timeout for a 5-minute schedule (lib/constructs/poller.ts). */
+const INVOCATION_TIMEOUT_MS = 240_000;
+/** The issue's goal for one poll invocation. */
+const GOAL_RSS_MB = 150;
 
 const { values } = parseArgs({
   options: {
     workspaces: { type: 'string', default: '10' },
     clusters: { type: 'string', default: '10000' },
     workers: { type: 'string', default: '4' },
+    memory: { type: 'string', default: '256' },
   },
 });
 const workspaces = Number(values.workspaces);
 const clusters = Number(values.clusters);
 const workers = Number(values.workers);
-
-interface Reply {
-  readonly id: number;
-  readonly output?: unknown;
-  readonly error?: { name: string; message: string };
-  readonly maxRssKb: number;
-}
+const memoryMb = Number(values.memory);
 
 async function startSimulators(
   token: string,
@@ -80,7 +90,8 @@ async function main(): Promise<void> {
   const setupStarted = performance.now();
   const sims = await startSimulators(token);
   const dynamo = await startDynamoDbLocal();
-  const pool: ChildProcess[] = [];
+  let pool: ContainerPool | undefined;
+  let aws: Awaited<ReturnType<typeof startAwsStandIn>> | undefined;
   try {
     const dynamoClient = new DynamoDBClient({
       endpoint: dynamo.endpoint,
@@ -101,85 +112,67 @@ async function main(): Promise<void> {
         { actor: 'bench', source: 'operator' },
       );
     }
+    // The poll function as Lambda runs it: its bundle, in warm containers loaded before the run.
+    const poller = synthesise().find((fn) => fn.name === 'Poller');
+    if (poller === undefined) throw new Error('no Poller function in the synthesised stack');
+    aws = await startAwsStandIn(JSON.stringify({ token }));
+    pool = await startContainers(poller.bundle, workers, memoryMb, {
+      ...LAMBDA_ENV,
+      ...poller.environment,
+      TABLE_NAME: tableName,
+      STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:bench`,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      // DynamoDB Local keeps one database per access key: the one the table was created with.
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
+      AWS_ENDPOINT_URL_SFN: aws.endpoint,
+      // No X-Ray daemon here: the Tracer would only complain.
+      POWERTOOLS_TRACE_ENABLED: 'false',
+    });
     const setupMs = performance.now() - setupStarted;
-
-    // Warm containers: started (and their code loaded) before the run, as Lambda keeps them.
-    const env = {
-      ...process.env,
-      BENCH_DYNAMODB_ENDPOINT: dynamo.endpoint,
-      BENCH_TABLE: tableName,
-      BENCH_TOKEN: token,
-      BENCH_CLOCK_OFFSET_MS: String(sims.now - Date.now()),
-    };
-    for (let i = 0; i < workers; i++) {
-      const worker = fork(join(ROOT, 'bench/poll-worker.ts'), {
-        env,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      await new Promise((resolve) => worker.once('message', resolve));
-      pool.push(worker);
-    }
-    const idle = [...pool];
-    const waiting: ((worker: ChildProcess) => void)[] = [];
-    const take = () =>
-      new Promise<ChildProcess>((resolve) => {
-        const worker = idle.pop();
-        if (worker !== undefined) resolve(worker);
-        else waiting.push(resolve);
-      });
-    const give = (worker: ChildProcess) => {
-      const next = waiting.shift();
-      if (next !== undefined) next(worker);
-      else idle.push(worker);
-    };
-    let nextId = 0;
-    const rssKb: number[] = [];
+    const memory: InvocationMemory[] = [];
     const invoke = async (input: unknown): Promise<unknown> => {
-      const worker = await take();
-      const id = nextId++;
-      try {
-        const reply = await new Promise<Reply>((resolve) => {
-          const listener = (message: Reply) => {
-            if (message.id !== id) return;
-            worker.off('message', listener);
-            resolve(message);
-          };
-          worker.on('message', listener);
-          worker.send({ id, input });
-        });
-        if ((input as { step?: string }).step === 'workspace') rssKb.push(reply.maxRssKb);
-        if (reply.error !== undefined)
-          throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
-        return reply.output;
-      } finally {
-        give(worker);
-      }
+      const reply = await (pool as ContainerPool).invoke(input, INVOCATION_TIMEOUT_MS);
+      if ((input as { step?: string }).step === 'workspace') memory.push(reply.memory);
+      if (reply.error !== undefined)
+        throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+      return reply.output;
     };
 
+    const loadBefore = loadavg()[0] ?? 0;
     const started = performance.now();
     const run = await runLocalPoll({} as never, {
       maxConcurrency: workers,
+      invocationTimeoutMs: INVOCATION_TIMEOUT_MS,
       invoke: (input) => invoke(input),
     });
     const wallMs = performance.now() - started;
+    const loadAfter = loadavg()[0] ?? 0;
 
     const results = run.results.filter((r): r is WorkspaceStepResult => 'status' in r);
     const listCalls = results.map((r) => r.listCalls);
     const found = results.reduce((sum, r) => sum + r.failuresDetected, 0);
     const tickets = results.reduce((sum, r) => sum + r.ticketsOpened, 0);
-    const sortedRss = [...rssKb].sort((a, b) => a - b);
-    const mb = (kb: number | undefined) => Math.round((kb ?? 0) / 1024);
+    const mb = (kb: number) => Math.round(kb / 1024);
+    const spread = (kbs: readonly number[]) => {
+      const sorted = [...kbs].sort((x, y) => x - y);
+      return { median: mb(sorted[Math.floor(sorted.length / 2)] ?? 0), max: mb(sorted.at(-1) ?? 0) };
+    };
     const durations = results.map((r) => r.durationMs).sort((a, b) => a - b);
+    const complete = results.filter((r) => r.status === 'complete');
     const summary = {
       workspaces,
       clustersPerWorkspace: clusters,
       clusters: workspaces * clusters,
       workers,
+      memoryMb,
+      loadAverage: { before: round1(loadBefore), after: round1(loadAfter) },
       status: run.status,
       wallMs: Math.round(wallMs),
       setupMs: Math.round(setupMs),
-      complete: results.filter((r) => r.status === 'complete').length,
-      failedOrCaught: run.results.length - results.filter((r) => r.status === 'complete').length,
+      complete: complete.length,
+      failedOrCaught: run.results.length - complete.length,
       listCallsPerWorkspace: {
         min: Math.min(...listCalls),
         max: Math.max(...listCalls),
@@ -187,22 +180,24 @@ async function main(): Promise<void> {
       },
       eventCallsTotal: results.reduce((sum, r) => sum + r.eventCalls, 0),
       workspaceMs: { median: durations[Math.floor(durations.length / 2)] ?? 0, max: durations.at(-1) ?? 0 },
-      peakRssMbPerInvocation: {
-        median: mb(sortedRss[Math.floor(sortedRss.length / 2)]),
-        max: mb(sortedRss.at(-1)),
-      },
+      peakRssMbPerInvocation: spread(memory.map((m) => m.peakKb)),
+      peakRssResettable: memory.every((m) => m.resettable),
+      containerPeakRssMb: spread(memory.map((m) => m.containerPeakKb)),
+      loadedRssMb: spread(memory.map((m) => m.loadedKb)),
+      heapTotalMbAfterInvocation: spread(memory.map((m) => m.heapTotal / 1024)),
+      invocationsPerContainer: Math.max(...memory.map((m) => m.invocations)),
       failuresDue: workspaces * DUE_PER_WORKSPACE,
-      foundPerCompleteWorkspace: (() => {
-        const found = results.filter((r) => r.status === 'complete').map((r) => r.failuresDetected);
-        return { min: Math.min(...found), max: Math.max(...found) };
-      })(),
+      foundPerCompleteWorkspace: {
+        min: Math.min(...complete.map((r) => r.failuresDetected)),
+        max: Math.max(...complete.map((r) => r.failuresDetected)),
+      },
       failuresFound: found,
       ticketsOpened: tickets,
       simulatorProcessRssMb: Math.round(sims.rss / 1048576),
     };
     const out = process.stdout;
     out.write(
-      `\nPoll workflow over ${workspaces} workspaces × ${clusters} clusters (${workers} warm containers, Map concurrency ${workers})\n`,
+      `\nPoll workflow over ${workspaces} workspaces × ${clusters} clusters (the bundled poll function in ${workers} warm ${memoryMb} MB containers, Map concurrency ${workers})\n`,
     );
     out.write(
       `  wall time                 ${(wallMs / 1000).toFixed(1)} s (setup ${(setupMs / 1000).toFixed(1)} s not counted)\n`,
@@ -215,19 +210,30 @@ async function main(): Promise<void> {
       `  one workspace's poll      median ${summary.workspaceMs.median} ms, max ${summary.workspaceMs.max} ms\n`,
     );
     out.write(
-      `  peak RSS per invocation   median ${summary.peakRssMbPerInvocation.median} MB, max ${summary.peakRssMbPerInvocation.max} MB\n`,
+      `  peak RSS per invocation   median ${summary.peakRssMbPerInvocation.median} MB, max ${summary.peakRssMbPerInvocation.max} MB ${summary.peakRssMbPerInvocation.max <= GOAL_RSS_MB ? '✓' : '✗'} (goal ≤ ${GOAL_RSS_MB} MB; ${memoryMb} MB function, Lambda's V8 flags${summary.peakRssResettable ? '' : "; the container's peak so far: the high-water mark cannot be reset here"})\n`,
+    );
+    out.write(
+      `  containers                loaded ${summary.loadedRssMb.max} MB; peak over their life ${summary.containerPeakRssMb.max} MB after up to ${summary.invocationsPerContainer} invocations each\n`,
     );
     out.write(
       `  failures found / due ${found} / ${summary.failuresDue} (+ ${workspaces * 2} self-healed driver crashes, rightly not ticketed), tickets opened ${tickets}\n`,
+    );
+    out.write(
+      `  load average              ${summary.loadAverage.before} before the run, ${summary.loadAverage.after} after\n`,
     );
     out.write(`${JSON.stringify(summary)}\n`);
     if (run.status !== 'SUCCEEDED' || found !== summary.failuresDue || tickets !== found)
       process.exitCode = 1;
   } finally {
-    for (const worker of pool) worker.kill();
+    pool?.stop();
+    aws?.server.close();
     sims.child.kill();
     await dynamo.stop();
   }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
 }
 
 await main();
