@@ -132,6 +132,13 @@ export interface WorkspaceMemory extends PollMemory {
   readonly listing?: ListingResume;
 }
 
+/**
+ * Time a listing leaves for the rest of the run (events of the few candidates, recording the
+ * failures, the cursor): when less is left, it stops and the next run continues it, rather than
+ * find failures it has no time to record.
+ */
+const LISTING_RESERVE_MS = 15_000;
+
 /** Past this, a state loss event is not taken for the one the list reports. */
 const EVENT_SLACK_MS = 60_000;
 
@@ -243,7 +250,9 @@ export async function pollWorkspace(
   let token: string | undefined = resumed?.pageToken;
   try {
     do {
-      if (!budget.hasTime()) throw new StoppedEarly("the run's time is up");
+      // The listing stops early enough to check and record what it found; the next run continues it.
+      if (!budget.hasTime() || budget.deadline() - Date.now() < LISTING_RESERVE_MS)
+        throw new StoppedEarly("the run's time is up");
       const query: ListClustersQuery = {
         page_size: options.pageSize,
         ...(token === undefined ? {} : { page_token: token }),

@@ -27,10 +27,10 @@ describe('poller listing over several runs', () => {
   useHarmLedger(() => h?.simulators());
 
   /**
-   * A run whose time runs out once `pages` list pages are in (all the time it needs when undefined);
-   * `refuseTokens` answers the first request with a page token 400.
+   * A run whose time runs out once `pages` list pages are in (all the time it needs when undefined),
+   * down to `leftAfter` ms; `refuseTokens` answers the first request with a page token 400.
    */
-  function run(hh: PollerHarness, pages?: number, refuseTokens = false): Partial<PollerDeps> {
+  function run(hh: PollerHarness, pages?: number, refuseTokens = false, leftAfter = 0): Partial<PollerDeps> {
     let calls = 0;
     let refused = !refuseTokens;
     const real = hh.databricks.get('ws-a');
@@ -47,7 +47,7 @@ describe('poller listing over several runs', () => {
     };
     return {
       databricks: () => reader,
-      timeLeft: () => (pages !== undefined && calls >= pages ? 0 : 60_000),
+      timeLeft: () => (pages !== undefined && calls >= pages ? leftAfter : 60_000),
     };
   }
 
@@ -128,6 +128,28 @@ describe('poller listing over several runs', () => {
     expect((await hh.allTickets()).map((t) => t.clusterId).sort()).toEqual(
       [first, '0302-120000-lastpage'].sort(),
     );
+  });
+
+  it('stops listing while there is time to record what it found, and records it', async () => {
+    // Prepare
+    h = await createPollerHarness({ scenario: THREE_PAGES });
+    const hh = h;
+    await hh.poll();
+    hh.advance(5 * MINUTE);
+    const { first } = await fail(hh, true);
+
+    // Act: after the first page 40 s are left: past the safety margin and the reconciler's reserve
+    // (10 + 20 s), 10 s, less than the listing's own reserve.
+    const cut = await hh.poll(run(hh, 1, false, 40_000));
+
+    // Assess
+    expect(cut.report.workspaces[0]).toMatchObject({
+      status: 'incomplete',
+      listCalls: 1,
+      failuresDetected: 1,
+      outcomes: { success: 1 },
+    });
+    expect((await hh.allTickets()).map((t) => t.clusterId)).toEqual([first]);
   });
 
   it('lists from the first page when Databricks refuses the saved page token', async () => {
