@@ -62,6 +62,10 @@ export async function startContainers(
   env: NodeJS.ProcessEnv,
 ): Promise<ContainerPool> {
   const containers: ChildProcess[] = [];
+  /** The tail of each container's stderr (the function's warnings and errors), shown if it dies. */
+  const stderr = new Map<ChildProcess, string>();
+  const died = (container: ChildProcess, code: number | null) =>
+    new Error(`a container exited (${code}):\n${stderr.get(container) ?? ''}`);
   const stop = () => {
     for (const container of containers) container.kill();
   };
@@ -70,12 +74,15 @@ export async function startContainers(
       const container = fork(join(ROOT, 'bench/lambda-container.cjs'), [bundle], {
         execArgv: lambdaNodeFlags(memoryMb),
         env: { ...env, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb) },
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
+      container.stderr?.on('data', (chunk: Buffer) => {
+        stderr.set(container, ((stderr.get(container) ?? '') + chunk.toString('utf8')).slice(-4000));
       });
       containers.push(container);
       await new Promise((resolve, reject) => {
         container.once('message', resolve);
-        container.once('exit', (code) => reject(new Error(`a container exited (${code}) while loading`)));
+        container.once('exit', (code) => reject(died(container, code)));
       });
       container.removeAllListeners('exit');
     }
@@ -103,7 +110,7 @@ export async function startContainers(
       const id = nextId++;
       try {
         return await new Promise<Invocation>((resolve, reject) => {
-          const onExit = (code: number | null) => reject(new Error(`a container died (${code})`));
+          const onExit = (code: number | null) => reject(died(container, code));
           const listener = (message: Invocation & { id: number }) => {
             if (message.id !== id) return;
             container.off('message', listener);
