@@ -271,7 +271,7 @@ async function runBundledPoller(
       const context = {
         functionName: 'bench-poller', functionVersion: '$LATEST', memoryLimitInMB: '${POLLER_MEMORY_MB}', awsRequestId: 'bench',
         invokedFunctionArn: 'arn:aws:lambda:${REGION}:${ACCOUNT}:function:bench-poller',
-        getRemainingTimeInMillis: () => 240000 - (performance.now() - started),
+        getRemainingTimeInMillis: () => Math.floor(240000 - (performance.now() - started)),
       };
       handler({ step: 'workspace', workspaceId: 'bench', deadline: Date.now() + 240000 }, context).then((result) => {
         const summary = { workspaces: [result] };

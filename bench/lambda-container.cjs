@@ -48,7 +48,8 @@ process.on('message', async (message) => {
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     awsRequestId: `bench-${process.pid}-${invocations}`,
     invokedFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:bench-poll',
-    getRemainingTimeInMillis: () => message.timeoutMs - (performance.now() - started),
+    // Whole milliseconds, as Lambda's context gives them.
+    getRemainingTimeInMillis: () => Math.floor(message.timeoutMs - (performance.now() - started)),
   };
   const answer = (result) => {
     const peakKb = peakRssKb();

@@ -77,6 +77,7 @@ export async function startContainers(
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
       container.stderr?.on('data', (chunk: Buffer) => {
+        if (process.env.BENCH_LOGS === '1') process.stderr.write(chunk);
         stderr.set(container, ((stderr.get(container) ?? '') + chunk.toString('utf8')).slice(-4000));
       });
       containers.push(container);

@@ -203,6 +203,9 @@ async function main(): Promise<void> {
       );
       out.write(`  failures found / tickets  ${e.failuresFound} / ${e.ticketsOpened}\n`);
       out.write(`  load average              ${e.loadAverage.before} before, ${e.loadAverage.after} after\n`);
+      for (const [state, count] of Object.entries(e.retries))
+        out.write(`  retried                   ${state} × ${count}\n`);
+      for (const problem of e.problems) out.write(`  not complete              ${problem.slice(0, 300)}\n`);
     }
     out.write(
       `  failures found / due ${found} / ${summary.failuresDue}${runs > 1 ? ' (a failure still listed is found again by later runs, as a duplicate)' : ''} (+ ${workspaces * 2} self-healed driver crashes, rightly not ticketed), tickets opened ${tickets}\n`,
@@ -239,6 +242,10 @@ interface Execution {
   readonly invocationsPerContainer: number;
   readonly failuresFound: number;
   readonly ticketsOpened: number;
+  /** Task retries the state machine made, per state. */
+  readonly retries: Readonly<Record<string, number>>;
+  /** The first problems of workspaces not complete (at most 5). */
+  readonly problems: readonly string[];
 }
 
 interface Spread {
@@ -294,6 +301,15 @@ function summarise(
     invocationsPerContainer: Math.max(...memory.map((m) => m.invocations)),
     failuresFound: results.reduce((sum, r) => sum + r.failuresDetected, 0),
     ticketsOpened: results.reduce((sum, r) => sum + r.ticketsOpened, 0),
+    retries: run.retries,
+    problems: run.results
+      .filter((r) => !('status' in r) || r.status !== 'complete')
+      .slice(0, 5)
+      .map((r) =>
+        'status' in r
+          ? `${r.workspaceId} ${r.status}: ${r.problems[0] ?? ''}`
+          : `${r.workspaceId}: ${JSON.stringify(r.error)}`,
+      ),
   };
 }
 
