@@ -32,6 +32,7 @@ import { WorkspaceRepository } from '../functions/store/workspaces.ts';
 import { METAFILE } from '../lib/bundling/esbuild.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { RecoveryStack } from '../lib/stack.ts';
+import { lambdaNodeFlags } from './lambda.ts';
 import { CRASHED, FAILED, ROOT, scenario, startSimulatorProcess } from './support.ts';
 
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
@@ -42,11 +43,13 @@ const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000')
 const GOAL_BYTES = 300 * 1024;
 const GOAL_INIT_MS = 150;
 const GOAL_RSS_MB_AT_10K = 150;
-const REGION = 'us-east-1';
-const ACCOUNT = '111111111111';
+/** The memory the poller's peak RSS is measured for: the smallest that holds it (the stack deploys 512 MB). */
+const POLLER_MEMORY_MB = 256;
+export const REGION = 'us-east-1';
+export const ACCOUNT = '111111111111';
 
 /** What Lambda sets in every function's environment, so that the libraries take their Lambda paths. */
-const LAMBDA_ENV = {
+export const LAMBDA_ENV = {
   AWS_REGION: REGION,
   AWS_DEFAULT_REGION: REGION,
   AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
@@ -61,14 +64,14 @@ const LAMBDA_ENV = {
   AWS_SECRET_ACCESS_KEY: 'bench',
 };
 
-interface BundledFunction {
+export interface BundledFunction {
   readonly name: string;
   readonly bundle: string;
   readonly environment: Record<string, string>;
 }
 
 /** Synthesises the app like `cdk synth` (the context of cdk.json included) and lists its functions. */
-function synthesise(): BundledFunction[] {
+export function synthesise(): BundledFunction[] {
   const outdir = join(ROOT, 'cdk.out', 'bench');
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -221,7 +224,7 @@ function largestParts(fn: BundledFunction): string | undefined {
  * Stand-ins for the two AWS services the poller calls besides DynamoDB (which runs locally for
  * real): Secrets Manager's GetSecretValue and Step Functions' StartExecution / DescribeExecution.
  */
-async function startAwsStandIn(secret: string): Promise<{ endpoint: string; server: Server }> {
+export async function startAwsStandIn(secret: string): Promise<{ endpoint: string; server: Server }> {
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     let body = '';
     request.on('data', (chunk: Buffer) => {
@@ -316,9 +319,9 @@ async function runBundledPoller(
       const afterLoadKb = peakRssKb();
       const started = performance.now();
       const context = {
-        functionName: 'bench-poller', functionVersion: '$LATEST', memoryLimitInMB: '512', awsRequestId: 'bench',
+        functionName: 'bench-poller', functionVersion: '$LATEST', memoryLimitInMB: '${POLLER_MEMORY_MB}', awsRequestId: 'bench',
         invokedFunctionArn: 'arn:aws:lambda:${REGION}:${ACCOUNT}:function:bench-poller',
-        getRemainingTimeInMillis: () => 240000 - (performance.now() - started),
+        getRemainingTimeInMillis: () => Math.floor(240000 - (performance.now() - started)),
       };
       handler({ step: 'workspace', workspaceId: 'bench', deadline: Date.now() + 240000 }, context).then((result) => {
         const summary = { workspaces: [result] };
@@ -328,11 +331,13 @@ async function runBundledPoller(
         process.stderr.write('the poller failed: ' + error.name + ': ' + error.message + '\\n');
         process.exitCode = 1;
       });`;
-    const child = spawn(process.execPath, ['-e', script, poller.bundle], {
+    // With the V8 heap flags Lambda's runtime gives a function of that memory (bench/lambda.ts).
+    const args = [...lambdaNodeFlags(POLLER_MEMORY_MB), '-e', script, poller.bundle];
+    const child = spawn(process.execPath, args, {
       env: {
         ...LAMBDA_ENV,
         ...poller.environment,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(POLLER_MEMORY_MB),
         TABLE_NAME: tableName,
         STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:bench`,
         AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
@@ -444,7 +449,10 @@ async function main(): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`npm run bench (bundles): ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+// Run as a script (`npm run bench`); imported, it lends its synthesis and stand-ins to the others.
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`npm run bench (bundles): ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,18 +1,29 @@
 #!/usr/bin/env node
 /**
- * `npm run bench -- --workspaces 100 --clusters 10000`: one run of the real poll workflow
- * (`poll.asl.json` on aws-local-stepfunctions) over N simulated workspaces of M clusters each, with
- * the benchmark workspace's incidents in each: 6 failures to ticket (4 cloud terminations, a stuck
- * start, a failed job cluster) and 2 driver crashes that heal by themselves (not to be ticketed). The workspaces live in the registry (DynamoDB Local); each workflow step runs in one of
- * `--workers` warm child processes standing in for Lambda containers, so the peak RSS of each poll
- * invocation is measured as Lambda reports it (the container's peak so far). All simulated
- * workspaces are served by one simulator process, one port each.
+ * `npm run bench -- --workspaces 100 --clusters 10000 [--workers 4] [--memory 256]
+ * [--page-latency-ms 0] [--runs 1]`: runs of the real poll workflow (`poll.asl.json` on
+ * aws-local-stepfunctions), back to back, over N simulated workspaces of M clusters each, with the benchmark workspace's incidents in each: 6 failures to ticket (4 cloud
+ * terminations, a stuck start, a failed job cluster) and 2 driver crashes that heal by themselves
+ * (not to be ticketed).
  *
- * Prints the wall time, list calls per workspace, peak RSS per invocation, failures found vs
- * injected and tickets opened, then one JSON line.
+ * What runs each step is what Lambda runs: the poll function's BUNDLE as `cdk synth` builds it, its
+ * handler invoked in one of `--workers` warm containers (bench/lambda.ts: processes started with the
+ * V8 flags Lambda gives a function of `--memory` MB, kept from one invocation to the next), with the
+ * function's environment; the workspaces in the registry (DynamoDB Local), stand-ins for Secrets
+ * Manager and Step Functions. All simulated workspaces are served by one simulator process, one port
+ * each, every clusters/list page taking `--page-latency-ms` more (Databricks' own time per page: with
+ * it a workspace too large for one run shows its listing continued by the next). Map concurrency =
+ * workers.
+ *
+ * Prints the wall time, list calls per workspace, the peak RSS of each poll invocation (the
+ * container's high-water mark, reset when the invocation starts: what the invocation held at most,
+ * whatever earlier ones left) and of each container over its life, failures found vs injected,
+ * tickets opened, the load average, then one JSON line. Exits 1 unless the run succeeded with every
+ * injected failure ticketed once.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -21,7 +32,9 @@ import type { WorkspaceStepResult } from '../functions/poller/steps.ts';
 import { createTable } from '../functions/store/table-definition.ts';
 import { WorkspaceRepository } from '../functions/store/workspaces.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
-import { runLocalPoll } from '../lib/local/poll-workflow.ts';
+import { type LocalPollRun, runLocalPoll } from '../lib/local/poll-workflow.ts';
+import { ACCOUNT, LAMBDA_ENV, REGION, startAwsStandIn, synthesise } from './bundles.bench.ts';
+import { type ContainerPool, type InvocationMemory, startContainers } from './lambda.ts';
 import { ROOT } from './support.ts';
 
 /**
@@ -30,24 +43,27 @@ import { ROOT } from './support.ts';
  * detection rules rightly leave alone: they must not be ticketed.
  */
 const DUE_PER_WORKSPACE = 6;
+/** The poll function's timeout for a 5-minute schedule (lib/constructs/poller.ts). */
+const INVOCATION_TIMEOUT_MS = 240_000;
+/** The issue's goal for one poll invocation. */
+const GOAL_RSS_MB = 150;
 
 const { values } = parseArgs({
   options: {
     workspaces: { type: 'string', default: '10' },
     clusters: { type: 'string', default: '10000' },
     workers: { type: 'string', default: '4' },
+    memory: { type: 'string', default: '256' },
+    'page-latency-ms': { type: 'string', default: '0' },
+    runs: { type: 'string', default: '1' },
   },
 });
 const workspaces = Number(values.workspaces);
 const clusters = Number(values.clusters);
 const workers = Number(values.workers);
-
-interface Reply {
-  readonly id: number;
-  readonly output?: unknown;
-  readonly error?: { name: string; message: string };
-  readonly maxRssKb: number;
-}
+const memoryMb = Number(values.memory);
+const pageLatencyMs = Number(values['page-latency-ms']);
+const runs = Number(values.runs);
 
 async function startSimulators(
   token: string,
@@ -60,6 +76,7 @@ async function startSimulators(
       String(workspaces),
       String(clusters),
       token,
+      String(pageLatencyMs),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -80,7 +97,8 @@ async function main(): Promise<void> {
   const setupStarted = performance.now();
   const sims = await startSimulators(token);
   const dynamo = await startDynamoDbLocal();
-  const pool: ChildProcess[] = [];
+  let pool: ContainerPool | undefined;
+  let aws: Awaited<ReturnType<typeof startAwsStandIn>> | undefined;
   try {
     const dynamoClient = new DynamoDBClient({
       endpoint: dynamo.endpoint,
@@ -101,133 +119,202 @@ async function main(): Promise<void> {
         { actor: 'bench', source: 'operator' },
       );
     }
-    const setupMs = performance.now() - setupStarted;
-
-    // Warm containers: started (and their code loaded) before the run, as Lambda keeps them.
-    const env = {
-      ...process.env,
-      BENCH_DYNAMODB_ENDPOINT: dynamo.endpoint,
-      BENCH_TABLE: tableName,
-      BENCH_TOKEN: token,
-      BENCH_CLOCK_OFFSET_MS: String(sims.now - Date.now()),
-    };
-    for (let i = 0; i < workers; i++) {
-      const worker = fork(join(ROOT, 'bench/poll-worker.ts'), {
-        env,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
-      await new Promise((resolve) => worker.once('message', resolve));
-      pool.push(worker);
-    }
-    const idle = [...pool];
-    const waiting: ((worker: ChildProcess) => void)[] = [];
-    const take = () =>
-      new Promise<ChildProcess>((resolve) => {
-        const worker = idle.pop();
-        if (worker !== undefined) resolve(worker);
-        else waiting.push(resolve);
-      });
-    const give = (worker: ChildProcess) => {
-      const next = waiting.shift();
-      if (next !== undefined) next(worker);
-      else idle.push(worker);
-    };
-    let nextId = 0;
-    const rssKb: number[] = [];
-    const invoke = async (input: unknown): Promise<unknown> => {
-      const worker = await take();
-      const id = nextId++;
-      try {
-        const reply = await new Promise<Reply>((resolve) => {
-          const listener = (message: Reply) => {
-            if (message.id !== id) return;
-            worker.off('message', listener);
-            resolve(message);
-          };
-          worker.on('message', listener);
-          worker.send({ id, input });
-        });
-        if ((input as { step?: string }).step === 'workspace') rssKb.push(reply.maxRssKb);
-        if (reply.error !== undefined)
-          throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
-        return reply.output;
-      } finally {
-        give(worker);
-      }
-    };
-
-    const started = performance.now();
-    const run = await runLocalPoll({} as never, {
-      maxConcurrency: workers,
-      invoke: (input) => invoke(input),
+    // The poll function as Lambda runs it: its bundle, in warm containers loaded before the run.
+    const poller = synthesise().find((fn) => fn.name === 'Poller');
+    if (poller === undefined) throw new Error('no Poller function in the synthesised stack');
+    aws = await startAwsStandIn(JSON.stringify({ token }));
+    pool = await startContainers(poller.bundle, workers, memoryMb, {
+      ...LAMBDA_ENV,
+      ...poller.environment,
+      TABLE_NAME: tableName,
+      STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:bench`,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      // DynamoDB Local keeps one database per access key: the one the table was created with.
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
+      AWS_ENDPOINT_URL_SFN: aws.endpoint,
+      // No X-Ray daemon here: the Tracer would only complain.
+      POWERTOOLS_TRACE_ENABLED: 'false',
     });
-    const wallMs = performance.now() - started;
+    const setupMs = performance.now() - setupStarted;
+    const memory: InvocationMemory[] = [];
+    const invoke = async (input: unknown): Promise<unknown> => {
+      const reply = await (pool as ContainerPool).invoke(input, INVOCATION_TIMEOUT_MS);
+      if ((input as { step?: string }).step === 'workspace') memory.push(reply.memory);
+      if (reply.error !== undefined)
+        throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+      return reply.output;
+    };
 
-    const results = run.results.filter((r): r is WorkspaceStepResult => 'status' in r);
-    const listCalls = results.map((r) => r.listCalls);
-    const found = results.reduce((sum, r) => sum + r.failuresDetected, 0);
-    const tickets = results.reduce((sum, r) => sum + r.ticketsOpened, 0);
-    const sortedRss = [...rssKb].sort((a, b) => a - b);
-    const mb = (kb: number | undefined) => Math.round((kb ?? 0) / 1024);
-    const durations = results.map((r) => r.durationMs).sort((a, b) => a - b);
+    // `--runs` executions back to back, as the schedule starts them (each with its own deadline).
+    const executions: Execution[] = [];
+    for (let i = 0; i < runs; i++) {
+      const loadBefore = loadavg()[0] ?? 0;
+      const started = performance.now();
+      memory.length = 0;
+      const run = await runLocalPoll({} as never, {
+        maxConcurrency: workers,
+        invocationTimeoutMs: INVOCATION_TIMEOUT_MS,
+        invoke: (input) => invoke(input),
+      });
+      executions.push(
+        summarise(run, performance.now() - started, [...memory], [loadBefore, loadavg()[0] ?? 0]),
+      );
+    }
+    const found = executions.reduce((sum, e) => sum + e.failuresFound, 0);
+    const tickets = executions.reduce((sum, e) => sum + e.ticketsOpened, 0);
+    const last = executions.at(-1);
     const summary = {
       workspaces,
       clustersPerWorkspace: clusters,
       clusters: workspaces * clusters,
       workers,
-      status: run.status,
-      wallMs: Math.round(wallMs),
+      memoryMb,
+      pageLatencyMs,
       setupMs: Math.round(setupMs),
-      complete: results.filter((r) => r.status === 'complete').length,
-      failedOrCaught: run.results.length - results.filter((r) => r.status === 'complete').length,
-      listCallsPerWorkspace: {
-        min: Math.min(...listCalls),
-        max: Math.max(...listCalls),
-        expected: Math.ceil(clusters / 100),
-      },
-      eventCallsTotal: results.reduce((sum, r) => sum + r.eventCalls, 0),
-      workspaceMs: { median: durations[Math.floor(durations.length / 2)] ?? 0, max: durations.at(-1) ?? 0 },
-      peakRssMbPerInvocation: {
-        median: mb(sortedRss[Math.floor(sortedRss.length / 2)]),
-        max: mb(sortedRss.at(-1)),
-      },
+      runs: executions,
       failuresDue: workspaces * DUE_PER_WORKSPACE,
-      foundPerCompleteWorkspace: (() => {
-        const found = results.filter((r) => r.status === 'complete').map((r) => r.failuresDetected);
-        return { min: Math.min(...found), max: Math.max(...found) };
-      })(),
       failuresFound: found,
       ticketsOpened: tickets,
       simulatorProcessRssMb: Math.round(sims.rss / 1048576),
     };
     const out = process.stdout;
     out.write(
-      `\nPoll workflow over ${workspaces} workspaces × ${clusters} clusters (${workers} warm containers, Map concurrency ${workers})\n`,
+      `\nPoll workflow over ${workspaces} workspaces × ${clusters} clusters (the bundled poll function in ${workers} warm ${memoryMb} MB containers, Map concurrency ${workers}${pageLatencyMs > 0 ? `; ${pageLatencyMs} ms per clusters/list page` : ''}; setup ${(setupMs / 1000).toFixed(1)} s not counted)\n`,
     );
+    for (const [i, e] of executions.entries()) {
+      if (runs > 1) out.write(` run ${i + 1} of ${runs}\n`);
+      out.write(`  wall time                 ${(e.wallMs / 1000).toFixed(1)} s (${e.status})\n`);
+      out.write(
+        `  workspaces complete       ${e.complete} / ${workspaces}${e.incomplete > 0 ? ` (${e.incomplete} incomplete)` : ''}\n`,
+      );
+      out.write(
+        `  list calls per workspace  ${e.listCallsPerWorkspace.min}–${e.listCallsPerWorkspace.max} (⌈${clusters}/100⌉ = ${Math.ceil(clusters / 100)})\n`,
+      );
+      out.write(
+        `  one workspace's poll      median ${e.workspaceMs.median} ms, max ${e.workspaceMs.max} ms\n`,
+      );
+      out.write(
+        `  peak RSS per invocation   median ${e.peakRssMbPerInvocation.median} MB, max ${e.peakRssMbPerInvocation.max} MB ${e.peakRssMbPerInvocation.max <= GOAL_RSS_MB ? '✓' : '✗'} (goal ≤ ${GOAL_RSS_MB} MB; ${memoryMb} MB function, Lambda's V8 flags${e.peakRssResettable ? '' : "; the container's peak so far: the high-water mark cannot be reset here"})\n`,
+      );
+      out.write(
+        `  containers                loaded ${e.loadedRssMb.max} MB; peak over their life ${e.containerPeakRssMb.max} MB after up to ${e.invocationsPerContainer} invocations each\n`,
+      );
+      out.write(`  failures found / tickets  ${e.failuresFound} / ${e.ticketsOpened}\n`);
+      out.write(`  load average              ${e.loadAverage.before} before, ${e.loadAverage.after} after\n`);
+      for (const [state, count] of Object.entries(e.retries))
+        out.write(`  retried                   ${state} × ${count}\n`);
+      for (const problem of e.problems) out.write(`  not complete              ${problem.slice(0, 300)}\n`);
+    }
     out.write(
-      `  wall time                 ${(wallMs / 1000).toFixed(1)} s (setup ${(setupMs / 1000).toFixed(1)} s not counted)\n`,
-    );
-    out.write(`  workspaces complete       ${summary.complete} / ${workspaces}\n`);
-    out.write(
-      `  list calls per workspace  ${summary.listCallsPerWorkspace.min}–${summary.listCallsPerWorkspace.max} (⌈${clusters}/100⌉ = ${summary.listCallsPerWorkspace.expected})\n`,
-    );
-    out.write(
-      `  one workspace's poll      median ${summary.workspaceMs.median} ms, max ${summary.workspaceMs.max} ms\n`,
-    );
-    out.write(
-      `  peak RSS per invocation   median ${summary.peakRssMbPerInvocation.median} MB, max ${summary.peakRssMbPerInvocation.max} MB\n`,
-    );
-    out.write(
-      `  failures found / due ${found} / ${summary.failuresDue} (+ ${workspaces * 2} self-healed driver crashes, rightly not ticketed), tickets opened ${tickets}\n`,
+      `  failures found / due ${found} / ${summary.failuresDue}${runs > 1 ? ' (a failure still listed is found again by later runs, as a duplicate)' : ''} (+ ${workspaces * 2} self-healed driver crashes, rightly not ticketed), tickets opened ${tickets}\n`,
     );
     out.write(`${JSON.stringify(summary)}\n`);
-    if (run.status !== 'SUCCEEDED' || found !== summary.failuresDue || tickets !== found)
-      process.exitCode = 1;
+    const whole = last?.status === 'SUCCEEDED' && last.complete === workspaces;
+    // Every injected failure ticketed once (found once, when there is one run).
+    const once = tickets === summary.failuresDue && (runs > 1 || found === tickets);
+    if (!whole || !once) process.exitCode = 1;
   } finally {
-    for (const worker of pool) worker.kill();
+    pool?.stop();
+    aws?.server.close();
     sims.child.kill();
     await dynamo.stop();
   }
+}
+
+/** One execution's figures. */
+interface Execution {
+  readonly status: LocalPollRun['status'];
+  readonly wallMs: number;
+  readonly loadAverage: { readonly before: number; readonly after: number };
+  readonly complete: number;
+  readonly incomplete: number;
+  readonly failedOrCaught: number;
+  readonly listCallsPerWorkspace: { readonly min: number; readonly max: number; readonly total: number };
+  readonly eventCallsTotal: number;
+  readonly workspaceMs: Spread;
+  readonly peakRssMbPerInvocation: Spread;
+  readonly peakRssResettable: boolean;
+  readonly containerPeakRssMb: Spread;
+  readonly loadedRssMb: Spread;
+  readonly heapTotalMbAfterInvocation: Spread;
+  readonly invocationsPerContainer: number;
+  readonly failuresFound: number;
+  readonly ticketsOpened: number;
+  /** Task retries the state machine made, per state. */
+  readonly retries: Readonly<Record<string, number>>;
+  /** The first problems of workspaces not complete (at most 5). */
+  readonly problems: readonly string[];
+}
+
+interface Spread {
+  readonly median: number;
+  readonly max: number;
+}
+
+function summarise(
+  run: LocalPollRun,
+  wallMs: number,
+  memory: readonly InvocationMemory[],
+  [before, after]: readonly number[],
+): Execution {
+  const results = run.results.filter((r): r is WorkspaceStepResult => 'status' in r);
+  const listCalls = results.map((r) => r.listCalls);
+  const count = (status: WorkspaceStepResult['status']) => results.filter((r) => r.status === status).length;
+  const spread = (values: readonly number[], scale = 1): Spread => {
+    const sorted = [...values].sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    return { median: Math.round(median / scale), max: Math.round((sorted.at(-1) ?? 0) / scale) };
+  };
+  return {
+    status: run.status,
+    wallMs: Math.round(wallMs),
+    loadAverage: { before: round1(before ?? 0), after: round1(after ?? 0) },
+    complete: count('complete'),
+    incomplete: count('incomplete'),
+    failedOrCaught: run.results.length - count('complete') - count('incomplete'),
+    listCallsPerWorkspace: {
+      min: Math.min(...listCalls),
+      max: Math.max(...listCalls),
+      total: listCalls.reduce((sum, n) => sum + n, 0),
+    },
+    eventCallsTotal: results.reduce((sum, r) => sum + r.eventCalls, 0),
+    workspaceMs: spread(results.map((r) => r.durationMs)),
+    peakRssMbPerInvocation: spread(
+      memory.map((m) => m.peakKb),
+      1024,
+    ),
+    peakRssResettable: memory.every((m) => m.resettable),
+    containerPeakRssMb: spread(
+      memory.map((m) => m.containerPeakKb),
+      1024,
+    ),
+    loadedRssMb: spread(
+      memory.map((m) => m.loadedKb),
+      1024,
+    ),
+    heapTotalMbAfterInvocation: spread(
+      memory.map((m) => m.heapTotal),
+      1048576,
+    ),
+    invocationsPerContainer: Math.max(...memory.map((m) => m.invocations)),
+    failuresFound: results.reduce((sum, r) => sum + r.failuresDetected, 0),
+    ticketsOpened: results.reduce((sum, r) => sum + r.ticketsOpened, 0),
+    retries: run.retries,
+    problems: run.results
+      .filter((r) => !('status' in r) || r.status !== 'complete')
+      .slice(0, 5)
+      .map((r) =>
+        'status' in r
+          ? `${r.workspaceId} ${r.status}: ${r.problems[0] ?? ''}`
+          : `${r.workspaceId}: ${JSON.stringify(r.error)}`,
+      ),
+  };
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
 }
 
 await main();

@@ -11,7 +11,7 @@ import type {
 } from '../core/schemas/databricks.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import type { CallOptions, ClusterEventsRequest, ListClustersQuery } from '../databricks/client.ts';
-import { DatabricksDeadlineExceededError } from '../databricks/errors.ts';
+import { DatabricksApiError, DatabricksDeadlineExceededError } from '../databricks/errors.ts';
 import type { AdvanceResult, FailingItem, PollCursor, PollMemory, SetAsideItem } from '../store/cursors.ts';
 import type { PollerOptions } from './config.ts';
 import {
@@ -106,6 +106,38 @@ export interface WorkspacePollResult {
   /** Why the poll is not complete. */
   readonly problems: readonly string[];
 }
+
+/**
+ * Where a workspace's listing that the run's time cut short continues: the next run asks for the
+ * page after the last one read instead of starting again, so that a workspace too large to list
+ * within one run (⌈N/100⌉ pages at Databricks' page latency) is still listed whole, over several
+ * runs. Kept in the cursor's memory.
+ */
+export interface ListingResume {
+  /** The `next_page_token` of the last page read. */
+  readonly pageToken: string;
+  /** Observation time (epoch ms) when the listing's first page was asked for: the cursor's target. */
+  readonly startedAt: number;
+  /** Pages read so far, over all runs. */
+  readonly pages: number;
+  /**
+   * Epoch ms the cursor must stay before for what the earlier runs of this listing left unsettled
+   * (a failure not recorded, a driver not yet decided): their clusters are not listed again.
+   */
+  readonly holdUntil?: number;
+}
+
+/** The cursor's memory as the poller keeps it: the store's, plus a listing to continue. */
+export interface WorkspaceMemory extends PollMemory {
+  readonly listing?: ListingResume;
+}
+
+/**
+ * Time a listing leaves for the rest of the run (events of the few candidates, recording the
+ * failures, the cursor): when less is left, it stops and the next run continues it, rather than
+ * find failures it has no time to record.
+ */
+const LISTING_RESERVE_MS = 15_000;
 
 /** Past this, a state loss event is not taken for the one the list reports. */
 const EVENT_SLACK_MS = 60_000;
@@ -206,21 +238,40 @@ export async function pollWorkspace(
     problems.push(`cannot read the poll cursor: ${describe(error)}`);
     return result();
   }
-  const memory = cursor?.memory ?? {};
+  const memory: WorkspaceMemory = cursor?.memory ?? {};
   const window = detectionWindow(workspaceId, cursor, startedAt, deps);
 
-  // 1. The list: one call per page of 100, nothing per cluster.
+  // 1. The list: one call per page of 100, nothing per cluster; where the last run's time cut it
+  // short, from the page after the last one it read (unless that listing is older than the catch-up).
+  let resumed = memory.listing;
+  if (resumed !== undefined && startedAt - resumed.startedAt > options.maxCatchUpMs) resumed = undefined;
   let listedAll = false;
   const seenTokens = new Set<string>();
-  let token: string | undefined;
+  let token: string | undefined = resumed?.pageToken;
   try {
     do {
-      if (!budget.hasTime()) throw new StoppedEarly("the run's time is up");
+      // The listing stops early enough to check and record what it found; the next run continues it.
+      if (!budget.hasTime() || budget.deadline() - Date.now() < LISTING_RESERVE_MS)
+        throw new StoppedEarly("the run's time is up");
       const query: ListClustersQuery = {
         page_size: options.pageSize,
         ...(token === undefined ? {} : { page_token: token }),
       };
-      const page = await call('a list page', (callOptions) => reader.listClusters(query, callOptions));
+      let page: ListClustersResponse;
+      try {
+        page = await call('a list page', (callOptions) => reader.listClusters(query, callOptions));
+      } catch (error) {
+        // A saved page token Databricks no longer takes (expired, another query): list from the start.
+        if (listCalls > 0 || resumed === undefined || !isRejectedRequest(error)) throw error;
+        log.warn('the saved page token was refused; listing the workspace from its first page', {
+          workspaceId,
+          error: describe(error),
+        });
+        metrics.count('ListingRestarted');
+        resumed = undefined;
+        token = undefined;
+        continue;
+      }
       listCalls++;
       for (const cluster of page.clusters) {
         listed++;
@@ -232,11 +283,13 @@ export async function pollWorkspace(
         if (seenTokens.has(token)) throw new Error('clusters/list repeated a next_page_token');
         seenTokens.add(token);
       }
-    } while (token !== undefined);
+    } while (token !== undefined || listCalls === 0);
     listedAll = true;
   } catch (error) {
     if (outOfTime(error)) {
-      problems.push(`stopped after ${listCalls} list pages: the run's time is up`);
+      problems.push(
+        `stopped after ${listCalls} list pages${resumed === undefined ? '' : ` (${resumed.pages + listCalls} in all)`}: the run's time is up${token === undefined ? '' : '; the next run continues from the next page'}`,
+      );
     } else {
       failed = true;
       problems.push(`clusters/list failed after ${listCalls} pages: ${describe(error)}`);
@@ -356,7 +409,9 @@ export async function pollWorkspace(
   }
 
   // 4. Items failing run after run are set aside, so that one of them cannot hold the cursor forever.
-  const nextMemory = remember(memory, items, listedAll, window.since, startedAt, options, (item, runs) => {
+  // Entries of items no longer listed are dropped only after a listing made whole in this run.
+  const listedWhole = listedAll && resumed === undefined;
+  const nextMemory = remember(memory, items, listedWhole, window.since, startedAt, options, (item, runs) => {
     setAsideNow++;
     metrics.count('ItemsSetAside');
     log.error('an item failed in several runs in a row and is set aside; the cursor moves past it', {
@@ -367,17 +422,40 @@ export async function pollWorkspace(
     });
   });
 
-  // 5. The cursor moves up to just before the oldest item not settled (or to the poll's start).
+  // 5. The cursor moves up to just before the oldest item not settled (or to the listing's start).
   const held = items
     .filter((item) => item.holdAt !== undefined && (item.outcome === 'deferred' || item.outcome === 'failed'))
     .filter((item) => nextMemory.setAside?.[item.key] === undefined)
     .map((item) => (item.holdAt as number) - 1);
+  if (resumed?.holdUntil !== undefined) held.push(resumed.holdUntil);
   try {
     if (failed || !listedAll) {
-      await deps.cursors.remember(workspaceId, nextMemory);
+      // Time cut the listing short: the next run continues it (a failed listing starts again).
+      const listing: ListingResume | undefined =
+        failed || token === undefined
+          ? undefined
+          : {
+              pageToken: token,
+              startedAt: resumed?.startedAt ?? startedAt,
+              pages: (resumed?.pages ?? 0) + listCalls,
+              ...(held.length === 0 ? {} : { holdUntil: Math.min(...held) }),
+            };
+      const kept: WorkspaceMemory = listing === undefined ? nextMemory : { ...nextMemory, listing };
+      if (cursor === undefined && listing !== undefined) {
+        // A workspace's first listing: the cursor is created at the start of the window it looked at,
+        // so that the next run looks at the same window, and carries where the listing stopped.
+        await deps.cursors.advance(
+          workspaceId,
+          window.since + options.overlapMs,
+          { clustersListed: listed, listing: 'continues' },
+          kept,
+        );
+      } else {
+        await deps.cursors.remember(workspaceId, kept);
+      }
       return result(cursor === undefined ? {} : { polledUntil: cursor.polledUntil });
     }
-    const target = Math.min(startedAt, ...held);
+    const target = Math.min(resumed?.startedAt ?? startedAt, ...held);
     const moved = await deps.cursors.advance(
       workspaceId,
       target,
@@ -530,6 +608,11 @@ function isFinal(item: Item): boolean {
 function newest<V>(record: Record<string, V>, max: number): Record<string, V> {
   const entries = Object.entries(record);
   return entries.length <= max ? record : Object.fromEntries(entries.slice(entries.length - max));
+}
+
+/** Databricks refused the request itself (400): a page token it no longer takes. */
+function isRejectedRequest(error: unknown): boolean {
+  return error instanceof DatabricksApiError && error.status === 400;
 }
 
 function describe(error: unknown): string {
