@@ -516,7 +516,7 @@ export class DatabricksClient {
     timeoutMs: number,
     callerSignal: AbortSignal | undefined,
   ): Promise<z.output<S>> {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(Math.max(0, Math.ceil(timeoutMs)));
     const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
     let status: number;
     let text: string;

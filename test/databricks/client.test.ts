@@ -388,6 +388,17 @@ describe('DatabricksClient calls against the simulator', () => {
     expect(Date.now() - started).toBeLessThan(600);
   });
 
+  it('takes a deadline that is not a whole millisecond', async () => {
+    // Prepare
+    const { client } = clientFor(sim, { clock: undefined });
+
+    // Act
+    const cluster = await client.getCluster(RUNNING, { deadline: Date.now() + 5_000.5 });
+
+    // Assess
+    expect(cluster.cluster_id).toBe(RUNNING);
+  });
+
   it('retries a read after an attempt timeout but not a start', async () => {
     // Prepare
     sim.admin.setFaults({ latency: { ms: 300 } });
