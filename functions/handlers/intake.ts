@@ -1,61 +1,57 @@
 /**
- * Lambda entry of the intake (`POST /databricks-monitor`): wires the handler
- * from the environment. Everything is built once, at cold start.
+ * Lambda entry of the intake (`POST /databricks-monitor`): wires the handler from the environment
+ * (`shared/wiring.ts`). Everything is built once, at cold start.
  */
 
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { loadPlaybooks } from '../core/playbooks.ts';
-import * as z from '../core/zod.ts';
 import { registryUnavailableResponse, withWorkspaces } from '../databricks/registry.ts';
 import { createIntakeHandler } from '../intake/app.ts';
 import { parseApiKeys } from '../intake/auth.ts';
 import { workspaceDeps } from '../intake/webhook.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { stepFunctionsClient } from '../shared/aws-sfn.ts';
-import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
-import { StepFunctionsWorkflowStarter } from '../shared/recovery-starter.ts';
+import { requireEnv } from '../shared/env.ts';
 import { cachedSecretText } from '../shared/secret-cache.ts';
-import { registryWorkspaces } from '../shared/workspace-registry.ts';
-import { BreakerRepository } from '../store/breakers.ts';
-import { recoveryCapOf } from '../store/recovery-cap.ts';
+import {
+  functionConfigFromEnv,
+  functionWiring,
+  incidentPolicyFromEnv,
+  recoveryStarter,
+} from '../shared/wiring.ts';
 import { SilenceRepository } from '../store/silences.ts';
-import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 
-const tableName = requireEnv('TABLE_NAME');
+// The intake reads with each workspace's read-only credential where one is registered.
+const { table, tickets, breakers, cap, workspaces } = functionWiring({
+  documentClient,
+  config: functionConfigFromEnv(),
+  access: 'read',
+  secrets: secretsManager,
+  logger,
+});
 const keysSecretArn = requireEnv('INTAKE_SECRET_ARN');
-const playbooks = loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {}));
-const breakerConfig = jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {});
-
+const policy = incidentPolicyFromEnv();
 // The intake's keys, read again at most once a minute: a rotated key is accepted within a minute.
 const intakeKeys = cachedSecretText({
   secrets: tracer.captureAWSv3Client(secretsManager),
   secretId: keysSecretArn,
   maxAgeMs: 60_000,
 });
-const tickets = new TicketRepository({ client: documentClient, tableName });
-// The intake reads with each workspace's read-only credential where one is registered.
-const { databricks, sync } = registryWorkspaces({ access: 'read', secrets: secretsManager, logger });
 
 const intake = createIntakeHandler({
   loadKeys: async () => parseApiKeys(await intakeKeys()),
   tickets,
-  silences: new SilenceRepository({ client: documentClient, tableName }),
-  cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
-  breakers: new BreakerRepository({ client: documentClient, tableName, config: breakerConfig }),
-  workflow: new StepFunctionsWorkflowStarter(
-    stepFunctionsClient((client) => tracer.captureAWSv3Client(client)),
-    requireEnv('STATE_MACHINE_ARN'),
-  ),
-  playbooks,
-  autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
-  ...workspaceDeps(databricks),
+  silences: new SilenceRepository(table),
+  cap,
+  breakers,
+  workflow: recoveryStarter(requireEnv('STATE_MACHINE_ARN'), (client) => tracer.captureAWSv3Client(client)),
+  ...policy,
+  ...workspaceDeps(workspaces.databricks),
   clock: Date.now,
   actor: 'intake',
   logger,
@@ -63,4 +59,4 @@ const intake = createIntakeHandler({
   tracer,
 });
 
-export const handler = withWorkspaces(sync, intake, registryUnavailableResponse);
+export const handler = withWorkspaces(workspaces.sync, intake, registryUnavailableResponse);

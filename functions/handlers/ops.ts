@@ -1,29 +1,26 @@
 /**
  * Lambda entry of the operations API (`/ops/...`, IAM-authorized by API Gateway): wires the handler
- * from the environment. Everything is built once, at cold start.
+ * from the environment (`shared/wiring.ts`). Everything is built once, at cold start.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { loadPlaybooks } from '../core/playbooks.ts';
-import * as z from '../core/zod.ts';
 import { registryUnavailableResponse, withWorkspaces } from '../databricks/registry.ts';
-import { WorkspaceClients } from '../databricks/workspaces.ts';
 import { createOpsHandler, iamOperator } from '../ops/app.ts';
-import { operationsDeps } from '../ops/wiring.ts';
+import { DEFAULT_POLLER_OPTIONS } from '../poller/config.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { stepFunctionsClient } from '../shared/aws-sfn.ts';
-import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
-import { StepFunctionsWorkflowStarter } from '../shared/recovery-starter.ts';
-import { registryWorkspaces } from '../shared/workspace-registry.ts';
-import { BreakerRepository } from '../store/breakers.ts';
-import { OperationsLog } from '../store/operations-log.ts';
-import { recoveryCapOf } from '../store/recovery-cap.ts';
-import { SilenceRepository } from '../store/silences.ts';
-import { TicketRepository } from '../store/tickets.ts';
+import { optionalEnv, requireEnv } from '../shared/env.ts';
+import {
+  functionConfigFromEnv,
+  functionWiring,
+  incidentPolicyFromEnv,
+  operationsDeps,
+  recoveryStarter,
+} from '../shared/wiring.ts';
 
 const logger = new Logger();
-const tableName = requireEnv('TABLE_NAME');
-const { databricks, registry, directory, sync } = registryWorkspaces({
+const wiring = functionWiring({
+  documentClient,
+  config: functionConfigFromEnv(),
   access: 'act',
   secrets: secretsManager,
   logger,
@@ -31,41 +28,19 @@ const { databricks, registry, directory, sync } = registryWorkspaces({
 const readOnlyPrefix = optionalEnv('DATABRICKS_READ_ONLY_SECRET_PREFIX');
 
 const operations = createOpsHandler({
-  ...operationsDeps(
-    {
-      documentClient,
-      tableName,
-      tickets: new TicketRepository({ client: documentClient, tableName }),
-      breakers: new BreakerRepository({
-        client: documentClient,
-        tableName,
-        config: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}),
-      }),
-      silences: new SilenceRepository({ client: documentClient, tableName }),
-      cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
-      databricks,
-      playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
-      logger,
-    },
-    new StepFunctionsWorkflowStarter(stepFunctionsClient(), requireEnv('STATE_MACHINE_ARN')),
-    booleanEnv('AUTO_REMEDIATION_ENABLED', true),
-  ),
-  authorize: iamOperator,
-  logger,
-  workspaces: {
-    registry,
-    log: new OperationsLog({ client: documentClient, tableName }),
+  ...operationsDeps(wiring, {
+    ...incidentPolicyFromEnv(),
+    workflow: recoveryStarter(requireEnv('STATE_MACHINE_ARN')),
+    options: DEFAULT_POLLER_OPTIONS,
+    logger,
+    secrets: secretsManager,
     prefixes: {
       acting: requireEnv('DATABRICKS_SECRET_PREFIX'),
       ...(readOnlyPrefix === undefined ? {} : { readOnly: readOnlyPrefix }),
     },
-    // A workspace being added is not in the cache yet: a client of its own, with its acting secret.
-    probe: (config) => new WorkspaceClients({ workspaces: [config], secrets: secretsManager }).get(config.id),
-    changed: async () => {
-      await directory.refresh();
-      await sync();
-    },
-  },
+  }),
+  authorize: iamOperator,
+  logger,
 });
 
-export const handler = withWorkspaces(sync, operations, registryUnavailableResponse);
+export const handler = withWorkspaces(wiring.workspaces.sync, operations, registryUnavailableResponse);

@@ -1,77 +1,63 @@
 /**
  * Lambda entry of the poll workflow's task function (`state-machines/poll.asl.json`, started by the
- * EventBridge schedule every 5 minutes): wires the steps from the environment. Everything is built
- * once, at cold start; the workspaces come from the registry through its cache.
+ * EventBridge schedule every 5 minutes): wires the steps from the environment (`shared/wiring.ts`).
+ * Everything is built once, at cold start; the workspaces come from the registry through its cache.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { loadPlaybooks } from '../core/playbooks.ts';
 import * as z from '../core/zod.ts';
 import { withWorkspaces } from '../databricks/registry.ts';
 import { createPollStepHandler } from '../poller/app.ts';
 import { resolvePollerOptions } from '../poller/config.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
-import { stepFunctionsClient } from '../shared/aws-sfn.ts';
-import { snsClient } from '../shared/aws-sns.ts';
-import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
-import { SnsNotifier } from '../shared/notify.ts';
-import { StepFunctionsWorkflowStarter } from '../shared/recovery-starter.ts';
-import { registryWorkspaces } from '../shared/workspace-registry.ts';
-import { BreakerRepository } from '../store/breakers.ts';
+import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
+import {
+  functionConfigFromEnv,
+  functionWiring,
+  incidentPolicyFromEnv,
+  recoveryStarter,
+  topicNotifier,
+} from '../shared/wiring.ts';
 import { CursorRepository } from '../store/cursors.ts';
 import { NotificationLedger } from '../store/notifications.ts';
-import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { SilenceRepository } from '../store/silences.ts';
-import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
 const metrics = new Metrics();
 const tracer = new Tracer();
+const traced = <C>(client: C): C => tracer.captureAWSv3Client(client);
 
-const tableName = requireEnv('TABLE_NAME');
-const topicArn = optionalEnv('NOTIFICATION_TOPIC_ARN');
-const { databricks, sync } = registryWorkspaces({
+const { table, tickets, breakers, cap, workspaces } = functionWiring({
+  documentClient,
+  config: functionConfigFromEnv(),
   access: 'act',
-  secrets: tracer.captureAWSv3Client(secretsManager),
+  secrets: traced(secretsManager),
   logger,
 });
+const topicArn = optionalEnv('NOTIFICATION_TOPIC_ARN');
 
 const steps = createPollStepHandler({
   workspaceIds: async () => {
-    await sync();
-    return databricks.ids();
+    await workspaces.sync();
+    return workspaces.databricks.ids();
   },
-  databricks: (id) => databricks.get(id),
+  databricks: (id) => workspaces.databricks.get(id),
   periodMs: jsonEnv('POLL_PERIOD_SECONDS', z.number().check(z.int(), z.gte(60), z.lte(3600)), 300) * 1000,
-  cursors: new CursorRepository({ client: documentClient, tableName }),
-  tickets: new TicketRepository({ client: documentClient, tableName }),
-  restores: new RestoreRepository({ client: documentClient, tableName }),
-  breakers: new BreakerRepository({
-    client: documentClient,
-    tableName,
-    config: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}),
-  }),
-  workflow: new StepFunctionsWorkflowStarter(
-    stepFunctionsClient((client) => tracer.captureAWSv3Client(client)),
-    requireEnv('STATE_MACHINE_ARN'),
-  ),
-  playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
-  autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
-  silences: new SilenceRepository({ client: documentClient, tableName }),
-  cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
+  cursors: new CursorRepository(table),
+  tickets,
+  restores: new RestoreRepository(table),
+  breakers,
+  workflow: recoveryStarter(requireEnv('STATE_MACHINE_ARN'), traced),
+  ...incidentPolicyFromEnv(),
+  silences: new SilenceRepository(table),
+  cap,
   // Approvals waiting and timed out are announced on the topic (once each), when the stack names it.
   ...(topicArn === undefined
     ? {}
-    : {
-        notifier: new SnsNotifier(
-          snsClient((client) => tracer.captureAWSv3Client(client)),
-          topicArn,
-        ),
-        notifications: new NotificationLedger({ client: documentClient, tableName }),
-      }),
+    : { notifier: topicNotifier(topicArn, traced), notifications: new NotificationLedger(table) }),
   options: resolvePollerOptions(jsonEnv('POLLER_CONFIG', z.unknown(), {})),
   actor: 'poller',
   logger,
@@ -80,4 +66,4 @@ const steps = createPollStepHandler({
 });
 
 // A registry that cannot be read fails the step, which the state machine retries.
-export const handler = withWorkspaces(sync, steps);
+export const handler = withWorkspaces(workspaces.sync, steps);

@@ -13,25 +13,24 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../../functions/core/errors.ts';
 import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../../functions/core/playbooks.ts';
-import { type SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
-import { syncWorkspaces, WorkspaceDirectory, withWorkspaces } from '../../functions/databricks/registry.ts';
+import type { SecretsReader, WorkspaceClients } from '../../functions/databricks/index.ts';
+import { withWorkspaces } from '../../functions/databricks/registry.ts';
 import { createIntakeHandler } from '../../functions/intake/app.ts';
 import { parseApiKeys } from '../../functions/intake/auth.ts';
 import { workspaceDeps } from '../../functions/intake/webhook.ts';
 import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
 import type { RetryBatchLimits } from '../../functions/ops/service.ts';
-import { operationsDeps } from '../../functions/ops/wiring.ts';
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
-import { type DrainDeps, drainOnSlotFreed } from '../../functions/poller/fleet.ts';
-import { BreakerRepository } from '../../functions/store/breakers.ts';
+import { drainOnSlotFreed } from '../../functions/poller/fleet.ts';
+import { functionWiring, operationsDeps, startDeps } from '../../functions/shared/wiring.ts';
+import type { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
-import { OperationsLog } from '../../functions/store/operations-log.ts';
-import { type RecoveryCap, recoveryCapOf } from '../../functions/store/recovery-cap.ts';
+import type { RecoveryCap } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
 import { createTable } from '../../functions/store/table-definition.ts';
-import { TicketRepository } from '../../functions/store/tickets.ts';
-import { WorkspaceRepository } from '../../functions/store/workspaces.ts';
+import type { TicketRepository } from '../../functions/store/tickets.ts';
+import type { WorkspaceRepository } from '../../functions/store/workspaces.ts';
 import {
   DEMO_SCENARIO_PATH,
   loadScenarioFile,
@@ -170,25 +169,25 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       // `rca simulator --token <the banner's token>`) authenticates with the same token.
       { prefix: LOCAL_SECRET_PREFIX, value: JSON.stringify({ token }) },
     );
-    const databricks = new WorkspaceClients({
-      workspaces: [],
+    // The same builders as the Lambda entries (functions/shared/wiring.ts), with local values.
+    const wiring = functionWiring({
+      documentClient,
+      config: { tableName, recoveryCap: process.env.RECOVERY_CAP, workspaceCacheMs: 5_000 },
+      access: 'act',
       secrets,
-      logger: { warn: (message, attributes) => logger.warn(message, attributes ?? {}) },
+      logger,
     });
+    const { tickets, breakers, cap } = wiring;
+    const { databricks, registry, sync } = wiring.workspaces;
     // The deployment seeds the registry from the CDK context; local mode seeds it with its workspace.
-    const registry = new WorkspaceRepository({ client: documentClient, tableName });
     await registry.put(
       { id: WORKSPACE_ID, host, credentialsSecretName: DATABRICKS_SECRET },
       { actor: 'local', source: 'context' },
     );
-    const directory = new WorkspaceDirectory({ registry, access: 'act', maxAgeMs: 5_000 });
-    const sync = syncWorkspaces(directory, databricks);
     await sync();
-    const tickets = new TicketRepository({ client: documentClient, tableName });
-    const breakers = new BreakerRepository({ client: documentClient, tableName });
-    const restores = new RestoreRepository({ client: documentClient, tableName });
-    const silences = new SilenceRepository({ client: documentClient, tableName });
-    const cap = recoveryCapOf(documentClient, tableName, process.env.RECOVERY_CAP);
+    const restores = new RestoreRepository(wiring.table);
+    const silences = new SilenceRepository(wiring.table);
+    const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
     const deps: LocalDeps = {
       cap,
       tableName,
@@ -212,22 +211,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
               restores,
               databricks,
               logger,
-              notifications: new NotificationLedger({ client: documentClient, tableName }),
+              notifications: new NotificationLedger(wiring.table),
               cap,
               // A slot given back starts the workspace's next queued recovery at once.
-              onSlotFreed: drainOnSlotFreed(
-                (): DrainDeps => ({
-                  tickets,
-                  breakers,
+              onSlotFreed: drainOnSlotFreed(() =>
+                startDeps(wiring, {
                   workflow,
                   playbooks,
-                  autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+                  autoRemediationEnabled,
                   logger,
-                  metrics: { count: () => undefined, milliseconds: () => undefined },
                   actor: 'workflow',
-                  clock: Date.now,
                   options: DEFAULT_POLLER_OPTIONS,
-                  cap,
                 }),
               ),
             },
@@ -242,7 +236,6 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       });
     }
 
-    const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
     const intakeHandler = createIntakeHandler({
       loadKeys: async () => keys,
       tickets,
@@ -264,24 +257,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       }),
     }) as unknown as ProxyHandler;
     const operations = createOpsHandler({
-      ...operationsDeps(
-        { documentClient, tableName, tickets, breakers, silences, databricks, playbooks, logger, cap },
+      ...operationsDeps(wiring, {
         workflow,
+        playbooks,
         autoRemediationEnabled,
-      ),
+        options: DEFAULT_POLLER_OPTIONS,
+        logger,
+        secrets,
+        prefixes: { acting: LOCAL_SECRET_PREFIX },
+      }),
       ...(options.retryBatch === undefined ? {} : { retryBatch: options.retryBatch }),
       authorize: operatorKeyAuth(operatorKey),
       logger,
-      workspaces: {
-        registry,
-        log: new OperationsLog({ client: documentClient, tableName }),
-        prefixes: { acting: LOCAL_SECRET_PREFIX },
-        probe: (config) => new WorkspaceClients({ workspaces: [config], secrets }).get(config.id),
-        changed: async () => {
-          await directory.refresh();
-          await sync();
-        },
-      },
     }) as unknown as ProxyHandler;
     const intake = withWorkspaces(sync, intakeHandler);
     // One local server stands in for both APIs; in AWS the /ops resources are IAM-authorized.

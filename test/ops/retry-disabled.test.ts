@@ -5,11 +5,10 @@ import { openIncident } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import type { SeedClusterEvent } from '../../functions/core/schemas/inbound.ts';
 import { signalFromClusterEvent } from '../../functions/core/signal-builders.ts';
-import type { WorkspaceClients } from '../../functions/databricks/index.ts';
 import { type OpsDeps, type RetryBatch, retryDisabled } from '../../functions/ops/service.ts';
-import { operationsDeps } from '../../functions/ops/wiring.ts';
+import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
+import { operationsDeps, type RegistryWorkspaces } from '../../functions/shared/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
-import { SilenceRepository } from '../../functions/store/silences.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
@@ -52,18 +51,21 @@ describe('retryDisabled: bounded calls that resume where the last one stopped', 
     }
     deps = operationsDeps(
       {
-        documentClient: table.documentClient,
-        tableName: table.tableName,
+        table: stores,
         tickets,
         breakers,
-        silences: new SilenceRepository(stores),
         // Re-driving reads no cluster: the workflow's guard does, once started.
-        databricks: { ids: () => ['default'] } as unknown as WorkspaceClients,
-        playbooks: DEFAULT_PLAYBOOKS,
-        logger: quiet,
+        workspaces: { databricks: { ids: () => ['default'] } } as unknown as RegistryWorkspaces,
       },
-      workflow,
-      true,
+      {
+        workflow,
+        playbooks: DEFAULT_PLAYBOOKS,
+        autoRemediationEnabled: true,
+        options: DEFAULT_POLLER_OPTIONS,
+        logger: quiet,
+        secrets: { send: () => Promise.reject(new Error('no secret is read here')) },
+        prefixes: { acting: 'databricks/' },
+      },
     );
   }, 60_000);
   afterAll(async () => {

@@ -1,0 +1,211 @@
+/**
+ * What a function is built from, written once. The Lambda entries (`functions/handlers/`) read their
+ * values from the environment (`…FromEnv`); the local host (`lib/local/host.ts`, `npm start`) passes
+ * its own (DynamoDB Local, the simulator's workspace, the local workflow runner) to the same builders.
+ *
+ * Each builder is small and takes only what it builds from, so that an entry imports only the AWS
+ * clients and modules it uses: the bundles are measured (`bench/bundles.bench.ts`), and a builder an
+ * entry does not call is left out of its bundle.
+ */
+import type { CapGate, WorkflowStarter } from '../core/incident.ts';
+import { loadPlaybooks, type PlaybookTable } from '../core/playbooks.ts';
+import * as z from '../core/zod.ts';
+import { type CredentialAccess, syncWorkspaces, WorkspaceDirectory } from '../databricks/registry.ts';
+import { type SecretsReader, WorkspaceClients } from '../databricks/workspaces.ts';
+import type { OpsAppDeps } from '../ops/app.ts';
+import type { WorkspaceOpsDeps } from '../ops/workspaces.ts';
+import type { PollerOptions } from '../poller/config.ts';
+import type { StartDeps } from '../poller/reconcile.ts';
+import { BreakerRepository } from '../store/breakers.ts';
+import type { DocumentClient } from '../store/dynamo.ts';
+import { OperationsLog } from '../store/operations-log.ts';
+import { type RecoveryCap, recoveryCapOf } from '../store/recovery-cap.ts';
+import { SilenceRepository } from '../store/silences.ts';
+import { TicketQueries } from '../store/ticket-queries.ts';
+import { TicketRepository } from '../store/tickets.ts';
+import { WorkspaceRepository } from '../store/workspaces.ts';
+import { stepFunctionsClient } from './aws-sfn.ts';
+import { snsClient } from './aws-sns.ts';
+import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from './env.ts';
+import { SnsNotifier } from './notify.ts';
+import { StepFunctionsWorkflowStarter } from './recovery-starter.ts';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** What every function is configured with. */
+export interface FunctionConfig {
+  /** The single table (`TABLE_NAME`). */
+  readonly tableName: string;
+  /** Circuit breaker settings (`BREAKER_CONFIG`). @default the breaker's defaults */
+  readonly breakerConfig?: Readonly<Record<string, number>>;
+  /** The blast-radius cap as `RECOVERY_CAP` gives it. @default 5 recoveries per workspace at once */
+  readonly recoveryCap?: string | undefined;
+  /** How long the workspace registry is cached (`WORKSPACE_CACHE_SECONDS`, default 60 s). */
+  readonly workspaceCacheMs: number;
+}
+
+/** A missing or malformed variable fails at cold start with a message naming it (see `env.ts`). */
+export function functionConfigFromEnv(env: Env = process.env): FunctionConfig {
+  return {
+    tableName: requireEnv('TABLE_NAME', env),
+    breakerConfig: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}, env),
+    recoveryCap: optionalEnv('RECOVERY_CAP', env),
+    workspaceCacheMs:
+      jsonEnv('WORKSPACE_CACHE_SECONDS', z.number().check(z.int(), z.gte(0), z.lte(3600)), 60, env) * 1000,
+  };
+}
+
+/** What the incident path decides with: the intake, the poller and the operations API. */
+export interface IncidentPolicy {
+  readonly playbooks: PlaybookTable;
+  readonly autoRemediationEnabled: boolean;
+}
+
+export function incidentPolicyFromEnv(env: Env = process.env): IncidentPolicy {
+  return {
+    playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {}, env)),
+    autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true, env),
+  };
+}
+
+/** The table as every repository takes it. */
+export interface Table {
+  readonly client: DocumentClient;
+  readonly tableName: string;
+}
+
+/** The workspaces of a function: the registry read through a cache, one Databricks client per workspace. */
+export interface RegistryWorkspaces {
+  readonly databricks: WorkspaceClients;
+  readonly registry: WorkspaceRepository;
+  readonly directory: WorkspaceDirectory;
+  /** Brings `databricks` up to the cached registry; call at the start of every invocation. */
+  readonly sync: () => Promise<void>;
+}
+
+/** What every function builds first: the repositories they all use and the workspaces. */
+export interface FunctionWiring {
+  readonly table: Table;
+  readonly tickets: TicketRepository;
+  readonly breakers: BreakerRepository;
+  readonly cap: RecoveryCap;
+  readonly workspaces: RegistryWorkspaces;
+}
+
+export interface FunctionWiringOptions {
+  readonly documentClient: DocumentClient;
+  readonly config: FunctionConfig;
+  /** Which of a workspace's credentials the function reads with (the intake: read-only where registered). */
+  readonly access: CredentialAccess;
+  readonly secrets: SecretsReader;
+  readonly logger: { warn(message: string, attributes: Record<string, unknown>): void };
+}
+
+export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
+  const { config } = options;
+  const table: Table = { client: options.documentClient, tableName: config.tableName };
+  const registry = new WorkspaceRepository(table);
+  const directory = new WorkspaceDirectory({
+    registry,
+    access: options.access,
+    maxAgeMs: config.workspaceCacheMs,
+  });
+  const databricks = new WorkspaceClients({
+    workspaces: [],
+    secrets: options.secrets,
+    logger: { warn: (message, attributes) => options.logger.warn(message, attributes ?? {}) },
+  });
+  return {
+    table,
+    tickets: new TicketRepository(table),
+    breakers: new BreakerRepository({
+      ...table,
+      ...(config.breakerConfig === undefined ? {} : { config: config.breakerConfig }),
+    }),
+    cap: recoveryCapOf(table.client, table.tableName, config.recoveryCap),
+    workspaces: { databricks, registry, directory, sync: syncWorkspaces(directory, databricks) },
+  };
+}
+
+/** Lets the Tracer see an AWS client once it is built. @default not traced */
+type Prepare = <C>(client: C) => C;
+
+/** Starts recoveries on the state machine (`STATE_MACHINE_ARN`), its client built on the first start. */
+export function recoveryStarter(stateMachineArn: string, prepare?: Prepare): StepFunctionsWorkflowStarter {
+  return new StepFunctionsWorkflowStarter(stepFunctionsClient(prepare), stateMachineArn);
+}
+
+/** Notifies on the topic, its SNS client built on the first notification. */
+export function topicNotifier(topicArn: string, prepare?: Prepare): SnsNotifier {
+  return new SnsNotifier(snsClient(prepare), topicArn);
+}
+
+export interface StartOptions extends IncidentPolicy {
+  readonly workflow: WorkflowStarter;
+  readonly logger: StartDeps['logger'];
+  /** Who writes the audit entries of a start. */
+  readonly actor: string;
+  readonly options: Pick<PollerOptions, 'startPendingMaxAgeMs'>;
+}
+
+/** What starting a start_pending ticket outside the poll needs: an operator's retry, a freed slot (local). */
+export function startDeps(
+  wiring: Pick<FunctionWiring, 'tickets' | 'breakers'> & { readonly cap?: CapGate },
+  start: StartOptions,
+): StartDeps {
+  return {
+    tickets: wiring.tickets,
+    breakers: wiring.breakers,
+    workflow: start.workflow,
+    playbooks: start.playbooks,
+    autoRemediationEnabled: start.autoRemediationEnabled,
+    logger: start.logger,
+    // Outside the poll, no metrics are published for a start.
+    metrics: { count: () => undefined, milliseconds: () => undefined },
+    actor: start.actor,
+    clock: Date.now,
+    options: start.options,
+    ...(wiring.cap === undefined ? {} : { cap: wiring.cap }),
+  };
+}
+
+export interface OperationsOptions extends Omit<StartOptions, 'actor'> {
+  /** The secrets a probe of a workspace being added reads its acting credential from. */
+  readonly secrets: SecretsReader;
+  /** The secret names `rca workspaces add` accepts. */
+  readonly prefixes: WorkspaceOpsDeps['prefixes'];
+}
+
+/** The operations API's dependencies, but for its logger and how it authorizes a caller. */
+export function operationsDeps(
+  wiring: Omit<FunctionWiring, 'cap'> & { readonly cap?: CapGate },
+  options: OperationsOptions,
+): Omit<OpsAppDeps, 'authorize' | 'logger'> {
+  const { table, workspaces } = wiring;
+  const log = new OperationsLog(table);
+  return {
+    tickets: wiring.tickets,
+    queries: new TicketQueries(table),
+    breakers: wiring.breakers,
+    silences: new SilenceRepository(table),
+    log,
+    start: startDeps(wiring, { ...options, actor: 'operator' }),
+    playbooks: options.playbooks,
+    autoRemediationEnabled: options.autoRemediationEnabled,
+    workspaceIds: workspaces.databricks.ids(),
+    databricks: (id) => workspaces.databricks.get(id),
+    clock: Date.now,
+    workspaces: {
+      registry: workspaces.registry,
+      log,
+      prefixes: options.prefixes,
+      // A workspace being added is not in the cache yet: a client of its own, with its acting secret.
+      probe: (config) =>
+        new WorkspaceClients({ workspaces: [config], secrets: options.secrets }).get(config.id),
+      changed: async () => {
+        await workspaces.directory.refresh();
+        await workspaces.sync();
+      },
+    },
+  };
+}
