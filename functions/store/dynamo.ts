@@ -31,11 +31,6 @@ export function cancellationReasons(
   );
 }
 
-/** Removes undefined values, which DynamoDB cannot store, without depending on the client's marshall options. */
-export function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
 /** Strips the table's key attributes from a stored item. */
 export function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...item };

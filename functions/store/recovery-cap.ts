@@ -15,33 +15,19 @@
  * All leases live in one partition, so the reconciler reads them with one Query.
  */
 import { type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { capOf, leaseSecondsFor, parseRecoveryCap, type RecoveryCapConfig } from '../core/fleet.ts';
+import {
+  capOf,
+  type Lease,
+  leaseSecondsFor,
+  parseRecoveryCap,
+  type RecoveryCapConfig,
+  type Slot,
+  type SlotRequest,
+} from '../core/fleet.ts';
 import { type DocumentClient, isConditionalCheckFailed, queryAll } from './dynamo.ts';
 
 const CAP_PK = 'RECOVERY_CAP';
 const SLOT_PREFIX = 'slot#';
-
-export interface Slot {
-  readonly ticketId: string;
-  readonly executionName: string;
-  /** Epoch ms. */
-  readonly acquiredAt: number;
-  /** Epoch ms: after this anyone may reclaim the slot. */
-  readonly expiresAt: number;
-}
-
-export interface Lease {
-  readonly workspaceId: string;
-  readonly active: number;
-  readonly slots: readonly Slot[];
-}
-
-/** What asking for a slot needs: the workspace's cap and how long the slot may be held at most. */
-export interface SlotRequest {
-  readonly workspaceId: string;
-  readonly cap: number;
-  readonly leaseSeconds: number;
-}
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 

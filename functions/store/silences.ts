@@ -1,15 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { compact } from '../core/json.ts';
 import { isActive, type Silence, type SilenceTarget, silenceScopeOf } from '../core/silence.ts';
-import {
-  backoffMs,
-  compact,
-  type DocumentClient,
-  isConditionalCheckFailed,
-  queryAll,
-  withoutKeys,
-} from './dynamo.ts';
+import { backoffMs, type DocumentClient, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
 
 const PK = 'SILENCE';
 const MARKER_SK = 'SILENCE_SCOPE';

@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { TICKET_STATUSES, type Ticket, type TicketStatus } from '../core/ticket.ts';
 import { type DocumentClient, queryAll, withoutKeys } from './dynamo.ts';
-import { claimKey, TICKET_STATUSES, type Ticket, type TicketStatus } from './tickets.ts';
+import { claimKey } from './tickets.ts';
 
 export { TICKET_STATUSES };
 

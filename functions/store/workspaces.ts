@@ -1,6 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { compact } from '../core/json.ts';
 import type { WorkspaceEntry, WorkspaceEntryInput } from '../databricks/registry.ts';
-import { compact, type DocumentClient, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
+import { type DocumentClient, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
 
 const PK = 'WORKSPACES';
 const sk = (id: string) => `WORKSPACE#${id}`;

@@ -7,8 +7,8 @@
  * breaker this ticket opened in an earlier try is still reported as opened.
  */
 import { type Breaker, clusterScope, errorTypeScope } from '../core/breaker.ts';
+import { type Ticket, TicketStateError } from '../core/ticket.ts';
 import { type BreakerChange, clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
-import { type Ticket, TicketStateError } from '../store/tickets.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { RecoveryInput, RecoveryResult, RecoveryState } from './model.ts';
 import { actor } from './support.ts';

@@ -18,6 +18,7 @@ import { executionNameFor } from '../core/incident.ts';
 import { analyzeJobRun } from '../core/job-run.ts';
 import { launchThrottleSeconds, NEVER_RETRY } from '../core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent, Run } from '../core/schemas/databricks.ts';
+import { TicketStateError } from '../core/ticket.ts';
 import * as z from '../core/zod.ts';
 import {
   DatabricksApiError,
@@ -26,7 +27,6 @@ import {
   isNotFound,
   isThrottled,
 } from '../databricks/errors.ts';
-import { TicketStateError } from '../store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
 import {
   DRIVER_EVENT_TYPES,

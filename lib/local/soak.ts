@@ -14,8 +14,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
+import type { Ticket } from '../../functions/core/ticket.ts';
 import { DatabricksClient, patAuth } from '../../functions/databricks/index.ts';
-import type { Ticket } from '../../functions/store/tickets.ts';
 import type { ScenarioInput } from '../simulator/index.ts';
 import { type LocalHost, startLocalHost } from './host.ts';
 
