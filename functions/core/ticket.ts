@@ -397,3 +397,14 @@ export function isMarked(ticket: Ticket): boolean {
     MARKED_RECOVERY_STATUSES.includes(ticket.recoveryStatus) && !RESOLVED_STATUSES.includes(ticket.status)
   );
 }
+
+/**
+ * Whether a ticket in `current.status` may move to `to` for a caller that expects it in one of `from`:
+ * a `TicketStateError` naming the statuses it could have moved from when not.
+ */
+export function checkTransition(current: Ticket, from: readonly TicketStatus[], to: TicketStatus): void {
+  if (!from.includes(current.status) || !TICKET_LIFECYCLE[current.status].includes(to)) {
+    const allowed = from.filter((status) => TICKET_LIFECYCLE[status].includes(to));
+    throw new TicketStateError(current.ticketId, current.status, to, allowed);
+  }
+}

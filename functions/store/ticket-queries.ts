@@ -1,9 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { TICKET_STATUSES, type Ticket, type TicketStatus } from '../core/ticket.ts';
 import { type DocumentClient, queryAll, withoutKeys } from './dynamo.ts';
-import { claimKey } from './tickets.ts';
-
-export { TICKET_STATUSES };
+import { claimKey } from './ticket-items.ts';
 
 /**
  * Read-only ticket queries for operators: tickets detected since a time, by status, from the status

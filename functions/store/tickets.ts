@@ -1,55 +1,44 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  BatchGetCommand,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { QUEUED } from '../core/fleet.ts';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { SlotRequest } from '../core/fleet.ts';
 import { executionNameFor } from '../core/incident.ts';
-import { compact } from '../core/json.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import {
   type AuditEntry,
   type AuditEvent,
   auditEntry,
   CapFullError,
-  formatTicketId,
+  checkTransition,
   isMarked,
-  MARKED_RECOVERY_STATUSES,
   nextTicket,
   type OccurrenceMark,
   type OpenTicketInput,
   type OpenTicketResult,
   type OpenTicketSilenced,
-  RESOLVED_STATUSES,
-  TICKET_LIFECYCLE,
   type Ticket,
   TicketConflictError,
   TicketNotFoundError,
   TicketNumbers,
   type TicketPage,
-  TicketStateError,
   type TicketStatus,
   type TicketWithAudit,
   type TransitionInput,
   type TransitionResult,
 } from '../core/ticket.ts';
-import { breakerKey } from './breakers.ts';
-import {
-  backoffMs,
-  cancellationCodes,
-  cancellationReasons,
-  type DocumentClient,
-  decodeCursor,
-  encodeCursor,
-  queryAll,
-  withoutKeys,
-} from './dynamo.ts';
+import { backoffMs, cancellationCodes, cancellationReasons, type DocumentClient } from './dynamo.ts';
 import { acquireSlotItem } from './recovery-cap.ts';
-import { silenceClearCondition, silenceMarkerKey } from './silences.ts';
+import {
+  auditItem,
+  markerItem,
+  markerKey,
+  type TicketTable,
+  type TransactItems,
+  ticketItem,
+  ticketKey,
+} from './ticket-items.ts';
+import { openTicket } from './ticket-open.ts';
+import { pointerUpdates, recordOccurrence } from './ticket-pointers.ts';
+import * as reads from './ticket-reads.ts';
 
 export interface TicketRepositoryOptions {
   readonly client: DocumentClient;
@@ -62,49 +51,23 @@ export interface TicketRepositoryOptions {
   readonly maxAttempts?: number;
 }
 
-const TICKET_SK = 'TICKET';
-const INCIDENT_SK = 'INCIDENT';
-const OCCURRENCES_SK = 'OCCURRENCES';
-const CLAIM_SK = 'CLAIM';
-const reconcilePk = (recoveryStatus: string) => `RECONCILE#${recoveryStatus}`;
-
 /**
- * Tickets, their audit trail and the incident de-duplication key, in the single table:
- *
- * | item             | pk                       | sk                          | gsi1pk / gsi1sk                     |
- * |------------------|--------------------------|-----------------------------|-------------------------------------|
- * | ticket           | `TICKET#<id>`            | `TICKET`                    | `STATUS#<status>` / `<detectedAt>#<id>` |
- * | audit entry      | `TICKET#<id>`            | `AUDIT#<at>#<suffix>`       | — (has `expires_at`)                |
- * | incident         | `INCIDENT#<incidentKey>` | `INCIDENT`                  | —                                   |
- * | occurrences      | `TICKET#<id>`            | `OCCURRENCES`               | —                                   |
- * | cluster claim    | `CLUSTER#<ws>#<cluster>` | `CLAIM`                     | —                                   |
- * | start-pending    | `RECONCILE#start_pending`| `<detectedAt>#<id>`         | —                                   |
- * | queued, awaiting | `RECONCILE#queued`, `RECONCILE#awaiting_approval` | `<detectedAt>#<id>` | —          |
- *
- * The start-pending marker exists exactly while an unresolved ticket has recovery status
- * `start_pending`; it is written and deleted in the same transaction as the ticket, so the reconciler
- * finds those tickets with one Query instead of filtering every open ticket. The cluster claim exists
- * exactly while the ticket that took it is unresolved (same transaction again).
- *
- * Ticket numbers need no counter item: the number is the milliseconds between the UTC midnight of the
- * ticket's day and its creation (`RCA-20250102-45296789` was created at 12:34:56.789), made unique by
- * the ticket's conditional put (a number taken in the same millisecond moves to the next one) and
- * strictly increasing within a process. See docs/intake.md.
+ * Tickets, their audit trail and the items that point at them, in the single table (the layout is in
+ * `ticket-items.ts`). Opening is `ticket-open.ts`, the pointers and occurrences `ticket-pointers.ts`,
+ * the reads `ticket-reads.ts`; the transitions are here.
  */
 export class TicketRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
-  readonly #auditRetentionSeconds: number;
-  readonly #maxAttempts: number;
-  readonly #numbers = new TicketNumbers();
+  readonly #table: TicketTable;
 
   constructor(options: TicketRepositoryOptions) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-    this.#auditRetentionSeconds = Math.round((options.auditRetentionDays ?? 90) * 24 * 3600);
-    this.#maxAttempts = options.maxAttempts ?? 10;
+    this.#table = {
+      client: options.client,
+      tableName: options.tableName,
+      clock: options.clock ?? Date.now,
+      auditRetentionSeconds: Math.round((options.auditRetentionDays ?? 90) * 24 * 3600),
+      maxAttempts: options.maxAttempts ?? 10,
+      numbers: new TicketNumbers(),
+    };
   }
 
   /**
@@ -138,178 +101,7 @@ export class TicketRepository {
     input: OpenTicketInput,
     scopes: readonly string[],
   ): Promise<OpenTicketResult | OpenTicketSilenced> {
-    const now = this.#clock();
-    const nowIso = new Date(now).toISOString();
-    const detectedAt = normaliseIso(input.detectedAt ?? nowIso, 'detectedAt');
-    const day = detectedAt.slice(0, 10).replaceAll('-', '');
-    let ticketId = formatTicketId(day, this.#numbers.next(day, now));
-    let breakerScopes = [...new Set(input.breakerScopes ?? [])];
-    const silenceScopes = [...new Set(scopes)];
-    let capSlot = input.capSlot;
-    let queued = false;
-
-    const {
-      audit: auditInput,
-      status = 'open',
-      detectedAt: _detectedAt,
-      attempts,
-      clusterClaim,
-      breakerScopes: _breakerScopes,
-      aliasKeys = [],
-      capSlot: _capSlot,
-      ...fields
-    } = input;
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const ticket: Ticket = compact({
-        ...fields,
-        ...(queued ? { recoveryStatus: QUEUED, queuedAt: nowIso } : {}),
-        ...(clusterClaim?.mode === 'take' ? { clusterClaim: clusterClaim.scope } : {}),
-        ...(aliasKeys.length > 0 ? { incidentAliases: aliasKeys } : {}),
-        ticketId,
-        status,
-        detectedAt,
-        attempts: attempts ?? 0,
-        createdAt: nowIso,
-        updatedAt: nowIso,
-        version: 1,
-      });
-      const audit = auditEntry(ticketId, nowIso, {
-        event: auditInput?.event ?? 'ticket_opened',
-        actor: auditInput?.actor ?? input.source,
-        details: auditInput?.details ?? { incidentKey: input.incidentKey, errorType: input.errorType },
-      });
-      const pointer = {
-        ticketId,
-        ticketStatus: ticket.status,
-        recoveryStatus: ticket.recoveryStatus,
-        createdAt: nowIso,
-        seen: new Set([seenMark(input.source, input.incidentKey)]),
-      };
-      const items: TransactItems = [
-        {
-          Put: {
-            TableName: this.#tableName,
-            Item: { ...incidentKeyOf(input.incidentKey), incidentKey: input.incidentKey, ...pointer },
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        },
-      ];
-      for (const alias of aliasKeys) {
-        items.push({
-          Put: {
-            TableName: this.#tableName,
-            Item: { ...incidentKeyOf(alias), incidentKey: alias, aliasOf: input.incidentKey, ...pointer },
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        });
-      }
-      const claimAt = clusterClaim === undefined ? -1 : items.length;
-      if (clusterClaim?.mode === 'take') {
-        items.push({
-          Put: {
-            TableName: this.#tableName,
-            Item: { ...claimKey(clusterClaim.scope), scope: clusterClaim.scope, ...pointer },
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        });
-      } else if (clusterClaim?.mode === 'check') {
-        items.push({
-          ConditionCheck: {
-            TableName: this.#tableName,
-            Key: claimKey(clusterClaim.scope),
-            ConditionExpression: 'attribute_not_exists(pk)',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          },
-        });
-      }
-      const ticketAt = items.length;
-      items.push(
-        {
-          Put: {
-            TableName: this.#tableName,
-            Item: this.#ticketItem(ticket),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        { Put: { TableName: this.#tableName, Item: this.#auditItem(audit, now) } },
-      );
-      if (isMarked(ticket)) items.push({ Put: { TableName: this.#tableName, Item: markerItem(ticket) } });
-      const breakersAt = items.length;
-      for (const scope of breakerScopes) {
-        items.push({
-          ConditionCheck: {
-            TableName: this.#tableName,
-            Key: breakerKey(scope),
-            ConditionExpression: 'attribute_not_exists(pk) OR #state = :closed',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':closed': 'closed' },
-          },
-        });
-      }
-      const silencesAt = items.length;
-      for (const scope of silenceScopes) {
-        items.push({
-          ConditionCheck: {
-            TableName: this.#tableName,
-            Key: silenceMarkerKey(scope),
-            ...silenceClearCondition(this.#clock()),
-          },
-        });
-      }
-      const capAt = capSlot === undefined ? -1 : items.length;
-      if (capSlot !== undefined)
-        items.push(acquireSlotItem(this.#tableName, capSlot, ticketId, executionNameFor(ticketId), now));
-
-      try {
-        await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
-        return { outcome: 'created', ticket, breakersClosed: breakerScopes.length > 0 };
-      } catch (error) {
-        const reasons = cancellationReasons(error);
-        if (reasons === undefined) throw error;
-        const failed = (index: number) => index >= 0 && reasons[index]?.Code === 'ConditionalCheckFailed';
-        const known = aliasKeys.findIndex((_alias, i) => failed(i + 1)) + 1;
-        const mark = seenMark(input.source, input.incidentKey);
-        if (failed(0) || known > 0) {
-          const key = incidentKeyOf(known > 0 ? (aliasKeys[known - 1] as string) : input.incidentKey);
-          return duplicateOf(reasons[known]?.Item, 'incident', input.incidentKey, { key, mark });
-        }
-        if (failed(claimAt)) {
-          const key = claimKey(clusterClaim?.scope as string);
-          return duplicateOf(reasons[claimAt]?.Item, 'claim', input.incidentKey, { key, mark });
-        }
-        if (failed(ticketAt)) {
-          // The number was taken in the same millisecond by another process: take the next one.
-          ticketId = formatTicketId(day, this.#numbers.next(day, this.#clock()));
-          continue;
-        }
-        const silenced = silenceScopes.findIndex((_scope, i) => failed(silencesAt + i));
-        if (silenced >= 0) return { outcome: 'silenced', scope: silenceScopes[silenced] ?? '' };
-        if (failed(capAt)) {
-          // The workspace's cap is reached: the ticket waits queued; breakers are asked when it leaves.
-          capSlot = undefined;
-          queued = true;
-          breakerScopes = [];
-          continue;
-        }
-        if (
-          reasons.slice(breakersAt, silencesAt).some((reason) => reason.Code === 'ConditionalCheckFailed')
-        ) {
-          // A breaker is open or half-open: open the ticket without the checks; the caller decides.
-          breakerScopes = [];
-          continue;
-        }
-        if (!reasons.some((reason) => reason.Code === 'TransactionConflict')) throw error;
-        // A concurrent transaction on the same incident or cluster is in flight; it has probably won.
-        await sleep(backoffMs(attempt));
-      }
-    }
-    throw new TicketConflictError(
-      ticketId,
-      `could not open a ticket for ${input.incidentKey} under contention`,
-    );
+    return openTicket(this.#table, input, scopes);
   }
 
   /**
@@ -321,47 +113,7 @@ export class TicketRepository {
    * is not re-created: the occurrence is recorded without the mark.
    */
   async recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void> {
-    const now = this.#clock();
-    const entry = auditEntry(ticketId, new Date(now).toISOString(), event);
-    const items: TransactItems = [
-      {
-        Update: {
-          TableName: this.#tableName,
-          Key: { pk: ticketPk(ticketId), sk: OCCURRENCES_SK },
-          UpdateExpression: 'ADD #count :one SET #last = :at, #ticketId = :id',
-          ExpressionAttributeNames: { '#count': 'count', '#last': 'lastAt', '#ticketId': 'ticketId' },
-          ExpressionAttributeValues: { ':one': 1, ':at': entry.at, ':id': ticketId },
-        },
-      },
-      { Put: { TableName: this.#tableName, Item: this.#auditItem(entry, now) } },
-    ];
-    const marked: TransactItems =
-      news === undefined
-        ? []
-        : [
-            {
-              Update: {
-                TableName: this.#tableName,
-                Key: news.key,
-                UpdateExpression: 'ADD #seen :mark',
-                ConditionExpression:
-                  '#ticketId = :id AND (attribute_not_exists(#seen) OR size(#seen) < :most)',
-                ExpressionAttributeNames: { '#seen': 'seen', '#ticketId': 'ticketId' },
-                ExpressionAttributeValues: {
-                  ':mark': new Set([news.mark]),
-                  ':id': ticketId,
-                  ':most': MAX_SEEN,
-                },
-              },
-            },
-          ];
-    try {
-      await this.#client.send(new TransactWriteCommand({ TransactItems: [...items, ...marked] }));
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (marked.length === 0 || reasons?.[items.length]?.Code !== 'ConditionalCheckFailed') throw error;
-      await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
-    }
+    return recordOccurrence(this.#table, ticketId, event, news);
   }
 
   /**
@@ -371,8 +123,9 @@ export class TicketRepository {
    * sets `resolvedAt`/`resolutionSeconds` (again when an escalated ticket is closed).
    */
   async transition(ticketId: string, input: TransitionInput): Promise<TransitionResult> {
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const current = await this.#readTicket(ticketId);
+    const table = this.#table;
+    for (let attempt = 1; attempt <= table.maxAttempts; attempt++) {
+      const current = await reads.readTicket(table, ticketId);
       if (current === undefined) throw new TicketNotFoundError(ticketId);
       if (input.expectedVersion !== undefined && current.version !== input.expectedVersion) {
         throw new TicketConflictError(
@@ -380,54 +133,18 @@ export class TicketRepository {
           `expected version ${input.expectedVersion}, found ${current.version}`,
         );
       }
-      if (!input.from.includes(current.status) || !TICKET_LIFECYCLE[current.status].includes(input.to)) {
-        const allowed = input.from.filter((status) => TICKET_LIFECYCLE[status].includes(input.to));
-        throw new TicketStateError(ticketId, current.status, input.to, allowed);
-      }
+      checkTransition(current, input.from, input.to);
 
-      const now = this.#clock();
+      const now = table.clock();
       const nowIso = new Date(now).toISOString();
       const next = nextTicket(current, input.to, input.patch ?? {}, now);
       const audit = auditEntry(ticketId, nowIso, {
         ...input.audit,
         details: { ...input.audit.details, fromStatus: current.status, toStatus: input.to },
       });
-      const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
-        {
-          Put: {
-            TableName: this.#tableName,
-            Item: this.#ticketItem(next),
-            ConditionExpression: '#version = :version AND #status = :status',
-            ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
-            ExpressionAttributeValues: { ':version': current.version, ':status': current.status },
-          },
-        },
-        { Put: { TableName: this.#tableName, Item: this.#auditItem(audit, now) } },
-      ];
-      const markedBefore = isMarked(current) ? markerKey(current) : undefined;
-      const markedAfter = isMarked(next) ? markerKey(next) : undefined;
-      if (markedBefore?.pk !== markedAfter?.pk || markedBefore?.sk !== markedAfter?.sk) {
-        if (markedBefore !== undefined)
-          items.push({ Delete: { TableName: this.#tableName, Key: markedBefore } });
-        if (markedAfter !== undefined)
-          items.push({ Put: { TableName: this.#tableName, Item: markerItem(next) } });
-      }
-      items.push(...this.#pointerUpdates(current, next));
-      const capAt = input.capSlot === undefined ? -1 : items.length;
-      if (input.capSlot !== undefined) {
-        items.push(
-          acquireSlotItem(
-            this.#tableName,
-            input.capSlot,
-            ticketId,
-            executionNameFor(ticketId, next.retries),
-            now,
-          ),
-        );
-      }
-
+      const { items, capAt } = transitionItems(table, current, next, audit, input.capSlot, now);
       try {
-        await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
+        await table.client.send(new TransactWriteCommand({ TransactItems: items }));
         return { ticket: next, previousStatus: current.status, audit };
       } catch (error) {
         const codes = cancellationCodes(error);
@@ -451,26 +168,27 @@ export class TicketRepository {
     }
     throw new TicketConflictError(
       ticketId,
-      `kept changing during ${this.#maxAttempts} attempts to update it`,
+      `kept changing during ${table.maxAttempts} attempts to update it`,
     );
   }
 
   /** Appends one audit entry to an existing ticket. */
   async appendAudit(ticketId: string, event: AuditEvent): Promise<AuditEntry> {
-    const now = this.#clock();
+    const table = this.#table;
+    const now = table.clock();
     const entry = auditEntry(ticketId, new Date(now).toISOString(), event);
     try {
-      await this.#client.send(
+      await table.client.send(
         new TransactWriteCommand({
           TransactItems: [
             {
               ConditionCheck: {
-                TableName: this.#tableName,
+                TableName: table.tableName,
                 Key: ticketKey(ticketId),
                 ConditionExpression: 'attribute_exists(pk)',
               },
             },
-            { Put: { TableName: this.#tableName, Item: this.#auditItem(entry, now) } },
+            { Put: { TableName: table.tableName, Item: auditItem(table, entry, now) } },
           ],
         }),
       );
@@ -483,39 +201,12 @@ export class TicketRepository {
 
   /** The ticket and its audit trail, oldest entry first, or undefined if there is no such ticket. */
   async getTicket(ticketId: string): Promise<TicketWithAudit | undefined> {
-    let ticket: Ticket | undefined;
-    const audit: AuditEntry[] = [];
-    let occurrences: TicketWithAudit['occurrences'] = { count: 0 };
-    const items = await queryAll(this.#client, {
-      TableName: this.#tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': ticketPk(ticketId) },
-      ConsistentRead: true,
-    });
-    for (const item of items) {
-      if (item.sk === TICKET_SK) ticket = withoutKeys(item) as unknown as Ticket;
-      else if (item.sk === OCCURRENCES_SK)
-        occurrences = compact({ count: Number(item.count), lastAt: item.lastAt as string | undefined });
-      else if (String(item.sk).startsWith('AUDIT#')) audit.push(withoutKeys(item) as unknown as AuditEntry);
-    }
-    return ticket === undefined ? undefined : { ticket, audit, occurrences };
+    return reads.getTicket(this.#table, ticketId);
   }
 
   /** Tickets in `status`, oldest detection first (eventually consistent: it reads the index). */
   async listByStatus(status: TicketStatus, limit = 50, cursor?: string): Promise<TicketPage> {
-    const page = await this.#client.send(
-      new QueryCommand({
-        TableName: this.#tableName,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': statusPk(status) },
-        Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor),
-      }),
-    );
-    const tickets = (page.Items ?? []).map((item) => withoutKeys(item) as unknown as Ticket);
-    const next = encodeCursor(page.LastEvaluatedKey);
-    return next === undefined ? { tickets } : { tickets, cursor: next };
+    return reads.listByStatus(this.#table, status, limit, cursor);
   }
 
   /**
@@ -531,239 +222,47 @@ export class TicketRepository {
    * oldest detection first: one Query on the marker partition, then one consistent BatchGet.
    */
   async listMarked(recoveryStatus: string, limit = 50, cursor?: string): Promise<TicketPage> {
-    if (!MARKED_RECOVERY_STATUSES.includes(recoveryStatus))
-      throw new RangeError(`${recoveryStatus} is not a marked recovery status`);
-    const page = await this.#client.send(
-      new QueryCommand({
-        TableName: this.#tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': reconcilePk(recoveryStatus) },
-        ConsistentRead: true,
-        Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor),
-      }),
-    );
-    const ids = (page.Items ?? []).map((item) => String(item.ticketId));
-    const byId = await this.#batchGetTickets(ids);
-    const tickets = ids
-      .map((id) => byId.get(id))
-      .filter(
-        (ticket): ticket is Ticket =>
-          ticket !== undefined && isMarked(ticket) && ticket.recoveryStatus === recoveryStatus,
-      );
-    const next = encodeCursor(page.LastEvaluatedKey);
-    return next === undefined ? { tickets } : { tickets, cursor: next };
-  }
-
-  async #batchGetTickets(ids: readonly string[]): Promise<Map<string, Ticket>> {
-    const found = new Map<string, Ticket>();
-    // BatchGetItem takes at most 100 keys.
-    for (let start = 0; start < ids.length; start += 100) {
-      let keys: Record<string, unknown>[] = ids.slice(start, start + 100).map(ticketKey);
-      for (let attempt = 1; keys.length > 0; attempt++) {
-        if (attempt > this.#maxAttempts)
-          throw new Error(`could not read ${keys.length} tickets: DynamoDB kept them unprocessed`);
-        const result = await this.#client.send(
-          new BatchGetCommand({ RequestItems: { [this.#tableName]: { Keys: keys, ConsistentRead: true } } }),
-        );
-        for (const item of result.Responses?.[this.#tableName] ?? []) {
-          const ticket = withoutKeys(item) as unknown as Ticket;
-          found.set(ticket.ticketId, ticket);
-        }
-        keys = result.UnprocessedKeys?.[this.#tableName]?.Keys ?? [];
-        if (keys.length > 0) await sleep(backoffMs(attempt));
-      }
-    }
-    return found;
-  }
-
-  async #readTicket(ticketId: string): Promise<Ticket | undefined> {
-    const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: ticketKey(ticketId), ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as Ticket);
-  }
-
-  /**
-   * Keeps the items that point at the ticket in step with it, in the transition's own write: the
-   * incident item and the cluster claim mirror its status (a duplicate answers from them without a
-   * read), and the claim is deleted when the ticket is resolved — whoever resolves it (workflow close
-   * or escalation, reconciler, intake, operator) — so the cluster's next failure opens a new ticket.
-   */
-  #pointerUpdates(current: Ticket, next: Ticket): TransactItems {
-    if (current.status === next.status && current.recoveryStatus === next.recoveryStatus) return [];
-    const mirror = (key: { pk: string; sk: string }) => ({
-      Update: {
-        TableName: this.#tableName,
-        Key: key,
-        UpdateExpression: 'SET #ticketStatus = :status, #recoveryStatus = :recoveryStatus',
-        ConditionExpression: '#ticketId = :ticketId',
-        ExpressionAttributeNames: {
-          '#ticketStatus': 'ticketStatus',
-          '#recoveryStatus': 'recoveryStatus',
-          '#ticketId': 'ticketId',
-        },
-        ExpressionAttributeValues: {
-          ':status': next.status,
-          ':recoveryStatus': next.recoveryStatus,
-          ':ticketId': next.ticketId,
-        },
-      },
-    });
-    const items: TransactItems = [current.incidentKey, ...(current.incidentAliases ?? [])].map((key) =>
-      mirror(incidentKeyOf(key)),
-    );
-    const claim = current.clusterClaim;
-    if (
-      claim !== undefined &&
-      RESOLVED_STATUSES.includes(current.status) &&
-      !RESOLVED_STATUSES.includes(next.status)
-    ) {
-      // An operator re-opened the ticket (`rca retry`): it takes its cluster's claim again, unless
-      // another ticket holds it now.
-      items.push({
-        Put: {
-          TableName: this.#tableName,
-          Item: {
-            ...claimKey(claim),
-            scope: claim,
-            ticketId: next.ticketId,
-            ticketStatus: next.status,
-            recoveryStatus: next.recoveryStatus,
-            createdAt: next.updatedAt,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      });
-    } else if (claim !== undefined && !RESOLVED_STATUSES.includes(current.status)) {
-      if (RESOLVED_STATUSES.includes(next.status)) {
-        items.push({
-          Delete: {
-            TableName: this.#tableName,
-            Key: claimKey(claim),
-            ConditionExpression: 'attribute_not_exists(pk) OR #ticketId = :ticketId',
-            ExpressionAttributeNames: { '#ticketId': 'ticketId' },
-            ExpressionAttributeValues: { ':ticketId': current.ticketId },
-          },
-        });
-      } else {
-        items.push(mirror(claimKey(claim)));
-      }
-    }
-    return items;
-  }
-
-  #ticketItem(ticket: Ticket): Record<string, unknown> {
-    return {
-      ...ticket,
-      ...ticketKey(ticket.ticketId),
-      gsi1pk: statusPk(ticket.status),
-      gsi1sk: `${ticket.detectedAt}#${ticket.ticketId}`,
-    };
-  }
-
-  #auditItem(entry: AuditEntry, nowMs: number): Record<string, unknown> {
-    return {
-      ...entry,
-      pk: ticketPk(entry.ticketId),
-      sk: `AUDIT#${entry.at}#${uniqueSuffix()}`,
-      expires_at: Math.floor(nowMs / 1000) + this.#auditRetentionSeconds,
-    };
+    return reads.listMarked(this.#table, recoveryStatus, limit, cursor);
   }
 }
-
-type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
-
-/** What a pointer's `seen` set records: this source has told about this incident. */
-function seenMark(source: string, incidentKey: string): string {
-  return `${source}|${incidentKey}`;
-}
-
-/** Marks kept per pointer item; past it, further news is still recorded, every time. */
-const MAX_SEEN = 50;
-
-function duplicateOf(
-  item: Record<string, unknown> | undefined,
-  via: 'incident' | 'claim',
-  incidentKey: string,
-  news: OccurrenceMark,
-): OpenTicketResult {
-  const ticketId = attributeString(item?.ticketId);
-  if (ticketId === undefined) {
-    throw new TicketConflictError('(unknown)', `the ${via} item of ${incidentKey} names no ticket`);
-  }
-  const status = attributeString(item?.ticketStatus) as TicketStatus | undefined;
-  const recoveryStatus = attributeString(item?.recoveryStatus);
-  const known = attributeStrings(item?.seen).includes(news.mark);
-  return {
-    outcome: 'duplicate',
-    via,
-    ticket: compact({ ticketId, status, recoveryStatus }),
-    ...(known ? {} : { news }),
-  };
-}
-
-/** A string-set attribute of a cancellation reason's item: marshalled (`{SS: [...]}`) or a Set. */
-function attributeStrings(value: unknown): string[] {
-  if (value instanceof Set) return [...value].filter((v): v is string => typeof v === 'string');
-  const ss = (value as { SS?: unknown } | undefined)?.SS;
-  return Array.isArray(ss) ? ss.filter((v): v is string => typeof v === 'string') : [];
-}
-
-/** A string attribute of a cancellation reason's item: marshalled (`{S: ...}`) or already plain. */
-function attributeString(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  const s = (value as { S?: unknown } | undefined)?.S;
-  return typeof s === 'string' ? s : undefined;
-}
-
-function incidentKeyOf(incidentKey: string): { pk: string; sk: string } {
-  return { pk: incidentPk(incidentKey), sk: INCIDENT_SK };
-}
-
-/** The claim item of a cluster (`<workspace>#<cluster>`): present while an incident about it is open. */
-export function claimKey(scope: string): { pk: string; sk: string } {
-  return { pk: `CLUSTER#${scope}`, sk: CLAIM_SK };
-}
-
-let auditSequence = 0;
 
 /**
- * Orders entries written in the same millisecond by this process, and keeps entries from other
- * processes in the same millisecond apart.
+ * A transition's write: the ticket (conditional on the version and status read), its audit entry, the
+ * reconciler marker moved with the recovery status, the pointers kept in step and, with `capSlot`, a
+ * slot of the cap taken (`capAt`: its index, -1 without one).
  */
-function uniqueSuffix(): string {
-  auditSequence = (auditSequence + 1) % 0x1_0000_0000;
-  return `${auditSequence.toString(16).padStart(8, '0')}${randomBytes(4).toString('hex')}`;
-}
-
-function markerKey(ticket: Ticket): { pk: string; sk: string } {
-  return { pk: reconcilePk(ticket.recoveryStatus), sk: `${ticket.detectedAt}#${ticket.ticketId}` };
-}
-
-function markerItem(ticket: Ticket): Record<string, unknown> {
-  return { ...markerKey(ticket), ticketId: ticket.ticketId, detectedAt: ticket.detectedAt };
-}
-
-function ticketPk(ticketId: string): string {
-  return `TICKET#${ticketId}`;
-}
-
-function ticketKey(ticketId: string): { pk: string; sk: string } {
-  return { pk: ticketPk(ticketId), sk: TICKET_SK };
-}
-
-function incidentPk(incidentKey: string): string {
-  return `INCIDENT#${incidentKey}`;
-}
-
-function statusPk(status: TicketStatus): string {
-  return `STATUS#${status}`;
-}
-
-function normaliseIso(value: string, field: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms))
-    throw new RangeError(`${field} must be an ISO timestamp, got ${JSON.stringify(value)}`);
-  return new Date(ms).toISOString();
+function transitionItems(
+  table: TicketTable,
+  current: Ticket,
+  next: Ticket,
+  audit: AuditEntry,
+  capSlot: SlotRequest | undefined,
+  now: number,
+): { readonly items: TransactItems; readonly capAt: number } {
+  const { tableName } = table;
+  const items: TransactItems = [
+    {
+      Put: {
+        TableName: tableName,
+        Item: ticketItem(next),
+        ConditionExpression: '#version = :version AND #status = :status',
+        ExpressionAttributeNames: { '#version': 'version', '#status': 'status' },
+        ExpressionAttributeValues: { ':version': current.version, ':status': current.status },
+      },
+    },
+    { Put: { TableName: tableName, Item: auditItem(table, audit, now) } },
+  ];
+  const markedBefore = isMarked(current) ? markerKey(current) : undefined;
+  const markedAfter = isMarked(next) ? markerKey(next) : undefined;
+  if (markedBefore?.pk !== markedAfter?.pk || markedBefore?.sk !== markedAfter?.sk) {
+    if (markedBefore !== undefined) items.push({ Delete: { TableName: tableName, Key: markedBefore } });
+    if (markedAfter !== undefined) items.push({ Put: { TableName: tableName, Item: markerItem(next) } });
+  }
+  items.push(...pointerUpdates(tableName, current, next));
+  const capAt = capSlot === undefined ? -1 : items.length;
+  if (capSlot !== undefined) {
+    const executionName = executionNameFor(next.ticketId, next.retries);
+    items.push(acquireSlotItem(tableName, capSlot, next.ticketId, executionName, now));
+  }
+  return { items, capAt };
 }
