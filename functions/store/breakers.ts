@@ -9,14 +9,8 @@ import type {
   BreakerTransition,
 } from '../core/breaker.ts';
 import * as logic from '../core/breaker.ts';
-import {
-  backoffMs,
-  cancellationCodes,
-  type DocumentClient,
-  isConditionalCheckFailed,
-  queryAll,
-  withoutKeys,
-} from './dynamo.ts';
+import { backoffMs, cancellationCodes, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
+import { type RepositoryOptions, retentionSeconds, TableRepository } from './repository.ts';
 
 /** What a breaker operation did. `transition: 'opened'` is the seed's "Circuit breaker opened" alert. */
 export interface BreakerResult {
@@ -55,11 +49,7 @@ export class BreakerContentionError extends Error {
   }
 }
 
-export interface BreakerRepositoryOptions {
-  readonly client: DocumentClient;
-  readonly tableName: string;
-  /** @default Date.now */
-  readonly clock?: () => number;
+export interface BreakerRepositoryOptions extends RepositoryOptions {
   /** @default DEFAULT_BREAKER_CONFIG */
   readonly config?: Partial<BreakerConfig>;
   /** Read-decide-write rounds before giving up under contention. @default 40 */
@@ -86,21 +76,16 @@ const HISTORY_PK = 'BREAKER_HISTORY';
  * Every change is a read, a pure decision (`functions/core/breaker.ts`) and a Put conditional on the
  * version read, retried on conflict — so concurrent writers never lose an update.
  */
-export class BreakerRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
+export class BreakerRepository extends TableRepository {
   readonly #config: BreakerConfig;
   readonly #maxAttempts: number;
   readonly #historyRetentionSeconds: number;
 
   constructor(options: BreakerRepositoryOptions) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
+    super(options);
     this.#config = logic.resolveBreakerConfig(options.config);
     this.#maxAttempts = options.maxAttempts ?? 40;
-    this.#historyRetentionSeconds = Math.round((options.historyRetentionDays ?? 90) * 86_400);
+    this.#historyRetentionSeconds = retentionSeconds(options.historyRetentionDays);
   }
 
   get config(): BreakerConfig {
@@ -109,17 +94,17 @@ export class BreakerRepository {
 
   /** The stored breaker, or undefined if the scope never had one (it behaves as closed). */
   async get(scope: string): Promise<Breaker | undefined> {
-    const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: breakerKey(scope), ConsistentRead: true }),
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: breakerKey(scope), ConsistentRead: true }),
     );
     return Item === undefined ? undefined : (withoutKeys(Item) as unknown as Breaker);
   }
 
   /** Breakers currently in `state` (for dashboards and the operator CLI). */
   async listByState(state: BreakerState, limit = 100): Promise<Breaker[]> {
-    const { Items = [] } = await this.#client.send(
+    const { Items = [] } = await this.client.send(
       new QueryCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :pk',
         ExpressionAttributeValues: { ':pk': `BREAKERS#${state}` },
@@ -135,9 +120,9 @@ export class BreakerRepository {
    */
   async openedSince(sinceIso: string, limit = 1000): Promise<BreakerOpening[]> {
     const items = await queryAll(
-      this.#client,
+      this.client,
       {
-        TableName: this.#tableName,
+        TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND sk >= :since',
         ExpressionAttributeValues: { ':pk': HISTORY_PK, ':since': sinceIso },
       },
@@ -147,7 +132,7 @@ export class BreakerRepository {
   }
 
   /** May a recovery for `ticketId` proceed? Moving an expired open breaker to half-open claims its probe. */
-  async acquire(scope: string, ticketId: string, now = this.#clock()): Promise<AcquireResult> {
+  async acquire(scope: string, ticketId: string, now = this.clock()): Promise<AcquireResult> {
     const step = await this.#mutate(scope, now, (breaker) =>
       logic.acquire(breaker, ticketId, now, this.#config),
     );
@@ -155,18 +140,18 @@ export class BreakerRepository {
   }
 
   /** Gives back the probe `ticketId` claimed, when it will not run after all. */
-  async release(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+  async release(scope: string, ticketId: string, now = this.clock()): Promise<BreakerResult> {
     return result(scope, await this.#mutate(scope, now, (breaker) => logic.release(breaker, ticketId, now)));
   }
 
-  async recordSuccess(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+  async recordSuccess(scope: string, ticketId: string, now = this.clock()): Promise<BreakerResult> {
     return result(
       scope,
       await this.#mutate(scope, now, (breaker) => logic.recordSuccess(breaker, ticketId, now)),
     );
   }
 
-  async recordFailure(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+  async recordFailure(scope: string, ticketId: string, now = this.clock()): Promise<BreakerResult> {
     return result(
       scope,
       await this.#mutate(scope, now, (breaker) => logic.recordFailure(breaker, ticketId, now, this.#config)),
@@ -174,19 +159,14 @@ export class BreakerRepository {
   }
 
   /** Opens the breaker by hand (maintenance); without `until` (epoch ms) it stays open until closed by hand. */
-  async forceOpen(
-    scope: string,
-    reason: string,
-    until?: number,
-    now = this.#clock(),
-  ): Promise<BreakerResult> {
+  async forceOpen(scope: string, reason: string, until?: number, now = this.clock()): Promise<BreakerResult> {
     return result(
       scope,
       await this.#mutate(scope, now, (breaker) => logic.forceOpen(breaker, reason, now, until)),
     );
   }
 
-  async forceClose(scope: string, reason: string, now = this.#clock()): Promise<BreakerResult> {
+  async forceClose(scope: string, reason: string, now = this.clock()): Promise<BreakerResult> {
     return result(scope, await this.#mutate(scope, now, (breaker) => logic.forceClose(breaker, reason, now)));
   }
 
@@ -198,7 +178,7 @@ export class BreakerRepository {
   async acquireAll(
     scopes: readonly string[],
     ticketId: string,
-    now = this.#clock(),
+    now = this.clock(),
   ): Promise<AcquireAllResult> {
     const unique = [...new Set(scopes)];
     const current = await Promise.all(
@@ -246,7 +226,7 @@ export class BreakerRepository {
       const step = decide(stored ?? logic.newBreaker(scope, now));
       if (!step.changed) return step;
       const put = {
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Item: {
           ...step.breaker,
           ...breakerKey(scope),
@@ -264,16 +244,16 @@ export class BreakerRepository {
       try {
         // An opening is rare and goes into the history in the same write; anything else is one Put.
         if (step.transition === 'opened') {
-          await this.#client.send(
+          await this.client.send(
             new TransactWriteCommand({
               TransactItems: [
                 { Put: put },
-                { Put: { TableName: this.#tableName, Item: this.#opening(step, now) } },
+                { Put: { TableName: this.tableName, Item: this.#opening(step, now) } },
               ],
             }),
           );
         } else {
-          await this.#client.send(new PutCommand(put));
+          await this.client.send(new PutCommand(put));
         }
         return step;
       } catch (error) {

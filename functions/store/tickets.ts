@@ -25,8 +25,9 @@ import {
   type TransitionInput,
   type TransitionResult,
 } from '../core/ticket.ts';
-import { backoffMs, cancellationCodes, cancellationReasons, type DocumentClient } from './dynamo.ts';
+import { backoffMs, cancellationCodes, cancellationReasons } from './dynamo.ts';
 import { acquireSlotItem } from './recovery-cap.ts';
+import { type RepositoryOptions, retentionSeconds } from './repository.ts';
 import {
   auditItem,
   markerItem,
@@ -40,11 +41,7 @@ import { openTicket } from './ticket-open.ts';
 import { pointerUpdates, recordOccurrence } from './ticket-pointers.ts';
 import * as reads from './ticket-reads.ts';
 
-export interface TicketRepositoryOptions {
-  readonly client: DocumentClient;
-  readonly tableName: string;
-  /** @default Date.now */
-  readonly clock?: () => number;
+export interface TicketRepositoryOptions extends RepositoryOptions {
   /** Audit items expire (DynamoDB TTL) this long after they were written. Tickets never expire. @default 90 */
   readonly auditRetentionDays?: number;
   /** Attempts of one write under transaction conflicts. @default 10 */
@@ -64,7 +61,7 @@ export class TicketRepository {
       client: options.client,
       tableName: options.tableName,
       clock: options.clock ?? Date.now,
-      auditRetentionSeconds: Math.round((options.auditRetentionDays ?? 90) * 24 * 3600),
+      auditRetentionSeconds: retentionSeconds(options.auditRetentionDays),
       maxAttempts: options.maxAttempts ?? 10,
       numbers: new TicketNumbers(),
     };

@@ -1,7 +1,8 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { compact } from '../core/json.ts';
 import type { WorkspaceEntry, WorkspaceEntryInput } from '../databricks/registry.ts';
-import { type DocumentClient, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
+import { isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import { TableRepository } from './repository.ts';
 
 const PK = 'WORKSPACES';
 const sk = (id: string) => `WORKSPACE#${id}`;
@@ -14,28 +15,10 @@ export class WorkspaceNotFoundError extends Error {
  * The workspace registry: one item per workspace in one partition (`WORKSPACES` / `WORKSPACE#<id>`),
  * so that the whole registry is one Query (100 workspaces are about 30 KB: one page).
  */
-export class WorkspaceRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
-
-  constructor(options: {
-    readonly client: DocumentClient;
-    readonly tableName: string;
-    readonly clock?: () => number;
-  }) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-  }
-
+export class WorkspaceRepository extends TableRepository {
   /** Every registered workspace, ordered by id. */
   async list(): Promise<WorkspaceEntry[]> {
-    const items = await queryAll(this.#client, {
-      TableName: this.#tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': PK },
-    });
+    const items = await this.readPartition(PK, { consistent: false });
     return items.map((item) => withoutKeys(item) as unknown as WorkspaceEntry);
   }
 
@@ -51,11 +34,11 @@ export class WorkspaceRepository {
     const stored: WorkspaceEntry = compact({
       ...entry,
       source: by.source,
-      updatedAt: new Date(this.#clock()).toISOString(),
+      updatedAt: new Date(this.clock()).toISOString(),
       updatedBy: by.actor,
     });
-    await this.#client.send(
-      new PutCommand({ TableName: this.#tableName, Item: { ...stored, pk: PK, sk: sk(entry.id) } }),
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...stored, pk: PK, sk: sk(entry.id) } }),
     );
     return stored;
   }
@@ -63,9 +46,9 @@ export class WorkspaceRepository {
   /** Removes a workspace and returns what it was; WorkspaceNotFoundError when there is none. */
   async remove(id: string): Promise<WorkspaceEntry> {
     try {
-      const { Attributes } = await this.#client.send(
+      const { Attributes } = await this.client.send(
         new DeleteCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: { pk: PK, sk: sk(id) },
           ConditionExpression: 'attribute_exists(pk)',
           ReturnValues: 'ALL_OLD',
