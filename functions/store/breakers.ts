@@ -9,7 +9,8 @@ import type {
   BreakerTransition,
 } from '../core/breaker.ts';
 import * as logic from '../core/breaker.ts';
-import { backoffMs, cancellationCodes, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { backoffMs, cancellationCodes, isConditionalCheckFailed, parseItem, queryAll } from './dynamo.ts';
 import { type RepositoryOptions, retentionSeconds, TableRepository } from './repository.ts';
 
 /** What a breaker operation did. `transition: 'opened'` is the seed's "Circuit breaker opened" alert. */
@@ -97,7 +98,7 @@ export class BreakerRepository extends TableRepository {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: breakerKey(scope), ConsistentRead: true }),
     );
-    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as Breaker);
+    return Item === undefined ? undefined : parseItem(BreakerItemSchema, Item, 'breaker');
   }
 
   /** Breakers currently in `state` (for dashboards and the operator CLI). */
@@ -111,7 +112,7 @@ export class BreakerRepository extends TableRepository {
         Limit: limit,
       }),
     );
-    return Items.map((item) => withoutKeys(item) as unknown as Breaker);
+    return Items.map((item) => parseItem(BreakerItemSchema, item, 'breaker'));
   }
 
   /**
@@ -128,7 +129,7 @@ export class BreakerRepository extends TableRepository {
       },
       limit,
     );
-    return items.map((item) => withoutKeys(item) as unknown as BreakerOpening);
+    return items.map((item) => parseItem(BreakerOpeningItemSchema, item, 'breaker history entry'));
   }
 
   /** May a recovery for `ticketId` proceed? Moving an expired open breaker to half-open claims its probe. */
@@ -298,3 +299,29 @@ function result(scope: string, step: BreakerStep): BreakerResult {
   };
   return step.transition === undefined ? base : { ...base, transition: step.transition };
 }
+
+const breakerShape = {
+  scope: z.string(),
+  state: z.enum(['closed', 'open', 'half_open']),
+  recentFailures: z.array(z.object({ ticketId: z.string(), at: z.number() })),
+  totalFailures: z.number(),
+  openedAt: z.optional(z.number()),
+  openUntil: z.optional(z.number()),
+  manual: z.optional(z.object({ reason: z.string(), at: z.number(), until: z.optional(z.number()) })),
+  probe: z.optional(z.object({ ticketId: z.string(), at: z.number() })),
+  reason: z.string(),
+  updatedAt: z.number(),
+  version: z.number(),
+} satisfies Record<keyof Breaker, z.ZodMiniType>;
+
+/** A stored breaker (loose: a field a newer writer added survives a read). */
+const BreakerItemSchema: z.ZodMiniType<Breaker> = z.looseObject(breakerShape);
+
+const openingShape = {
+  scope: z.string(),
+  at: z.string(),
+  reason: z.string(),
+  manual: z.boolean(),
+} satisfies Record<keyof BreakerOpening, z.ZodMiniType>;
+
+const BreakerOpeningItemSchema: z.ZodMiniType<BreakerOpening> = z.looseObject(openingShape);

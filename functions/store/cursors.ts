@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { isConditionalCheckFailed, parseItem } from './dynamo.ts';
 import { type RepositoryOptions, TableRepository } from './repository.ts';
 
 /** How far the poller has looked at a workspace. */
@@ -75,7 +76,7 @@ export class CursorRepository extends TableRepository {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: cursorKey(workspaceId), ConsistentRead: true }),
     );
-    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as PollCursor);
+    return Item === undefined ? undefined : parseItem(PollCursorItemSchema, Item, 'poll cursor');
   }
 
   /**
@@ -172,3 +173,17 @@ export class CursorRepository extends TableRepository {
 function cursorKey(workspaceId: string): { pk: string; sk: string } {
   return { pk: `CURSOR#${workspaceId}`, sk: CURSOR_SK };
 }
+
+const cursorShape = {
+  workspaceId: z.string(),
+  polledUntil: z.number(),
+  updatedAt: z.string(),
+  details: z.optional(z.record(z.string(), z.unknown())),
+  // The poller's own record, written and read by the poller only: checked to be an object here.
+  memory: z.optional(
+    z.custom<PollMemory>((value) => typeof value === 'object' && value !== null && !Array.isArray(value)),
+  ),
+} satisfies Record<keyof PollCursor, z.ZodMiniType>;
+
+/** A stored cursor (loose: a field a newer writer added survives a read). */
+const PollCursorItemSchema: z.ZodMiniType<PollCursor> = z.looseObject(cursorShape);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { withoutKeys } from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { parseItem } from './dynamo.ts';
 import {
   type RepositoryOptions,
   type RetentionOptions,
@@ -60,6 +61,17 @@ export class OperationsLog extends TableRepository {
         Limit: limit,
       }),
     );
-    return Items.map((item) => withoutKeys(item) as unknown as OperationEntry);
+    return Items.map((item) => parseItem(OperationItemSchema, item, 'operations log entry'));
   }
 }
+
+const operationShape = {
+  at: z.string(),
+  event: z.string(),
+  actor: z.string(),
+  subject: z.string(),
+  details: z.optional(z.record(z.string(), z.unknown())),
+} satisfies Record<keyof OperationEntry, z.ZodMiniType>;
+
+/** A stored entry (loose: a field a newer writer added survives a read). */
+const OperationItemSchema: z.ZodMiniType<OperationEntry> = z.looseObject(operationShape);

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { compact } from '../core/json.ts';
 import { isActive, type Silence, type SilenceTarget, silenceScopeOf } from '../core/silence.ts';
-import { backoffMs, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { backoffMs, isConditionalCheckFailed, parseItem } from './dynamo.ts';
 import { TableRepository } from './repository.ts';
 
 const PK = 'SILENCE';
@@ -91,7 +92,7 @@ export class SilenceRepository extends TableRepository {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: silenceMarkerKey(scope), ConsistentRead: true }),
     );
-    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as SilenceMarker);
+    return Item === undefined ? undefined : parseItem(SilenceMarkerItemSchema, Item, 'silence marker');
   }
 
   /** until = max(until, the silence's): one conditional update, and a version bump when it is lower. */
@@ -184,7 +185,7 @@ export class SilenceRepository extends TableRepository {
   /** Every silence still stored (active and recently ended), newest end first. One Query. */
   async list(): Promise<Silence[]> {
     const items = await this.readPartition(PK, { consistent: true });
-    const silences = items.map((item) => withoutKeys(item) as unknown as Silence);
+    const silences = items.map((item) => parseItem(SilenceItemSchema, item, 'silence'));
     return silences.sort((a, b) => Date.parse(b.until) - Date.parse(a.until));
   }
 
@@ -213,7 +214,7 @@ export class SilenceRepository extends TableRepository {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const ended = withoutKeys(Attributes ?? {}) as unknown as Silence;
+      const ended = parseItem(SilenceItemSchema, Attributes ?? {}, 'silence');
       await this.#recomputeMarker(silenceScopeOf(ended));
       return ended;
     } catch (error) {
@@ -227,3 +228,29 @@ export class SilenceRepository extends TableRepository {
 function expiresAt(endMs: number): number {
   return Math.floor(endMs / 1000) + KEPT_AFTER_END_SECONDS;
 }
+
+const silenceShape = {
+  silenceId: z.string(),
+  reason: z.string(),
+  createdBy: z.string(),
+  startsAt: z.string(),
+  until: z.string(),
+  endedAt: z.optional(z.string()),
+  endedBy: z.optional(z.string()),
+  clusterId: z.optional(z.string()),
+  workspaceId: z.optional(z.string()),
+  errorType: z.optional(z.string()),
+} satisfies Record<keyof Silence, z.ZodMiniType>;
+
+/** A stored silence (loose: a field a newer writer added survives a read). */
+const SilenceItemSchema: z.ZodMiniType<Silence> = z.looseObject(silenceShape);
+
+const markerShape = {
+  scope: z.string(),
+  silenceId: z.string(),
+  reason: z.string(),
+  until: z.string(),
+  version: z.number(),
+} satisfies Record<keyof SilenceMarker, z.ZodMiniType>;
+
+const SilenceMarkerItemSchema: z.ZodMiniType<SilenceMarker> = z.looseObject(markerShape);

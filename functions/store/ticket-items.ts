@@ -23,7 +23,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry, Ticket, TicketNumbers, TicketStatus } from '../core/ticket.ts';
+import { ACTIONS, CATEGORIES, ERROR_TYPES } from '../core/error-types.ts';
+import { SIGNAL_SOURCES } from '../core/signal.ts';
+import {
+  type AuditEntry,
+  TICKET_STATUSES,
+  type Ticket,
+  type TicketNumbers,
+  type TicketStatus,
+} from '../core/ticket.ts';
+import * as z from '../core/zod.ts';
 import type { DocumentClient } from './dynamo.ts';
 
 export const TICKET_SK = 'TICKET';
@@ -105,3 +114,58 @@ function uniqueSuffix(): string {
   auditSequence = (auditSequence + 1) % 0x1_0000_0000;
   return `${auditSequence.toString(16).padStart(8, '0')}${randomBytes(4).toString('hex')}`;
 }
+
+const text = z.string();
+const optionalText = z.optional(z.string());
+const optionalNumber = z.optional(z.number());
+
+/** Every field of a stored ticket (`satisfies` fails the type check when `Ticket` gains one this lacks). */
+const ticketShape = {
+  ticketId: text,
+  incidentKey: text,
+  status: z.enum(TICKET_STATUSES),
+  recoveryStatus: text,
+  workspaceId: text,
+  clusterId: optionalText,
+  clusterName: optionalText,
+  jobId: optionalText,
+  runId: optionalText,
+  source: z.enum(SIGNAL_SOURCES),
+  errorType: z.enum(ERROR_TYPES),
+  category: z.enum(CATEGORIES),
+  action: z.enum(ACTIONS),
+  reason: text,
+  terminationCode: optionalText,
+  terminationType: optionalText,
+  detectedAt: text,
+  acknowledgedAt: optionalText,
+  resolvedAt: optionalText,
+  ackSeconds: optionalNumber,
+  resolutionSeconds: optionalNumber,
+  executionName: optionalText,
+  attempts: z.number(),
+  escalationReason: optionalText,
+  createdAt: text,
+  updatedAt: text,
+  version: z.number(),
+  clusterClaim: optionalText,
+  incidentAliases: z.optional(z.array(text)),
+  silenceId: optionalText,
+  retries: optionalNumber,
+  approvalDeadline: optionalText,
+  queuedAt: optionalText,
+  queuedSeconds: optionalNumber,
+} satisfies Record<keyof Ticket, z.ZodMiniType>;
+
+/** A stored ticket; loose, so a field a newer writer added survives a read by this one. */
+export const TicketItemSchema: z.ZodMiniType<Ticket> = z.looseObject(ticketShape);
+
+const auditShape = {
+  ticketId: text,
+  at: text,
+  event: text,
+  actor: text,
+  details: z.optional(z.record(z.string(), z.unknown())),
+} satisfies Record<keyof AuditEntry, z.ZodMiniType>;
+
+export const AuditItemSchema: z.ZodMiniType<AuditEntry> = z.looseObject(auditShape);

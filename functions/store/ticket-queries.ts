@@ -1,8 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { TICKET_STATUSES, type Ticket, type TicketStatus } from '../core/ticket.ts';
-import { queryAll, withoutKeys } from './dynamo.ts';
+import { parseItem, queryAll } from './dynamo.ts';
 import { TableRepository } from './repository.ts';
-import { claimKey } from './ticket-items.ts';
+import { claimKey, TicketItemSchema } from './ticket-items.ts';
 
 /**
  * Read-only ticket queries for operators: tickets detected since a time, by status, from the status
@@ -42,6 +42,6 @@ export class TicketQueries extends TableRepository {
       },
       limit,
     );
-    return items.map((item) => withoutKeys(item) as unknown as Ticket);
+    return items.map((item) => parseItem(TicketItemSchema, item, 'ticket'));
   }
 }

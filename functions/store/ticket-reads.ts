@@ -11,12 +11,14 @@ import {
   type TicketStatus,
   type TicketWithAudit,
 } from '../core/ticket.ts';
-import { backoffMs, decodeCursor, encodeCursor, queryAll, withoutKeys } from './dynamo.ts';
+import { backoffMs, decodeCursor, encodeCursor, parseItem, queryAll } from './dynamo.ts';
 import {
+  AuditItemSchema,
   OCCURRENCES_SK,
   reconcilePk,
   statusPk,
   TICKET_SK,
+  TicketItemSchema,
   type TicketTable,
   ticketKey,
   ticketPk,
@@ -34,10 +36,11 @@ export async function getTicket(table: TicketTable, ticketId: string): Promise<T
     ConsistentRead: true,
   });
   for (const item of items) {
-    if (item.sk === TICKET_SK) ticket = withoutKeys(item) as unknown as Ticket;
+    if (item.sk === TICKET_SK) ticket = parseItem(TicketItemSchema, item, 'ticket');
     else if (item.sk === OCCURRENCES_SK)
       occurrences = compact({ count: Number(item.count), lastAt: item.lastAt as string | undefined });
-    else if (String(item.sk).startsWith('AUDIT#')) audit.push(withoutKeys(item) as unknown as AuditEntry);
+    else if (String(item.sk).startsWith('AUDIT#'))
+      audit.push(parseItem(AuditItemSchema, item, 'audit entry'));
   }
   return ticket === undefined ? undefined : { ticket, audit, occurrences };
 }
@@ -59,7 +62,7 @@ export async function listByStatus(
       ExclusiveStartKey: decodeCursor(cursor),
     }),
   );
-  const tickets = (page.Items ?? []).map((item) => withoutKeys(item) as unknown as Ticket);
+  const tickets = (page.Items ?? []).map((item) => parseItem(TicketItemSchema, item, 'ticket'));
   const next = encodeCursor(page.LastEvaluatedKey);
   return next === undefined ? { tickets } : { tickets, cursor: next };
 }
@@ -110,7 +113,7 @@ async function batchGetTickets(table: TicketTable, ids: readonly string[]): Prom
         new BatchGetCommand({ RequestItems: { [table.tableName]: { Keys: keys, ConsistentRead: true } } }),
       );
       for (const item of result.Responses?.[table.tableName] ?? []) {
-        const ticket = withoutKeys(item) as unknown as Ticket;
+        const ticket = parseItem(TicketItemSchema, item, 'ticket');
         found.set(ticket.ticketId, ticket);
       }
       keys = result.UnprocessedKeys?.[table.tableName]?.Keys ?? [];
@@ -124,5 +127,5 @@ export async function readTicket(table: TicketTable, ticketId: string): Promise<
   const { Item } = await table.client.send(
     new GetCommand({ TableName: table.tableName, Key: ticketKey(ticketId), ConsistentRead: true }),
   );
-  return Item === undefined ? undefined : (withoutKeys(Item) as unknown as Ticket);
+  return Item === undefined ? undefined : parseItem(TicketItemSchema, Item, 'ticket');
 }

@@ -1,7 +1,12 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { compact } from '../core/json.ts';
-import type { WorkspaceEntry, WorkspaceEntryInput } from '../databricks/registry.ts';
-import { isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import {
+  type WorkspaceEntry,
+  type WorkspaceEntryInput,
+  WorkspaceEntryInputSchema,
+} from '../databricks/registry.ts';
+import { isConditionalCheckFailed, parseItem } from './dynamo.ts';
 import { TableRepository } from './repository.ts';
 
 const PK = 'WORKSPACES';
@@ -19,7 +24,7 @@ export class WorkspaceRepository extends TableRepository {
   /** Every registered workspace, ordered by id. */
   async list(): Promise<WorkspaceEntry[]> {
     const items = await this.readPartition(PK, { consistent: false });
-    return items.map((item) => withoutKeys(item) as unknown as WorkspaceEntry);
+    return items.map((item) => parseItem(WorkspaceItemSchema, item, 'workspace entry'));
   }
 
   async get(id: string): Promise<WorkspaceEntry | undefined> {
@@ -54,7 +59,7 @@ export class WorkspaceRepository extends TableRepository {
           ReturnValues: 'ALL_OLD',
         }),
       );
-      return withoutKeys(Attributes ?? {}) as unknown as WorkspaceEntry;
+      return parseItem(WorkspaceItemSchema, Attributes ?? {}, 'workspace entry');
     } catch (error) {
       if (isConditionalCheckFailed(error))
         throw new WorkspaceNotFoundError(`no workspace '${id}' is registered`);
@@ -67,3 +72,11 @@ export class WorkspaceRepository extends TableRepository {
 export function workspaceItemKey(id: string): { readonly pk: string; readonly sk: string } {
   return { pk: PK, sk: sk(id) };
 }
+
+/** A stored entry: what an operator registers, checked again, and where it came from. */
+const WorkspaceItemSchema: z.ZodMiniType<WorkspaceEntry> = z.looseObject({
+  ...WorkspaceEntryInputSchema.shape,
+  source: z.enum(['context', 'operator']),
+  updatedAt: z.optional(z.string()),
+  updatedBy: z.string(),
+} satisfies Record<keyof WorkspaceEntry, z.ZodMiniType>);
