@@ -95,12 +95,8 @@ let lastTicketId = '';
 const options = () => ({ client: table.documentClient, tableName: table.tableName, clock: () => T0 });
 const tickets = () => new TicketRepository(options());
 
-/** Edits the first item of a partition behind the repository's back, as a hand edit or a bad migration would. */
-async function corrupt(
-  item: { readonly pk: string; readonly sk?: string },
-  change: Pick<CorruptCase, 'set' | 'remove'>,
-): Promise<{ pk: string; sk: string }> {
-  const { pk } = item;
+/** Every item of a partition, as stored. */
+async function partition(pk: string): Promise<Record<string, unknown>[]> {
   const { Items = [] } = await table.documentClient.send(
     new QueryCommand({
       TableName: table.tableName,
@@ -109,6 +105,16 @@ async function corrupt(
       ConsistentRead: true,
     }),
   );
+  return Items;
+}
+
+/** Edits the first item of a partition behind the repository's back, as a hand edit or a bad migration would. */
+async function corrupt(
+  item: { readonly pk: string; readonly sk?: string },
+  change: Pick<CorruptCase, 'set' | 'remove'>,
+): Promise<{ pk: string; sk: string }> {
+  const { pk } = item;
+  const Items = await partition(pk);
   const sk = item.sk ?? String(Items[0]?.sk);
   const set = Object.entries(change.set ?? {});
   const clauses = [
@@ -166,14 +172,7 @@ describe('reading a corrupt item', () => {
   it('refuses a transition of a corrupt ticket and writes nothing', async () => {
     // Prepare
     const { pk } = await corrupt(await kinds.ticket.create(), { set: { attempts: 'many' } });
-    const before = await table.documentClient.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ConsistentRead: true,
-      }),
-    );
+    const before = await partition(pk);
 
     // Act
     const moved = tickets().transition(lastTicketId, {
@@ -184,14 +183,7 @@ describe('reading a corrupt item', () => {
 
     // Assess
     await expect(moved).rejects.toThrow(/is corrupt: attempts: /);
-    const after = await table.documentClient.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ConsistentRead: true,
-      }),
-    );
-    expect(after.Items).toEqual(before.Items);
+    const after = await partition(pk);
+    expect(after).toEqual(before);
   });
 });
