@@ -4,8 +4,10 @@
  * entry is unchanged. Replaces the `DATABRICKS_WORKSPACES` variable, which capped a deployment at
  * about 15 workspaces (4 KB of Lambda environment).
  */
+
+import type { CredentialAccess } from '../core/workspace.ts';
 import * as z from '../core/zod.ts';
-import { type CredentialAccess, syncWorkspaces, WorkspaceDirectory } from '../databricks/registry.ts';
+import { syncWorkspaces, WorkspaceDirectory } from '../databricks/registry.ts';
 import { type SecretsReader, WorkspaceClients } from '../databricks/workspaces.ts';
 import { WorkspaceRepository } from '../store/workspaces.ts';
 import { documentClient } from './aws-dynamodb.ts';

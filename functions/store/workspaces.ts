@@ -1,11 +1,11 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { compact } from '../core/json.ts';
-import * as z from '../core/zod.ts';
 import {
   type WorkspaceEntry,
   type WorkspaceEntryInput,
   WorkspaceEntryInputSchema,
-} from '../databricks/registry.ts';
+} from '../core/workspace.ts';
+import * as z from '../core/zod.ts';
 import { isConditionalCheckFailed, parseItem } from './dynamo.ts';
 import { TableRepository } from './repository.ts';
 
