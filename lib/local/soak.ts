@@ -16,6 +16,8 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
 import type { Ticket } from '../../functions/core/ticket.ts';
 import { DatabricksClient, patAuth } from '../../functions/databricks/index.ts';
+import { parseItem } from '../../functions/store/dynamo.ts';
+import { TicketItemSchema } from '../../functions/store/ticket-items.ts';
 import type { ScenarioInput } from '../simulator/index.ts';
 import { type LocalHost, startLocalHost } from './host.ts';
 
@@ -627,7 +629,8 @@ async function allTickets(host: LocalHost): Promise<Ticket[]> {
     const page = await host.documentClient.send(
       new ScanCommand({ TableName: host.tableName, ConsistentRead: true, ExclusiveStartKey: start }),
     );
-    for (const item of page.Items ?? []) if (item.sk === 'TICKET') items.push(item as unknown as Ticket);
+    for (const item of page.Items ?? [])
+      if (item.sk === 'TICKET') items.push(parseItem(TicketItemSchema, item, 'ticket'));
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;
