@@ -1,4 +1,6 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from '../core/zod.ts';
+import { parseItem } from './dynamo.ts';
 import { type RepositoryOptions, TableRepository } from './repository.ts';
 
 /**
@@ -63,10 +65,7 @@ export class RestoreRepository extends TableRepository {
         Limit: limit,
       }),
     );
-    return (page.Items ?? []).map((item) => {
-      const { pk: _pk, sk: _sk, ...rest } = item;
-      return rest as PendingRestore;
-    });
+    return (page.Items ?? []).map((item) => parseItem(PendingRestoreItemSchema, item, 'pending restore'));
   }
 
   async delete(restore: Pick<PendingRestore, 'workspaceId' | 'clusterId' | 'ticketId'>): Promise<void> {
@@ -80,3 +79,17 @@ function keyOf(restore: Pick<PendingRestore, 'workspaceId' | 'clusterId' | 'tick
 } {
   return { pk: `RESTORE#${restore.workspaceId}`, sk: `${restore.clusterId}#${restore.ticketId}` };
 }
+
+const configChange = z.object({ fields: z.array(z.string()), values: z.record(z.string(), z.unknown()) });
+
+const restoreShape = {
+  workspaceId: z.string(),
+  clusterId: z.string(),
+  ticketId: z.string(),
+  original: configChange,
+  fallback: z.optional(configChange),
+  createdAt: z.optional(z.string()),
+} satisfies Record<keyof PendingRestore, z.ZodMiniType>;
+
+/** A stored pending restore (loose: a field a newer writer added survives a read). */
+const PendingRestoreItemSchema: z.ZodMiniType<PendingRestore> = z.looseObject(restoreShape);

@@ -12,9 +12,9 @@ import {
   type OpenTicketInput,
   type OpenTicketResult,
   RESOLVED_STATUSES,
+  TICKET_STATUSES,
   type Ticket,
   TicketConflictError,
-  type TicketStatus,
 } from '../core/ticket.ts';
 import { cancellationReasons } from './dynamo.ts';
 import {
@@ -106,7 +106,8 @@ export function duplicateOf(
   if (ticketId === undefined) {
     throw new TicketConflictError('(unknown)', `the ${via} item of ${incidentKey} names no ticket`);
   }
-  const status = attributeString(item?.ticketStatus) as TicketStatus | undefined;
+  const stored = attributeString(item?.ticketStatus);
+  const status = TICKET_STATUSES.find((known) => known === stored);
   const recoveryStatus = attributeString(item?.recoveryStatus);
   const known = attributeStrings(item?.seen).includes(news.mark);
   return {

@@ -4,6 +4,7 @@ import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { CursorRepository } from '../../functions/store/cursors.ts';
 import { CorruptItemError } from '../../functions/store/dynamo.ts';
 import { OperationsLog } from '../../functions/store/operations-log.ts';
+import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import { WorkspaceRepository } from '../../functions/store/workspaces.ts';
@@ -82,6 +83,18 @@ const kinds = {
     },
     read: (n) => new CursorRepository(options()).get(`ws${n}`),
   },
+  restore: {
+    async create(n) {
+      await new RestoreRepository(options()).put({
+        workspaceId: `ws${n}`,
+        clusterId: 'c1',
+        ticketId: 'RCA-1',
+        original: { fields: ['node_type_id'], values: { node_type_id: 'i3.xlarge' } },
+      });
+      return { pk: `RESTORE#ws${n}` };
+    },
+    read: (n) => new RestoreRepository(options()).list(`ws${n}`),
+  },
   operation: {
     async create() {
       await new OperationsLog(options()).append({ event: 'breaker_opened', actor: 'operator', subject: 'x' });
@@ -120,7 +133,14 @@ async function corrupt(
   const clauses = [
     set.length > 0 ? `SET ${set.map((_entry, i) => `#s${i} = :s${i}`).join(', ')}` : '',
     (change.remove ?? []).length > 0
-      ? `REMOVE ${(change.remove ?? []).map((_, i) => `#r${i}`).join(', ')}`
+      ? `REMOVE ${(change.remove ?? [])
+          .map((path, i) =>
+            path
+              .split('.')
+              .map((_, j) => `#r${i}_${j}`)
+              .join('.'),
+          )
+          .join(', ')}`
       : '',
   ];
   await table.documentClient.send(
@@ -130,7 +150,9 @@ async function corrupt(
       UpdateExpression: clauses.filter((clause) => clause !== '').join(' '),
       ExpressionAttributeNames: Object.fromEntries([
         ...set.map(([name], i) => [`#s${i}`, name]),
-        ...(change.remove ?? []).map((name, i) => [`#r${i}`, name]),
+        ...(change.remove ?? []).flatMap((path, i) =>
+          path.split('.').map((name, j) => [`#r${i}_${j}`, name]),
+        ),
       ]),
       ...(set.length > 0
         ? { ExpressionAttributeValues: Object.fromEntries(set.map(([, value], i) => [`:s${i}`, value])) }
