@@ -1,9 +1,13 @@
 import { Annotations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type RecoveryCapConfig, RecoveryCapConfigSchema } from '../functions/core/fleet.ts';
+import {
+  SecretNameSchema,
+  WorkspaceConfigSchema,
+  type WorkspaceEntryInput,
+  workspaceList,
+} from '../functions/core/workspace.ts';
 import * as z from '../functions/core/zod.ts';
-import { SecretNameSchema, type WorkspaceEntryInput } from '../functions/databricks/registry.ts';
-import { WorkspaceConfigSchema, workspaceList } from '../functions/databricks/workspaces.ts';
 
 /**
  * A Databricks workspace as the operator configures it in CDK context. The credentials secret is

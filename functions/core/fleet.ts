@@ -94,3 +94,26 @@ export function approvalRequired(
     (playbook.fallback_node_types.length > 0 || (playbook.fallback_instance_pool_ids ?? []).length > 0)
   );
 }
+
+/** A slot of a workspace's blast-radius cap, held by one recovery (`functions/store/recovery-cap.ts`). */
+export interface Slot {
+  readonly ticketId: string;
+  readonly executionName: string;
+  /** Epoch ms. */
+  readonly acquiredAt: number;
+  /** Epoch ms: after this anyone may reclaim the slot. */
+  readonly expiresAt: number;
+}
+
+export interface Lease {
+  readonly workspaceId: string;
+  readonly active: number;
+  readonly slots: readonly Slot[];
+}
+
+/** What asking for a slot needs: the workspace's cap and how long the slot may be held at most. */
+export interface SlotRequest {
+  readonly workspaceId: string;
+  readonly cap: number;
+  readonly leaseSeconds: number;
+}

@@ -4,7 +4,22 @@
  * Dependencies are injected as the narrow interfaces this module uses.
  */
 
-import type { Lease, SlotRequest } from '../store/recovery-cap.ts';
+import { breakerScopes } from './breaker.ts';
+import { classifySignal } from './classifier/classify.ts';
+import type { Classification } from './classifier/types.ts';
+import type { Action } from './error-types.ts';
+import {
+  AWAITING_APPROVAL,
+  approvalRequired,
+  DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+  type Lease,
+  QUEUED,
+  type SlotRequest,
+} from './fleet.ts';
+import type { Playbook, PlaybookTable } from './playbooks.ts';
+import { START_PENDING } from './recovery-status.ts';
+import { type FailureSignal, incidentAliases } from './signal.ts';
+import { describeTarget, type Silence, silenceFor, silenceScopesFor } from './silence.ts';
 import type {
   AuditEvent,
   OccurrenceMark,
@@ -16,16 +31,7 @@ import type {
   TicketRef,
   TransitionInput,
   TransitionResult,
-} from '../store/tickets.ts';
-import { breakerScopes } from './breaker.ts';
-import { classifySignal } from './classifier/classify.ts';
-import type { Classification } from './classifier/types.ts';
-import type { Action } from './error-types.ts';
-import { AWAITING_APPROVAL, approvalRequired, DEFAULT_APPROVAL_TIMEOUT_SECONDS, QUEUED } from './fleet.ts';
-import type { Playbook, PlaybookTable } from './playbooks.ts';
-import { START_PENDING } from './recovery-status.ts';
-import { type FailureSignal, incidentAliases } from './signal.ts';
-import { describeTarget, type Silence, silenceFor, silenceScopesFor } from './silence.ts';
+} from './ticket.ts';
 
 export interface TicketStore {
   openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;

@@ -90,3 +90,8 @@ export function parseResponseJson(text: string): unknown {
     throw new JsonSyntaxError(`body is not valid JSON: ${(error as Error).message}`);
   }
 }
+
+/** Removes undefined values, which DynamoDB cannot store, without depending on the client's marshall options. */
+export function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

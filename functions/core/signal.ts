@@ -4,7 +4,8 @@
  */
 import type { TerminationReason } from './schemas/common.ts';
 
-export type SignalSource = 'cluster_event' | 'job_notification' | 'poller';
+export const SIGNAL_SOURCES = ['cluster_event', 'job_notification', 'poller'] as const;
+export type SignalSource = (typeof SIGNAL_SOURCES)[number];
 
 /** What was observed. */
 export type SignalKind =

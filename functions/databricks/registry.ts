@@ -5,91 +5,12 @@
  * it again, so a workspace added or removed with `rca workspaces` reaches every warm function within
  * that time, without a deployment.
  */
-import * as z from '../core/zod.ts';
-import { type WorkspaceConfig, WorkspaceConfigSchema } from './workspaces.ts';
-
-/** Secrets Manager's own rule for secret names. */
-export const SecretNameSchema = z
-  .string()
-  .check(
-    z.trim(),
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(512, 'must be at most 512 characters'),
-    z.regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may contain only letters, digits and /_+=.@-'),
-  );
-
-/** What an operator registers (and what the CDK context seeds). */
-export const WorkspaceEntryInputSchema = z.extend(
-  z.pick(WorkspaceConfigSchema, { id: true, host: true, databricksWorkspaceId: true }),
-  {
-    /** The acting credential (restarts clusters, repairs runs), read by the workflow, poller and operations. */
-    credentialsSecretName: SecretNameSchema,
-    /** A read-only credential the internet-facing intake reads with instead. */
-    readOnlyCredentialsSecretName: z.optional(SecretNameSchema),
-  },
-);
-export type WorkspaceEntryInput = z.output<typeof WorkspaceEntryInputSchema>;
-
-/** A stored entry: the input plus where it came from. */
-export interface WorkspaceEntry extends WorkspaceEntryInput {
-  /** `context` (seeded at deployment from the CDK context) or `operator` (`rca workspaces add`). */
-  readonly source: 'context' | 'operator';
-  /** Absent on entries the deployment seeded. */
-  readonly updatedAt?: string;
-  readonly updatedBy: string;
-}
-
-/**
- * Secret names a function may read: the deployment grants `secretsmanager:GetSecretValue` on
- * `secret:<prefix>*`, so an entry whose secret lies outside could never be read. `readOnly` is the
- * narrower prefix the intake is granted when it reads with read-only credentials only.
- */
-export interface SecretPrefixes {
-  readonly acting: string;
-  readonly readOnly?: string;
-}
-
-/** The problems of an entry's secret names under the deployment's prefixes (empty when fine). */
-export function secretNameProblems(entry: WorkspaceEntryInput, prefixes: SecretPrefixes): string[] {
-  const problems: string[] = [];
-  if (!entry.credentialsSecretName.startsWith(prefixes.acting)) {
-    problems.push(
-      `credentialsSecretName: must start with '${prefixes.acting}', the prefix the functions may read`,
-    );
-  }
-  const readOnly = entry.readOnlyCredentialsSecretName;
-  if (prefixes.readOnly !== undefined) {
-    if (readOnly === undefined) {
-      problems.push(
-        `readOnlyCredentialsSecretName: required, since the intake reads only secrets under '${prefixes.readOnly}'`,
-      );
-    } else if (!readOnly.startsWith(prefixes.readOnly)) {
-      problems.push(`readOnlyCredentialsSecretName: must start with '${prefixes.readOnly}'`);
-    }
-  } else if (readOnly !== undefined && !readOnly.startsWith(prefixes.acting)) {
-    problems.push(`readOnlyCredentialsSecretName: must start with '${prefixes.acting}'`);
-  }
-  return problems;
-}
-
-/** Which credential of a workspace a function uses: the acting one, or the read-only one where set. */
-export type CredentialAccess = 'act' | 'read';
-
-/** The runtime configuration of an entry for a function with `access`. */
-export function workspaceConfig(entry: WorkspaceEntryInput, access: CredentialAccess): WorkspaceConfig {
-  return {
-    id: entry.id,
-    host: entry.host,
-    // GetSecretValue takes a name as well as an ARN.
-    credentialsSecretArn:
-      access === 'read'
-        ? (entry.readOnlyCredentialsSecretName ?? entry.credentialsSecretName)
-        : entry.credentialsSecretName,
-    ...(entry.databricksWorkspaceId === undefined
-      ? {}
-      : { databricksWorkspaceId: entry.databricksWorkspaceId }),
-  };
-}
+import {
+  type CredentialAccess,
+  type WorkspaceConfig,
+  type WorkspaceEntryInput,
+  workspaceConfig,
+} from '../core/workspace.ts';
 
 /** The registry's one read the cache makes. */
 export interface WorkspaceLister {

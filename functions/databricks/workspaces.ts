@@ -4,81 +4,11 @@
  * after a 401, so a rotated secret is picked up by a warm Lambda.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigurationError, describeIssues } from '../core/errors.ts';
-import * as z from '../core/zod.ts';
+import { parseWorkspacesConfig, type WorkspaceConfig } from '../core/workspace.ts';
 import { type AuthProvider, authFromCredentials, lazyAuth, parseWorkspaceCredentials } from './auth.ts';
 import { DatabricksClient, type DatabricksClientOptions } from './client.ts';
 import { DatabricksCredentialsError } from './errors.ts';
 import type { Clock } from './retry.ts';
-
-export const WorkspaceConfigSchema = z.strictObject({
-  /** Stable id used in incident keys and tickets (e.g. the Databricks workspace id or a short name). */
-  id: z
-    .string()
-    .check(
-      z.trim(),
-      z.minLength(1, 'must not be empty'),
-      z.maxLength(64, 'must be at most 64 characters'),
-      z.regex(/^[A-Za-z0-9._-]+$/, 'may contain only letters, digits, ".", "_" and "-"'),
-    ),
-  host: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).check(
-    z.refine((value) => {
-      const url = URL.parse(value);
-      return (
-        url === null ||
-        url.protocol === 'https:' ||
-        ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
-      );
-    }, 'must use https (plain http only for a local simulator)'),
-  ),
-  credentialsSecretArn: z.string().check(z.trim(), z.minLength(1, 'must not be empty')),
-  /**
-   * The numeric id Databricks gives the workspace, which job notifications carry as `workspace_id`.
-   * With it, notifications are matched to this workspace whatever its `id`.
-   */
-  databricksWorkspaceId: z.optional(
-    z.pipe(
-      z.union([
-        z.string().check(z.regex(/^\d{1,20}$/, 'must be the numeric Databricks workspace id')),
-        z.number().check(z.int(), z.positive()),
-      ]),
-      z.transform(String),
-    ),
-  ),
-});
-export type WorkspaceConfig = z.infer<typeof WorkspaceConfigSchema>;
-
-interface WorkspaceIds {
-  readonly id: string;
-  readonly databricksWorkspaceId?: string | undefined;
-}
-
-/** The rules every list of workspaces obeys, whichever form it is configured in (context or environment). */
-export function workspaceList<T extends z.ZodMiniType<WorkspaceIds>>(workspace: T) {
-  return z.array(workspace).check(
-    z.minLength(1, 'configure at least one workspace'),
-    z.refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'workspace ids must be unique'),
-    z.refine((list) => {
-      const declared = list.flatMap((w) =>
-        w.databricksWorkspaceId === undefined ? [] : [w.databricksWorkspaceId],
-      );
-      return new Set(declared).size === declared.length;
-    }, 'databricksWorkspaceId values must be unique'),
-  );
-}
-
-export const WorkspacesConfigSchema = workspaceList(WorkspaceConfigSchema);
-
-/** Validates the workspaces configuration (e.g. the parsed `DATABRICKS_WORKSPACES` JSON). */
-export function parseWorkspacesConfig(value: unknown): WorkspaceConfig[] {
-  const result = WorkspacesConfigSchema.safeParse(value);
-  if (!result.success) {
-    throw new ConfigurationError(
-      `invalid workspaces configuration: ${describeIssues(result.error).join('; ')}`,
-    );
-  }
-  return result.data;
-}
 
 /** The one Secrets Manager call used; satisfied by `SecretsManagerClient`. */
 export type SecretsReader = Pick<SecretsManagerClient, 'send'>;

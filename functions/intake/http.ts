@@ -6,6 +6,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ValidationError } from '../core/errors.ts';
 import { JsonDepthError, JsonSyntaxError, parseJson } from '../core/json.ts';
+import { CorruptItemError } from '../store/dynamo.ts';
 import { type ApiKeys, authenticate, UnauthorizedError } from './auth.ts';
 
 /** Bodies above this are refused: a notification is a few hundred bytes. */
@@ -124,6 +125,17 @@ export function errorResponses(
           error.statusCode,
           { status: 'error', message: error.message },
           error.headers,
+        );
+        return;
+      }
+      if (error instanceof CorruptItemError) {
+        // Our own stored item, not the caller's input: nothing was done; an operator repairs the item
+        // (named in the log) and a redelivery then succeeds.
+        logger.error('stored item is corrupt', { key: error.key, issues: error.issues });
+        request.response = jsonResponse(
+          503,
+          { status: 'error', message: 'a stored record cannot be read; deliver again after it is repaired' },
+          { 'retry-after': '300' },
         );
         return;
       }

@@ -7,10 +7,10 @@
 
 import { AWAITING_APPROVAL, DENIED } from '../core/fleet.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
+import type { Ticket } from '../core/ticket.ts';
 import * as z from '../core/zod.ts';
 import { HttpError } from '../intake/http.ts';
 import { startPendingTicket } from '../poller/reconcile.ts';
-import type { Ticket } from '../store/tickets.ts';
 import { getTicket, type OpsDeps, type RetryOutcome } from './service.ts';
 
 export const DenySchema = z.strictObject({

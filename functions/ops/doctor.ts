@@ -9,13 +9,13 @@ import { type Breaker, breakerScopes } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { describeTarget, matches, type Silence } from '../core/silence.ts';
+import type { Ticket } from '../core/ticket.ts';
 import {
   DatabricksApiError,
   DatabricksConnectionError,
   DatabricksPermissionDeniedError,
   DatabricksUnauthenticatedError,
 } from '../databricks/errors.ts';
-import type { Ticket } from '../store/tickets.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 

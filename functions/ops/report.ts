@@ -7,8 +7,8 @@
  */
 
 import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED } from '../core/fleet.ts';
+import type { Ticket } from '../core/ticket.ts';
 import type { BreakerOpening } from '../store/breakers.ts';
-import type { Ticket } from '../store/tickets.ts';
 
 export interface ErrorTypeFigures {
   readonly error_type: string;

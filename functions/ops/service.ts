@@ -11,6 +11,13 @@ import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED, QUEUED } from '../core/f
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import { isActive, matches, type Silence } from '../core/silence.ts';
+import {
+  TICKET_STATUSES,
+  type Ticket,
+  type TicketPage,
+  type TicketStatus,
+  type TicketWithAudit,
+} from '../core/ticket.ts';
 import * as z from '../core/zod.ts';
 import { HttpError } from '../intake/http.ts';
 import { settleAll } from '../poller/limit.ts';
@@ -19,14 +26,8 @@ import type { BreakerRepository } from '../store/breakers.ts';
 import { InvalidCursorError } from '../store/dynamo.ts';
 import type { OperationsLog } from '../store/operations-log.ts';
 import type { SilenceRepository } from '../store/silences.ts';
-import { TICKET_STATUSES, type TicketQueries } from '../store/ticket-queries.ts';
-import type {
-  Ticket,
-  TicketPage,
-  TicketRepository,
-  TicketStatus,
-  TicketWithAudit,
-} from '../store/tickets.ts';
+import type { TicketQueries } from '../store/ticket-queries.ts';
+import type { TicketRepository } from '../store/tickets.ts';
 import { type Check, clusterChecks, doctorChecks } from './doctor.ts';
 import { buildReport, type Report } from './report.ts';
 

@@ -6,6 +6,7 @@
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { describeIssues } from '../core/errors.ts';
+import type { WorkspaceConfig } from '../core/workspace.ts';
 import {
   type SecretPrefixes,
   secretNameProblems,
@@ -13,8 +14,7 @@ import {
   type WorkspaceEntryInput,
   WorkspaceEntryInputSchema,
   workspaceConfig,
-} from '../databricks/registry.ts';
-import type { WorkspaceConfig } from '../databricks/workspaces.ts';
+} from '../core/workspace.ts';
 import { HttpError, jsonResponse, type ParsedEvent } from '../intake/http.ts';
 import type { OperationsLog } from '../store/operations-log.ts';
 import type { WorkspaceRepository } from '../store/workspaces.ts';

@@ -9,8 +9,8 @@
  */
 import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, QUEUED } from '../core/fleet.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
+import { CapFullError, RESOLVED_STATUSES, type Ticket, TicketStateError } from '../core/ticket.ts';
 import type { NotificationOutcome } from '../shared/notify.ts';
-import { CapFullError, RESOLVED_STATUSES, type Ticket, TicketStateError } from '../store/tickets.ts';
 import type { PollerOptions } from './config.ts';
 import {
   emptyReport,

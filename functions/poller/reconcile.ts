@@ -17,18 +17,18 @@ import {
   type WorkflowInspector,
   type WorkflowStarter,
 } from '../core/incident.ts';
+import { START_PENDING } from '../core/recovery-status.ts';
 import type { FailureSignal } from '../core/signal.ts';
-import type { Notifier } from '../shared/notify.ts';
-import type { NotificationLedger } from '../store/notifications.ts';
 import {
   type AuditEvent,
-  START_PENDING,
   type Ticket,
   type TicketPage,
   TicketStateError,
   type TicketStatus,
   type TicketWithAudit,
-} from '../store/tickets.ts';
+} from '../core/ticket.ts';
+import type { Notifier } from '../shared/notify.ts';
+import type { NotificationLedger } from '../store/notifications.ts';
 import type { PollerOptions } from './config.ts';
 import { reconcileFleet } from './fleet.ts';
 import type { Budget, PollerMetrics } from './workspace.ts';

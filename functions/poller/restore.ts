@@ -12,6 +12,12 @@
  * | TERMINATED on the fallback                         | apply: `clusters/update` of the original fields |
  */
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
+import {
+  TicketNotFoundError,
+  TicketStateError,
+  type TransitionInput,
+  type TransitionResult,
+} from '../core/ticket.ts';
 import type { CallOptions, UpdateClusterRequest } from '../databricks/client.ts';
 import {
   DatabricksApiError,
@@ -20,12 +26,6 @@ import {
   isNotFound,
 } from '../databricks/errors.ts';
 import type { PendingRestore } from '../store/restores.ts';
-import {
-  TicketNotFoundError,
-  TicketStateError,
-  type TransitionInput,
-  type TransitionResult,
-} from '../store/tickets.ts';
 import { hasValues } from '../workflow/cluster-config.ts';
 
 export interface RestoreStore {

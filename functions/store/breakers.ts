@@ -9,14 +9,9 @@ import type {
   BreakerTransition,
 } from '../core/breaker.ts';
 import * as logic from '../core/breaker.ts';
-import {
-  backoffMs,
-  cancellationCodes,
-  type DocumentClient,
-  isConditionalCheckFailed,
-  queryAll,
-  withoutKeys,
-} from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { backoffMs, cancellationCodes, isConditionalCheckFailed, parseItem, queryAll } from './dynamo.ts';
+import { type RepositoryOptions, retentionSeconds, TableRepository } from './repository.ts';
 
 /** What a breaker operation did. `transition: 'opened'` is the seed's "Circuit breaker opened" alert. */
 export interface BreakerResult {
@@ -55,11 +50,7 @@ export class BreakerContentionError extends Error {
   }
 }
 
-export interface BreakerRepositoryOptions {
-  readonly client: DocumentClient;
-  readonly tableName: string;
-  /** @default Date.now */
-  readonly clock?: () => number;
+export interface BreakerRepositoryOptions extends RepositoryOptions {
   /** @default DEFAULT_BREAKER_CONFIG */
   readonly config?: Partial<BreakerConfig>;
   /** Read-decide-write rounds before giving up under contention. @default 40 */
@@ -86,21 +77,16 @@ const HISTORY_PK = 'BREAKER_HISTORY';
  * Every change is a read, a pure decision (`functions/core/breaker.ts`) and a Put conditional on the
  * version read, retried on conflict — so concurrent writers never lose an update.
  */
-export class BreakerRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
+export class BreakerRepository extends TableRepository {
   readonly #config: BreakerConfig;
   readonly #maxAttempts: number;
   readonly #historyRetentionSeconds: number;
 
   constructor(options: BreakerRepositoryOptions) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
+    super(options);
     this.#config = logic.resolveBreakerConfig(options.config);
     this.#maxAttempts = options.maxAttempts ?? 40;
-    this.#historyRetentionSeconds = Math.round((options.historyRetentionDays ?? 90) * 86_400);
+    this.#historyRetentionSeconds = retentionSeconds(options.historyRetentionDays);
   }
 
   get config(): BreakerConfig {
@@ -109,24 +95,24 @@ export class BreakerRepository {
 
   /** The stored breaker, or undefined if the scope never had one (it behaves as closed). */
   async get(scope: string): Promise<Breaker | undefined> {
-    const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: breakerKey(scope), ConsistentRead: true }),
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: breakerKey(scope), ConsistentRead: true }),
     );
-    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as Breaker);
+    return Item === undefined ? undefined : parseItem(BreakerItemSchema, Item, 'breaker');
   }
 
   /** Breakers currently in `state` (for dashboards and the operator CLI). */
   async listByState(state: BreakerState, limit = 100): Promise<Breaker[]> {
-    const { Items = [] } = await this.#client.send(
+    const { Items = [] } = await this.client.send(
       new QueryCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :pk',
         ExpressionAttributeValues: { ':pk': `BREAKERS#${state}` },
         Limit: limit,
       }),
     );
-    return Items.map((item) => withoutKeys(item) as unknown as Breaker);
+    return Items.map((item) => parseItem(BreakerItemSchema, item, 'breaker'));
   }
 
   /**
@@ -135,19 +121,19 @@ export class BreakerRepository {
    */
   async openedSince(sinceIso: string, limit = 1000): Promise<BreakerOpening[]> {
     const items = await queryAll(
-      this.#client,
+      this.client,
       {
-        TableName: this.#tableName,
+        TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND sk >= :since',
         ExpressionAttributeValues: { ':pk': HISTORY_PK, ':since': sinceIso },
       },
       limit,
     );
-    return items.map((item) => withoutKeys(item) as unknown as BreakerOpening);
+    return items.map((item) => parseItem(BreakerOpeningItemSchema, item, 'breaker history entry'));
   }
 
   /** May a recovery for `ticketId` proceed? Moving an expired open breaker to half-open claims its probe. */
-  async acquire(scope: string, ticketId: string, now = this.#clock()): Promise<AcquireResult> {
+  async acquire(scope: string, ticketId: string, now = this.clock()): Promise<AcquireResult> {
     const step = await this.#mutate(scope, now, (breaker) =>
       logic.acquire(breaker, ticketId, now, this.#config),
     );
@@ -155,18 +141,18 @@ export class BreakerRepository {
   }
 
   /** Gives back the probe `ticketId` claimed, when it will not run after all. */
-  async release(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+  async release(scope: string, ticketId: string, now = this.clock()): Promise<BreakerResult> {
     return result(scope, await this.#mutate(scope, now, (breaker) => logic.release(breaker, ticketId, now)));
   }
 
-  async recordSuccess(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+  async recordSuccess(scope: string, ticketId: string, now = this.clock()): Promise<BreakerResult> {
     return result(
       scope,
       await this.#mutate(scope, now, (breaker) => logic.recordSuccess(breaker, ticketId, now)),
     );
   }
 
-  async recordFailure(scope: string, ticketId: string, now = this.#clock()): Promise<BreakerResult> {
+  async recordFailure(scope: string, ticketId: string, now = this.clock()): Promise<BreakerResult> {
     return result(
       scope,
       await this.#mutate(scope, now, (breaker) => logic.recordFailure(breaker, ticketId, now, this.#config)),
@@ -174,19 +160,14 @@ export class BreakerRepository {
   }
 
   /** Opens the breaker by hand (maintenance); without `until` (epoch ms) it stays open until closed by hand. */
-  async forceOpen(
-    scope: string,
-    reason: string,
-    until?: number,
-    now = this.#clock(),
-  ): Promise<BreakerResult> {
+  async forceOpen(scope: string, reason: string, until?: number, now = this.clock()): Promise<BreakerResult> {
     return result(
       scope,
       await this.#mutate(scope, now, (breaker) => logic.forceOpen(breaker, reason, now, until)),
     );
   }
 
-  async forceClose(scope: string, reason: string, now = this.#clock()): Promise<BreakerResult> {
+  async forceClose(scope: string, reason: string, now = this.clock()): Promise<BreakerResult> {
     return result(scope, await this.#mutate(scope, now, (breaker) => logic.forceClose(breaker, reason, now)));
   }
 
@@ -198,7 +179,7 @@ export class BreakerRepository {
   async acquireAll(
     scopes: readonly string[],
     ticketId: string,
-    now = this.#clock(),
+    now = this.clock(),
   ): Promise<AcquireAllResult> {
     const unique = [...new Set(scopes)];
     const current = await Promise.all(
@@ -246,7 +227,7 @@ export class BreakerRepository {
       const step = decide(stored ?? logic.newBreaker(scope, now));
       if (!step.changed) return step;
       const put = {
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Item: {
           ...step.breaker,
           ...breakerKey(scope),
@@ -264,16 +245,16 @@ export class BreakerRepository {
       try {
         // An opening is rare and goes into the history in the same write; anything else is one Put.
         if (step.transition === 'opened') {
-          await this.#client.send(
+          await this.client.send(
             new TransactWriteCommand({
               TransactItems: [
                 { Put: put },
-                { Put: { TableName: this.#tableName, Item: this.#opening(step, now) } },
+                { Put: { TableName: this.tableName, Item: this.#opening(step, now) } },
               ],
             }),
           );
         } else {
-          await this.#client.send(new PutCommand(put));
+          await this.client.send(new PutCommand(put));
         }
         return step;
       } catch (error) {
@@ -318,3 +299,29 @@ function result(scope: string, step: BreakerStep): BreakerResult {
   };
   return step.transition === undefined ? base : { ...base, transition: step.transition };
 }
+
+const breakerShape = {
+  scope: z.string(),
+  state: z.enum(['closed', 'open', 'half_open']),
+  recentFailures: z.array(z.object({ ticketId: z.string(), at: z.number() })),
+  totalFailures: z.number(),
+  openedAt: z.optional(z.number()),
+  openUntil: z.optional(z.number()),
+  manual: z.optional(z.object({ reason: z.string(), at: z.number(), until: z.optional(z.number()) })),
+  probe: z.optional(z.object({ ticketId: z.string(), at: z.number() })),
+  reason: z.string(),
+  updatedAt: z.number(),
+  version: z.number(),
+} satisfies Record<keyof Breaker, z.ZodMiniType>;
+
+/** A stored breaker (loose: a field a newer writer added survives a read). */
+const BreakerItemSchema: z.ZodMiniType<Breaker> = z.looseObject(breakerShape);
+
+const openingShape = {
+  scope: z.string(),
+  at: z.string(),
+  reason: z.string(),
+  manual: z.boolean(),
+} satisfies Record<keyof BreakerOpening, z.ZodMiniType>;
+
+const BreakerOpeningItemSchema: z.ZodMiniType<BreakerOpening> = z.looseObject(openingShape);

@@ -1,5 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type DocumentClient, isConditionalCheckFailed, withoutKeys } from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { isConditionalCheckFailed, parseItem } from './dynamo.ts';
+import { type RepositoryOptions, TableRepository } from './repository.ts';
 
 /** How far the poller has looked at a workspace. */
 export interface PollCursor {
@@ -55,12 +57,7 @@ export interface AdvanceResult {
   readonly cursor: PollCursor;
 }
 
-export interface CursorRepositoryOptions {
-  readonly client: DocumentClient;
-  readonly tableName: string;
-  /** @default Date.now */
-  readonly clock?: () => number;
-}
+export interface CursorRepositoryOptions extends RepositoryOptions {}
 
 const CURSOR_SK = 'CURSOR';
 const RECONCILE_SK = 'RECONCILE';
@@ -73,23 +70,13 @@ const RECONCILE_PK = 'CURSOR#reconcile#in_progress';
  * cannot move it backwards. The reconciler's resume position over in-progress tickets lives beside
  * them (`CURSOR#reconcile#in_progress` / `RECONCILE`).
  */
-export class CursorRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
-
-  constructor(options: CursorRepositoryOptions) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-  }
-
+export class CursorRepository extends TableRepository {
   /** The workspace's cursor, or undefined before its first complete poll. */
   async get(workspaceId: string): Promise<PollCursor | undefined> {
-    const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: cursorKey(workspaceId), ConsistentRead: true }),
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: cursorKey(workspaceId), ConsistentRead: true }),
     );
-    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as PollCursor);
+    return Item === undefined ? undefined : parseItem(PollCursorItemSchema, Item, 'poll cursor');
   }
 
   /**
@@ -108,14 +95,14 @@ export class CursorRepository {
     const cursor: PollCursor = {
       workspaceId,
       polledUntil,
-      updatedAt: new Date(this.#clock()).toISOString(),
+      updatedAt: new Date(this.clock()).toISOString(),
       ...(details === undefined ? {} : { details: JSON.parse(JSON.stringify(details)) }),
       ...(memory === undefined ? {} : { memory: JSON.parse(JSON.stringify(memory)) }),
     };
     try {
-      await this.#client.send(
+      await this.client.send(
         new PutCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Item: { ...cursorKey(workspaceId), ...cursor },
           ConditionExpression: 'attribute_not_exists(pk) OR #until < :until',
           ExpressionAttributeNames: { '#until': 'polledUntil' },
@@ -138,9 +125,9 @@ export class CursorRepository {
    */
   async remember(workspaceId: string, memory: PollMemory): Promise<boolean> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: cursorKey(workspaceId),
           UpdateExpression: 'SET #memory = :memory',
           ConditionExpression: 'attribute_exists(pk)',
@@ -157,9 +144,9 @@ export class CursorRepository {
 
   /** Where the reconciler stopped in the list of in-progress tickets (an opaque page cursor). */
   async getReconcilePosition(): Promise<string | undefined> {
-    const { Item } = await this.#client.send(
+    const { Item } = await this.client.send(
       new GetCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Key: { pk: RECONCILE_PK, sk: RECONCILE_SK },
         ConsistentRead: true,
       }),
@@ -169,13 +156,13 @@ export class CursorRepository {
 
   /** Records where the next reconciler run resumes; undefined starts it from the beginning again. */
   async setReconcilePosition(position: string | undefined): Promise<void> {
-    await this.#client.send(
+    await this.client.send(
       new PutCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Item: {
           pk: RECONCILE_PK,
           sk: RECONCILE_SK,
-          updatedAt: new Date(this.#clock()).toISOString(),
+          updatedAt: new Date(this.clock()).toISOString(),
           ...(position === undefined ? {} : { position }),
         },
       }),
@@ -186,3 +173,17 @@ export class CursorRepository {
 function cursorKey(workspaceId: string): { pk: string; sk: string } {
   return { pk: `CURSOR#${workspaceId}`, sk: CURSOR_SK };
 }
+
+const cursorShape = {
+  workspaceId: z.string(),
+  polledUntil: z.number(),
+  updatedAt: z.string(),
+  details: z.optional(z.record(z.string(), z.unknown())),
+  // The poller's own record, written and read by the poller only: checked to be an object here.
+  memory: z.optional(
+    z.custom<PollMemory>((value) => typeof value === 'object' && value !== null && !Array.isArray(value)),
+  ),
+} satisfies Record<keyof PollCursor, z.ZodMiniType>;
+
+/** A stored cursor (loose: a field a newer writer added survives a read). */
+const PollCursorItemSchema: z.ZodMiniType<PollCursor> = z.looseObject(cursorShape);

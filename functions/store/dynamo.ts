@@ -1,4 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { describeIssues } from '../core/errors.ts';
+import type * as z from '../core/zod.ts';
 
 /** The one method the repositories use, so tests and callers can pass any configured client. */
 export type DocumentClient = Pick<DynamoDBDocumentClient, 'send'>;
@@ -31,16 +33,34 @@ export function cancellationReasons(
   );
 }
 
-/** Removes undefined values, which DynamoDB cannot store, without depending on the client's marshall options. */
-export function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
 /** Strips the table's key attributes from a stored item. */
 export function withoutKeys(item: Record<string, unknown>): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...item };
   for (const key of KEY_ATTRIBUTES) delete rest[key];
   return rest;
+}
+
+/**
+ * A stored item that does not have the shape its repository writes: named by its key and its bad
+ * fields, at the read, instead of a wrong value failing somewhere later.
+ */
+export class CorruptItemError extends Error {
+  override readonly name = 'CorruptItemError';
+  readonly key: { readonly pk: string; readonly sk: string };
+  readonly issues: readonly string[];
+  constructor(what: string, item: Record<string, unknown>, issues: readonly string[]) {
+    const key = { pk: String(item.pk), sk: String(item.sk) };
+    super(`stored ${what} ${key.pk} / ${key.sk} is corrupt: ${issues.join('; ')}`);
+    this.key = key;
+    this.issues = issues;
+  }
+}
+
+/** A stored item without its key attributes, parsed with the repository's schema (CorruptItemError if it does not fit). */
+export function parseItem<T>(schema: z.ZodMiniType<T>, item: Record<string, unknown>, what: string): T {
+  const result = schema.safeParse(withoutKeys(item));
+  if (!result.success) throw new CorruptItemError(what, item, describeIssues(result.error));
+  return result.data;
 }
 
 /** A random delay that grows with the attempt, so competing writers stop colliding. */

@@ -1,5 +1,11 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type DocumentClient, isConditionalCheckFailed } from './dynamo.ts';
+import { isConditionalCheckFailed } from './dynamo.ts';
+import {
+  type RepositoryOptions,
+  type RetentionOptions,
+  retentionSeconds,
+  TableRepository,
+} from './repository.ts';
 
 /**
  * Notifications once: before a Close or Escalate task notifies, it claims the record
@@ -7,32 +13,21 @@ import { type DocumentClient, isConditionalCheckFailed } from './dynamo.ts';
  * Functions runs a task again after a timeout or a lost answer) finds the record and sends nothing.
  * The execution part keeps an operator's `rca retry` of the ticket able to notify its own outcome.
  */
-export class NotificationLedger {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
+export class NotificationLedger extends TableRepository {
   readonly #retentionSeconds: number;
 
-  constructor(options: {
-    readonly client: DocumentClient;
-    readonly tableName: string;
-    readonly clock?: () => number;
-    /** @default 90 */
-    readonly retentionDays?: number;
-  }) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-    this.#retentionSeconds = Math.round((options.retentionDays ?? 90) * 86_400);
+  constructor(options: RepositoryOptions & RetentionOptions) {
+    super(options);
+    this.#retentionSeconds = retentionSeconds(options.retentionDays);
   }
 
   /** True when this call claimed the notification; false when it was already sent (or is being sent). */
   async claim(ticketId: string, key: string): Promise<boolean> {
-    const now = this.#clock();
+    const now = this.clock();
     try {
-      await this.#client.send(
+      await this.client.send(
         new PutCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Item: {
             ...keyOf(ticketId, key),
             ticketId,
@@ -51,7 +46,7 @@ export class NotificationLedger {
 
   /** Gives the claim back after the notifier failed, so a retried task may try again. */
   async release(ticketId: string, key: string): Promise<void> {
-    await this.#client.send(new DeleteCommand({ TableName: this.#tableName, Key: keyOf(ticketId, key) }));
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: keyOf(ticketId, key) }));
   }
 }
 

@@ -15,33 +15,20 @@
  * All leases live in one partition, so the reconciler reads them with one Query.
  */
 import { type TransactWriteCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { capOf, leaseSecondsFor, parseRecoveryCap, type RecoveryCapConfig } from '../core/fleet.ts';
-import { type DocumentClient, isConditionalCheckFailed, queryAll } from './dynamo.ts';
+import {
+  capOf,
+  type Lease,
+  leaseSecondsFor,
+  parseRecoveryCap,
+  type RecoveryCapConfig,
+  type Slot,
+  type SlotRequest,
+} from '../core/fleet.ts';
+import { type DocumentClient, isConditionalCheckFailed } from './dynamo.ts';
+import { TableRepository } from './repository.ts';
 
 const CAP_PK = 'RECOVERY_CAP';
 const SLOT_PREFIX = 'slot#';
-
-export interface Slot {
-  readonly ticketId: string;
-  readonly executionName: string;
-  /** Epoch ms. */
-  readonly acquiredAt: number;
-  /** Epoch ms: after this anyone may reclaim the slot. */
-  readonly expiresAt: number;
-}
-
-export interface Lease {
-  readonly workspaceId: string;
-  readonly active: number;
-  readonly slots: readonly Slot[];
-}
-
-/** What asking for a slot needs: the workspace's cap and how long the slot may be held at most. */
-export interface SlotRequest {
-  readonly workspaceId: string;
-  readonly cap: number;
-  readonly leaseSeconds: number;
-}
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -85,21 +72,7 @@ export function holdsSlot(item: Record<string, unknown> | undefined, ticketId: s
   return item !== undefined && `${SLOT_PREFIX}${ticketId}` in item;
 }
 
-export class RecoveryCapRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
-
-  constructor(options: { client: DocumentClient; tableName: string; clock?: () => number }) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-  }
-
-  get tableName(): string {
-    return this.#tableName;
-  }
-
+export class RecoveryCapRepository extends TableRepository {
   /** Takes a slot: `acquired`, `held` (the ticket had one already) or `full` (the cap is reached). */
   async acquire(
     request: SlotRequest,
@@ -107,10 +80,10 @@ export class RecoveryCapRepository {
     executionName: string,
   ): Promise<'acquired' | 'held' | 'full'> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
-          ...acquireExpression(request, ticketId, executionName, this.#clock()),
+          TableName: this.tableName,
+          ...acquireExpression(request, ticketId, executionName, this.clock()),
         }),
       );
       return 'acquired';
@@ -128,9 +101,9 @@ export class RecoveryCapRepository {
    */
   async release(workspaceId: string, ticketId: string, acquiredAt?: number): Promise<boolean> {
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: leaseKey(workspaceId),
           UpdateExpression: 'REMOVE #slot SET #active = #active - :one',
           ConditionExpression:
@@ -155,12 +128,7 @@ export class RecoveryCapRepository {
 
   /** Every workspace's lease (one Query). */
   async list(): Promise<Lease[]> {
-    const items = await queryAll(this.#client, {
-      TableName: this.#tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': CAP_PK },
-      ConsistentRead: true,
-    });
+    const items = await this.readPartition(CAP_PK, { consistent: true });
     return items.map(leaseOf);
   }
 

@@ -1,5 +1,7 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { DocumentClient } from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { parseItem } from './dynamo.ts';
+import { type RepositoryOptions, TableRepository } from './repository.ts';
 
 /**
  * A restore of a cluster's original configuration that waits for the cluster's next natural
@@ -27,12 +29,7 @@ export interface PendingRestore {
   readonly createdAt?: string;
 }
 
-export interface RestoreRepositoryOptions {
-  readonly client: DocumentClient;
-  readonly tableName: string;
-  /** @default Date.now */
-  readonly clock?: () => number;
-}
+export interface RestoreRepositoryOptions extends RepositoryOptions {}
 
 /**
  * Pending restores, one item per cluster and ticket, in the single table:
@@ -43,26 +40,16 @@ export interface RestoreRepositoryOptions {
  *
  * The poller reads a workspace's pending restores with one Query per run.
  */
-export class RestoreRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
-
-  constructor(options: RestoreRepositoryOptions) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-  }
-
+export class RestoreRepository extends TableRepository {
   /** Records a pending restore; idempotent (a retried task writes the same item again). */
   async put(restore: PendingRestore): Promise<void> {
-    await this.#client.send(
+    await this.client.send(
       new PutCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Item: {
           ...keyOf(restore),
           ...restore,
-          createdAt: restore.createdAt ?? new Date(this.#clock()).toISOString(),
+          createdAt: restore.createdAt ?? new Date(this.clock()).toISOString(),
         },
       }),
     );
@@ -70,22 +57,19 @@ export class RestoreRepository {
 
   /** The workspace's pending restores (at most `limit`). */
   async list(workspaceId: string, limit = 100): Promise<PendingRestore[]> {
-    const page = await this.#client.send(
+    const page = await this.client.send(
       new QueryCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': `RESTORE#${workspaceId}` },
         Limit: limit,
       }),
     );
-    return (page.Items ?? []).map((item) => {
-      const { pk: _pk, sk: _sk, ...rest } = item;
-      return rest as PendingRestore;
-    });
+    return (page.Items ?? []).map((item) => parseItem(PendingRestoreItemSchema, item, 'pending restore'));
   }
 
   async delete(restore: Pick<PendingRestore, 'workspaceId' | 'clusterId' | 'ticketId'>): Promise<void> {
-    await this.#client.send(new DeleteCommand({ TableName: this.#tableName, Key: keyOf(restore) }));
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: keyOf(restore) }));
   }
 }
 
@@ -95,3 +79,17 @@ function keyOf(restore: Pick<PendingRestore, 'workspaceId' | 'clusterId' | 'tick
 } {
   return { pk: `RESTORE#${restore.workspaceId}`, sk: `${restore.clusterId}#${restore.ticketId}` };
 }
+
+const configChange = z.object({ fields: z.array(z.string()), values: z.record(z.string(), z.unknown()) });
+
+const restoreShape = {
+  workspaceId: z.string(),
+  clusterId: z.string(),
+  ticketId: z.string(),
+  original: configChange,
+  fallback: z.optional(configChange),
+  createdAt: z.optional(z.string()),
+} satisfies Record<keyof PendingRestore, z.ZodMiniType>;
+
+/** A stored pending restore (loose: a field a newer writer added survives a read). */
+const PendingRestoreItemSchema: z.ZodMiniType<PendingRestore> = z.looseObject(restoreShape);

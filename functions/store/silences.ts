@@ -1,15 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { compact } from '../core/json.ts';
 import { isActive, type Silence, type SilenceTarget, silenceScopeOf } from '../core/silence.ts';
-import {
-  backoffMs,
-  compact,
-  type DocumentClient,
-  isConditionalCheckFailed,
-  queryAll,
-  withoutKeys,
-} from './dynamo.ts';
+import * as z from '../core/zod.ts';
+import { backoffMs, isConditionalCheckFailed, parseItem } from './dynamo.ts';
+import { TableRepository } from './repository.ts';
 
 const PK = 'SILENCE';
 const MARKER_SK = 'SILENCE_SCOPE';
@@ -64,25 +60,11 @@ export class SilenceNotFoundError extends Error {
  * recomputes it from the scope's remaining silences (or deletes it); a silence that runs out needs
  * nothing, as the check compares `until` with the time of the write (and TTL deletes the marker later).
  */
-export class SilenceRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
-
-  constructor(options: {
-    readonly client: DocumentClient;
-    readonly tableName: string;
-    readonly clock?: () => number;
-  }) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-  }
-
+export class SilenceRepository extends TableRepository {
   async add(
     input: SilenceTarget & { readonly until: number; readonly reason: string; readonly createdBy: string },
   ): Promise<Silence> {
-    const now = this.#clock();
+    const now = this.clock();
     const silence: Silence = compact({
       silenceId: `SIL-${randomBytes(6).toString('hex')}`,
       clusterId: input.clusterId,
@@ -93,9 +75,9 @@ export class SilenceRepository {
       startsAt: new Date(now).toISOString(),
       until: new Date(input.until).toISOString(),
     });
-    await this.#client.send(
+    await this.client.send(
       new PutCommand({
-        TableName: this.#tableName,
+        TableName: this.tableName,
         Item: { ...silence, pk: PK, sk: silence.silenceId, expires_at: expiresAt(input.until) },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
@@ -107,10 +89,10 @@ export class SilenceRepository {
 
   /** The marker of a scope (`silenceScopeOf`), if one is stored. */
   async marker(scope: string): Promise<SilenceMarker | undefined> {
-    const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: silenceMarkerKey(scope), ConsistentRead: true }),
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: silenceMarkerKey(scope), ConsistentRead: true }),
     );
-    return Item === undefined ? undefined : (withoutKeys(Item) as unknown as SilenceMarker);
+    return Item === undefined ? undefined : parseItem(SilenceMarkerItemSchema, Item, 'silence marker');
   }
 
   /** until = max(until, the silence's): one conditional update, and a version bump when it is lower. */
@@ -118,9 +100,9 @@ export class SilenceRepository {
     const scope = silenceScopeOf(silence);
     const key = silenceMarkerKey(scope);
     try {
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: key,
           UpdateExpression:
             'SET #scope = :scope, #until = :until, silenceId = :id, reason = :reason, expires_at = :expires ADD version :one',
@@ -139,9 +121,9 @@ export class SilenceRepository {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
       // A silence of the scope ends later already; the bump tells a concurrent recompute to start over.
-      await this.#client.send(
+      await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: key,
           UpdateExpression: 'ADD version :one',
           ExpressionAttributeValues: { ':one': 1 },
@@ -157,7 +139,7 @@ export class SilenceRepository {
   async #recomputeMarker(scope: string): Promise<void> {
     for (let attempt = 1; attempt <= 10; attempt++) {
       const seen = await this.marker(scope);
-      const now = this.#clock();
+      const now = this.clock();
       const latest = (await this.list()).find(
         (silence) => isActive(silence, now) && silenceScopeOf(silence) === scope,
       );
@@ -171,13 +153,13 @@ export class SilenceRepository {
       try {
         if (latest === undefined) {
           if (seen === undefined) return;
-          await this.#client.send(
-            new DeleteCommand({ TableName: this.#tableName, Key: silenceMarkerKey(scope), ...unchanged }),
+          await this.client.send(
+            new DeleteCommand({ TableName: this.tableName, Key: silenceMarkerKey(scope), ...unchanged }),
           );
         } else {
-          await this.#client.send(
+          await this.client.send(
             new PutCommand({
-              TableName: this.#tableName,
+              TableName: this.tableName,
               Item: {
                 ...silenceMarkerKey(scope),
                 scope,
@@ -202,29 +184,24 @@ export class SilenceRepository {
 
   /** Every silence still stored (active and recently ended), newest end first. One Query. */
   async list(): Promise<Silence[]> {
-    const items = await queryAll(this.#client, {
-      TableName: this.#tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': PK },
-      ConsistentRead: true,
-    });
-    const silences = items.map((item) => withoutKeys(item) as unknown as Silence);
+    const items = await this.readPartition(PK, { consistent: true });
+    const silences = items.map((item) => parseItem(SilenceItemSchema, item, 'silence'));
     return silences.sort((a, b) => Date.parse(b.until) - Date.parse(a.until));
   }
 
   /** The silences in force now. */
   async active(): Promise<Silence[]> {
-    const now = this.#clock();
+    const now = this.clock();
     return (await this.list()).filter((silence) => isActive(silence, now));
   }
 
   /** Ends a silence now; it stays listed as ended until TTL removes it. */
   async remove(silenceId: string, by: string): Promise<Silence> {
-    const now = this.#clock();
+    const now = this.clock();
     try {
-      const { Attributes } = await this.#client.send(
+      const { Attributes } = await this.client.send(
         new UpdateCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: { pk: PK, sk: silenceId },
           UpdateExpression:
             'SET endedAt = if_not_exists(endedAt, :at), endedBy = if_not_exists(endedBy, :by), expires_at = :expires',
@@ -237,7 +214,7 @@ export class SilenceRepository {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const ended = withoutKeys(Attributes ?? {}) as unknown as Silence;
+      const ended = parseItem(SilenceItemSchema, Attributes ?? {}, 'silence');
       await this.#recomputeMarker(silenceScopeOf(ended));
       return ended;
     } catch (error) {
@@ -251,3 +228,29 @@ export class SilenceRepository {
 function expiresAt(endMs: number): number {
   return Math.floor(endMs / 1000) + KEPT_AFTER_END_SECONDS;
 }
+
+const silenceShape = {
+  silenceId: z.string(),
+  reason: z.string(),
+  createdBy: z.string(),
+  startsAt: z.string(),
+  until: z.string(),
+  endedAt: z.optional(z.string()),
+  endedBy: z.optional(z.string()),
+  clusterId: z.optional(z.string()),
+  workspaceId: z.optional(z.string()),
+  errorType: z.optional(z.string()),
+} satisfies Record<keyof Silence, z.ZodMiniType>;
+
+/** A stored silence (loose: a field a newer writer added survives a read). */
+const SilenceItemSchema: z.ZodMiniType<Silence> = z.looseObject(silenceShape);
+
+const markerShape = {
+  scope: z.string(),
+  silenceId: z.string(),
+  reason: z.string(),
+  until: z.string(),
+  version: z.number(),
+} satisfies Record<keyof SilenceMarker, z.ZodMiniType>;
+
+const SilenceMarkerItemSchema: z.ZodMiniType<SilenceMarker> = z.looseObject(markerShape);

@@ -1,22 +1,14 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type DocumentClient, queryAll, withoutKeys } from './dynamo.ts';
-import { claimKey, TICKET_STATUSES, type Ticket, type TicketStatus } from './tickets.ts';
-
-export { TICKET_STATUSES };
+import { TICKET_STATUSES, type Ticket, type TicketStatus } from '../core/ticket.ts';
+import { parseItem, queryAll } from './dynamo.ts';
+import { TableRepository } from './repository.ts';
+import { claimKey, TicketItemSchema } from './ticket-items.ts';
 
 /**
  * Read-only ticket queries for operators: tickets detected since a time, by status, from the status
  * index (`gsi1`: `STATUS#<status>` / `<detectedAt>#<id>`), so a window is a key condition, not a scan.
  */
-export class TicketQueries {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-
-  constructor(options: { readonly client: DocumentClient; readonly tableName: string }) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-  }
-
+export class TicketQueries extends TableRepository {
   /** Tickets in `statuses` detected at or after `sinceIso`, newest first, at most `limit`. */
   async detectedSince(
     sinceIso: string,
@@ -32,17 +24,17 @@ export class TicketQueries {
 
   /** The ticket holding a cluster's claim (`<workspace>#<cluster>`), if one does. */
   async claimHolder(scope: string): Promise<string | undefined> {
-    const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: claimKey(scope), ConsistentRead: true }),
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: claimKey(scope), ConsistentRead: true }),
     );
     return typeof Item?.ticketId === 'string' ? Item.ticketId : undefined;
   }
 
   async #byStatus(status: TicketStatus, sinceIso: string, limit: number): Promise<Ticket[]> {
     const items = await queryAll(
-      this.#client,
+      this.client,
       {
-        TableName: this.#tableName,
+        TableName: this.tableName,
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
         ExpressionAttributeValues: { ':pk': `STATUS#${status}`, ':since': sinceIso },
@@ -50,6 +42,6 @@ export class TicketQueries {
       },
       limit,
     );
-    return items.map((item) => withoutKeys(item) as unknown as Ticket);
+    return items.map((item) => parseItem(TicketItemSchema, item, 'ticket'));
   }
 }

@@ -1,6 +1,13 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { WorkspaceEntry, WorkspaceEntryInput } from '../databricks/registry.ts';
-import { compact, type DocumentClient, isConditionalCheckFailed, queryAll, withoutKeys } from './dynamo.ts';
+import { compact } from '../core/json.ts';
+import {
+  type WorkspaceEntry,
+  type WorkspaceEntryInput,
+  WorkspaceEntryInputSchema,
+} from '../core/workspace.ts';
+import * as z from '../core/zod.ts';
+import { isConditionalCheckFailed, parseItem } from './dynamo.ts';
+import { TableRepository } from './repository.ts';
 
 const PK = 'WORKSPACES';
 const sk = (id: string) => `WORKSPACE#${id}`;
@@ -13,29 +20,11 @@ export class WorkspaceNotFoundError extends Error {
  * The workspace registry: one item per workspace in one partition (`WORKSPACES` / `WORKSPACE#<id>`),
  * so that the whole registry is one Query (100 workspaces are about 30 KB: one page).
  */
-export class WorkspaceRepository {
-  readonly #client: DocumentClient;
-  readonly #tableName: string;
-  readonly #clock: () => number;
-
-  constructor(options: {
-    readonly client: DocumentClient;
-    readonly tableName: string;
-    readonly clock?: () => number;
-  }) {
-    this.#client = options.client;
-    this.#tableName = options.tableName;
-    this.#clock = options.clock ?? Date.now;
-  }
-
+export class WorkspaceRepository extends TableRepository {
   /** Every registered workspace, ordered by id. */
   async list(): Promise<WorkspaceEntry[]> {
-    const items = await queryAll(this.#client, {
-      TableName: this.#tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': PK },
-    });
-    return items.map((item) => withoutKeys(item) as unknown as WorkspaceEntry);
+    const items = await this.readPartition(PK, { consistent: false });
+    return items.map((item) => parseItem(WorkspaceItemSchema, item, 'workspace entry'));
   }
 
   async get(id: string): Promise<WorkspaceEntry | undefined> {
@@ -50,11 +39,11 @@ export class WorkspaceRepository {
     const stored: WorkspaceEntry = compact({
       ...entry,
       source: by.source,
-      updatedAt: new Date(this.#clock()).toISOString(),
+      updatedAt: new Date(this.clock()).toISOString(),
       updatedBy: by.actor,
     });
-    await this.#client.send(
-      new PutCommand({ TableName: this.#tableName, Item: { ...stored, pk: PK, sk: sk(entry.id) } }),
+    await this.client.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...stored, pk: PK, sk: sk(entry.id) } }),
     );
     return stored;
   }
@@ -62,15 +51,15 @@ export class WorkspaceRepository {
   /** Removes a workspace and returns what it was; WorkspaceNotFoundError when there is none. */
   async remove(id: string): Promise<WorkspaceEntry> {
     try {
-      const { Attributes } = await this.#client.send(
+      const { Attributes } = await this.client.send(
         new DeleteCommand({
-          TableName: this.#tableName,
+          TableName: this.tableName,
           Key: { pk: PK, sk: sk(id) },
           ConditionExpression: 'attribute_exists(pk)',
           ReturnValues: 'ALL_OLD',
         }),
       );
-      return withoutKeys(Attributes ?? {}) as unknown as WorkspaceEntry;
+      return parseItem(WorkspaceItemSchema, Attributes ?? {}, 'workspace entry');
     } catch (error) {
       if (isConditionalCheckFailed(error))
         throw new WorkspaceNotFoundError(`no workspace '${id}' is registered`);
@@ -83,3 +72,11 @@ export class WorkspaceRepository {
 export function workspaceItemKey(id: string): { readonly pk: string; readonly sk: string } {
   return { pk: PK, sk: sk(id) };
 }
+
+/** A stored entry: what an operator registers, checked again, and where it came from. */
+const WorkspaceItemSchema: z.ZodMiniType<WorkspaceEntry> = z.looseObject({
+  ...WorkspaceEntryInputSchema.shape,
+  source: z.enum(['context', 'operator']),
+  updatedAt: z.optional(z.string()),
+  updatedBy: z.string(),
+} satisfies Record<keyof WorkspaceEntry, z.ZodMiniType>);

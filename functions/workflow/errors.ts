@@ -2,6 +2,8 @@
  * Errors a task handler throws to the state machine. Step Functions matches `Retry` and `Catch` on the
  * error's name, so the names here are part of the ASL contract (`state-machines/recovery.asl.json`).
  */
+
+import { TicketConflictError } from '../core/ticket.ts';
 import {
   DatabricksApiError,
   DatabricksConnectionError,
@@ -9,7 +11,6 @@ import {
   DatabricksThrottledError,
   DatabricksTimeoutError,
 } from '../databricks/errors.ts';
-import { TicketConflictError } from '../store/tickets.ts';
 
 /**
  * A failure worth retrying as it is: Databricks throttled or failed (429, 5xx, dropped connection)

@@ -12,8 +12,8 @@ import {
   breakerScopes,
   recordBreakerOutcome,
 } from '../core/breaker.ts';
+import { type Ticket, TicketStateError } from '../core/ticket.ts';
 import { clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
-import { type Ticket, TicketStateError } from '../store/tickets.ts';
 import { configText } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { RecoveryInput, RecoveryResult, RecoveryState } from './model.ts';

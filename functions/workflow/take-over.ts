@@ -4,7 +4,7 @@
  * create the state the machine carries. A ticket someone else resolved meanwhile is left alone.
  */
 import { executionNameFor } from '../core/incident.ts';
-import { TicketStateError } from '../store/tickets.ts';
+import { TicketStateError } from '../core/ticket.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { RecoveryInput, RecoveryState } from './model.ts';
 import { escalateUntried } from './support.ts';

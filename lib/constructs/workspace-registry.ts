@@ -9,7 +9,7 @@ import {
   type SecretPrefixes,
   secretNameProblems,
   type WorkspaceEntryInput,
-} from '../../functions/databricks/registry.ts';
+} from '../../functions/core/workspace.ts';
 import { workspaceItemKey } from '../../functions/store/workspaces.ts';
 import type { RecoveryFunction } from './recovery-function.ts';
 import type { Storage } from './storage.ts';

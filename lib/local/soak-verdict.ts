@@ -7,7 +7,9 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterEvent } from '../../functions/core/schemas/databricks.ts';
 import type { DatabricksClient } from '../../functions/databricks/index.ts';
-import type { Ticket } from '../../functions/store/tickets.ts';
+import type { Ticket } from '../../functions/core/ticket.ts';
+import { parseItem } from '../../functions/store/dynamo.ts';
+import { TicketItemSchema } from '../../functions/store/ticket-items.ts';
 import type { LocalHost } from './host.ts';
 import type { SoakDay, UserAction } from './soak-day.ts';
 import { CLASSES, type FailureTarget, HEALTHY_JOB_ID, type SoakWorkspace } from './soak-plan.ts';
@@ -248,7 +250,8 @@ async function allTickets(host: LocalHost): Promise<Ticket[]> {
     const page = await host.documentClient.send(
       new ScanCommand({ TableName: host.tableName, ConsistentRead: true, ExclusiveStartKey: start }),
     );
-    for (const item of page.Items ?? []) if (item.sk === 'TICKET') items.push(item as unknown as Ticket);
+    for (const item of page.Items ?? [])
+      if (item.sk === 'TICKET') items.push(parseItem(TicketItemSchema, item, 'ticket'));
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ticket } from '../../functions/store/tickets.ts';
+import type { Ticket } from '../../functions/core/ticket.ts';
 import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
 import { startPollerLoop } from '../../lib/local/poller-loop.ts';
 import { runCli } from '../support/cli.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Ticket } from '../../functions/core/ticket.ts';
 import { buildReport } from '../../functions/ops/report.ts';
-import type { Ticket } from '../../functions/store/tickets.ts';
 
 const SINCE = Date.parse('2026-11-29T12:00:00Z');
 const UNTIL = Date.parse('2026-11-30T12:00:00Z');

@@ -3,16 +3,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../functions/core/errors.ts';
+import { parseWorkspacesConfig } from '../../functions/core/workspace.ts';
 import { type AuthProvider, lazyAuth, oauthM2MAuth, patAuth } from '../../functions/databricks/auth.ts';
 import {
   DatabricksCredentialsError,
   DatabricksUnauthenticatedError,
 } from '../../functions/databricks/errors.ts';
-import {
-  parseWorkspacesConfig,
-  UnknownWorkspaceError,
-  WorkspaceClients,
-} from '../../functions/databricks/workspaces.ts';
+import { UnknownWorkspaceError, WorkspaceClients } from '../../functions/databricks/workspaces.ts';
 import type { RunningSimulator } from '../../lib/simulator/server.ts';
 import { fixture, startTestSimulator } from '../simulator/support.ts';
 import { clientFor, failure, VirtualClock } from './support.ts';

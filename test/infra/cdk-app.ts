@@ -3,7 +3,7 @@ import { App, type AppProps } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Construct, IConstruct } from 'constructs';
-import type { WorkspaceEntryInput } from '../../functions/databricks/registry.ts';
+import type { WorkspaceEntryInput } from '../../functions/core/workspace.ts';
 import type { Storage } from '../../lib/constructs/storage.ts';
 import { WorkspaceRegistry, type WorkspaceRegistryProps } from '../../lib/constructs/workspace-registry.ts';
 

@@ -1,5 +1,7 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterScope } from '../../functions/core/breaker.ts';
+import { breakerKey } from '../../functions/store/breakers.ts';
 import { lambdaContext, toApiGatewayEvent } from '../../lib/local/api-gateway.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import {
@@ -247,6 +249,39 @@ describe('intake: POST /databricks-monitor', () => {
     const ticket = await h.tickets.getTicket(String(res.body.ticket_id));
     expect(ticket?.ticket.status).toBe('escalated');
     expect(ticket?.audit.map((a) => a.event)).toEqual(['ticket_opened', 'recovery_blocked']);
+  });
+
+  it('answers 503, not 500, and starts nothing when a stored breaker it must read is corrupt', async () => {
+    // Prepare
+    const scope = clusterScope('default', 'corrupt-breaker-1');
+    await h.breakers.forceOpen(scope, 'maintenance window');
+    await h.table.documentClient.send(
+      new UpdateCommand({
+        TableName: h.table.tableName,
+        Key: breakerKey(scope),
+        UpdateExpression: 'SET #failures = :none',
+        ExpressionAttributeNames: { '#failures': 'recentFailures' },
+        ExpressionAttributeValues: { ':none': 'none' },
+      }),
+    );
+    const starts = h.workflow.starts.length;
+
+    // Act
+    const res = await h.post({
+      event: 'cluster.terminated',
+      cluster: {
+        cluster_id: 'corrupt-breaker-1',
+        termination_reason: { code: 'COMMUNICATION_LOST', type: 'SERVICE_FAULT' },
+      },
+    });
+
+    // Assess
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toEqual({
+      status: 'error',
+      message: 'a stored record cannot be read; deliver again after it is repaired',
+    });
+    expect(h.workflow.starts.length).toBe(starts);
   });
 
   it('answers 503 and leaves the ticket start_pending for the reconciler when StartExecution fails', async () => {

@@ -1,8 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SilenceTarget, silenceScopeOf, silenceScopesFor } from '../../functions/core/silence.ts';
+import type { OpenTicketInput } from '../../functions/core/ticket.ts';
 import { SilenceRepository, silenceMarkerKey } from '../../functions/store/silences.ts';
-import { type OpenTicketInput, TicketRepository } from '../../functions/store/tickets.ts';
+import { TicketRepository } from '../../functions/store/tickets.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');

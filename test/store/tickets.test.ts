@@ -1,15 +1,15 @@
 import { DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidCursorError } from '../../functions/store/dynamo.ts';
 import {
   type OpenTicketInput,
   TicketConflictError,
   TicketNotFoundError,
-  TicketRepository,
   TicketStateError,
   type TicketStatus,
-} from '../../functions/store/tickets.ts';
+} from '../../functions/core/ticket.ts';
+import { InvalidCursorError } from '../../functions/store/dynamo.ts';
+import { TicketRepository } from '../../functions/store/tickets.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 
 const DAY = 24 * 3600 * 1000;

@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { QUEUED } from '../../functions/core/fleet.ts';
 import { executionNameFor, type IncidentOutcome } from '../../functions/core/incident.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
+import type { Ticket } from '../../functions/core/ticket.ts';
 import { buildReport } from '../../functions/ops/report.ts';
-import type { Ticket } from '../../functions/store/tickets.ts';
 import type { LoggedRequest } from '../../lib/simulator/server.ts';
 import { useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 

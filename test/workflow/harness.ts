@@ -22,6 +22,7 @@ import { loadPlaybooks, type Playbook } from '../../functions/core/playbooks.ts'
 import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
 import type { FailureSignal, SignalKind } from '../../functions/core/signal.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
+import type { AuditEntry, Ticket } from '../../functions/core/ticket.ts';
 import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
 import { type DrainDeps, drainOnSlotFreed } from '../../functions/poller/fleet.ts';
@@ -32,7 +33,7 @@ import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
-import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
+import { TicketRepository } from '../../functions/store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
 import { type FaultsInput, startSimulator } from '../../lib/simulator/index.ts';
