@@ -9,8 +9,8 @@
  */
 import type { CapGate, WorkflowStarter } from '../core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../core/playbooks.ts';
-import * as z from '../core/zod.ts';
 import type { CredentialAccess } from '../core/workspace.ts';
+import * as z from '../core/zod.ts';
 import { syncWorkspaces, WorkspaceDirectory } from '../databricks/registry.ts';
 import { type SecretsReader, WorkspaceClients } from '../databricks/workspaces.ts';
 import type { OpsAppDeps } from '../ops/app.ts';

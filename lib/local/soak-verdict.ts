@@ -6,8 +6,8 @@
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { ClusterEvent } from '../../functions/core/schemas/databricks.ts';
-import type { DatabricksClient } from '../../functions/databricks/index.ts';
 import type { Ticket } from '../../functions/core/ticket.ts';
+import type { DatabricksClient } from '../../functions/databricks/index.ts';
 import { parseItem } from '../../functions/store/dynamo.ts';
 import { TicketItemSchema } from '../../functions/store/ticket-items.ts';
 import type { LocalHost } from './host.ts';
