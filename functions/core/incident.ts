@@ -22,6 +22,7 @@ import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
 import { AWAITING_APPROVAL, approvalRequired, DEFAULT_APPROVAL_TIMEOUT_SECONDS, QUEUED } from './fleet.ts';
+import { childOf, HELD_BY_OUTAGE, heldMessage, type OutageGate, type OutageRole, outageRoleOf } from './outage-path.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
 import { type FailureSignal, incidentAliases } from './signal.ts';
@@ -37,6 +38,8 @@ export interface TicketStore {
   transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
   /** Attaches a further signal about an open incident to its ticket (counted and audited). */
   recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void>;
+  /** The tickets of these incident keys (an outage links the failures counted before it). */
+  ticketIdsOfIncidents?(incidentKeys: readonly string[]): Promise<string[]>;
 }
 
 export interface BreakerGate {
@@ -113,6 +116,8 @@ export interface IncidentDeps {
   readonly silences?: SilenceReader;
   /** The blast-radius cap; without it recoveries are not capped. */
   readonly cap?: CapGate;
+  /** Outage correlation (`core/outage.ts`); without it no failure is held by an outage. */
+  readonly outages?: OutageGate;
   /** @default Date.now */
   readonly clock?: () => number;
   readonly logger: IncidentLogger;
@@ -176,7 +181,14 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     maxAttempts: playbook.max_attempts,
     timeoutSeconds: playbook.timeout_seconds,
   });
-  const planned = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const recovery = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  // A failure of a cloud or service class is counted in its window first: it may belong to an outage.
+  const outage =
+    recovery.kind === 'start' ? await outageRoleOf(signal, classification, deps.outages) : undefined;
+  const planned: Plan =
+    outage?.kind === 'held'
+      ? { kind: 'hold', recoveryStatus: HELD_BY_OUTAGE, message: heldMessage(outage.outageId, outage.outageClass) }
+      : recovery;
   const now = (deps.clock ?? Date.now)();
   // An active recovery takes a slot of its workspace's cap in the ticket's own write (no extra call).
   const capSlot =
@@ -208,6 +220,15 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
         ...optional('clusterClaim', clusterClaimOf(signal)),
         ...optional('status', plan.kind === 'hold' ? plan.ticketStatus : undefined),
         ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
+        ...optional(
+          'outageId',
+          plan.recoveryStatus === HELD_BY_OUTAGE || (plan.kind === 'start' && outage?.kind === 'probe')
+            ? outage?.kind === 'held'
+              ? outage.outageId
+              : outage?.outage.outageId
+            : undefined,
+        ),
+        ...optional('outageProbe', plan.kind === 'start' && outage?.kind === 'probe' ? true : undefined),
         ...optional(
           'approvalDeadline',
           plan.kind === 'hold' && plan.recoveryStatus === AWAITING_APPROVAL
@@ -285,6 +306,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
   }
   const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
+  if (ticket.outageId !== undefined && outage !== undefined) await linkToOutage(ticket, outage, deps);
 
   if (ticket.recoveryStatus === QUEUED) {
     const message = `Recovery queued: ${capSlot?.cap ?? 0} recoveries are already under way in workspace ${signal.workspaceId} (its blast-radius cap); it starts when one ends`;
@@ -323,6 +345,51 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     };
   }
   return startRecovery(signal, classification, ticket, playbook, scopes, opened.breakersClosed, deps);
+}
+
+/**
+ * Records the new ticket on its outage: a held child, or the probe (whose failure opened the outage:
+ * it also links the failures counted before it, which started on their own, so that their closing
+ * does not notify once each). Failures here are logged: the reconciler picks a probe for an outage
+ * without one, and releases or escalates held children by their outage's status.
+ */
+async function linkToOutage(ticket: Ticket, role: OutageRole, deps: IncidentDeps): Promise<void> {
+  const outageId = ticket.outageId as string;
+  try {
+    if (role.kind === 'held') {
+      await deps.outages?.addChild(outageId, childOf(ticket, 'held'));
+      deps.metrics?.count('ChildrenHeld');
+      return;
+    }
+    deps.metrics?.count('OutagesOpened');
+    deps.logger.warn('outage opened', {
+      outageId,
+      workspaceId: ticket.workspaceId,
+      outageClass: role.outage.outageClass,
+      probeTicketId: ticket.ticketId,
+    });
+    await deps.outages?.claimProbe(outageId, ticket.ticketId);
+    await deps.outages?.addChild(outageId, childOf(ticket, 'probe'));
+    const keys = role.earlier.flatMap((m) => (m.incidentKey === undefined ? [] : [m.incidentKey]));
+    for (const ticketId of (await deps.tickets.ticketIdsOfIncidents?.(keys)) ?? []) {
+      // The ticket keeps its status (open while it waits to start, or in_progress): only the link is added.
+      const link = (status: 'open' | 'in_progress') =>
+        deps.tickets.transition(ticketId, {
+          from: [status],
+          to: status,
+          patch: { outageId },
+          audit: { event: 'outage_linked', actor: deps.actor, details: { outageId, role: 'running' } },
+        });
+      const moved = await link('in_progress').catch(() => link('open').catch(() => undefined));
+      if (moved !== undefined) await deps.outages?.addChild(outageId, childOf(moved.ticket, 'running'));
+    }
+  } catch (error) {
+    deps.logger.error('the ticket could not be recorded on its outage; the reconciler settles it', {
+      ticketId: ticket.ticketId,
+      outageId,
+      error: (error as Error).message,
+    });
+  }
 }
 
 /** The breakers a recovery of this signal must pass: its cluster's and its error type's. */

@@ -62,6 +62,7 @@ export const TICKET_LIFECYCLE: Readonly<Record<TicketStatus, readonly TicketStat
 };
 
 import { AWAITING_APPROVAL, QUEUED } from '../core/fleet.ts';
+import { HELD_BY_OUTAGE } from '../core/outage.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 
 export { START_PENDING };
@@ -70,7 +71,12 @@ export { START_PENDING };
  * Recovery statuses of open tickets the reconciler looks for: each has a marker partition
  * (`RECONCILE#<status>`) kept in step with the ticket in the same write.
  */
-export const MARKED_RECOVERY_STATUSES: readonly string[] = [START_PENDING, QUEUED, AWAITING_APPROVAL];
+export const MARKED_RECOVERY_STATUSES: readonly string[] = [
+  START_PENDING,
+  QUEUED,
+  AWAITING_APPROVAL,
+  HELD_BY_OUTAGE,
+];
 
 /**
  * What the intake decided about the recovery. An open string: these are the values in use today.
@@ -137,6 +143,10 @@ export interface Ticket {
   readonly queuedAt?: string;
   /** Seconds the ticket waited `queued` in all (set when it leaves the queue). */
   readonly queuedSeconds?: number;
+  /** The outage (`OUT-…`, `core/outage.ts`) this failure belongs to. */
+  readonly outageId?: string;
+  /** True for the one child of an outage that recovers first (its probe). */
+  readonly outageProbe?: boolean;
 }
 
 /** Fields a transition may change besides the status. */
@@ -156,6 +166,8 @@ export type TicketPatch = Partial<
     | 'approvalDeadline'
     | 'queuedAt'
     | 'queuedSeconds'
+    | 'outageId'
+    | 'outageProbe'
   >
 >;
 
@@ -744,6 +756,21 @@ export class TicketRepository {
       ticketId,
       `kept changing during ${this.#maxAttempts} attempts to update it`,
     );
+  }
+
+  /** The tickets of incidents (by incident key), where they have one: one BatchGet of their incident items. */
+  async ticketIdsOfIncidents(incidentKeys: readonly string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (let start = 0; start < incidentKeys.length; start += 100) {
+      const keys = incidentKeys.slice(start, start + 100).map(incidentKeyOf);
+      if (keys.length === 0) continue;
+      const result = await this.#client.send(
+        new BatchGetCommand({ RequestItems: { [this.#tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[this.#tableName] ?? [])
+        if (typeof item.ticketId === 'string') ids.push(item.ticketId);
+    }
+    return ids;
   }
 
   /** Appends one audit entry to an existing ticket. */
