@@ -9,6 +9,7 @@ import type {
   AuditEvent,
   OccurrenceMark,
   OpeningStatus,
+  OpenTicketGuarded,
   OpenTicketInput,
   OpenTicketResult,
   OpenTicketSilenced,
@@ -17,12 +18,21 @@ import type {
   TransitionInput,
   TransitionResult,
 } from '../store/tickets.ts';
+import { attributeString } from '../store/tickets.ts';
 import { clusterScope, errorTypeScope } from './breaker.ts';
 import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
 import { AWAITING_APPROVAL, approvalRequired, DEFAULT_APPROVAL_TIMEOUT_SECONDS, QUEUED } from './fleet.ts';
-import { childOf, HELD_BY_OUTAGE, heldMessage, type OutageGate, type OutageRole, outageRoleOf } from './outage-path.ts';
+import { outageClassOf } from './outage.ts';
+import {
+  childOf,
+  HELD_BY_OUTAGE,
+  heldMessage,
+  type OutageGate,
+  type OutageRole,
+  outageRoleOf,
+} from './outage-path.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
 import { type FailureSignal, incidentAliases } from './signal.ts';
@@ -34,12 +44,10 @@ export interface TicketStore {
   openTicketUnlessSilenced(
     input: OpenTicketInput,
     silenceScopes: readonly string[],
-  ): Promise<OpenTicketResult | OpenTicketSilenced>;
+  ): Promise<OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded>;
   transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
   /** Attaches a further signal about an open incident to its ticket (counted and audited). */
   recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void>;
-  /** The tickets of these incident keys (an outage links the failures counted before it). */
-  ticketIdsOfIncidents?(incidentKeys: readonly string[]): Promise<string[]>;
 }
 
 export interface BreakerGate {
@@ -183,12 +191,14 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
   });
   const recovery = planRecovery(action, playbook, deps.autoRemediationEnabled);
   // A failure of a cloud or service class is counted in its window first: it may belong to an outage.
-  const outage =
+  let outage =
     recovery.kind === 'start' ? await outageRoleOf(signal, classification, deps.outages) : undefined;
-  const planned: Plan =
-    outage?.kind === 'held'
-      ? { kind: 'hold', recoveryStatus: HELD_BY_OUTAGE, message: heldMessage(outage.outageId, outage.outageClass) }
-      : recovery;
+  const heldPlan = (role: Extract<OutageRole, { kind: 'held' }>): Plan => ({
+    kind: 'hold',
+    recoveryStatus: HELD_BY_OUTAGE,
+    message: heldMessage(role.outageId, role.outageClass),
+  });
+  const planned: Plan = outage?.kind === 'held' ? heldPlan(outage) : recovery;
   const now = (deps.clock ?? Date.now)();
   // An active recovery takes a slot of its workspace's cap in the ticket's own write (no extra call).
   const capSlot =
@@ -222,11 +232,11 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
         ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
         ...optional(
           'outageId',
-          plan.recoveryStatus === HELD_BY_OUTAGE || (plan.kind === 'start' && outage?.kind === 'probe')
-            ? outage?.kind === 'held'
-              ? outage.outageId
-              : outage?.outage.outageId
-            : undefined,
+          plan.recoveryStatus === HELD_BY_OUTAGE && outage?.kind === 'held'
+            ? outage.outageId
+            : plan.kind === 'start' && outage?.kind === 'probe'
+              ? outage.outage.outageId
+              : undefined,
         ),
         ...optional('outageProbe', plan.kind === 'start' && outage?.kind === 'probe' ? true : undefined),
         ...optional(
@@ -238,6 +248,9 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
             : undefined,
         ),
         ...(plan.kind === 'start' && capSlot !== undefined ? { capSlot } : {}),
+        ...(plan.kind === 'start' && outage?.kind === 'free' && outage.guard !== undefined
+          ? { guardItem: outage.guard }
+          : {}),
         aliasKeys: incidentAliases({ ...signal, code: classification.code }),
         // Closed breakers and unsilenced scopes are checked in the same write; only a breaker that is not
         // closed or a silence in force costs more.
@@ -256,6 +269,17 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     plan,
     planned.kind === 'start' && deps.silences !== undefined ? silenceScopesFor(subject) : [],
   );
+  if (opened.outcome === 'guarded') {
+    // An outage of the failure's class opened while it was counted: it joins it, held.
+    const outageId = attributeString(opened.item?.outageId);
+    const outageClass = outageClassOf(classification);
+    if (outageId === undefined || outageClass === undefined)
+      throw new Error('an outage guard failed without an outage');
+    outage = { kind: 'held', outageId, outageClass };
+    plan = heldPlan(outage);
+    opened = await open(plan, []);
+  }
+  if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
   if (opened.outcome === 'silenced') {
     // A silence marker of the failure's scopes is in force (nothing was written): only now are the
     // silences read, to name the one that holds the ticket.
@@ -269,6 +293,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
     opened = await open(plan, []);
   }
   if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');
+  if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
   if (opened.outcome === 'duplicate') {
     const ticket = opened.ticket;
     deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId, via: opened.via });
@@ -306,7 +331,8 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
   }
   const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
-  if (ticket.outageId !== undefined && outage !== undefined) await linkToOutage(ticket, outage, deps);
+  if (ticket.outageId !== undefined && outage !== undefined && outage.kind !== 'free')
+    await linkToOutage(ticket, outage, deps);
 
   if (ticket.recoveryStatus === QUEUED) {
     const message = `Recovery queued: ${capSlot?.cap ?? 0} recoveries are already under way in workspace ${signal.workspaceId} (its blast-radius cap); it starts when one ends`;
@@ -353,7 +379,11 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
  * does not notify once each). Failures here are logged: the reconciler picks a probe for an outage
  * without one, and releases or escalates held children by their outage's status.
  */
-async function linkToOutage(ticket: Ticket, role: OutageRole, deps: IncidentDeps): Promise<void> {
+async function linkToOutage(
+  ticket: Ticket,
+  role: Exclude<OutageRole, { kind: 'free' }>,
+  deps: IncidentDeps,
+): Promise<void> {
   const outageId = ticket.outageId as string;
   try {
     if (role.kind === 'held') {
@@ -370,8 +400,13 @@ async function linkToOutage(ticket: Ticket, role: OutageRole, deps: IncidentDeps
     });
     await deps.outages?.claimProbe(outageId, ticket.ticketId);
     await deps.outages?.addChild(outageId, childOf(ticket, 'probe'));
-    const keys = role.earlier.flatMap((m) => (m.incidentKey === undefined ? [] : [m.incidentKey]));
-    for (const ticketId of (await deps.tickets.ticketIdsOfIncidents?.(keys)) ?? []) {
+    // Failures counted before it were ticketed on their own, each recorded in the window in its
+    // ticket's write on the condition that no outage was open: reading the window after the outage
+    // opened finds every one of them (a later one joined the outage instead).
+    for (const member of await (deps.outages?.ownTickets(ticket.workspaceId, role.outage.outageClass) ??
+      [])) {
+      if (member.ticketId === undefined || member.ticketId === ticket.ticketId) continue;
+      const ticketId = member.ticketId;
       // The ticket keeps its status (open while it waits to start, or in_progress): only the link is added.
       const link = (status: 'open' | 'in_progress') =>
         deps.tickets.transition(ticketId, {

@@ -3,6 +3,7 @@
  * start is ticketed, it is counted in its class's window. Its ticket is then opened as a held child of
  * the open outage, as the outage's probe (this failure made K), or as a failure of its own.
  */
+import type { OpenTicketInput } from '../store/tickets.ts';
 import type { Classification } from './classifier/types.ts';
 import {
   type Correlation,
@@ -31,22 +32,33 @@ export interface OutageStore {
   ): Promise<Outage | undefined>;
 }
 
+/** What counting a failure decided (`correlate` of `outage.ts`, after the window was written). */
+export type Counted =
+  | {
+      readonly kind: 'none';
+      readonly count: number;
+      /**
+       * The ticket's write records the ticket in the window on the condition that no outage is open,
+       * so a failure whose outage opened meanwhile is never started on its own (it joins).
+       */
+      readonly guard?: NonNullable<OpenTicketInput['guardItem']>;
+    }
+  | Extract<Correlation, { kind: 'join' }>
+  | { readonly kind: 'opened'; readonly outage: Outage; readonly members: readonly WindowMember[] };
+
 /** Outage correlation as the incident path, the reconciler and the operations API use it (`OutageCorrelator`). */
 export interface OutageGate extends OutageStore {
-  correlate(
-    workspaceId: string,
-    outageClass: OutageClass,
-    member: WindowMember,
-  ): Promise<Correlation | { readonly kind: 'opened'; readonly outage: Outage; readonly members: readonly WindowMember[] }>;
+  correlate(workspaceId: string, outageClass: OutageClass, member: WindowMember): Promise<Counted>;
+  /** The failures of the class's window that were ticketed on their own (consistent read). */
+  ownTickets(workspaceId: string, outageClass: OutageClass): Promise<readonly WindowMember[]>;
 }
 
 export type OutageRole =
   | { readonly kind: 'held'; readonly outageId: string; readonly outageClass: OutageClass }
+  | { readonly kind: 'free'; readonly guard?: NonNullable<OpenTicketInput['guardItem']> }
   | {
       readonly kind: 'probe';
       readonly outage: Outage;
-      /** The failures counted before this one, started on their own before the outage opened. */
-      readonly earlier: readonly WindowMember[];
     };
 
 /** Counts a failure that would start a recovery in its outage class's window; undefined: not an outage. */
@@ -63,13 +75,8 @@ export async function outageRoleOf(
     incidentKey: signal.incidentKey,
   });
   if (correlation.kind === 'join') return { kind: 'held', outageId: correlation.outageId, outageClass };
-  if (correlation.kind === 'opened')
-    return {
-      kind: 'probe',
-      outage: correlation.outage,
-      earlier: correlation.members.filter((m) => m.clusterId !== signal.clusterId),
-    };
-  return undefined;
+  if (correlation.kind === 'opened') return { kind: 'probe', outage: correlation.outage };
+  return { kind: 'free', ...(correlation.guard === undefined ? {} : { guard: correlation.guard }) };
 }
 
 /** The hold plan of a child: ticketed, nothing started until the outage's probe recovers. */

@@ -124,6 +124,8 @@ export interface WindowMember {
   readonly clusterId: string;
   readonly at: number;
   readonly incidentKey?: string;
+  /** The failure's own ticket, recorded when it was opened on its own (before any outage). */
+  readonly ticketId?: string;
 }
 
 /** The failures of one class in one workspace, and the outage open for them, if any. */
@@ -236,7 +238,9 @@ export function probeVerdict(
  * still probing → stays held. An outage that cannot be found escalates the child: when in doubt, a
  * human decides.
  */
-export function heldChildVerdict(outage: Pick<Outage, 'status'> | undefined): 'hold' | 'release' | 'escalate' {
+export function heldChildVerdict(
+  outage: Pick<Outage, 'status'> | undefined,
+): 'hold' | 'release' | 'escalate' {
   if (outage === undefined || outage.status === 'escalated') return 'escalate';
   return outage.status === 'probing' ? 'hold' : 'release';
 }

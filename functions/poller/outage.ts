@@ -27,7 +27,13 @@ import type { OutageStore } from '../core/outage-path.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import type { Notifier } from '../shared/notify.ts';
 import type { NotificationLedger } from '../store/notifications.ts';
-import type { Ticket, TicketPage, TicketWithAudit, TransitionInput, TransitionResult } from '../store/tickets.ts';
+import type {
+  Ticket,
+  TicketPage,
+  TicketWithAudit,
+  TransitionInput,
+  TransitionResult,
+} from '../store/tickets.ts';
 
 export interface OutageDeps {
   readonly outages: OutageStore;
@@ -69,14 +75,17 @@ export async function settleProbe(outageId: string, deps: OutageDeps): Promise<v
 
 async function settleOutage(outage: Outage, deps: OutageDeps, report: OutageReport): Promise<void> {
   const probe =
-    outage.probeTicketId === undefined ? undefined : (await deps.tickets.getTicket(outage.probeTicketId))?.ticket;
+    outage.probeTicketId === undefined
+      ? undefined
+      : (await deps.tickets.getTicket(outage.probeTicketId))?.ticket;
   const verdict = probeVerdict(outage, probe, deps.clock(), deps.graceMs);
   if (verdict === 'release') {
     if (await releaseOutage(outage, 'released', deps, { reason: `its probe ${probe?.ticketId} recovered` }))
       report.released++;
   } else if (verdict === 'escalate') {
     const why = probe?.escalationReason ?? `its probe ${outage.probeTicketId} is ${probe?.status ?? 'gone'}`;
-    if (await escalateOutage(outage, `the probe ${outage.probeTicketId} failed: ${why}`, deps)) report.escalated++;
+    if (await escalateOutage(outage, `the probe ${outage.probeTicketId} failed: ${why}`, deps))
+      report.escalated++;
   } else if (verdict === 'pick_probe') {
     if (await pickProbe(outage, deps)) report.probesPicked++;
   }
@@ -92,16 +101,23 @@ export async function releaseOutage(
   deps: OutageDeps,
   details: { readonly reason?: string; readonly resolvedBy?: string },
 ): Promise<Outage | undefined> {
-  const ended = await deps.outages.end(outage.outageId, to === 'resolved' ? ['probing', 'escalated'] : ['probing'], to, details);
+  const ended = await deps.outages.end(
+    outage.outageId,
+    to === 'resolved' ? ['probing', 'escalated'] : ['probing'],
+    to,
+    details,
+  );
   if (ended === undefined) return undefined;
   deps.metrics?.count('OutagesReleased');
   deps.logger.warn(`outage ${to}`, { outageId: outage.outageId, ...details });
   // Announced once: by the reconciler while it probes, or now if the probe was quicker.
   await notifyOutage(ended, 'opened', deps);
   for (const child of await heldChildren(outage.outageId, deps)) await releaseChild(child, ended, deps);
-  await deps.drain?.(outage.workspaceId).catch((error: Error) =>
-    deps.logger.warn('the released recoveries wait for the reconciler', { error: error.message }),
-  );
+  await deps
+    .drain?.(outage.workspaceId)
+    .catch((error: Error) =>
+      deps.logger.warn('the released recoveries wait for the reconciler', { error: error.message }),
+    );
   return ended;
 }
 
@@ -200,7 +216,10 @@ async function move(
  * The reconciler's outage pass: announce new outages once, settle probes, pick missing ones, and
  * settle children held by outages that ended.
  */
-export async function reconcileOutages(deps: OutageDeps, hasTime: () => boolean = () => true): Promise<OutageReport> {
+export async function reconcileOutages(
+  deps: OutageDeps,
+  hasTime: () => boolean = () => true,
+): Promise<OutageReport> {
   const report: OutageReport = { released: 0, escalated: 0, probesPicked: 0, childrenSettled: 0 };
   const outages = new Map<string, Outage>();
   for (const outage of await deps.outages.list()) {

@@ -12,11 +12,11 @@
  * Ending an outage (released, escalated, resolved) is conditional on its status and clears the
  * window's `outageId` in the same write, so a later failure starts a new count.
  */
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   correlate,
-  type Correlation,
   type Outage,
   type OutageChild,
   type OutageClass,
@@ -28,7 +28,7 @@ import {
   parseOutageConfig,
   type WindowMember,
 } from '../core/outage.ts';
-import type { OutageGate } from '../core/outage-path.ts';
+import type { Counted, OutageGate } from '../core/outage-path.ts';
 import {
   backoffMs,
   cancellationReasons,
@@ -38,6 +38,7 @@ import {
   queryAll,
   withoutKeys,
 } from './dynamo.ts';
+import type { TransactItem } from './tickets.ts';
 
 const WINDOW_PK = 'OUTAGE_WINDOW';
 const OUTAGE_PK = 'OUTAGE';
@@ -52,7 +53,12 @@ export class OutageRepository {
   readonly #clock: () => number;
   readonly #maxAttempts: number;
 
-  constructor(options: { client: DocumentClient; tableName: string; clock?: () => number; maxAttempts?: number }) {
+  constructor(options: {
+    client: DocumentClient;
+    tableName: string;
+    clock?: () => number;
+    maxAttempts?: number;
+  }) {
     this.#client = options.client;
     this.#tableName = options.tableName;
     this.#clock = options.clock ?? Date.now;
@@ -74,18 +80,54 @@ export class OutageRepository {
     return windowOf(Attributes ?? {});
   }
 
+  /**
+   * The window write that rides in a ticket's own transaction (`guardItem`): records the ticket with
+   * its failure, on the condition that no outage of the class is open (then the ticket is not written
+   * and joins the outage instead).
+   */
+  guardItem(
+    workspaceId: string,
+    outageClass: OutageClass,
+    member: WindowMember,
+  ): (ticketId: string) => TransactItem {
+    return (ticketId) => ({
+      Update: {
+        TableName: this.#tableName,
+        Key: windowKey(workspaceId, outageClass),
+        UpdateExpression: 'SET #m = :m',
+        ConditionExpression: 'attribute_not_exists(#outageId)',
+        ExpressionAttributeNames: { '#m': `${MEMBER_PREFIX}${member.clusterId}`, '#outageId': 'outageId' },
+        ExpressionAttributeValues: {
+          ':m': compact({ at: member.at, incidentKey: member.incidentKey, ticketId }),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    });
+  }
+
   async getWindow(workspaceId: string, outageClass: OutageClass): Promise<OutageWindow> {
     const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: windowKey(workspaceId, outageClass), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: windowKey(workspaceId, outageClass),
+        ConsistentRead: true,
+      }),
     );
     return windowOf(Item ?? {});
   }
 
   /** Removes members older than `before` (best effort: a member counted again meanwhile is kept). */
-  async prune(workspaceId: string, outageClass: OutageClass, window: OutageWindow, before: number): Promise<void> {
+  async prune(
+    workspaceId: string,
+    outageClass: OutageClass,
+    window: OutageWindow,
+    before: number,
+  ): Promise<void> {
     const stale = window.members.filter((m) => m.at < before);
     if (stale.length < STALE_CLEANUP) return;
-    const names = Object.fromEntries(stale.slice(0, 100).map((m, i) => [`#s${i}`, `${MEMBER_PREFIX}${m.clusterId}`]));
+    const names = Object.fromEntries(
+      stale.slice(0, 100).map((m, i) => [`#s${i}`, `${MEMBER_PREFIX}${m.clusterId}`]),
+    );
     await this.#client
       .send(
         new UpdateCommand({
@@ -107,7 +149,10 @@ export class OutageRepository {
     outageClass: OutageClass,
     rule: OutageRule,
     members: readonly WindowMember[],
-  ): Promise<{ readonly outcome: 'opened'; readonly outage: Outage } | { readonly outcome: 'exists'; readonly outageId: string }> {
+  ): Promise<
+    | { readonly outcome: 'opened'; readonly outage: Outage }
+    | { readonly outcome: 'exists'; readonly outageId: string }
+  > {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const now = this.#clock();
       const outage: Outage = {
@@ -300,6 +345,12 @@ export class OutageCorrelator implements OutageGate {
     return this.repository.addChild(outageId, child);
   }
 
+  async ownTickets(workspaceId: string, outageClass: OutageClass): Promise<readonly WindowMember[]> {
+    return (await this.repository.getWindow(workspaceId, outageClass)).members.filter(
+      (m) => m.ticketId !== undefined,
+    );
+  }
+
   claimProbe(outageId: string, ticketId: string): Promise<boolean> {
     return this.repository.claimProbe(outageId, ticketId);
   }
@@ -326,17 +377,15 @@ export class OutageCorrelator implements OutageGate {
    * caller opened it; `outage` is the new one). A failure that would open an outage another one opened
    * first joins that one.
    */
-  async correlate(
-    workspaceId: string,
-    outageClass: OutageClass,
-    member: WindowMember,
-  ): Promise<Correlation | { readonly kind: 'opened'; readonly outage: Outage; readonly members: readonly WindowMember[] }> {
+  async correlate(workspaceId: string, outageClass: OutageClass, member: WindowMember): Promise<Counted> {
     const rule = this.ruleOf(workspaceId);
     if (!rule.enabled) return { kind: 'none', count: 0 };
     const window = await this.repository.register(workspaceId, outageClass, member);
     const now = this.#clock();
     await this.repository.prune(workspaceId, outageClass, window, now - rule.windowMs);
     const decision = correlate(window, rule, now);
+    if (decision.kind === 'none')
+      return { ...decision, guard: this.repository.guardItem(workspaceId, outageClass, member) };
     if (decision.kind !== 'open') return decision;
     const opened = await this.repository.open(workspaceId, outageClass, rule, decision.members);
     if (opened.outcome === 'exists') return { kind: 'join', outageId: opened.outageId };
@@ -385,6 +434,10 @@ function windowOf(item: Record<string, unknown>): OutageWindow {
         clusterId: name.slice(MEMBER_PREFIX.length),
         at: Number(member.at),
         incidentKey: typeof member.incidentKey === 'string' ? member.incidentKey : undefined,
+        ticketId:
+          typeof (member as { ticketId?: unknown }).ticketId === 'string'
+            ? (member as { ticketId: string }).ticketId
+            : undefined,
       }),
     );
   }

@@ -219,6 +219,12 @@ export interface OpenTicketInput
    * is written `queued` instead (without the breaker checks: they are made when it leaves the queue).
    */
   readonly capSlot?: SlotRequest;
+  /**
+   * One more conditional write of the same transaction, built for the ticket's id (outage correlation
+   * records the ticket in its class's window on the condition that no outage is open). When its
+   * condition fails nothing is written and the result is `guarded`, with the item as it was.
+   */
+  readonly guardItem?: (ticketId: string) => TransactItem;
   /** ISO timestamp of detection; its UTC date names the ticket. @default now */
   readonly detectedAt?: string;
   /** @default 0 */
@@ -269,6 +275,12 @@ export interface OccurrenceMark {
 export interface OpenTicketSilenced {
   readonly outcome: 'silenced';
   readonly scope: string;
+}
+
+/** The `guardItem`'s condition failed: nothing was written; `item` is the guarded item as it was (marshalled). */
+export interface OpenTicketGuarded {
+  readonly outcome: 'guarded';
+  readonly item?: Record<string, unknown>;
 }
 
 export interface TransitionInput {
@@ -430,6 +442,7 @@ export class TicketRepository {
   async openTicket(input: OpenTicketInput): Promise<OpenTicketResult> {
     const opened = await this.openTicketUnlessSilenced(input, []);
     if (opened.outcome === 'silenced') throw new Error('no silence scope was checked');
+    if (opened.outcome === 'guarded') throw new Error('the guard item of the ticket failed its condition');
     return opened;
   }
 
@@ -440,7 +453,7 @@ export class TicketRepository {
   async openTicketUnlessSilenced(
     input: OpenTicketInput,
     scopes: readonly string[],
-  ): Promise<OpenTicketResult | OpenTicketSilenced> {
+  ): Promise<OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded> {
     const now = this.#clock();
     const nowIso = new Date(now).toISOString();
     const detectedAt = normaliseIso(input.detectedAt ?? nowIso, 'detectedAt');
@@ -460,6 +473,7 @@ export class TicketRepository {
       breakerScopes: _breakerScopes,
       aliasKeys = [],
       capSlot: _capSlot,
+      guardItem,
       ...fields
     } = input;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
@@ -565,6 +579,8 @@ export class TicketRepository {
       const capAt = capSlot === undefined ? -1 : items.length;
       if (capSlot !== undefined)
         items.push(acquireSlotItem(this.#tableName, capSlot, ticketId, executionNameFor(ticketId), now));
+      const guardAt = guardItem === undefined ? -1 : items.length;
+      if (guardItem !== undefined) items.push(guardItem(ticketId));
 
       try {
         await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
@@ -583,6 +599,7 @@ export class TicketRepository {
           const key = claimKey(clusterClaim?.scope as string);
           return duplicateOf(reasons[claimAt]?.Item, 'claim', input.incidentKey, { key, mark });
         }
+        if (failed(guardAt)) return { outcome: 'guarded', ...optionalItem(reasons[guardAt]?.Item) };
         if (failed(ticketAt)) {
           // The number was taken in the same millisecond by another process: take the next one.
           ticketId = formatTicketId(day, this.#numbers.next(day, this.#clock()));
@@ -756,21 +773,6 @@ export class TicketRepository {
       ticketId,
       `kept changing during ${this.#maxAttempts} attempts to update it`,
     );
-  }
-
-  /** The tickets of incidents (by incident key), where they have one: one BatchGet of their incident items. */
-  async ticketIdsOfIncidents(incidentKeys: readonly string[]): Promise<string[]> {
-    const ids: string[] = [];
-    for (let start = 0; start < incidentKeys.length; start += 100) {
-      const keys = incidentKeys.slice(start, start + 100).map(incidentKeyOf);
-      if (keys.length === 0) continue;
-      const result = await this.#client.send(
-        new BatchGetCommand({ RequestItems: { [this.#tableName]: { Keys: keys, ConsistentRead: true } } }),
-      );
-      for (const item of result.Responses?.[this.#tableName] ?? [])
-        if (typeof item.ticketId === 'string') ids.push(item.ticketId);
-    }
-    return ids;
   }
 
   /** Appends one audit entry to an existing ticket. */
@@ -1014,6 +1016,7 @@ export class TicketNumbers {
 }
 
 type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+export type TransactItem = TransactItems[number];
 
 /** What a pointer's `seen` set records: this source has told about this incident. */
 function seenMark(source: string, incidentKey: string): string {
@@ -1044,6 +1047,10 @@ function duplicateOf(
   };
 }
 
+function optionalItem(item: Record<string, unknown> | undefined): { item?: Record<string, unknown> } {
+  return item === undefined ? {} : { item };
+}
+
 /** A string-set attribute of a cancellation reason's item: marshalled (`{SS: [...]}`) or a Set. */
 function attributeStrings(value: unknown): string[] {
   if (value instanceof Set) return [...value].filter((v): v is string => typeof v === 'string');
@@ -1052,7 +1059,7 @@ function attributeStrings(value: unknown): string[] {
 }
 
 /** A string attribute of a cancellation reason's item: marshalled (`{S: ...}`) or already plain. */
-function attributeString(value: unknown): string | undefined {
+export function attributeString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   const s = (value as { S?: unknown } | undefined)?.S;
   return typeof s === 'string' ? s : undefined;

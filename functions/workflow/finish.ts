@@ -304,7 +304,10 @@ async function notify(
     }
   }
   if (notifiedByOutage(ticket, outcome, deps)) {
-    deps.logger.info('left to the outage to notify', { ticketId: input.ticketId, outageId: ticket?.outageId });
+    deps.logger.info('left to the outage to notify', {
+      ticketId: input.ticketId,
+      outageId: ticket?.outageId,
+    });
     return;
   }
   const runUrl = input.signal.job?.runPageUrl;

@@ -18,6 +18,7 @@ import {
   type RecoveryInput,
   startWorkflow,
 } from '../../functions/core/incident.ts';
+import { type OutageConfig, OutageConfigSchema } from '../../functions/core/outage.ts';
 import { loadPlaybooks, type Playbook } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
 import type { FailureSignal, SignalKind } from '../../functions/core/signal.ts';
@@ -26,13 +27,12 @@ import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/dat
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
 import { type DrainDeps, drainOnSlotFreed, outageDepsOf } from '../../functions/poller/fleet.ts';
 import { settleProbe } from '../../functions/poller/outage.ts';
-import { type OutageConfig, OutageConfigSchema } from '../../functions/core/outage.ts';
-import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
 import { type ReconcileReport, reconcile } from '../../functions/poller/reconcile.ts';
 import type { PollerMetrics } from '../../functions/poller/workspace.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
+import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { type AuditEntry, type Ticket, TicketRepository } from '../../functions/store/tickets.ts';
@@ -355,7 +355,9 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
         actor: 'poller',
         ...(cap === undefined ? {} : { cap }),
         ...(outages === undefined ? {} : { outages }),
-        metrics: { count: (name, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value) },
+        metrics: {
+          count: (name, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value),
+        },
       });
     },
 
