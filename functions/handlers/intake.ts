@@ -20,6 +20,7 @@ import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
 import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
+import { outageCorrelatorOf } from '../store/outages.ts';
 import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
@@ -43,6 +44,7 @@ const intake = createIntakeHandler({
   tickets,
   silences: new SilenceRepository({ client: documentClient, tableName }),
   cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
+  outages: outageCorrelatorOf(documentClient, tableName, optionalEnv('OUTAGE_CORRELATION')),
   breakers: new BreakerRepository({ client: documentClient, tableName, config: breakerConfig }),
   workflow: new StepFunctionsWorkflowStarter(
     tracer.captureAWSv3Client(stepFunctions),

@@ -17,6 +17,7 @@ import { StepFunctionsWorkflowStarter } from '../shared/workflow.ts';
 import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { OperationsLog } from '../store/operations-log.ts';
+import { outageCorrelatorOf } from '../store/outages.ts';
 import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
@@ -43,6 +44,7 @@ const operations = createOpsHandler({
       }),
       silences: new SilenceRepository({ client: documentClient, tableName }),
       cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
+      outages: outageCorrelatorOf(documentClient, tableName, optionalEnv('OUTAGE_CORRELATION')),
       databricks,
       playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
       logger,

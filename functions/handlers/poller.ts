@@ -22,6 +22,7 @@ import { registryWorkspaces } from '../shared/workspace-registry.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import { CursorRepository } from '../store/cursors.ts';
 import { NotificationLedger } from '../store/notifications.ts';
+import { outageCorrelatorOf } from '../store/outages.ts';
 import { recoveryCapOf } from '../store/recovery-cap.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { SilenceRepository } from '../store/silences.ts';
@@ -62,6 +63,7 @@ const steps = createPollStepHandler({
   autoRemediationEnabled: booleanEnv('AUTO_REMEDIATION_ENABLED', true),
   silences: new SilenceRepository({ client: documentClient, tableName }),
   cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
+  outages: outageCorrelatorOf(documentClient, tableName, optionalEnv('OUTAGE_CORRELATION')),
   // Approvals waiting and timed out are announced on the topic (once each), when the stack names it.
   ...(topicArn === undefined
     ? {}

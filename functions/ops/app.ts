@@ -15,6 +15,7 @@ import { SilenceNotFoundError } from '../store/silences.ts';
 import { TicketConflictError, TicketStateError } from '../store/tickets.ts';
 import { isTransient } from '../workflow/errors.ts';
 import { approveTicket, denyTicket } from './approval.ts';
+import { getOutage, listOutages, outageId, resolveOutage } from './outages.ts';
 import * as ops from './service.ts';
 import { type WorkspaceOpsDeps, workspaceRoutes } from './workspaces.ts';
 
@@ -91,6 +92,10 @@ export function createOpsHandler(deps: OpsAppDeps) {
       jsonResponse(201, { silence: await ops.addSilence(event.parsedBody, actor, deps) }),
     'DELETE /ops/silences/{id}': async (event, actor) =>
       ok(await ops.removeSilence(event.pathParameters?.id ?? '', actor, deps)),
+    'GET /ops/outages': async () => ok(await listOutages(deps)),
+    'GET /ops/outages/{id}': async (event) => ok(await getOutage(outageId(event.pathParameters?.id), deps)),
+    'POST /ops/outages/{id}/resolve': async (event, actor) =>
+      ok(await resolveOutage(outageId(event.pathParameters?.id), event.parsedBody, actor, deps)),
     'GET /ops/report': async (event) => ok(await ops.report(query(event, 'hours'), deps)),
     'GET /ops/doctor': async (event) =>
       ok(await ops.doctor(query(event, 'cluster'), query(event, 'workspace'), deps)),

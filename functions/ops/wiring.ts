@@ -1,4 +1,5 @@
 import type { CapGate, WorkflowStarter } from '../core/incident.ts';
+import type { OutageGate } from '../core/outage-path.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import type { WorkspaceClients } from '../databricks/index.ts';
 import { DEFAULT_POLLER_OPTIONS, type PollerOptions } from '../poller/config.ts';
@@ -20,6 +21,8 @@ export interface OperationsStores {
   readonly playbooks: PlaybookTable;
   /** The blast-radius cap an approved or retried recovery starts through. @default not capped */
   readonly cap?: CapGate;
+  /** Outage correlation: `rca outage list|resolve`. @default not served */
+  readonly outages?: OutageGate;
   readonly logger: {
     info(message: string, ...extra: Record<string, unknown>[]): void;
     warn(message: string, ...extra: Record<string, unknown>[]): void;
@@ -53,6 +56,7 @@ export function operationsDeps(
       clock: Date.now,
       options: pollerOptions,
       ...(stores.cap === undefined ? {} : { cap: stores.cap }),
+      ...(stores.outages === undefined ? {} : { outages: stores.outages }),
     },
     playbooks: stores.playbooks,
     autoRemediationEnabled,

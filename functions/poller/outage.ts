@@ -49,6 +49,15 @@ export interface OutageDeps {
     warn(message: string, ...extra: Record<string, unknown>[]): void;
   };
   readonly metrics?: { count(name: string, value?: number): void };
+  /** The operations log: releases, escalations and resolutions are written there. @default none */
+  readonly log?: {
+    append(entry: {
+      event: string;
+      actor: string;
+      subject: string;
+      details?: Record<string, unknown>;
+    }): Promise<unknown>;
+  };
   readonly actor: string;
   readonly clock: () => number;
   /** How long an outage may be without a probe before the reconciler picks one. */
@@ -110,6 +119,7 @@ export async function releaseOutage(
   if (ended === undefined) return undefined;
   deps.metrics?.count('OutagesReleased');
   deps.logger.warn(`outage ${to}`, { outageId: outage.outageId, ...details });
+  await audit(deps, `outage_${to}`, details.resolvedBy ?? deps.actor, ended, details.reason);
   // Announced once: by the reconciler while it probes, or now if the probe was quicker.
   await notifyOutage(ended, 'opened', deps);
   for (const child of await heldChildren(outage.outageId, deps)) await releaseChild(child, ended, deps);
@@ -127,9 +137,32 @@ export async function escalateOutage(outage: Outage, reason: string, deps: Outag
   if (ended === undefined) return false;
   deps.metrics?.count('OutagesEscalated');
   deps.logger.warn('outage escalated', { outageId: outage.outageId, reason });
+  await audit(deps, 'outage_escalated', deps.actor, ended, reason);
   for (const child of await heldChildren(outage.outageId, deps)) await escalateChild(child, ended, deps);
   await notifyOutage(ended, 'escalated', deps);
   return true;
+}
+
+async function audit(
+  deps: OutageDeps,
+  event: string,
+  actor: string,
+  outage: Outage,
+  reason: string | undefined,
+): Promise<void> {
+  await deps.log
+    ?.append({
+      event,
+      actor,
+      subject: outage.outageId,
+      details: {
+        workspaceId: outage.workspaceId,
+        outageClass: outage.outageClass,
+        ...(reason === undefined ? {} : { reason }),
+        children: outage.children.map((c) => c.ticketId),
+      },
+    })
+    .catch(() => undefined);
 }
 
 async function releaseChild(child: Ticket, outage: Outage, deps: OutageDeps): Promise<boolean> {

@@ -38,6 +38,7 @@ import {
   queryAll,
   withoutKeys,
 } from './dynamo.ts';
+import { OperationsLog } from './operations-log.ts';
 import type { TransactItem } from './tickets.ts';
 
 const WINDOW_PK = 'OUTAGE_WINDOW';
@@ -329,12 +330,19 @@ export class OutageRepository {
 export class OutageCorrelator implements OutageGate {
   readonly repository: OutageRepository;
   readonly config: OutageConfig;
+  /** The operations log: each outage's opening is written there too. */
+  readonly log: Pick<OperationsLog, 'append'> | undefined;
   readonly #clock: () => number;
 
-  constructor(repository: OutageRepository, config: OutageConfig, clock: () => number = Date.now) {
+  constructor(
+    repository: OutageRepository,
+    config: OutageConfig,
+    options: { readonly clock?: () => number; readonly log?: Pick<OperationsLog, 'append'> } = {},
+  ) {
     this.repository = repository;
     this.config = config;
-    this.#clock = clock;
+    this.log = options.log;
+    this.#clock = options.clock ?? Date.now;
   }
 
   ruleOf(workspaceId: string): OutageRule {
@@ -389,6 +397,14 @@ export class OutageCorrelator implements OutageGate {
     if (decision.kind !== 'open') return decision;
     const opened = await this.repository.open(workspaceId, outageClass, rule, decision.members);
     if (opened.outcome === 'exists') return { kind: 'join', outageId: opened.outageId };
+    await this.log
+      ?.append({
+        event: 'outage_opened',
+        actor: 'system',
+        subject: opened.outage.outageId,
+        details: { workspaceId, outageClass, members: opened.outage.members, threshold: rule.threshold },
+      })
+      .catch(() => undefined);
     return { kind: 'opened', outage: opened.outage, members: decision.members };
   }
 }
@@ -399,7 +415,9 @@ export function outageCorrelatorOf(
   tableName: string,
   raw: string | undefined,
 ): OutageCorrelator {
-  return new OutageCorrelator(new OutageRepository({ client, tableName }), parseOutageConfig(raw));
+  return new OutageCorrelator(new OutageRepository({ client, tableName }), parseOutageConfig(raw), {
+    log: new OperationsLog({ client, tableName }),
+  });
 }
 
 function windowKey(workspaceId: string, outageClass: OutageClass): { pk: string; sk: string } {

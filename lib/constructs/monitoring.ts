@@ -189,5 +189,18 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
+    // Outage correlation: outages opened, the children they held, and how they ended.
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Outage correlation',
+        left: [
+          metric('OutagesOpened'),
+          metric('ChildrenHeld'),
+          metric('OutagesReleased'),
+          metric('OutagesEscalated'),
+        ],
+        width: 12,
+      }),
+    );
   }
 }

@@ -22,10 +22,13 @@ import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../function
 import type { RetryBatchLimits } from '../../functions/ops/service.ts';
 import { operationsDeps } from '../../functions/ops/wiring.ts';
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
-import { type DrainDeps, drainOnSlotFreed } from '../../functions/poller/fleet.ts';
+import { type DrainDeps, drainOnSlotFreed, outageDepsOf } from '../../functions/poller/fleet.ts';
+import { settleProbe } from '../../functions/poller/outage.ts';
+import type { Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { OperationsLog } from '../../functions/store/operations-log.ts';
+import { type OutageCorrelator, outageCorrelatorOf } from '../../functions/store/outages.ts';
 import { type RecoveryCap, recoveryCapOf } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
@@ -86,6 +89,8 @@ export interface LocalDeps {
   readonly logger: Logger;
   /** The blast-radius cap (`RECOVERY_CAP`, default 5 recoveries per workspace at once). */
   readonly cap?: RecoveryCap;
+  /** Outage correlation (`OUTAGE_CORRELATION`, default 5 failures of one class within 10 minutes). */
+  readonly outages?: OutageCorrelator;
 }
 
 export interface LocalHost extends LocalDeps {
@@ -189,8 +194,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const restores = new RestoreRepository({ client: documentClient, tableName });
     const silences = new SilenceRepository({ client: documentClient, tableName });
     const cap = recoveryCapOf(documentClient, tableName, process.env.RECOVERY_CAP);
+    const outages = outageCorrelatorOf(documentClient, tableName, process.env.OUTAGE_CORRELATION);
+    const notifications = new NotificationLedger({ client: documentClient, tableName });
     const deps: LocalDeps = {
       cap,
+      outages,
       tableName,
       documentClient,
       tickets,
@@ -203,6 +211,20 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       playbooks,
       logger,
     };
+    const drainDeps = (): DrainDeps => ({
+      tickets,
+      breakers,
+      workflow,
+      playbooks,
+      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+      logger,
+      metrics: { count: () => undefined, milliseconds: () => undefined },
+      actor: 'workflow',
+      clock: Date.now,
+      options: DEFAULT_POLLER_OPTIONS,
+      cap,
+      outages,
+    });
     const workflow: WorkflowStarter & WorkflowInspector =
       options.workflow === undefined
         ? createLocalWorkflowRunner({
@@ -212,24 +234,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
               restores,
               databricks,
               logger,
-              notifications: new NotificationLedger({ client: documentClient, tableName }),
+              notifications,
               cap,
               // A slot given back starts the workspace's next queued recovery at once.
-              onSlotFreed: drainOnSlotFreed(
-                (): DrainDeps => ({
-                  tickets,
-                  breakers,
-                  workflow,
-                  playbooks,
-                  autoRemediationEnabled: options.autoRemediationEnabled ?? true,
-                  logger,
-                  metrics: { count: () => undefined, milliseconds: () => undefined },
-                  actor: 'workflow',
-                  clock: Date.now,
-                  options: DEFAULT_POLLER_OPTIONS,
-                  cap,
-                }),
-              ),
+              onSlotFreed: drainOnSlotFreed(drainDeps),
+              // The end of an outage's probe releases (or escalates) its held children at once.
+              outages: {
+                settleProbe: (outageId: string) =>
+                  settleProbe(outageId, {
+                    ...outageDepsOf({ ...drainDeps(), notifications }, 0),
+                    notifier: (workflow as unknown as { notifier: Notifier }).notifier,
+                  }),
+              },
             },
             // Waits shrink by the simulator's factor, so simulated clusters and the workflow agree on time.
             timeScale: simulator === undefined ? 1 : (options.timeScale ?? 60),
@@ -249,6 +265,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       breakers,
       silences,
       cap,
+      outages,
       workflow,
       playbooks,
       autoRemediationEnabled,
@@ -265,7 +282,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     }) as unknown as ProxyHandler;
     const operations = createOpsHandler({
       ...operationsDeps(
-        { documentClient, tableName, tickets, breakers, silences, databricks, playbooks, logger, cap },
+        {
+          documentClient,
+          tableName,
+          tickets,
+          breakers,
+          silences,
+          databricks,
+          playbooks,
+          logger,
+          cap,
+          outages,
+        },
         workflow,
         autoRemediationEnabled,
       ),
