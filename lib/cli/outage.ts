@@ -34,7 +34,11 @@ interface OutageRow {
 
 const SYNOPSIS = 'rca outage list\n       rca outage ID\n       rca outage resolve ID [--reason TEXT]';
 
-async function list(values: Record<string, string | boolean | undefined>, connection: OpsConnection, io: CliIo): Promise<number> {
+async function list(
+  values: Record<string, string | boolean | undefined>,
+  connection: OpsConnection,
+  io: CliIo,
+): Promise<number> {
   const { outages } = await opsRequest<{ outages: OutageRow[] }>(connection, 'GET', '/outages');
   print(io, values, { outages }, () =>
     outages.length === 0
