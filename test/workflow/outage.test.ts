@@ -244,6 +244,34 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     expect((await ticketsOf(h, all)).map((t) => t.status)).toEqual(all.map(() => 'closed'));
     expect(await h.cap?.repository.get(WORKSPACE)).toEqual({ workspaceId: WORKSPACE, active: 0, slots: [] });
   });
+  it('has the reconciler pick a probe for an outage that has none, then release the rest when it recovers', async () => {
+    // Prepare: the outage's opener never ticketed (its process died); two failures join it, held.
+    load(h);
+    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
+    for (const ghost of ['ghost1', 'ghost2', 'ghost3', 'ghost4', 'ghost5'])
+      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const held = [];
+    for (const id of CAPACITY.slice(36, 38)) held.push(await fail(h, id));
+    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
+
+    // Act
+    const report = await h.reconcile(PLAYBOOKS);
+    const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect(held.map((o) => o.recoveryStatus)).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    const outage = await h.outages?.get(outageId);
+    expect(outage).toMatchObject({ status: 'released', probeTicketId: ticketIds[0] });
+    expect(report.outagesReleased).toBe(0);
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual([
+      'closed recovered',
+      'closed recovered',
+    ]);
+    const audit = (await h.tickets.getTicket(ticketIds[0] ?? ''))?.audit.map((a) => a.event);
+    expect(audit).toEqual(expect.arrayContaining(['outage_probe', 'workflow_started', 'recovered']));
+  });
 });
 
 describe('outage correlation: failures that do not make an outage', () => {
