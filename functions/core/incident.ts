@@ -262,12 +262,15 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
           details: { classification, signal, playbookMode: playbook.mode },
         },
       },
-      plan.kind === 'start' ? silenceScopes : [],
+      // A held child is checked too: its release would start it, so a silence must hold it instead.
+      plan.kind === 'start' || plan.recoveryStatus === HELD_BY_OUTAGE ? silenceScopes : [],
     );
   let plan = planned;
   let opened = await open(
     plan,
-    planned.kind === 'start' && deps.silences !== undefined ? silenceScopesFor(subject) : [],
+    (planned.kind === 'start' || planned.recoveryStatus === HELD_BY_OUTAGE) && deps.silences !== undefined
+      ? silenceScopesFor(subject)
+      : [],
   );
   if (opened.outcome === 'guarded') {
     // An outage of the failure's class opened while it was counted: it joins it, held.
@@ -277,7 +280,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
       throw new Error('an outage guard failed without an outage');
     outage = { kind: 'held', outageId, outageClass };
     plan = heldPlan(outage);
-    opened = await open(plan, []);
+    opened = await open(plan, deps.silences !== undefined ? silenceScopesFor(subject) : []);
   }
   if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
   if (opened.outcome === 'silenced') {
@@ -289,7 +292,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
       // Whether the automation may act is decided when it would act, not when the failure was seen.
       (deps.clock ?? Date.now)(),
     );
-    plan = silencedPlan(silence) ?? planned;
+    plan = silencedPlan(silence) ?? (outage?.kind === 'held' ? heldPlan(outage) : planned);
     opened = await open(plan, []);
   }
   if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');

@@ -3,6 +3,7 @@
  * from the environment. Everything is built once, at cold start.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { loadPlaybooks } from '../core/playbooks.ts';
 import * as z from '../core/zod.ts';
 import { registryUnavailableResponse, withWorkspaces } from '../databricks/registry.ts';
@@ -23,6 +24,7 @@ import { SilenceRepository } from '../store/silences.ts';
 import { TicketRepository } from '../store/tickets.ts';
 
 const logger = new Logger();
+const metrics = new Metrics();
 const tableName = requireEnv('TABLE_NAME');
 const { databricks, registry, directory, sync } = registryWorkspaces({
   access: 'act',
@@ -45,6 +47,7 @@ const operations = createOpsHandler({
       silences: new SilenceRepository({ client: documentClient, tableName }),
       cap: recoveryCapOf(documentClient, tableName, optionalEnv('RECOVERY_CAP')),
       outages: outageCorrelatorOf(documentClient, tableName, optionalEnv('OUTAGE_CORRELATION')),
+      metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
       databricks,
       playbooks: loadPlaybooks(jsonEnv('PLAYBOOK_OVERRIDES', z.unknown(), {})),
       logger,
@@ -54,6 +57,7 @@ const operations = createOpsHandler({
   ),
   authorize: iamOperator,
   logger,
+  metrics,
   workspaces: {
     registry,
     log: new OperationsLog({ client: documentClient, tableName }),

@@ -6,6 +6,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -45,6 +47,8 @@ export interface OpsAppDeps extends ops.OpsDeps {
   readonly logger: Logger;
   /** The workspace registry's routes (`/ops/workspaces`). @default - not served */
   readonly workspaces?: WorkspaceOpsDeps;
+  /** Powertools Metrics, flushed after every request (approvals granted and denied). @default none */
+  readonly metrics?: Metrics;
 }
 
 const TICKET_ID = /^RCA-\d{8}-\d{3,}$/;
@@ -111,8 +115,11 @@ export function createOpsHandler(deps: OpsAppDeps) {
     return handler(event, actor);
   };
 
-  return middy<ParsedEvent, APIGatewayProxyResult>()
-    .use(injectLambdaContext(deps.logger, { clearState: true, logEvent: false }))
+  const handler = middy<ParsedEvent, APIGatewayProxyResult>().use(
+    injectLambdaContext(deps.logger, { clearState: true, logEvent: false }),
+  );
+  if (deps.metrics !== undefined) handler.use(logMetrics(deps.metrics));
+  return handler
     .use(httpHeaderNormalizer())
     .use(
       errorResponses(deps.logger, (error) => {

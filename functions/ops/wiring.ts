@@ -23,6 +23,8 @@ export interface OperationsStores {
   readonly cap?: CapGate;
   /** Outage correlation: `rca outage list|resolve`. @default not served */
   readonly outages?: OutageGate;
+  /** EMF counts (ApprovalsGranted, ApprovalsDenied, what a start or an outage release counts). @default none */
+  readonly metrics?: { count(name: string, value?: number): void };
   readonly logger: {
     info(message: string, ...extra: Record<string, unknown>[]): void;
     warn(message: string, ...extra: Record<string, unknown>[]): void;
@@ -51,7 +53,10 @@ export function operationsDeps(
       playbooks: stores.playbooks,
       autoRemediationEnabled,
       logger: stores.logger,
-      metrics: { count: () => undefined, milliseconds: () => undefined },
+      metrics: {
+        count: (name, value) => stores.metrics?.count(name, value),
+        milliseconds: () => undefined,
+      },
       actor: 'operator',
       clock: Date.now,
       options: pollerOptions,

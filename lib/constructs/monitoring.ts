@@ -185,7 +185,12 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Approval gate',
-        left: [metric('ApprovalsRequested'), metric('ApprovalsTimedOut')],
+        left: [
+          metric('ApprovalsRequested'),
+          metric('ApprovalsGranted'),
+          metric('ApprovalsDenied'),
+          metric('ApprovalsTimedOut'),
+        ],
         width: 12,
       }),
     );
