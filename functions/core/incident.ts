@@ -418,7 +418,12 @@ async function linkToOutage(
           patch: { outageId },
           audit: { event: 'outage_linked', actor: deps.actor, details: { outageId, role: 'running' } },
         });
-      const moved = await link('in_progress').catch(() => link('open').catch(() => undefined));
+      // It may move from open to in_progress meanwhile (its start): try both, twice.
+      let moved: TransitionResult | undefined;
+      for (const status of ['in_progress', 'open', 'in_progress', 'open'] as const) {
+        moved = await link(status).catch(() => undefined);
+        if (moved !== undefined) break;
+      }
       if (moved !== undefined) await deps.outages?.addChild(outageId, childOf(moved.ticket, 'running'));
     }
   } catch (error) {
