@@ -10,14 +10,14 @@ import type { WorkflowDeps } from './deps.ts';
 
 /** Whether this ticket's own notification is left to its outage's. */
 export function notifiedByOutage(
-  ticket: Pick<Ticket, 'outageId' | 'outageProbe'> | undefined,
+  ticket: Pick<Ticket, 'outageId'> | undefined,
   outcome: NotificationOutcome,
   deps: Pick<WorkflowDeps, 'outages'>,
 ): boolean {
   if (deps.outages === undefined || ticket?.outageId === undefined) return false;
-  if (outcome === 'recovered' || outcome === 'resolved') return true;
-  // The probe's failure is told by the outage's escalation, with every child's evidence.
-  return outcome === 'escalated' && ticket.outageProbe === true;
+  // An escalation always notifies on its own (the outage may have been resolved meanwhile, and then
+  // nothing else would tell of it); a probe's is followed by the outage's, with every child's evidence.
+  return outcome === 'recovered' || outcome === 'resolved';
 }
 
 /** Settles the outage whose probe this ticket is (a failure is logged: the reconciler settles it). */

@@ -202,7 +202,10 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
       h.notifier as unknown as { messages: { ticketId: string; outcome: string }[] }
     ).messages.slice(sentBefore);
     expect(sent.filter((m) => m.ticketId === outage?.outageId).map((m) => m.outcome)).toEqual(['escalated']);
-    expect(sent.filter((m) => m.ticketId === probeTicket?.ticketId)).toEqual([]);
+    expect(sent.filter((m) => m.ticketId === probeTicket?.ticketId).map((m) => m.outcome)).toEqual([
+      'escalated',
+    ]);
+    expect(sent.filter((m) => heldTickets.some((t) => t.ticketId === m.ticketId))).toEqual([]);
   });
 
   it('releases the held children through the cap when an operator resolves the outage while its probe runs', async () => {
