@@ -272,17 +272,19 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
       ? silenceScopesFor(subject)
       : [],
   );
-  if (opened.outcome === 'guarded') {
-    // An outage of the failure's class opened while it was counted: it joins it, held.
-    const outageId = attributeString(opened.item?.outageId);
+  // An outage of the failure's class opened while it was counted: it joins it, held (and the hold is
+  // checked against silences like a start).
+  const joinIfGuarded = async (result: typeof opened): Promise<typeof opened> => {
+    if (result.outcome !== 'guarded') return result;
+    const outageId = attributeString(result.item?.outageId);
     const outageClass = outageClassOf(classification);
     if (outageId === undefined || outageClass === undefined)
       throw new Error('an outage guard failed without an outage');
     outage = { kind: 'held', outageId, outageClass };
     plan = heldPlan(outage);
-    opened = await open(plan, deps.silences !== undefined ? silenceScopesFor(subject) : []);
-  }
-  if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
+    return open(plan, deps.silences !== undefined ? silenceScopesFor(subject) : []);
+  };
+  opened = await joinIfGuarded(opened);
   if (opened.outcome === 'silenced') {
     // A silence marker of the failure's scopes is in force (nothing was written): only now are the
     // silences read, to name the one that holds the ticket.
@@ -293,7 +295,7 @@ export async function handleSignal(signal: FailureSignal, deps: IncidentDeps): P
       (deps.clock ?? Date.now)(),
     );
     plan = silencedPlan(silence) ?? (outage?.kind === 'held' ? heldPlan(outage) : planned);
-    opened = await open(plan, []);
+    opened = await joinIfGuarded(await open(plan, []));
   }
   if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');
   if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
