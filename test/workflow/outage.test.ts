@@ -106,9 +106,20 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     h.simulator.admin.resetStats();
     const sentBefore = (h.notifier as unknown as { messages: unknown[] }).messages.length;
 
+    // Clusters take minutes to start, failures arrive within seconds: no start completes until all 20
+    // failures were handled.
+    let letGo: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    h.before('startCluster', async () => {
+      await arrived;
+    });
+
     // Act: the 20 failures arrive at once; the reconciler runs while the outage probes.
     const outcomes = await Promise.all(CAPACITY.slice(0, 20).map((id) => fail(h, id)));
     await h.reconcile(PLAYBOOKS);
+    letGo();
     const ticketIds = outcomes.map((o) => o.ticket?.ticketId ?? '');
     const tickets = await settled(h, ticketIds);
     await executionsEnded(h, ticketIds);
