@@ -121,6 +121,8 @@ describe('recovery workflow: a slot of the cap (1 per workspace) whose execution
     // Act
     const report = await h.reconcile();
     const [killedTicket, waitingTicket] = await settled(h, [killedId, waiting.ticket?.ticketId ?? '']);
+    // Close gives the slot back after it closed the ticket: wait for the execution itself.
+    await h.runner.wait(executionNameFor(waiting.ticket?.ticketId ?? ''));
 
     // Assess
     expect(killed.recoveryStatus).toBe('in_progress');
