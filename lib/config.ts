@@ -1,6 +1,7 @@
 import { Annotations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { type RecoveryCapConfig, RecoveryCapConfigSchema } from '../functions/core/fleet.ts';
+import { type OutageConfig, OutageConfigSchema } from '../functions/core/outage.ts';
 import {
   SecretNameSchema,
   WorkspaceConfigSchema,
@@ -64,6 +65,8 @@ export interface RecoveryConfig {
   readonly databricksReadOnlySecretPrefix?: string;
   /** The blast-radius cap (`RECOVERY_CAP`): recoveries per workspace at once; unset keeps 5 for each. */
   readonly recoveryCap?: RecoveryCapConfig;
+  /** Outage correlation (`OUTAGE_CORRELATION`); unset keeps 5 failures of one class within 10 minutes. */
+  readonly outageCorrelation?: OutageConfig;
 }
 
 /** The context keys this app reads. */
@@ -81,6 +84,7 @@ export const CONTEXT_KEYS = {
   databricksSecretPrefix: 'databricksSecretPrefix',
   databricksReadOnlySecretPrefix: 'databricksReadOnlySecretPrefix',
   recoveryCap: 'recoveryCap',
+  outageCorrelation: 'outageCorrelation',
 } as const;
 
 /**
@@ -173,6 +177,7 @@ export function readRecoveryConfig(scope: Construct): RecoveryConfig {
       SecretNameSchema,
     ),
     recoveryCap: contextValue(scope, CONTEXT_KEYS.recoveryCap, RecoveryCapConfigSchema),
+    outageCorrelation: contextValue(scope, CONTEXT_KEYS.outageCorrelation, OutageConfigSchema),
   };
 }
 

@@ -145,6 +145,12 @@ export class RecoveryStack extends Stack {
       for (const fn of functions)
         fn.lambdaFunction.addEnvironment('RECOVERY_CAP', JSON.stringify(config.recoveryCap));
     }
+    // Outage correlation: the intake and the poller count failures, the poller and the workflow task
+    // settle outages, the operations function resolves them.
+    if (config.outageCorrelation !== undefined) {
+      for (const fn of functions)
+        fn.lambdaFunction.addEnvironment('OUTAGE_CORRELATION', JSON.stringify(config.outageCorrelation));
+    }
     const poller = this.poller.function.lambdaFunction;
     poller.addEnvironment('NOTIFICATION_TOPIC_ARN', this.notifications.topic.topicArn);
     this.notifications.grantPublish(poller);

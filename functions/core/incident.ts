@@ -16,6 +16,15 @@ import {
   QUEUED,
   type SlotRequest,
 } from './fleet.ts';
+import { outageClassOf } from './outage.ts';
+import {
+  childOf,
+  HELD_BY_OUTAGE,
+  heldMessage,
+  type OutageGate,
+  type OutageRole,
+  outageRoleOf,
+} from './outage-path.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { START_PENDING } from './recovery-status.ts';
 import { type FailureSignal, incidentAliases } from './signal.ts';
@@ -24,6 +33,7 @@ import type {
   AuditEvent,
   OccurrenceMark,
   OpeningStatus,
+  OpenTicketGuarded,
   OpenTicketInput,
   OpenTicketResult,
   OpenTicketSilenced,
@@ -39,7 +49,7 @@ export interface TicketStore {
   openTicketUnlessSilenced(
     input: OpenTicketInput,
     silenceScopes: readonly string[],
-  ): Promise<OpenTicketResult | OpenTicketSilenced>;
+  ): Promise<OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded>;
   transition(ticketId: string, input: TransitionInput): Promise<TransitionResult>;
   /** Attaches a further signal about an open incident to its ticket (counted and audited). */
   recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void>;
@@ -119,6 +129,8 @@ export interface IncidentDeps {
   readonly silences?: SilenceReader;
   /** The blast-radius cap; without it recoveries are not capped. */
   readonly cap?: CapGate;
+  /** Outage correlation (`core/outage.ts`); without it no failure is held by an outage. */
+  readonly outages?: OutageGate;
   /** @default Date.now */
   readonly clock?: () => number;
   readonly logger: IncidentLogger;
@@ -182,7 +194,16 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
     maxAttempts: playbook.max_attempts,
     timeoutSeconds: playbook.timeout_seconds,
   });
-  const planned = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  const recovery = planRecovery(action, playbook, deps.autoRemediationEnabled);
+  // A failure of a cloud or service class is counted in its window first: it may belong to an outage.
+  let outage =
+    recovery.kind === 'start' ? await outageRoleOf(signal, classification, deps.outages) : undefined;
+  const heldPlan = (role: Extract<OutageRole, { kind: 'held' }>): Plan => ({
+    kind: 'hold',
+    recoveryStatus: HELD_BY_OUTAGE,
+    message: heldMessage(role.outageId, role.outageClass),
+  });
+  const planned: Plan = outage?.kind === 'held' ? heldPlan(outage) : recovery;
   const now = (deps.clock ?? Date.now)();
   // An active recovery takes a slot of its workspace's cap in the ticket's own write (no extra call).
   const capSlot =
@@ -215,6 +236,15 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
         ...optional('status', plan.kind === 'hold' ? plan.ticketStatus : undefined),
         ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
         ...optional(
+          'outageId',
+          plan.recoveryStatus === HELD_BY_OUTAGE && outage?.kind === 'held'
+            ? outage.outageId
+            : plan.kind === 'start' && outage?.kind === 'probe'
+              ? outage.outage.outageId
+              : undefined,
+        ),
+        ...optional('outageProbe', plan.kind === 'start' && outage?.kind === 'probe' ? true : undefined),
+        ...optional(
           'approvalDeadline',
           plan.kind === 'hold' && plan.recoveryStatus === AWAITING_APPROVAL
             ? new Date(
@@ -223,6 +253,9 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
             : undefined,
         ),
         ...(plan.kind === 'start' && capSlot !== undefined ? { capSlot } : {}),
+        ...(plan.kind === 'start' && outage?.kind === 'free' && outage.guard !== undefined
+          ? { guardItem: outage.guard }
+          : {}),
         aliasKeys: incidentAliases({ ...signal, code: classification.code }),
         // Closed breakers and unsilenced scopes are checked in the same write; only a breaker that is not
         // closed or a silence in force costs more.
@@ -234,13 +267,29 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
           details: { classification, signal, playbookMode: playbook.mode },
         },
       },
-      plan.kind === 'start' ? silenceScopes : [],
+      // A held child is checked too: its release would start it, so a silence must hold it instead.
+      plan.kind === 'start' || plan.recoveryStatus === HELD_BY_OUTAGE ? silenceScopes : [],
     );
   let plan = planned;
   let opened = await open(
     plan,
-    planned.kind === 'start' && deps.silences !== undefined ? silenceScopesFor(subject) : [],
+    (planned.kind === 'start' || planned.recoveryStatus === HELD_BY_OUTAGE) && deps.silences !== undefined
+      ? silenceScopesFor(subject)
+      : [],
   );
+  // An outage of the failure's class opened while it was counted: it joins it, held (and the hold is
+  // checked against silences like a start).
+  const joinIfGuarded = async (result: typeof opened): Promise<typeof opened> => {
+    if (result.outcome !== 'guarded') return result;
+    const outageId = result.item?.outageId;
+    const outageClass = outageClassOf(classification);
+    if (outageId === undefined || outageClass === undefined)
+      throw new Error('an outage guard failed without an outage');
+    outage = { kind: 'held', outageId, outageClass };
+    plan = heldPlan(outage);
+    return open(plan, deps.silences !== undefined ? silenceScopesFor(subject) : []);
+  };
+  opened = await joinIfGuarded(opened);
   if (opened.outcome === 'silenced') {
     // A silence marker of the failure's scopes is in force (nothing was written): only now are the
     // silences read, to name the one that holds the ticket.
@@ -250,10 +299,11 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
       // Whether the automation may act is decided when it would act, not when the failure was seen.
       (deps.clock ?? Date.now)(),
     );
-    plan = silencedPlan(silence) ?? planned;
-    opened = await open(plan, []);
+    plan = silencedPlan(silence) ?? (outage?.kind === 'held' ? heldPlan(outage) : planned);
+    opened = await joinIfGuarded(await open(plan, []));
   }
   if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');
+  if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
   if (opened.outcome === 'duplicate') {
     const ticket = opened.ticket;
     deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId, via: opened.via });
@@ -291,6 +341,8 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
   }
   const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
+  if (ticket.outageId !== undefined && outage !== undefined && outage.kind !== 'free')
+    await linkToOutage(ticket, outage, deps);
 
   if (ticket.recoveryStatus === QUEUED) {
     const message = `Recovery queued: ${capSlot?.cap ?? 0} recoveries are already under way in workspace ${signal.workspaceId} (its blast-radius cap); it starts when one ends`;
@@ -329,6 +381,65 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
     };
   }
   return startRecovery(signal, classification, ticket, playbook, scopes, opened.breakersClosed, deps);
+}
+
+/**
+ * Records the new ticket on its outage: a held child, or the probe (whose failure opened the outage:
+ * it also links the failures counted before it, which started on their own, so that their closing
+ * does not notify once each). Failures here are logged: the reconciler picks a probe for an outage
+ * without one, and releases or escalates held children by their outage's status.
+ */
+async function linkToOutage(
+  ticket: Ticket,
+  role: Exclude<OutageRole, { kind: 'free' }>,
+  deps: IncidentDeps,
+): Promise<void> {
+  const outageId = ticket.outageId as string;
+  try {
+    if (role.kind === 'held') {
+      await deps.outages?.addChild(outageId, childOf(ticket, 'held'));
+      deps.metrics?.count('ChildrenHeld');
+      return;
+    }
+    deps.metrics?.count('OutagesOpened');
+    deps.logger.warn('outage opened', {
+      outageId,
+      workspaceId: ticket.workspaceId,
+      outageClass: role.outage.outageClass,
+      probeTicketId: ticket.ticketId,
+    });
+    await deps.outages?.claimProbe(outageId, ticket.ticketId);
+    await deps.outages?.addChild(outageId, childOf(ticket, 'probe'));
+    // Failures counted before it were ticketed on their own, each recorded in the window in its
+    // ticket's write on the condition that no outage was open: reading the window after the outage
+    // opened finds every one of them (a later one joined the outage instead).
+    for (const member of await (deps.outages?.ownTickets(ticket.workspaceId, role.outage.outageClass) ??
+      [])) {
+      if (member.ticketId === undefined || member.ticketId === ticket.ticketId) continue;
+      const ticketId = member.ticketId;
+      // The ticket keeps its status (open while it waits to start, or in_progress): only the link is added.
+      const link = (status: 'open' | 'in_progress') =>
+        deps.tickets.transition(ticketId, {
+          from: [status],
+          to: status,
+          patch: { outageId },
+          audit: { event: 'outage_linked', actor: deps.actor, details: { outageId, role: 'running' } },
+        });
+      // It may move from open to in_progress meanwhile (its start): try both, twice.
+      let moved: TransitionResult | undefined;
+      for (const status of ['in_progress', 'open', 'in_progress', 'open'] as const) {
+        moved = await link(status).catch(() => undefined);
+        if (moved !== undefined) break;
+      }
+      if (moved !== undefined) await deps.outages?.addChild(outageId, childOf(moved.ticket, 'running'));
+    }
+  } catch (error) {
+    deps.logger.error('the ticket could not be recorded on its outage; the reconciler settles it', {
+      ticketId: ticket.ticketId,
+      outageId,
+      error: (error as Error).message,
+    });
+  }
 }
 
 /**

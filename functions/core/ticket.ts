@@ -6,6 +6,7 @@
 import type { Action, Category, ErrorType } from './error-types.ts';
 import { AWAITING_APPROVAL, QUEUED, type SlotRequest } from './fleet.ts';
 import { compact } from './json.ts';
+import { HELD_BY_OUTAGE } from './outage.ts';
 import { START_PENDING } from './recovery-status.ts';
 import type { SignalSource } from './signal.ts';
 
@@ -49,7 +50,12 @@ export const TICKET_LIFECYCLE: Readonly<Record<TicketStatus, readonly TicketStat
  * Recovery statuses of open tickets the reconciler looks for: each has a marker partition
  * (`RECONCILE#<status>`) kept in step with the ticket in the same write.
  */
-export const MARKED_RECOVERY_STATUSES: readonly string[] = [START_PENDING, QUEUED, AWAITING_APPROVAL];
+export const MARKED_RECOVERY_STATUSES: readonly string[] = [
+  START_PENDING,
+  QUEUED,
+  AWAITING_APPROVAL,
+  HELD_BY_OUTAGE,
+];
 
 /**
  * What the intake decided about the recovery. An open string: these are the values in use today.
@@ -116,6 +122,10 @@ export interface Ticket {
   readonly queuedAt?: string;
   /** Seconds the ticket waited `queued` in all (set when it leaves the queue). */
   readonly queuedSeconds?: number;
+  /** The outage (`OUT-…`, `core/outage.ts`) this failure belongs to. */
+  readonly outageId?: string;
+  /** True for the one child of an outage that recovers first (its probe). */
+  readonly outageProbe?: boolean;
 }
 
 /** Fields a transition may change besides the status. */
@@ -135,6 +145,8 @@ export type TicketPatch = Partial<
     | 'approvalDeadline'
     | 'queuedAt'
     | 'queuedSeconds'
+    | 'outageId'
+    | 'outageProbe'
   >
 >;
 
@@ -186,6 +198,13 @@ export interface OpenTicketInput
    * is written `queued` instead (without the breaker checks: they are made when it leaves the queue).
    */
   readonly capSlot?: SlotRequest;
+  /**
+   * One more conditional write of the same transaction, built for the ticket's id (outage correlation
+   * records the ticket in its class's window on the condition that no outage is open). The store builds
+   * it and the store writes it: to the domain it is opaque. When its condition fails nothing is written
+   * and the result is `guarded`, with the guarded item's string attributes as they were.
+   */
+  readonly guardItem?: (ticketId: string) => GuardWrite;
   /** ISO timestamp of detection; its UTC date names the ticket. @default now */
   readonly detectedAt?: string;
   /** @default 0 */
@@ -236,6 +255,15 @@ export interface OccurrenceMark {
 export interface OpenTicketSilenced {
   readonly outcome: 'silenced';
   readonly scope: string;
+}
+
+/** A conditional write a repository adds to a ticket's opening transaction (`guardItem`). */
+export type GuardWrite = object;
+
+/** The `guardItem`'s condition failed: nothing was written; `item`: the guarded item's string attributes. */
+export interface OpenTicketGuarded {
+  readonly outcome: 'guarded';
+  readonly item?: Readonly<Record<string, string>>;
 }
 
 export interface TransitionInput {

@@ -27,7 +27,7 @@ const metrics = new Metrics();
 const tracer = new Tracer();
 
 // The intake reads with each workspace's read-only credential where one is registered.
-const { table, tickets, breakers, cap, workspaces } = functionWiring({
+const { table, tickets, breakers, cap, outages, workspaces } = functionWiring({
   documentClient,
   config: functionConfigFromEnv(),
   access: 'read',
@@ -48,6 +48,7 @@ const intake = createIntakeHandler({
   tickets,
   silences: new SilenceRepository(table),
   cap,
+  outages,
   breakers,
   workflow: recoveryStarter(requireEnv('STATE_MACHINE_ARN'), (client) => tracer.captureAWSv3Client(client)),
   ...policy,

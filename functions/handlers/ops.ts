@@ -3,6 +3,7 @@
  * from the environment (`shared/wiring.ts`). Everything is built once, at cold start.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { registryUnavailableResponse, withWorkspaces } from '../databricks/registry.ts';
 import { createOpsHandler, iamOperator } from '../ops/app.ts';
 import { DEFAULT_POLLER_OPTIONS } from '../poller/config.ts';
@@ -18,6 +19,7 @@ import {
 } from '../shared/wiring.ts';
 
 const logger = new Logger();
+const metrics = new Metrics();
 const wiring = functionWiring({
   documentClient,
   config: functionConfigFromEnv(),
@@ -32,6 +34,8 @@ const operations = createOpsHandler({
     ...incidentPolicyFromEnv(),
     workflow: recoveryStarter(requireEnv('STATE_MACHINE_ARN')),
     options: DEFAULT_POLLER_OPTIONS,
+    // ApprovalsGranted, ApprovalsDenied, and what a start or an outage's release counts.
+    metrics: { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) },
     logger,
     secrets: secretsManager,
     prefixes: {
@@ -41,6 +45,7 @@ const operations = createOpsHandler({
   }),
   authorize: iamOperator,
   logger,
+  metrics,
 });
 
 export const handler = withWorkspaces(wiring.workspaces.sync, operations, registryUnavailableResponse);

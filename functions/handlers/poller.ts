@@ -30,7 +30,7 @@ const metrics = new Metrics();
 const tracer = new Tracer();
 const traced = <C>(client: C): C => tracer.captureAWSv3Client(client);
 
-const { table, tickets, breakers, cap, workspaces } = functionWiring({
+const { table, tickets, breakers, cap, outages, workspaces } = functionWiring({
   documentClient,
   config: functionConfigFromEnv(),
   access: 'act',
@@ -54,6 +54,7 @@ const steps = createPollStepHandler({
   ...incidentPolicyFromEnv(),
   silences: new SilenceRepository(table),
   cap,
+  outages,
   // Approvals waiting and timed out are announced on the topic (once each), when the stack names it.
   ...(topicArn === undefined
     ? {}

@@ -6,6 +6,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResult } from 'aws-lambda';
@@ -15,6 +17,7 @@ import { errorResponses, HttpError, jsonBody, jsonResponse, type ParsedEvent } f
 import { SilenceNotFoundError } from '../store/silences.ts';
 import { isTransient } from '../workflow/errors.ts';
 import { approveTicket, denyTicket } from './approval.ts';
+import { getOutage, listOutages, outageId, resolveOutage } from './outages.ts';
 import * as ops from './service.ts';
 import { type WorkspaceOpsDeps, workspaceRoutes } from './workspaces.ts';
 
@@ -44,6 +47,8 @@ export interface OpsAppDeps extends ops.OpsDeps {
   readonly logger: Logger;
   /** The workspace registry's routes (`/ops/workspaces`). @default - not served */
   readonly workspaces?: WorkspaceOpsDeps;
+  /** Powertools Metrics, flushed after every request (approvals granted and denied). @default none */
+  readonly metrics?: Metrics;
 }
 
 const TICKET_ID = /^RCA-\d{8}-\d{3,}$/;
@@ -91,6 +96,10 @@ export function createOpsHandler(deps: OpsAppDeps) {
       jsonResponse(201, { silence: await ops.addSilence(event.parsedBody, actor, deps) }),
     'DELETE /ops/silences/{id}': async (event, actor) =>
       ok(await ops.removeSilence(event.pathParameters?.id ?? '', actor, deps)),
+    'GET /ops/outages': async () => ok(await listOutages(deps)),
+    'GET /ops/outages/{id}': async (event) => ok(await getOutage(outageId(event.pathParameters?.id), deps)),
+    'POST /ops/outages/{id}/resolve': async (event, actor) =>
+      ok(await resolveOutage(outageId(event.pathParameters?.id), event.parsedBody, actor, deps)),
     'GET /ops/report': async (event) => ok(await ops.report(query(event, 'hours'), deps)),
     'GET /ops/doctor': async (event) =>
       ok(await ops.doctor(query(event, 'cluster'), query(event, 'workspace'), deps)),
@@ -106,8 +115,11 @@ export function createOpsHandler(deps: OpsAppDeps) {
     return handler(event, actor);
   };
 
-  return middy<ParsedEvent, APIGatewayProxyResult>()
-    .use(injectLambdaContext(deps.logger, { clearState: true, logEvent: false }))
+  const handler = middy<ParsedEvent, APIGatewayProxyResult>().use(
+    injectLambdaContext(deps.logger, { clearState: true, logEvent: false }),
+  );
+  if (deps.metrics !== undefined) handler.use(logMetrics(deps.metrics));
+  return handler
     .use(httpHeaderNormalizer())
     .use(
       errorResponses(deps.logger, (error) => {

@@ -8,6 +8,7 @@
 import type { Breaker } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
 import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED, QUEUED } from '../core/fleet.ts';
+import { HELD_BY_OUTAGE, OUTAGE_ESCALATED } from '../core/outage.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import { isActive, matches, type Silence } from '../core/silence.ts';
@@ -92,6 +93,8 @@ const HELD_RECOVERY_STATUSES: Readonly<Record<string, TicketStatus>> = {
   [AWAITING_APPROVAL]: 'open',
   [DENIED]: 'closed',
   [APPROVAL_TIMED_OUT]: 'escalated',
+  [HELD_BY_OUTAGE]: 'open',
+  [OUTAGE_ESCALATED]: 'escalated',
 };
 
 /**

@@ -12,6 +12,7 @@ import { START_PENDING } from '../core/recovery-status.ts';
 import { CapFullError, RESOLVED_STATUSES, type Ticket, TicketStateError } from '../core/ticket.ts';
 import type { NotificationOutcome } from '../shared/notify.ts';
 import type { PollerOptions } from './config.ts';
+import { type OutageDeps, reconcileOutages } from './outage.ts';
 import {
   emptyReport,
   type MutableReport,
@@ -19,16 +20,22 @@ import {
   type ReconcileDeps,
   reconcileStart,
   type StartDeps,
+  startPendingTicket,
 } from './reconcile.ts';
 import type { Budget } from './workspace.ts';
 
 const RUNNING_OR_UNKNOWN = new Set(['RUNNING']);
 
 export async function reconcileFleet(deps: ReconcileDeps, report: MutableReport): Promise<void> {
-  if (deps.cap !== undefined) {
-    await reclaimSlots(deps, report);
-    await drainQueue(deps, report);
+  if (deps.cap !== undefined) await reclaimSlots(deps, report);
+  if (deps.outages !== undefined) {
+    const outages = await reconcileOutages(outageDepsOf(deps, deps.options.reconcileGraceMs), () =>
+      deps.budget.hasTime(),
+    );
+    report.outagesReleased = outages.released;
+    report.outagesEscalated = outages.escalated;
   }
+  if (deps.cap !== undefined) await drainQueue(deps, report);
   await settleApprovals(deps, report);
   deps.metrics.count('CapSlotsReclaimed', report.slotsReclaimed);
 }
@@ -154,6 +161,34 @@ export async function drainQueue(
 export function drainOnSlotFreed(deps: () => DrainDeps): (workspaceId: string) => Promise<void> {
   return async (workspaceId) => {
     await drainQueue(deps(), emptyReport(), workspaceId);
+  };
+}
+
+/**
+ * What settling outages needs, from the reconciler's (or the local host's) start dependencies: a probe
+ * the reconciler picks starts the reconciler's way, and released children are drained into free slots.
+ */
+export function outageDepsOf(
+  deps: DrainDeps & Pick<ReconcileDeps, 'notifier' | 'notifications'>,
+  graceMs: number,
+  options: { readonly drain?: boolean } = {},
+): OutageDeps {
+  return {
+    outages: deps.outages as NonNullable<DrainDeps['outages']>,
+    tickets: deps.tickets as OutageDeps['tickets'],
+    ...(deps.notifier === undefined ? {} : { notifier: deps.notifier }),
+    ...(deps.notifications === undefined ? {} : { notifications: deps.notifications }),
+    logger: deps.logger,
+    metrics: deps.metrics,
+    actor: deps.actor,
+    clock: deps.clock,
+    graceMs,
+    startPending: async (ticketId) => {
+      await startPendingTicket(ticketId, deps);
+    },
+    ...(options.drain === false
+      ? {}
+      : { drain: (workspaceId: string) => drainQueue(deps, emptyReport(), workspaceId) }),
   };
 }
 

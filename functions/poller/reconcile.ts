@@ -81,6 +81,7 @@ export type StartDeps = Pick<
   | 'actor'
   | 'clock'
   | 'cap'
+  | 'outages'
 > & { readonly options: Pick<PollerOptions, 'startPendingMaxAgeMs'> };
 
 export interface ReconcileReport {
@@ -103,6 +104,10 @@ export interface ReconcileReport {
   readonly slotsReclaimed: number;
   /** `awaiting_approval` tickets escalated because nobody approved them in time. */
   readonly approvalsTimedOut: number;
+  /** Outages whose probe recovered (or that held nothing): their children went to the queue. */
+  readonly outagesReleased: number;
+  /** Outages whose probe failed: escalated with their held children. */
+  readonly outagesEscalated: number;
   /** Executions described. */
   readonly executionsChecked: number;
   readonly closed: number;
@@ -153,6 +158,8 @@ export function emptyReport(): MutableReport {
     dequeued: 0,
     slotsReclaimed: 0,
     approvalsTimedOut: 0,
+    outagesReleased: 0,
+    outagesEscalated: 0,
     executionsChecked: 0,
     closed: 0,
     escalated: 0,

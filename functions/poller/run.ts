@@ -206,6 +206,7 @@ function incidentDeps(
     autoRemediationEnabled: deps.autoRemediationEnabled,
     ...(deps.silences === undefined ? {} : { silences: deps.silences }),
     ...(deps.cap === undefined ? {} : { cap: deps.cap }),
+    ...(deps.outages === undefined ? {} : { outages: deps.outages }),
     clock,
     logger: deps.logger,
     metrics: deps.metrics,

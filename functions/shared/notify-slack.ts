@@ -33,6 +33,7 @@ const EMOJI: Readonly<Record<RecoveryNotification['outcome'], string>> = {
   shadow: ':ghost:',
   resolved: ':information_source:',
   awaiting_approval: ':raising_hand:',
+  outage: ':cloud_with_lightning:',
 };
 
 /** Accepts https URLs, and plain http only on the loopback interface (tests, local mode). */

@@ -8,7 +8,14 @@ import type { Action } from '../core/error-types.ts';
 
 /** `resolved`: the failure was gone when the workflow looked again; nothing was changed. */
 /** `awaiting_approval`: the recovery waits for `rca approve`; the summary carries the command. */
-export type NotificationOutcome = 'recovered' | 'escalated' | 'shadow' | 'resolved' | 'awaiting_approval';
+/** `outage`: K clusters failed with one cloud or service class; one notification for all of them. */
+export type NotificationOutcome =
+  | 'recovered'
+  | 'escalated'
+  | 'shadow'
+  | 'resolved'
+  | 'awaiting_approval'
+  | 'outage';
 
 export interface BreakerChange {
   readonly scope: string;
@@ -52,6 +59,7 @@ const HEADLINES: Readonly<Record<NotificationOutcome, string>> = {
   shadow: 'shadow mode: nothing was changed',
   resolved: 'resolved without action: nothing was changed',
   awaiting_approval: 'awaits approval: nothing is changed until an operator approves',
+  outage: 'outage: clusters failed together; recoveries held, one probe first',
 };
 
 /** `[RCA-20250102-001] Orders ETL recovered` (SNS subjects are limited to 100 characters). */

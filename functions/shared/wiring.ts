@@ -20,6 +20,7 @@ import type { StartDeps } from '../poller/reconcile.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import type { DocumentClient } from '../store/dynamo.ts';
 import { OperationsLog } from '../store/operations-log.ts';
+import { type OutageCorrelator, outageCorrelatorOf } from '../store/outages.ts';
 import { type RecoveryCap, recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketQueries } from '../store/ticket-queries.ts';
@@ -41,6 +42,8 @@ export interface FunctionConfig {
   readonly breakerConfig?: Readonly<Record<string, number>>;
   /** The blast-radius cap as `RECOVERY_CAP` gives it. @default 5 recoveries per workspace at once */
   readonly recoveryCap?: string | undefined;
+  /** Outage correlation as `OUTAGE_CORRELATION` gives it. @default 5 failures of one class within 10 minutes */
+  readonly outageCorrelation?: string | undefined;
   /** How long the workspace registry is cached (`WORKSPACE_CACHE_SECONDS`, default 60 s). */
   readonly workspaceCacheMs: number;
 }
@@ -51,6 +54,7 @@ export function functionConfigFromEnv(env: Env = process.env): FunctionConfig {
     tableName: requireEnv('TABLE_NAME', env),
     breakerConfig: jsonEnv('BREAKER_CONFIG', z.record(z.string(), z.number()), {}, env),
     recoveryCap: optionalEnv('RECOVERY_CAP', env),
+    outageCorrelation: optionalEnv('OUTAGE_CORRELATION', env),
     workspaceCacheMs:
       jsonEnv('WORKSPACE_CACHE_SECONDS', z.number().check(z.int(), z.gte(0), z.lte(3600)), 60, env) * 1000,
   };
@@ -90,6 +94,8 @@ export interface FunctionWiring {
   readonly tickets: TicketRepository;
   readonly breakers: BreakerRepository;
   readonly cap: RecoveryCap;
+  /** Outage correlation: the incident path counts and holds failures of one class through it. */
+  readonly outages: OutageCorrelator;
   readonly workspaces: RegistryWorkspaces;
 }
 
@@ -124,6 +130,7 @@ export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
       ...(config.breakerConfig === undefined ? {} : { config: config.breakerConfig }),
     }),
     cap: recoveryCapOf(table.client, table.tableName, config.recoveryCap),
+    outages: outageCorrelatorOf(table.client, table.tableName, config.outageCorrelation),
     workspaces: { databricks, registry, directory, sync: syncWorkspaces(directory, databricks) },
   };
 }
@@ -147,11 +154,16 @@ export interface StartOptions extends IncidentPolicy {
   /** Who writes the audit entries of a start. */
   readonly actor: string;
   readonly options: Pick<PollerOptions, 'startPendingMaxAgeMs'>;
+  /** EMF counts of a start or an outage's release. @default none published */
+  readonly metrics?: { count(name: string, value?: number): void };
 }
 
 /** What starting a start_pending ticket outside the poll needs: an operator's retry, a freed slot (local). */
 export function startDeps(
-  wiring: Pick<FunctionWiring, 'tickets' | 'breakers'> & { readonly cap?: CapGate },
+  wiring: Pick<FunctionWiring, 'tickets' | 'breakers'> & {
+    readonly cap?: CapGate;
+    readonly outages?: OutageCorrelator;
+  },
   start: StartOptions,
 ): StartDeps {
   return {
@@ -161,12 +173,12 @@ export function startDeps(
     playbooks: start.playbooks,
     autoRemediationEnabled: start.autoRemediationEnabled,
     logger: start.logger,
-    // Outside the poll, no metrics are published for a start.
-    metrics: { count: () => undefined, milliseconds: () => undefined },
+    metrics: { count: (name, value) => start.metrics?.count(name, value), milliseconds: () => undefined },
     actor: start.actor,
     clock: Date.now,
     options: start.options,
     ...(wiring.cap === undefined ? {} : { cap: wiring.cap }),
+    ...(wiring.outages === undefined ? {} : { outages: wiring.outages }),
   };
 }
 
@@ -179,7 +191,10 @@ export interface OperationsOptions extends Omit<StartOptions, 'actor'> {
 
 /** The operations API's dependencies, but for its logger and how it authorizes a caller. */
 export function operationsDeps(
-  wiring: Omit<FunctionWiring, 'cap'> & { readonly cap?: CapGate },
+  wiring: Omit<FunctionWiring, 'cap' | 'outages'> & {
+    readonly cap?: CapGate;
+    readonly outages?: OutageCorrelator;
+  },
   options: OperationsOptions,
 ): Omit<OpsAppDeps, 'authorize' | 'logger'> {
   const { table, workspaces } = wiring;

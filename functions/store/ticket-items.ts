@@ -42,6 +42,7 @@ const CLAIM_SK = 'CLAIM';
 export const reconcilePk = (recoveryStatus: string) => `RECONCILE#${recoveryStatus}`;
 
 export type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+export type TransactItem = TransactItems[number];
 
 /** What the ticket repository's reads and writes work with (resolved from its options once). */
 export interface TicketTable {
@@ -155,6 +156,8 @@ const ticketShape = {
   approvalDeadline: optionalText,
   queuedAt: optionalText,
   queuedSeconds: optionalNumber,
+  outageId: optionalText,
+  outageProbe: z.optional(z.boolean()),
 } satisfies Record<keyof Ticket, z.ZodMiniType>;
 
 /** A stored ticket; loose, so a field a newer writer added survives a read by this one. */

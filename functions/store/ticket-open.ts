@@ -11,6 +11,7 @@ import {
   auditEntry,
   formatTicketId,
   isMarked,
+  type OpenTicketGuarded,
   type OpenTicketInput,
   type OpenTicketResult,
   type OpenTicketSilenced,
@@ -27,10 +28,11 @@ import {
   incidentKeyOf,
   markerItem,
   type TicketTable,
+  type TransactItem,
   type TransactItems,
   ticketItem,
 } from './ticket-items.ts';
-import { duplicateOf, pointerPuts, seenMark } from './ticket-pointers.ts';
+import { duplicateOf, pointerPuts, seenMark, stringAttributes } from './ticket-pointers.ts';
 
 /** What changes from one attempt at opening to the next. */
 interface OpeningAttempt {
@@ -50,11 +52,12 @@ interface OpeningWrite {
   readonly breakersAt: number;
   readonly silencesAt: number;
   readonly capAt: number;
+  readonly guardAt: number;
 }
 
 /** What a cancelled opening means: an answer for the caller, or how the next attempt differs. */
 type CancelledOpening =
-  | { readonly answer: OpenTicketResult | OpenTicketSilenced }
+  | { readonly answer: OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded }
   | { readonly retry: 'next_number' | 'queue' | 'without_breakers' | 'after_backoff' };
 
 /**
@@ -65,7 +68,7 @@ export async function openTicket(
   table: TicketTable,
   input: OpenTicketInput,
   scopes: readonly string[],
-): Promise<OpenTicketResult | OpenTicketSilenced> {
+): Promise<OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded> {
   const now = table.clock();
   const nowIso = new Date(now).toISOString();
   const detectedAt = normaliseIso(input.detectedAt ?? nowIso, 'detectedAt');
@@ -121,6 +124,7 @@ function openingTicket(input: OpenTicketInput, state: OpeningAttempt, detectedAt
     breakerScopes: _breakerScopes,
     aliasKeys = [],
     capSlot: _capSlot,
+    guardItem: _guardItem,
     ...fields
   } = input;
   const ticket: Ticket = compact({
@@ -193,7 +197,10 @@ function openingWrite(
     const executionName = executionNameFor(ticket.ticketId);
     items.push(acquireSlotItem(tableName, state.capSlot, ticket.ticketId, executionName, now));
   }
-  return { ticket, items, claimAt, ticketAt, breakersAt, silencesAt, capAt };
+  const guardAt = input.guardItem === undefined ? -1 : items.length;
+  // The repository that built the guard write (`store/outages.ts`) made it a transaction item.
+  if (input.guardItem !== undefined) items.push(input.guardItem(ticket.ticketId) as TransactItem);
+  return { ticket, items, claimAt, ticketAt, breakersAt, silencesAt, capAt, guardAt };
 }
 
 /**
@@ -221,6 +228,12 @@ function cancelledOpening(
   if (failed(write.claimAt)) {
     const key = claimKey(input.clusterClaim?.scope as string);
     return { answer: duplicateOf(reasons[write.claimAt]?.Item, 'claim', input.incidentKey, { key, mark }) };
+  }
+  if (failed(write.guardAt)) {
+    const item = reasons[write.guardAt]?.Item;
+    return {
+      answer: { outcome: 'guarded', ...(item === undefined ? {} : { item: stringAttributes(item) }) },
+    };
   }
   if (failed(write.ticketAt)) return { retry: 'next_number' };
   const silenced = silenceScopes.findIndex((_scope, i) => failed(write.silencesAt + i));

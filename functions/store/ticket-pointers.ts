@@ -125,6 +125,16 @@ function attributeStrings(value: unknown): string[] {
   return Array.isArray(ss) ? ss.filter((v): v is string => typeof v === 'string') : [];
 }
 
+/** The string attributes of a cancellation reason's item (marshalled or plain), as plain strings. */
+export function stringAttributes(item: Record<string, unknown>): Record<string, string> {
+  const strings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(item)) {
+    const text = attributeString(value);
+    if (text !== undefined) strings[name] = text;
+  }
+  return strings;
+}
+
 /** A string attribute of a cancellation reason's item: marshalled (`{S: ...}`) or already plain. */
 function attributeString(value: unknown): string | undefined {
   if (typeof value === 'string') return value;

@@ -12,6 +12,7 @@ import {
   isMarked,
   nextTicket,
   type OccurrenceMark,
+  type OpenTicketGuarded,
   type OpenTicketInput,
   type OpenTicketResult,
   type OpenTicketSilenced,
@@ -87,6 +88,7 @@ export class TicketRepository {
   async openTicket(input: OpenTicketInput): Promise<OpenTicketResult> {
     const opened = await this.openTicketUnlessSilenced(input, []);
     if (opened.outcome === 'silenced') throw new Error('no silence scope was checked');
+    if (opened.outcome === 'guarded') throw new Error('the guard item of the ticket failed its condition');
     return opened;
   }
 
@@ -97,7 +99,7 @@ export class TicketRepository {
   async openTicketUnlessSilenced(
     input: OpenTicketInput,
     scopes: readonly string[],
-  ): Promise<OpenTicketResult | OpenTicketSilenced> {
+  ): Promise<OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded> {
     return openTicket(this.#table, input, scopes);
   }
 

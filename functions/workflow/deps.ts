@@ -74,4 +74,9 @@ export interface WorkflowDeps {
    * poller's reconciler drains the queue too). Failures are logged, never the recovery's.
    */
   readonly onSlotFreed?: (workspaceId: string) => Promise<void>;
+  /**
+   * Outage correlation: the end of an outage's probe settles the outage (releases or escalates its
+   * held children); its members leave their recovered notification to the outage. @default none
+   */
+  readonly outages?: { settleProbe(outageId: string): Promise<void> };
 }

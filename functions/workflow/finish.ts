@@ -17,6 +17,7 @@ import { clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
 import { configText } from './cluster-config.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { RecoveryInput, RecoveryResult, RecoveryState } from './model.ts';
+import { notifiedByOutage, settleOutageOf } from './outage.ts';
 import { actor } from './support.ts';
 
 /** Recovery status of a ticket the guard closed: the failure was gone, nothing was changed. */
@@ -78,6 +79,7 @@ export async function close(state: RecoveryState, deps: WorkflowDeps): Promise<R
   });
   deps.metrics?.count('RecoveriesSucceeded');
   await notify(state, 'recovered', summary, breakerChanges, ticket, deps);
+  await settleOutageOf(ticket, deps);
   return {
     ticketId: input.ticketId,
     status: 'closed',
@@ -139,6 +141,7 @@ async function closeResolved(
     ticket,
     deps,
   );
+  await settleOutageOf(ticket, deps);
   return {
     ticketId: input.ticketId,
     status: 'closed',
@@ -202,6 +205,7 @@ export async function escalate(state: RecoveryState, deps: WorkflowDeps): Promis
     deps.metrics?.count('CircuitBreakersOpened');
   }
   await notify(state, shadow ? 'shadow' : 'escalated', reason, breakerChanges, ticket, deps);
+  await settleOutageOf(ticket, deps);
   return {
     ticketId: input.ticketId,
     status: 'escalated',
@@ -271,6 +275,13 @@ async function notify(
     } catch {
       clusterUrl = undefined;
     }
+  }
+  if (notifiedByOutage(ticket, outcome, deps)) {
+    deps.logger.info('left to the outage to notify', {
+      ticketId: input.ticketId,
+      outageId: ticket?.outageId,
+    });
+    return;
   }
   const runUrl = input.signal.job?.runPageUrl;
   const once = `${outcome}#${input.retry ?? 0}`;

@@ -51,6 +51,10 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: 'rca deny ID --reason TEXT   close a recovery that awaits approval; nothing is changed',
     load: async () => (await import('./ops.ts')).denyCommand,
   },
+  outage: {
+    summary: 'rca outage list | ID | resolve ID   outages (K clusters failing together) and their release',
+    load: async () => (await import('./outage.ts')).outageCommand,
+  },
   breakers: {
     summary: 'rca breakers           circuit breakers that are not closed',
     load: async () => (await import('./ops.ts')).breakersCommand,

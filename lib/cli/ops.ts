@@ -170,6 +170,9 @@ export const ticketCommand = command('ticket', {}, async (positionals, values, c
       ['detected', t.detectedAt],
       ['reason', String(t.reason ?? '-')],
       ...(t.silenceId === undefined ? [] : [['silence', t.silenceId]]),
+      ...(t.outageId === undefined
+        ? []
+        : [['outage', `${String(t.outageId)}${t.outageProbe === true ? ' (its probe)' : ''}`]]),
       ...(t.escalationReason === undefined ? [] : [['escalation', t.escalationReason]]),
       [
         'occurrences',

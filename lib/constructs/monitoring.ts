@@ -185,7 +185,25 @@ export class Monitoring extends Construct {
       }),
       new GraphWidget({
         title: 'Approval gate',
-        left: [metric('ApprovalsRequested'), metric('ApprovalsTimedOut')],
+        left: [
+          metric('ApprovalsRequested'),
+          metric('ApprovalsGranted'),
+          metric('ApprovalsDenied'),
+          metric('ApprovalsTimedOut'),
+        ],
+        width: 12,
+      }),
+    );
+    // Outage correlation: outages opened, the children they held, and how they ended.
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Outage correlation',
+        left: [
+          metric('OutagesOpened'),
+          metric('ChildrenHeld'),
+          metric('OutagesReleased'),
+          metric('OutagesEscalated'),
+        ],
         width: 12,
       }),
     );

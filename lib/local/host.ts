@@ -21,10 +21,13 @@ import { workspaceDeps } from '../../functions/intake/webhook.ts';
 import { createOpsHandler, operatorKey as operatorKeyAuth } from '../../functions/ops/app.ts';
 import type { RetryBatchLimits } from '../../functions/ops/service.ts';
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
-import { drainOnSlotFreed } from '../../functions/poller/fleet.ts';
+import { drainOnSlotFreed, outageDepsOf } from '../../functions/poller/fleet.ts';
+import { settleProbe } from '../../functions/poller/outage.ts';
+import type { Notifier } from '../../functions/shared/notify.ts';
 import { functionWiring, operationsDeps, startDeps } from '../../functions/shared/wiring.ts';
 import type { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
+import type { OutageCorrelator } from '../../functions/store/outages.ts';
 import type { RecoveryCap } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';
@@ -85,6 +88,8 @@ export interface LocalDeps {
   readonly logger: Logger;
   /** The blast-radius cap (`RECOVERY_CAP`, default 5 recoveries per workspace at once). */
   readonly cap?: RecoveryCap;
+  /** Outage correlation (`OUTAGE_CORRELATION`, default 5 failures of one class within 10 minutes). */
+  readonly outages?: OutageCorrelator;
 }
 
 export interface LocalHost extends LocalDeps {
@@ -172,12 +177,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     // The same builders as the Lambda entries (functions/shared/wiring.ts), with local values.
     const wiring = functionWiring({
       documentClient,
-      config: { tableName, recoveryCap: process.env.RECOVERY_CAP, workspaceCacheMs: 5_000 },
+      config: {
+        tableName,
+        recoveryCap: process.env.RECOVERY_CAP,
+        outageCorrelation: process.env.OUTAGE_CORRELATION,
+        workspaceCacheMs: 5_000,
+      },
       access: 'act',
       secrets,
       logger,
     });
-    const { tickets, breakers, cap } = wiring;
+    const { tickets, breakers, cap, outages } = wiring;
     const { databricks, registry, sync } = wiring.workspaces;
     // The deployment seeds the registry from the CDK context; local mode seeds it with its workspace.
     await registry.put(
@@ -188,8 +198,10 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     const restores = new RestoreRepository(wiring.table);
     const silences = new SilenceRepository(wiring.table);
     const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
+    const notifications = new NotificationLedger(wiring.table);
     const deps: LocalDeps = {
       cap,
+      outages,
       tableName,
       documentClient,
       tickets,
@@ -202,6 +214,15 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       playbooks,
       logger,
     };
+    const drainDeps = () =>
+      startDeps(wiring, {
+        workflow,
+        playbooks,
+        autoRemediationEnabled,
+        logger,
+        actor: 'workflow',
+        options: DEFAULT_POLLER_OPTIONS,
+      });
     const workflow: WorkflowStarter & WorkflowInspector =
       options.workflow === undefined
         ? createLocalWorkflowRunner({
@@ -211,19 +232,18 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
               restores,
               databricks,
               logger,
-              notifications: new NotificationLedger(wiring.table),
+              notifications,
               cap,
               // A slot given back starts the workspace's next queued recovery at once.
-              onSlotFreed: drainOnSlotFreed(() =>
-                startDeps(wiring, {
-                  workflow,
-                  playbooks,
-                  autoRemediationEnabled,
-                  logger,
-                  actor: 'workflow',
-                  options: DEFAULT_POLLER_OPTIONS,
-                }),
-              ),
+              onSlotFreed: drainOnSlotFreed(drainDeps),
+              // The end of an outage's probe releases (or escalates) its held children at once.
+              outages: {
+                settleProbe: (outageId: string) =>
+                  settleProbe(outageId, {
+                    ...outageDepsOf({ ...drainDeps(), notifications }, 0),
+                    notifier: (workflow as unknown as { notifier: Notifier }).notifier,
+                  }),
+              },
             },
             // Waits shrink by the simulator's factor, so simulated clusters and the workflow agree on time.
             timeScale: simulator === undefined ? 1 : (options.timeScale ?? 60),
@@ -242,6 +262,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       breakers,
       silences,
       cap,
+      outages,
       workflow,
       playbooks,
       autoRemediationEnabled,

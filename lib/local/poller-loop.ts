@@ -179,6 +179,7 @@ async function pollThroughWorkflow(
       autoRemediationEnabled: run.autoRemediationEnabled,
       silences: deps.silences,
       ...(deps.cap === undefined ? {} : { cap: deps.cap }),
+      ...(deps.outages === undefined ? {} : { outages: deps.outages }),
       options: run.pollerOptions,
       actor: 'poller',
       logger: deps.logger,

@@ -47,4 +47,22 @@ describe('RecoveryStack fleet safety', () => {
     // Act + Assess
     expect(() => synthesise({ recoveryCap: '{"default": 0}' })).toThrow('recoveryCap.default');
   });
+
+  it('gives the same four functions the OUTAGE_CORRELATION of the context outageCorrelation, defaults filled in', () => {
+    // Act
+    const template = synthesise({ outageCorrelation: '{"default": {"threshold": 8}}' });
+
+    // Assess
+    const rules = environments(template).flatMap((env) =>
+      env.OUTAGE_CORRELATION === undefined ? [] : [JSON.parse(String(env.OUTAGE_CORRELATION))],
+    );
+    expect(rules).toEqual(Array.from({ length: 4 }, () => ({ default: { threshold: 8 }, workspaces: {} })));
+  });
+
+  it('refuses a threshold of 1 at synthesis with an error naming the key', () => {
+    // Act + Assess
+    expect(() => synthesise({ outageCorrelation: '{"default": {"threshold": 1}}' })).toThrow(
+      'outageCorrelation.default.threshold',
+    );
+  });
 });

@@ -18,6 +18,7 @@ import {
   type RecoveryInput,
   startWorkflow,
 } from '../../functions/core/incident.ts';
+import { type OutageConfig, OutageConfigSchema } from '../../functions/core/outage.ts';
 import { loadPlaybooks, type Playbook } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
 import type { FailureSignal, SignalKind } from '../../functions/core/signal.ts';
@@ -25,12 +26,14 @@ import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { AuditEntry, Ticket } from '../../functions/core/ticket.ts';
 import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/databricks/index.ts';
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
-import { type DrainDeps, drainOnSlotFreed } from '../../functions/poller/fleet.ts';
+import { type DrainDeps, drainOnSlotFreed, outageDepsOf } from '../../functions/poller/fleet.ts';
+import { settleProbe } from '../../functions/poller/outage.ts';
 import { type ReconcileReport, reconcile } from '../../functions/poller/reconcile.ts';
 import type { PollerMetrics } from '../../functions/poller/workspace.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
+import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
@@ -89,6 +92,11 @@ export interface WorkflowHarnessOptions {
    * the next queued ticket (as the task Lambda and the reconciler do). @default not capped
    */
   readonly cap?: Partial<RecoveryCapConfig>;
+  /**
+   * Outage correlation: the incident path counts failures and holds children, the workflow's Close and
+   * Escalate settle a probe's outage, the reconciler announces and settles outages. @default off
+   */
+  readonly outages?: Partial<OutageConfig>;
 }
 
 export interface Recovery {
@@ -142,6 +150,14 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
           new RecoveryCapRepository({ client: table.documentClient, tableName: table.tableName }),
           RecoveryCapConfigSchema.parse(options.cap),
         );
+  const outages =
+    options.outages === undefined
+      ? undefined
+      : new OutageCorrelator(
+          new OutageRepository({ client: table.documentClient, tableName: table.tableName }),
+          OutageConfigSchema.parse(options.outages),
+        );
+  const ledger = new NotificationLedger({ client: table.documentClient, tableName: table.tableName });
   const metricCounts = new Map<string, number>();
   const startDeps = (playbookOverrides: unknown = {}): DrainDeps => ({
     tickets,
@@ -158,7 +174,9 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     clock: Date.now,
     options: DEFAULT_POLLER_OPTIONS,
     ...(cap === undefined ? {} : { cap }),
+    ...(outages === undefined ? {} : { outages }),
   });
+  const outageDeps = () => outageDepsOf({ ...startDeps(), notifier, notifications: ledger }, 0);
   const hooks = new Map<string, CallHook[]>();
   const counts = new Map<string, number>();
   const intercepted = (client: WorkflowDatabricks): WorkflowDatabricks =>
@@ -181,9 +199,12 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       restores,
       databricks: (id) => intercepted(workspaces.get(id)),
       notifier,
-      notifications: new NotificationLedger({ client: table.documentClient, tableName: table.tableName }),
+      notifications: ledger,
       logger,
       ...(cap === undefined ? {} : { cap, onSlotFreed: drainOnSlotFreed(() => startDeps()) }),
+      ...(outages === undefined
+        ? {}
+        : { outages: { settleProbe: (outageId: string) => settleProbe(outageId, outageDeps()) } }),
     },
     timeScale: TIME_SCALE,
   });
@@ -258,6 +279,9 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     runner,
     logs,
     cap,
+    outages,
+    /** What settling an outage needs (the operations API's `rca outage resolve` calls the same). */
+    outageDeps,
     /** EMF metric counts of the reconciler and the queue's drain. */
     metricCounts,
 
@@ -266,6 +290,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       const base = startDeps(playbookOverrides);
       return reconcile({
         ...base,
+        ...(outages === undefined ? {} : { notifier, notifications: ledger }),
         inspector: runner,
         positions: {
           getReconcilePosition: async () => undefined,
@@ -330,6 +355,10 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
         logger,
         actor: 'poller',
         ...(cap === undefined ? {} : { cap }),
+        ...(outages === undefined ? {} : { outages }),
+        metrics: {
+          count: (name, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value),
+        },
       });
     },
 

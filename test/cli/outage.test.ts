@@ -1,0 +1,113 @@
+/**
+ * `rca outage` through `npm start`'s real parts: the webhook over HTTP, DynamoDB Local, the simulator,
+ * the REAL ASL on aws-local-stepfunctions and the operations API. An outage whose opener never
+ * ticketed holds a capacity failure; `rca outage resolve` releases it through the cap and the guard.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ticket } from '../../functions/core/ticket.ts';
+import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
+import { runCli } from '../support/cli.ts';
+import { useHarmLedger } from '../support/harms.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const PLAYBOOKS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/ops/outage-playbooks.json'), 'utf8'));
+const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
+const CLUSTER = '0923-164208-meows279';
+
+describe('rca outage list, show and resolve against npm start', () => {
+  let host: LocalHost;
+  const rca = (args: string[]) => runCli([...args, '--url', host.url, '--key', host.operatorKey]);
+
+  beforeAll(async () => {
+    host = await startLocalHost({
+      port: 0,
+      apiKey: randomBytes(24).toString('hex'),
+      pollIntervalSeconds: 0,
+      playbookOverrides: PLAYBOOKS,
+    });
+  });
+  useHarmLedger(() => host?.simulator);
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  const mutations = () =>
+    (host.simulator?.admin.requestLog() ?? []).filter(
+      (r) => r.clusterId === CLUSTER && r.method === 'POST' && MUTATION.test(r.path),
+    );
+
+  async function ticket(id: string): Promise<Ticket> {
+    return JSON.parse((await rca(['ticket', id, '--json'])).stdout).ticket;
+  }
+
+  it('holds a capacity failure of an open outage, and resolving the outage recovers it', async () => {
+    // Prepare: five capacity failures counted whose tickets never came (the opener died), then a real one.
+    let opened: Awaited<ReturnType<NonNullable<LocalHost['outages']>['correlate']>> | undefined;
+    for (const ghost of ['g1', 'g2', 'g3', 'g4', 'g5'])
+      opened = await host.outages?.correlate('default', 'capacity', { clusterId: ghost, at: Date.now() });
+    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
+    host.simulator?.admin.failCluster(CLUSTER, {
+      code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE',
+      type: 'CLOUD_FAILURE',
+    });
+    for (let i = 0; i < 200 && host.simulator?.admin.cluster(CLUSTER)?.state !== 'TERMINATED'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    const answer = (await (
+      await fetch(`${host.url}/databricks-monitor`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': host.apiKey },
+        body: JSON.stringify({ event: 'cluster.terminated', cluster: { cluster_id: CLUSTER } }),
+      })
+    ).json()) as Record<string, unknown>;
+    const id = String(answer.ticket_id);
+
+    // Act
+    const list = await rca(['outage', 'list', '--json']);
+    const shown = await rca(['outage', outageId]);
+    const held = JSON.parse((await rca(['tickets', '--status', 'held_by_outage', '--json'])).stdout);
+    const shownTicket = await rca(['ticket', id]);
+    const mutationsWhileHeld = mutations().length;
+    const resolved = await rca(['outage', 'resolve', outageId, '--reason', 'AWS capacity is back']);
+    const again = await rca(['outage', 'resolve', outageId]);
+    let after = await ticket(id);
+    for (let i = 0; i < 200 && after.status !== 'closed' && after.status !== 'escalated'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      after = await ticket(id);
+    }
+
+    // Assess
+    expect(answer).toMatchObject({ status: 'success', recovery_status: 'held_by_outage' });
+    expect(String(answer.message)).toContain(`rca outage resolve ${outageId}`);
+    expect(JSON.parse(list.stdout).outages.map((o: { outageId: string }) => o.outageId)).toContain(outageId);
+    expect(shown.stdout).toContain(id);
+    expect(held.tickets.map((t: Ticket) => t.ticketId)).toEqual([id]);
+    expect(shownTicket.stdout).toContain(outageId);
+    expect(mutationsWhileHeld).toBe(0);
+    expect(resolved.code).toBe(0);
+    expect(again.code).toBe(1);
+    expect(after).toMatchObject({ status: 'closed', recoveryStatus: 'recovered', outageId });
+    expect(mutations()).toHaveLength(1);
+    const outage = JSON.parse((await rca(['outage', outageId, '--json'])).stdout);
+    expect(outage).toMatchObject({
+      status: 'resolved',
+      resolvedBy: 'local-operator',
+      reason: 'AWS capacity is back',
+    });
+  });
+
+  it.each([
+    [['outage'], 2],
+    [['outage', 'resolve'], 2],
+    [['outage', 'OUT-nope'], 1],
+    [['outage', 'OUT-20261130-00000001-abcd'], 4],
+  ])('answers rca %j with exit code %i', async (args, code) => {
+    // Act
+    const result = await rca(args);
+
+    // Assess
+    expect(result.code).toBe(code);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The outage items against DynamoDB Local: concurrent failures open exactly one outage, a failure
+ * ticketed on its own never lands once its class's outage is open, and an ended outage starts a new count.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutageConfigSchema } from '../../functions/core/outage.ts';
+import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
+import { TicketRepository } from '../../functions/store/tickets.ts';
+import { createTestTable, type TestTable } from '../support/dynamodb.ts';
+
+describe('OutageCorrelator against DynamoDB Local', () => {
+  let table: TestTable;
+  let outages: OutageCorrelator;
+  let tickets: TicketRepository;
+  beforeAll(async () => {
+    table = await createTestTable('outages');
+    outages = new OutageCorrelator(
+      new OutageRepository({ client: table.documentClient, tableName: table.tableName }),
+      OutageConfigSchema.parse({}),
+    );
+    tickets = new TicketRepository({ client: table.documentClient, tableName: table.tableName });
+  });
+  afterAll(async () => {
+    await table.destroy();
+  });
+
+  const member = (cluster: string) => ({ clusterId: cluster, at: Date.now(), incidentKey: `ws#${cluster}` });
+
+  it('opens exactly one outage for 20 failures of one class counted at once; every later one joins it', async () => {
+    // Act
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => outages.correlate('burst', 'capacity', member(`c${i}`))),
+    );
+
+    // Assess
+    const opened = decisions.flatMap((d) => (d.kind === 'opened' ? [d.outage.outageId] : []));
+    expect(opened).toHaveLength(1);
+    const joined = decisions.flatMap((d) => (d.kind === 'join' ? [d.outageId] : []));
+    expect(new Set(joined)).toEqual(new Set(opened));
+    expect(decisions.filter((d) => d.kind === 'none').length).toBeLessThanOrEqual(4);
+    expect((await outages.list()).filter((o) => o.workspaceId === 'burst')).toHaveLength(1);
+  });
+
+  it('lets only one of the fifth and sixth failures, counted concurrently, open the outage', async () => {
+    // Prepare
+    for (const cluster of ['a', 'b', 'c', 'd']) await outages.correlate('pair', 'stockout', member(cluster));
+
+    // Act
+    const [fifth, sixth] = await Promise.all([
+      outages.correlate('pair', 'stockout', member('e')),
+      outages.correlate('pair', 'stockout', member('f')),
+    ]);
+
+    // Assess
+    expect([fifth?.kind, sixth?.kind].sort()).toEqual(['join', 'opened']);
+    const outage =
+      fifth?.kind === 'opened' ? fifth.outage : sixth?.kind === 'opened' ? sixth.outage : undefined;
+    expect(fifth?.kind === 'join' ? fifth.outageId : sixth?.kind === 'join' ? sixth.outageId : '').toBe(
+      outage?.outageId,
+    );
+  });
+
+  it('keeps apart the classes and the workspaces', async () => {
+    // Act
+    const decisions = [];
+    for (let i = 0; i < 4; i++) {
+      decisions.push(await outages.correlate('apart', 'capacity', member(`cap${i}`)));
+      decisions.push(await outages.correlate('apart', 'network', member(`net${i}`)));
+      decisions.push(await outages.correlate('apart-too', 'capacity', member(`other${i}`)));
+    }
+
+    // Assess
+    expect(decisions.map((d) => d.kind)).toEqual(decisions.map(() => 'none'));
+  });
+
+  it('does not write a ticket of its own once its class has an outage: the ticket is guarded and joins', async () => {
+    // Prepare: a failure counted fourth; the fifth opens the outage before the fourth's ticket is written.
+    for (const cluster of ['g1', 'g2', 'g3']) await outages.correlate('guard', 'capacity', member(cluster));
+    const fourth = await outages.correlate('guard', 'capacity', member('g4'));
+    const fifth = await outages.correlate('guard', 'capacity', member('g5'));
+
+    // Act
+    const opened = await tickets.openTicketUnlessSilenced(
+      {
+        incidentKey: 'guard#g4',
+        recoveryStatus: 'start_pending',
+        workspaceId: 'guard',
+        clusterId: 'g4',
+        source: 'poller',
+        errorType: 'DatabricksResourceExhausted',
+        category: 'capacity',
+        action: 'restart_cluster',
+        reason: 'test',
+        ...(fourth.kind === 'none' && fourth.guard !== undefined ? { guardItem: fourth.guard } : {}),
+      },
+      [],
+    );
+
+    // Assess
+    expect(fourth.kind).toBe('none');
+    expect(fifth.kind).toBe('opened');
+    expect(opened.outcome).toBe('guarded');
+    const item = opened.outcome === 'guarded' ? opened.item : undefined;
+    expect(JSON.stringify(item)).toContain(fifth.kind === 'opened' ? fifth.outage.outageId : 'no outage');
+  });
+
+  it('starts a new count once an outage ended, and refuses to end it twice', async () => {
+    // Prepare
+    let decision = await outages.correlate('again', 'network', member('n0'));
+    for (let i = 1; i < 5; i++) decision = await outages.correlate('again', 'network', member(`n${i}`));
+    const outageId = decision.kind === 'opened' ? decision.outage.outageId : '';
+
+    // Act
+    const ended = await outages.end(outageId, ['probing'], 'released', { reason: 'test' });
+    const endedAgain = await outages.end(outageId, ['probing'], 'escalated', { reason: 'test' });
+    const after = await outages.correlate('again', 'network', member('n0'));
+
+    // Assess
+    expect(ended).toMatchObject({ status: 'released', reason: 'test' });
+    expect(endedAgain).toBeUndefined();
+    expect(after).toMatchObject({ kind: 'none', count: 1 });
+  });
+});

@@ -1,0 +1,359 @@
+/**
+ * Outage correlation through the real parts: the incident path counts failures in DynamoDB Local and
+ * holds the children of an outage, the REAL ASL run by aws-local-stepfunctions recovers the probe and
+ * its Close or Escalate settles the outage, the released children go through the blast-radius cap,
+ * and the Databricks simulator's request log is the judge of what changed clusters and when.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { QUEUED } from '../../functions/core/fleet.ts';
+import { executionNameFor, type IncidentOutcome } from '../../functions/core/incident.ts';
+import { HELD_BY_OUTAGE, OUTAGE_ESCALATED } from '../../functions/core/outage.ts';
+import { signalFromCluster } from '../../functions/core/signal-builders.ts';
+import type { Ticket } from '../../functions/core/ticket.ts';
+import { releaseOutage } from '../../functions/poller/outage.ts';
+import type { LoggedRequest } from '../../lib/simulator/server.ts';
+import { useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
+
+const SCENARIO = JSON.parse(
+  readFileSync(new URL('../fixtures/workflow/outage.json', import.meta.url), 'utf8'),
+);
+const ids = (kind: string): string[] =>
+  SCENARIO.clusters
+    .map((c: { cluster_id: string }) => c.cluster_id)
+    .filter((id: string) => id.includes(kind));
+const CAPACITY = ids('capa');
+const NETWORK = ids('netw');
+const DRIVER = ids('drvr');
+const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
+/** The capacity playbook starts the cluster again as it was (no fallback node types configured here). */
+const PLAYBOOKS = { DatabricksResourceExhausted: { action: 'restart_cluster' } };
+
+const loaded = new WeakSet<WorkflowHarness>();
+
+/** The scenario, once per simulator (each test fails clusters of its own). */
+function load(h: WorkflowHarness): void {
+  if (loaded.has(h)) return;
+  h.simulator.admin.loadScenario(SCENARIO);
+  loaded.add(h);
+}
+
+/** Opens the incident of a cluster as the poller does (the cluster as Databricks shows it now). */
+async function fail(h: WorkflowHarness, clusterId: string): Promise<IncidentOutcome> {
+  const cluster = await h.cluster(clusterId);
+  return h.handle(
+    signalFromCluster(cluster, 'termination', 'poller', { workspaceId: WORKSPACE, now: Date.now() }),
+    PLAYBOOKS,
+  );
+}
+
+async function ticketsOf(h: WorkflowHarness, ticketIds: readonly string[]): Promise<Ticket[]> {
+  return Promise.all(ticketIds.map(async (id) => (await h.tickets.getTicket(id))?.ticket as Ticket));
+}
+
+/** Reads the tickets until every one is resolved (the executions run in the background). */
+async function settled(h: WorkflowHarness, ticketIds: readonly string[]): Promise<Ticket[]> {
+  for (let i = 0; i < 900; i++) {
+    const tickets = await ticketsOf(h, ticketIds);
+    if (tickets.every((t) => t !== undefined && (t.status === 'closed' || t.status === 'escalated')))
+      return tickets;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const left = (await ticketsOf(h, ticketIds)).map((t) => `${t?.ticketId} ${t?.status} ${t?.recoveryStatus}`);
+  throw new Error(`the recoveries did not settle in time: ${left.join(', ')}`);
+}
+
+async function executionsEnded(h: WorkflowHarness, ticketIds: readonly string[]): Promise<void> {
+  await Promise.all(
+    ticketIds
+      .filter((id) => h.runner.execution(executionNameFor(id)) !== undefined)
+      .map((id) => h.runner.wait(executionNameFor(id))),
+  );
+}
+
+/** The most recoveries acting on clusters at once: from a cluster's first mutating call to its last request. */
+function maxConcurrentRecoveries(log: readonly LoggedRequest[]): number {
+  const spans = new Map<string, { from: number; to: number }>();
+  for (const request of log) {
+    if (request.clusterId === undefined) continue;
+    const span = spans.get(request.clusterId);
+    if (span === undefined) {
+      if (request.method === 'POST' && MUTATION.test(request.path))
+        spans.set(request.clusterId, { from: request.at, to: request.at });
+    } else span.to = request.at;
+  }
+  const edges = [...spans.values()].flatMap((s) => [
+    { at: s.from, delta: 1 },
+    { at: s.to, delta: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let current = 0;
+  let max = 0;
+  for (const edge of edges) {
+    current += edge.delta;
+    max = Math.max(max, current);
+  }
+  return max;
+}
+
+describe('outage correlation (5 failures of one class within 10 minutes) under a cap of 5', () => {
+  let h: WorkflowHarness;
+  useWorkflowHarness((harness) => (h = harness), { cap: { default: 5 }, outages: {} });
+
+  it('turns 20 capacity failures within a minute into one outage, one notification and 20 closed tickets', async () => {
+    // Prepare
+    load(h);
+    h.simulator.admin.resetStats();
+    const sentBefore = (h.notifier as unknown as { messages: unknown[] }).messages.length;
+
+    // Clusters take minutes to start, failures arrive within seconds: no start completes until all 20
+    // failures were handled.
+    let letGo: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    h.before('startCluster', async () => {
+      await arrived;
+    });
+
+    // Act: the 20 failures arrive at once; the reconciler runs while the outage probes.
+    const outcomes = await Promise.all(CAPACITY.slice(0, 20).map((id) => fail(h, id)));
+    await h.reconcile(PLAYBOOKS);
+    letGo();
+    const ticketIds = outcomes.map((o) => o.ticket?.ticketId ?? '');
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+    await h.reconcile(PLAYBOOKS);
+
+    // Assess
+    const outages = (await h.outages?.list()) ?? [];
+    expect(outages).toHaveLength(1);
+    const [outage] = outages;
+    expect(outage).toMatchObject({ workspaceId: WORKSPACE, outageClass: 'capacity', status: 'released' });
+    expect(outage?.children.length).toBe(20);
+    expect(outage?.children.filter((c) => c.role === 'probe').map((c) => c.ticketId)).toEqual([
+      outage?.probeTicketId,
+    ]);
+    // The first four counted start on their own unless the outage opened before their ticket was written.
+    const heldCount = outcomes.filter((o) => o.recoveryStatus === HELD_BY_OUTAGE).length;
+    expect(heldCount).toBeGreaterThanOrEqual(15);
+    expect(outage?.children.filter((c) => c.role === 'held').length).toBe(heldCount);
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus} ${t.outageId}`)).toEqual(
+      ticketIds.map(() => `closed recovered ${outage?.outageId}`),
+    );
+    const log = h.simulator.admin.requestLog();
+    expect(maxConcurrentRecoveries(log)).toBeLessThanOrEqual(5);
+    expect(log.filter((r) => r.method === 'POST' && MUTATION.test(r.path)).length).toBe(20);
+    const sent = (
+      h.notifier as unknown as { messages: { ticketId: string; outcome: string }[] }
+    ).messages.slice(sentBefore);
+    expect(sent.map((m) => `${m.ticketId} ${m.outcome}`)).toEqual([`${outage?.outageId} outage`]);
+    const held = await h.tickets.getTicket(
+      ticketIds[outcomes.findIndex((o) => o.recoveryStatus === HELD_BY_OUTAGE)] ?? '',
+    );
+    expect(held?.audit.map((a) => a.event)).toEqual(
+      expect.arrayContaining(['ticket_opened', 'outage_released', 'recovery_dequeued', 'recovered']),
+    );
+    expect(h.metricCounts.get('OutagesOpened')).toBe(1);
+    expect(h.metricCounts.get('ChildrenHeld')).toBe(heldCount);
+    expect(await h.cap?.repository.get(WORKSPACE)).toEqual({ workspaceId: WORKSPACE, active: 0, slots: [] });
+  }, 180_000);
+
+  it('escalates the outage with every child held when its probe fails, changing none of the held clusters', async () => {
+    // Prepare: four failures start on their own; the fifth opens the outage and probes, but every start
+    // of its cluster fails again; three more failures join the outage.
+    load(h);
+    const [probeCluster] = CAPACITY.slice(24, 25);
+    const first = await Promise.all(CAPACITY.slice(20, 24).map((id) => fail(h, id)));
+    h.simulator.admin.setFaults({
+      failNextStarts: {
+        count: 10,
+        clusterIds: [probeCluster as string],
+        reason: { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLOUD_FAILURE' },
+      },
+    });
+    const probe = await fail(h, probeCluster as string);
+    const held = [];
+    for (const id of CAPACITY.slice(25, 28)) held.push(await fail(h, id));
+    const sentBefore = (h.notifier as unknown as { messages: unknown[] }).messages.length;
+
+    // Act
+    const [probeTicket] = await settled(h, [probe.ticket?.ticketId ?? '']);
+    await executionsEnded(h, [probe.ticket?.ticketId ?? '']);
+    const heldTickets = await ticketsOf(
+      h,
+      held.map((o) => o.ticket?.ticketId ?? ''),
+    );
+    await settled(
+      h,
+      first.map((o) => o.ticket?.ticketId ?? ''),
+    );
+
+    // Assess
+    const outage = await h.outages?.get(probeTicket?.outageId ?? '');
+    expect(probe.ticket).toMatchObject({ outageProbe: true });
+    expect(held.map((o) => o.recoveryStatus)).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    expect(probeTicket?.status).toBe('escalated');
+    expect(outage?.status).toBe('escalated');
+    expect(outage?.reason).toContain(probeTicket?.ticketId);
+    expect(heldTickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual(
+      held.map(() => `escalated ${OUTAGE_ESCALATED}`),
+    );
+    const audit = (await h.tickets.getTicket(heldTickets[0]?.ticketId ?? ''))?.audit ?? [];
+    const escalation = audit.find((a) => a.event === 'outage_escalated');
+    expect(escalation?.details?.evidence).toHaveLength(8);
+    const heldClusters = CAPACITY.slice(25, 28);
+    const log = h.simulator.admin.requestLog();
+    expect(
+      log.filter(
+        (r) => r.method === 'POST' && MUTATION.test(r.path) && heldClusters.includes(r.clusterId ?? ''),
+      ),
+    ).toEqual([]);
+    const sent = (
+      h.notifier as unknown as { messages: { ticketId: string; outcome: string }[] }
+    ).messages.slice(sentBefore);
+    expect(sent.filter((m) => m.ticketId === outage?.outageId).map((m) => m.outcome)).toEqual(['escalated']);
+    expect(sent.filter((m) => m.ticketId === probeTicket?.ticketId).map((m) => m.outcome)).toEqual([
+      'escalated',
+    ]);
+    expect(sent.filter((m) => heldTickets.some((t) => t.ticketId === m.ticketId))).toEqual([]);
+  });
+
+  it('releases the held children through the cap when an operator resolves the outage while its probe runs', async () => {
+    // Prepare: the probe's start waits until the test lets it go.
+    load(h);
+    let letGo: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    const probeCluster = CAPACITY[32] as string;
+    h.before('startCluster', async ({ args }) => {
+      if (args[0] === probeCluster) await gate;
+    });
+    const first = await Promise.all(CAPACITY.slice(28, 32).map((id) => fail(h, id)));
+    const probe = await fail(h, probeCluster);
+    const held = await Promise.all(CAPACITY.slice(33, 36).map((id) => fail(h, id)));
+    const outageId = probe.ticket && 'outageId' in probe.ticket ? probe.ticket.outageId : undefined;
+    const outage = await h.outages?.get(outageId ?? '');
+
+    // Act
+    const resolved =
+      outage &&
+      (await releaseOutage(outage, 'resolved', h.outageDeps(), { resolvedBy: 'operator@example.com' }));
+    const heldTickets = await settled(
+      h,
+      held.map((o) => o.ticket?.ticketId ?? ''),
+    );
+    letGo();
+    const all = [...first, probe, ...held].map((o) => o.ticket?.ticketId ?? '');
+    await settled(h, all);
+    await executionsEnded(h, all);
+
+    // Assess
+    expect(held.map((o) => o.recoveryStatus)).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    expect(resolved).toMatchObject({ status: 'resolved', resolvedBy: 'operator@example.com' });
+    expect(heldTickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual(
+      held.map(() => 'closed recovered'),
+    );
+    expect((await ticketsOf(h, all)).map((t) => t.status)).toEqual(all.map(() => 'closed'));
+    expect(await h.cap?.repository.get(WORKSPACE)).toEqual({ workspaceId: WORKSPACE, active: 0, slots: [] });
+  });
+  it('has the reconciler pick a probe for an outage that has none, then release the rest when it recovers', async () => {
+    // Prepare: the outage's opener never ticketed (its process died); two failures join it, held.
+    load(h);
+    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
+    for (const ghost of ['ghost1', 'ghost2', 'ghost3', 'ghost4', 'ghost5'])
+      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const held = [];
+    for (const id of CAPACITY.slice(36, 38)) held.push(await fail(h, id));
+    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
+
+    // Act
+    const report = await h.reconcile(PLAYBOOKS);
+    const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect(held.map((o) => o.recoveryStatus)).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    const outage = await h.outages?.get(outageId);
+    expect(outage).toMatchObject({ status: 'released', probeTicketId: ticketIds[0] });
+    expect(report.outagesReleased).toBe(0);
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual([
+      'closed recovered',
+      'closed recovered',
+    ]);
+    const audit = (await h.tickets.getTicket(ticketIds[0] ?? ''))?.audit.map((a) => a.event);
+    expect(audit).toEqual(expect.arrayContaining(['outage_probe', 'workflow_started', 'recovered']));
+  });
+});
+
+describe('outage correlation: failures that do not make an outage', () => {
+  let h: WorkflowHarness;
+  useWorkflowHarness((harness) => (h = harness), { cap: { default: 5 }, outages: {} });
+
+  it.each([
+    [
+      'four capacity and four network failures (fewer than 5 of each class)',
+      () => [...CAPACITY.slice(36, 40), ...NETWORK],
+    ],
+    ['six driver failures (no outage class)', () => DRIVER.slice(0, 6)],
+  ])('handles %s as failures of their own', async (_name, clusters) => {
+    // Prepare
+    load(h);
+    const before = ((await h.outages?.list()) ?? []).length;
+
+    // Act
+    const outcomes = await Promise.all(clusters().map((id) => fail(h, id)));
+    const tickets = await settled(
+      h,
+      outcomes.map((o) => o.ticket?.ticketId ?? ''),
+    );
+    await executionsEnded(
+      h,
+      tickets.map((t) => t.ticketId),
+    );
+
+    // Assess
+    expect(((await h.outages?.list()) ?? []).length).toBe(before);
+    expect(outcomes.map((o) => o.recoveryStatus)).not.toContain(HELD_BY_OUTAGE);
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus} ${t.outageId}`)).toEqual(
+      tickets.map(() => 'closed recovered undefined'),
+    );
+  });
+
+  it('never holds a failure of no outage class while an outage of its workspace is open', async () => {
+    // Prepare: a capacity outage opens (its probe's start waits).
+    load(h);
+    let letGo: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    h.before('startCluster', async ({ args }) => {
+      if (CAPACITY.includes(String(args[0]))) await gate;
+    });
+    const capacity = await Promise.all(CAPACITY.slice(40, 46).map((id) => fail(h, id)));
+
+    // Act: two driver failures arrive while the capacity outage holds its children (the cap is full).
+    const drivers = await Promise.all(DRIVER.slice(6, 8).map((id) => fail(h, id)));
+    letGo();
+    const all = [...capacity, ...drivers].map((o) => o.ticket?.ticketId ?? '');
+    await settled(h, all);
+    await executionsEnded(h, all);
+    const driverTickets = await ticketsOf(
+      h,
+      drivers.map((o) => o.ticket?.ticketId ?? ''),
+    );
+
+    // Assess
+    expect(capacity.map((o) => o.recoveryStatus)).toContain(HELD_BY_OUTAGE);
+    expect(drivers.map((o) => [QUEUED, 'in_progress'].includes(o.recoveryStatus ?? ''))).toEqual([
+      true,
+      true,
+    ]);
+    expect(driverTickets.map((t) => `${t.status} ${t.recoveryStatus} ${t.outageId}`)).toEqual([
+      'closed recovered undefined',
+      'closed recovered undefined',
+    ]);
+  });
+});
