@@ -8,9 +8,9 @@
  * until the Lambda itself times out, and the task fails with nothing to show for it. A timed-out
  * request fails with a `TimeoutError`, which the SDK retries and the workflow treats as transient.
  */
-// Bundled, not taken from the runtime's SDK like the clients: `throwOnRequestTimeout` needs a recent
-// @smithy/node-http-handler, and the version the runtime ships is not ours to choose.
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+// Only the options' type: the handler itself is the SDK's own (the runtime's, in Lambda), built by each
+// client from these options, so that no copy of it is bundled (about 11 KB of each function's bundle).
+import type { NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 
 export interface HttpTimeouts {
   /** Milliseconds to establish the connection. */
@@ -25,9 +25,14 @@ export interface HttpTimeouts {
  */
 export const AWS_HTTP_TIMEOUTS: HttpTimeouts = { connectionTimeout: 3000, requestTimeout: 5000 };
 
-/** A request handler that fails a request exceeding `timeouts` instead of only warning about it. */
-export function awsHttpHandler(timeouts: HttpTimeouts = AWS_HTTP_TIMEOUTS): NodeHttpHandler {
-  return new NodeHttpHandler({ ...timeouts, throwOnRequestTimeout: true });
+/**
+ * The request handler's options: a request exceeding `timeouts` fails, whichever version of
+ * @smithy/node-http-handler the runtime's SDK carries — `throwOnRequestTimeout` where `requestTimeout`
+ * alone would only warn (recent versions), and `socketTimeout`, which fails a request whose connection
+ * stays silent that long in every version (older ones read `requestTimeout` that way themselves).
+ */
+export function awsHttpHandler(timeouts: HttpTimeouts = AWS_HTTP_TIMEOUTS): NodeHttpHandlerOptions {
+  return { ...timeouts, socketTimeout: timeouts.requestTimeout, throwOnRequestTimeout: true };
 }
 
 /** A client built on its first request; `client()` builds it (once) and returns it. */

@@ -11,12 +11,15 @@
  *   the module's whole namespace, which loads undici at start-up (Powertools Tracer and the X-Ray SDK
  *   import it); `require` does not.
  * - The AWS SDK clients (`@aws-sdk/*`) are not bundled: the Node.js 24 runtime ships SDK v3, loaded from
- *   its own disk. Only `@smithy/node-http-handler` is bundled, as the one pinned feature:
- *   `throwOnRequestTimeout` (see `functions/shared/aws.ts`) must not depend on the runtime's version.
+ *   its own disk, with its own `@smithy/node-http-handler`, which each client builds from the options
+ *   `functions/shared/aws.ts` gives (timeouts that fail a request in every version of it).
  * - No source map unless asked for (see `RecoveryFunctionProps.sourceMap`).
  * - The X-Ray SDK's index is replaced by `lib/bundling/xray-sdk-core.cjs`, the SDK's own modules that
  *   Powertools Tracer uses in Lambda (about 20 KB less per bundle that loads the Tracer, `semver`
  *   included, which only the SDK v2 patcher it leaves out needed); see there.
+ * - The X-Ray SDK's continuation-local namespace (`cls-hooked`, with emitter-listener and shimmer) is
+ *   replaced by `lib/bundling/cls-context.cjs`, the same namespace on Node's AsyncLocalStorage (about
+ *   11 KB less per bundle that loads the Tracer).
  * - The X-Ray SDK's AWS call whitelist (which request and response fields a traced AWS call records,
  *   10 KB for six services) keeps the services the functions call, so their subsegments record what
  *   they recorded before; its package.json keeps the name and version, all the SDK reads of it.
@@ -79,6 +82,8 @@ export const leanXraySdk: Plugin = {
     build.onResolve({ filter: /^aws-xray-sdk-core$/ }, () => ({
       path: join(BUNDLING, 'xray-sdk-core.cjs'),
     }));
+    // The namespace its current segment lives in, on AsyncLocalStorage (see cls-context.cjs).
+    build.onResolve({ filter: /^cls-hooked\/context$/ }, () => ({ path: join(BUNDLING, 'cls-context.cjs') }));
     build.onResolve({ filter: /^\.\.\/middleware\/mw_utils$/ }, (args) =>
       /[\\/]aws-xray-sdk-core[\\/]dist[\\/]lib[\\/]env$/.test(args.resolveDir)
         ? { path: join(BUNDLING, 'xray-mw-utils.cjs') }
@@ -98,6 +103,8 @@ export function esbuildOptions(request: BundleRequest): BuildOptions {
     format: 'cjs',
     target: 'node24',
     minify: true,
+    // The bundled packages' license comments go to `index.js.LEGAL.txt` beside the bundle, in the asset.
+    legalComments: 'linked',
     sourcemap: request.sourceMap,
     sourcesContent: false,
     // ES module builds of the dependencies tree-shake better than their CommonJS ones.

@@ -48,11 +48,36 @@ describe('shared AWS clients', () => {
     expect(options).toMatchObject({
       connectionTimeout: AWS_HTTP_TIMEOUTS.connectionTimeout,
       requestTimeout: AWS_HTTP_TIMEOUTS.requestTimeout,
+      socketTimeout: AWS_HTTP_TIMEOUTS.requestTimeout,
       throwOnRequestTimeout: true,
     });
     expect(AWS_HTTP_TIMEOUTS.requestTimeout).toBeGreaterThan(0);
     // Three SDK attempts must fit well inside the task function's 60 s.
     expect(3 * (AWS_HTTP_TIMEOUTS.connectionTimeout + AWS_HTTP_TIMEOUTS.requestTimeout)).toBeLessThan(30_000);
+  });
+
+  it('fails a silent request by its socket timeout alone, as a runtime SDK that only warns on requestTimeout would', async () => {
+    // Prepare
+    const { throwOnRequestTimeout: _throw, ...options } = awsHttpHandler({
+      connectionTimeout: 200,
+      requestTimeout: 200,
+    });
+    const client = new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+      requestHandler: { ...options, requestTimeout: 60_000 },
+    });
+
+    // Act
+    const started = Date.now();
+    const error = await client.send(new ListTablesCommand({})).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    client.destroy();
   });
 
   it('fails a request that gets no answer with a TimeoutError, which the workflow retries', async () => {
