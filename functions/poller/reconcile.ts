@@ -19,6 +19,7 @@ import {
 } from '../core/incident.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import type { FailureSignal } from '../core/signal.ts';
+import { describeTarget, silenceFor } from '../core/silence.ts';
 import {
   type AuditEvent,
   type Ticket,
@@ -82,6 +83,7 @@ export type StartDeps = Pick<
   | 'clock'
   | 'cap'
   | 'outages'
+  | 'silences'
 > & { readonly options: Pick<PollerOptions, 'startPendingMaxAgeMs'> };
 
 export interface ReconcileReport {
@@ -323,6 +325,26 @@ export async function reconcileStart(
       report,
     );
     return;
+  }
+  // A silence that came into force while the recovery waited (start_pending, queued, held by its
+  // outage) holds it still: nothing is started on what operators silenced; a human decides.
+  if (deps.silences !== undefined && playbook.mode === 'active') {
+    const subject = {
+      workspaceId: ticket.workspaceId,
+      clusterId: ticket.clusterId,
+      errorType: ticket.errorType,
+    };
+    const silence = silenceFor(await deps.silences.active(), subject, deps.clock());
+    if (silence !== undefined) {
+      await escalateOpen(
+        deps,
+        ticket,
+        'silenced_while_waiting',
+        `Silence ${silence.silenceId} (${describeTarget(silence)}, until ${silence.until}) came into force while the recovery waited; nothing was changed`,
+        report,
+      );
+      return;
+    }
   }
   // A recovery that changes clusters needs a slot of its workspace's cap (it may hold one already).
   if (deps.cap !== undefined && playbook.mode === 'active') {

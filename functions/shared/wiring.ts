@@ -7,7 +7,7 @@
  * clients and modules it uses: the bundles are measured (`bench/bundles.bench.ts`), and a builder an
  * entry does not call is left out of its bundle.
  */
-import type { CapGate, WorkflowStarter } from '../core/incident.ts';
+import type { CapGate, SilenceReader, WorkflowStarter } from '../core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../core/playbooks.ts';
 import type { CredentialAccess } from '../core/workspace.ts';
 import * as z from '../core/zod.ts';
@@ -163,6 +163,8 @@ export function startDeps(
   wiring: Pick<FunctionWiring, 'tickets' | 'breakers'> & {
     readonly cap?: CapGate;
     readonly outages?: OutageCorrelator;
+    /** Read before a deferred start: a silence that came into force meanwhile holds it. */
+    readonly silences?: SilenceReader;
   },
   start: StartOptions,
 ): StartDeps {
@@ -179,6 +181,7 @@ export function startDeps(
     options: start.options,
     ...(wiring.cap === undefined ? {} : { cap: wiring.cap }),
     ...(wiring.outages === undefined ? {} : { outages: wiring.outages }),
+    ...(wiring.silences === undefined ? {} : { silences: wiring.silences }),
   };
 }
 
@@ -199,13 +202,14 @@ export function operationsDeps(
 ): Omit<OpsAppDeps, 'authorize' | 'logger'> {
   const { table, workspaces } = wiring;
   const log = new OperationsLog(table);
+  const silences = new SilenceRepository(table);
   return {
     tickets: wiring.tickets,
     queries: new TicketQueries(table),
     breakers: wiring.breakers,
-    silences: new SilenceRepository(table),
+    silences,
     log,
-    start: startDeps(wiring, { ...options, actor: 'operator' }),
+    start: startDeps({ ...wiring, silences }, { ...options, actor: 'operator' }),
     playbooks: options.playbooks,
     autoRemediationEnabled: options.autoRemediationEnabled,
     workspaceIds: workspaces.databricks.ids(),

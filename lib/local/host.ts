@@ -215,14 +215,17 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       logger,
     };
     const drainDeps = () =>
-      startDeps(wiring, {
-        workflow,
-        playbooks,
-        autoRemediationEnabled,
-        logger,
-        actor: 'workflow',
-        options: DEFAULT_POLLER_OPTIONS,
-      });
+      startDeps(
+        { ...wiring, silences },
+        {
+          workflow,
+          playbooks,
+          autoRemediationEnabled,
+          logger,
+          actor: 'workflow',
+          options: DEFAULT_POLLER_OPTIONS,
+        },
+      );
     const workflow: WorkflowStarter & WorkflowInspector =
       options.workflow === undefined
         ? createLocalWorkflowRunner({

@@ -4,6 +4,7 @@ import { ERROR_TYPES } from '../../functions/core/error-types.ts';
 import { type ExecutionDescription, executionNameFor } from '../../functions/core/incident.ts';
 import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { resolvePollerOptions } from '../../functions/poller/config.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { RecordingWorkflowStarter } from '../../lib/local/recording-workflow.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
@@ -113,6 +114,59 @@ describe('poller reconciler', () => {
     expect(second.report.reconcile).toMatchObject({ started: 0, escalatedBeforeStart: 1 });
     expect(await theTicket()).toMatchObject({ status: 'escalated', recoveryStatus: 'blocked' });
     expect(h.workflow.starts).toEqual([]);
+  });
+
+  it('escalates a start_pending ticket instead of starting it when a silence came into force meanwhile', async () => {
+    // Prepare
+    h.workflow.failNext = 1;
+    await h.poll();
+    const silences = new SilenceRepository({
+      client: h.table.documentClient,
+      tableName: h.table.tableName,
+      clock: h.clock,
+    });
+    await silences.add({
+      clusterId: VICTIM,
+      until: h.clock() + 60 * MINUTE,
+      reason: 'vendor is patching this cluster',
+      createdBy: 'on-call',
+    });
+    h.advance(3 * MINUTE);
+
+    // Act
+    const second = await h.poll({ silences });
+
+    // Assess
+    expect(second.report.reconcile).toMatchObject({ started: 0, escalatedBeforeStart: 1 });
+    const ticket = await theTicket();
+    expect(ticket).toMatchObject({ status: 'escalated', recoveryStatus: 'silenced_while_waiting' });
+    expect(ticket.escalationReason).toContain(`cluster ${VICTIM}`);
+    expect(h.workflow.starts).toEqual([]);
+  });
+
+  it('starts a start_pending ticket whose silence has ended', async () => {
+    // Prepare
+    h.workflow.failNext = 1;
+    await h.poll();
+    const silences = new SilenceRepository({
+      client: h.table.documentClient,
+      tableName: h.table.tableName,
+      clock: h.clock,
+    });
+    await silences.add({
+      clusterId: VICTIM,
+      until: h.clock() + MINUTE,
+      reason: 'short',
+      createdBy: 'on-call',
+    });
+    h.advance(3 * MINUTE);
+
+    // Act
+    const second = await h.poll({ silences });
+
+    // Assess
+    expect(second.report.reconcile).toMatchObject({ started: 1, escalatedBeforeStart: 0 });
+    expect(h.workflow.starts).toHaveLength(1);
   });
 
   it.each<[string, ExecutionDescription, Record<string, unknown>, number]>([
