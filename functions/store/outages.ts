@@ -66,19 +66,46 @@ export class OutageRepository {
     this.#maxAttempts = options.maxAttempts ?? 10;
   }
 
-  /** Counts a failure in its class's window (idempotent per cluster) and returns the window. */
+  /**
+   * Counts a failure in its class's window (idempotent per cluster) and returns the window. The same
+   * failure reported again (the poller after the webhook) leaves its member as it is, with the ticket
+   * its guard write recorded there: that costs a consistent read of the window instead of the write.
+   */
   async register(workspaceId: string, outageClass: OutageClass, member: WindowMember): Promise<OutageWindow> {
-    const { Attributes } = await this.#client.send(
-      new UpdateCommand({
-        TableName: this.#tableName,
-        Key: windowKey(workspaceId, outageClass),
-        UpdateExpression: 'SET #m = :m',
-        ExpressionAttributeNames: { '#m': `${MEMBER_PREFIX}${member.clusterId}` },
-        ExpressionAttributeValues: { ':m': compact({ at: member.at, incidentKey: member.incidentKey }) },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return windowOf(Attributes ?? {});
+    const sameIncident = member.incidentKey !== undefined;
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: windowKey(workspaceId, outageClass),
+          UpdateExpression: 'SET #m = :m',
+          // A member counted before the window's last reset (an ended outage's) is counted anew.
+          ...(sameIncident
+            ? { ConditionExpression: 'attribute_not_exists(#m) OR #m.#ik <> :ik OR #m.#at <= #resetAt' }
+            : {}),
+          ExpressionAttributeNames: {
+            '#m': `${MEMBER_PREFIX}${member.clusterId}`,
+            ...(sameIncident ? { '#ik': 'incidentKey', '#at': 'at', '#resetAt': 'resetAt' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':m': compact({ at: member.at, incidentKey: member.incidentKey }),
+            ...(sameIncident ? { ':ik': member.incidentKey } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return windowOf(Attributes ?? {});
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      const { Item } = await this.#client.send(
+        new GetCommand({
+          TableName: this.#tableName,
+          Key: windowKey(workspaceId, outageClass),
+          ConsistentRead: true,
+        }),
+      );
+      return windowOf(Item ?? {});
+    }
   }
 
   /**
@@ -319,7 +346,14 @@ export class OutageRepository {
         }),
       );
     } catch (error) {
-      if (cancellationReasons(error)?.some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
+      const reasons = cancellationReasons(error);
+      if (reasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
+      // Another end of the same outage in flight (the probe's Close and an operator's resolve): a
+      // transient fault — the caller's retry (or the next reconciler run) finds the outage ended.
+      if (reasons?.some((r) => r.Code === 'TransactionConflict'))
+        throw Object.assign(new Error(`outage ${outageId} is being ended concurrently; try again`), {
+          name: 'TransactionConflictException',
+        });
       throw error;
     }
     return this.get(outageId);

@@ -104,6 +104,34 @@ describe('OutageCorrelator against DynamoDB Local', () => {
     expect(JSON.stringify(item)).toContain(fifth.kind === 'opened' ? fifth.outage.outageId : 'no outage');
   });
 
+  it('keeps the ticket a failure recorded in the window when the same failure is reported again', async () => {
+    // Prepare: the webhook's report, ticketed on its own (its guard write records its ticket).
+    const first = await outages.correlate('again', 'capacity', member('r1'));
+    const opened = await tickets.openTicketUnlessSilenced(
+      {
+        incidentKey: 'ws#r1',
+        recoveryStatus: 'start_pending',
+        workspaceId: 'again',
+        clusterId: 'r1',
+        source: 'cluster_event',
+        errorType: 'DatabricksResourceExhausted',
+        category: 'capacity',
+        action: 'restart_cluster',
+        reason: 'test',
+        ...(first.kind === 'none' && first.guard !== undefined ? { guardItem: first.guard } : {}),
+      },
+      [],
+    );
+
+    // Act: the poller reports the same failure.
+    const again = await outages.correlate('again', 'capacity', member('r1'));
+
+    // Assess
+    expect(again.kind).toBe('none');
+    const ticketId = opened.outcome === 'created' ? opened.ticket.ticketId : 'no ticket';
+    expect((await outages.ownTickets('again', 'capacity')).map((m) => m.ticketId)).toEqual([ticketId]);
+  });
+
   it('starts a new count once an outage ended, and refuses to end it twice', async () => {
     // Prepare
     let decision = await outages.correlate('again', 'network', member('n0'));
