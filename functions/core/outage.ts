@@ -205,7 +205,7 @@ export interface Outage {
 }
 
 /** What the probe's ticket says about its outage. */
-export type ProbeVerdict = 'wait' | 'release' | 'escalate' | 'pick_probe' | 'done';
+export type ProbeVerdict = 'wait' | 'release' | 'escalate' | 'pick_probe' | 'start_probe' | 'done';
 
 /**
  * | outage               | probe ticket                                 | verdict      |
@@ -215,11 +215,14 @@ export type ProbeVerdict = 'wait' | 'release' | 'escalate' | 'pick_probe' | 'don
  * | no probe yet         | — (younger)                                  | `wait`       |
  * | probe named          | closed (recovered or resolved without action)| `release`    |
  * | probe named          | escalated, suppressed, or gone               | `escalate`   |
+ * | probe named          | still held (its start was cut short), at least `graceMs` since it changed | `start_probe` |
  * | probe named          | open or in progress                          | `wait`       |
  */
 export function probeVerdict(
   outage: Pick<Outage, 'status' | 'probeTicketId' | 'openedAt'>,
-  probe: { readonly status: string } | undefined,
+  probe:
+    | { readonly status: string; readonly recoveryStatus?: string; readonly updatedAt?: string }
+    | undefined,
   now: number,
   graceMs: number,
 ): ProbeVerdict {
@@ -229,6 +232,12 @@ export function probeVerdict(
   if (probe === undefined) return 'escalate';
   if (probe.status === 'closed') return 'release';
   if (probe.status === 'escalated' || probe.status === 'suppressed') return 'escalate';
+  if (
+    probe.status === 'open' &&
+    probe.recoveryStatus === HELD_BY_OUTAGE &&
+    now - Date.parse(probe.updatedAt ?? outage.openedAt) >= graceMs
+  )
+    return 'start_probe';
   return 'wait';
 }
 

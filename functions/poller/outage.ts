@@ -97,6 +97,9 @@ async function settleOutage(outage: Outage, deps: OutageDeps, report: OutageRepo
       report.escalated++;
   } else if (verdict === 'pick_probe') {
     if (await pickProbe(outage, deps)) report.probesPicked++;
+  } else if (verdict === 'start_probe' && probe !== undefined) {
+    // Named as the probe, but the run that named it ended before it moved it: start it now.
+    if (await startProbe(outage, probe, deps)) report.probesPicked++;
   }
 }
 
@@ -200,13 +203,18 @@ async function pickProbe(outage: Outage, deps: OutageDeps): Promise<boolean> {
     return (await releaseOutage(outage, 'released', deps, { reason: 'no recovery was held' })) !== undefined;
   }
   if (!(await deps.outages.claimProbe(outage.outageId, child.ticketId))) return false;
-  const moved = await move(deps, child, 'open', {
+  return startProbe(outage, child, deps);
+}
+
+/** Moves the outage's named probe from held to start_pending and starts it the reconciler's way. */
+async function startProbe(outage: Outage, probe: Ticket, deps: OutageDeps): Promise<boolean> {
+  const moved = await move(deps, probe, 'open', {
     patch: { recoveryStatus: START_PENDING, outageProbe: true },
     audit: { event: 'outage_probe', actor: deps.actor, details: { outageId: outage.outageId } },
   });
   if (!moved) return false;
-  deps.logger.info('outage probe picked', { outageId: outage.outageId, ticketId: child.ticketId });
-  await deps.startPending?.(child.ticketId);
+  deps.logger.info('outage probe picked', { outageId: outage.outageId, ticketId: probe.ticketId });
+  await deps.startPending?.(probe.ticketId);
   return true;
 }
 

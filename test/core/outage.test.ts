@@ -99,6 +99,22 @@ describe('probeVerdict', () => {
     expect(verdict).toBe(expected);
   });
 
+  it.each([
+    ['held since longer than the grace period', 60_000, 'start_probe'],
+    ['held a moment ago', 10_000, 'wait'],
+  ] as const)('starts a named probe still held (%s): %s', (_when, heldFor, expected) => {
+    // Act
+    const verdict = probeVerdict(
+      { status: 'probing', openedAt: opened, probeTicketId: 'RCA-1' },
+      { status: 'open', recoveryStatus: 'held_by_outage', updatedAt: new Date(NOW - heldFor).toISOString() },
+      NOW,
+      30_000,
+    );
+
+    // Assess
+    expect(verdict).toBe(expected);
+  });
+
   it('waits for the opener to name its probe during the grace period', () => {
     // Act
     const verdict = probeVerdict(
