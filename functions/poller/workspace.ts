@@ -4,30 +4,17 @@
  * incident path, and move the workspace's cursor as far as every failure before it is recorded.
  */
 import { type IncidentDeps, type OutcomeStatus, openIncident } from '../core/incident.ts';
-import type {
-  ClusterDetails,
-  ClusterEventsResponse,
-  ListClustersResponse,
-} from '../core/schemas/databricks.ts';
+import type { ClusterEventsResponse, ListClustersResponse } from '../core/schemas/databricks.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import type { CallOptions, ClusterEventsRequest, ListClustersQuery } from '../databricks/client.ts';
-import { DatabricksApiError, DatabricksDeadlineExceededError } from '../databricks/errors.ts';
+import { DatabricksApiError } from '../databricks/errors.ts';
 import type { AdvanceResult, PollCursor, PollMemory } from '../store/cursors.ts';
 import type { PollerOptions } from './config.ts';
-import {
-  assessCluster,
-  type DetectionWindow,
-  DRIVER_HEALTH_EVENT_TYPES,
-  driverLossVerdict,
-  enteredStateAt,
-  explainStateLoss,
-  jobOfCluster,
-  pollerSignal,
-  RESTART_EVENT_TYPES,
-  START_EVENT_TYPES,
-} from './detect.ts';
+import { assessCluster } from './detect.ts';
 import { Semaphore, settleAll } from './limit.ts';
+import { confirm } from './poll-events.ts';
 import { byPriority, detectionWindow, type Item, itemOf, remember } from './poll-items.ts';
+import { errorText, fail, outOfTime, type Poll, resultOf, StoppedEarly, type Tally } from './poll-state.ts';
 
 /** The two Databricks calls the poller makes; `DatabricksClient` satisfies it. */
 export interface ClusterReader {
@@ -139,55 +126,9 @@ export interface WorkspaceMemory extends PollMemory {
  */
 const LISTING_RESERVE_MS = 15_000;
 
-/** Past this, a state loss event is not taken for the one the list reports. */
-const EVENT_SLACK_MS = 60_000;
-
-/** Time ran out, or the event budget did, before this step could start: it waits for the next run. */
-class StoppedEarly extends Error {
-  override readonly name: string = 'StoppedEarly';
-}
-
-/** A candidate that cannot be decided yet (a driver that may still heal): deferred, holding the cursor. */
-class NotYetDecided extends StoppedEarly {
-  override readonly name = 'NotYetDecided';
-}
-
 /** Permits one workspace may hold of the run's: half, rounded up, so that others always get some. */
 export function workspacePermits(maxConcurrentRequests: number): number {
   return Math.max(1, Math.ceil(maxConcurrentRequests / 2));
-}
-
-/** What a workspace's poll counts and finds, from which its result is made. */
-interface Tally {
-  failed: boolean;
-  listed: number;
-  listCalls: number;
-  eventCalls: number;
-  explained: number;
-  setAside: number;
-  readonly outcomes: Record<OutcomeStatus, number>;
-  readonly items: Item[];
-  readonly problems: string[];
-}
-
-/** One workspace's poll as its phases pass it on. */
-interface Poll extends Tally {
-  readonly workspaceId: string;
-  readonly deps: WorkspacePollDeps;
-  /** Observation time (epoch ms) when the poll started. */
-  readonly startedAt: number;
-  readonly cursor: PollCursor | undefined;
-  readonly memory: WorkspaceMemory;
-  readonly window: DetectionWindow;
-  /** A Databricks call under the workspace's and the run's permits, within the run's time. */
-  readonly call: <T>(what: string, send: (callOptions: CallOptions) => Promise<T>) => Promise<T>;
-  /** The listing an earlier run's time cut short, continued by this one. */
-  resumed: ListingResume | undefined;
-  /** The `next_page_token` still to read. */
-  token: string | undefined;
-  listedAll: boolean;
-  /** Candidates whose events were asked for. */
-  checks: number;
 }
 
 export async function pollWorkspace(
@@ -241,27 +182,6 @@ export async function pollWorkspace(
   return moveCursor(poll, signals.length);
 }
 
-function resultOf(
-  workspaceId: string,
-  tally: Tally,
-  extra: Partial<WorkspacePollResult> = {},
-): WorkspacePollResult {
-  return {
-    workspaceId,
-    status: tally.failed ? 'failed' : tally.problems.length > 0 ? 'incomplete' : 'complete',
-    clustersListed: tally.listed,
-    listCalls: tally.listCalls,
-    eventCalls: tally.eventCalls,
-    failuresDetected: tally.items.filter((item) => item.signal !== undefined).length,
-    explainedStateLosses: tally.explained,
-    outcomes: tally.outcomes,
-    setAside: tally.setAside,
-    cursorAdvanced: false,
-    problems: tally.problems,
-    ...extra,
-  };
-}
-
 /**
  * A workspace holds at most its share of the run's permits, taken first so that it queues for the
  * shared ones with one call at a time; a permit is held for one call, retries included, and a call
@@ -277,13 +197,6 @@ function callerFor(deps: WorkspacePollDeps): Poll['call'] {
         return send({ deadline: Math.min(budget.deadline(), Date.now() + options.callTimeoutMs) });
       }),
     );
-}
-
-function outOfTime(poll: Poll, error: unknown): boolean {
-  return (
-    error instanceof StoppedEarly ||
-    (error instanceof DatabricksDeadlineExceededError && !poll.deps.budget.hasTime())
-  );
 }
 
 /**
@@ -395,88 +308,6 @@ async function checkCandidates(poll: Poll, live: readonly Item[]): Promise<Item[
   return signals;
 }
 
-/** The failure an item shows, if its events (where it needs them) confirm it. */
-async function confirm(poll: Poll, item: Item): Promise<FailureSignal | undefined> {
-  const { finding } = item;
-  const { cluster } = finding;
-  const { options } = poll.deps;
-  const ctx = { workspaceId: poll.workspaceId, now: poll.startedAt };
-  const job = jobOfCluster(cluster);
-  if (finding.kind === 'termination') return pollerSignal(cluster, 'termination', ctx, { job });
-  if (poll.checks >= options.maxEventChecksPerWorkspace) {
-    throw new StoppedEarly(`more than ${options.maxEventChecksPerWorkspace} clusters need their events`);
-  }
-  poll.checks++;
-  if (finding.kind === 'driver_loss') {
-    const lost = await driverLossExplained(poll, cluster, finding.lossTime);
-    return lost ? undefined : pollerSignal(cluster, 'driver_loss', ctx, { job });
-  }
-  const events = await readEvents(poll, cluster, { event_types: START_EVENT_TYPES, page_size: 1 });
-  const stuckSince = enteredStateAt(events, finding.listedSince);
-  if (stuckSince === undefined) {
-    poll.deps.incident.logger.warn(
-      'a starting cluster has no start time; it cannot be checked for being stuck',
-      {
-        workspaceId: poll.workspaceId,
-        clusterId: cluster.cluster_id,
-      },
-    );
-    return undefined;
-  }
-  if (poll.startedAt - stuckSince < options.stuckAfterMs) return undefined;
-  return pollerSignal(cluster, 'stuck', ctx, { stuckSince, job });
-}
-
-/**
- * Whether a driver's state loss is no failure: a restart explains it, or the driver healed by itself.
- * One events call answers both; a driver that may still heal is not decided yet (`NotYetDecided`).
- */
-async function driverLossExplained(poll: Poll, cluster: ClusterDetails, lossTime: number): Promise<boolean> {
-  const log = poll.deps.incident.logger;
-  const events = await readEvents(poll, cluster, {
-    start_time: lossTime - poll.deps.options.restartWindowMs,
-    event_types: [...RESTART_EVENT_TYPES, ...DRIVER_HEALTH_EVENT_TYPES],
-    page_size: 100,
-  });
-  const verdict = explainStateLoss(events, lossTime, EVENT_SLACK_MS);
-  if (verdict.explained) {
-    poll.explained++;
-    log.info('driver state loss explained by a restart', {
-      workspaceId: poll.workspaceId,
-      clusterId: cluster.cluster_id,
-      reason: verdict.reason,
-    });
-    return true;
-  }
-  const health = driverLossVerdict(events, lossTime, poll.startedAt);
-  if (health.kind === 'healed') {
-    poll.explained++;
-    log.info('driver state loss healed by Databricks; not a failure', {
-      workspaceId: poll.workspaceId,
-      clusterId: cluster.cluster_id,
-      reason: health.reason,
-    });
-    return true;
-  }
-  if (health.kind === 'pending') throw new NotYetDecided(health.reason);
-  return false;
-}
-
-async function readEvents(
-  poll: Poll,
-  cluster: ClusterDetails,
-  request: Omit<ClusterEventsRequest, 'cluster_id'>,
-): Promise<ClusterEventsResponse['events']> {
-  const page = await poll.call(`the events of ${cluster.cluster_id}`, (callOptions) =>
-    poll.deps.reader.listClusterEvents(
-      { cluster_id: cluster.cluster_id, order: 'DESC', ...request },
-      callOptions,
-    ),
-  );
-  poll.eventCalls++;
-  return page.events;
-}
-
 /** 3. Record every failure through the same path as the intake. */
 async function recordFailures(poll: Poll, signals: readonly Item[]): Promise<void> {
   const { deps } = poll;
@@ -500,23 +331,6 @@ async function recordFailures(poll: Poll, signals: readonly Item[]): Promise<voi
     poll.problems.push(`${deferred.length} candidates left for the next run (event budget or time used up)`);
     deps.metrics.count('CandidatesDeferred', deferred.length);
   }
-}
-
-/** An item that could not be checked or recorded: deferred when time ran out, else failed. */
-function fail(poll: Poll, item: Item, reason: unknown, message: string): void {
-  if (outOfTime(poll, reason)) {
-    item.outcome = 'deferred';
-    if (reason instanceof NotYetDecided) item.awaiting = true;
-    return;
-  }
-  item.outcome = 'failed';
-  item.error = errorText(reason);
-  poll.problems.push(`${item.key}: ${item.error}`);
-  poll.deps.incident.logger.warn(message, {
-    workspaceId: poll.workspaceId,
-    item: item.key,
-    error: item.error,
-  });
 }
 
 /**
@@ -612,9 +426,4 @@ async function saveContinuation(poll: Poll, nextMemory: PollMemory, held: readon
 /** Databricks refused the request itself (400): a page token it no longer takes. */
 function isRejectedRequest(error: unknown): boolean {
   return error instanceof DatabricksApiError && error.status === 400;
-}
-
-/** An error as one line for a problem or a log entry: its name and message. */
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
