@@ -4,30 +4,17 @@
  * incident path, and move the workspace's cursor as far as every failure before it is recorded.
  */
 import { type IncidentDeps, type OutcomeStatus, openIncident } from '../core/incident.ts';
-import type {
-  ClusterDetails,
-  ClusterEventsResponse,
-  ListClustersResponse,
-} from '../core/schemas/databricks.ts';
+import type { ClusterEventsResponse, ListClustersResponse } from '../core/schemas/databricks.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import type { CallOptions, ClusterEventsRequest, ListClustersQuery } from '../databricks/client.ts';
-import { DatabricksApiError, DatabricksDeadlineExceededError } from '../databricks/errors.ts';
-import type { AdvanceResult, FailingItem, PollCursor, PollMemory, SetAsideItem } from '../store/cursors.ts';
+import { DatabricksApiError } from '../databricks/errors.ts';
+import type { AdvanceResult, PollCursor, PollMemory } from '../store/cursors.ts';
 import type { PollerOptions } from './config.ts';
-import {
-  assessCluster,
-  type ClusterFinding,
-  type DetectionWindow,
-  DRIVER_HEALTH_EVENT_TYPES,
-  driverLossVerdict,
-  enteredStateAt,
-  explainStateLoss,
-  jobOfCluster,
-  pollerSignal,
-  RESTART_EVENT_TYPES,
-  START_EVENT_TYPES,
-} from './detect.ts';
+import { assessCluster } from './detect.ts';
 import { Semaphore, settleAll } from './limit.ts';
+import { confirm } from './poll-events.ts';
+import { byPriority, detectionWindow, type Item, itemOf, remember } from './poll-items.ts';
+import { errorText, fail, outOfTime, type Poll, resultOf, StoppedEarly, type Tally } from './poll-state.ts';
 
 /** The two Databricks calls the poller makes; `DatabricksClient` satisfies it. */
 export interface ClusterReader {
@@ -139,41 +126,6 @@ export interface WorkspaceMemory extends PollMemory {
  */
 const LISTING_RESERVE_MS = 15_000;
 
-/** Past this, a state loss event is not taken for the one the list reports. */
-const EVENT_SLACK_MS = 60_000;
-
-/** Bounds on the memory carried in the cursor item (far below DynamoDB's 400 KB). */
-const MAX_SETTLED = 2000;
-const MAX_FAILING = 500;
-const MAX_SET_ASIDE = 200;
-
-/** Time ran out, or the event budget did, before this step could start: it waits for the next run. */
-class StoppedEarly extends Error {
-  override readonly name: string = 'StoppedEarly';
-}
-
-/** A candidate that cannot be decided yet (a driver that may still heal): deferred, holding the cursor. */
-class NotYetDecided extends StoppedEarly {
-  override readonly name = 'NotYetDecided';
-}
-
-/** A finding or a failure, followed from the list to its ticket. */
-interface Item {
-  /** `<kind>#<cluster id>#<time>`: stable from run to run while the cluster shows the same thing. */
-  readonly key: string;
-  readonly finding: ClusterFinding;
-  /**
-   * Epoch ms the cursor must stay before until the item is settled: a termination or driver loss is
-   * found only while it is after the cursor. Absent for a stuck start, found in every run anyway.
-   */
-  readonly holdAt?: number;
-  outcome: 'pending' | 'settled' | 'deferred' | 'failed';
-  /** Deferred on purpose (a driver that may still heal), not for want of time. */
-  awaiting?: boolean;
-  signal?: FailureSignal;
-  error?: string;
-}
-
 /** Permits one workspace may hold of the run's: half, rounded up, so that others always get some. */
 export function workspacePermits(maxConcurrentRequests: number): number {
   return Math.max(1, Math.ceil(maxConcurrentRequests / 2));
@@ -183,195 +135,163 @@ export async function pollWorkspace(
   workspaceId: string,
   deps: WorkspacePollDeps,
 ): Promise<WorkspacePollResult> {
-  const { reader, options, budget, metrics } = deps;
-  const log = deps.incident.logger;
   const startedAt = deps.clock();
-  const problems: string[] = [];
-  let failed = false;
-  let listed = 0;
-  let listCalls = 0;
-  let eventCalls = 0;
-  let explained = 0;
-  let setAsideNow = 0;
-  const outcomes: Record<OutcomeStatus, number> = {
-    success: 0,
-    duplicate: 0,
-    ignored: 0,
-    escalated: 0,
-    error: 0,
+  const tally: Tally = {
+    failed: false,
+    listed: 0,
+    listCalls: 0,
+    eventCalls: 0,
+    explained: 0,
+    setAside: 0,
+    outcomes: { success: 0, duplicate: 0, ignored: 0, escalated: 0, error: 0 },
+    items: [],
+    problems: [],
   };
-  const items: Item[] = [];
-  const result = (extra: Partial<WorkspacePollResult> = {}): WorkspacePollResult => ({
+  let cursor: PollCursor | undefined;
+  try {
+    cursor = await deps.cursors.get(workspaceId);
+  } catch (error) {
+    tally.failed = true;
+    tally.problems.push(`cannot read the poll cursor: ${errorText(error)}`);
+    return resultOf(workspaceId, tally);
+  }
+  const memory: WorkspaceMemory = cursor?.memory ?? {};
+  const window = detectionWindow(workspaceId, cursor, startedAt, deps);
+  // A listing the last run's time cut short continues, unless it is older than the catch-up.
+  const resumed =
+    memory.listing !== undefined && startedAt - memory.listing.startedAt <= deps.options.maxCatchUpMs
+      ? memory.listing
+      : undefined;
+  const poll: Poll = {
+    ...tally,
     workspaceId,
-    status: failed ? 'failed' : problems.length > 0 ? 'incomplete' : 'complete',
-    clustersListed: listed,
-    listCalls,
-    eventCalls,
-    failuresDetected: items.filter((item) => item.signal !== undefined).length,
-    explainedStateLosses: explained,
-    outcomes,
-    setAside: setAsideNow,
-    cursorAdvanced: false,
-    problems,
-    ...extra,
-  });
+    deps,
+    startedAt,
+    cursor,
+    memory,
+    window,
+    call: callerFor(deps),
+    resumed,
+    token: resumed?.pageToken,
+    listedAll: false,
+    checks: 0,
+  };
+  await listPages(poll);
+  const signals = await checkCandidates(poll, notSettledBefore(poll));
+  await recordFailures(poll, signals);
+  return moveCursor(poll, signals.length);
+}
 
-  // A workspace holds at most its share of the run's permits, taken first so that it queues for
-  // the shared ones with one call at a time; a permit is held for one call, retries included, and a
-  // call never outlives its own deadline.
+/**
+ * A workspace holds at most its share of the run's permits, taken first so that it queues for the
+ * shared ones with one call at a time; a permit is held for one call, retries included, and a call
+ * never outlives its own deadline.
+ */
+function callerFor(deps: WorkspacePollDeps): Poll['call'] {
+  const { budget, options } = deps;
   const own = new Semaphore(workspacePermits(options.maxConcurrentRequests));
-  const call = <T>(what: string, send: (callOptions: CallOptions) => Promise<T>): Promise<T> =>
+  return (what, send) =>
     own.run(() =>
       deps.semaphore.run(async () => {
         if (!budget.hasTime()) throw new StoppedEarly(`the run's time was up before ${what}`);
         return send({ deadline: Math.min(budget.deadline(), Date.now() + options.callTimeoutMs) });
       }),
     );
-  const outOfTime = (error: unknown) =>
-    error instanceof StoppedEarly || (error instanceof DatabricksDeadlineExceededError && !budget.hasTime());
+}
 
-  let cursor: PollCursor | undefined;
-  try {
-    cursor = await deps.cursors.get(workspaceId);
-  } catch (error) {
-    failed = true;
-    problems.push(`cannot read the poll cursor: ${describe(error)}`);
-    return result();
-  }
-  const memory: WorkspaceMemory = cursor?.memory ?? {};
-  const window = detectionWindow(workspaceId, cursor, startedAt, deps);
-
-  // 1. The list: one call per page of 100, nothing per cluster; where the last run's time cut it
-  // short, from the page after the last one it read (unless that listing is older than the catch-up).
-  let resumed = memory.listing;
-  if (resumed !== undefined && startedAt - resumed.startedAt > options.maxCatchUpMs) resumed = undefined;
-  let listedAll = false;
+/**
+ * 1. The list: one call per page of 100, nothing per cluster; where the last run's time cut it
+ * short, from the page after the last one it read.
+ */
+async function listPages(poll: Poll): Promise<void> {
+  const { deps, workspaceId } = poll;
   const seenTokens = new Set<string>();
-  let token: string | undefined = resumed?.pageToken;
   try {
     do {
       // The listing stops early enough to check and record what it found; the next run continues it.
-      if (!budget.hasTime() || budget.deadline() - Date.now() < LISTING_RESERVE_MS)
+      if (!deps.budget.hasTime() || deps.budget.deadline() - Date.now() < LISTING_RESERVE_MS)
         throw new StoppedEarly("the run's time is up");
-      const query: ListClustersQuery = {
-        page_size: options.pageSize,
-        ...(token === undefined ? {} : { page_token: token }),
-      };
-      let page: ListClustersResponse;
-      try {
-        page = await call('a list page', (callOptions) => reader.listClusters(query, callOptions));
-      } catch (error) {
-        // A saved page token Databricks no longer takes (expired, another query): list from the start.
-        if (listCalls > 0 || resumed === undefined || !isRejectedRequest(error)) throw error;
-        log.warn('the saved page token was refused; listing the workspace from its first page', {
-          workspaceId,
-          error: describe(error),
-        });
-        metrics.count('ListingRestarted');
-        resumed = undefined;
-        token = undefined;
-        continue;
-      }
-      listCalls++;
+      const page = await readPage(poll);
+      if (page === undefined) continue;
+      poll.listCalls++;
       for (const cluster of page.clusters) {
-        listed++;
-        const finding = assessCluster(cluster, window);
-        if (finding !== undefined) items.push(itemOf(finding));
+        poll.listed++;
+        const finding = assessCluster(cluster, poll.window);
+        if (finding !== undefined) poll.items.push(itemOf(finding));
       }
-      token = page.next_page_token || undefined;
-      if (token !== undefined) {
-        if (seenTokens.has(token)) throw new Error('clusters/list repeated a next_page_token');
-        seenTokens.add(token);
+      poll.token = page.next_page_token || undefined;
+      if (poll.token !== undefined) {
+        if (seenTokens.has(poll.token)) throw new Error('clusters/list repeated a next_page_token');
+        seenTokens.add(poll.token);
       }
-    } while (token !== undefined || listCalls === 0);
-    listedAll = true;
+    } while (poll.token !== undefined || poll.listCalls === 0);
+    poll.listedAll = true;
   } catch (error) {
-    if (outOfTime(error)) {
-      problems.push(
+    const { listCalls, resumed, token } = poll;
+    if (outOfTime(poll, error)) {
+      poll.problems.push(
         `stopped after ${listCalls} list pages${resumed === undefined ? '' : ` (${resumed.pages + listCalls} in all)`}: the run's time is up${token === undefined ? '' : '; the next run continues from the next page'}`,
       );
     } else {
-      failed = true;
-      problems.push(`clusters/list failed after ${listCalls} pages: ${describe(error)}`);
-      log.error('cannot list the clusters of a workspace', { workspaceId, error: describe(error) });
+      poll.failed = true;
+      poll.problems.push(`clusters/list failed after ${listCalls} pages: ${errorText(error)}`);
+      deps.incident.logger.error('cannot list the clusters of a workspace', {
+        workspaceId,
+        error: errorText(error),
+      });
     }
   }
-  metrics.count('ClustersListed', listed);
-  metrics.count('ListCalls', listCalls);
+  deps.metrics.count('ClustersListed', poll.listed);
+  deps.metrics.count('ListCalls', poll.listCalls);
+}
 
-  // Items an earlier run settled or set aside are not looked at again.
-  const live = items.filter((item) => {
+/**
+ * One page of the list, or nothing when Databricks refused the saved page token of a continued
+ * listing (expired, another query): the listing then starts again from the first page.
+ */
+async function readPage(poll: Poll): Promise<ListClustersResponse | undefined> {
+  const { deps, token } = poll;
+  const query: ListClustersQuery = {
+    page_size: deps.options.pageSize,
+    ...(token === undefined ? {} : { page_token: token }),
+  };
+  try {
+    return await poll.call('a list page', (callOptions) => deps.reader.listClusters(query, callOptions));
+  } catch (error) {
+    if (poll.listCalls > 0 || poll.resumed === undefined || !isRejectedRequest(error)) throw error;
+    deps.incident.logger.warn('the saved page token was refused; listing the workspace from its first page', {
+      workspaceId: poll.workspaceId,
+      error: errorText(error),
+    });
+    deps.metrics.count('ListingRestarted');
+    poll.resumed = undefined;
+    poll.token = undefined;
+    return undefined;
+  }
+}
+
+/** Items an earlier run settled or set aside are not looked at again. */
+function notSettledBefore(poll: Poll): Item[] {
+  const { memory } = poll;
+  return poll.items.filter((item) => {
     if (memory.setAside?.[item.key] !== undefined || memory.settled?.[item.key] !== undefined) {
       item.outcome = 'settled';
       return false;
     }
     return true;
   });
+}
 
-  // 2. The ambiguous few: their events decide, the ones holding the cursor back first, oldest first,
-  // at most `maxEventChecksPerWorkspace` of them.
-  let checks = 0;
-  const confirm = async (item: Item): Promise<FailureSignal | undefined> => {
-    const { finding } = item;
-    const { cluster } = finding;
-    const ctx = { workspaceId, now: startedAt };
-    const job = jobOfCluster(cluster);
-    if (finding.kind === 'termination') return pollerSignal(cluster, 'termination', ctx, { job });
-    if (checks >= options.maxEventChecksPerWorkspace) {
-      throw new StoppedEarly(`more than ${options.maxEventChecksPerWorkspace} clusters need their events`);
-    }
-    checks++;
-    if (finding.kind === 'driver_loss') {
-      // One call for both questions: did a restart explain the loss, did the driver heal by itself?
-      const events = await readEvents(cluster, {
-        start_time: finding.lossTime - options.restartWindowMs,
-        event_types: [...RESTART_EVENT_TYPES, ...DRIVER_HEALTH_EVENT_TYPES],
-        page_size: 100,
-      });
-      const verdict = explainStateLoss(events, finding.lossTime, EVENT_SLACK_MS);
-      if (verdict.explained) {
-        explained++;
-        log.info('driver state loss explained by a restart', {
-          workspaceId,
-          clusterId: cluster.cluster_id,
-          reason: verdict.reason,
-        });
-        return undefined;
-      }
-      const health = driverLossVerdict(events, finding.lossTime, startedAt);
-      if (health.kind === 'healed') {
-        explained++;
-        log.info('driver state loss healed by Databricks; not a failure', {
-          workspaceId,
-          clusterId: cluster.cluster_id,
-          reason: health.reason,
-        });
-        return undefined;
-      }
-      if (health.kind === 'pending') throw new NotYetDecided(health.reason);
-      return pollerSignal(cluster, 'driver_loss', ctx, { job });
-    }
-    const events = await readEvents(cluster, { event_types: START_EVENT_TYPES, page_size: 1 });
-    const stuckSince = enteredStateAt(events, finding.listedSince);
-    if (stuckSince === undefined) {
-      log.warn('a starting cluster has no start time; it cannot be checked for being stuck', {
-        workspaceId,
-        clusterId: cluster.cluster_id,
-      });
-      return undefined;
-    }
-    if (startedAt - stuckSince < options.stuckAfterMs) return undefined;
-    return pollerSignal(cluster, 'stuck', ctx, { stuckSince, job });
-  };
-  const readEvents = async (cluster: ClusterDetails, request: Omit<ClusterEventsRequest, 'cluster_id'>) => {
-    const page = await call(`the events of ${cluster.cluster_id}`, (callOptions) =>
-      reader.listClusterEvents({ cluster_id: cluster.cluster_id, order: 'DESC', ...request }, callOptions),
-    );
-    eventCalls++;
-    return page.events;
-  };
+/**
+ * 2. The ambiguous few: their events decide, the ones holding the cursor back first, oldest first,
+ * at most `maxEventChecksPerWorkspace` of them. Returns the items found to be failures.
+ */
+async function checkCandidates(poll: Poll, live: readonly Item[]): Promise<Item[]> {
+  const { options, metrics } = poll.deps;
   const ordered = live.slice().sort(byPriority);
-  const confirmed = await settleAll(ordered, workspacePermits(options.maxConcurrentRequests), confirm);
+  const confirmed = await settleAll(ordered, workspacePermits(options.maxConcurrentRequests), (item) =>
+    confirm(poll, item),
+  );
   confirmed.forEach((settled, i) => {
     const item = ordered[i];
     if (item === undefined) return;
@@ -380,241 +300,130 @@ export async function pollWorkspace(
       else item.signal = settled.value;
       return;
     }
-    fail(item, settled.reason, 'cannot read the events of a cluster');
+    fail(poll, item, settled.reason, 'cannot read the events of a cluster');
   });
-  metrics.count('EventCalls', eventCalls);
+  metrics.count('EventCalls', poll.eventCalls);
   const signals = ordered.filter((item) => item.signal !== undefined && item.outcome === 'pending');
   metrics.count('FailuresDetected', signals.length);
+  return signals;
+}
 
-  // 3. Record every failure through the same path as the intake.
-  const recorded = await settleAll(signals, options.signalConcurrency, async (item) => {
-    if (!budget.hasTime()) throw new StoppedEarly("the run's time is up before every failure was recorded");
+/** 3. Record every failure through the same path as the intake. */
+async function recordFailures(poll: Poll, signals: readonly Item[]): Promise<void> {
+  const { deps } = poll;
+  const recorded = await settleAll(signals, deps.options.signalConcurrency, async (item) => {
+    if (!deps.budget.hasTime())
+      throw new StoppedEarly("the run's time is up before every failure was recorded");
     return openIncident(item.signal as FailureSignal, deps.incident);
   });
   recorded.forEach((settled, i) => {
     const item = signals[i];
     if (item === undefined) return;
     if (settled.status === 'fulfilled') {
-      outcomes[settled.value.status]++;
+      poll.outcomes[settled.value.status]++;
       item.outcome = 'settled';
       return;
     }
-    fail(item, settled.reason, 'a failure could not be recorded');
+    fail(poll, item, settled.reason, 'a failure could not be recorded');
   });
-
-  const deferred = items.filter((item) => item.outcome === 'deferred' && item.awaiting !== true);
+  const deferred = poll.items.filter((item) => item.outcome === 'deferred' && item.awaiting !== true);
   if (deferred.length > 0) {
-    problems.push(`${deferred.length} candidates left for the next run (event budget or time used up)`);
-    metrics.count('CandidatesDeferred', deferred.length);
+    poll.problems.push(`${deferred.length} candidates left for the next run (event budget or time used up)`);
+    deps.metrics.count('CandidatesDeferred', deferred.length);
   }
+}
 
-  // 4. Items failing run after run are set aside, so that one of them cannot hold the cursor forever.
-  // Entries of items no longer listed are dropped only after a listing made whole in this run.
-  const listedWhole = listedAll && resumed === undefined;
-  const nextMemory = remember(memory, items, listedWhole, window.since, startedAt, options, (item, runs) => {
-    setAsideNow++;
-    metrics.count('ItemsSetAside');
-    log.error('an item failed in several runs in a row and is set aside; the cursor moves past it', {
-      workspaceId,
-      item: item.key,
-      runs,
-      error: item.error,
-    });
-  });
+/**
+ * 4. Items failing run after run are set aside, so that one of them cannot hold the cursor forever.
+ * Entries of items no longer listed are dropped only after a listing made whole in this run.
+ */
+function nextMemoryOf(poll: Poll): PollMemory {
+  const { deps, workspaceId } = poll;
+  const listedWhole = poll.listedAll && poll.resumed === undefined;
+  return remember(
+    poll.memory,
+    poll.items,
+    listedWhole,
+    poll.window.since,
+    poll.startedAt,
+    deps.options,
+    (item, runs) => {
+      poll.setAside++;
+      deps.metrics.count('ItemsSetAside');
+      deps.incident.logger.error(
+        'an item failed in several runs in a row and is set aside; the cursor moves past it',
+        {
+          workspaceId,
+          item: item.key,
+          runs,
+          error: item.error,
+        },
+      );
+    },
+  );
+}
 
-  // 5. The cursor moves up to just before the oldest item not settled (or to the listing's start).
-  const held = items
+/** 5. The cursor moves up to just before the oldest item not settled (or to the listing's start). */
+async function moveCursor(poll: Poll, failuresDetected: number): Promise<WorkspacePollResult> {
+  const { deps, workspaceId, cursor, resumed } = poll;
+  const nextMemory = nextMemoryOf(poll);
+  const held = poll.items
     .filter((item) => item.holdAt !== undefined && (item.outcome === 'deferred' || item.outcome === 'failed'))
     .filter((item) => nextMemory.setAside?.[item.key] === undefined)
     .map((item) => (item.holdAt as number) - 1);
   if (resumed?.holdUntil !== undefined) held.push(resumed.holdUntil);
+  const unmoved = cursor === undefined ? {} : { polledUntil: cursor.polledUntil };
   try {
-    if (failed || !listedAll) {
-      // Time cut the listing short: the next run continues it (a failed listing starts again).
-      const listing: ListingResume | undefined =
-        failed || token === undefined
-          ? undefined
-          : {
-              pageToken: token,
-              startedAt: resumed?.startedAt ?? startedAt,
-              pages: (resumed?.pages ?? 0) + listCalls,
-              ...(held.length === 0 ? {} : { holdUntil: Math.min(...held) }),
-            };
-      const kept: WorkspaceMemory = listing === undefined ? nextMemory : { ...nextMemory, listing };
-      if (cursor === undefined && listing !== undefined) {
-        // A workspace's first listing: the cursor is created at the start of the window it looked at,
-        // so that the next run looks at the same window, and carries where the listing stopped.
-        await deps.cursors.advance(
-          workspaceId,
-          window.since + options.overlapMs,
-          { clustersListed: listed, listing: 'continues' },
-          kept,
-        );
-      } else {
-        await deps.cursors.remember(workspaceId, kept);
-      }
-      return result(cursor === undefined ? {} : { polledUntil: cursor.polledUntil });
+    if (poll.failed || !poll.listedAll) {
+      await saveContinuation(poll, nextMemory, held);
+      return resultOf(workspaceId, poll, unmoved);
     }
-    const target = Math.min(resumed?.startedAt ?? startedAt, ...held);
+    const target = Math.min(resumed?.startedAt ?? poll.startedAt, ...held);
     const moved = await deps.cursors.advance(
       workspaceId,
       target,
-      { clustersListed: listed, failuresDetected: signals.length },
+      { clustersListed: poll.listed, failuresDetected },
       nextMemory,
     );
-    if (moved.advanced) metrics.count('CursorsAdvanced');
-    return result({ cursorAdvanced: moved.advanced, polledUntil: moved.cursor.polledUntil });
-  } catch (error) {
-    problems.push(`cannot store the poll cursor: ${describe(error)}`);
-    return result(cursor === undefined ? {} : { polledUntil: cursor.polledUntil });
-  }
-
-  function fail(item: Item, reason: unknown, message: string): void {
-    if (outOfTime(reason)) {
-      item.outcome = 'deferred';
-      if (reason instanceof NotYetDecided) item.awaiting = true;
-      return;
-    }
-    item.outcome = 'failed';
-    item.error = describe(reason);
-    problems.push(`${item.key}: ${item.error}`);
-    log.warn(message, { workspaceId, item: item.key, error: item.error });
-  }
-}
-
-/**
- * `since`: the cursor minus the overlap (on the first poll, the initial look-back), but never further
- * back than `maxCatchUp`: after a long outage old failures are left to people, not recovered en masse.
- */
-function detectionWindow(
-  workspaceId: string,
-  cursor: PollCursor | undefined,
-  startedAt: number,
-  deps: WorkspacePollDeps,
-): DetectionWindow {
-  const { options, metrics } = deps;
-  const wanted = (cursor?.polledUntil ?? startedAt - options.initialLookbackMs) - options.overlapMs;
-  const floor = startedAt - options.maxCatchUpMs;
-  if (wanted < floor) {
-    metrics.count('CatchUpLimited');
-    metrics.milliseconds('CatchUpSkipped', floor - wanted);
-    deps.incident.logger.warn('the poll window is limited to maxCatchUp; older failures are not ticketed', {
-      workspaceId,
-      skippedFrom: new Date(wanted).toISOString(),
-      skippedUntil: new Date(floor).toISOString(),
-      skippedMs: floor - wanted,
+    if (moved.advanced) deps.metrics.count('CursorsAdvanced');
+    return resultOf(workspaceId, poll, {
+      cursorAdvanced: moved.advanced,
+      polledUntil: moved.cursor.polledUntil,
     });
-  }
-  return { since: Math.max(wanted, floor), now: startedAt, stuckAfterMs: options.stuckAfterMs };
-}
-
-function itemOf(finding: ClusterFinding): Item {
-  const id = finding.cluster.cluster_id;
-  switch (finding.kind) {
-    case 'termination': {
-      const at = finding.cluster.terminated_time as number;
-      return { key: `termination#${id}#${at}`, finding, holdAt: at, outcome: 'pending' };
-    }
-    case 'driver_loss':
-      return {
-        key: `state_loss#${id}#${finding.lossTime}`,
-        finding,
-        holdAt: finding.lossTime,
-        outcome: 'pending',
-      };
-    case 'stuck':
-      return { key: `stuck#${id}#${finding.listedSince ?? 'unknown'}`, finding, outcome: 'pending' };
+  } catch (error) {
+    poll.problems.push(`cannot store the poll cursor: ${errorText(error)}`);
+    return resultOf(workspaceId, poll, unmoved);
   }
 }
 
-/** Items that hold the cursor first, oldest first; then stuck starts, longest first. */
-function byPriority(a: Item, b: Item): number {
-  const rank = (item: Item) => (item.holdAt === undefined ? 1 : 0);
-  const time = (item: Item) =>
-    item.holdAt ?? (item.finding.kind === 'stuck' ? (item.finding.listedSince ?? 0) : 0);
-  return rank(a) - rank(b) || time(a) - time(b);
-}
-
-/**
- * The memory the next run starts from: what is settled (so as not to look it up again), what keeps
- * failing (to set it aside after `setAsideAfterRuns` runs), what is set aside. After a complete
- * listing, entries of items no longer listed are dropped; after a partial one they are kept.
- */
-function remember(
-  previous: PollMemory,
-  items: readonly Item[],
-  listedAll: boolean,
-  since: number,
-  startedAt: number,
-  options: PollerOptions,
-  onSetAside: (item: Item, runs: number) => void,
-): PollMemory {
-  const now = new Date(startedAt).toISOString();
-  const seen = new Set(items.map((item) => item.key));
-  const keep = (key: string) => !listedAll || seen.has(key);
-  const settled: Record<string, number> = {};
-  const failing: Record<string, FailingItem> = {};
-  const setAside: Record<string, SetAsideItem> = {};
-  for (const [key, time] of Object.entries(previous.settled ?? {})) {
-    if (keep(key) && !(key.startsWith('state_loss#') && time <= since)) settled[key] = time;
+/** Time cut the listing short: the next run continues it (a failed listing starts again). */
+async function saveContinuation(poll: Poll, nextMemory: PollMemory, held: readonly number[]): Promise<void> {
+  const { deps, workspaceId, resumed, token } = poll;
+  const listing: ListingResume | undefined =
+    poll.failed || token === undefined
+      ? undefined
+      : {
+          pageToken: token,
+          startedAt: resumed?.startedAt ?? poll.startedAt,
+          pages: (resumed?.pages ?? 0) + poll.listCalls,
+          ...(held.length === 0 ? {} : { holdUntil: Math.min(...held) }),
+        };
+  const kept: WorkspaceMemory = listing === undefined ? nextMemory : { ...nextMemory, listing };
+  if (poll.cursor === undefined && listing !== undefined) {
+    // A workspace's first listing: the cursor is created at the start of the window it looked at,
+    // so that the next run looks at the same window, and carries where the listing stopped.
+    await deps.cursors.advance(
+      workspaceId,
+      poll.window.since + deps.options.overlapMs,
+      { clustersListed: poll.listed, listing: 'continues' },
+      kept,
+    );
+  } else {
+    await deps.cursors.remember(workspaceId, kept);
   }
-  for (const [key, entry] of Object.entries(previous.setAside ?? {})) if (keep(key)) setAside[key] = entry;
-  for (const [key, entry] of Object.entries(previous.failing ?? {})) {
-    // An item not looked at in this run (a partial listing, time up) keeps its count.
-    const item = items.find((candidate) => candidate.key === key);
-    if (item === undefined ? keep(key) : item.outcome === 'deferred') failing[key] = entry;
-  }
-  for (const item of items) {
-    if (item.outcome === 'settled' && setAside[item.key] === undefined) {
-      delete failing[item.key];
-      if (isFinal(item)) settled[item.key] = item.holdAt ?? startedAt;
-    }
-    if (item.outcome !== 'failed') continue;
-    const before = previous.failing?.[item.key];
-    const runs = (before?.runs ?? 0) + 1;
-    if (runs >= options.setAsideAfterRuns) {
-      delete failing[item.key];
-      setAside[item.key] = { at: now, runs, error: item.error ?? 'unknown' };
-      onSetAside(item, runs);
-    } else {
-      failing[item.key] = { runs, since: before?.since ?? now, error: item.error ?? 'unknown' };
-    }
-  }
-  return {
-    settled: newest(settled, MAX_SETTLED),
-    failing: newest(failing, MAX_FAILING),
-    setAside: newest(setAside, MAX_SET_ASIDE),
-  };
-}
-
-/**
- * Whether a settled item will look the same to every later run, so that it need not be looked up
- * again: a driver loss, explained or ticketed (its events do not change), and a stuck start once
- * ticketed under a known list time (its incident key would be a duplicate). A start not stuck yet
- * must be looked at again; a termination costs no events call and is seen again as a duplicate.
- */
-function isFinal(item: Item): boolean {
-  switch (item.finding.kind) {
-    case 'driver_loss':
-      return true;
-    case 'stuck':
-      return item.signal !== undefined && item.finding.listedSince !== undefined;
-    case 'termination':
-      return false;
-  }
-}
-
-/** The last `max` entries (insertion order: the oldest were added first). */
-function newest<V>(record: Record<string, V>, max: number): Record<string, V> {
-  const entries = Object.entries(record);
-  return entries.length <= max ? record : Object.fromEntries(entries.slice(entries.length - max));
 }
 
 /** Databricks refused the request itself (400): a page token it no longer takes. */
 function isRejectedRequest(error: unknown): boolean {
   return error instanceof DatabricksApiError && error.status === 400;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
