@@ -20,8 +20,10 @@
  * - The X-Ray SDK's continuation-local namespace (`cls-hooked`, with emitter-listener and shimmer) is
  *   replaced by `lib/bundling/cls-context.cjs`, the same namespace on Node's AsyncLocalStorage (about
  *   11 KB less per bundle that loads the Tracer).
+ * - Its AWS SDK v3 patcher's `@smithy/service-error-classification` is `lib/bundling/xray-throttling.cjs`,
+ *   the package's throttling rule, the one function the patcher calls.
  * - The X-Ray SDK's AWS call whitelist (which request and response fields a traced AWS call records,
- *   10 KB for six services) keeps the services the functions call, so their subsegments record what
+ *   10 KB for six services) keeps the services and operations the functions call, so their subsegments record what
  *   they recorded before; its package.json keeps the name and version, all the SDK reads of it.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -45,6 +47,16 @@ export interface BundleRequest {
  */
 export const TRACED_AWS_SERVICES: readonly string[] = ['dynamodb', 'sns', 'secrets manager', 'sfn'];
 
+/**
+ * The operations of those services the functions call, as the whitelist names them: the DynamoDB
+ * document client's Get, Put, Update, Delete, Query and BatchGet, and SNS's Publish
+ * (`test/infra/bundling.test.ts` checks every command the functions send against this list).
+ */
+export const TRACED_AWS_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
+  dynamodb: ['getItem', 'putItem', 'updateItem', 'deleteItem', 'query', 'batchGetItem'],
+  sns: ['publish'],
+};
+
 const XRAY_RESOURCE =
   /[\\/]aws-xray-sdk-core[\\/](?:dist[\\/]lib[\\/]resources[\\/]aws_whitelist|package)\.json$/;
 
@@ -65,8 +77,21 @@ export function trimXrayResource(path: string, json: Record<string, unknown>): R
   const services = (json.services ?? {}) as Record<string, unknown>;
   return {
     services: Object.fromEntries(
-      Object.entries(services).filter(([service]) => TRACED_AWS_SERVICES.includes(service)),
+      Object.entries(services)
+        .filter(([service]) => TRACED_AWS_SERVICES.includes(service))
+        .map(([service, description]) => [service, tracedOperations(service, description)]),
     ),
+  };
+}
+
+/** A service's whitelist entry with only the operations the functions call. */
+function tracedOperations(service: string, description: unknown): unknown {
+  const kept = TRACED_AWS_OPERATIONS[service];
+  const entry = description as { operations?: Record<string, unknown> };
+  if (kept === undefined || entry.operations === undefined) return description;
+  return {
+    ...entry,
+    operations: Object.fromEntries(Object.entries(entry.operations).filter(([op]) => kept.includes(op))),
   };
 }
 
@@ -82,6 +107,12 @@ export const leanXraySdk: Plugin = {
     build.onResolve({ filter: /^aws-xray-sdk-core$/ }, () => ({
       path: join(BUNDLING, 'xray-sdk-core.cjs'),
     }));
+    // Its AWS SDK v3 patcher's throttling rule alone (see xray-throttling.cjs).
+    build.onResolve({ filter: /^@smithy\/service-error-classification$/ }, (args) =>
+      /[\\/]aws-xray-sdk-core[\\/]/.test(args.resolveDir)
+        ? { path: join(BUNDLING, 'xray-throttling.cjs') }
+        : undefined,
+    );
     // The namespace its current segment lives in, on AsyncLocalStorage (see cls-context.cjs).
     build.onResolve({ filter: /^cls-hooked\/context$/ }, () => ({ path: join(BUNDLING, 'cls-context.cjs') }));
     build.onResolve({ filter: /^\.\.\/middleware\/mw_utils$/ }, (args) =>

@@ -4,7 +4,7 @@
  * logs and emits its metrics — run here as Lambda runs it, against DynamoDB Local and a UDP socket
  * standing in for the X-Ray daemon.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { esbuildOptions, PROJECT_ROOT } from '../../lib/bundling/esbuild.ts';
+import { esbuildOptions, PROJECT_ROOT, trimXrayResource } from '../../lib/bundling/esbuild.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 
 interface XraySubsegment {
@@ -105,11 +105,11 @@ describe('a function bundled as the functions are', () => {
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines).toContainEqual({ result: 'ACTIVE' });
+    expect(lines).toContainEqual({ result: 'absent' });
     expect(lines).toContainEqual(
       expect.objectContaining({
         level: 'INFO',
-        message: 'table described',
+        message: 'item read',
         service: 'bundle-test',
         function_request_id: 'request-1',
         cold_start: true,
@@ -121,15 +121,15 @@ describe('a function bundled as the functions are', () => {
         (line._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] })?.CloudWatchMetrics ?? []
       ).flatMap((directive) => directive.Metrics.map((metric) => metric.Name)),
     );
-    expect(metricNames).toEqual(expect.arrayContaining(['ColdStart', 'TablesDescribed']));
+    expect(metricNames).toEqual(expect.arrayContaining(['ColdStart', 'ItemsRead']));
     expect(subsegments.every((subsegment) => subsegment.trace_id === traceId)).toBe(true);
     expect(subsegments.map((subsegment) => subsegment.name)).toEqual(
       expect.arrayContaining(['## index.handler', 'DynamoDB']),
     );
-    // The call data the SDK's whitelist names for DescribeTable, kept in the bundle's trimmed copy.
+    // The call data the SDK's whitelist names for GetItem, kept in the bundle's trimmed copy.
     expect(subsegments.find((subsegment) => subsegment.name === 'DynamoDB')).toMatchObject({
       namespace: 'aws',
-      aws: { operation: 'DescribeTable', table_name: table.tableName, region: 'us-east-1' },
+      aws: { operation: 'GetItem', table_name: table.tableName, region: 'us-east-1' },
     });
   });
 
@@ -144,6 +144,45 @@ describe('a function bundled as the functions are', () => {
 
     // Assess
     expect(whitelisted).toEqual(['dynamodb', 'sns']);
+  });
+
+  it("keeps the whitelist's entry of every DynamoDB and SNS command the functions send", () => {
+    // Prepare
+    const full = JSON.parse(
+      readFileSync(
+        join(PROJECT_ROOT, 'node_modules/aws-xray-sdk-core/dist/lib/resources/aws_whitelist.json'),
+        'utf8',
+      ),
+    ) as { services: Record<string, { operations: Record<string, unknown> }> };
+    const sources = execFileSync('grep', ['-rhoE', '--exclude=table-definition.ts', 'new [A-Za-z]+Command\\(', 'functions'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    });
+    const lower = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+    // The table's creation (store/table-definition.ts) is local mode's and the tests', never a Lambda's.
+    // The document client's commands name the operations without `Item`.
+    const documentClient: Record<string, string> = {
+      Get: 'GetItem',
+      Put: 'PutItem',
+      Update: 'UpdateItem',
+      Delete: 'DeleteItem',
+      BatchGet: 'BatchGetItem',
+    };
+    const sent = new Set(
+      [...sources.matchAll(/new ([A-Za-z]+)Command\(/g)].map((m) =>
+        lower(documentClient[m[1] ?? ''] ?? m[1] ?? ''),
+      ),
+    );
+
+    // Act
+    const trimmed = trimXrayResource('aws_whitelist.json', full) as typeof full;
+
+    // Assess
+    for (const service of ['dynamodb', 'sns']) {
+      const described = Object.keys(full.services[service]?.operations ?? {}).filter((op) => sent.has(op));
+      expect(described.length).toBeGreaterThan(0);
+      expect(Object.keys(trimmed.services[service]?.operations ?? {}).sort()).toEqual(described.sort());
+    }
   });
 
   it('loads a client built on first use with require, which finds the runtime SDK as Lambda does', () => {
