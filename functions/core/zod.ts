@@ -23,10 +23,8 @@ function received(input: unknown): string {
   if (typeof input !== 'object') return typeof input;
   if (input === null) return 'null';
   if (Array.isArray(input)) return 'array';
-  const { constructor } = input as { constructor?: { name?: string } };
-  return Object.getPrototypeOf(input) !== Object.prototype && constructor
-    ? String(constructor.name)
-    : 'object';
+  const made = (input as { constructor?: { name?: string } }).constructor;
+  return Object.getPrototypeOf(input) !== Object.prototype && made ? String(made.name) : 'object';
 }
 
 /** zod's `stringifyPrimitive` and `joinValues`. */

@@ -26,5 +26,5 @@ module.exports = {
   isThrottlingError: (error) =>
     error.$metadata?.httpStatusCode === 429 ||
     THROTTLING_ERROR_CODES.includes(error.name) ||
-    error.$retryable?.throttling == true,
+    error.$retryable?.throttling === true,
 };

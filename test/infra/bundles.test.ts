@@ -154,10 +154,14 @@ describe('a function bundled as the functions are', () => {
         'utf8',
       ),
     ) as { services: Record<string, { operations: Record<string, unknown> }> };
-    const sources = execFileSync('grep', ['-rhoE', '--exclude=table-definition.ts', 'new [A-Za-z]+Command\\(', 'functions'], {
-      cwd: PROJECT_ROOT,
-      encoding: 'utf8',
-    });
+    const sources = execFileSync(
+      'grep',
+      ['-rhoE', '--exclude=table-definition.ts', 'new [A-Za-z]+Command\\(', 'functions'],
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+      },
+    );
     const lower = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
     // The table's creation (store/table-definition.ts) is local mode's and the tests', never a Lambda's.
     // The document client's commands name the operations without `Item`.
