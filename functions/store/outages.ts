@@ -97,14 +97,7 @@ export class OutageRepository {
       return windowOf(Attributes ?? {});
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
-      const { Item } = await this.#client.send(
-        new GetCommand({
-          TableName: this.#tableName,
-          Key: windowKey(workspaceId, outageClass),
-          ConsistentRead: true,
-        }),
-      );
-      return windowOf(Item ?? {});
+      return this.getWindow(workspaceId, outageClass);
     }
   }
 

@@ -11,7 +11,7 @@ import { executionNameFor, type IncidentOutcome } from '../../functions/core/inc
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { Ticket } from '../../functions/core/ticket.ts';
 import { buildReport } from '../../functions/ops/report.ts';
-import type { LoggedRequest } from '../../lib/simulator/server.ts';
+import { MUTATION, maxConcurrentRecoveries } from '../support/request-log.ts';
 import { useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 
 const FLEET = JSON.parse(
@@ -20,7 +20,6 @@ const FLEET = JSON.parse(
 const FLEET_IDS: string[] = FLEET.clusters
   .map((c: { cluster_id: string }) => c.cluster_id)
   .filter((id: string) => id.includes('fleet'));
-const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
 
 /** Opens the incident of a cluster as the poller does (the cluster as Databricks shows it now). */
 async function fail(h: WorkflowHarness, clusterId: string): Promise<IncidentOutcome> {
@@ -39,35 +38,6 @@ async function settled(h: WorkflowHarness, ids: readonly string[]): Promise<Tick
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error('the recoveries did not settle in time');
-}
-
-/**
- * The most recoveries acting on clusters at once, from the simulator's request log alone: a recovery
- * acts from its first mutating call on its cluster to the last request about that cluster.
- */
-function maxConcurrentRecoveries(log: readonly LoggedRequest[]): number {
-  const spans = new Map<string, { from: number; to: number }>();
-  for (const request of log) {
-    if (request.clusterId === undefined) continue;
-    const span = spans.get(request.clusterId);
-    if (span === undefined) {
-      if (request.method === 'POST' && MUTATION.test(request.path))
-        spans.set(request.clusterId, { from: request.at, to: request.at });
-    } else span.to = request.at;
-  }
-  const edges = [...spans.values()].flatMap((s) => [
-    { at: s.from, delta: 1 },
-    { at: s.to, delta: -1 },
-  ]);
-  // Ends before starts at the same instant: a slot given back and taken again is not two at once.
-  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let current = 0;
-  let max = 0;
-  for (const edge of edges) {
-    current += edge.delta;
-    max = Math.max(max, current);
-  }
-  return max;
 }
 
 describe('recovery workflow: the blast-radius cap (5 per workspace)', () => {

@@ -12,7 +12,7 @@ import { HELD_BY_OUTAGE, OUTAGE_ESCALATED } from '../../functions/core/outage.ts
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { Ticket } from '../../functions/core/ticket.ts';
 import { releaseOutage } from '../../functions/poller/outage.ts';
-import type { LoggedRequest } from '../../lib/simulator/server.ts';
+import { MUTATION, maxConcurrentRecoveries } from '../support/request-log.ts';
 import { useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 
 const SCENARIO = JSON.parse(
@@ -25,7 +25,6 @@ const ids = (kind: string): string[] =>
 const CAPACITY = ids('capa');
 const NETWORK = ids('netw');
 const DRIVER = ids('drvr');
-const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
 /** The capacity playbook starts the cluster again as it was (no fallback node types configured here). */
 const PLAYBOOKS = { DatabricksResourceExhausted: { action: 'restart_cluster' } };
 
@@ -69,31 +68,6 @@ async function executionsEnded(h: WorkflowHarness, ticketIds: readonly string[])
       .filter((id) => h.runner.execution(executionNameFor(id)) !== undefined)
       .map((id) => h.runner.wait(executionNameFor(id))),
   );
-}
-
-/** The most recoveries acting on clusters at once: from a cluster's first mutating call to its last request. */
-function maxConcurrentRecoveries(log: readonly LoggedRequest[]): number {
-  const spans = new Map<string, { from: number; to: number }>();
-  for (const request of log) {
-    if (request.clusterId === undefined) continue;
-    const span = spans.get(request.clusterId);
-    if (span === undefined) {
-      if (request.method === 'POST' && MUTATION.test(request.path))
-        spans.set(request.clusterId, { from: request.at, to: request.at });
-    } else span.to = request.at;
-  }
-  const edges = [...spans.values()].flatMap((s) => [
-    { at: s.from, delta: 1 },
-    { at: s.to, delta: -1 },
-  ]);
-  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let current = 0;
-  let max = 0;
-  for (const edge of edges) {
-    current += edge.delta;
-    max = Math.max(max, current);
-  }
-  return max;
 }
 
 describe('outage correlation (5 failures of one class within 10 minutes) under a cap of 5', () => {
