@@ -157,10 +157,15 @@ export type Correlation =
  */
 export function correlate(window: OutageWindow, rule: OutageRule, now: number): Correlation {
   if (window.outageId !== undefined) return { kind: 'join', outageId: window.outageId };
-  const since = Math.max(now - rule.windowMs, window.resetAt ?? Number.NEGATIVE_INFINITY);
-  const members = window.members.filter((m) => m.at >= since);
+  const members = membersInWindow(window, rule, now);
   if (members.length >= rule.threshold) return { kind: 'open', members };
   return { kind: 'none', count: members.length };
+}
+
+/** The failures the window counts now: `windowMs` back from now, none from before the last outage's end. */
+export function membersInWindow(window: OutageWindow, rule: OutageRule, now: number): WindowMember[] {
+  const since = Math.max(now - rule.windowMs, window.resetAt ?? Number.NEGATIVE_INFINITY);
+  return window.members.filter((m) => m.at >= since);
 }
 
 export const OUTAGE_STATUSES = ['probing', 'released', 'escalated', 'resolved'] as const;

@@ -18,6 +18,7 @@ import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dy
 import { compact } from '../core/json.ts';
 import {
   correlate,
+  membersInWindow,
   type Outage,
   type OutageChild,
   type OutageClass,
@@ -380,8 +381,13 @@ export class OutageCorrelator implements OutageGate {
     return this.repository.addChild(outageId, child);
   }
 
+  /**
+   * The failures of the window that were ticketed on their own, as the window counts them now: none
+   * from before the last outage's end or older than the window (those belonged to another count).
+   */
   async ownTickets(workspaceId: string, outageClass: OutageClass): Promise<readonly WindowMember[]> {
-    return (await this.repository.getWindow(workspaceId, outageClass)).members.filter(
+    const window = await this.repository.getWindow(workspaceId, outageClass);
+    return membersInWindow(window, this.ruleOf(workspaceId), this.#clock()).filter(
       (m) => m.ticketId !== undefined,
     );
   }

@@ -132,6 +132,43 @@ describe('OutageCorrelator against DynamoDB Local', () => {
     expect((await outages.ownTickets('again', 'capacity')).map((m) => m.ticketId)).toEqual([ticketId]);
   });
 
+  it('offers the next outage none of the tickets of a count that ended with the last one', async () => {
+    // Prepare: four failures ticketed on their own, the fifth opens an outage, which ends.
+    for (const cluster of ['o1', 'o2', 'o3', 'o4']) {
+      const counted = await outages.correlate('older', 'cloud_provider', member(cluster));
+      await tickets.openTicketUnlessSilenced(
+        {
+          incidentKey: `ws#${cluster}`,
+          recoveryStatus: 'start_pending',
+          workspaceId: 'older',
+          clusterId: cluster,
+          source: 'poller',
+          errorType: 'DatabricksClusterStartFailure',
+          category: 'infrastructure',
+          action: 'restart_cluster',
+          reason: 'test',
+          ...(counted.kind === 'none' && counted.guard !== undefined ? { guardItem: counted.guard } : {}),
+        },
+        [],
+      );
+    }
+    const first = await outages.correlate('older', 'cloud_provider', member('o5'));
+    await outages.end(first.kind === 'opened' ? first.outage.outageId : '', ['probing'], 'released', {
+      reason: 'test',
+    });
+
+    // Act: five new failures open the next outage.
+    let next = first;
+    for (const cluster of ['p1', 'p2', 'p3', 'p4', 'p5'])
+      next = await outages.correlate('older', 'cloud_provider', member(cluster));
+    const offered = await outages.ownTickets('older', 'cloud_provider');
+
+    // Assess
+    expect(first.kind).toBe('opened');
+    expect(next.kind).toBe('opened');
+    expect(offered).toEqual([]);
+  });
+
   it('starts a new count once an outage ended, and refuses to end it twice', async () => {
     // Prepare
     let decision = await outages.correlate('again', 'network', member('n0'));
