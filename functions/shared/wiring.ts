@@ -77,6 +77,8 @@ export function incidentPolicyFromEnv(env: Env = process.env): IncidentPolicy {
 export interface Table {
   readonly client: DocumentClient;
   readonly tableName: string;
+  /** The time the repositories write and compare with. @default Date.now (local mode: the simulator's) */
+  readonly clock?: () => number;
 }
 
 /** The workspaces of a function: the registry read through a cache, one Databricks client per workspace. */
@@ -106,11 +108,17 @@ export interface FunctionWiringOptions {
   readonly access: CredentialAccess;
   readonly secrets: SecretsReader;
   readonly logger: { warn(message: string, attributes: Record<string, unknown>): void };
+  /** One clock for every repository, the cap and the correlation window. @default Date.now */
+  readonly clock?: () => number;
 }
 
 export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
   const { config } = options;
-  const table: Table = { client: options.documentClient, tableName: config.tableName };
+  const table: Table = {
+    client: options.documentClient,
+    tableName: config.tableName,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  };
   const registry = new WorkspaceRepository(table);
   const directory = new WorkspaceDirectory({
     registry,
@@ -129,8 +137,8 @@ export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
       ...table,
       ...(config.breakerConfig === undefined ? {} : { config: config.breakerConfig }),
     }),
-    cap: recoveryCapOf(table.client, table.tableName, config.recoveryCap),
-    outages: outageCorrelatorOf(table.client, table.tableName, config.outageCorrelation),
+    cap: recoveryCapOf(table.client, table.tableName, config.recoveryCap, table.clock),
+    outages: outageCorrelatorOf(table.client, table.tableName, config.outageCorrelation, table.clock),
     workspaces: { databricks, registry, directory, sync: syncWorkspaces(directory, databricks) },
   };
 }
@@ -165,6 +173,8 @@ export function startDeps(
     readonly outages?: OutageCorrelator;
     /** Read before a deferred start: a silence that came into force meanwhile holds it. */
     readonly silences?: SilenceReader;
+    /** @default Date.now (local mode: the simulator's clock) */
+    readonly clock?: () => number;
   },
   start: StartOptions,
 ): StartDeps {
@@ -177,7 +187,7 @@ export function startDeps(
     logger: start.logger,
     metrics: { count: (name, value) => start.metrics?.count(name, value), milliseconds: () => undefined },
     actor: start.actor,
-    clock: Date.now,
+    clock: wiring.clock ?? Date.now,
     options: start.options,
     ...(wiring.cap === undefined ? {} : { cap: wiring.cap }),
     ...(wiring.outages === undefined ? {} : { outages: wiring.outages }),
@@ -209,12 +219,12 @@ export function operationsDeps(
     breakers: wiring.breakers,
     silences,
     log,
-    start: startDeps({ ...wiring, silences }, { ...options, actor: 'operator' }),
+    start: startDeps({ ...wiring, silences, clock: table.clock }, { ...options, actor: 'operator' }),
     playbooks: options.playbooks,
     autoRemediationEnabled: options.autoRemediationEnabled,
     workspaceIds: workspaces.databricks.ids(),
     databricks: (id) => workspaces.databricks.get(id),
-    clock: Date.now,
+    clock: table.clock ?? Date.now,
     workspaces: {
       registry: workspaces.registry,
       log,

@@ -442,14 +442,19 @@ export class OutageCorrelator implements OutageGate {
   }
 }
 
-/** The correlator of a deployment: its items in the table, its rules from `OUTAGE_CORRELATION` (JSON). */
+/**
+ * The correlator of a deployment: its items in the table, its rules from `OUTAGE_CORRELATION` (JSON),
+ * its window measured with `clock` (local mode: the simulator's). @default Date.now
+ */
 export function outageCorrelatorOf(
   client: DocumentClient,
   tableName: string,
   raw: string | undefined,
+  clock?: () => number,
 ): OutageCorrelator {
-  return new OutageCorrelator(new OutageRepository({ client, tableName }), parseOutageConfig(raw), {
-    log: new OperationsLog({ client, tableName }),
+  return new OutageCorrelator(new OutageRepository({ client, tableName, clock }), parseOutageConfig(raw), {
+    clock,
+    log: new OperationsLog({ client, tableName, clock }),
   });
 }
 

@@ -191,11 +191,15 @@ export class RecoveryCap {
   }
 }
 
-/** The cap of a deployment: its leases in the table, its configuration from `RECOVERY_CAP` (JSON). */
+/**
+ * The cap of a deployment: its leases in the table, its configuration from `RECOVERY_CAP` (JSON), its
+ * slots' times from `clock` (local mode: the simulator's). @default Date.now
+ */
 export function recoveryCapOf(
   client: DocumentClient,
   tableName: string,
   raw: string | undefined,
+  clock?: () => number,
 ): RecoveryCap {
-  return new RecoveryCap(new RecoveryCapRepository({ client, tableName }), parseRecoveryCap(raw));
+  return new RecoveryCap(new RecoveryCapRepository({ client, tableName, clock }), parseRecoveryCap(raw));
 }

@@ -90,9 +90,15 @@ export interface LocalDeps {
   readonly cap?: RecoveryCap;
   /** Outage correlation (`OUTAGE_CORRELATION`, default 5 failures of one class within 10 minutes). */
   readonly outages?: OutageCorrelator;
+  /**
+   * Local mode's one clock: the stores, the intake, the operations API, the workflow and the poller
+   * all read it. The simulator's (faster) clock, or Date.now with a real workspace. @default Date.now
+   */
+  readonly clock?: () => number;
 }
 
 export interface LocalHost extends LocalDeps {
+  readonly clock: () => number;
   readonly url: string;
   readonly apiKey: string;
   readonly apiKeyGenerated: boolean;
@@ -167,6 +173,10 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       host = simulator.url;
       token = simulator.token;
     }
+    // One timeline: approval deadlines, the outage window, the cap's slots, breaker and silence times
+    // and ticket timestamps are compared with the Databricks times the simulator reports.
+    const sim = simulator;
+    const clock = sim === undefined ? Date.now : () => sim.admin.now();
     // Local mode reads its secrets from memory (filled from the environment), not Secrets Manager.
     const secrets = memorySecrets(
       { [DATABRICKS_SECRET]: JSON.stringify({ token }), [KEYS_SECRET]: JSON.stringify(keys) },
@@ -186,6 +196,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       access: 'act',
       secrets,
       logger,
+      clock,
     });
     const { tickets, breakers, cap, outages } = wiring;
     const { databricks, registry, sync } = wiring.workspaces;
@@ -213,10 +224,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       syncWorkspaces: sync,
       playbooks,
       logger,
+      clock,
     };
     const drainDeps = () =>
       startDeps(
-        { ...wiring, silences },
+        { ...wiring, silences, clock },
         {
           workflow,
           playbooks,
@@ -237,6 +249,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
               logger,
               notifications,
               cap,
+              clock,
               // A slot given back starts the workspace's next queued recovery at once.
               onSlotFreed: drainOnSlotFreed(drainDeps),
               // The end of an outage's probe releases (or escalates) its held children at once.
@@ -270,7 +283,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       playbooks,
       autoRemediationEnabled,
       ...workspaceDeps(databricks),
-      clock: Date.now,
+      clock,
       actor: 'intake',
       logger,
       metrics: new Metrics({
@@ -301,16 +314,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
     const api = await startLocalApi({ port: options.port ?? 8000, handler, functionName: 'intake' });
     cleanups.push(() => api.close());
-    const sim = simulator;
     const poller = startPollerLoop(deps, workflow, {
       intervalSeconds: options.pollIntervalSeconds,
       autoRemediationEnabled: options.autoRemediationEnabled,
-      // The poller compares Databricks timestamps with its clock: the simulator's, when it runs faster.
-      ...(sim === undefined ? {} : { clock: () => sim.admin.now() }),
     });
     cleanups.push(() => poller.stop());
     return {
       ...deps,
+      clock,
       url: api.url,
       apiKey,
       apiKeyGenerated,

@@ -26,7 +26,7 @@ export interface PollerLoopOptions {
   readonly config?: PollerConfig;
   /** Time budget of one run, like the Lambda's timeout. @default 240 */
   readonly runTimeoutSeconds?: number;
-  /** Observation clock, compared with Databricks timestamps. @default Date.now */
+  /** Observation clock, compared with Databricks timestamps. @default deps.clock, else Date.now */
   readonly clock?: () => number;
   /** The Map's MaxConcurrency. @default the definition's */
   readonly maxConcurrency?: number;
@@ -66,7 +66,8 @@ export function startPollerLoop(
     throw new RangeError(`the poll interval must be a number of seconds >= 0, not ${intervalSeconds}`);
   }
   const pollerOptions = resolvePollerOptions(options.config ?? {});
-  const cursors = new CursorRepository({ client: deps.documentClient, tableName: deps.tableName });
+  const clock = options.clock ?? deps.clock;
+  const cursors = new CursorRepository({ client: deps.documentClient, tableName: deps.tableName, clock });
   const budgetMs = (options.runTimeoutSeconds ?? 240) * 1000;
   // Local mode has no CloudWatch: the counters only feed the log line of each run.
   const counters = new Map<string, number>();
@@ -88,7 +89,7 @@ export function startPollerLoop(
       pollerOptions,
       cursors,
       autoRemediationEnabled: options.autoRemediationEnabled ?? true,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(clock === undefined ? {} : { clock }),
       ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     })
       .then((report) => {

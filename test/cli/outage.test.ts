@@ -47,7 +47,7 @@ describe('rca outage list, show and resolve against npm start', () => {
     // Prepare: five capacity failures counted whose tickets never came (the opener died), then a real one.
     let opened: Awaited<ReturnType<NonNullable<LocalHost['outages']>['correlate']>> | undefined;
     for (const ghost of ['g1', 'g2', 'g3', 'g4', 'g5'])
-      opened = await host.outages?.correlate('default', 'capacity', { clusterId: ghost, at: Date.now() });
+      opened = await host.outages?.correlate('default', 'capacity', { clusterId: ghost, at: host.clock() });
     const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
     host.simulator?.admin.failCluster(CLUSTER, {
       code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE',

@@ -264,7 +264,9 @@ describe('npm start', () => {
 
     // Assess
     expect(ticket?.status).toBe('closed');
-    expect(ticket?.resolutionSeconds).toBeLessThan(60);
+    // The ticket's times are on local mode's one clock, the simulator's (60 times faster): a real minute
+    // is a simulated hour.
+    expect(ticket?.resolutionSeconds).toBeLessThan(3600);
     const messages = [...local.output().matchAll(/"message":"([^"]+)"/g)].map((m) => m[1]);
     const order = [
       'failure detected',
