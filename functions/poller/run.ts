@@ -99,16 +99,24 @@ export async function runPoll(deps: PollerDeps): Promise<PollReport> {
     }
   }
   const reconciled = await reconcileOnce(deps, problems);
-
-  const durationMs = Date.now() - began;
-  deps.metrics.milliseconds('PollDuration', durationMs);
-  return {
+  return finishReport(deps.metrics, began, {
     startedAt,
-    durationMs,
     workspaces,
     ...(reconciled === undefined ? {} : { reconcile: reconciled }),
     problems,
-  };
+  });
+}
+
+/** A run's report: its wall-clock duration since `began`, also counted as `PollDuration`. */
+export function finishReport(
+  metrics: Pick<PollerMetrics, 'milliseconds'>,
+  began: number,
+  run: Omit<PollReport, 'durationMs'>,
+): PollReport {
+  const durationMs = Date.now() - began;
+  metrics.milliseconds('PollDuration', durationMs);
+  const { startedAt, ...rest } = run;
+  return { startedAt, durationMs, ...rest };
 }
 
 /**

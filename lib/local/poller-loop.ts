@@ -7,7 +7,7 @@
 import { ConfigurationError } from '../../functions/core/errors.ts';
 import type { WorkflowInspector, WorkflowStarter } from '../../functions/core/incident.ts';
 import { type PollerConfig, resolvePollerOptions } from '../../functions/poller/config.ts';
-import { failedWorkspace, type PollReport } from '../../functions/poller/run.ts';
+import { failedWorkspace, finishReport, type PollReport } from '../../functions/poller/run.ts';
 import type { PollerMetrics, WorkspacePollResult } from '../../functions/poller/workspace.ts';
 import { optionalEnv } from '../../functions/shared/env.ts';
 import { CursorRepository } from '../../functions/store/cursors.ts';
@@ -65,99 +65,130 @@ export function startPollerLoop(
   if (!Number.isFinite(intervalSeconds) || intervalSeconds < 0) {
     throw new RangeError(`the poll interval must be a number of seconds >= 0, not ${intervalSeconds}`);
   }
-  const pollerOptions = resolvePollerOptions(options.config ?? {});
-  const clock = options.clock ?? deps.clock;
-  const cursors = new CursorRepository({ client: deps.documentClient, tableName: deps.tableName, clock });
-  const budgetMs = (options.runTimeoutSeconds ?? 240) * 1000;
-  // Local mode has no CloudWatch: the counters only feed the log line of each run.
-  const counters = new Map<string, number>();
-  const metrics: PollerMetrics = {
-    count: (name, value = 1) => counters.set(name, (counters.get(name) ?? 0) + value),
-    milliseconds: (name, value) => counters.set(name, value),
-  };
+  return new PollSchedule(intervalSeconds, localPollRun(deps, workflow, options), deps.logger);
+}
 
-  let current: Promise<PollReport> | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
+type ScheduleLogger = Pick<LocalDeps['logger'], 'error'>;
 
-  const runOnce = (): Promise<PollReport> => {
-    if (current !== undefined) return current;
-    counters.clear();
-    const run = pollThroughWorkflow(deps, workflow, {
-      budgetMs,
-      metrics,
-      pollerOptions,
-      cursors,
-      autoRemediationEnabled: options.autoRemediationEnabled ?? true,
-      ...(clock === undefined ? {} : { clock }),
-      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
-    })
-      .then((report) => {
-        deps.logger.info(pollSummary(report, counters), {
-          clustersSeen: counters.get('ClustersListed') ?? 0,
-          failuresFound: counters.get('FailuresDetected') ?? 0,
-          ticketsOpened: counters.get('TicketsOpened') ?? 0,
-          databricksCalls: databricksCalls(report),
-          reconciledStarts: counters.get('ReconciledStarts') ?? 0,
-          reconciledEscalations: counters.get('ReconciledEscalations') ?? 0,
-          workspaceErrors: counters.get('WorkspaceErrors') ?? 0,
-          durationMs: report.durationMs,
-        });
-        options.onRun?.(report);
-        return report;
-      })
-      .finally(() => {
-        current = undefined;
-      });
-    current = run;
+/** Runs on a schedule, one at a time: a run asked for while one is in progress is that run. */
+class PollSchedule implements PollerLoop {
+  readonly intervalSeconds: number;
+  readonly #run: () => Promise<PollReport>;
+  readonly #logger: ScheduleLogger;
+  #current: Promise<PollReport> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #nextRunAt: number | undefined;
+  #stopped = false;
+
+  constructor(intervalSeconds: number, run: () => Promise<PollReport>, logger: ScheduleLogger) {
+    this.intervalSeconds = intervalSeconds;
+    this.#run = run;
+    this.#logger = logger;
+    // Like an EventBridge schedule, the first run comes one interval after the start.
+    if (intervalSeconds > 0) this.#schedule(intervalSeconds * 1000);
+  }
+
+  nextRunAt(): number | undefined {
+    return this.#nextRunAt;
+  }
+
+  runOnce(): Promise<PollReport> {
+    if (this.#current !== undefined) return this.#current;
+    const run = this.#run().finally(() => {
+      this.#current = undefined;
+    });
+    this.#current = run;
     return run;
-  };
+  }
 
-  let nextRunAt: number | undefined;
-  const schedule = (delayMs: number): void => {
-    nextRunAt = undefined;
-    if (stopped) return;
-    nextRunAt = Date.now() + delayMs;
-    timer = setTimeout(() => {
-      nextRunAt = undefined;
-      runOnce()
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#nextRunAt = undefined;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    await this.#current?.catch(() => undefined);
+  }
+
+  #schedule(delayMs: number): void {
+    this.#nextRunAt = undefined;
+    if (this.#stopped) return;
+    this.#nextRunAt = Date.now() + delayMs;
+    this.#timer = setTimeout(() => {
+      this.#nextRunAt = undefined;
+      this.runOnce()
         .catch((error: unknown) =>
-          deps.logger.error('local poll failed', { error: (error as Error).message }),
+          this.#logger.error('local poll failed', { error: (error as Error).message }),
         )
-        .finally(() => schedule(intervalSeconds * 1000));
+        .finally(() => this.#schedule(this.intervalSeconds * 1000));
     }, delayMs);
     // The loop alone must not keep the process alive.
-    timer.unref();
-  };
-  // Like an EventBridge schedule, the first run comes one interval after the start.
-  if (intervalSeconds > 0) schedule(intervalSeconds * 1000);
+    this.#timer.unref();
+  }
+}
 
-  return {
-    intervalSeconds,
-    nextRunAt: () => nextRunAt,
-    runOnce,
-    async stop() {
-      stopped = true;
-      nextRunAt = undefined;
-      if (timer !== undefined) clearTimeout(timer);
-      await current?.catch(() => undefined);
+/** One run of the poll workflow with the loop's settings, logged in one line. */
+function localPollRun(
+  deps: LocalDeps,
+  workflow: WorkflowStarter & WorkflowInspector,
+  options: PollerLoopOptions,
+): () => Promise<PollReport> {
+  const clock = options.clock ?? deps.clock;
+  // Local mode has no CloudWatch: the counters only feed the log line of each run.
+  const counters = new Map<string, number>();
+  const run: LocalRun = {
+    budgetMs: (options.runTimeoutSeconds ?? 240) * 1000,
+    metrics: {
+      count: (name, value = 1) => counters.set(name, (counters.get(name) ?? 0) + value),
+      milliseconds: (name, value) => counters.set(name, value),
     },
+    pollerOptions: resolvePollerOptions(options.config ?? {}),
+    cursors: new CursorRepository({ client: deps.documentClient, tableName: deps.tableName, clock }),
+    autoRemediationEnabled: options.autoRemediationEnabled ?? true,
+    ...(clock === undefined ? {} : { clock }),
+    ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
   };
+  return async () => {
+    counters.clear();
+    const report = await pollThroughWorkflow(deps, workflow, run);
+    logRun(deps.logger, report, counters);
+    options.onRun?.(report);
+    return report;
+  };
+}
+
+/** The log line of a run, with its figures as attributes. */
+function logRun(
+  logger: LocalDeps['logger'],
+  report: PollReport,
+  counters: ReadonlyMap<string, number>,
+): void {
+  logger.info(pollSummary(report, counters), {
+    clustersSeen: counters.get('ClustersListed') ?? 0,
+    failuresFound: counters.get('FailuresDetected') ?? 0,
+    ticketsOpened: counters.get('TicketsOpened') ?? 0,
+    databricksCalls: databricksCalls(report),
+    reconciledStarts: counters.get('ReconciledStarts') ?? 0,
+    reconciledEscalations: counters.get('ReconciledEscalations') ?? 0,
+    workspaceErrors: counters.get('WorkspaceErrors') ?? 0,
+    durationMs: report.durationMs,
+  });
+}
+
+/** What every run of a loop shares. */
+interface LocalRun {
+  readonly budgetMs: number;
+  readonly metrics: PollerMetrics;
+  readonly pollerOptions: ReturnType<typeof resolvePollerOptions>;
+  readonly cursors: CursorRepository;
+  readonly autoRemediationEnabled: boolean;
+  readonly clock?: () => number;
+  readonly maxConcurrency?: number;
 }
 
 /** One run of the poll workflow, reported like the single-invocation poller reported it. */
 async function pollThroughWorkflow(
   deps: LocalDeps,
   workflow: WorkflowStarter & WorkflowInspector,
-  run: {
-    readonly budgetMs: number;
-    readonly metrics: PollerMetrics;
-    readonly pollerOptions: ReturnType<typeof resolvePollerOptions>;
-    readonly cursors: CursorRepository;
-    readonly autoRemediationEnabled: boolean;
-    readonly clock?: () => number;
-    readonly maxConcurrency?: number;
-  },
+  run: LocalRun,
 ): Promise<PollReport> {
   const began = Date.now();
   const startedAt = (run.clock ?? Date.now)();
@@ -201,15 +232,12 @@ async function pollThroughWorkflow(
         'error' in result ? JSON.stringify(result.error) : result.problems[0],
       ),
   );
-  const durationMs = Date.now() - began;
-  run.metrics.milliseconds('PollDuration', durationMs);
-  return {
+  return finishReport(run.metrics, began, {
     startedAt,
-    durationMs,
     workspaces,
     ...(local.summary?.reconcile === undefined ? {} : { reconcile: local.summary.reconcile }),
     problems: local.summary?.problems ?? [local.error ?? 'the poll workflow failed'],
-  };
+  });
 }
 
 /** Databricks calls the run's workspace polls made (list and events pages). */
