@@ -177,6 +177,35 @@ export class LocalWorkflowRunner implements WorkflowStarter, WorkflowInspector {
 
   #run(name: string, input: RecoveryInput): LocalExecution {
     const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+    const run = this.#machine.run(input as never, {
+      overrides: this.#overrides(input),
+      noThrowOnAbort: true,
+      context: {
+        Execution: { Id: executionArn, Name: name, RoleArn: 'arn:aws:iam::000000000000:role/local' },
+      },
+    });
+    const states: string[] = [];
+    const retries: Record<string, number> = {};
+    const events = recordEvents(run.eventLogs, states, retries);
+    const execution: LocalExecution = {
+      name,
+      executionArn,
+      input,
+      startDate: Date.now(),
+      status: 'RUNNING',
+      states,
+      retries,
+      abort: () => run.abort(),
+      done: undefined as unknown as Promise<ExecutionDescription>,
+    };
+    (execution as { done: Promise<ExecutionDescription> }).done = settle(execution, run.result)
+      .then(() => events)
+      .then(() => this.#finish(execution));
+    return execution;
+  }
+
+  /** Every Task bound to `runTask`; Waits and retry pauses shortened by `timeScale`. */
+  #overrides(input: RecoveryInput) {
     let lastTaskOutput: unknown = input;
     const handlers: Record<string, (value: never) => Promise<never>> = {};
     const waits: Record<string, number> = {};
@@ -202,69 +231,58 @@ export class LocalWorkflowRunner implements WorkflowStarter, WorkflowInspector {
         });
       }
     }
-    const run = this.#machine.run(input as never, {
-      overrides: {
-        taskResourceLocalHandlers: handlers as never,
-        waitTimeOverrides: waits,
-        retryIntervalOverrides: retries,
-      },
-      noThrowOnAbort: true,
-      context: {
-        Execution: { Id: executionArn, Name: name, RoleArn: 'arn:aws:iam::000000000000:role/local' },
-      },
-    });
-    const states: string[] = [];
-    const retryCounts: Record<string, number> = {};
-    const consumeEvents = (async () => {
-      for await (const event of run.eventLogs) {
-        if (event.type === 'StateEntered') states.push(event.state.name);
-        if (event.type === 'StateRetried')
-          retryCounts[event.state.name] = (retryCounts[event.state.name] ?? 0) + 1;
-      }
-    })();
-    const execution: LocalExecution = {
-      name,
-      executionArn,
-      input,
-      startDate: Date.now(),
-      status: 'RUNNING',
-      states,
-      retries: retryCounts,
-      abort: () => run.abort(),
-      done: undefined as unknown as Promise<ExecutionDescription>,
+    return {
+      taskResourceLocalHandlers: handlers as never,
+      waitTimeOverrides: waits,
+      retryIntervalOverrides: retries,
     };
-    const done = run.result.then(
-      (output) => {
-        if (output === null && execution.status === 'RUNNING') {
-          execution.status = 'ABORTED';
-        } else {
-          execution.status = 'SUCCEEDED';
-          execution.output = output;
-        }
-      },
-      (error: unknown) => {
-        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-        execution.status = (error as Error)?.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
-        execution.error = cause instanceof Error ? cause.name : 'Error';
-        execution.cause = cause instanceof Error ? cause.message : String(cause);
-      },
-    );
-    (execution as { done: Promise<ExecutionDescription> }).done = done
-      .then(() => consumeEvents)
-      .then(() => {
-        execution.stopDate = Date.now();
-        const description = describeExecution(execution);
-        this.#deps.logger.info('recovery workflow finished', {
-          executionName: name,
-          status: description.status,
-          transitions: states.length,
-          ...(execution.error === undefined ? {} : { error: execution.error }),
-        });
-        this.#onFinish?.(name, description);
-        return description;
-      });
-    return execution;
   }
+
+  /** Logs the end of an execution and tells `onFinish`. */
+  #finish(execution: LocalExecution): ExecutionDescription {
+    execution.stopDate = Date.now();
+    const description = describeExecution(execution);
+    this.#deps.logger.info('recovery workflow finished', {
+      executionName: execution.name,
+      status: description.status,
+      transitions: execution.states.length,
+      ...(execution.error === undefined ? {} : { error: execution.error }),
+    });
+    this.#onFinish?.(execution.name, description);
+    return description;
+  }
+}
+
+/** Collects the states an execution enters and the retries it makes, until its event log ends. */
+async function recordEvents(
+  eventLogs: ReturnType<StateMachine['run']>['eventLogs'],
+  states: string[],
+  retries: Record<string, number>,
+): Promise<void> {
+  for await (const event of eventLogs) {
+    if (event.type === 'StateEntered') states.push(event.state.name);
+    if (event.type === 'StateRetried') retries[event.state.name] = (retries[event.state.name] ?? 0) + 1;
+  }
+}
+
+/** Sets the execution's status and output, or its error and cause, once its result is in. */
+function settle(execution: LocalExecution, result: Promise<unknown>): Promise<void> {
+  return result.then(
+    (output) => {
+      if (output === null && execution.status === 'RUNNING') {
+        execution.status = 'ABORTED';
+      } else {
+        execution.status = 'SUCCEEDED';
+        execution.output = output;
+      }
+    },
+    (error: unknown) => {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      execution.status = (error as Error)?.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
+      execution.error = cause instanceof Error ? cause.name : 'Error';
+      execution.cause = cause instanceof Error ? cause.message : String(cause);
+    },
+  );
 }
 
 /** The one way to build a local runner: deps in, a WorkflowStarter + WorkflowInspector out. */
