@@ -34,6 +34,12 @@ import type { BuildOptions, Plugin } from 'esbuild';
 /** The project root, where esbuild runs and resolves `node_modules`. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * The most a function's `index.js` may weigh (issue 15): `test/infra/bundles.test.ts` fails a bundle
+ * above it, `npm run bench` marks one.
+ */
+export const BUNDLE_BUDGET_BYTES = 300 * 1024;
+
 /** One function's bundle: its entry (relative to the project root) and the directory that receives `index.js`. */
 export interface BundleRequest {
   readonly entry: string;

@@ -8,12 +8,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { esbuildOptions, PROJECT_ROOT, trimXrayResource } from '../../lib/bundling/esbuild.ts';
+import {
+  BUNDLE_BUDGET_BYTES,
+  esbuildOptions,
+  PROJECT_ROOT,
+  trimXrayResource,
+} from '../../lib/bundling/esbuild.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 
 interface XraySubsegment {
@@ -200,5 +205,33 @@ describe('a function bundled as the functions are', () => {
     // Assess
     expect(imports).toEqual([]);
     expect(requires.length).toBeGreaterThan(0);
+  });
+});
+
+/** Every Lambda entry: the stack bundles each file of `functions/handlers/` into a function of its own. */
+const ENTRIES = readdirSync(join(PROJECT_ROOT, 'functions', 'handlers'))
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => `functions/handlers/${file}`);
+
+describe('the bundle of every Lambda entry', () => {
+  it.each(ENTRIES)('keeps %s within the bundle budget', async (entry) => {
+    // Prepare
+    const options = esbuildOptions({ entry, outdir: join(PROJECT_ROOT, 'cdk.out'), sourceMap: false });
+
+    // Act: the bundle `cdk synth` stages, kept in memory.
+    const result = await build({ ...options, write: false, metafile: true });
+    const bundle = result.outputFiles.find((file) => file.path === options.outfile);
+    const inputs = Object.values(result.metafile.outputs).flatMap((output) => Object.entries(output.inputs));
+    const largest = inputs
+      .sort(([, a], [, b]) => b.bytesInOutput - a.bytesInOutput)
+      .slice(0, 8)
+      .map(([input, { bytesInOutput }]) => `${input} ${(bytesInOutput / 1024).toFixed(1)} KB`);
+
+    // Assess
+    expect(bundle).toBeDefined();
+    expect(
+      bundle?.contents.byteLength,
+      `${entry}: ${bundle?.contents.byteLength} bytes; its largest inputs: ${largest.join(', ')}`,
+    ).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
 });
