@@ -25,6 +25,10 @@
  * - The X-Ray SDK's AWS call whitelist (which request and response fields a traced AWS call records,
  *   10 KB for six services) keeps the services and operations the functions call, so their subsegments record what
  *   they recorded before; its package.json keeps the name and version, all the SDK reads of it.
+ * - The classifier's modules (`functions/core/classifier/`) are declared free of side effects: esbuild
+ *   cannot tell that building their tables at load time touches nothing else, and kept them whole in a
+ *   bundle that imports the classifier without calling it (the operations function: 34 KB, built at
+ *   every cold start for nothing). A module whose exports a function uses is bundled as before.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -129,6 +133,23 @@ export const leanXraySdk: Plugin = {
   },
 };
 
+/** The classifier's modules: tables and pure functions, nothing done at load time beyond their own bindings. */
+const CLASSIFIER_MODULE = /[\\/]functions[\\/]core[\\/]classifier[\\/][^\\/]+\.ts$/;
+
+/**
+ * Lets esbuild leave out a classifier module none of whose exports a function uses (see the module
+ * comment), as a package marked `"sideEffects": false` would be.
+ */
+export const sideEffectFreeClassifier: Plugin = {
+  name: 'side-effect-free-classifier',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => {
+      const path = join(args.resolveDir, args.path);
+      return CLASSIFIER_MODULE.test(path) ? { path, sideEffects: false } : undefined;
+    });
+  },
+};
+
 /** The esbuild options of one function's bundle. */
 export function esbuildOptions(request: BundleRequest): BuildOptions {
   return {
@@ -151,7 +172,7 @@ export function esbuildOptions(request: BundleRequest): BuildOptions {
     // `require`: Lambda's runtime SDK is found through NODE_PATH, which `import()` ignores, and
     // `require` loads the SDK's CommonJS build the other clients share, not a second, ESM copy.
     supported: { 'dynamic-import': false },
-    plugins: [leanXraySdk, xrayResources],
+    plugins: [leanXraySdk, xrayResources, sideEffectFreeClassifier],
     logLevel: 'warning',
   };
 }

@@ -214,6 +214,32 @@ const ENTRIES = readdirSync(join(PROJECT_ROOT, 'functions', 'handlers'))
   .map((file) => `functions/handlers/${file}`);
 
 describe('the bundle of every Lambda entry', () => {
+  // The operations function imports the classifier (through the ticket store) and never classifies.
+  it.each([
+    { entry: 'functions/handlers/ops.ts', carried: false },
+    { entry: 'functions/handlers/poller.ts', carried: true },
+    { entry: 'functions/handlers/workflow.ts', carried: true },
+    { entry: 'functions/handlers/intake.ts', carried: true },
+  ])(
+    'carries the classifier tables only where it classifies: $entry → $carried',
+    async ({ entry, carried }) => {
+      // Prepare
+      const options = esbuildOptions({ entry, outdir: join(PROJECT_ROOT, 'cdk.out'), sourceMap: false });
+
+      // Act
+      const { metafile } = await build({ ...options, write: false, metafile: true });
+
+      // Assess
+      const bundled = Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs));
+      const tables = bundled.filter((input) =>
+        /^functions\/core\/classifier\/(termination-codes|free-text|job-codes|launch-parameters)\.ts$/.test(
+          input,
+        ),
+      );
+      expect(tables).toHaveLength(carried ? 4 : 0);
+    },
+  );
+
   it.each(ENTRIES)('keeps %s within the bundle budget', async (entry) => {
     // Prepare
     const options = esbuildOptions({ entry, outdir: join(PROJECT_ROOT, 'cdk.out'), sourceMap: false });
