@@ -29,6 +29,16 @@
  *   cannot tell that building their tables at load time touches nothing else, and kept them whole in a
  *   bundle that imports the classifier without calling it (the operations function: 34 KB, built at
  *   every cold start for nothing). A module whose exports a function uses is bundled as before.
+ *
+ * Measured and left as they are (the poller's bundle, 299.5 KB, November 2026): nothing is bundled that
+ * the entry does not reach (0.3 KB of unused top-level declarations survive tree shaking); terser over
+ * esbuild's output saves 1 % (3 KB, 4 s of CPU per bundle); one `require` per external package, where
+ * esbuild writes one per importing module, would save about 1 KB; identifiers and private names are
+ * already minified, and stack traces already show minified names (no source map, no `keepNames`): no
+ * lever here takes anything from them; every package resolves to its ES module
+ * build but the X-Ray SDK, which has none. What is left to cut is content: our own code (184 KB, the
+ * classifier's 42 KB with the 11 KB of reasons its tickets quote), the X-Ray SDK (35 KB), Powertools
+ * (43 KB) and zod (33 KB).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
