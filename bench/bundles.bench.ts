@@ -29,7 +29,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { createTable } from '../functions/store/table-definition.ts';
 import { WorkspaceRepository } from '../functions/store/workspaces.ts';
-import { METAFILE } from '../lib/bundling/esbuild.ts';
+import { BUNDLE_BUDGET_BYTES, METAFILE } from '../lib/bundling/esbuild.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { RecoveryStack } from '../lib/stack.ts';
 import { lambdaNodeFlags } from './lambda.ts';
@@ -40,7 +40,7 @@ const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000')
   .split(',')
   .filter((total) => total.trim() !== '')
   .map(Number);
-const GOAL_BYTES = 300 * 1024;
+const GOAL_BYTES = BUNDLE_BUDGET_BYTES;
 const GOAL_INIT_MS = 150;
 const GOAL_RSS_MB_AT_10K = 150;
 /** The memory the poller's peak RSS is measured for: the smallest that holds it (the stack deploys 512 MB). */

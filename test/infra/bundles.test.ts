@@ -8,12 +8,17 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { esbuildOptions, PROJECT_ROOT, trimXrayResource } from '../../lib/bundling/esbuild.ts';
+import {
+  BUNDLE_BUDGET_BYTES,
+  esbuildOptions,
+  PROJECT_ROOT,
+  trimXrayResource,
+} from '../../lib/bundling/esbuild.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 
 interface XraySubsegment {
@@ -200,5 +205,72 @@ describe('a function bundled as the functions are', () => {
     // Assess
     expect(imports).toEqual([]);
     expect(requires.length).toBeGreaterThan(0);
+  });
+});
+
+/** Every Lambda entry: the stack bundles each file of `functions/handlers/` into a function of its own. */
+const ENTRIES = readdirSync(join(PROJECT_ROOT, 'functions', 'handlers'))
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => `functions/handlers/${file}`);
+
+/** One entry bundled as `cdk synth` stages it, kept in memory; built once for all the tests below. */
+const inMemory = new Map<string, ReturnType<typeof bundleInMemory>>();
+async function bundleInMemory(entry: string) {
+  const options = esbuildOptions({ entry, outdir: join(PROJECT_ROOT, 'cdk.out'), sourceMap: false });
+  const result = await build({ ...options, write: false, metafile: true });
+  const output = result.metafile.outputs[relative(PROJECT_ROOT, options.outfile ?? '')];
+  return {
+    bytes: result.outputFiles.find((file) => file.path === options.outfile)?.contents.byteLength,
+    inputs: Object.entries(output?.inputs ?? {}).map(([input, { bytesInOutput }]) => ({
+      input,
+      bytesInOutput,
+    })),
+  };
+}
+const bundled = (entry: string): ReturnType<typeof bundleInMemory> => {
+  const cached = inMemory.get(entry) ?? bundleInMemory(entry);
+  inMemory.set(entry, cached);
+  return cached;
+};
+
+describe('the bundle of every Lambda entry', () => {
+  // The operations function imports the classifier (through the ticket store) and never classifies.
+  it.each([
+    { entry: 'functions/handlers/ops.ts', carried: false },
+    { entry: 'functions/handlers/poller.ts', carried: true },
+    { entry: 'functions/handlers/workflow.ts', carried: true },
+    { entry: 'functions/handlers/intake.ts', carried: true },
+  ])(
+    'carries the classifier tables only where it classifies: $entry → $carried',
+    async ({ entry, carried }) => {
+      // Prepare
+      const table =
+        /^functions\/core\/classifier\/(termination-codes|free-text|job-codes|launch-parameters)\.ts$/;
+
+      // Act
+      const { inputs } = await bundled(entry);
+
+      // Assess
+      expect(inputs.filter(({ input }) => table.test(input))).toHaveLength(carried ? 4 : 0);
+    },
+  );
+
+  it.each(ENTRIES)('keeps %s within the bundle budget', async (entry) => {
+    // Prepare
+    const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+    // Act
+    const { bytes, inputs } = await bundled(entry);
+
+    // Assess
+    const largest = inputs
+      .sort((a, b) => b.bytesInOutput - a.bytesInOutput)
+      .slice(0, 8)
+      .map(({ input, bytesInOutput }) => `${input} ${kb(bytesInOutput)}`);
+    expect(bytes).toBeDefined();
+    expect(
+      bytes,
+      `${entry}: ${kb(bytes ?? 0)}; its largest inputs: ${largest.join(', ')}`,
+    ).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
 });
