@@ -7,6 +7,7 @@
  * clients and modules it uses: the bundles are measured (`bench/bundles.bench.ts`), and a builder an
  * entry does not call is left out of its bundle.
  */
+import { ConfigurationError } from '../core/errors.ts';
 import type { CapGate, SilenceReader, WorkflowStarter } from '../core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../core/playbooks.ts';
 import type { CredentialAccess } from '../core/workspace.ts';
@@ -26,6 +27,7 @@ import { SilenceRepository } from '../store/silences.ts';
 import { TicketQueries } from '../store/ticket-queries.ts';
 import { TicketRepository } from '../store/tickets.ts';
 import { WorkspaceRepository } from '../store/workspaces.ts';
+import type { FreedSlot } from '../workflow/deps.ts';
 import { stepFunctionsClient } from './aws-sfn.ts';
 import { snsClient } from './aws-sns.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from './env.ts';
@@ -158,7 +160,7 @@ export interface StartOptions extends IncidentPolicy {
   readonly metrics?: { count(name: string, value?: number): void };
 }
 
-/** What starting a start_pending ticket outside the poll needs: an operator's retry, a freed slot (local). */
+/** What starting a start_pending ticket outside the poll needs: an operator's retry, a freed slot. */
 export function startDeps(
   wiring: Pick<FunctionWiring, 'tickets' | 'breakers'> & {
     readonly cap?: CapGate;
@@ -182,6 +184,30 @@ export function startDeps(
     ...(wiring.cap === undefined ? {} : { cap: wiring.cap }),
     ...(wiring.outages === undefined ? {} : { outages: wiring.outages }),
     ...(wiring.silences === undefined ? {} : { silences: wiring.silences }),
+  };
+}
+
+/**
+ * The start path of a slot freed by the workflow task's Close or Escalate: `startDeps` with the
+ * workflow on the state machine the task named (`$$.StateMachine.Id`; the task function cannot have
+ * it in its environment, the state machine's definition names the function), one starter per ARN.
+ * A task event without it (an execution of an older definition) throws: the reconciler drains then.
+ */
+export function freedSlotStartDeps(
+  wiring: Parameters<typeof startDeps>[0],
+  start: Omit<StartOptions, 'workflow'>,
+  starterOn: (stateMachineArn: string) => WorkflowStarter,
+): (freed: FreedSlot) => StartDeps {
+  const starters = new Map<string, WorkflowStarter>();
+  return ({ stateMachineArn }) => {
+    if (stateMachineArn === undefined)
+      throw new ConfigurationError('the task event names no state machine (stateMachineArn) to start on');
+    let workflow = starters.get(stateMachineArn);
+    if (workflow === undefined) {
+      workflow = starterOn(stateMachineArn);
+      starters.set(stateMachineArn, workflow);
+    }
+    return startDeps(wiring, { ...start, workflow });
   };
 }
 
