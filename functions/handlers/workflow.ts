@@ -7,7 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { withWorkspaces } from '../databricks/registry.ts';
-import { DEFAULT_POLLER_OPTIONS } from '../poller/config.ts';
+import { DEFAULT_POLLER_OPTIONS } from '../poller/defaults.ts';
 import { drainOnSlotFreed } from '../poller/fleet.ts';
 import { settleProbe } from '../poller/outage.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
@@ -18,15 +18,16 @@ import { SlackNotifier } from '../shared/notify-slack.ts';
 import {
   freedSlotStartDeps,
   functionConfigFromEnv,
-  functionWiring,
   incidentPolicyFromEnv,
   recoveryStarter,
+  sharedWiring,
   topicNotifier,
 } from '../shared/wiring.ts';
 import { NotificationLedger } from '../store/notifications.ts';
 import { OperationsLog } from '../store/operations-log.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { SilenceReader } from '../store/silences.ts';
+import { TicketLifecycle } from '../store/tickets.ts';
 import { createWorkflowTaskHandler } from '../workflow/app.ts';
 
 const logger = new Logger();
@@ -35,13 +36,15 @@ const tracer = new Tracer();
 const traced = <C>(client: C): C => tracer.captureAWSv3Client(client);
 
 const secrets = traced(secretsManager);
-const { table, tickets, breakers, cap, outages, workspaces } = functionWiring({
+const { table, breakers, cap, outages, workspaces } = sharedWiring({
   documentClient,
   config: functionConfigFromEnv(),
   access: 'act',
   secrets,
   logger,
 });
+// The workflow opens no ticket: it reads, moves and audits them.
+const tickets = new TicketLifecycle(table);
 const slackSecretArn = optionalEnv('SLACK_WEBHOOK_SECRET_ARN');
 const notifier = new FanOutNotifier([
   topicNotifier(requireEnv('NOTIFICATION_TOPIC_ARN'), traced),

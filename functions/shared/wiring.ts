@@ -25,7 +25,7 @@ import { type OutageCorrelator, outageCorrelatorOf } from '../store/outages.ts';
 import { type RecoveryCap, recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketQueries } from '../store/ticket-queries.ts';
-import { TicketRepository } from '../store/tickets.ts';
+import { type TicketLifecycle, TicketRepository } from '../store/tickets.ts';
 import { WorkspaceRepository } from '../store/workspaces.ts';
 import type { FreedSlot } from '../workflow/deps.ts';
 import { stepFunctionsClient } from './aws-sfn.ts';
@@ -111,6 +111,15 @@ export interface FunctionWiringOptions {
 }
 
 export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
+  const wiring = sharedWiring(options);
+  return { ...wiring, tickets: new TicketRepository(wiring.table) };
+}
+
+/**
+ * `functionWiring` but the tickets: a function that opens none (the workflow task) builds a
+ * `TicketLifecycle` beside it, and its bundle leaves the incident path's opening out.
+ */
+export function sharedWiring(options: FunctionWiringOptions): Omit<FunctionWiring, 'tickets'> {
   const { config } = options;
   const table: Table = { client: options.documentClient, tableName: config.tableName };
   const registry = new WorkspaceRepository(table);
@@ -126,7 +135,6 @@ export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
   });
   return {
     table,
-    tickets: new TicketRepository(table),
     breakers: new BreakerRepository({
       ...table,
       ...(config.breakerConfig === undefined ? {} : { config: config.breakerConfig }),
@@ -162,7 +170,8 @@ export interface StartOptions extends IncidentPolicy {
 
 /** What starting a start_pending ticket outside the poll needs: an operator's retry, a freed slot. */
 export function startDeps(
-  wiring: Pick<FunctionWiring, 'tickets' | 'breakers'> & {
+  wiring: Pick<FunctionWiring, 'breakers'> & {
+    readonly tickets: StartDeps['tickets'];
     readonly cap?: CapGate;
     readonly outages?: OutageCorrelator;
     /** Read before a deferred start: a silence that came into force meanwhile holds it. */
@@ -194,10 +203,13 @@ export function startDeps(
  * A task event without it (an execution of an older definition) throws: the reconciler drains then.
  */
 export function freedSlotStartDeps(
-  wiring: Parameters<typeof startDeps>[0],
+  wiring: Omit<Parameters<typeof startDeps>[0], 'tickets'> & { readonly tickets: TicketLifecycle },
   start: Omit<StartOptions, 'workflow'>,
   starterOn: (stateMachineArn: string) => WorkflowStarter,
 ): (freed: FreedSlot) => StartDeps {
+  // The start path (drainQueue, reconcileStart, startWorkflow) reads, lists, moves and audits tickets
+  // and never opens one: the task's TicketLifecycle is all it calls (the tests drain through one too).
+  const tickets = wiring.tickets as unknown as StartDeps['tickets'];
   const starters = new Map<string, WorkflowStarter>();
   return ({ stateMachineArn }) => {
     if (stateMachineArn === undefined)
@@ -207,7 +219,7 @@ export function freedSlotStartDeps(
       workflow = starterOn(stateMachineArn);
       starters.set(stateMachineArn, workflow);
     }
-    return startDeps(wiring, { ...start, workflow });
+    return startDeps({ ...wiring, tickets }, { ...start, workflow });
   };
 }
 

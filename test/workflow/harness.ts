@@ -37,7 +37,7 @@ import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
-import { TicketRepository } from '../../functions/store/tickets.ts';
+import { TicketLifecycle, TicketRepository } from '../../functions/store/tickets.ts';
 import type { FreedSlot, WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
 import { type FaultsInput, startSimulator } from '../../lib/simulator/index.ts';
@@ -190,7 +190,8 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
   // the task event names (`$$.StateMachine.Id`), which here is the runner's and no other.
   const freedStart = freedSlotStartDeps(
     {
-      tickets,
+      // As the task Lambda builds it: the store that opens no ticket.
+      tickets: new TicketLifecycle({ client: table.documentClient, tableName: table.tableName }),
       breakers,
       ...(cap === undefined ? {} : { cap }),
       ...(outages === undefined ? {} : { outages }),
