@@ -73,6 +73,8 @@ export class RecoveryStack extends Stack {
       notifications: this.notifications,
       workspaces: this.workspaces,
       breakerConfig: config.breakerConfig,
+      autoRemediationEnabled: config.autoRemediationEnabled,
+      playbookOverrides: config.playbookOverrides,
       ...(config.slackWebhookSecretName === undefined
         ? {}
         : {

@@ -5,6 +5,7 @@
 
 import { ConfigurationError, describeIssues } from '../core/errors.ts';
 import * as z from '../core/zod.ts';
+import { DEFAULT_POLLER_OPTIONS } from './defaults.ts';
 
 export interface PollerOptions {
   /**
@@ -59,24 +60,9 @@ export interface PollerOptions {
   readonly reconcileReserveMs: number;
 }
 
-export const DEFAULT_POLLER_OPTIONS: PollerOptions = {
-  overlapMs: 10 * 60_000,
-  initialLookbackMs: 60 * 60_000,
-  maxCatchUpMs: 6 * 60 * 60_000,
-  stuckAfterMs: 20 * 60_000,
-  restartWindowMs: 30 * 60_000,
-  pageSize: 100,
-  maxConcurrentRequests: 4,
-  callTimeoutMs: 45_000,
-  signalConcurrency: 4,
-  maxEventChecksPerWorkspace: 50,
-  setAsideAfterRuns: 3,
-  reconcileBatchSize: 25,
-  reconcileGraceMs: 2 * 60_000,
-  startPendingMaxAgeMs: 60 * 60_000,
-  safetyMarginMs: 10_000,
-  reconcileReserveMs: 20_000,
-};
+// In a module of its own, without the schema below: a function that only needs the defaults (the
+// workflow task's drain of the cap's queue) leaves the schema out of its bundle.
+export { DEFAULT_POLLER_OPTIONS };
 
 const seconds = z.number().check(z.int(), z.nonnegative());
 const positive = z.number().check(z.int(), z.positive());

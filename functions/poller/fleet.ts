@@ -156,11 +156,31 @@ export async function drainQueue(
 
 /**
  * What a workflow's Close or Escalate calls after giving its slot back: the workspace's oldest queued
- * tickets start at once instead of at the next reconciler run.
+ * tickets start at once instead of at the next reconciler run. `deps` builds the start path for the
+ * freed slot (in AWS: a starter on the state machine the task named); it stops starting more at the
+ * slot's `deadline`. A throw is the caller's to log: the queue is then the reconciler's.
  */
-export function drainOnSlotFreed(deps: () => DrainDeps): (workspaceId: string) => Promise<void> {
-  return async (workspaceId) => {
-    await drainQueue(deps(), emptyReport(), workspaceId);
+export function drainOnSlotFreed<F extends { readonly workspaceId: string; readonly deadline?: number }>(
+  deps: (freed: F) => DrainDeps,
+): (freed: F) => Promise<void> {
+  return async (freed) => {
+    const base = deps(freed);
+    const deadline = freed.deadline;
+    const drain: DrainDeps =
+      deadline === undefined || base.budget !== undefined
+        ? base
+        : { ...base, budget: { hasTime: () => Date.now() < deadline, deadline: () => deadline } };
+    const report = emptyReport();
+    await drainQueue(drain, report, freed.workspaceId);
+    if (report.dequeued > 0 || report.stoppedEarly)
+      drain.logger.info('queued recoveries started after a slot was freed', {
+        workspaceId: freed.workspaceId,
+        dequeued: report.dequeued,
+        started: report.started,
+        startFailures: report.startFailures,
+        escalatedBeforeStart: report.escalatedBeforeStart,
+        stoppedEarly: report.stoppedEarly,
+      });
   };
 }
 

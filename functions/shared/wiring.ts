@@ -7,6 +7,7 @@
  * clients and modules it uses: the bundles are measured (`bench/bundles.bench.ts`), and a builder an
  * entry does not call is left out of its bundle.
  */
+import { ConfigurationError } from '../core/errors.ts';
 import type { CapGate, SilenceReader, WorkflowStarter } from '../core/incident.ts';
 import { loadPlaybooks, type PlaybookTable } from '../core/playbooks.ts';
 import type { CredentialAccess } from '../core/workspace.ts';
@@ -24,8 +25,9 @@ import { type OutageCorrelator, outageCorrelatorOf } from '../store/outages.ts';
 import { type RecoveryCap, recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketQueries } from '../store/ticket-queries.ts';
-import { TicketRepository } from '../store/tickets.ts';
+import { type TicketLifecycle, TicketRepository } from '../store/tickets.ts';
 import { WorkspaceRepository } from '../store/workspaces.ts';
+import type { FreedSlot } from '../workflow/deps.ts';
 import { stepFunctionsClient } from './aws-sfn.ts';
 import { snsClient } from './aws-sns.ts';
 import { booleanEnv, jsonEnv, optionalEnv, requireEnv } from './env.ts';
@@ -113,6 +115,15 @@ export interface FunctionWiringOptions {
 }
 
 export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
+  const wiring = sharedWiring(options);
+  return { ...wiring, tickets: new TicketRepository(wiring.table) };
+}
+
+/**
+ * `functionWiring` but the tickets: a function that opens none (the workflow task) builds a
+ * `TicketLifecycle` beside it, and its bundle leaves the incident path's opening out.
+ */
+export function sharedWiring(options: FunctionWiringOptions): Omit<FunctionWiring, 'tickets'> {
   const { config } = options;
   const table: Table = {
     client: options.documentClient,
@@ -132,7 +143,6 @@ export function functionWiring(options: FunctionWiringOptions): FunctionWiring {
   });
   return {
     table,
-    tickets: new TicketRepository(table),
     breakers: new BreakerRepository({
       ...table,
       ...(config.breakerConfig === undefined ? {} : { config: config.breakerConfig }),
@@ -166,9 +176,10 @@ export interface StartOptions extends IncidentPolicy {
   readonly metrics?: { count(name: string, value?: number): void };
 }
 
-/** What starting a start_pending ticket outside the poll needs: an operator's retry, a freed slot (local). */
+/** What starting a start_pending ticket outside the poll needs: an operator's retry, a freed slot. */
 export function startDeps(
-  wiring: Pick<FunctionWiring, 'tickets' | 'breakers'> & {
+  wiring: Pick<FunctionWiring, 'breakers'> & {
+    readonly tickets: StartDeps['tickets'];
     readonly cap?: CapGate;
     readonly outages?: OutageCorrelator;
     /** Read before a deferred start: a silence that came into force meanwhile holds it. */
@@ -192,6 +203,33 @@ export function startDeps(
     ...(wiring.cap === undefined ? {} : { cap: wiring.cap }),
     ...(wiring.outages === undefined ? {} : { outages: wiring.outages }),
     ...(wiring.silences === undefined ? {} : { silences: wiring.silences }),
+  };
+}
+
+/**
+ * The start path of a slot freed by the workflow task's Close or Escalate: `startDeps` with the
+ * workflow on the state machine the task named (`$$.StateMachine.Id`; the task function cannot have
+ * it in its environment, the state machine's definition names the function), one starter per ARN.
+ * A task event without it (an execution of an older definition) throws: the reconciler drains then.
+ */
+export function freedSlotStartDeps(
+  wiring: Omit<Parameters<typeof startDeps>[0], 'tickets'> & { readonly tickets: TicketLifecycle },
+  start: Omit<StartOptions, 'workflow'>,
+  starterOn: (stateMachineArn: string) => WorkflowStarter,
+): (freed: FreedSlot) => StartDeps {
+  // The start path (drainQueue, reconcileStart, startWorkflow) reads, lists, moves and audits tickets
+  // and never opens one: the task's TicketLifecycle is all it calls (the tests drain through one too).
+  const tickets = wiring.tickets as unknown as StartDeps['tickets'];
+  const starters = new Map<string, WorkflowStarter>();
+  return ({ stateMachineArn }) => {
+    if (stateMachineArn === undefined)
+      throw new ConfigurationError('the task event names no state machine (stateMachineArn) to start on');
+    let workflow = starters.get(stateMachineArn);
+    if (workflow === undefined) {
+      workflow = starterOn(stateMachineArn);
+      starters.set(stateMachineArn, workflow);
+    }
+    return startDeps({ ...wiring, tickets }, { ...start, workflow });
   };
 }
 

@@ -50,6 +50,25 @@ export class SilenceNotFoundError extends Error {
 }
 
 /**
+ * The silences as a deferred start reads them (the workflow task's drain of the cap's queue needs no
+ * more, and its bundle carries no more): `SilenceRepository` below adds and removes them.
+ */
+export class SilenceReader extends TableRepository {
+  /** Every silence still stored (active and recently ended), newest end first. One Query. */
+  async list(): Promise<Silence[]> {
+    const items = await this.readPartition(PK, { consistent: true });
+    const silences = items.map((item) => parseItem(SilenceItemSchema, item, 'silence'));
+    return silences.sort((a, b) => Date.parse(b.until) - Date.parse(a.until));
+  }
+
+  /** The silences in force now. */
+  async active(): Promise<Silence[]> {
+    const now = this.clock();
+    return (await this.list()).filter((silence) => isActive(silence, now));
+  }
+}
+
+/**
  * Silences in the single table: items `SILENCE` / `<silenceId>` in one partition, so the intake reads
  * every silence with one Query (there are few). Each carries `expires_at` = its end + 7 days: DynamoDB
  * TTL deletes it on its own; whether it is in force is decided from `until`, never from the deletion.
@@ -60,7 +79,7 @@ export class SilenceNotFoundError extends Error {
  * recomputes it from the scope's remaining silences (or deletes it); a silence that runs out needs
  * nothing, as the check compares `until` with the time of the write (and TTL deletes the marker later).
  */
-export class SilenceRepository extends TableRepository {
+export class SilenceRepository extends SilenceReader {
   async add(
     input: SilenceTarget & { readonly until: number; readonly reason: string; readonly createdBy: string },
   ): Promise<Silence> {
@@ -180,19 +199,6 @@ export class SilenceRepository extends TableRepository {
       }
     }
     throw new Error(`the silence marker of ${scope} kept changing; run the removal again`);
-  }
-
-  /** Every silence still stored (active and recently ended), newest end first. One Query. */
-  async list(): Promise<Silence[]> {
-    const items = await this.readPartition(PK, { consistent: true });
-    const silences = items.map((item) => parseItem(SilenceItemSchema, item, 'silence'));
-    return silences.sort((a, b) => Date.parse(b.until) - Date.parse(a.until));
-  }
-
-  /** The silences in force now. */
-  async active(): Promise<Silence[]> {
-    const now = this.clock();
-    return (await this.list()).filter((silence) => isActive(silence, now));
   }
 
   /** Ends a silence now; it stays listed as ended until TTL removes it. */

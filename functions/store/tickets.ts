@@ -50,15 +50,15 @@ export interface TicketRepositoryOptions extends RepositoryOptions {
 }
 
 /**
- * Tickets, their audit trail and the items that point at them, in the single table (the layout is in
- * `ticket-items.ts`). Opening is `ticket-open.ts`, the pointers and occurrences `ticket-pointers.ts`,
- * the reads `ticket-reads.ts`; the transitions are here.
+ * Tickets as the workflow and the start path use them: read, listed, moved through their lifecycle
+ * and audited. Opening them (the incident path) is `TicketRepository`'s, below: a function that opens
+ * none (the workflow task) builds this one, and its bundle leaves the opening out.
  */
-export class TicketRepository {
-  readonly #table: TicketTable;
+export class TicketLifecycle {
+  protected readonly table: TicketTable;
 
   constructor(options: TicketRepositoryOptions) {
-    this.#table = {
+    this.table = {
       client: options.client,
       tableName: options.tableName,
       clock: options.clock ?? Date.now,
@@ -69,60 +69,13 @@ export class TicketRepository {
   }
 
   /**
-   * Opens the incident's ticket exactly once, in ONE TransactWriteItems and without reading first:
-   * - the incident item, conditional on the incident not existing (same key = same failure);
-   * - the cluster claim (`clusterClaim`), conditional on the cluster having no open ticket — taken
-   *   (`take`) by a cluster failure and held until the ticket is resolved, or only checked
-   *   (`check`) by a job failure no cluster explains;
-   * - the ticket (conditional on its number being free), its first audit entry, the start-pending
-   *   marker;
-   * - a ConditionCheck per breaker scope (`breakerScopes`): each must be absent or closed;
-   * - a ConditionCheck per silence scope (`silenceScopes`): its marker absent or run out.
-   *
-   * A duplicate learns the existing ticket from the cancellation reason
-   * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`): nothing is read. A breaker that is not closed
-   * cancels the write too; it is then written without the breaker checks (`breakersClosed: false`)
-   * and the caller asks the breakers properly. A silence in force writes nothing (`silenced`): the
-   * caller reads the silences and opens the ticket as it decides. A taken number moves to the next one.
-   */
-  async openTicket(input: OpenTicketInput): Promise<OpenTicketResult> {
-    const opened = await this.openTicketUnlessSilenced(input, []);
-    if (opened.outcome === 'silenced') throw new Error('no silence scope was checked');
-    if (opened.outcome === 'guarded') throw new Error('the guard item of the ticket failed its condition');
-    return opened;
-  }
-
-  /**
-   * `openTicket`, with a ConditionCheck per silence scope (`silenceScopesFor`): its marker absent or
-   * run out. With a silence in force nothing is written (`silenced`).
-   */
-  async openTicketUnlessSilenced(
-    input: OpenTicketInput,
-    scopes: readonly string[],
-  ): Promise<OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded> {
-    return openTicket(this.#table, input, scopes);
-  }
-
-  /**
-   * Attaches a further signal about an open incident to its ticket: the ticket's occurrence counter
-   * (item `OCCURRENCES` in the ticket's partition, so the ticket is never rewritten and never
-   * conflicts with the workflow's transitions), an `occurrence` audit entry and, with `news`, the mark
-   * on the pointer item that answered the duplicate — so the same news from the same source is
-   * recorded once — in one write. A pointer deleted meanwhile (the claim of a ticket just resolved)
-   * is not re-created: the occurrence is recorded without the mark.
-   */
-  async recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void> {
-    return recordOccurrence(this.#table, ticketId, event, news);
-  }
-
-  /**
    * Moves the ticket to `to` if it is in one of the `from` statuses (and `to` follows in the
    * lifecycle), applying `patch` and appending the audit entry in the same transaction. Entering
    * `in_progress` sets `acknowledgedAt`/`ackSeconds` (once); entering closed, escalated or suppressed
    * sets `resolvedAt`/`resolutionSeconds` (again when an escalated ticket is closed).
    */
   async transition(ticketId: string, input: TransitionInput): Promise<TransitionResult> {
-    const table = this.#table;
+    const table = this.table;
     for (let attempt = 1; attempt <= table.maxAttempts; attempt++) {
       const current = await reads.readTicket(table, ticketId);
       if (current === undefined) throw new TicketNotFoundError(ticketId);
@@ -173,7 +126,7 @@ export class TicketRepository {
 
   /** Appends one audit entry to an existing ticket. */
   async appendAudit(ticketId: string, event: AuditEvent): Promise<AuditEntry> {
-    const table = this.#table;
+    const table = this.table;
     const now = table.clock();
     const entry = auditEntry(ticketId, new Date(now).toISOString(), event);
     try {
@@ -200,12 +153,12 @@ export class TicketRepository {
 
   /** The ticket and its audit trail, oldest entry first, or undefined if there is no such ticket. */
   async getTicket(ticketId: string): Promise<TicketWithAudit | undefined> {
-    return reads.getTicket(this.#table, ticketId);
+    return reads.getTicket(this.table, ticketId);
   }
 
   /** Tickets in `status`, oldest detection first (eventually consistent: it reads the index). */
   async listByStatus(status: TicketStatus, limit = 50, cursor?: string): Promise<TicketPage> {
-    return reads.listByStatus(this.#table, status, limit, cursor);
+    return reads.listByStatus(this.table, status, limit, cursor);
   }
 
   /**
@@ -221,7 +174,61 @@ export class TicketRepository {
    * oldest detection first: one Query on the marker partition, then one consistent BatchGet.
    */
   async listMarked(recoveryStatus: string, limit = 50, cursor?: string): Promise<TicketPage> {
-    return reads.listMarked(this.#table, recoveryStatus, limit, cursor);
+    return reads.listMarked(this.table, recoveryStatus, limit, cursor);
+  }
+}
+
+/**
+ * Tickets, their audit trail and the items that point at them, in the single table (the layout is in
+ * `ticket-items.ts`). Opening is `ticket-open.ts`, the pointers and occurrences `ticket-pointers.ts`,
+ * the reads `ticket-reads.ts`; the transitions are `TicketLifecycle`'s, above.
+ */
+export class TicketRepository extends TicketLifecycle {
+  /**
+   * Opens the incident's ticket exactly once, in ONE TransactWriteItems and without reading first:
+   * - the incident item, conditional on the incident not existing (same key = same failure);
+   * - the cluster claim (`clusterClaim`), conditional on the cluster having no open ticket — taken
+   *   (`take`) by a cluster failure and held until the ticket is resolved, or only checked
+   *   (`check`) by a job failure no cluster explains;
+   * - the ticket (conditional on its number being free), its first audit entry, the start-pending
+   *   marker;
+   * - a ConditionCheck per breaker scope (`breakerScopes`): each must be absent or closed;
+   * - a ConditionCheck per silence scope (`silenceScopes`): its marker absent or run out.
+   *
+   * A duplicate learns the existing ticket from the cancellation reason
+   * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`): nothing is read. A breaker that is not closed
+   * cancels the write too; it is then written without the breaker checks (`breakersClosed: false`)
+   * and the caller asks the breakers properly. A silence in force writes nothing (`silenced`): the
+   * caller reads the silences and opens the ticket as it decides. A taken number moves to the next one.
+   */
+  async openTicket(input: OpenTicketInput): Promise<OpenTicketResult> {
+    const opened = await this.openTicketUnlessSilenced(input, []);
+    if (opened.outcome === 'silenced') throw new Error('no silence scope was checked');
+    if (opened.outcome === 'guarded') throw new Error('the guard item of the ticket failed its condition');
+    return opened;
+  }
+
+  /**
+   * `openTicket`, with a ConditionCheck per silence scope (`silenceScopesFor`): its marker absent or
+   * run out. With a silence in force nothing is written (`silenced`).
+   */
+  async openTicketUnlessSilenced(
+    input: OpenTicketInput,
+    scopes: readonly string[],
+  ): Promise<OpenTicketResult | OpenTicketSilenced | OpenTicketGuarded> {
+    return openTicket(this.table, input, scopes);
+  }
+
+  /**
+   * Attaches a further signal about an open incident to its ticket: the ticket's occurrence counter
+   * (item `OCCURRENCES` in the ticket's partition, so the ticket is never rewritten and never
+   * conflicts with the workflow's transitions), an `occurrence` audit entry and, with `news`, the mark
+   * on the pointer item that answered the duplicate — so the same news from the same source is
+   * recorded once — in one write. A pointer deleted meanwhile (the claim of a ticket just resolved)
+   * is not re-created: the occurrence is recorded without the mark.
+   */
+  async recordOccurrence(ticketId: string, event: AuditEvent, news?: OccurrenceMark): Promise<void> {
+    return recordOccurrence(this.table, ticketId, event, news);
   }
 }
 

@@ -46,6 +46,19 @@ export interface WorkflowLogger {
   error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
+/** A slot of the blast-radius cap that Close or Escalate gave back. */
+export interface FreedSlot {
+  readonly workspaceId: string;
+  /**
+   * The state machine the finishing execution runs on (`$$.StateMachine.Id`, sent by the Close and
+   * Escalate Task states): the queued recoveries start there. Absent from an execution of an older
+   * definition.
+   */
+  readonly stateMachineArn?: string;
+  /** Absolute deadline (epoch ms, system clock) after which no further queued ticket is started. */
+  readonly deadline?: number;
+}
+
 export interface WorkflowDeps {
   readonly tickets: Pick<TicketRepository, 'getTicket' | 'transition' | 'appendAudit'>;
   readonly breakers: Pick<BreakerRepository, 'recordSuccess' | 'recordFailure' | 'release'>;
@@ -71,9 +84,9 @@ export interface WorkflowDeps {
   readonly cap?: { release(workspaceId: string, ticketId: string): Promise<boolean> };
   /**
    * Called after a slot was given back, to start the workspace's next queued ticket at once (the
-   * poller's reconciler drains the queue too). Failures are logged, never the recovery's.
+   * poller's reconciler drains the queue too). Failures are logged and counted, never the recovery's.
    */
-  readonly onSlotFreed?: (workspaceId: string) => Promise<void>;
+  readonly onSlotFreed?: (freed: FreedSlot) => Promise<void>;
   /**
    * Outage correlation: the end of an outage's probe settles the outage (releases or escalates its
    * held children); its members leave their recovered notification to the outage. @default none

@@ -241,10 +241,21 @@ const RecoveryStateSchema = z.looseObject({
   wait: z.looseObject({ seconds: z.number().check(z.int(), z.nonnegative()) }),
 });
 
+/** `arn:<partition>:states:<region>:<account>:stateMachine:<name>`, as `$$.StateMachine.Id` gives it. */
+const STATE_MACHINE_ARN = /^arn:[a-z-]+:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+
 export const TaskEventSchema = z.strictObject({
   step: z.enum(STEPS),
   /** The execution input (first task) or the state the previous task returned. */
   state: z.looseObject({}),
+  /**
+   * The state machine running the task (`$$.StateMachine.Id`), sent by Close and Escalate: the
+   * queued recoveries their freed slot starts run on it. The task function cannot read it from its
+   * environment (the state machine's definition names the function: a cycle).
+   */
+  stateMachineArn: z.optional(
+    z.string().check(z.regex(STATE_MACHINE_ARN, 'must be the ARN of a Step Functions state machine')),
+  ),
 });
 export type TaskEvent = z.infer<typeof TaskEventSchema>;
 

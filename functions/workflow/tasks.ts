@@ -34,7 +34,7 @@ export async function runTask(event: unknown, deps: WorkflowDeps): Promise<Recov
           read.error === undefined ? state : { ...state, error: read.error },
           deps,
         );
-        await releaseSlot(read.input, deps);
+        await releaseSlot(read.input, parsed.stateMachineArn, deps);
         return result;
       }
       if (parsed.step !== 'remediate') {
@@ -53,12 +53,12 @@ export async function runTask(event: unknown, deps: WorkflowDeps): Promise<Recov
         return await restoreConfig(state, deps);
       case 'close': {
         const result = await close(state, deps);
-        await releaseSlot(state.input, deps);
+        await releaseSlot(state.input, parsed.stateMachineArn, deps);
         return result;
       }
       case 'escalate': {
         const result = await escalate(state, deps);
-        await releaseSlot(state.input, deps);
+        await releaseSlot(state.input, parsed.stateMachineArn, deps);
         return result;
       }
     }
@@ -69,20 +69,33 @@ export async function runTask(event: unknown, deps: WorkflowDeps): Promise<Recov
 
 /**
  * The recovery is over: its slot of the blast-radius cap goes back (a retried task finds none and
- * does nothing), and the workspace's next queued ticket may start.
+ * does nothing), and the workspace's oldest queued tickets start on the state machine the task runs
+ * on. The ticket is resolved already: a drain that fails is logged and counted (`QueueDrainFailures`),
+ * never the step's failure, and the reconciler drains the queue at its next run.
  */
-async function releaseSlot(input: RecoveryState['input'], deps: WorkflowDeps): Promise<void> {
+async function releaseSlot(
+  input: RecoveryState['input'],
+  stateMachineArn: string | undefined,
+  deps: WorkflowDeps,
+): Promise<void> {
   if (deps.cap === undefined) return;
   const released = await deps.cap.release(input.workspaceId, input.ticketId);
   if (!released) return;
   deps.metrics?.count('CapSlotsReleased');
   if (deps.onSlotFreed === undefined) return;
+  const deadline = deps.deadline?.();
   try {
-    await deps.onSlotFreed(input.workspaceId);
+    await deps.onSlotFreed({
+      workspaceId: input.workspaceId,
+      ...(stateMachineArn === undefined ? {} : { stateMachineArn }),
+      ...(deadline === undefined ? {} : { deadline }),
+    });
   } catch (error) {
+    deps.metrics?.count('QueueDrainFailures');
     deps.logger.warn('the next queued recovery could not be started; the reconciler will', {
       workspaceId: input.workspaceId,
-      error: (error as Error).message,
+      ticketId: input.ticketId,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     });
   }
 }

@@ -359,7 +359,8 @@ function acknowledgeValidationInFunction(api: RestApi): void {
   });
 }
 
-function validPlaybookOverrides(
+/** The overrides, checked now so that a bad one fails `cdk synth` (also the workflow task's). */
+export function validPlaybookOverrides(
   scope: Construct,
   overrides: Readonly<Record<string, unknown>> | undefined,
 ): Readonly<Record<string, unknown>> | undefined {

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, Names, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
-import type { IntakeBreakerConfig } from './intake-api.ts';
+import { type IntakeBreakerConfig, validPlaybookOverrides } from './intake-api.ts';
 import type { Notifications } from './notifications.ts';
 import { RecoveryFunction } from './recovery-function.ts';
 import { grantExecutionRole } from './state-machine-role.ts';
@@ -45,6 +45,20 @@ export interface RecoveryWorkflowProps {
   readonly breakerConfig?: IntakeBreakerConfig;
 
   /**
+   * Whether recoveries are started at all (`AUTO_REMEDIATION_ENABLED`): the task function starts the
+   * queued recoveries a finished one's slot frees. Give the intake and the poller the same.
+   * @default true
+   */
+  readonly autoRemediationEnabled?: boolean;
+
+  /**
+   * Playbook overrides keyed by error type (`PLAYBOOK_OVERRIDES`), validated at synthesis: the queued
+   * recoveries the task function starts run with them. Give the intake and the poller the same ones.
+   * @default - the default playbooks
+   */
+  readonly playbookOverrides?: Readonly<Record<string, unknown>>;
+
+  /**
    * How long the state machine's execution history log and the task function's logs are kept.
    * @default RetentionDays.THREE_MONTHS
    */
@@ -74,6 +88,12 @@ export class RecoveryWorkflow extends Construct {
   /** Where the state machine logs its executions (level ALL, with execution data). */
   public readonly logGroup: LogGroup;
 
+  /**
+   * Lets the task function start executions of this state machine, and nothing else: Close and
+   * Escalate start the workspace's next queued recoveries when they give a slot of the cap back.
+   */
+  public readonly startQueuedPolicy: Policy;
+
   /** Fires when an execution fails: its ticket may be left unresolved until the reconciler runs. */
   public readonly failedAlarm: Alarm;
 
@@ -87,6 +107,7 @@ export class RecoveryWorkflow extends Construct {
     super(scope, id);
 
     const breakerConfig = validBreakerConfig(this, props.breakerConfig);
+    const playbookOverrides = validPlaybookOverrides(this, props.playbookOverrides);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.taskFunction = new RecoveryFunction(this, 'TaskFunction', {
@@ -99,7 +120,12 @@ export class RecoveryWorkflow extends Construct {
       timeout: Duration.seconds(60),
       logRetention,
       synchronousCaller: 'the recovery state machine (Task states with Retry and Catch)',
-      environment: breakerConfig === undefined ? {} : { BREAKER_CONFIG: JSON.stringify(breakerConfig) },
+      environment: {
+        // What the start path of a queued recovery decides with, as the intake and the poller do.
+        AUTO_REMEDIATION_ENABLED: String(props.autoRemediationEnabled ?? true),
+        ...(playbookOverrides === undefined ? {} : { PLAYBOOK_OVERRIDES: JSON.stringify(playbookOverrides) }),
+        ...(breakerConfig === undefined ? {} : { BREAKER_CONFIG: JSON.stringify(breakerConfig) }),
+      },
     });
     const fn = this.taskFunction.lambdaFunction;
     props.storage.grantReadWriteData(fn);
@@ -134,6 +160,19 @@ export class RecoveryWorkflow extends Construct {
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });
     grantExecutionRole(this, this.role, fn, this.stateMachine);
+
+    // The function cannot name the state machine in its environment (the definition names the
+    // function: a cycle), so Close and Escalate pass `$$.StateMachine.Id` in the task event. The grant
+    // names this one state machine, in a policy of its own that nothing the state machine needs waits for.
+    this.startQueuedPolicy = new Policy(this, 'StartQueuedRecoveriesPolicy', {
+      roles: [this.taskFunction.role],
+      statements: [
+        new PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: [this.stateMachine.stateMachineArn],
+        }),
+      ],
+    });
 
     this.failedAlarm = this.alarm(
       'ExecutionsFailedAlarm',

@@ -32,7 +32,8 @@ export const RECOVERY_ASL_PATH = fileURLToPath(
 
 /** What `${RecoveryTaskFunctionArn}` becomes locally; never invoked (every Task is bound to a local handler). */
 export const LOCAL_TASK_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:recovery-task-local';
-const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:recovery-local';
+/** The state machine's ARN locally: what `$$.StateMachine.Id` gives the Close and Escalate tasks. */
+export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:recovery-local';
 
 /** The task dependencies; the clock and the notifier have local defaults. */
 export interface LocalWorkflowDeps extends Omit<WorkflowDeps, 'clock' | 'databricks' | 'notifier'> {
@@ -58,6 +59,12 @@ export interface LocalWorkflowRunnerOptions {
   readonly definitionPath?: string;
   /** Called once per execution when it ends. */
   readonly onFinish?: (name: string, description: ExecutionDescription) => void;
+  /**
+   * The ARN the context object gives as `$$.StateMachine.Id` (aws-local-stepfunctions takes the
+   * context object from its caller), and the prefix of the executions' ARNs.
+   * @default LOCAL_STATE_MACHINE_ARN
+   */
+  readonly stateMachineArn?: string;
 }
 
 /** One local execution, with the states it entered (each is one billed transition on AWS). */
@@ -110,6 +117,8 @@ export class LocalWorkflowRunner implements WorkflowStarter, WorkflowInspector {
   /** Where messages go when no notifier was given (and the one given otherwise). */
   readonly notifier: Notifier;
   readonly timeScale: number;
+  /** What `$$.StateMachine.Id` is in this runner's executions. */
+  readonly stateMachineArn: string;
   readonly #deps: WorkflowDeps;
   readonly #definition: AslDefinition;
   readonly #machine: StateMachine;
@@ -121,6 +130,7 @@ export class LocalWorkflowRunner implements WorkflowStarter, WorkflowInspector {
     if (!Number.isFinite(timeScale) || timeScale <= 0)
       throw new RangeError('timeScale must be a positive number');
     this.timeScale = timeScale;
+    this.stateMachineArn = options.stateMachineArn ?? LOCAL_STATE_MACHINE_ARN;
     const { databricks, notifier, clock, ...rest } = options.deps;
     this.notifier =
       notifier ??
@@ -176,12 +186,14 @@ export class LocalWorkflowRunner implements WorkflowStarter, WorkflowInspector {
   }
 
   #run(name: string, input: RecoveryInput): LocalExecution {
-    const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+    const executionArn = `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     const run = this.#machine.run(input as never, {
       overrides: this.#overrides(input),
       noThrowOnAbort: true,
+      // aws-local-stepfunctions fills in only Execution.Input and StartTime; the rest is ours to give.
       context: {
         Execution: { Id: executionArn, Name: name, RoleArn: 'arn:aws:iam::000000000000:role/local' },
+        StateMachine: { Id: this.stateMachineArn, Name: this.stateMachineArn.split(':').at(-1) },
       },
     });
     const states: string[] = [];

@@ -68,6 +68,13 @@ describe('Lambda entries', () => {
     ['workflow', 'TABLE_NAME', { TABLE_NAME: ' ' }, /TABLE_NAME is not set/],
     ['workflow', 'NOTIFICATION_TOPIC_ARN', { NOTIFICATION_TOPIC_ARN: undefined }, /NOTIFICATION_TOPIC_ARN/],
     ['workflow', 'WORKSPACE_CACHE_SECONDS', { WORKSPACE_CACHE_SECONDS: '-1' }, /WORKSPACE_CACHE_SECONDS/],
+    ['workflow', 'PLAYBOOK_OVERRIDES', { PLAYBOOK_OVERRIDES: '{' }, /PLAYBOOK_OVERRIDES is not valid JSON/],
+    [
+      'workflow',
+      'AUTO_REMEDIATION_ENABLED',
+      { AUTO_REMEDIATION_ENABLED: 'maybe' },
+      /AUTO_REMEDIATION_ENABLED/,
+    ],
     ['ops', 'DATABRICKS_SECRET_PREFIX', { DATABRICKS_SECRET_PREFIX: undefined }, /DATABRICKS_SECRET_PREFIX/],
     ['ops', 'STATE_MACHINE_ARN', { STATE_MACHINE_ARN: undefined }, /STATE_MACHINE_ARN is not set/],
   ])('%s fails at cold start with a message naming a bad %s', async (entry, _name, values, message) => {

@@ -59,6 +59,48 @@ describe('RecoveryStack fleet safety', () => {
     expect(rules).toEqual(Array.from({ length: 4 }, () => ({ default: { threshold: 8 }, workspaces: {} })));
   });
 
+  it('gives the workflow task the remediation switch and playbook overrides the intake and the poller start recoveries with', () => {
+    // Act
+    const template = synthesise({
+      autoRemediationEnabled: 'false',
+      playbookOverrides: JSON.stringify({ DatabricksDriverNotResponding: { max_attempts: 2 } }),
+    });
+
+    // Assess
+    const starters = environments(template).filter((env) => env.AUTO_REMEDIATION_ENABLED !== undefined);
+    expect(starters).toHaveLength(4);
+    for (const env of starters) {
+      expect(env.AUTO_REMEDIATION_ENABLED).toBe('false');
+      expect(JSON.parse(String(env.PLAYBOOK_OVERRIDES))).toEqual({
+        DatabricksDriverNotResponding: { max_attempts: 2 },
+      });
+    }
+  });
+
+  it('grants the workflow task states:StartExecution on the recovery state machine alone, named by its ARN', () => {
+    // Act
+    const template = synthesise({});
+
+    // Assess
+    const [machine] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).filter((id) =>
+      id.startsWith('RecoveryWorkflow'),
+    );
+    const [role] = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) =>
+      id.startsWith('RecoveryWorkflowTaskFunctionServiceRole'),
+    );
+    const grants = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.Roles).includes(`"${role}"`),
+    );
+    const statesStatements = grants.flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).filter((statement) =>
+        [statement.Action].flat().some((action) => action.startsWith('states:')),
+      ),
+    );
+    expect(statesStatements).toEqual([
+      { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: machine } },
+    ]);
+  });
+
   it('refuses a threshold of 1 at synthesis with an error naming the key', () => {
     // Act + Assess
     expect(() => synthesise({ outageCorrelation: '{"default": {"threshold": 1}}' })).toThrow(

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type CfnPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { describe, expect, it } from 'vitest';
 import { Notifications } from '../../lib/constructs/notifications.ts';
@@ -100,6 +101,66 @@ describe('RecoveryWorkflow', () => {
       Roles: [stack.resolve(workflow.role.roleName)],
     });
   });
+
+  it('lets the task function start executions of exactly its own state machine, in a policy of its own on its role', () => {
+    // Prepare
+    const stack = new Stack(testApp(), 'Test');
+
+    // Act
+    const { workflow } = workflowIn(stack);
+
+    // Assess
+    const template = Template.fromStack(stack);
+    const starts = statements(template).filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('states:')),
+    );
+    expect(starts).toEqual([
+      {
+        policy: stack.resolve((workflow.startQueuedPolicy.node.defaultChild as CfnPolicy).logicalId),
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: stack.resolve(workflow.stateMachine.stateMachineArn),
+      },
+    ]);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: 'states:StartExecution' })] },
+      Roles: [stack.resolve(workflow.taskFunction.role.roleName)],
+    });
+  });
+
+  it.each([
+    ['the defaults', {}, { AUTO_REMEDIATION_ENABLED: 'true' }, ['PLAYBOOK_OVERRIDES']],
+    [
+      'remediation off and an override',
+      {
+        autoRemediationEnabled: false,
+        playbookOverrides: { DatabricksDriverNotResponding: { max_attempts: 2 } },
+      },
+      {
+        AUTO_REMEDIATION_ENABLED: 'false',
+        PLAYBOOK_OVERRIDES: JSON.stringify({ DatabricksDriverNotResponding: { max_attempts: 2 } }),
+      },
+      [],
+    ],
+  ])(
+    'tells the task function what starting a queued recovery decides with: %s',
+    (_name, props, expected, absent) => {
+      // Prepare
+      const stack = new Stack(testApp(), 'Test');
+
+      // Act
+      const { workflow } = workflowIn(stack, props as Partial<RecoveryWorkflowProps>);
+
+      // Assess
+      const fn =
+        Template.fromStack(stack).findResources('AWS::Lambda::Function')[
+          stack.resolve((workflow.taskFunction.lambdaFunction.node.defaultChild as CfnFunction).logicalId)
+        ];
+      const variables = fn?.Properties.Environment.Variables as Record<string, string>;
+      expect(variables).toMatchObject(expected);
+      for (const name of absent) expect(variables).not.toHaveProperty(name);
+    },
+  );
 
   it.each([
     [
@@ -268,17 +329,21 @@ describe('RecoveryWorkflow', () => {
     ]);
   });
 
-  it.each([['a bad breaker config', { breakerConfig: { failureThreshold: 0 } }, /breakerConfig is invalid/]])(
-    'refuses %s at synthesis with an error that says what to fix',
-    (_name, props, message) => {
-      // Prepare
-      const stack = new Stack(testApp(), 'Test');
+  it.each([
+    ['a bad breaker config', { breakerConfig: { failureThreshold: 0 } }, /breakerConfig is invalid/],
+    [
+      'a bad playbook override',
+      { playbookOverrides: { DatabricksDriverNotResponding: { max_attempts: 0 } } },
+      /playbookOverrides are invalid/,
+    ],
+  ])('refuses %s at synthesis with an error that says what to fix', (_name, props, message) => {
+    // Prepare
+    const stack = new Stack(testApp(), 'Test');
 
-      // Act
-      const build = () => workflowIn(stack, props as Partial<RecoveryWorkflowProps>);
+    // Act
+    const build = () => workflowIn(stack, props as Partial<RecoveryWorkflowProps>);
 
-      // Assess
-      expect(build).toThrow(message);
-    },
-  );
+    // Assess
+    expect(build).toThrow(message);
+  });
 });

@@ -151,6 +151,18 @@ describe('the recovery state machine definition', () => {
     },
   );
 
+  it.each(
+    TASKS.map(([name, state]) => {
+      const finishes = state.Parameters?.step === 'close' || state.Parameters?.step === 'escalate';
+      return [name, finishes ? 'it finishes the recovery' : 'not', state] as const;
+    }),
+  )('passes the state machine ARN from the context object to Task %s if %s', (_name, finishes, state) => {
+    // Assess: Close and Escalate start the next queued recovery on the state machine they run on.
+    expect(state.Parameters?.['stateMachineArn.$']).toBe(
+      finishes === 'not' ? undefined : '$$.StateMachine.Id',
+    );
+  });
+
   it('uses every step of the task function', () => {
     // Act
     const used = new Set(TASKS.map(([, state]) => state.Parameters?.step));

@@ -5,12 +5,14 @@
  * killed, all on DynamoDB Local and the Databricks simulator (whose request log is the judge).
  */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUED } from '../../functions/core/fleet.ts';
 import { executionNameFor, type IncidentOutcome } from '../../functions/core/incident.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { Ticket } from '../../functions/core/ticket.ts';
 import { buildReport } from '../../functions/ops/report.ts';
+import type { StartDeps } from '../../functions/poller/reconcile.ts';
+import type { FaultsInput } from '../../lib/simulator/index.ts';
 import { MUTATION, maxConcurrentRecoveries } from '../support/request-log.ts';
 import { useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 
@@ -107,4 +109,158 @@ describe('recovery workflow: a slot of the cap (1 per workspace) whose execution
     expect(waitingTicket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered' });
     expect(await h.cap?.repository.get(WORKSPACE)).toEqual({ workspaceId: WORKSPACE, active: 0, slots: [] });
   });
+});
+
+/** Where in the simulator's request log a cluster was first changed, and last asked about. */
+function span(log: readonly { method: string; path: string; clusterId?: string }[], clusterId: string) {
+  const first = log.findIndex(
+    (r) => r.clusterId === clusterId && r.method === 'POST' && MUTATION.test(r.path),
+  );
+  const last = log.findLastIndex((r) => r.clusterId === clusterId);
+  return { first, last };
+}
+
+describe('recovery workflow: the queue drained by the Close or Escalate that frees a slot (cap 1)', () => {
+  let h: WorkflowHarness;
+  /** Makes the drain's start path fail, for the test that sets it. */
+  let fault: ((deps: StartDeps) => StartDeps) | undefined;
+  useWorkflowHarness((harness) => (h = harness), {
+    cap: { default: 1 },
+    drain: (deps) => fault?.(deps) ?? deps,
+  });
+  beforeAll(() => {
+    // Each test fails clusters of its own.
+    h.simulator.admin.loadScenario(FLEET);
+  });
+  afterEach(() => {
+    fault = undefined;
+  });
+
+  /** Two failures at once: the first takes the only slot, the second waits queued. */
+  async function twoFailures(first: string, second: string, faults?: FaultsInput) {
+    if (faults !== undefined) h.simulator.admin.setFaults(faults);
+    h.freedSlots.length = 0;
+    h.metricCounts.clear();
+    const running = await fail(h, first);
+    const waiting = await fail(h, second);
+    return {
+      running,
+      waiting,
+      firstId: running.ticket?.ticketId ?? '',
+      secondId: waiting.ticket?.ticketId ?? '',
+    };
+  }
+
+  it.each([
+    ['Close', 'closed recovered', undefined],
+    [
+      'Escalate',
+      'escalated failed',
+      {
+        failNextStarts: {
+          count: 20,
+          clusterIds: ['1130-000003-fleet03'],
+          reason: { code: 'DRIVER_UNREACHABLE', type: 'CLOUD_FAILURE' },
+        },
+      } satisfies FaultsInput,
+    ],
+  ])(
+    'starts the queued ticket from the %s that gives the slot back, before any reconciler run',
+    async (_step, firstOutcome, faults) => {
+      // Prepare
+      const first = faults === undefined ? '1130-000001-fleet01' : '1130-000003-fleet03';
+      const second = faults === undefined ? '1130-000002-fleet02' : '1130-000004-fleet04';
+      const { running, waiting, firstId, secondId } = await twoFailures(first, second, faults);
+
+      // Act: nothing but the two executions runs; no reconciler.
+      await h.runner.wait(executionNameFor(firstId));
+      const [firstTicket, secondTicket] = await settled(h, [firstId, secondId]);
+      await h.runner.wait(executionNameFor(secondId));
+
+      // Assess
+      expect(running.recoveryStatus).toBe('in_progress');
+      expect(waiting.recoveryStatus).toBe(QUEUED);
+      expect(`${firstTicket?.status} ${firstTicket?.recoveryStatus}`).toBe(firstOutcome);
+      expect(secondTicket).toMatchObject({ status: 'closed', recoveryStatus: 'recovered' });
+      expect(h.metricCounts.has('ReconciledStarts')).toBe(false);
+      expect(h.freedSlots[0]).toEqual({ workspaceId: WORKSPACE, stateMachineArn: h.runner.stateMachineArn });
+      const audit = (await h.tickets.getTicket(secondId))?.audit ?? [];
+      const dequeued = audit.find((a) => a.event === 'recovery_dequeued');
+      expect(dequeued?.actor).toBe('workflow');
+      expect(Date.parse(dequeued?.at ?? '')).toBeGreaterThanOrEqual(
+        Date.parse(firstTicket?.resolvedAt ?? ''),
+      );
+      const log = h.simulator.admin.requestLog();
+      expect(span(log, second).first).toBeGreaterThan(span(log, first).last);
+      expect(await h.cap?.repository.get(WORKSPACE)).toEqual({
+        workspaceId: WORKSPACE,
+        active: 0,
+        slots: [],
+      });
+    },
+  );
+
+  it.each([
+    [
+      'reading the queue fails',
+      (deps: StartDeps): StartDeps => ({
+        ...deps,
+        tickets: Object.assign(Object.create(deps.tickets), {
+          listMarked: async () => {
+            throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+              name: 'ProvisionedThroughputExceededException',
+            });
+          },
+        }),
+      }),
+      QUEUED,
+      'QueueDrainFailures',
+      ['1130-000005-fleet05', '1130-000006-fleet06'],
+    ],
+    [
+      'StartExecution fails',
+      (deps: StartDeps): StartDeps => ({
+        ...deps,
+        workflow: {
+          start: async () => {
+            throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+          },
+        },
+      }),
+      'start_pending',
+      'WorkflowStartFailures',
+      ['1130-000007-fleet07', '1130-000008-fleet08'],
+    ],
+  ] as const)(
+    'closes the finishing ticket all the same when %s, and leaves the queued ticket to the reconciler',
+    async (_what, failure, waitingStatus, counted, clusters) => {
+      // Prepare
+      fault = failure;
+      const { firstId, secondId } = await twoFailures(clusters[0], clusters[1]);
+
+      // Act
+      const finished = await h.runner.wait(executionNameFor(firstId));
+      const waitingBefore = (await h.tickets.getTicket(secondId))?.ticket;
+      fault = undefined;
+      const report = await h.reconcile();
+      const [, recovered] = await settled(h, [firstId, secondId]);
+      await h.runner.wait(executionNameFor(secondId));
+
+      // Assess
+      expect(finished).toMatchObject({
+        status: 'SUCCEEDED',
+        output: { status: 'closed', outcome: 'recovered' },
+      });
+      expect((await h.tickets.getTicket(firstId))?.ticket).toMatchObject({ status: 'closed' });
+      expect(waitingBefore).toMatchObject({ status: 'open', recoveryStatus: waitingStatus });
+      expect(h.metricCounts.get(counted)).toBe(1);
+      expect(report.started + report.dequeued).toBeGreaterThanOrEqual(1);
+      expect(recovered).toMatchObject({ status: 'closed', recoveryStatus: 'recovered' });
+      expect(await h.cap?.repository.get(WORKSPACE)).toEqual({
+        workspaceId: WORKSPACE,
+        active: 0,
+        slots: [],
+      });
+    },
+  );
 });

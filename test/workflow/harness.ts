@@ -28,16 +28,17 @@ import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/dat
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
 import { type DrainDeps, drainOnSlotFreed, outageDepsOf } from '../../functions/poller/fleet.ts';
 import { settleProbe } from '../../functions/poller/outage.ts';
-import { type ReconcileReport, reconcile } from '../../functions/poller/reconcile.ts';
+import { type ReconcileReport, reconcile, type StartDeps } from '../../functions/poller/reconcile.ts';
 import type { PollerMetrics } from '../../functions/poller/workspace.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
+import { freedSlotStartDeps } from '../../functions/shared/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
-import { TicketRepository } from '../../functions/store/tickets.ts';
-import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
+import { TicketLifecycle, TicketRepository } from '../../functions/store/tickets.ts';
+import type { FreedSlot, WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
 import { type FaultsInput, startSimulator } from '../../lib/simulator/index.ts';
 import { createTestTable } from '../support/dynamodb.ts';
@@ -97,6 +98,11 @@ export interface WorkflowHarnessOptions {
    * Escalate settle a probe's outage, the reconciler announces and settles outages. @default off
    */
   readonly outages?: Partial<OutageConfig>;
+  /**
+   * Changes the start path a freed slot drains the queue through (the task Lambda's, built by
+   * `freedSlotStartDeps` on the state machine the task event names), e.g. to make a call fail.
+   */
+  readonly drain?: (deps: StartDeps) => StartDeps;
 }
 
 export interface Recovery {
@@ -177,6 +183,39 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     ...(outages === undefined ? {} : { outages }),
   });
   const outageDeps = () => outageDepsOf({ ...startDeps(), notifier, notifications: ledger }, 0);
+  const count = (name: string, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value);
+  /** The slots Close and Escalate gave back, in order, as the task reported them to the drain. */
+  const freedSlots: FreedSlot[] = [];
+  // The task Lambda's wiring (functions/handlers/workflow.ts): the queue drains on the state machine
+  // the task event names (`$$.StateMachine.Id`), which here is the runner's and no other.
+  const freedStart = freedSlotStartDeps(
+    {
+      // As the task Lambda builds it: the store that opens no ticket.
+      tickets: new TicketLifecycle({ client: table.documentClient, tableName: table.tableName }),
+      breakers,
+      ...(cap === undefined ? {} : { cap }),
+      ...(outages === undefined ? {} : { outages }),
+    },
+    {
+      playbooks: loadPlaybooks(withTestBounds({})),
+      autoRemediationEnabled: true,
+      logger,
+      actor: 'workflow',
+      options: DEFAULT_POLLER_OPTIONS,
+      metrics: { count },
+    },
+    (stateMachineArn) => {
+      if (stateMachineArn === runner.stateMachineArn) return runner;
+      throw Object.assign(new Error(`State Machine Does Not Exist: '${stateMachineArn}'`), {
+        name: 'StateMachineDoesNotExist',
+      });
+    },
+  );
+  const drainDeps = (freed: FreedSlot): StartDeps => {
+    freedSlots.push(freed);
+    const deps = freedStart(freed);
+    return options.drain?.(deps) ?? deps;
+  };
   const hooks = new Map<string, CallHook[]>();
   const counts = new Map<string, number>();
   const intercepted = (client: WorkflowDatabricks): WorkflowDatabricks =>
@@ -201,7 +240,8 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       notifier,
       notifications: ledger,
       logger,
-      ...(cap === undefined ? {} : { cap, onSlotFreed: drainOnSlotFreed(() => startDeps()) }),
+      metrics: { count },
+      ...(cap === undefined ? {} : { cap, onSlotFreed: drainOnSlotFreed(drainDeps) }),
       ...(outages === undefined
         ? {}
         : { outages: { settleProbe: (outageId: string) => settleProbe(outageId, outageDeps()) } }),
@@ -282,8 +322,9 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     outages,
     /** What settling an outage needs (the operations API's `rca outage resolve` calls the same). */
     outageDeps,
-    /** EMF metric counts of the reconciler and the queue's drain. */
+    /** EMF metric counts of the reconciler, the queue's drain and the workflow's tasks. */
     metricCounts,
+    freedSlots,
 
     /** One pass of the poller's real reconciler over this harness's table, runner and cap. */
     reconcile(playbookOverrides: unknown = {}): Promise<ReconcileReport> {
