@@ -3,8 +3,8 @@
  * from), the result made of it, and how an item that could not be checked or recorded is kept.
  */
 import type { OutcomeStatus } from '../core/incident.ts';
-import type { CallOptions } from '../databricks/client.ts';
 import { DatabricksDeadlineExceededError } from '../databricks/errors.ts';
+import type { CallOptions } from '../databricks/transport.ts';
 import type { PollCursor } from '../store/cursors.ts';
 import type { DetectionWindow } from './detect.ts';
 import type { Item } from './poll-items.ts';

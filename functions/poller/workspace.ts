@@ -6,8 +6,9 @@
 import { type IncidentDeps, type OutcomeStatus, openIncident } from '../core/incident.ts';
 import type { ClusterEventsResponse, ListClustersResponse } from '../core/schemas/databricks.ts';
 import type { FailureSignal } from '../core/signal.ts';
-import type { CallOptions, ClusterEventsRequest, ListClustersQuery } from '../databricks/client.ts';
+import type { ClusterEventsRequest, ListClustersQuery } from '../databricks/client.ts';
 import { DatabricksApiError } from '../databricks/errors.ts';
+import type { CallOptions } from '../databricks/transport.ts';
 import type { AdvanceResult, PollCursor, PollMemory } from '../store/cursors.ts';
 import type { PollerOptions } from './config.ts';
 import { assessCluster } from './detect.ts';
