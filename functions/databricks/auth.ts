@@ -62,60 +62,20 @@ const DEFAULT_TOKEN_LIFETIME_S = 3600;
 
 /** OAuth M2M: client credentials, cached token, single-flight refresh. */
 export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
-  const doFetch = options.fetch ?? globalThis.fetch;
+  const endpoint = tokenEndpoint(options);
   const clock = options.clock;
   const now = (): number => (clock ? clock.now() : Date.now());
   const margin = options.refreshMarginMs ?? 60_000;
-  const url = new URL('/oidc/v1/token', options.host).toString();
-  const basic = Buffer.from(
-    `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
-  ).toString('base64');
-  const body = new URLSearchParams({ grant_type: 'client_credentials', scope: options.scope ?? 'all-apis' });
   let cached: { header: string; refreshAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
   // The last header handed to a request: the only one a 401 can invalidate.
   let handedOut: string | undefined;
 
-  async function fetchToken(signal: AbortSignal | undefined): Promise<string> {
+  async function fetchToken(): Promise<string> {
     const requestedAt = now();
-    const response = await doFetch(url, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${basic}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-      },
-      body: body.toString(),
-      signal: signal
-        ? AbortSignal.any([signal, AbortSignal.timeout(TOKEN_TIMEOUT_MS)])
-        : AbortSignal.timeout(TOKEN_TIMEOUT_MS),
-    });
-    const text = await response.text();
-    if (!response.ok) {
-      throw toApiError({
-        status: response.status,
-        statusText: response.statusText,
-        retryAfter: response.headers.get('retry-after'),
-        body: text,
-        operation: 'POST /oidc/v1/token',
-      });
-    }
-    let parsed: z.infer<typeof TokenResponseSchema>;
-    try {
-      parsed = TokenResponseSchema.parse(parseJson(text));
-    } catch {
-      throw new DatabricksUnauthenticatedError({
-        status: response.status,
-        errorCode: 'INVALID_TOKEN_RESPONSE',
-        message: 'the token endpoint answered without an access_token',
-        operation: 'POST /oidc/v1/token',
-      });
-    }
-    const lifetimeMs = (parsed.expires_in ?? DEFAULT_TOKEN_LIFETIME_S) * 1000;
+    const { header, lifetimeMs } = await requestToken(endpoint);
     // Never cache for less than half the lifetime, even if the margin is larger than it.
-    const refreshAt = requestedAt + Math.max(lifetimeMs - margin, lifetimeMs / 2);
-    const header = `Bearer ${parsed.access_token}`;
-    cached = { header, refreshAt };
+    cached = { header, refreshAt: requestedAt + Math.max(lifetimeMs - margin, lifetimeMs / 2) };
     return header;
   }
 
@@ -124,7 +84,7 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
     if (inFlight === undefined) {
       // The refresh is shared by every concurrent caller; it is not tied to one caller's signal
       // so that one caller giving up does not fail the others.
-      inFlight = fetchToken(undefined).finally(() => {
+      inFlight = fetchToken().finally(() => {
         inFlight = undefined;
       });
     }
@@ -142,6 +102,67 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
       handedOut = undefined;
       if (cached?.header === rejected || rejected === undefined) cached = undefined;
     },
+  };
+}
+
+/** Where and how to ask for a token: the workspace's token URL, HTTP Basic, the client-credentials form. */
+interface TokenEndpoint {
+  readonly url: string;
+  readonly basic: string;
+  readonly body: string;
+  readonly fetch: typeof fetch;
+}
+
+function tokenEndpoint(options: OAuthM2MOptions): TokenEndpoint {
+  return {
+    url: new URL('/oidc/v1/token', options.host).toString(),
+    basic: Buffer.from(
+      `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
+    ).toString('base64'),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: options.scope ?? 'all-apis',
+    }).toString(),
+    fetch: options.fetch ?? globalThis.fetch,
+  };
+}
+
+/** One client-credentials request: the `Authorization` header it grants and the token's lifetime. */
+async function requestToken(endpoint: TokenEndpoint): Promise<{ header: string; lifetimeMs: number }> {
+  const response = await endpoint.fetch(endpoint.url, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${endpoint.basic}`,
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    },
+    body: endpoint.body,
+    signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    throw toApiError({
+      status: response.status,
+      statusText: response.statusText,
+      retryAfter: response.headers.get('retry-after'),
+      body: text,
+      operation: 'POST /oidc/v1/token',
+    });
+  }
+  let parsed: z.infer<typeof TokenResponseSchema>;
+  try {
+    parsed = TokenResponseSchema.parse(parseJson(text));
+  } catch {
+    throw new DatabricksUnauthenticatedError({
+      status: response.status,
+      errorCode: 'INVALID_TOKEN_RESPONSE',
+      message: 'the token endpoint answered without an access_token',
+      operation: 'POST /oidc/v1/token',
+    });
+  }
+  return {
+    header: `Bearer ${parsed.access_token}`,
+    lifetimeMs: (parsed.expires_in ?? DEFAULT_TOKEN_LIFETIME_S) * 1000,
   };
 }
 
