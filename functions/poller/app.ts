@@ -10,9 +10,9 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { PollerMetrics } from './poll-deps.ts';
 import { assertSomethingPolled, type PollerDeps, type PollReport, runPoll } from './run.ts';
 import { type PollStepDeps, runPollStep } from './steps.ts';
-import type { PollerMetrics } from './workspace.ts';
 
 export interface PollerAppDeps extends Omit<PollerDeps, 'timeLeft' | 'metrics' | 'logger'> {
   readonly logger: Logger;

@@ -7,6 +7,8 @@ import { describeError } from '../core/errors.ts';
 import type { BreakerGate, IncidentDeps, WorkflowInspector, WorkflowStarter } from '../core/incident.ts';
 import { DEFAULT_POLLER_OPTIONS, type PollerOptions } from './config.ts';
 import { Semaphore } from './limit.ts';
+import type { Budget, ClusterReader, CursorStore, PollerMetrics } from './poll-deps.ts';
+import type { WorkspacePollResult } from './poll-state.ts';
 import {
   type BreakerRecorder,
   type ReconcileDeps,
@@ -16,14 +18,7 @@ import {
   reconcile,
 } from './reconcile.ts';
 import { applyPendingRestores, type RestoreClient, type RestoreStore } from './restore.ts';
-import {
-  type Budget,
-  type ClusterReader,
-  type CursorStore,
-  type PollerMetrics,
-  pollWorkspace,
-  type WorkspacePollResult,
-} from './workspace.ts';
+import { pollWorkspace } from './workspace.ts';
 
 export interface PollerDeps
   extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'workflow' | 'metrics'>,
