@@ -62,20 +62,40 @@ const DEFAULT_TOKEN_LIFETIME_S = 3600;
 
 /** OAuth M2M: client credentials, cached token, single-flight refresh. */
 export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
-  const endpoint = tokenEndpoint(options);
+  const doFetch = options.fetch ?? globalThis.fetch;
   const clock = options.clock;
   const now = (): number => (clock ? clock.now() : Date.now());
   const margin = options.refreshMarginMs ?? 60_000;
+  const url = new URL('/oidc/v1/token', options.host).toString();
+  const basic = Buffer.from(
+    `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
+  ).toString('base64');
+  const body = new URLSearchParams({ grant_type: 'client_credentials', scope: options.scope ?? 'all-apis' });
   let cached: { header: string; refreshAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
   // The last header handed to a request: the only one a 401 can invalidate.
   let handedOut: string | undefined;
 
-  async function fetchToken(): Promise<string> {
+  async function fetchToken(signal: AbortSignal | undefined): Promise<string> {
     const requestedAt = now();
-    const { header, lifetimeMs } = await requestToken(endpoint);
+    const response = await doFetch(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${basic}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: body.toString(),
+      signal: signal
+        ? AbortSignal.any([signal, AbortSignal.timeout(TOKEN_TIMEOUT_MS)])
+        : AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+    });
+    const parsed = await tokenOf(response);
+    const lifetimeMs = (parsed.expires_in ?? DEFAULT_TOKEN_LIFETIME_S) * 1000;
     // Never cache for less than half the lifetime, even if the margin is larger than it.
-    cached = { header, refreshAt: requestedAt + Math.max(lifetimeMs - margin, lifetimeMs / 2) };
+    const refreshAt = requestedAt + Math.max(lifetimeMs - margin, lifetimeMs / 2);
+    const header = `Bearer ${parsed.access_token}`;
+    cached = { header, refreshAt };
     return header;
   }
 
@@ -84,7 +104,7 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
     if (inFlight === undefined) {
       // The refresh is shared by every concurrent caller; it is not tied to one caller's signal
       // so that one caller giving up does not fail the others.
-      inFlight = fetchToken().finally(() => {
+      inFlight = fetchToken(undefined).finally(() => {
         inFlight = undefined;
       });
     }
@@ -105,40 +125,8 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
   };
 }
 
-/** Where and how to ask for a token: the workspace's token URL, HTTP Basic, the client-credentials form. */
-interface TokenEndpoint {
-  readonly url: string;
-  readonly basic: string;
-  readonly body: string;
-  readonly fetch: typeof fetch;
-}
-
-function tokenEndpoint(options: OAuthM2MOptions): TokenEndpoint {
-  return {
-    url: new URL('/oidc/v1/token', options.host).toString(),
-    basic: Buffer.from(
-      `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
-    ).toString('base64'),
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      scope: options.scope ?? 'all-apis',
-    }).toString(),
-    fetch: options.fetch ?? globalThis.fetch,
-  };
-}
-
-/** One client-credentials request: the `Authorization` header it grants and the token's lifetime. */
-async function requestToken(endpoint: TokenEndpoint): Promise<{ header: string; lifetimeMs: number }> {
-  const response = await endpoint.fetch(endpoint.url, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${endpoint.basic}`,
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-    },
-    body: endpoint.body,
-    signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS),
-  });
+/** The token endpoint's answer, or the error it amounts to. */
+async function tokenOf(response: Response): Promise<z.infer<typeof TokenResponseSchema>> {
   const text = await response.text();
   if (!response.ok) {
     throw toApiError({
@@ -149,9 +137,8 @@ async function requestToken(endpoint: TokenEndpoint): Promise<{ header: string; 
       operation: 'POST /oidc/v1/token',
     });
   }
-  let parsed: z.infer<typeof TokenResponseSchema>;
   try {
-    parsed = TokenResponseSchema.parse(parseJson(text));
+    return TokenResponseSchema.parse(parseJson(text));
   } catch {
     throw new DatabricksUnauthenticatedError({
       status: response.status,
@@ -160,10 +147,6 @@ async function requestToken(endpoint: TokenEndpoint): Promise<{ header: string; 
       operation: 'POST /oidc/v1/token',
     });
   }
-  return {
-    header: `Bearer ${parsed.access_token}`,
-    lifetimeMs: (parsed.expires_in ?? DEFAULT_TOKEN_LIFETIME_S) * 1000,
-  };
 }
 
 /**

@@ -125,15 +125,7 @@ function int64(value: string | number, field: string): unknown {
   return (JSON as unknown as RawJson).rawJSON(text);
 }
 
-export class DatabricksClient {
-  readonly host: string;
-  private readonly transport: Transport;
-
-  constructor(options: DatabricksClientOptions) {
-    this.transport = new Transport(options);
-    this.host = this.transport.host;
-  }
-
+export class DatabricksClient extends Transport {
   // ---- clusters (API 2.1) ----
 
   /** One page of `GET /api/2.1/clusters/list`. */
@@ -155,12 +147,7 @@ export class DatabricksClient {
 
   /** `GET /api/2.1/clusters/get`. A missing cluster throws DatabricksNotFoundError. */
   async getCluster(clusterId: string, options?: CallOptions): Promise<ClusterDetails> {
-    return this.get(
-      '/api/2.1/clusters/get',
-      new URLSearchParams({ cluster_id: clusterId }),
-      ClusterDetailsSchema,
-      options,
-    );
+    return this.get('/api/2.1/clusters/get', { cluster_id: clusterId }, ClusterDetailsSchema, options);
   }
 
   /**
@@ -195,7 +182,7 @@ export class DatabricksClient {
     request: ClusterEventsRequest,
     options?: CallOptions,
   ): Promise<ClusterEventsResponse> {
-    return this.transport.request(
+    return this.request(
       {
         method: 'POST',
         path: '/api/2.1/clusters/events',
@@ -212,7 +199,7 @@ export class DatabricksClient {
     request: Omit<ClusterEventsRequest, 'page_token'>,
     options?: CallOptions & { readonly maxEvents?: number },
   ): Promise<ClusterEvent[]> {
-    const bounded = this.transport.withDeadline(options);
+    const bounded = this.withDeadline(options);
     const max = options?.maxEvents ?? Number.POSITIVE_INFINITY;
     const events: ClusterEvent[] = [];
     const seen = new Set<string>();
@@ -243,12 +230,7 @@ export class DatabricksClient {
    * no longer exists throws DatabricksNotFoundError (`RESOURCE_DOES_NOT_EXIST`).
    */
   async getClusterPolicy(policyId: string, options?: CallOptions): Promise<ClusterPolicyResponse> {
-    return this.get(
-      '/api/2.0/policies/clusters/get',
-      new URLSearchParams({ policy_id: policyId }),
-      ClusterPolicySchema,
-      options,
-    );
+    return this.get('/api/2.0/policies/clusters/get', { policy_id: policyId }, ClusterPolicySchema, options);
   }
 
   // ---- jobs (API 2.2) ----
@@ -258,7 +240,7 @@ export class DatabricksClient {
    * parameter and repair-history entry (paged at 100) is merged into one Run.
    */
   async getRun(runId: string | number, query: GetRunQuery = {}, options?: CallOptions): Promise<Run> {
-    const bounded = this.transport.withDeadline(options);
+    const bounded = this.withDeadline(options);
     const params = (token?: string): URLSearchParams => {
       const p = new URLSearchParams({ run_id: String(runId) });
       if (query.include_history !== undefined) p.set('include_history', String(query.include_history));
@@ -300,7 +282,7 @@ export class DatabricksClient {
         ? {}
         : { latest_repair_id: int64(request.latest_repair_id, 'latest_repair_id') }),
     };
-    return this.transport.request(
+    return this.request(
       {
         method: 'POST',
         path: '/api/2.2/jobs/runs/repair',
@@ -318,7 +300,7 @@ export class DatabricksClient {
     if (token.length > 64)
       throw new ValidationError('invalid request', ['idempotency_token: must be at most 64 characters']);
     const body = { ...request, job_id: int64(request.job_id, 'job_id'), idempotency_token: token };
-    const result = await this.transport.request(
+    const result = await this.request(
       {
         method: 'POST',
         path: '/api/2.2/jobs/run-now',
@@ -334,15 +316,18 @@ export class DatabricksClient {
   /** An idempotent GET. */
   private get<S extends z.ZodMiniType>(
     path: string,
-    query: URLSearchParams,
+    query: URLSearchParams | Readonly<Record<string, string>>,
     schema: S,
     options: CallOptions | undefined,
   ): Promise<z.output<S>> {
-    return this.transport.request({ method: 'GET', path, query, idempotency: 'idempotent', schema }, options);
+    return this.request(
+      { method: 'GET', path, query: new URLSearchParams(query), idempotency: 'idempotent', schema },
+      options,
+    );
   }
 
   private async mutate(path: string, body: unknown, options: CallOptions | undefined): Promise<void> {
-    await this.transport.request(
+    await this.request(
       { method: 'POST', path, body, idempotency: 'mutating', schema: EmptyResponseSchema },
       options,
     );

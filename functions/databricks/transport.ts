@@ -73,9 +73,10 @@ export interface RequestSpec<S extends z.ZodMiniType> {
   readonly schema: S;
 }
 
+/** What every Databricks API client builds on: `request` makes one logical call. */
 export class Transport {
   readonly host: string;
-  readonly clock: Clock;
+  private readonly clock: Clock;
   private readonly auth: AuthProvider;
   private readonly fetchImpl: typeof fetch;
   private readonly random: () => number;
@@ -101,12 +102,12 @@ export class Transport {
   }
 
   /** The options with an absolute deadline, so that a call of many pages is bounded as a whole. */
-  withDeadline(options: CallOptions | undefined): CallOptions {
+  protected withDeadline(options: CallOptions | undefined): CallOptions {
     return { ...options, deadline: options?.deadline ?? this.clock.now() + this.defaultTimeoutMs };
   }
 
   /** One logical call: attempts, classification, backoff, all before the deadline. */
-  async request<S extends z.ZodMiniType>(
+  protected async request<S extends z.ZodMiniType>(
     spec: RequestSpec<S>,
     options: CallOptions | undefined,
   ): Promise<z.output<S>> {
