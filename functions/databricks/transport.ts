@@ -1,4 +1,7 @@
-/** One Databricks REST call: authorization, attempts and backoff under an absolute deadline, errors mapped the way Databricks sends them, the answer parsed with its schema. */
+/**
+ * One Databricks REST call: authorization, attempts and backoff under an absolute deadline, errors mapped
+ * the way Databricks sends them, the answer parsed with its schema.
+ */
 
 import { describeIssues } from '../core/errors.ts';
 import { parseResponseJson } from '../core/json.ts';

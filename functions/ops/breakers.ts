@@ -1,4 +1,7 @@
-/** The operations API's breakers: list the open and half-open ones, open or close one by hand (audited in the operations log). */
+/**
+ * The operations API's breakers: list the open and half-open ones, open or close one by hand (audited in
+ * the operations log).
+ */
 
 import type { Breaker } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';

@@ -1,4 +1,7 @@
-/** What the operations API's business needs: the repositories, the reconciler's start path, the Databricks reads, the clock. */
+/**
+ * What the operations API's business needs: the repositories, the reconciler's start path, the Databricks
+ * reads, the clock.
+ */
 
 import type { PlaybookTable } from '../core/playbooks.ts';
 import type { StartDeps } from '../poller/reconcile.ts';

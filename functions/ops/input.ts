@@ -1,4 +1,7 @@
-/** The operator's input read at the operations API's edge: a body against its schema, a duration — each failure a 400 naming the field. */
+/**
+ * The operator's input read at the operations API's edge: a body against its schema, a duration — each
+ * failure a 400 naming the field.
+ */
 
 import type * as z from '../core/zod.ts';
 import { HttpError } from '../intake/http.ts';

@@ -1,4 +1,7 @@
-/** What polling a workspace needs from outside: the Databricks reads, the cursor store, the incident path, the permits, the time budget, the metrics. */
+/**
+ * What polling a workspace needs from outside: the Databricks reads, the cursor store, the incident path,
+ * the permits, the time budget, the metrics.
+ */
 import type { IncidentDeps } from '../core/incident.ts';
 import type { ClusterEventsResponse, ListClustersResponse } from '../core/schemas/databricks.ts';
 import type { ClusterEventsRequest, ListClustersQuery } from '../databricks/client.ts';

@@ -1,4 +1,7 @@
-/** What the remediation planner decides (`Decision`) and what it decides from (`PlanContext`); `plan.ts` and its fallbacks share them. */
+/**
+ * What the remediation planner decides (`Decision`) and what it decides from (`PlanContext`); `plan.ts`
+ * and its fallbacks share them.
+ */
 import type { ClusterPolicy } from '../core/cluster-policy.ts';
 import type { ClusterDetails, ClusterEvent } from '../core/schemas/databricks.ts';
 import type { ConfigChange, OriginalConfig, RecoveryInput, RecoveryState } from './model.ts';
