@@ -15,6 +15,11 @@ export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
 }
 
+/** Any thrown value as one line for a log or a problem list: `Name: message`, or the value as text. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 /** `cluster.termination_reason.code: expected string, received number` — one line per issue. */
 export function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.slice(0, 10).map((issue) => {

@@ -90,27 +90,7 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
         ? AbortSignal.any([signal, AbortSignal.timeout(TOKEN_TIMEOUT_MS)])
         : AbortSignal.timeout(TOKEN_TIMEOUT_MS),
     });
-    const text = await response.text();
-    if (!response.ok) {
-      throw toApiError({
-        status: response.status,
-        statusText: response.statusText,
-        retryAfter: response.headers.get('retry-after'),
-        body: text,
-        operation: 'POST /oidc/v1/token',
-      });
-    }
-    let parsed: z.infer<typeof TokenResponseSchema>;
-    try {
-      parsed = TokenResponseSchema.parse(parseJson(text));
-    } catch {
-      throw new DatabricksUnauthenticatedError({
-        status: response.status,
-        errorCode: 'INVALID_TOKEN_RESPONSE',
-        message: 'the token endpoint answered without an access_token',
-        operation: 'POST /oidc/v1/token',
-      });
-    }
+    const parsed = await tokenOf(response);
     const lifetimeMs = (parsed.expires_in ?? DEFAULT_TOKEN_LIFETIME_S) * 1000;
     // Never cache for less than half the lifetime, even if the margin is larger than it.
     const refreshAt = requestedAt + Math.max(lifetimeMs - margin, lifetimeMs / 2);
@@ -143,6 +123,30 @@ export function oauthM2MAuth(options: OAuthM2MOptions): AuthProvider {
       if (cached?.header === rejected || rejected === undefined) cached = undefined;
     },
   };
+}
+
+/** The token endpoint's answer, or the error it amounts to. */
+async function tokenOf(response: Response): Promise<z.infer<typeof TokenResponseSchema>> {
+  const text = await response.text();
+  if (!response.ok) {
+    throw toApiError({
+      status: response.status,
+      statusText: response.statusText,
+      retryAfter: response.headers.get('retry-after'),
+      body: text,
+      operation: 'POST /oidc/v1/token',
+    });
+  }
+  try {
+    return TokenResponseSchema.parse(parseJson(text));
+  } catch {
+    throw new DatabricksUnauthenticatedError({
+      status: response.status,
+      errorCode: 'INVALID_TOKEN_RESPONSE',
+      message: 'the token endpoint answered without an access_token',
+      operation: 'POST /oidc/v1/token',
+    });
+  }
 }
 
 /**

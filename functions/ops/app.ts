@@ -17,8 +17,13 @@ import { errorResponses, HttpError, jsonBody, jsonResponse, type ParsedEvent } f
 import { SilenceNotFoundError } from '../store/silences.ts';
 import { isTransient } from '../workflow/errors.ts';
 import { approveTicket, denyTicket } from './approval.ts';
+import { changeBreaker, listBreakers } from './breakers.ts';
+import type { OpsDeps } from './deps.ts';
+import { doctor } from './doctor.ts';
 import { getOutage, listOutages, outageId, resolveOutage } from './outages.ts';
-import * as ops from './service.ts';
+import { report } from './report.ts';
+import { addSilence, listSilences, removeSilence } from './silences.ts';
+import { getTicket, listTickets, retryCursor, retryDisabled, retryTicket } from './tickets.ts';
 import { type WorkspaceOpsDeps, workspaceRoutes } from './workspaces.ts';
 
 /** Who is calling, or UnauthorizedError. */
@@ -42,7 +47,7 @@ export function operatorKey(key: string): OperatorAuth {
   };
 }
 
-export interface OpsAppDeps extends ops.OpsDeps {
+export interface OpsAppDeps extends OpsDeps {
   readonly authorize: OperatorAuth;
   readonly logger: Logger;
   /** The workspace registry's routes (`/ops/workspaces`). @default - not served */
@@ -70,7 +75,7 @@ export function createOpsHandler(deps: OpsAppDeps) {
   const routes: Readonly<Record<string, Route>> = {
     'GET /ops/tickets': async (event) =>
       ok({
-        tickets: await ops.listTickets(
+        tickets: await listTickets(
           {
             ...optional('status', query(event, 'status')),
             ...optional('cluster', query(event, 'cluster')),
@@ -79,30 +84,30 @@ export function createOpsHandler(deps: OpsAppDeps) {
           deps,
         ),
       }),
-    'GET /ops/tickets/{id}': async (event) => ok(await ops.getTicket(ticketId(event), deps)),
+    'GET /ops/tickets/{id}': async (event) => ok(await getTicket(ticketId(event), deps)),
     'POST /ops/tickets/{id}/retry': async (event, actor) =>
-      ok(await ops.retryTicket(ticketId(event), actor, deps)),
+      ok(await retryTicket(ticketId(event), actor, deps)),
     'POST /ops/tickets/{id}/approve': async (event, actor) =>
       ok(await approveTicket(ticketId(event), actor, deps)),
     'POST /ops/tickets/{id}/deny': async (event, actor) =>
       ok(await denyTicket(ticketId(event), event.parsedBody, actor, deps)),
     'POST /ops/retry-disabled': async (event, actor) =>
-      ok(await ops.retryDisabled(actor, deps, ops.retryCursor(event.parsedBody))),
-    'GET /ops/breakers': async () => ok({ breakers: await ops.listBreakers(deps) }),
+      ok(await retryDisabled(actor, deps, retryCursor(event.parsedBody))),
+    'GET /ops/breakers': async () => ok({ breakers: await listBreakers(deps) }),
     'POST /ops/breakers': async (event, actor) =>
-      ok({ breaker: await ops.changeBreaker(event.parsedBody, actor, deps) }),
-    'GET /ops/silences': async () => ok(await ops.listSilences(deps)),
+      ok({ breaker: await changeBreaker(event.parsedBody, actor, deps) }),
+    'GET /ops/silences': async () => ok(await listSilences(deps)),
     'POST /ops/silences': async (event, actor) =>
-      jsonResponse(201, { silence: await ops.addSilence(event.parsedBody, actor, deps) }),
+      jsonResponse(201, { silence: await addSilence(event.parsedBody, actor, deps) }),
     'DELETE /ops/silences/{id}': async (event, actor) =>
-      ok(await ops.removeSilence(event.pathParameters?.id ?? '', actor, deps)),
+      ok(await removeSilence(event.pathParameters?.id ?? '', actor, deps)),
     'GET /ops/outages': async () => ok(await listOutages(deps)),
     'GET /ops/outages/{id}': async (event) => ok(await getOutage(outageId(event.pathParameters?.id), deps)),
     'POST /ops/outages/{id}/resolve': async (event, actor) =>
       ok(await resolveOutage(outageId(event.pathParameters?.id), event.parsedBody, actor, deps)),
-    'GET /ops/report': async (event) => ok(await ops.report(query(event, 'hours'), deps)),
+    'GET /ops/report': async (event) => ok(await report(query(event, 'hours'), deps)),
     'GET /ops/doctor': async (event) =>
-      ok(await ops.doctor(query(event, 'cluster'), query(event, 'workspace'), deps)),
+      ok(await doctor(query(event, 'cluster'), query(event, 'workspace'), deps)),
     ...workspaceRoutes(deps.workspaces),
   };
 

@@ -11,7 +11,8 @@ import type { Ticket } from '../core/ticket.ts';
 import * as z from '../core/zod.ts';
 import { HttpError } from '../intake/http.ts';
 import { startPendingTicket } from '../poller/reconcile.ts';
-import { getTicket, type OpsDeps, type RetryOutcome } from './service.ts';
+import type { OpsDeps } from './deps.ts';
+import { getTicket, type RetryOutcome } from './tickets.ts';
 
 export const DenySchema = z.strictObject({
   reason: z.string().check(z.trim(), z.minLength(3, 'say why (at least 3 characters)'), z.maxLength(500)),

@@ -8,7 +8,7 @@
 import { type Breaker, breakerScopes } from '../core/breaker.ts';
 import { ERROR_TYPES } from '../core/error-types.ts';
 import type { PlaybookTable } from '../core/playbooks.ts';
-import { describeTarget, matches, type Silence } from '../core/silence.ts';
+import { describeTarget, isActive, matches, type Silence } from '../core/silence.ts';
 import type { Ticket } from '../core/ticket.ts';
 import {
   DatabricksApiError,
@@ -16,6 +16,10 @@ import {
   DatabricksPermissionDeniedError,
   DatabricksUnauthenticatedError,
 } from '../databricks/errors.ts';
+import { HttpError } from '../intake/http.ts';
+import { listBreakers } from './breakers.ts';
+import type { OpsDeps } from './deps.ts';
+import { DAY_MS } from './input.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -236,4 +240,71 @@ export function clusterChecks(facts: ClusterFacts): Check[] {
         },
   );
   return checks;
+}
+
+export interface DoctorResult {
+  readonly ok: boolean;
+  readonly checks: readonly Check[];
+}
+
+export async function doctor(
+  cluster: string | undefined,
+  workspace: string | undefined,
+  deps: OpsDeps,
+): Promise<DoctorResult> {
+  const now = deps.clock();
+  const [breakers, silences, open] = await Promise.all([
+    listBreakers(deps),
+    deps.silences.list(),
+    deps.tickets.listByStatus('open', 1000),
+  ]);
+  const activeSilences = silences.filter((s) => isActive(s, now));
+  const workspaces = new Map<string, unknown>();
+  await Promise.all(
+    deps.workspaceIds.map(async (id) => {
+      try {
+        await deps.databricks(id).listClusters({ page_size: 1 });
+        workspaces.set(id, undefined);
+      } catch (error) {
+        workspaces.set(id, error);
+      }
+    }),
+  );
+  const checks = doctorChecks({
+    autoRemediationEnabled: deps.autoRemediationEnabled,
+    playbooks: deps.playbooks,
+    breakers,
+    activeSilences,
+    disabledTickets: open.tickets.filter((t) => t.recoveryStatus === 'disabled').length,
+    workspaces: new Map(deps.workspaceIds.map((id) => [id, workspaces.get(id)])),
+  });
+  if (cluster !== undefined) {
+    const workspaceId = workspace ?? (deps.workspaceIds.length === 1 ? deps.workspaceIds[0] : undefined);
+    if (workspaceId === undefined || !deps.workspaceIds.includes(workspaceId)) {
+      throw new HttpError(400, `workspace: name one of ${deps.workspaceIds.join(', ')} with --workspace`);
+    }
+    const windowDays = 30;
+    const tickets = await deps.queries.detectedSince(new Date(now - windowDays * DAY_MS).toISOString());
+    const ticket = tickets.find((t) => t.clusterId === cluster && t.workspaceId === workspaceId);
+    let state: { state?: string; error?: unknown };
+    try {
+      state = { state: (await deps.databricks(workspaceId).getCluster(cluster)).state ?? 'UNKNOWN' };
+    } catch (error) {
+      state = { error };
+    }
+    checks.push(
+      ...clusterChecks({
+        workspaceId,
+        clusterId: cluster,
+        ...(ticket === undefined ? {} : { ticket }),
+        playbooks: deps.playbooks,
+        breakers,
+        silences: activeSilences,
+        autoRemediationEnabled: deps.autoRemediationEnabled,
+        cluster: state,
+        windowDays,
+      }).map((check) => ({ ...check, name: `${cluster}: ${check.name}` })),
+    );
+  }
+  return { ok: checks.every((c) => c.status !== 'fail'), checks };
 }

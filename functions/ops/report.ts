@@ -3,12 +3,15 @@
  * their counts and average acknowledgement and resolution times (the seed's query:
  * `stats count(*) as failures, avg(ack_seconds), avg(resolution_seconds) by error_type`), plus
  * recoveries, escalations and the breakers opened in the window (from the breakers' history, so one
- * closed again since still counts). Pure: tickets and openings in, figures out.
+ * closed again since still counts). `buildReport` is pure: tickets and openings in, figures out;
+ * `report` reads the window's tickets and openings for the operations API.
  */
 
 import { APPROVAL_TIMED_OUT, AWAITING_APPROVAL, DENIED } from '../core/fleet.ts';
-import type { Ticket } from '../core/ticket.ts';
+import { TICKET_STATUSES, type Ticket } from '../core/ticket.ts';
+import { HttpError } from '../intake/http.ts';
 import type { BreakerOpening } from '../store/breakers.ts';
+import type { OpsDeps } from './deps.ts';
 
 export interface ErrorTypeFigures {
   readonly error_type: string;
@@ -96,4 +99,19 @@ function average(values: readonly (number | undefined)[]): number | null {
   const present = values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (present.length === 0) return null;
   return Math.round((present.reduce((sum, v) => sum + v, 0) / present.length) * 10) / 10;
+}
+
+export async function report(hoursParam: string | undefined, deps: OpsDeps): Promise<Report> {
+  const hours = hoursParam === undefined ? 24 : Number(hoursParam);
+  if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 90) {
+    throw new HttpError(400, `hours must be a number between 0 and 2160, not '${hoursParam}'`);
+  }
+  const until = deps.clock();
+  const since = until - hours * 3_600_000;
+  const sinceIso = new Date(since).toISOString();
+  const [tickets, openings] = await Promise.all([
+    deps.queries.detectedSince(sinceIso, TICKET_STATUSES, 10_000),
+    deps.breakers.openedSince(sinceIso),
+  ]);
+  return buildReport(tickets, openings, { since, until });
 }

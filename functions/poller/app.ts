@@ -10,9 +10,9 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { PollerMetrics } from './poll-deps.ts';
 import { assertSomethingPolled, type PollerDeps, type PollReport, runPoll } from './run.ts';
 import { type PollStepDeps, runPollStep } from './steps.ts';
-import type { PollerMetrics } from './workspace.ts';
 
 export interface PollerAppDeps extends Omit<PollerDeps, 'timeLeft' | 'metrics' | 'logger'> {
   readonly logger: Logger;
@@ -52,10 +52,7 @@ export function summarise(report: PollReport): PollSummary {
 }
 
 export function createPollerHandler(deps: PollerAppDeps) {
-  const metrics: PollerMetrics = {
-    count: (name, value = 1) => deps.metrics.addMetric(name, MetricUnit.Count, value),
-    milliseconds: (name, value) => deps.metrics.addMetric(name, MetricUnit.Milliseconds, value),
-  };
+  const metrics = pollerMetrics(deps.metrics);
 
   const run = async (_event: ScheduledEvent, context: Context): Promise<PollSummary> => {
     const report = await runPoll({
@@ -71,12 +68,7 @@ export function createPollerHandler(deps: PollerAppDeps) {
     return summary;
   };
 
-  const handler = middy<ScheduledEvent, PollSummary>();
-  if (deps.tracer !== undefined) handler.use(captureLambdaHandler(deps.tracer, { captureResponse: false }));
-  return handler
-    .use(injectLambdaContext(deps.logger, { clearState: true, logEvent: false }))
-    .use(logMetrics(deps.metrics, { captureColdStartMetric: true }))
-    .handler(run);
+  return observed(deps, run);
 }
 
 export interface PollStepAppDeps extends Omit<PollStepDeps, 'metrics' | 'logger'> {
@@ -90,13 +82,29 @@ export interface PollStepAppDeps extends Omit<PollStepDeps, 'metrics' | 'logger'
  * steps (list, one workspace, reconcile), observability middleware first.
  */
 export function createPollStepHandler(deps: PollStepAppDeps) {
-  const metrics: PollerMetrics = {
-    count: (name, value = 1) => deps.metrics.addMetric(name, MetricUnit.Count, value),
-    milliseconds: (name, value) => deps.metrics.addMetric(name, MetricUnit.Milliseconds, value),
-  };
+  const metrics = pollerMetrics(deps.metrics);
   const run = (event: unknown, context: Context): Promise<unknown> =>
     runPollStep(event, { ...deps, metrics }, () => context.getRemainingTimeInMillis());
-  const handler = middy<unknown, unknown>();
+  return observed(deps, run);
+}
+
+/** The poller's counters and timings as Powertools metrics. */
+function pollerMetrics(metrics: Metrics): PollerMetrics {
+  return {
+    count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
+    milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),
+  };
+}
+
+/**
+ * Observability middleware first — the trace (when a tracer is given), the logger's Lambda context,
+ * the metrics flushed after each invocation with the cold start — and `run` last.
+ */
+function observed<E, R>(
+  deps: { readonly logger: Logger; readonly metrics: Metrics; readonly tracer?: Tracer },
+  run: (event: E, context: Context) => Promise<R>,
+) {
+  const handler = middy<E, R>();
   if (deps.tracer !== undefined) handler.use(captureLambdaHandler(deps.tracer, { captureResponse: false }));
   return handler
     .use(injectLambdaContext(deps.logger, { clearState: true, logEvent: false }))

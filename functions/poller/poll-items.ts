@@ -7,7 +7,7 @@ import type { FailureSignal } from '../core/signal.ts';
 import type { FailingItem, PollCursor, PollMemory, SetAsideItem } from '../store/cursors.ts';
 import type { PollerOptions } from './config.ts';
 import type { ClusterFinding, DetectionWindow } from './detect.ts';
-import type { WorkspacePollDeps } from './workspace.ts';
+import type { WorkspacePollDeps } from './poll-deps.ts';
 
 /** Bounds on the memory carried in the cursor item (far below DynamoDB's 400 KB). */
 const MAX_SETTLED = 2000;

@@ -18,13 +18,14 @@ import {
   type TransitionInput,
   type TransitionResult,
 } from '../core/ticket.ts';
-import type { CallOptions, UpdateClusterRequest } from '../databricks/client.ts';
+import type { UpdateClusterRequest } from '../databricks/client.ts';
 import {
   DatabricksApiError,
   DatabricksThrottledError,
   isInvalidState,
   isNotFound,
 } from '../databricks/errors.ts';
+import type { CallOptions } from '../databricks/transport.ts';
 import type { PendingRestore } from '../store/restores.ts';
 import { hasValues } from '../workflow/cluster-config.ts';
 

@@ -3,9 +3,12 @@
  * all sharing a small budget of concurrent Databricks calls, each holding at most half of it), then
  * the reconciler, all inside the Lambda's remaining time.
  */
+import { describeError } from '../core/errors.ts';
 import type { BreakerGate, IncidentDeps, WorkflowInspector, WorkflowStarter } from '../core/incident.ts';
 import { DEFAULT_POLLER_OPTIONS, type PollerOptions } from './config.ts';
 import { Semaphore } from './limit.ts';
+import type { Budget, ClusterReader, CursorStore, PollerMetrics } from './poll-deps.ts';
+import type { WorkspacePollResult } from './poll-state.ts';
 import {
   type BreakerRecorder,
   type ReconcileDeps,
@@ -15,14 +18,7 @@ import {
   reconcile,
 } from './reconcile.ts';
 import { applyPendingRestores, type RestoreClient, type RestoreStore } from './restore.ts';
-import {
-  type Budget,
-  type ClusterReader,
-  type CursorStore,
-  type PollerMetrics,
-  pollWorkspace,
-  type WorkspacePollResult,
-} from './workspace.ts';
+import { pollWorkspace } from './workspace.ts';
 
 export interface PollerDeps
   extends Omit<IncidentDeps, 'tickets' | 'breakers' | 'workflow' | 'metrics'>,
@@ -174,9 +170,7 @@ export async function reconcileOnce(
       metrics: deps.metrics,
     });
   } catch (error) {
-    problems.push(
-      `reconciler: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
-    );
+    problems.push(`reconciler: ${describeError(error)}`);
     deps.metrics.count('ReconcileErrors');
     deps.logger.error('the reconciler failed', { error: problems.at(-1) });
     return undefined;
@@ -245,9 +239,7 @@ async function restorePending(
     });
     if (result.applied > 0) deps.metrics.count('ConfigRestored', result.applied);
   } catch (error) {
-    problems.push(
-      `pending restores of ${workspaceId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
-    );
+    problems.push(`pending restores of ${workspaceId}: ${describeError(error)}`);
     deps.logger.warn('pending restores not applied this run', { workspaceId, error: problems.at(-1) });
   }
 }
@@ -281,6 +273,6 @@ export function failedWorkspace(workspaceId: string, reason: unknown): Workspace
     outcomes: { success: 0, duplicate: 0, ignored: 0, escalated: 0, error: 0 },
     setAside: 0,
     cursorAdvanced: false,
-    problems: [reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason)],
+    problems: [describeError(reason)],
   };
 }

@@ -12,6 +12,7 @@
  */
 import * as z from '../core/zod.ts';
 import { DEFAULT_POLLER_OPTIONS } from './config.ts';
+import type { WorkspacePollResult } from './poll-state.ts';
 import type { ReconcileReport } from './reconcile.ts';
 import {
   assertSomethingPolled,
@@ -21,7 +22,6 @@ import {
   pollOneWorkspace,
   reconcileOnce,
 } from './run.ts';
-import type { WorkspacePollResult } from './workspace.ts';
 
 export const PollStepSchema = z.discriminatedUnion('step', [
   z.strictObject({ step: z.literal('list'), startedAt: z.optional(z.string()) }),

@@ -3,121 +3,34 @@
  * ambiguous ones up in their events (oldest first, within a budget), record each failure through the
  * incident path, and move the workspace's cursor as far as every failure before it is recorded.
  */
-import { type IncidentDeps, type OutcomeStatus, openIncident } from '../core/incident.ts';
-import type { ClusterEventsResponse, ListClustersResponse } from '../core/schemas/databricks.ts';
+import { describeError } from '../core/errors.ts';
+import { openIncident } from '../core/incident.ts';
+import type { ListClustersResponse } from '../core/schemas/databricks.ts';
 import type { FailureSignal } from '../core/signal.ts';
-import type { CallOptions, ClusterEventsRequest, ListClustersQuery } from '../databricks/client.ts';
+import type { ListClustersQuery } from '../databricks/client.ts';
 import { DatabricksApiError } from '../databricks/errors.ts';
-import type { AdvanceResult, PollCursor, PollMemory } from '../store/cursors.ts';
-import type { PollerOptions } from './config.ts';
+import type { PollCursor, PollMemory } from '../store/cursors.ts';
 import { assessCluster } from './detect.ts';
 import { Semaphore, settleAll } from './limit.ts';
+import type { WorkspacePollDeps } from './poll-deps.ts';
 import { confirm } from './poll-events.ts';
 import { byPriority, detectionWindow, type Item, itemOf, remember } from './poll-items.ts';
-import { errorText, fail, outOfTime, type Poll, resultOf, StoppedEarly, type Tally } from './poll-state.ts';
+import {
+  fail,
+  type ListingResume,
+  outOfTime,
+  type Poll,
+  resultOf,
+  StoppedEarly,
+  type Tally,
+  type WorkspaceMemory,
+  type WorkspacePollResult,
+} from './poll-state.ts';
 
-/** The two Databricks calls the poller makes; `DatabricksClient` satisfies it. */
-export interface ClusterReader {
-  listClusters(query: ListClustersQuery, options?: CallOptions): Promise<ListClustersResponse>;
-  listClusterEvents(request: ClusterEventsRequest, options?: CallOptions): Promise<ClusterEventsResponse>;
-}
-
-export interface CursorStore {
-  get(workspaceId: string): Promise<PollCursor | undefined>;
-  /** Moves the cursor forward (never back) and stores `memory` whether it moved or not. */
-  advance(
-    workspaceId: string,
-    polledUntil: number,
-    details?: Readonly<Record<string, unknown>>,
-    memory?: PollMemory,
-  ): Promise<AdvanceResult>;
-  /** Stores `memory` without moving the cursor (nothing when the workspace has no cursor yet). */
-  remember(workspaceId: string, memory: PollMemory): Promise<boolean>;
-}
-
-/** Counters the poller emits (Powertools Metrics in the Lambda). */
-export interface PollerMetrics {
-  count(name: string, value?: number): void;
-  milliseconds(name: string, value: number): void;
-}
-
-/** Time left for a phase of the run. */
-export interface Budget {
-  /** Whether a new step may still start. */
-  hasTime(): boolean;
-  /** Absolute deadline (epoch ms, real clock) to pass to a Databricks call. */
-  deadline(): number;
-}
-
-export interface WorkspacePollDeps {
-  readonly reader: ClusterReader;
-  readonly cursors: CursorStore;
-  readonly incident: IncidentDeps;
-  /** The run's permits for Databricks calls, shared by every workspace. */
-  readonly semaphore: Semaphore;
-  readonly options: PollerOptions;
-  /** Observation time (epoch ms): compared with Databricks timestamps and stored in the cursor. */
-  readonly clock: () => number;
-  readonly budget: Budget;
-  readonly metrics: PollerMetrics;
-}
-
-export type WorkspacePollStatus =
-  /** Every failure found was recorded and the cursor moved (or another run had moved it further). */
-  | 'complete'
-  /**
-   * Something is left for the next run (time ran out, more candidates than the event budget, an
-   * item that failed): the cursor moved only up to just before the oldest of it.
-   */
-  | 'incomplete'
-  /** The workspace could not be listed (or its cursor read): the cursor stayed. */
-  | 'failed';
-
-export interface WorkspacePollResult {
-  readonly workspaceId: string;
-  readonly status: WorkspacePollStatus;
-  readonly clustersListed: number;
-  readonly listCalls: number;
-  readonly eventCalls: number;
-  /** Failures handed to the incident path. */
-  readonly failuresDetected: number;
-  /** Driver state losses that a start, a user's restart or a planned update explained. */
-  readonly explainedStateLosses: number;
-  /** What the incident path answered, per status. */
-  readonly outcomes: Readonly<Record<OutcomeStatus, number>>;
-  /** Items given up on in this run after failing in `setAsideAfterRuns` runs in a row. */
-  readonly setAside: number;
-  readonly cursorAdvanced: boolean;
-  /** The cursor after the poll (epoch ms), when known. */
-  readonly polledUntil?: number;
-  /** Why the poll is not complete. */
-  readonly problems: readonly string[];
-}
-
-/**
- * Where a workspace's listing that the run's time cut short continues: the next run asks for the
- * page after the last one read instead of starting again, so that a workspace too large to list
- * within one run (⌈N/100⌉ pages at Databricks' page latency) is still listed whole, over several
- * runs. Kept in the cursor's memory.
- */
-export interface ListingResume {
-  /** The `next_page_token` of the last page read. */
-  readonly pageToken: string;
-  /** Observation time (epoch ms) when the listing's first page was asked for: the cursor's target. */
-  readonly startedAt: number;
-  /** Pages read so far, over all runs. */
-  readonly pages: number;
-  /**
-   * Epoch ms the cursor must stay before for what the earlier runs of this listing left unsettled
-   * (a failure not recorded, a driver not yet decided): their clusters are not listed again.
-   */
-  readonly holdUntil?: number;
-}
-
-/** The cursor's memory as the poller keeps it: the store's, plus a listing to continue. */
-export interface WorkspaceMemory extends PollMemory {
-  readonly listing?: ListingResume;
-}
+// Budget and PollerMetrics live in poll-deps.ts, WorkspacePollResult in poll-state.ts; re-exported for
+// poller/fleet.ts, poller/reconcile.ts and lib/local/poller-loop.ts (changed on other branches).
+export type { Budget, PollerMetrics } from './poll-deps.ts';
+export type { WorkspacePollResult } from './poll-state.ts';
 
 /**
  * Time a listing leaves for the rest of the run (events of the few candidates, recording the
@@ -152,7 +65,7 @@ export async function pollWorkspace(
     cursor = await deps.cursors.get(workspaceId);
   } catch (error) {
     tally.failed = true;
-    tally.problems.push(`cannot read the poll cursor: ${errorText(error)}`);
+    tally.problems.push(`cannot read the poll cursor: ${describeError(error)}`);
     return resultOf(workspaceId, tally);
   }
   const memory: WorkspaceMemory = cursor?.memory ?? {};
@@ -234,10 +147,10 @@ async function listPages(poll: Poll): Promise<void> {
       );
     } else {
       poll.failed = true;
-      poll.problems.push(`clusters/list failed after ${listCalls} pages: ${errorText(error)}`);
+      poll.problems.push(`clusters/list failed after ${listCalls} pages: ${describeError(error)}`);
       deps.incident.logger.error('cannot list the clusters of a workspace', {
         workspaceId,
-        error: errorText(error),
+        error: describeError(error),
       });
     }
   }
@@ -261,7 +174,7 @@ async function readPage(poll: Poll): Promise<ListClustersResponse | undefined> {
     if (poll.listCalls > 0 || poll.resumed === undefined || !isRejectedRequest(error)) throw error;
     deps.incident.logger.warn('the saved page token was refused; listing the workspace from its first page', {
       workspaceId: poll.workspaceId,
-      error: errorText(error),
+      error: describeError(error),
     });
     deps.metrics.count('ListingRestarted');
     poll.resumed = undefined;
@@ -391,7 +304,7 @@ async function moveCursor(poll: Poll, failuresDetected: number): Promise<Workspa
       polledUntil: moved.cursor.polledUntil,
     });
   } catch (error) {
-    poll.problems.push(`cannot store the poll cursor: ${errorText(error)}`);
+    poll.problems.push(`cannot store the poll cursor: ${describeError(error)}`);
     return resultOf(workspaceId, poll, unmoved);
   }
 }

@@ -1,5 +1,5 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { awsHttpHandler, type LazyClient, lazyClient } from './aws.ts';
+import { type LazyClient, lazySdkClient } from './aws.ts';
 
 /**
  * A Step Functions client of this container (see `aws.ts`), built on its first request: only starting
@@ -9,8 +9,5 @@ import { awsHttpHandler, type LazyClient, lazyClient } from './aws.ts';
 export function stepFunctionsClient(
   prepare: (client: SFNClient) => SFNClient = (client) => client,
 ): LazyClient<SFNClient> {
-  return lazyClient(async () => {
-    const { SFNClient } = await import('@aws-sdk/client-sfn');
-    return prepare(new SFNClient({ requestHandler: awsHttpHandler() }));
-  });
+  return lazySdkClient(async () => (await import('@aws-sdk/client-sfn')).SFNClient, prepare);
 }

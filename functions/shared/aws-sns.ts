@@ -1,5 +1,5 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { awsHttpHandler, type LazyClient, lazyClient } from './aws.ts';
+import { type LazyClient, lazySdkClient } from './aws.ts';
 
 /**
  * An SNS client of this container (see `aws.ts`), built on its first request: only a notification
@@ -8,8 +8,5 @@ import { awsHttpHandler, type LazyClient, lazyClient } from './aws.ts';
 export function snsClient(
   prepare: (client: SNSClient) => SNSClient = (client) => client,
 ): LazyClient<SNSClient> {
-  return lazyClient(async () => {
-    const { SNSClient } = await import('@aws-sdk/client-sns');
-    return prepare(new SNSClient({ requestHandler: awsHttpHandler() }));
-  });
+  return lazySdkClient(async () => (await import('@aws-sdk/client-sns')).SNSClient, prepare);
 }

@@ -62,3 +62,17 @@ export function lazyClient<C extends { send: unknown }>(build: () => Promise<C>)
   }) as C['send'];
   return { send, client };
 }
+
+/**
+ * A `lazyClient` of an SDK client class that `load` imports, with this module's request handler;
+ * `prepare` sees it once built (the Tracer's `captureAWSv3Client`).
+ */
+export function lazySdkClient<C extends { send: unknown }>(
+  load: () => Promise<new (config: { requestHandler: NodeHttpHandlerOptions }) => C>,
+  prepare: (client: C) => C,
+): LazyClient<C> {
+  return lazyClient(async () => {
+    const Client = await load();
+    return prepare(new Client({ requestHandler: awsHttpHandler() }));
+  });
+}

@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from '../core/zod.ts';
-import { isConditionalCheckFailed, parseItem } from './dynamo.ts';
+import { conditionHeld, isConditionalCheckFailed, parseItem } from './dynamo.ts';
 import { type RepositoryOptions, TableRepository } from './repository.ts';
 
 /** How far the poller has looked at a workspace. */
@@ -124,8 +124,8 @@ export class CursorRepository extends TableRepository {
    * has no cursor yet: the memory of a poll that never listed completely is not kept.
    */
   async remember(workspaceId: string, memory: PollMemory): Promise<boolean> {
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: cursorKey(workspaceId),
@@ -134,12 +134,8 @@ export class CursorRepository extends TableRepository {
           ExpressionAttributeNames: { '#memory': 'memory' },
           ExpressionAttributeValues: { ':memory': JSON.parse(JSON.stringify(memory)) },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Where the reconciler stopped in the list of in-progress tickets (an opaque page cursor). */

@@ -16,6 +16,17 @@ export function isConditionalCheckFailed(error: unknown): boolean {
  * The cancellation reason codes of a cancelled TransactWriteItems, one per action in request order
  * (`'None'` for actions that were fine), or undefined when the error is something else.
  */
+/** Awaits a conditional write: true when it was applied, false when its condition did not hold. */
+export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
 export function cancellationCodes(error: unknown): readonly string[] | undefined {
   if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
   const reasons = (error as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons ?? [];

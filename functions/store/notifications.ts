@@ -1,5 +1,5 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from './dynamo.ts';
+import { conditionHeld } from './dynamo.ts';
 import {
   type RepositoryOptions,
   type RetentionOptions,
@@ -24,8 +24,8 @@ export class NotificationLedger extends TableRepository {
   /** True when this call claimed the notification; false when it was already sent (or is being sent). */
   async claim(ticketId: string, key: string): Promise<boolean> {
     const now = this.clock();
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
@@ -36,12 +36,8 @@ export class NotificationLedger extends TableRepository {
           },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Gives the claim back after the notifier failed, so a retried task may try again. */

@@ -24,7 +24,7 @@ import {
   type Slot,
   type SlotRequest,
 } from '../core/fleet.ts';
-import { type DocumentClient, isConditionalCheckFailed } from './dynamo.ts';
+import { conditionHeld, type DocumentClient, isConditionalCheckFailed } from './dynamo.ts';
 import { TableRepository } from './repository.ts';
 
 const CAP_PK = 'RECOVERY_CAP';
@@ -100,8 +100,8 @@ export class RecoveryCapRepository extends TableRepository {
    * `acquiredAt`, only the slot taken then (a reclaim never frees a slot the ticket took again since).
    */
   async release(workspaceId: string, ticketId: string, acquiredAt?: number): Promise<boolean> {
-    try {
-      await this.client.send(
+    return conditionHeld(
+      this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: leaseKey(workspaceId),
@@ -118,12 +118,8 @@ export class RecoveryCapRepository extends TableRepository {
             ...(acquiredAt === undefined ? {} : { ':acquiredAt': acquiredAt }),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   /** Every workspace's lease (one Query). */

@@ -10,10 +10,10 @@ import { launchThrottleSeconds } from '../core/playbooks.ts';
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
 import { DatabricksApiError, DatabricksThrottledError, isInvalidState } from '../databricks/errors.ts';
 import { CONFIG_REFUSED_EVENT, recordChange, refusedValues } from './config-changes.ts';
+import type { ConfigDecision, Decision } from './decision.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
 import type { Primitive, RecoveryState } from './model.ts';
 import { backOff, delay, remediationStarted, shadow } from './outcomes.ts';
-import type { ConfigDecision, Decision } from './plan.ts';
 import { audit, callOptions, escalateWith, without } from './support.ts';
 
 /** States an INVALID_STATE answer may name when someone else is already bringing the cluster up. */

@@ -7,6 +7,7 @@
  */
 import * as z from '../core/zod.ts';
 import { mergeOriginal } from './cluster-config.ts';
+import type { ConfigDecision } from './decision.ts';
 import type { WorkflowDeps } from './deps.ts';
 import {
   CONFIG_CHANGE_EVENT,
@@ -15,7 +16,6 @@ import {
   type OriginalConfig,
   type RecoveryState,
 } from './model.ts';
-import type { ConfigDecision } from './plan.ts';
 import { audit } from './support.ts';
 
 /** The audit event of a configuration change Databricks refused. */

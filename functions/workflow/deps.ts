@@ -12,12 +12,12 @@ import type {
   Run,
 } from '../core/schemas/databricks.ts';
 import type {
-  CallOptions,
   ClusterEventsRequest,
   GetRunQuery,
   RepairRunRequest,
   UpdateClusterRequest,
 } from '../databricks/client.ts';
+import type { CallOptions } from '../databricks/transport.ts';
 import type { Notifier } from '../shared/notify.ts';
 import type { BreakerRepository } from '../store/breakers.ts';
 import type { NotificationLedger } from '../store/notifications.ts';

@@ -3,6 +3,7 @@
  * error's name, so the names here are part of the ASL contract (`state-machines/recovery.asl.json`).
  */
 
+import { describeError } from '../core/errors.ts';
 import { TicketConflictError } from '../core/ticket.ts';
 import {
   DatabricksApiError,
@@ -63,6 +64,5 @@ export function isTransient(error: unknown): boolean {
 /** Maps a transient failure to a TransientError (keeping the original as its cause); others pass through. */
 export function asTaskError(error: unknown): unknown {
   if (error instanceof TransientError || !isTransient(error)) return error;
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new TransientError(message, { cause: error });
+  return new TransientError(describeError(error), { cause: error });
 }

@@ -8,7 +8,7 @@
 import { policyViolations } from '../core/cluster-policy.ts';
 import type { ClusterDetails } from '../core/schemas/databricks.ts';
 import { evidenceOf, mergeOriginal, originalOf, sameValue } from './cluster-config.ts';
-import type { ConfigDecision, Decision, PlanContext, SkippedFallback } from './plan.ts';
+import type { ConfigDecision, Decision, PlanContext, SkippedFallback } from './decision.ts';
 
 /** Availability values meaning spot/preemptible capacity, and their on-demand counterparts. */
 const ON_DEMAND_FOR: Readonly<Record<string, { readonly attribute: string; readonly value: string }>> = {

@@ -1,36 +1,7 @@
-/**
- * The remediation decision: which Databricks primitive fits the cluster's CURRENT state and kind
- * (api-facts §3, §6.5). Pure: the caller fetches the cluster (and, when asked, its edit history) and
- * carries the decision out.
- *
- * | cluster state          | decision                                                         |
- * |------------------------|------------------------------------------------------------------|
- * | job cluster (JOB)      | repair the run (job clusters can be neither started nor edited)   |
- * | TERMINATED             | start — with a fallback node type / on-demand for capacity and    |
- * |                        | spot failures, after rolling back a bad edit for config errors   |
- * |                        | (a change this attempt made already, before a retry: start only) |
- * | TERMINATED, pool       | capacity: an alternative pool (`fallback_instance_pool_ids`), else |
- * | cluster                | back off and start on the same pool — never another node type   |
- * | TERMINATED, policy     | fallbacks the cluster's policy forbids are skipped, with why; none |
- * | (`policy_id`)          | allowed left (some forbidden): escalate with the evidence         |
- * | TERMINATED, rollback   | only an edit made shortly before the failure, never identity or  |
- * |                        | security fields (escalate with the diff)                          |
- * | RUNNING, driver lost   | restart                                                          |
- * | RUNNING otherwise      | nothing: someone brought it back; verify                         |
- * | PENDING / RESTARTING   | nothing: someone else is starting it; verify                     |
- * | TERMINATING            | wait until TERMINATED, then decide again                         |
- * | ERROR / UNKNOWN        | escalate                                                         |
- *
- * Every mutating decision is taken only after the guard (`guard.ts`) let it through. A fallback value
- * Databricks refused (400, e.g. a cluster policy) is never tried again in the same recovery. The
- * cluster's policy is read (`needsPolicy`) only when a fallback is planned for a cluster that has one;
- * the decision is then taken again with it (`cluster-policy.ts` judges each fallback's values). The
- * fallback planners are in `fallbacks.ts`, the configuration helpers in `cluster-config.ts`.
- */
-import type { ClusterPolicy } from '../core/cluster-policy.ts';
 import { ERROR_TYPE_INFO, type ErrorType } from '../core/error-types.ts';
 import type { ClusterDetails, ClusterEvent } from '../core/schemas/databricks.ts';
 import { evidenceOf, hasValues, sameValue } from './cluster-config.ts';
+import type { ConfigDecision, Decision, PlanContext } from './decision.ts';
 import {
   firstAllowed,
   isPoolCluster,
@@ -39,46 +10,7 @@ import {
   plainStart,
   poolFallback,
 } from './fallbacks.ts';
-import type { ConfigChange, OriginalConfig, RecoveryInput, RecoveryState } from './model.ts';
-
-/**
- * A configuration change: `clusters/update` of exactly `fields` (never `clusters/edit`, which
- * replaces the whole spec), then a start when the cluster is TERMINATED.
- */
-export interface ConfigDecision extends PolicyNote {
-  /** fallback: another node type / pool / on-demand; rollback: undo a bad edit; reapply: the fallback again (older executions). */
-  readonly kind: 'fallback' | 'rollback' | 'reapply';
-  readonly description: string;
-  /** The `update_mask`; a field absent from `values` is removed. */
-  readonly fields: readonly string[];
-  readonly values: Readonly<Record<string, unknown>>;
-  /** Fallbacks: the configuration before any fallback of this recovery, for the restore. */
-  readonly original?: OriginalConfig;
-  /** The cluster has these values already (an earlier try of this step made the change): only start it. */
-  readonly applied?: boolean;
-}
-
-/** A fallback the cluster's policy forbids: not attempted. */
-export interface SkippedFallback {
-  /** The change that was not made. */
-  readonly values: Readonly<Record<string, unknown>>;
-  readonly why: string;
-}
-
-/** The fallbacks skipped on the way to the decision, for the audit trail. */
-interface PolicyNote {
-  readonly skippedByPolicy?: readonly SkippedFallback[];
-}
-
-export type Decision =
-  | { readonly kind: 'escalate'; readonly reason: string; readonly evidence?: Record<string, unknown> }
-  | { readonly kind: 'delay'; readonly seconds: number; readonly description: string }
-  /** Back off once (the first attempt), then decide again: a drained pool, a throttle. */
-  | ({ readonly kind: 'backoff'; readonly description: string } & PolicyNote)
-  | ({ readonly kind: 'start' | 'restart'; readonly description: string } & PolicyNote)
-  | ConfigDecision
-  | { readonly kind: 'wait' | 'none'; readonly description: string }
-  | { readonly kind: 'repair_run' };
+import type { ConfigChange, RecoveryInput } from './model.ts';
 
 const DRIVER_TYPES: ReadonlySet<string> = new Set<ErrorType>([
   'DatabricksDriverNotResponding',
@@ -86,36 +18,6 @@ const DRIVER_TYPES: ReadonlySet<string> = new Set<ErrorType>([
 ]);
 
 const STARTING_STATES = new Set(['PENDING', 'RESTARTING', 'RESIZING']);
-
-export interface PlanContext {
-  readonly input: RecoveryInput;
-  readonly state: Pick<
-    RecoveryState,
-    | 'attempt'
-    | 'lastFailure'
-    | 'failedNodeTypes'
-    | 'rolledBack'
-    | 'original'
-    | 'restore'
-    | 'fallback'
-    | 'backedOff'
-    | 'refused'
-  >;
-  readonly cluster: ClusterDetails;
-  /**
-   * The latest `EDITED`/`RUNNING` events, newest first, when the action needs the edit history
-   * (`rollback_config`); undefined when it was not looked up.
-   */
-  readonly editHistory?: readonly ClusterEvent[];
-  /** The configuration changes this recovery recorded so far, oldest first (`CONFIG_CHANGE_EVENT`). */
-  readonly changes?: readonly ConfigChange[];
-  /** Seconds to wait for a TERMINATING cluster before deciding again. */
-  readonly pollSeconds: number;
-  /** Now (epoch ms), for how recent an edit is. */
-  readonly now?: number;
-  /** The cluster's policy, when `needsPolicy` asked for it and it could be read. */
-  readonly policy?: ClusterPolicy;
-}
 
 /** A rollback undoes only an edit made this shortly before the failure: an older one is not its cause. */
 export const ROLLBACK_WINDOW_MS = 60 * 60_000;

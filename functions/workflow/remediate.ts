@@ -13,6 +13,7 @@ import type { ClusterDetails } from '../core/schemas/databricks.ts';
 import { evidenceOf } from './cluster-config.ts';
 import { carryOut } from './cluster-remediation.ts';
 import { recordedChanges, withRecordedChanges } from './config-changes.ts';
+import type { Decision } from './decision.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from './deps.ts';
 import {
   DRIVER_EVENT_TYPES,
@@ -24,7 +25,7 @@ import {
 } from './guard.ts';
 import type { RecoveryState } from './model.ts';
 import { backOff } from './outcomes.ts';
-import { type Decision, escalation, needsEditHistory, needsPolicy, planClusterRemediation } from './plan.ts';
+import { escalation, needsEditHistory, needsPolicy, planClusterRemediation } from './plan.ts';
 import { readCluster, readPolicy, recentEvents } from './reads.ts';
 import { remediateRun } from './repair-run.ts';
 import { repairsRunAfterCluster } from './runs.ts';

@@ -1,5 +1,5 @@
 /** Small helpers the task handlers share: call options, audit entries, waits and the way out. */
-import type { CallOptions } from '../databricks/client.ts';
+import type { CallOptions } from '../databricks/transport.ts';
 import type { WorkflowDeps } from './deps.ts';
 import type { Primitive, RecoveryState } from './model.ts';
 

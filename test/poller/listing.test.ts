@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CallOptions, ListClustersQuery } from '../../functions/databricks/client.ts';
+import type { ListClustersQuery } from '../../functions/databricks/client.ts';
 import { toApiError } from '../../functions/databricks/errors.ts';
+import type { CallOptions } from '../../functions/databricks/transport.ts';
+import type { WorkspaceMemory } from '../../functions/poller/poll-state.ts';
 import type { PollerDeps } from '../../functions/poller/run.ts';
-import type { WorkspaceMemory } from '../../functions/poller/workspace.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import { CLOUD_SHUTDOWN, createPollerHarness, MINUTE, type PollerHarness } from './harness.ts';
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterEventsRequest, ListClustersQuery } from '../../functions/databricks/client.ts';
 import { toApiError } from '../../functions/databricks/errors.ts';
 import { DRIVER_HEAL_GRACE_MS } from '../../functions/poller/detect.ts';
-import type { ClusterReader } from '../../functions/poller/workspace.ts';
+import type { ClusterReader } from '../../functions/poller/poll-deps.ts';
 import { useHarmLedger } from '../support/harms.ts';
 import {
   CLOUD_SHUTDOWN,

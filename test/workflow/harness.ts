@@ -28,8 +28,8 @@ import { DatabricksClient, patAuth, WorkspaceClients } from '../../functions/dat
 import { DEFAULT_POLLER_OPTIONS } from '../../functions/poller/config.ts';
 import { type DrainDeps, drainOnSlotFreed, outageDepsOf } from '../../functions/poller/fleet.ts';
 import { settleProbe } from '../../functions/poller/outage.ts';
+import type { PollerMetrics } from '../../functions/poller/poll-deps.ts';
 import { type ReconcileReport, reconcile, type StartDeps } from '../../functions/poller/reconcile.ts';
-import type { PollerMetrics } from '../../functions/poller/workspace.ts';
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import { freedSlotStartDeps } from '../../functions/shared/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';

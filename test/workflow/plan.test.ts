@@ -5,13 +5,12 @@ import type { RecoveryInput } from '../../functions/core/incident.ts';
 import { DEFAULT_PLAYBOOKS } from '../../functions/core/playbooks.ts';
 import type { ClusterDetails, ClusterEvent } from '../../functions/core/schemas/databricks.ts';
 import { hasValues, originalOf } from '../../functions/workflow/cluster-config.ts';
+import type { Decision, PlanContext } from '../../functions/workflow/decision.ts';
 import type { ConfigChange } from '../../functions/workflow/model.ts';
 import {
-  type Decision,
   escalation,
   needsEditHistory,
   needsPolicy,
-  type PlanContext,
   planClusterRemediation,
   securityChanges,
 } from '../../functions/workflow/plan.ts';

@@ -260,6 +260,11 @@ export const FREE_TEXT_RULES: readonly Omit<Rule, 'pattern'>[] = RULES.map(
   }),
 );
 
+/** A match on a termination code (one the table knows) that the text names or labels. */
+function codeMatch(code: string, confidence: number, rule: string, evidence: string): FreeTextMatch {
+  return { errorType: FAILURE_CODE_TYPES.get(code) as ErrorType, confidence, rule, evidence };
+}
+
 /** Classifies a free-text message; undefined when nothing recognisable is in it. */
 export function matchFreeText(text: string | undefined): FreeTextMatch | undefined {
   if (text === undefined || text.trim() === '') return undefined;
@@ -270,21 +275,11 @@ export function matchFreeText(text: string | undefined): FreeTextMatch | undefin
   const codes = [...sample.matchAll(CODE_TOKEN)].map(([token]) => token);
   const specific = codes.find((code) => FAILURE_CODE_TYPES.has(code) && !GENERIC_CODES.has(code));
   if (specific !== undefined) {
-    return {
-      errorType: FAILURE_CODE_TYPES.get(specific) as ErrorType,
-      confidence: 0.85,
-      rule: 'termination_code',
-      evidence: specific,
-    };
+    return codeMatch(specific, 0.85, 'termination_code', specific);
   }
   const named = CODE_LABELS.find(({ code, named }) => !GENERIC_CODES.has(code) && named.test(sample));
   if (named !== undefined) {
-    return {
-      errorType: FAILURE_CODE_TYPES.get(named.code) as ErrorType,
-      confidence: 0.85,
-      rule: 'termination_code',
-      evidence: named.code,
-    };
+    return codeMatch(named.code, 0.85, 'termination_code', named.code);
   }
   for (const { rule, pattern, errorType, confidence } of RULES) {
     const match = pattern.exec(sample);
@@ -292,22 +287,12 @@ export function matchFreeText(text: string | undefined): FreeTextMatch | undefin
   }
   const generic = codes.find((code) => FAILURE_CODE_TYPES.has(code) && code !== 'UNKNOWN');
   if (generic !== undefined) {
-    return {
-      errorType: FAILURE_CODE_TYPES.get(generic) as ErrorType,
-      confidence: 0.5,
-      rule: 'termination_code',
-      evidence: generic,
-    };
+    return codeMatch(generic, 0.5, 'termination_code', generic);
   }
   for (const { code, pattern } of CODE_LABELS) {
     const match = pattern.exec(sample);
     if (match) {
-      return {
-        errorType: FAILURE_CODE_TYPES.get(code) as ErrorType,
-        confidence: 0.5,
-        rule: 'termination_label',
-        evidence: match[0],
-      };
+      return codeMatch(code, 0.5, 'termination_label', match[0]);
     }
   }
   return undefined;

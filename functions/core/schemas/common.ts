@@ -11,26 +11,36 @@ const UPPER_SNAKE = /^[A-Z][A-Z0-9_]*$/;
  * int64 values beyond Number.MAX_SAFE_INTEGER are never rounded (parse bodies with `parseJson`,
  * which keeps such numbers as strings).
  */
-export const IdSchema = z.pipe(
-  z.union([
-    z
-      .string()
-      .check(
-        z.trim(),
-        z.minLength(1, 'must not be empty'),
-        z.maxLength(256, 'must be at most 256 characters'),
-        z.regex(SAFE_ID, 'may contain only letters, digits, ".", "_" and "-"'),
-      ),
-    z
-      .number()
-      .check(
-        z.int('must be an integer'),
-        z.nonnegative('must not be negative'),
-        z.refine(Number.isSafeInteger, 'exceeds the safe integer range; send it as a string'),
-      ),
-  ]),
-  z.transform((value) => String(value)),
+export const IdSchema = stringOrSafeInteger(
+  z
+    .string()
+    .check(
+      z.trim(),
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(256, 'must be at most 256 characters'),
+      z.regex(SAFE_ID, 'may contain only letters, digits, ".", "_" and "-"'),
+    ),
 );
+
+/**
+ * An id sent as a JSON string (`text` checks it) or as a non-negative safe integer, always kept as
+ * its decimal string.
+ */
+export function stringOrSafeInteger(text: z.ZodMiniString<string>) {
+  return z.pipe(
+    z.union([
+      text,
+      z
+        .number()
+        .check(
+          z.int('must be an integer'),
+          z.nonnegative('must not be negative'),
+          z.refine(Number.isSafeInteger, 'exceeds the safe integer range; send it as a string'),
+        ),
+    ]),
+    z.transform((value) => String(value)),
+  );
+}
 
 /** Milliseconds since the epoch, as Databricks sends timestamps. */
 // JavaScript dates end at 8.64e15 ms; anything beyond cannot be a Databricks timestamp.

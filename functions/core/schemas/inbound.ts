@@ -3,6 +3,7 @@
  * connectivity test, and Databricks job notifications (the only push Databricks really sends).
  */
 import * as z from '../zod.ts';
+import { stringOrSafeInteger } from './common.ts';
 
 export const CLUSTER_EVENT_TYPES = [
   'cluster.terminated',
@@ -36,18 +37,8 @@ const text = (max: number) =>
   );
 
 /** Databricks' numeric ids (job, run, workspace): decimal digits, sent as a string or a safe integer. */
-export const NumericIdSchema = z.pipe(
-  z.union([
-    z.string().check(z.trim(), z.regex(/^\d{1,19}$/, 'must be a decimal number of at most 19 digits')),
-    z
-      .number()
-      .check(
-        z.int('must be an integer'),
-        z.nonnegative('must not be negative'),
-        z.refine(Number.isSafeInteger, 'exceeds the safe integer range; send it as a string'),
-      ),
-  ]),
-  z.transform((value) => String(value)),
+export const NumericIdSchema = stringOrSafeInteger(
+  z.string().check(z.trim(), z.regex(/^\d{1,19}$/, 'must be a decimal number of at most 19 digits')),
 );
 
 /** A cluster id (`0923-164208-meows279`): letters, digits, `-`, `_`, `.`, starting with a letter or digit. */
