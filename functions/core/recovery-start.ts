@@ -10,6 +10,7 @@ import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
 import type { IncidentDeps, IncidentOutcome, RecoveryInput } from './incident.ts';
 import { asksSilence, needsCapSlot, type Plan, planRecovery, type RecoveryFacts } from './incident-plan.ts';
+import { compact } from './json.ts';
 import type { Playbook } from './playbooks.ts';
 import type { FailureSignal } from './signal.ts';
 import type { Silence } from './silence.ts';
@@ -85,17 +86,8 @@ export async function askBreakers(
 
 /** What the workflow receives: the ticket's subject, its playbook, and the signal that opened it. */
 export function recoveryInputOf(ticket: Ticket, playbook: Playbook, signal: FailureSignal): RecoveryInput {
-  return {
-    ticketId: ticket.ticketId,
-    workspaceId: ticket.workspaceId,
-    ...(ticket.clusterId === undefined ? {} : { clusterId: ticket.clusterId }),
-    ...(ticket.jobId === undefined ? {} : { jobId: ticket.jobId }),
-    ...(ticket.runId === undefined ? {} : { runId: ticket.runId }),
-    errorType: ticket.errorType,
-    action: ticket.action,
-    playbook,
-    signal,
-  };
+  const { ticketId, workspaceId, clusterId, jobId, runId, errorType, action } = ticket;
+  return compact({ ticketId, workspaceId, clusterId, jobId, runId, errorType, action, playbook, signal });
 }
 
 /**

@@ -8,6 +8,7 @@
 import type { BreakerOutcomeStore } from '../core/breaker.ts';
 import type { BreakerGate, CapGate, IncidentDeps, WorkflowInspector } from '../core/incident.ts';
 import type { Plan } from '../core/incident-plan.ts';
+import type { Playbook } from '../core/playbooks.ts';
 import {
   askBreakers,
   executionNameFor,
@@ -138,11 +139,16 @@ export function emptyReport(): MutableReport {
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const report = emptyReport();
   const now = deps.clock();
-  const settled = (ticket: Ticket) => now - Date.parse(ticket.updatedAt) >= deps.options.reconcileGraceMs;
+  const run: Run = {
+    deps,
+    report,
+    settled: (ticket) => now - Date.parse(ticket.updatedAt) >= deps.options.reconcileGraceMs,
+    batch: deps.options.reconcileBatchSize,
+  };
   // 1. Tickets whose workflow never started.
-  await startPendingPass(deps, report, settled);
+  await startPendingPass(run);
   // 2. Tickets in progress whose execution may have ended; resumes where the last run stopped.
-  await executionsPass(deps, report, settled);
+  await executionsPass(run);
   // 3. Fleet safety: slots of ended executions back, the queue drained into them, approvals timed out.
   await reconcileFleet(deps, report);
 
@@ -157,26 +163,24 @@ export type MutableReport = { -readonly [K in keyof ReconcileReport]: ReconcileR
   problems: string[];
 };
 
+/** One reconciler run: its dependencies, its report, which tickets are past the grace period, its batch. */
+interface Run {
+  readonly deps: ReconcileDeps;
+  readonly report: MutableReport;
+  /** Not changed for the grace period: its writer is done with it (or gone). */
+  readonly settled: (ticket: Ticket) => boolean;
+  readonly batch: number;
+}
+
 /** Starts up to a batch of start_pending tickets older than the grace period. */
-async function startPendingPass(
-  deps: ReconcileDeps,
-  report: MutableReport,
-  settled: (ticket: Ticket) => boolean,
-): Promise<void> {
-  const batch = deps.options.reconcileBatchSize;
+async function startPendingPass({ deps, report, settled, batch }: Run): Promise<void> {
   let examined = 0;
   let cursor: string | undefined;
   pending: while (examined < batch) {
-    if (!deps.budget.hasTime()) {
-      report.stoppedEarly = true;
-      break;
-    }
+    if (outOfTime(deps, report)) break;
     const page = await deps.tickets.listStartPending(batch - examined, cursor);
     for (const ticket of page.tickets) {
-      if (!deps.budget.hasTime()) {
-        report.stoppedEarly = true;
-        break pending;
-      }
+      if (outOfTime(deps, report)) break pending;
       examined++;
       if (!settled(ticket)) continue;
       await attempt(deps, report, ticket, 'start_pending', () =>
@@ -189,30 +193,19 @@ async function startPendingPass(
 }
 
 /** Looks at up to a batch of in_progress tickets' executions, from where the last run stopped. */
-async function executionsPass(
-  deps: ReconcileDeps,
-  report: MutableReport,
-  settled: (ticket: Ticket) => boolean,
-): Promise<void> {
-  const batch = deps.options.reconcileBatchSize;
+async function executionsPass({ deps, report, settled, batch }: Run): Promise<void> {
   const startPosition = await deps.positions.getReconcilePosition();
   let position = startPosition;
   // A run that started mid-list goes round to the beginning once at the end of the list.
   let canWrap = startPosition !== undefined;
   let pages = 0;
   progress: while (report.executionsChecked < batch && pages < batch) {
-    if (!deps.budget.hasTime()) {
-      report.stoppedEarly = true;
-      break;
-    }
+    if (outOfTime(deps, report)) break;
     pages++;
     const page = await deps.tickets.listByStatus('in_progress', batch - report.executionsChecked, position);
     for (const ticket of page.tickets) {
-      if (!deps.budget.hasTime()) {
-        // The page is done again next run: the position stays before it.
-        report.stoppedEarly = true;
-        break progress;
-      }
+      // The page is done again next run: the position stays before it.
+      if (outOfTime(deps, report)) break progress;
       if (!settled(ticket)) continue;
       report.executionsChecked++;
       await attempt(deps, report, ticket, 'in_progress', () => reconcileExecution(ticket, deps, report));
@@ -225,6 +218,13 @@ async function executionsPass(
     }
   }
   if (position !== startPosition) await deps.positions.setReconcilePosition(position);
+}
+
+/** Whether the run's time is up; the report says it stopped early then. */
+function outOfTime(deps: Pick<ReconcileDeps, 'budget'>, report: MutableReport): boolean {
+  if (deps.budget.hasTime()) return false;
+  report.stoppedEarly = true;
+  return true;
 }
 
 /** One ticket's reconciliation; its failure is a problem of the run, not the end of it. */
@@ -289,7 +289,7 @@ export async function reconcileStart(
 /** How a deferred start learns the plan's facts: everything is asked again, the ticket already exists. */
 function deferredSteps(
   ticket: Ticket,
-  playbook: StartDeps['playbooks'][keyof StartDeps['playbooks']],
+  playbook: Playbook,
   context: ReturnType<typeof openedContext>,
   deps: StartDeps,
 ): PlanSteps {

@@ -20,6 +20,7 @@ import {
 } from '../../functions/core/incident.ts';
 import { type OutageConfig, OutageConfigSchema } from '../../functions/core/outage.ts';
 import { loadPlaybooks, type Playbook } from '../../functions/core/playbooks.ts';
+import { recoveryInputOf } from '../../functions/core/recovery-start.ts';
 import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
 import type { FailureSignal, SignalKind } from '../../functions/core/signal.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
@@ -254,18 +255,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     });
     if (opened.outcome !== 'created')
       throw new Error(`the test's ticket was a duplicate of ${opened.ticket.ticketId}`);
-    const input: RecoveryInput = {
-      ticketId: opened.ticket.ticketId,
-      workspaceId: WORKSPACE,
-      ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
-      ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
-      ...(fields.runId === undefined ? {} : { runId: fields.runId }),
-      errorType: fields.errorType,
-      action: fields.action,
-      playbook,
-      signal,
-    };
-    return { ticket: opened.ticket, input };
+    return { ticket: opened.ticket, input: recoveryInputOf(opened.ticket, playbook, signal) };
   }
 
   return {
