@@ -37,6 +37,7 @@ import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
@@ -98,6 +99,11 @@ export interface WorkflowHarnessOptions {
    * Escalate settle a probe's outage, the reconciler announces and settles outages. @default off
    */
   readonly outages?: Partial<OutageConfig>;
+  /**
+   * Operators' silences: the incident path checks them at the opening, the reconciler and the queue's
+   * drain read them again before a deferred start. @default none
+   */
+  readonly silences?: boolean;
 }
 
 export interface Recovery {
@@ -158,6 +164,9 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
           new OutageRepository({ client: table.documentClient, tableName: table.tableName }),
           OutageConfigSchema.parse(options.outages),
         );
+  const silences = options.silences
+    ? new SilenceRepository({ client: table.documentClient, tableName: table.tableName })
+    : undefined;
   const ledger = new NotificationLedger({ client: table.documentClient, tableName: table.tableName });
   const metricCounts = new Map<string, number>();
   const startDeps = (playbookOverrides: unknown = {}): DrainDeps => ({
@@ -176,6 +185,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     options: DEFAULT_POLLER_OPTIONS,
     ...(cap === undefined ? {} : { cap }),
     ...(outages === undefined ? {} : { outages }),
+    ...(silences === undefined ? {} : { silences }),
   });
   const outageDeps = () => outageDepsOf({ ...startDeps(), notifier, notifications: ledger }, 0);
   const hooks = new Map<string, CallHook[]>();
@@ -270,6 +280,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     logs,
     cap,
     outages,
+    silences,
     /** What settling an outage needs (the operations API's `rca outage resolve` calls the same). */
     outageDeps,
     /** EMF metric counts of the reconciler and the queue's drain. */
@@ -329,9 +340,18 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       kind: SignalKind = 'termination',
       playbookOverrides: unknown = {},
     ): Promise<Recovery> {
+      return finish(await this.failCluster(clusterId, playbookOverrides, kind));
+    },
+
+    /** The poller's path for the cluster as Databricks shows it now; does not wait for the workflow. */
+    async failCluster(
+      clusterId: string,
+      playbookOverrides: unknown = {},
+      kind: SignalKind = 'termination',
+    ): Promise<IncidentOutcome> {
       const cluster = await direct.getCluster(clusterId);
       const signal = signalFromCluster(cluster, kind, 'poller', { workspaceId: WORKSPACE, now: Date.now() });
-      return finish(await this.handle(signal, playbookOverrides));
+      return this.handle(signal, playbookOverrides);
     },
 
     /** The incident path for any signal; does not wait for the workflow. */
@@ -346,6 +366,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
         actor: 'poller',
         ...(cap === undefined ? {} : { cap }),
         ...(outages === undefined ? {} : { outages }),
+        ...(silences === undefined ? {} : { silences }),
         metrics: {
           count: (name, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value),
         },
