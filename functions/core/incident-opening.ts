@@ -87,12 +87,7 @@ export async function openTicketOnce(
   }
   if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');
   if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
-  return {
-    opened,
-    facts,
-    ...(outage === undefined ? {} : { outage }),
-    ...(capSlot === undefined ? {} : { capSlot }),
-  };
+  return { opened, facts, outage, capSlot };
 }
 
 /** The ticket's opening write for the plan as decided so far. */

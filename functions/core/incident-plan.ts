@@ -57,6 +57,7 @@ export interface RecoveryFacts {
    * recovery has waited and how long it may.
    */
   readonly startFailure?: {
+    readonly error?: unknown;
     readonly errorName?: string;
     readonly why?: string;
     readonly ageMs?: number;
@@ -64,30 +65,23 @@ export interface RecoveryFacts {
   };
 }
 
+/** A verdict that writes the ticket (held, queued or escalated), with the audit entry that says why. */
+interface Verdict {
+  readonly recoveryStatus: string;
+  readonly message: string;
+  readonly event: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
 export type Plan =
   | { readonly kind: 'start'; readonly recoveryStatus: typeof START_PENDING }
-  | {
+  | (Verdict & {
       readonly kind: 'hold';
-      readonly recoveryStatus: string;
-      readonly message: string;
       /** The status the ticket is opened in (`silenced`); `open` when absent. */
       readonly ticketStatus?: OpeningStatus;
       readonly silenceId?: string;
-    }
-  | {
-      readonly kind: 'escalate';
-      readonly recoveryStatus: string;
-      readonly message: string;
-      /** The audit entry of the escalation. */
-      readonly event: string;
-      readonly details: Readonly<Record<string, unknown>>;
-    }
-  | {
-      readonly kind: 'queue';
-      readonly recoveryStatus: typeof QUEUED;
-      readonly message: string;
-      readonly details: { readonly cap: number; readonly workspaceId: string };
-    }
+    })
+  | (Verdict & { readonly kind: 'escalate' | 'queue' })
   /** The start failed in a way a later attempt may cure: the ticket stays start_pending. */
   | { readonly kind: 'wait'; readonly recoveryStatus: typeof START_PENDING };
 
@@ -111,20 +105,20 @@ export function planRecovery(facts: RecoveryFacts): Plan {
   if (facts.silence !== undefined && silenceApplies(facts)) return silencedPlan(facts.silence, facts.stage);
   if (facts.outage !== undefined) {
     const { outageId, outageClass } = facts.outage;
-    return { kind: 'hold', recoveryStatus: HELD_BY_OUTAGE, message: heldMessage(outageId, outageClass) };
+    return verdict('hold', HELD_BY_OUTAGE, heldMessage(outageId, outageClass));
   }
   if (facts.capFull !== undefined) {
     const { cap, workspaceId } = facts.capFull;
-    return {
-      kind: 'queue',
-      recoveryStatus: QUEUED,
-      message: `Recovery queued: ${cap} recoveries are already under way in workspace ${workspaceId} (its blast-radius cap); it starts when one ends`,
-      details: { cap, workspaceId },
-    };
+    return verdict(
+      'queue',
+      QUEUED,
+      `Recovery queued: ${cap} recoveries are already under way in workspace ${workspaceId} (its blast-radius cap); it starts when one ends`,
+      { event: 'recovery_queued', details: { cap, workspaceId } },
+    );
   }
   if (facts.blocked !== undefined) {
     const { scope, reason } = facts.blocked;
-    return escalation('blocked', `Circuit breaker open for ${scope}: manual intervention required`, {
+    return verdict('escalate', 'blocked', `Circuit breaker open for ${scope}: manual intervention required`, {
       event: 'recovery_blocked',
       details: { scope, reason },
     });
@@ -136,35 +130,40 @@ export function planRecovery(facts: RecoveryFacts): Plan {
 /** Rows 0–4: the recovery's input, the operators' switch, the action and the playbook. */
 function policyPlan(facts: RecoveryFacts): Plan | undefined {
   if (facts.inputLost === true) {
-    return escalation(
+    return verdict(
+      'escalate',
       'input_lost',
       'The recovery input cannot be rebuilt: the ticket_opened audit entry holds no signal',
     );
   }
   if (!facts.autoRemediationEnabled) {
-    return {
-      kind: 'hold',
-      recoveryStatus: 'disabled',
-      message:
-        facts.stage === 'opening'
-          ? 'Failure ticketed; automatic remediation is disabled (AUTO_REMEDIATION_ENABLED=false)'
-          : 'automatic remediation was switched off before the workflow could start',
-    };
+    return verdict(
+      'hold',
+      'disabled',
+      facts.stage === 'opening'
+        ? 'Failure ticketed; automatic remediation is disabled (AUTO_REMEDIATION_ENABLED=false)'
+        : 'automatic remediation was switched off before the workflow could start',
+    );
   }
   if (facts.action === 'escalate')
-    return escalation('not_applicable', 'No safe automatic action; escalated for manual intervention');
+    return verdict(
+      'escalate',
+      'not_applicable',
+      'No safe automatic action; escalated for manual intervention',
+    );
   if (!facts.playbook.enabled) {
-    return escalation(
+    return verdict(
+      'escalate',
       'disabled',
       'The playbook for this error type is disabled; escalated for manual intervention',
     );
   }
   if (facts.stage === 'opening' && approvalRequired(facts.playbook)) {
-    return {
-      kind: 'hold',
-      recoveryStatus: AWAITING_APPROVAL,
-      message: `Failure ticketed; the ${facts.action} recovery waits for an operator's approval`,
-    };
+    return verdict(
+      'hold',
+      AWAITING_APPROVAL,
+      `Failure ticketed; the ${facts.action} recovery waits for an operator's approval`,
+    );
   }
   return undefined;
 }
@@ -194,17 +193,21 @@ export function needsCapSlot(facts: RecoveryFacts): boolean {
  */
 function silencedPlan(silence: Silence, stage: PlanStage): Plan {
   if (stage === 'deferred') {
-    return escalation(
+    return verdict(
+      'escalate',
       'silenced_while_waiting',
       `Silence ${silence.silenceId} (${describeTarget(silence)}, until ${silence.until}) came into force while the recovery waited; nothing was changed`,
     );
   }
   return {
+    ...verdict(
+      'hold',
+      SILENCED,
+      `Failure ticketed; automation is silenced for ${describeTarget(silence)} until ${silence.until} (${silence.silenceId}: ${silence.reason})`,
+    ),
     kind: 'hold',
-    recoveryStatus: SILENCED,
     ticketStatus: SILENCED,
     silenceId: silence.silenceId,
-    message: `Failure ticketed; automation is silenced for ${describeTarget(silence)} until ${silence.until} (${silence.silenceId}: ${silence.reason})`,
   };
 }
 
@@ -214,14 +217,16 @@ function silencedPlan(silence: Silence, stage: PlanStage): Plan {
  */
 function startFailedPlan(failure: NonNullable<RecoveryFacts['startFailure']>, stage: PlanStage): Plan {
   if (stage === 'deferred' && PERMANENT_START_ERRORS.has(failure.errorName ?? '')) {
-    return escalation(
+    return verdict(
+      'escalate',
       'start_failed',
       `The recovery workflow cannot be started (${failure.why}); escalated for manual intervention`,
     );
   }
   const { ageMs = 0, maxAgeMs = Number.POSITIVE_INFINITY } = failure;
   if (stage === 'deferred' && ageMs > maxAgeMs) {
-    return escalation(
+    return verdict(
+      'escalate',
       'start_failed',
       `The recovery workflow could not be started for more than ${Math.round(maxAgeMs / 60_000)} minutes (last error: ${failure.why}); escalated for manual intervention`,
     );
@@ -229,13 +234,15 @@ function startFailedPlan(failure: NonNullable<RecoveryFacts['startFailure']>, st
   return { kind: 'wait', recoveryStatus: START_PENDING };
 }
 
-function escalation(
+/** A held, queued or escalated verdict; its audit entry (`event`, `details`) says why. */
+function verdict(
+  kind: 'hold' | 'escalate' | 'queue',
   recoveryStatus: string,
   message: string,
   audit: { readonly event: string; readonly details: Record<string, unknown> } = {
-    event: 'escalated',
+    event: kind === 'hold' ? 'recovery_held' : 'escalated',
     details: { reason: message },
   },
-): Plan {
-  return { kind: 'escalate', recoveryStatus, message, ...audit };
+): Extract<Plan, { kind: 'hold' | 'escalate' | 'queue' }> {
+  return { kind, recoveryStatus, message, ...audit };
 }

@@ -12,6 +12,7 @@ import type { Action } from './error-types.ts';
 import { AWAITING_APPROVAL, type Lease, QUEUED, type SlotRequest } from './fleet.ts';
 import { type Failure, isFailure, openTicketOnce } from './incident-opening.ts';
 import type { Plan, RecoveryFacts } from './incident-plan.ts';
+import { compact } from './json.ts';
 import { childOf, type OutageGate, type OutageRole } from './outage-path.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { askBreakers, followPlan, launchWorkflow, recoveryInputOf } from './recovery-start.ts';
@@ -188,59 +189,68 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
     ticket.recoveryStatus === QUEUED
       ? { ...opening.facts, capFull: { workspaceId: signal.workspaceId, cap: opening.capSlot?.cap ?? 0 } }
       : opening.facts;
-  const { plan, attempt } = await followPlan(known, {
+  const { plan, outcome } = await followPlan(known, {
     breakers: () => askBreakers(ticket, opened.breakersClosed, deps),
-    start: async () => {
-      const input = recoveryInputOf(ticket, playbook, signal);
-      const started = await launchWorkflow(input, classification, ticket, deps, {
+    start: () =>
+      launchWorkflow(recoveryInputOf(ticket, playbook, signal), classification, ticket, deps, {
         recordStart: deps.markStarted ?? true,
-      });
-      return started.error === undefined ? started : { ...started, failure: {} };
-    },
+      }),
   });
   // Started, or waiting start_pending for the reconciler: the start's outcome says which.
-  if (attempt !== undefined) return attempt.outcome;
+  if (outcome !== undefined) return outcome;
+  return writeVerdict(plan, ticket, { classification, log, capSlot: opening.capSlot }, deps);
+}
+
+/**
+ * Writes the plan's verdict on a ticket that does not start now: escalated (a slot its write took is
+ * given back), or queued for a slot of the cap, or held (disabled, approval, silence, outage).
+ */
+async function writeVerdict(
+  plan: Plan,
+  ticket: Ticket,
+  opening: {
+    readonly classification: Classification;
+    readonly log: Record<string, unknown>;
+    readonly capSlot?: SlotRequest;
+  },
+  deps: IncidentDeps,
+): Promise<IncidentOutcome> {
+  const { classification, log } = opening;
+  if (plan.kind === 'start' || plan.kind === 'wait')
+    throw new Error('a recovery planned to start has no start');
+  const { recoveryStatus, message } = plan;
+  if (plan.kind === 'escalate') {
+    if (opening.capSlot !== undefined) await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
+    const moved = await deps.tickets.transition(ticket.ticketId, {
+      from: ['open'],
+      to: 'escalated',
+      patch: { recoveryStatus, escalationReason: message },
+      audit: { event: plan.event, actor: deps.actor, details: plan.details },
+    });
+    deps.metrics?.count('TicketsEscalated');
+    return {
+      status: 'escalated',
+      classification,
+      ticket: moved.ticket,
+      recoveryStatus,
+      actionsTaken: [],
+      message,
+    };
+  }
+  // Queued for a slot of the cap, or held (disabled, approval, silence, outage).
+  const awaiting = recoveryStatus === AWAITING_APPROVAL;
   if (plan.kind === 'queue') {
     deps.logger.info('recovery queued by the blast-radius cap', { ...log, ticketId: ticket.ticketId });
     deps.metrics?.count('RecoveriesQueued');
-    return heldOutcome(plan, classification, ticket);
+  } else {
+    if (awaiting) deps.metrics?.count('ApprovalsRequested');
+    deps.logger.info(message, { ...log, ticketId: ticket.ticketId });
   }
-  if (plan.kind === 'hold') {
-    if (plan.recoveryStatus === AWAITING_APPROVAL) deps.metrics?.count('ApprovalsRequested');
-    deps.logger.info(plan.message, { ...log, ticketId: ticket.ticketId });
-    return heldOutcome(plan, classification, ticket);
-  }
-  if (plan.kind !== 'escalate') throw new Error(`a recovery planned to ${plan.kind} was not started`);
-  // A slot the ticket's write took is given back: this recovery will not run.
-  if (opening.capSlot !== undefined) await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
-  const escalated = await escalate(deps, ticket, plan.recoveryStatus, plan.message, {
-    event: plan.event,
-    actor: deps.actor,
-    details: plan.details,
-  });
-  return {
-    status: 'escalated',
-    classification,
-    ticket: escalated,
-    recoveryStatus: plan.recoveryStatus,
-    actionsTaken: [],
-    message: plan.message,
-  };
-}
-
-/** The outcome of a ticket that waits: queued for a slot, or held (disabled, approval, silence, outage). */
-function heldOutcome(
-  plan: Extract<Plan, { kind: 'hold' | 'queue' }>,
-  classification: Classification,
-  ticket: Ticket,
-): IncidentOutcome {
-  const awaiting = plan.recoveryStatus === AWAITING_APPROVAL;
-  const message = plan.message;
   return {
     status: 'success',
     classification,
     ticket,
-    recoveryStatus: plan.recoveryStatus,
+    recoveryStatus,
     actionsTaken: [],
     message: awaiting
       ? `${message}: rca approve ${ticket.ticketId}, or rca deny ${ticket.ticketId} --reason TEXT`
@@ -274,27 +284,27 @@ async function recordDuplicate(
       {
         event: 'occurrence',
         actor: deps.actor,
-        details: {
+        details: compact({
           via: opened.via,
           source: signal.source,
           kind: signal.kind,
           incidentKey: signal.incidentKey,
           errorType: classification.errorType,
-          ...optional('code', classification.code),
-          ...optional('runId', signal.job?.runId),
+          code: classification.code,
+          runId: signal.job?.runId,
           observedAt: new Date(signal.observedAt).toISOString(),
-        },
+        }),
       },
       opened.news,
     );
-  return {
+  return compact({
     status: 'duplicate',
     classification,
     ticket,
-    ...optional('recoveryStatus', ticket.recoveryStatus),
+    recoveryStatus: ticket.recoveryStatus,
     actionsTaken: [],
     message: `Already handled by ticket ${ticket.ticketId}${ticket.status === undefined ? '' : ` (${ticket.status})`}`,
-  };
+  });
 }
 
 /**
@@ -354,27 +364,6 @@ async function linkToOutage(
       error: (error as Error).message,
     });
   }
-}
-
-async function escalate(
-  deps: IncidentDeps,
-  ticket: Ticket,
-  recoveryStatus: string,
-  reason: string,
-  audit: AuditEvent,
-): Promise<Ticket> {
-  const moved = await deps.tickets.transition(ticket.ticketId, {
-    from: ['open'],
-    to: 'escalated',
-    patch: { recoveryStatus, escalationReason: reason },
-    audit,
-  });
-  deps.metrics?.count('TicketsEscalated');
-  return moved.ticket;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /** The outcome of a recovery execution, as the reconciler needs it. */

@@ -26,10 +26,10 @@ const STARTED_MESSAGES: Readonly<Record<Action, string>> = {
   escalate: 'Escalated for manual intervention',
 };
 
-/** An attempt to start the workflow: its outcome, and the StartExecution error when it failed. */
+/** An attempt to start the workflow: its outcome, and what row 9 of the plan reads when it failed. */
 export interface StartAttempt {
   readonly outcome: IncidentOutcome;
-  readonly error?: unknown;
+  readonly failure?: RecoveryFacts['startFailure'];
 }
 
 /** How the plan's facts are learnt after the ticket exists; a step the ticket's write took is absent. */
@@ -40,26 +40,25 @@ export interface PlanSteps {
   readonly slot?: () => Promise<RecoveryFacts['capFull']>;
   /** Asks the circuit breakers; what blocked the recovery, or undefined. */
   readonly breakers: () => Promise<RecoveryFacts['blocked']>;
-  /** Starts the workflow; `failure` is the fact row 9 of the plan reads when it failed. */
-  readonly start: () => Promise<StartAttempt & { readonly failure?: RecoveryFacts['startFailure'] }>;
+  /** Starts the workflow. */
+  readonly start: () => Promise<StartAttempt>;
 }
 
 /**
  * Follows the plan from the facts known when the ticket exists, through the steps, up to the workflow's
- * start. Returns the plan that holds in the end (`start` once started) and the start's attempt, if any.
+ * start. Returns the plan that holds in the end (`start` once started) and the start's outcome, if any.
  */
 export async function followPlan(
   facts: RecoveryFacts,
   steps: PlanSteps,
-): Promise<{ readonly plan: Plan; readonly attempt?: StartAttempt }> {
+): Promise<{ readonly plan: Plan; readonly outcome?: IncidentOutcome }> {
   let known = facts;
   if (steps.silence !== undefined && asksSilence(known)) known = { ...known, silence: await steps.silence() };
   if (steps.slot !== undefined && needsCapSlot(known)) known = { ...known, capFull: await steps.slot() };
   if (planRecovery(known).kind === 'start') known = { ...known, blocked: await steps.breakers() };
-  const plan = planRecovery(known);
-  if (plan.kind !== 'start') return { plan };
-  const { failure, ...attempt } = await steps.start();
-  return { plan: failure === undefined ? plan : planRecovery({ ...known, startFailure: failure }), attempt };
+  if (planRecovery(known).kind !== 'start') return { plan: planRecovery(known) };
+  const { outcome, failure } = await steps.start();
+  return { plan: planRecovery({ ...known, startFailure: failure }), outcome };
 }
 
 /**
@@ -100,8 +99,9 @@ export function openedContext(
   const opened = audit.find((entry) => entry.event === 'ticket_opened')?.details as
     | { readonly classification?: Classification; readonly signal?: FailureSignal }
     | undefined;
-  if (opened?.signal === undefined || opened.classification === undefined) return undefined;
-  return { classification: opened.classification, signal: opened.signal };
+  return opened?.signal === undefined || opened.classification === undefined
+    ? undefined
+    : (opened as { readonly classification: Classification; readonly signal: FailureSignal });
 }
 
 type StartWorkflowDeps = Pick<IncidentDeps, 'tickets' | 'workflow' | 'logger' | 'metrics' | 'actor'>;
@@ -130,6 +130,7 @@ export async function launchWorkflow(
 ): Promise<StartAttempt> {
   // An operator's retry gets an execution of its own: the name of an ended execution cannot be reused.
   const executionName = executionNameFor(ticket.ticketId, ticket.retries);
+  const { ticketId } = ticket;
   let started: { executionId: string; alreadyStarted: boolean };
   try {
     started = await deps.workflow.start(
@@ -138,31 +139,53 @@ export async function launchWorkflow(
     );
   } catch (error) {
     deps.logger.error('the recovery workflow could not be started; the reconciler will retry', {
-      ticketId: ticket.ticketId,
+      ticketId,
       error: (error as Error).message,
     });
     deps.metrics?.count('WorkflowStartFailures');
-    const outcome: IncidentOutcome = {
-      status: 'error',
-      classification,
-      ticket,
-      recoveryStatus: 'start_pending',
-      actionsTaken: [],
-      message: `Ticket ${ticket.ticketId} opened but recovery could not be started yet; it will be retried`,
-      retryable: true,
+    return {
+      outcome: {
+        status: 'error',
+        classification,
+        ticket,
+        recoveryStatus: 'start_pending',
+        actionsTaken: [],
+        message: `Ticket ${ticketId} opened but recovery could not be started yet; it will be retried`,
+        retryable: true,
+      },
+      failure: { error, errorName: (error as Error).name },
     };
-    return { outcome, error };
   }
-  const recoveryStatus = input.playbook.mode === 'shadow' ? 'shadow' : 'in_progress';
-  const current = options.recordStart
-    ? await recordStart(ticket, { executionName, recoveryStatus, started, mode: input.playbook.mode }, deps)
-    : ticket;
+  const mode = input.playbook.mode;
+  const recoveryStatus = mode === 'shadow' ? 'shadow' : 'in_progress';
+  let current = ticket;
+  if (options.recordStart)
+    try {
+      const moved = await deps.tickets.transition(ticketId, {
+        from: ['open'],
+        to: 'in_progress',
+        patch: { recoveryStatus, executionName },
+        audit: {
+          event: 'workflow_started',
+          actor: deps.actor,
+          details: {
+            executionName,
+            executionId: started.executionId,
+            alreadyStarted: started.alreadyStarted,
+            mode,
+          },
+        },
+      });
+      current = moved.ticket;
+    } catch (error) {
+      // The workflow may already have moved the ticket on; it owns it from here.
+      deps.logger.warn('ticket not moved to in_progress after the workflow started', {
+        ticketId,
+        error: (error as Error).message,
+      });
+    }
   deps.metrics?.count('RecoveriesStarted');
-  deps.logger.info('recovery workflow started', {
-    ticketId: ticket.ticketId,
-    executionName,
-    action: input.action,
-  });
+  deps.logger.info('recovery workflow started', { ticketId, executionName, action: input.action });
   const verb = STARTED_MESSAGES[input.action];
   return {
     outcome: {
@@ -172,50 +195,9 @@ export async function launchWorkflow(
       recoveryStatus,
       actionsTaken: [input.action],
       message:
-        recoveryStatus === 'shadow'
-          ? `Shadow mode: ${verb.toLowerCase()} would be run; nothing was changed`
-          : verb,
+        mode === 'shadow' ? `Shadow mode: ${verb.toLowerCase()} would be run; nothing was changed` : verb,
     },
   };
-}
-
-/** Moves the ticket to in_progress after StartExecution; the workflow may have moved it on already. */
-async function recordStart(
-  ticket: Ticket,
-  start: {
-    readonly executionName: string;
-    readonly recoveryStatus: string;
-    readonly started: { readonly executionId: string; readonly alreadyStarted: boolean };
-    readonly mode: Playbook['mode'];
-  },
-  deps: StartWorkflowDeps,
-): Promise<Ticket> {
-  const { executionName, recoveryStatus, started } = start;
-  try {
-    const moved = await deps.tickets.transition(ticket.ticketId, {
-      from: ['open'],
-      to: 'in_progress',
-      patch: { recoveryStatus, executionName },
-      audit: {
-        event: 'workflow_started',
-        actor: deps.actor,
-        details: {
-          executionName,
-          executionId: started.executionId,
-          alreadyStarted: started.alreadyStarted,
-          mode: start.mode,
-        },
-      },
-    });
-    return moved.ticket;
-  } catch (error) {
-    // The workflow owns the ticket from here.
-    deps.logger.warn('ticket not moved to in_progress after the workflow started', {
-      ticketId: ticket.ticketId,
-      error: (error as Error).message,
-    });
-    return ticket;
-  }
 }
 
 /** Step Functions execution names allow 80 characters of [A-Za-z0-9-_]; ticket ids fit as they are. */

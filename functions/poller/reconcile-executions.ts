@@ -50,54 +50,84 @@ export async function reconcileExecution(
   // The index the listing came from is eventually consistent; the workflow may have closed it since.
   const ticket = (await deps.tickets.getTicket(listed.ticketId))?.ticket;
   if (ticket === undefined || ticket.status !== 'in_progress') return;
-  const details = executionDetails(execution);
+  const settlement = settlementOf(execution, executionName);
+  const close = settlement.decision === 'closed';
+  const reason =
+    close || settlement.reason.length <= MAX_REASON_CHARS
+      ? settlement.reason
+      : `${settlement.reason.slice(0, MAX_REASON_CHARS - 1)}…`;
+  const moved = await moveTicket(
+    deps,
+    ticket,
+    ['in_progress'],
+    settlement.decision,
+    { recoveryStatus: settlement.recoveryStatus, ...(close ? {} : { escalationReason: reason }) },
+    {
+      event: 'workflow_reconciled',
+      actor: deps.actor,
+      details: { ...executionDetails(execution), decision: settlement.decision, reason },
+    },
+  );
+  if (!moved) return;
+  if (close) report.closed++;
+  else {
+    report.escalated++;
+    deps.metrics.count('TicketsEscalated');
+  }
+  await settleBreakers(deps, ticket, settlement.breakers);
+}
 
+type Settlement =
+  | {
+      readonly decision: 'closed';
+      readonly recoveryStatus: 'recovered';
+      readonly reason?: string;
+      readonly breakers: 'success';
+    }
+  | {
+      readonly decision: 'escalated';
+      readonly recoveryStatus: string;
+      readonly reason: string;
+      readonly breakers: 'failure' | 'release';
+    };
+
+/**
+ * What an ended execution means for its ticket still in_progress, and for the ticket's breakers: closed
+ * when its output says the recovery succeeded; escalated otherwise — a failure of the recovery when the
+ * execution failed, timed out or was aborted, nothing known (the probe given back) when it ended without
+ * saying how the recovery went or is gone.
+ */
+export function settlementOf(execution: ExecutionDescription, executionName: string): Settlement {
   if (execution.status === 'SUCCEEDED') {
     const verdict = workflowVerdict(execution.output);
-    if (verdict.close) {
-      const moved = await moveTicket(
-        deps,
-        ticket,
-        ['in_progress'],
-        'closed',
-        { recoveryStatus: 'recovered' },
-        {
-          event: 'workflow_reconciled',
-          actor: deps.actor,
-          details: { ...details, decision: 'closed', reason: verdict.reason },
-        },
-      );
-      if (moved) {
-        report.closed++;
-        await settleBreakers(deps, ticket, 'success');
-      }
-      return;
-    }
-    const reason =
-      verdict.reason ??
-      'The recovery workflow ended without closing the ticket or saying how the recovery went';
-    if (await escalateInProgress(deps, ticket, 'unconfirmed', reason, details)) {
-      report.escalated++;
-      await settleBreakers(deps, ticket, 'release');
-    }
-    return;
+    if (verdict.close)
+      return { decision: 'closed', recoveryStatus: 'recovered', reason: verdict.reason, breakers: 'success' };
+    return {
+      decision: 'escalated',
+      recoveryStatus: 'unconfirmed',
+      reason:
+        verdict.reason ??
+        'The recovery workflow ended without closing the ticket or saying how the recovery went',
+      breakers: 'release',
+    };
   }
   if (ENDED_WITH_ERROR.has(execution.status)) {
     const what = [execution.error, execution.cause]
       .filter((part) => part !== undefined && part !== '')
       .join(': ');
-    const reason = `The recovery workflow ended ${execution.status}${what === '' ? '' : ` (${what})`}`;
-    if (await escalateInProgress(deps, ticket, execution.status.toLowerCase(), reason, details)) {
-      report.escalated++;
-      await settleBreakers(deps, ticket, 'failure');
-    }
-    return;
+    return {
+      decision: 'escalated',
+      recoveryStatus: execution.status.toLowerCase(),
+      reason: `The recovery workflow ended ${execution.status}${what === '' ? '' : ` (${what})`}`,
+      breakers: 'failure',
+    };
   }
-  const reason = `The recovery execution ${executionName} no longer exists (its history has expired or it never started)`;
-  if (await escalateInProgress(deps, ticket, 'execution_missing', reason, details)) {
-    report.escalated++;
-    await settleBreakers(deps, ticket, 'release');
-  }
+  return {
+    decision: 'escalated',
+    recoveryStatus: 'execution_missing',
+    reason: `The recovery execution ${executionName} no longer exists (its history has expired or it never started)`,
+    breakers: 'release',
+  };
 }
 
 /** What a SUCCEEDED execution's output says about the ticket: `ticketStatus`, `status`, `outcome` or `result`. */
@@ -118,31 +148,6 @@ export function workflowVerdict(output: unknown): { readonly close: boolean; rea
     }
   }
   return { close: false };
-}
-
-async function escalateInProgress(
-  deps: ExecutionDeps,
-  ticket: Ticket,
-  recoveryStatus: string,
-  reason: string,
-  details: Record<string, unknown>,
-): Promise<boolean> {
-  const escalationReason =
-    reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
-  const moved = await moveTicket(
-    deps,
-    ticket,
-    ['in_progress'],
-    'escalated',
-    { recoveryStatus, escalationReason },
-    {
-      event: 'workflow_reconciled',
-      actor: deps.actor,
-      details: { ...details, decision: 'escalated', reason: escalationReason },
-    },
-  );
-  if (moved) deps.metrics.count('TicketsEscalated');
-  return moved;
 }
 
 function executionDetails(execution: ExecutionDescription): Record<string, unknown> {

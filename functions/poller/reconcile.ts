@@ -297,25 +297,21 @@ function deferredSteps(
   return {
     // A silence that came into force while the recovery waited (start_pending, queued, held by its
     // outage) holds it still: nothing is started on what operators silenced; a human decides.
-    ...(silences === undefined
-      ? {}
-      : { silence: async () => silenceFor(await silences.active(), ticket, deps.clock()) }),
+    silence: silences && (async () => silenceFor(await silences.active(), ticket, deps.clock())),
     // A recovery that changes clusters needs a slot of its workspace's cap (it may hold one already).
-    ...(cap === undefined
-      ? {}
-      : {
-          slot: async () => {
-            const executionName = executionNameFor(ticket.ticketId, ticket.retries);
-            const slot = await cap.acquire(
-              cap.request(ticket.workspaceId, playbook),
-              ticket.ticketId,
-              executionName,
-            );
-            return slot === 'full'
-              ? { workspaceId: ticket.workspaceId, cap: cap.capOf(ticket.workspaceId) }
-              : undefined;
-          },
-        }),
+    slot:
+      cap &&
+      (async () => {
+        const executionName = executionNameFor(ticket.ticketId, ticket.retries);
+        const slot = await cap.acquire(
+          cap.request(ticket.workspaceId, playbook),
+          ticket.ticketId,
+          executionName,
+        );
+        return slot === 'full'
+          ? { workspaceId: ticket.workspaceId, cap: cap.capOf(ticket.workspaceId) }
+          : undefined;
+      }),
     breakers: () => askBreakers(ticket, false, deps),
     start: async () => {
       if (context === undefined) throw new Error('a recovery without its input was started');
@@ -323,65 +319,54 @@ function deferredSteps(
       const started = await launchWorkflow(input, context.classification, ticket, deps, {
         recordStart: true,
       });
-      if (started.error === undefined) return started;
-      const failure = {
-        ...(started.error instanceof Error ? { errorName: started.error.name } : {}),
-        why: describe(started.error),
+      const { failure } = started;
+      if (failure === undefined) return started;
+      const wait = {
+        why: describe(failure.error),
         ageMs: deps.clock() - Date.parse(ticket.detectedAt),
         maxAgeMs: deps.options.startPendingMaxAgeMs,
       };
-      return { ...started, failure };
+      return { ...started, failure: { ...failure, ...wait } };
     },
   };
 }
 
-/** Writes the deferred start's plan on its ticket, unless another writer moved the ticket meanwhile. */
+/**
+ * Writes the deferred start's plan on its ticket, unless another writer moved the ticket meanwhile. A
+ * ticket that will not run now gives back its slot of the cap and the half-open probe the intake's
+ * first attempt may have claimed.
+ */
 async function writeDeferred(
   plan: Plan,
   ticket: Ticket,
   deps: StartDeps,
   report: MutableReport,
 ): Promise<void> {
-  if (plan.kind === 'start') report.started++;
-  else if (plan.kind === 'wait') report.startFailures++;
-  else if (plan.kind === 'escalate') await escalateOpen(deps, ticket, plan, report);
-  else if (plan.kind === 'queue') {
-    const audit = { event: 'recovery_queued', actor: deps.actor, details: plan.details };
-    if (await moveTicket(deps, ticket, ['open'], 'open', { recoveryStatus: plan.recoveryStatus }, audit)) {
-      report.queued++;
-      deps.metrics.count('RecoveriesQueued');
-    }
-  } else {
-    const audit = { event: 'recovery_held', actor: deps.actor, details: { reason: plan.message } };
-    if (await moveTicket(deps, ticket, ['open'], 'open', { recoveryStatus: plan.recoveryStatus }, audit)) {
-      report.held++;
-      await settleBreakers(deps, ticket, 'release');
-      await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
-    }
+  if (plan.kind === 'start' || plan.kind === 'wait') {
+    report[plan.kind === 'start' ? 'started' : 'startFailures']++;
+    return;
   }
-}
-
-async function escalateOpen(
-  deps: StartDeps,
-  ticket: Ticket,
-  plan: Extract<Plan, { kind: 'escalate' }>,
-  report: MutableReport,
-): Promise<void> {
+  const escalate = plan.kind === 'escalate';
   const moved = await moveTicket(
     deps,
     ticket,
     ['open'],
-    'escalated',
-    { recoveryStatus: plan.recoveryStatus, escalationReason: plan.message },
+    escalate ? 'escalated' : 'open',
+    { recoveryStatus: plan.recoveryStatus, ...(escalate ? { escalationReason: plan.message } : {}) },
     { event: plan.event, actor: deps.actor, details: plan.details },
   );
-  if (moved) {
+  if (!moved) return;
+  if (plan.kind === 'queue') {
+    report.queued++;
+    deps.metrics.count('RecoveriesQueued');
+    return;
+  }
+  if (escalate) {
     report.escalatedBeforeStart++;
     deps.metrics.count('TicketsEscalated');
-    await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
-    // The intake's first attempt may have claimed a half-open probe that will now never run.
-    await settleBreakers(deps, ticket, 'release');
-  }
+  } else report.held++;
+  await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
+  await settleBreakers(deps, ticket, 'release');
 }
 
 function describe(error: unknown): string {
