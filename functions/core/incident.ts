@@ -1,38 +1,26 @@
 /**
  * One incident, one ticket, one recovery: the path every detector (webhook intake, poller) takes after
- * it has a failure signal — classify → ticket exactly once → circuit breakers → start the workflow.
- * Dependencies are injected as the narrow interfaces this module uses.
+ * it has a failure signal — classify → ticket exactly once → the incident plan
+ * (`core/incident-plan.ts`) → circuit breakers → start the workflow (`core/recovery-start.ts`).
+ * Dependencies are injected as the narrow interfaces this module uses; they are the ports of the
+ * reconciler's deferred start too.
  */
 
-import { breakerScopes } from './breaker.ts';
 import { classifySignal } from './classifier/classify.ts';
 import type { Classification } from './classifier/types.ts';
 import type { Action } from './error-types.ts';
-import {
-  AWAITING_APPROVAL,
-  approvalRequired,
-  DEFAULT_APPROVAL_TIMEOUT_SECONDS,
-  type Lease,
-  QUEUED,
-  type SlotRequest,
-} from './fleet.ts';
-import { outageClassOf } from './outage.ts';
-import {
-  childOf,
-  HELD_BY_OUTAGE,
-  heldMessage,
-  type OutageGate,
-  type OutageRole,
-  outageRoleOf,
-} from './outage-path.ts';
+import { AWAITING_APPROVAL, type Lease, QUEUED, type SlotRequest } from './fleet.ts';
+import { type Failure, isFailure, openTicketOnce } from './incident-opening.ts';
+import type { Plan, RecoveryFacts } from './incident-plan.ts';
+import { compact } from './json.ts';
+import { childOf, type OutageGate, type OutageRole } from './outage-path.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
-import { START_PENDING } from './recovery-status.ts';
-import { type FailureSignal, incidentAliases } from './signal.ts';
-import { describeTarget, type Silence, silenceFor, silenceScopesFor } from './silence.ts';
+import { askBreakers, followPlan, launchWorkflow, recoveryInputOf } from './recovery-start.ts';
+import type { FailureSignal } from './signal.ts';
+import type { Silence } from './silence.ts';
 import type {
   AuditEvent,
   OccurrenceMark,
-  OpeningStatus,
   OpenTicketGuarded,
   OpenTicketInput,
   OpenTicketResult,
@@ -42,6 +30,9 @@ import type {
   TransitionInput,
   TransitionResult,
 } from './ticket.ts';
+
+// Kept importable from here for the modules that start recoveries (see core/recovery-start.ts).
+export { executionNameFor, startWorkflow } from './recovery-start.ts';
 
 export interface TicketStore {
   openTicket(input: OpenTicketInput): Promise<OpenTicketResult>;
@@ -157,26 +148,11 @@ export interface IncidentOutcome {
   /** The workflow could not be started: the ticket waits for the reconciler and the caller should retry. */
   readonly retryable?: boolean;
 }
-
-const STARTED_MESSAGES: Readonly<Record<Action, string>> = {
-  restart_cluster: 'Cluster restart initiated',
-  restart_with_different_instance_type: 'Cluster restart with a fallback instance type initiated',
-  restart_with_on_demand: 'Cluster restart on on-demand capacity initiated',
-  rollback_config: 'Configuration rollback initiated',
-  retry_with_backoff: 'Cluster start scheduled after a back-off',
-  repair_run: 'Job run repair initiated',
-  escalate: 'Escalated for manual intervention',
-};
-
 /** Takes a failure signal through classification, ticketing, breakers and the workflow start. */
 export async function openIncident(signal: FailureSignal, deps: IncidentDeps): Promise<IncidentOutcome> {
   const classification = classifySignal(signal, deps.playbooks);
   const log = { incidentKey: signal.incidentKey, clusterId: signal.clusterId, source: signal.source };
-  if (
-    !classification.isFailure ||
-    classification.errorType === undefined ||
-    classification.action === undefined
-  ) {
+  if (!isFailure(classification)) {
     deps.logger.info('signal is not a failure', { ...log, reason: classification.reason });
     deps.metrics?.count('SignalsIgnored');
     return { status: 'ignored', classification, actionsTaken: [], message: classification.reason };
@@ -184,7 +160,6 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
   const { errorType, action } = classification;
   const playbook = deps.playbooks[errorType];
   deps.logger.info('failure detected', { ...log, errorType, action, code: classification.code });
-
   deps.logger.info('playbook selected', {
     ...log,
     errorType,
@@ -194,193 +169,142 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
     maxAttempts: playbook.max_attempts,
     timeoutSeconds: playbook.timeout_seconds,
   });
-  const recovery = planRecovery(action, playbook, deps.autoRemediationEnabled);
-  // A failure of a cloud or service class is counted in its window first: it may belong to an outage.
-  let outage =
-    recovery.kind === 'start' ? await outageRoleOf(signal, classification, deps.outages) : undefined;
-  const heldPlan = (role: Extract<OutageRole, { kind: 'held' }>): Plan => ({
-    kind: 'hold',
-    recoveryStatus: HELD_BY_OUTAGE,
-    message: heldMessage(role.outageId, role.outageClass),
-  });
-  const planned: Plan = outage?.kind === 'held' ? heldPlan(outage) : recovery;
-  const now = (deps.clock ?? Date.now)();
-  // An active recovery takes a slot of its workspace's cap in the ticket's own write (no extra call).
-  const capSlot =
-    planned.kind === 'start' && playbook.mode === 'active' && deps.cap !== undefined
-      ? deps.cap.request(signal.workspaceId, playbook)
-      : undefined;
-  const subject = { workspaceId: signal.workspaceId, clusterId: signal.clusterId, errorType };
-  const scopes = breakerScopes(subject);
-  const open = (plan: Plan, silenceScopes: readonly string[]) =>
-    deps.tickets.openTicketUnlessSilenced(
-      {
-        incidentKey: signal.incidentKey,
-        // Until it is escalated or started, a ticket that needs either waits as start_pending, so that the
-        // reconciler finishes the job if this invocation dies half-way.
-        recoveryStatus: plan.kind === 'hold' ? plan.recoveryStatus : START_PENDING,
-        workspaceId: signal.workspaceId,
-        ...optional('clusterId', signal.clusterId),
-        ...optional('clusterName', signal.clusterName),
-        ...optional('jobId', signal.job?.jobId),
-        ...optional('runId', signal.job?.runId),
-        source: signal.source,
-        errorType,
-        category: classification.category ?? 'unknown',
-        action,
-        reason: classification.reason,
-        ...optional('terminationCode', classification.code),
-        ...optional('terminationType', classification.type),
-        detectedAt: new Date(signal.observedAt).toISOString(),
-        ...optional('clusterClaim', clusterClaimOf(signal)),
-        ...optional('status', plan.kind === 'hold' ? plan.ticketStatus : undefined),
-        ...optional('silenceId', plan.kind === 'hold' ? plan.silenceId : undefined),
-        ...optional(
-          'outageId',
-          plan.recoveryStatus === HELD_BY_OUTAGE && outage?.kind === 'held'
-            ? outage.outageId
-            : plan.kind === 'start' && outage?.kind === 'probe'
-              ? outage.outage.outageId
-              : undefined,
-        ),
-        ...optional('outageProbe', plan.kind === 'start' && outage?.kind === 'probe' ? true : undefined),
-        ...optional(
-          'approvalDeadline',
-          plan.kind === 'hold' && plan.recoveryStatus === AWAITING_APPROVAL
-            ? new Date(
-                now + (playbook.approval_timeout ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS) * 1000,
-              ).toISOString()
-            : undefined,
-        ),
-        ...(plan.kind === 'start' && capSlot !== undefined ? { capSlot } : {}),
-        ...(plan.kind === 'start' && outage?.kind === 'free' && outage.guard !== undefined
-          ? { guardItem: outage.guard }
-          : {}),
-        aliasKeys: incidentAliases({ ...signal, code: classification.code }),
-        // Closed breakers and unsilenced scopes are checked in the same write; only a breaker that is not
-        // closed or a silence in force costs more.
-        ...(plan.kind === 'start' ? { breakerScopes: scopes } : {}),
-        audit: {
-          event: 'ticket_opened',
-          actor: deps.actor,
-          // The signal is kept so that the reconciler can start the workflow later with the same input.
-          details: { classification, signal, playbookMode: playbook.mode },
-        },
-      },
-      // A held child is checked too: its release would start it, so a silence must hold it instead.
-      plan.kind === 'start' || plan.recoveryStatus === HELD_BY_OUTAGE ? silenceScopes : [],
-    );
-  let plan = planned;
-  let opened = await open(
-    plan,
-    (planned.kind === 'start' || planned.recoveryStatus === HELD_BY_OUTAGE) && deps.silences !== undefined
-      ? silenceScopesFor(subject)
-      : [],
-  );
-  // An outage of the failure's class opened while it was counted: it joins it, held (and the hold is
-  // checked against silences like a start).
-  const joinIfGuarded = async (result: typeof opened): Promise<typeof opened> => {
-    if (result.outcome !== 'guarded') return result;
-    const outageId = result.item?.outageId;
-    const outageClass = outageClassOf(classification);
-    if (outageId === undefined || outageClass === undefined)
-      throw new Error('an outage guard failed without an outage');
-    outage = { kind: 'held', outageId, outageClass };
-    plan = heldPlan(outage);
-    return open(plan, deps.silences !== undefined ? silenceScopesFor(subject) : []);
+  const facts: RecoveryFacts = {
+    stage: 'opening',
+    action,
+    playbook,
+    autoRemediationEnabled: deps.autoRemediationEnabled,
   };
-  opened = await joinIfGuarded(opened);
-  if (opened.outcome === 'silenced') {
-    // A silence marker of the failure's scopes is in force (nothing was written): only now are the
-    // silences read, to name the one that holds the ticket.
-    const silence = silenceFor(
-      (await deps.silences?.active()) ?? [],
-      subject,
-      // Whether the automation may act is decided when it would act, not when the failure was seen.
-      (deps.clock ?? Date.now)(),
-    );
-    plan = silencedPlan(silence) ?? (outage?.kind === 'held' ? heldPlan(outage) : planned);
-    opened = await joinIfGuarded(await open(plan, []));
-  }
-  if (opened.outcome === 'silenced') throw new Error('a ticket opened without silence checks was silenced');
-  if (opened.outcome === 'guarded') throw new Error('a ticket opened without a guard was guarded');
-  if (opened.outcome === 'duplicate') {
-    const ticket = opened.ticket;
-    deps.logger.info('duplicate of an open incident', { ...log, ticketId: ticket.ticketId, via: opened.via });
-    deps.metrics?.count('DuplicateSignals');
-    // News the ticket has not heard from this source joins it as an occurrence (counted and audited);
-    // a repeat of what it knows — a replay, a retried delivery, the poller's next run — costs no write.
-    // Nothing is started either way.
-    if (opened.news !== undefined)
-      await deps.tickets.recordOccurrence(
-        ticket.ticketId,
-        {
-          event: 'occurrence',
-          actor: deps.actor,
-          details: {
-            via: opened.via,
-            source: signal.source,
-            kind: signal.kind,
-            incidentKey: signal.incidentKey,
-            errorType,
-            ...optional('code', classification.code),
-            ...optional('runId', signal.job?.runId),
-            observedAt: new Date(signal.observedAt).toISOString(),
-          },
-        },
-        opened.news,
-      );
-    return {
-      status: 'duplicate',
-      classification,
-      ticket,
-      ...optional('recoveryStatus', ticket.recoveryStatus),
-      actionsTaken: [],
-      message: `Already handled by ticket ${ticket.ticketId}${ticket.status === undefined ? '' : ` (${ticket.status})`}`,
-    };
-  }
+  const opening = await openTicketOnce(signal, classification, facts, deps);
+  const { opened } = opening;
+  if (opened.outcome === 'duplicate') return recordDuplicate(signal, classification, opened, deps);
   const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
-  if (ticket.outageId !== undefined && outage !== undefined && outage.kind !== 'free')
-    await linkToOutage(ticket, outage, deps);
+  if (ticket.outageId !== undefined && opening.outage !== undefined && opening.outage.kind !== 'free')
+    await linkToOutage(ticket, opening.outage, deps);
 
-  if (ticket.recoveryStatus === QUEUED) {
-    const message = `Recovery queued: ${capSlot?.cap ?? 0} recoveries are already under way in workspace ${signal.workspaceId} (its blast-radius cap); it starts when one ends`;
-    deps.logger.info('recovery queued by the blast-radius cap', { ...log, ticketId: ticket.ticketId });
-    deps.metrics?.count('RecoveriesQueued');
-    return { status: 'success', classification, ticket, recoveryStatus: QUEUED, actionsTaken: [], message };
-  }
-  if (plan.kind === 'hold') {
-    const awaiting = plan.recoveryStatus === AWAITING_APPROVAL;
-    if (awaiting) deps.metrics?.count('ApprovalsRequested');
-    deps.logger.info(plan.message, { ...log, ticketId: ticket.ticketId });
-    return {
-      status: 'success',
-      classification,
-      ticket,
-      recoveryStatus: plan.recoveryStatus,
-      actionsTaken: [],
-      message: awaiting
-        ? `${plan.message}: rca approve ${ticket.ticketId}, or rca deny ${ticket.ticketId} --reason TEXT`
-        : plan.message,
-    };
-  }
+  // The ticket's write took the cap's slot, and checked the closed breakers and the silences: what is
+  // left of the plan is the breakers that are not closed and the workflow's start.
+  const known: RecoveryFacts =
+    ticket.recoveryStatus === QUEUED
+      ? { ...opening.facts, capFull: { workspaceId: signal.workspaceId, cap: opening.capSlot?.cap ?? 0 } }
+      : opening.facts;
+  const { plan, outcome } = await followPlan(known, {
+    breakers: () => askBreakers(ticket, opened.breakersClosed, deps),
+    start: () =>
+      launchWorkflow(recoveryInputOf(ticket, playbook, signal), classification, ticket, deps, {
+        recordStart: deps.markStarted ?? true,
+      }),
+  });
+  // Started, or waiting start_pending for the reconciler: the start's outcome says which.
+  if (outcome !== undefined) return outcome;
+  return writeVerdict(plan, ticket, { classification, log, capSlot: opening.capSlot }, deps);
+}
+
+/**
+ * Writes the plan's verdict on a ticket that does not start now: escalated (a slot its write took is
+ * given back), or queued for a slot of the cap, or held (disabled, approval, silence, outage).
+ */
+async function writeVerdict(
+  plan: Plan,
+  ticket: Ticket,
+  opening: {
+    readonly classification: Classification;
+    readonly log: Record<string, unknown>;
+    readonly capSlot?: SlotRequest;
+  },
+  deps: IncidentDeps,
+): Promise<IncidentOutcome> {
+  const { classification, log } = opening;
+  if (plan.kind === 'start' || plan.kind === 'wait')
+    throw new Error('a recovery planned to start has no start');
+  const { recoveryStatus, message } = plan;
   if (plan.kind === 'escalate') {
-    const escalated = await escalate(deps, ticket, plan.recoveryStatus, plan.message, {
-      event: 'escalated',
-      actor: deps.actor,
-      details: { reason: plan.message },
+    if (opening.capSlot !== undefined) await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
+    const moved = await deps.tickets.transition(ticket.ticketId, {
+      from: ['open'],
+      to: 'escalated',
+      patch: { recoveryStatus, escalationReason: message },
+      audit: { event: plan.event, actor: deps.actor, details: plan.details },
     });
+    deps.metrics?.count('TicketsEscalated');
     return {
       status: 'escalated',
       classification,
-      ticket: escalated,
-      recoveryStatus: plan.recoveryStatus,
+      ticket: moved.ticket,
+      recoveryStatus,
       actionsTaken: [],
-      message: plan.message,
+      message,
     };
   }
-  return startRecovery(signal, classification, ticket, playbook, scopes, opened.breakersClosed, deps);
+  // Queued for a slot of the cap, or held (disabled, approval, silence, outage).
+  const awaiting = recoveryStatus === AWAITING_APPROVAL;
+  if (plan.kind === 'queue') {
+    deps.logger.info('recovery queued by the blast-radius cap', { ...log, ticketId: ticket.ticketId });
+    deps.metrics?.count('RecoveriesQueued');
+  } else {
+    if (awaiting) deps.metrics?.count('ApprovalsRequested');
+    deps.logger.info(message, { ...log, ticketId: ticket.ticketId });
+  }
+  return {
+    status: 'success',
+    classification,
+    ticket,
+    recoveryStatus,
+    actionsTaken: [],
+    message: awaiting
+      ? `${message}: rca approve ${ticket.ticketId}, or rca deny ${ticket.ticketId} --reason TEXT`
+      : message,
+  };
+}
+
+/**
+ * A duplicate of an open incident: news the ticket has not heard from this source joins it as an
+ * occurrence (counted and audited); a repeat of what it knows — a replay, a retried delivery, the
+ * poller's next run — costs no write. Nothing is started either way.
+ */
+async function recordDuplicate(
+  signal: FailureSignal,
+  classification: Failure,
+  opened: Extract<OpenTicketResult, { outcome: 'duplicate' }>,
+  deps: IncidentDeps,
+): Promise<IncidentOutcome> {
+  const ticket = opened.ticket;
+  deps.logger.info('duplicate of an open incident', {
+    incidentKey: signal.incidentKey,
+    clusterId: signal.clusterId,
+    source: signal.source,
+    ticketId: ticket.ticketId,
+    via: opened.via,
+  });
+  deps.metrics?.count('DuplicateSignals');
+  if (opened.news !== undefined)
+    await deps.tickets.recordOccurrence(
+      ticket.ticketId,
+      {
+        event: 'occurrence',
+        actor: deps.actor,
+        details: compact({
+          via: opened.via,
+          source: signal.source,
+          kind: signal.kind,
+          incidentKey: signal.incidentKey,
+          errorType: classification.errorType,
+          code: classification.code,
+          runId: signal.job?.runId,
+          observedAt: new Date(signal.observedAt).toISOString(),
+        }),
+      },
+      opened.news,
+    );
+  return compact({
+    status: 'duplicate',
+    classification,
+    ticket,
+    recoveryStatus: ticket.recoveryStatus,
+    actionsTaken: [],
+    message: `Already handled by ticket ${ticket.ticketId}${ticket.status === undefined ? '' : ` (${ticket.status})`}`,
+  });
 }
 
 /**
@@ -440,239 +364,6 @@ async function linkToOutage(
       error: (error as Error).message,
     });
   }
-}
-
-/**
- * One open incident per cluster: a cluster failure takes its cluster's claim; a job failure no
- * cluster explains only checks it (it keeps its run key, but joins the cluster's open incident).
- */
-export function clusterClaimOf(
-  signal: Pick<FailureSignal, 'workspaceId' | 'clusterId' | 'kind'>,
-): { scope: string; mode: 'take' | 'check' } | undefined {
-  if (signal.clusterId === undefined) return undefined;
-  return {
-    scope: `${signal.workspaceId}#${signal.clusterId}`,
-    mode: signal.kind === 'job_failure' ? 'check' : 'take',
-  };
-}
-
-type Plan =
-  | {
-      readonly kind: 'hold' | 'escalate';
-      readonly recoveryStatus: string;
-      readonly message: string;
-      /** The status the ticket is opened in (`silenced`); `open` when absent. */
-      readonly ticketStatus?: OpeningStatus;
-      readonly silenceId?: string;
-    }
-  | { readonly kind: 'start'; readonly recoveryStatus: 'start_pending' };
-
-/** A failure an operator's silence covers is held: ticketed, naming the silence, nothing started. */
-function silencedPlan(silence: Silence | undefined): Plan | undefined {
-  if (silence === undefined) return undefined;
-  return {
-    kind: 'hold',
-    recoveryStatus: SILENCED,
-    ticketStatus: SILENCED,
-    silenceId: silence.silenceId,
-    message: `Failure ticketed; automation is silenced for ${describeTarget(silence)} until ${silence.until} (${silence.silenceId}: ${silence.reason})`,
-  };
-}
-
-/** The status (and recovery status) of a ticket held by a silence. */
-export const SILENCED = 'silenced' satisfies OpeningStatus;
-
-function planRecovery(action: Action, playbook: Playbook, autoRemediationEnabled: boolean): Plan {
-  if (!autoRemediationEnabled) {
-    return {
-      kind: 'hold',
-      recoveryStatus: 'disabled',
-      message: 'Failure ticketed; automatic remediation is disabled (AUTO_REMEDIATION_ENABLED=false)',
-    };
-  }
-  if (action === 'escalate') {
-    return {
-      kind: 'escalate',
-      recoveryStatus: 'not_applicable',
-      message: 'No safe automatic action; escalated for manual intervention',
-    };
-  }
-  if (!playbook.enabled) {
-    return {
-      kind: 'escalate',
-      recoveryStatus: 'disabled',
-      message: 'The playbook for this error type is disabled; escalated for manual intervention',
-    };
-  }
-  if (approvalRequired(playbook)) {
-    return {
-      kind: 'hold',
-      recoveryStatus: AWAITING_APPROVAL,
-      message: `Failure ticketed; the ${action} recovery waits for an operator's approval`,
-    };
-  }
-  return { kind: 'start', recoveryStatus: 'start_pending' };
-}
-
-async function startRecovery(
-  signal: FailureSignal,
-  classification: Classification,
-  ticket: Ticket,
-  playbook: Playbook,
-  scopes: readonly string[],
-  breakersClosed: boolean,
-  deps: IncidentDeps,
-): Promise<IncidentOutcome> {
-  const errorType = ticket.errorType;
-  // Closed breakers were checked in the ticket's own write; only otherwise are they asked (and a
-  // half-open one may hand this ticket its probe).
-  const gate = breakersClosed
-    ? { allowed: true, results: [] }
-    : await deps.breakers.acquireAll(scopes, ticket.ticketId);
-  if (!gate.allowed) {
-    const blocked = gate.results.find((r) => r.scope === gate.blockedBy);
-    const message = `Circuit breaker open for ${gate.blockedBy}: manual intervention required`;
-    deps.logger.warn('recovery blocked by a circuit breaker', {
-      ticketId: ticket.ticketId,
-      scope: gate.blockedBy,
-      reason: blocked?.reason,
-    });
-    deps.metrics?.count('RecoveriesBlocked');
-    await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
-    const escalated = await escalate(deps, ticket, 'blocked', message, {
-      event: 'recovery_blocked',
-      actor: deps.actor,
-      details: { scope: gate.blockedBy, reason: blocked?.reason },
-    });
-    return {
-      status: 'escalated',
-      classification,
-      ticket: escalated,
-      recoveryStatus: 'blocked',
-      actionsTaken: [],
-      message,
-    };
-  }
-
-  const input: RecoveryInput = {
-    ticketId: ticket.ticketId,
-    workspaceId: signal.workspaceId,
-    ...optional('clusterId', signal.clusterId),
-    ...optional('jobId', signal.job?.jobId),
-    ...optional('runId', signal.job?.runId),
-    errorType,
-    action: ticket.action,
-    playbook,
-    signal,
-  };
-  return startWorkflow(input, classification, ticket, deps, { recordStart: deps.markStarted ?? true });
-}
-
-/**
- * Starts the workflow for a ticket that is `start_pending` and moves it to in_progress. Shared with
- * the reconciler, which calls it again for tickets whose first start failed.
- */
-export async function startWorkflow(
-  input: RecoveryInput,
-  classification: Classification,
-  ticket: Ticket,
-  deps: Pick<IncidentDeps, 'tickets' | 'workflow' | 'logger' | 'metrics' | 'actor'>,
-  options: { readonly recordStart: boolean } = { recordStart: true },
-): Promise<IncidentOutcome> {
-  // An operator's retry gets an execution of its own: the name of an ended execution cannot be reused.
-  const executionName = executionNameFor(ticket.ticketId, ticket.retries);
-  const shadow = input.playbook.mode === 'shadow';
-  let started: { executionId: string; alreadyStarted: boolean };
-  try {
-    started = await deps.workflow.start(
-      executionName,
-      ticket.retries === undefined ? input : { ...input, retry: ticket.retries },
-    );
-  } catch (error) {
-    deps.logger.error('the recovery workflow could not be started; the reconciler will retry', {
-      ticketId: ticket.ticketId,
-      error: (error as Error).message,
-    });
-    deps.metrics?.count('WorkflowStartFailures');
-    return {
-      status: 'error',
-      classification,
-      ticket,
-      recoveryStatus: 'start_pending',
-      actionsTaken: [],
-      message: `Ticket ${ticket.ticketId} opened but recovery could not be started yet; it will be retried`,
-      retryable: true,
-    };
-  }
-  const recoveryStatus = shadow ? 'shadow' : 'in_progress';
-  let current = ticket;
-  if (options.recordStart)
-    try {
-      const moved = await deps.tickets.transition(ticket.ticketId, {
-        from: ['open'],
-        to: 'in_progress',
-        patch: { recoveryStatus, executionName },
-        audit: {
-          event: 'workflow_started',
-          actor: deps.actor,
-          details: {
-            executionName,
-            executionId: started.executionId,
-            alreadyStarted: started.alreadyStarted,
-            mode: input.playbook.mode,
-          },
-        },
-      });
-      current = moved.ticket;
-    } catch (error) {
-      // The workflow may already have moved the ticket on; it owns it from here.
-      deps.logger.warn('ticket not moved to in_progress after the workflow started', {
-        ticketId: ticket.ticketId,
-        error: (error as Error).message,
-      });
-    }
-  deps.metrics?.count('RecoveriesStarted');
-  deps.logger.info('recovery workflow started', {
-    ticketId: ticket.ticketId,
-    executionName,
-    action: input.action,
-  });
-  const verb = STARTED_MESSAGES[input.action];
-  return {
-    status: 'success',
-    classification,
-    ticket: current,
-    recoveryStatus,
-    actionsTaken: [input.action],
-    message: shadow ? `Shadow mode: ${verb.toLowerCase()} would be run; nothing was changed` : verb,
-  };
-}
-
-async function escalate(
-  deps: IncidentDeps,
-  ticket: Ticket,
-  recoveryStatus: string,
-  reason: string,
-  audit: AuditEvent,
-): Promise<Ticket> {
-  const moved = await deps.tickets.transition(ticket.ticketId, {
-    from: ['open'],
-    to: 'escalated',
-    patch: { recoveryStatus, escalationReason: reason },
-    audit,
-  });
-  deps.metrics?.count('TicketsEscalated');
-  return moved.ticket;
-}
-
-/** Step Functions execution names allow 80 characters of [A-Za-z0-9-_]; ticket ids fit as they are. */
-export function executionNameFor(ticketId: string, retry?: number): string {
-  const suffix = retry === undefined || retry === 0 ? '' : `-retry-${retry}`;
-  return `${ticketId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80 - suffix.length)}${suffix}`;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /** The outcome of a recovery execution, as the reconciler needs it. */

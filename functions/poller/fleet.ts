@@ -16,12 +16,12 @@ import { type OutageDeps, reconcileOutages } from './outage.ts';
 import {
   emptyReport,
   type MutableReport,
-  moveTicket,
   type ReconcileDeps,
   reconcileStart,
   type StartDeps,
   startPendingTicket,
 } from './reconcile.ts';
+import { moveTicket } from './ticket-moves.ts';
 import type { Budget } from './workspace.ts';
 
 const RUNNING_OR_UNKNOWN = new Set(['RUNNING']);

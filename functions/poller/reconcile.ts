@@ -1,37 +1,32 @@
 /**
  * The reconciler: the poller's second job. It starts the workflow of tickets whose first start
- * failed (`start_pending`), and settles tickets still `in_progress` whose execution has ended
- * without closing them. Work per run is bounded; what is left waits for the next run.
+ * failed (`start_pending`) by the incident plan's deferred start (`core/incident-plan.ts`), settles
+ * tickets still `in_progress` whose execution has ended without closing them
+ * (`reconcile-executions.ts`), then runs the fleet-safety pass (`fleet.ts`). Work per run is bounded;
+ * what is left waits for the next run.
  */
-import { type BreakerOutcomeStore, breakerScopes, recordBreakerOutcome } from '../core/breaker.ts';
-import type { Classification } from '../core/classifier/types.ts';
-import { QUEUED } from '../core/fleet.ts';
+import type { BreakerOutcomeStore } from '../core/breaker.ts';
+import type { BreakerGate, CapGate, IncidentDeps, WorkflowInspector } from '../core/incident.ts';
+import type { Plan } from '../core/incident-plan.ts';
+import type { Playbook } from '../core/playbooks.ts';
 import {
-  type BreakerGate,
-  type CapGate,
-  type ExecutionDescription,
+  askBreakers,
   executionNameFor,
-  type IncidentDeps,
-  type RecoveryInput,
-  startWorkflow,
-  type WorkflowInspector,
-  type WorkflowStarter,
-} from '../core/incident.ts';
+  followPlan,
+  launchWorkflow,
+  openedContext,
+  type PlanSteps,
+  recoveryInputOf,
+} from '../core/recovery-start.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
-import type { FailureSignal } from '../core/signal.ts';
-import { describeTarget, silenceFor } from '../core/silence.ts';
-import {
-  type AuditEvent,
-  type Ticket,
-  type TicketPage,
-  TicketStateError,
-  type TicketStatus,
-  type TicketWithAudit,
-} from '../core/ticket.ts';
+import { silenceFor } from '../core/silence.ts';
+import type { AuditEvent, Ticket, TicketPage, TicketStatus, TicketWithAudit } from '../core/ticket.ts';
 import type { Notifier } from '../shared/notify.ts';
 import type { NotificationLedger } from '../store/notifications.ts';
 import type { PollerOptions } from './config.ts';
 import { reconcileFleet } from './fleet.ts';
+import { reconcileExecution } from './reconcile-executions.ts';
+import { moveTicket, settleBreakers } from './ticket-moves.ts';
 import type { Budget, PollerMetrics } from './workspace.ts';
 
 export interface ReconcileTickets {
@@ -120,36 +115,6 @@ export interface ReconcileReport {
   readonly problems: readonly string[];
 }
 
-const ENDED_WITH_ERROR: ReadonlySet<string> = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
-const SETTLED_EXECUTION: ReadonlySet<string> = new Set([...ENDED_WITH_ERROR, 'SUCCEEDED', 'NOT_FOUND']);
-const CLOSING_WORDS: ReadonlySet<string> = new Set([
-  'closed',
-  'recovered',
-  'resolved',
-  'success',
-  'succeeded',
-]);
-const ESCALATING_WORDS: ReadonlySet<string> = new Set([
-  'escalated',
-  'failed',
-  'blocked',
-  'timed_out',
-  'aborted',
-]);
-const MAX_REASON_CHARS = 1000;
-/**
- * StartExecution errors that no retry can cure: the input, the name or the state machine itself is
- * wrong. Anything else (throttling, a 5xx, a network error) is retried on the next run.
- */
-const PERMANENT_START_ERRORS: ReadonlySet<string> = new Set([
-  'InvalidArn',
-  'InvalidExecutionInput',
-  'InvalidName',
-  'StateMachineDeleting',
-  'StateMachineDoesNotExist',
-  'ValidationException',
-]);
-
 export function emptyReport(): MutableReport {
   return {
     started: 0,
@@ -174,79 +139,16 @@ export function emptyReport(): MutableReport {
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const report = emptyReport();
   const now = deps.clock();
-  const settled = (ticket: Ticket) => now - Date.parse(ticket.updatedAt) >= deps.options.reconcileGraceMs;
-  const batch = deps.options.reconcileBatchSize;
-
+  const run: Run = {
+    deps,
+    report,
+    settled: (ticket) => now - Date.parse(ticket.updatedAt) >= deps.options.reconcileGraceMs,
+    batch: deps.options.reconcileBatchSize,
+  };
   // 1. Tickets whose workflow never started.
-  let examined = 0;
-  let cursor: string | undefined;
-  pending: while (examined < batch) {
-    if (!deps.budget.hasTime()) {
-      report.stoppedEarly = true;
-      break;
-    }
-    const page = await deps.tickets.listStartPending(batch - examined, cursor);
-    for (const ticket of page.tickets) {
-      if (!deps.budget.hasTime()) {
-        report.stoppedEarly = true;
-        break pending;
-      }
-      examined++;
-      if (!settled(ticket)) continue;
-      try {
-        await reconcileStart(ticket.ticketId, deps, report);
-      } catch (error) {
-        report.problems.push(`${ticket.ticketId}: ${describe(error)}`);
-        deps.logger.error('cannot reconcile a start_pending ticket', {
-          ticketId: ticket.ticketId,
-          error: describe(error),
-        });
-      }
-    }
-    cursor = page.cursor;
-    if (cursor === undefined || page.tickets.length === 0) break;
-  }
-
+  await startPendingPass(run);
   // 2. Tickets in progress whose execution may have ended; resumes where the last run stopped.
-  const startPosition = await deps.positions.getReconcilePosition();
-  let position = startPosition;
-  // A run that started mid-list goes round to the beginning once at the end of the list.
-  let canWrap = startPosition !== undefined;
-  let pages = 0;
-  progress: while (report.executionsChecked < batch && pages < batch) {
-    if (!deps.budget.hasTime()) {
-      report.stoppedEarly = true;
-      break;
-    }
-    pages++;
-    const page = await deps.tickets.listByStatus('in_progress', batch - report.executionsChecked, position);
-    for (const ticket of page.tickets) {
-      if (!deps.budget.hasTime()) {
-        // The page is done again next run: the position stays before it.
-        report.stoppedEarly = true;
-        break progress;
-      }
-      if (!settled(ticket)) continue;
-      report.executionsChecked++;
-      try {
-        await reconcileExecution(ticket, deps, report);
-      } catch (error) {
-        report.problems.push(`${ticket.ticketId}: ${describe(error)}`);
-        deps.logger.error('cannot reconcile an in_progress ticket', {
-          ticketId: ticket.ticketId,
-          error: describe(error),
-        });
-      }
-    }
-    position = page.cursor;
-    if (position === undefined || page.tickets.length === 0) {
-      position = undefined;
-      if (!canWrap) break;
-      canWrap = false;
-    }
-  }
-  if (position !== startPosition) await deps.positions.setReconcilePosition(position);
-
+  await executionsPass(run);
   // 3. Fleet safety: slots of ended executions back, the queue drained into them, approvals timed out.
   await reconcileFleet(deps, report);
 
@@ -261,9 +163,93 @@ export type MutableReport = { -readonly [K in keyof ReconcileReport]: ReconcileR
   problems: string[];
 };
 
+/** One reconciler run: its dependencies, its report, which tickets are past the grace period, its batch. */
+interface Run {
+  readonly deps: ReconcileDeps;
+  readonly report: MutableReport;
+  /** Not changed for the grace period: its writer is done with it (or gone). */
+  readonly settled: (ticket: Ticket) => boolean;
+  readonly batch: number;
+}
+
+/** Starts up to a batch of start_pending tickets older than the grace period. */
+async function startPendingPass({ deps, report, settled, batch }: Run): Promise<void> {
+  let examined = 0;
+  let cursor: string | undefined;
+  pending: while (examined < batch) {
+    if (outOfTime(deps, report)) break;
+    const page = await deps.tickets.listStartPending(batch - examined, cursor);
+    for (const ticket of page.tickets) {
+      if (outOfTime(deps, report)) break pending;
+      examined++;
+      if (!settled(ticket)) continue;
+      await attempt(deps, report, ticket, 'start_pending', () =>
+        reconcileStart(ticket.ticketId, deps, report),
+      );
+    }
+    cursor = page.cursor;
+    if (cursor === undefined || page.tickets.length === 0) break;
+  }
+}
+
+/** Looks at up to a batch of in_progress tickets' executions, from where the last run stopped. */
+async function executionsPass({ deps, report, settled, batch }: Run): Promise<void> {
+  const startPosition = await deps.positions.getReconcilePosition();
+  let position = startPosition;
+  // A run that started mid-list goes round to the beginning once at the end of the list.
+  let canWrap = startPosition !== undefined;
+  let pages = 0;
+  progress: while (report.executionsChecked < batch && pages < batch) {
+    if (outOfTime(deps, report)) break;
+    pages++;
+    const page = await deps.tickets.listByStatus('in_progress', batch - report.executionsChecked, position);
+    for (const ticket of page.tickets) {
+      // The page is done again next run: the position stays before it.
+      if (outOfTime(deps, report)) break progress;
+      if (!settled(ticket)) continue;
+      report.executionsChecked++;
+      await attempt(deps, report, ticket, 'in_progress', () => reconcileExecution(ticket, deps, report));
+    }
+    position = page.cursor;
+    if (position === undefined || page.tickets.length === 0) {
+      position = undefined;
+      if (!canWrap) break;
+      canWrap = false;
+    }
+  }
+  if (position !== startPosition) await deps.positions.setReconcilePosition(position);
+}
+
+/** Whether the run's time is up; the report says it stopped early then. */
+function outOfTime(deps: Pick<ReconcileDeps, 'budget'>, report: MutableReport): boolean {
+  if (deps.budget.hasTime()) return false;
+  report.stoppedEarly = true;
+  return true;
+}
+
+/** One ticket's reconciliation; its failure is a problem of the run, not the end of it. */
+async function attempt(
+  deps: ReconcileDeps,
+  report: MutableReport,
+  ticket: Ticket,
+  status: 'start_pending' | 'in_progress',
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    report.problems.push(`${ticket.ticketId}: ${describe(error)}`);
+    deps.logger.error(`cannot reconcile a${status === 'in_progress' ? 'n' : ''} ${status} ticket`, {
+      ticketId: ticket.ticketId,
+      error: describe(error),
+    });
+  }
+}
+
 /**
- * Starts one start_pending ticket the way the reconciler does (remediation switch, playbook, breakers,
- * then the workflow, which carries the guard); used by an operator's `rca retry`.
+ * Starts one start_pending ticket the way the reconciler does (the incident plan's deferred start:
+ * remediation switch, playbook, silences, cap, breakers, then the workflow, which carries the guard);
+ * used by an operator's `rca retry` and approval, and by an outage's probe.
  */
 export async function startPendingTicket(ticketId: string, deps: StartDeps): Promise<ReconcileReport> {
   const report = emptyReport();
@@ -271,6 +257,12 @@ export async function startPendingTicket(ticketId: string, deps: StartDeps): Pro
   return report;
 }
 
+/**
+ * The deferred start of one start_pending ticket: the incident plan (`core/incident-plan.ts`) at stage
+ * `deferred`, from the ticket as it is now. What differs from the opening is in the plan's table: the
+ * input is rebuilt from the ticket_opened entry, the silences and the cap are asked again, a failed
+ * start escalates when it can never succeed or has failed for too long.
+ */
 export async function reconcileStart(
   ticketId: string,
   deps: StartDeps,
@@ -281,363 +273,100 @@ export async function reconcileStart(
   // The listing may be older than the ticket: someone else may have started or settled it since.
   if (found === undefined || ticket === undefined) return;
   if (ticket.status !== 'open' || ticket.recoveryStatus !== START_PENDING) return;
-
-  const opened = found.audit.find((entry) => entry.event === 'ticket_opened')?.details as
-    | { readonly classification?: Classification; readonly signal?: FailureSignal }
-    | undefined;
-  if (opened?.signal === undefined || opened.classification === undefined) {
-    await escalateOpen(
-      deps,
-      ticket,
-      'input_lost',
-      'The recovery input cannot be rebuilt: the ticket_opened audit entry holds no signal',
-      report,
-    );
-    return;
-  }
-  if (!deps.autoRemediationEnabled) {
-    const moved = await moveTicket(
-      deps,
-      ticket,
-      ['open'],
-      'open',
-      { recoveryStatus: 'disabled' },
-      {
-        event: 'recovery_held',
-        actor: deps.actor,
-        details: { reason: 'automatic remediation was switched off before the workflow could start' },
-      },
-    );
-    if (moved) {
-      report.held++;
-      await settleBreakers(deps, ticket, 'release');
-      await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
-    }
-    return;
-  }
-  const playbook = deps.playbooks[ticket.errorType];
-  if (!playbook.enabled || ticket.action === 'escalate') {
-    await escalateOpen(
-      deps,
-      ticket,
-      'disabled',
-      'The playbook for this error type is disabled; escalated for manual intervention',
-      report,
-    );
-    return;
-  }
-  // A silence that came into force while the recovery waited (start_pending, queued, held by its
-  // outage) holds it still: nothing is started on what operators silenced; a human decides.
-  if (deps.silences !== undefined && playbook.mode === 'active') {
-    const subject = {
-      workspaceId: ticket.workspaceId,
-      clusterId: ticket.clusterId,
-      errorType: ticket.errorType,
-    };
-    const silence = silenceFor(await deps.silences.active(), subject, deps.clock());
-    if (silence !== undefined) {
-      await escalateOpen(
-        deps,
-        ticket,
-        'silenced_while_waiting',
-        `Silence ${silence.silenceId} (${describeTarget(silence)}, until ${silence.until}) came into force while the recovery waited; nothing was changed`,
-        report,
-      );
-      return;
-    }
-  }
-  // A recovery that changes clusters needs a slot of its workspace's cap (it may hold one already).
-  if (deps.cap !== undefined && playbook.mode === 'active') {
-    const slot = await deps.cap.acquire(
-      deps.cap.request(ticket.workspaceId, playbook),
-      ticket.ticketId,
-      executionNameFor(ticket.ticketId, ticket.retries),
-    );
-    if (slot === 'full') {
-      const moved = await moveTicket(
-        deps,
-        ticket,
-        ['open'],
-        'open',
-        { recoveryStatus: QUEUED },
-        {
-          event: 'recovery_queued',
-          actor: deps.actor,
-          details: { cap: deps.cap.capOf(ticket.workspaceId), workspaceId: ticket.workspaceId },
-        },
-      );
-      if (moved) {
-        report.queued++;
-        deps.metrics.count('RecoveriesQueued');
-      }
-      return;
-    }
-  }
-  const gate = await deps.breakers.acquireAll(breakerScopes(ticket), ticket.ticketId);
-  if (!gate.allowed) {
-    await escalateOpen(
-      deps,
-      ticket,
-      'blocked',
-      `Circuit breaker open for ${gate.blockedBy}: manual intervention required`,
-      report,
-      'recovery_blocked',
-    );
-    deps.metrics.count('RecoveriesBlocked');
-    return;
-  }
-  const input: RecoveryInput = {
-    ticketId: ticket.ticketId,
-    workspaceId: ticket.workspaceId,
-    ...(ticket.clusterId === undefined ? {} : { clusterId: ticket.clusterId }),
-    ...(ticket.jobId === undefined ? {} : { jobId: ticket.jobId }),
-    ...(ticket.runId === undefined ? {} : { runId: ticket.runId }),
-    errorType: ticket.errorType,
+  const context = openedContext(found.audit);
+  const facts = {
+    stage: 'deferred',
+    inputLost: context === undefined,
     action: ticket.action,
-    playbook,
-    signal: opened.signal,
-  };
-  // startWorkflow keeps the StartExecution error to itself; the reconciler needs it to decide.
-  let startError: unknown;
-  const workflow: WorkflowStarter = {
-    start: async (name, recoveryInput) => {
-      try {
-        return await deps.workflow.start(name, recoveryInput);
-      } catch (error) {
-        startError = error;
-        throw error;
-      }
+    playbook: deps.playbooks[ticket.errorType],
+    autoRemediationEnabled: deps.autoRemediationEnabled,
+  } as const;
+  // Without its context (row 0) the plan escalates the ticket before any step runs.
+  const { plan } = await followPlan(facts, deferredSteps(ticket, facts.playbook, context, deps));
+  await writeDeferred(plan, ticket, deps, report);
+}
+
+/** How a deferred start learns the plan's facts: everything is asked again, the ticket already exists. */
+function deferredSteps(
+  ticket: Ticket,
+  playbook: Playbook,
+  context: ReturnType<typeof openedContext>,
+  deps: StartDeps,
+): PlanSteps {
+  const { silences, cap } = deps;
+  return {
+    // A silence that came into force while the recovery waited (start_pending, queued, held by its
+    // outage) holds it still: nothing is started on what operators silenced; a human decides.
+    silence: silences && (async () => silenceFor(await silences.active(), ticket, deps.clock())),
+    // A recovery that changes clusters needs a slot of its workspace's cap (it may hold one already).
+    slot:
+      cap &&
+      (async () => {
+        const executionName = executionNameFor(ticket.ticketId, ticket.retries);
+        const slot = await cap.acquire(
+          cap.request(ticket.workspaceId, playbook),
+          ticket.ticketId,
+          executionName,
+        );
+        return slot === 'full'
+          ? { workspaceId: ticket.workspaceId, cap: cap.capOf(ticket.workspaceId) }
+          : undefined;
+      }),
+    breakers: () => askBreakers(ticket, false, deps),
+    start: async () => {
+      if (context === undefined) throw new Error('a recovery without its input was started');
+      const input = recoveryInputOf(ticket, playbook, context.signal);
+      const started = await launchWorkflow(input, context.classification, ticket, deps, {
+        recordStart: true,
+      });
+      const { failure } = started;
+      if (failure === undefined) return started;
+      const wait = {
+        why: describe(failure.error),
+        ageMs: deps.clock() - Date.parse(ticket.detectedAt),
+        maxAgeMs: deps.options.startPendingMaxAgeMs,
+      };
+      return { ...started, failure: { ...failure, ...wait } };
     },
   };
-  const outcome = await startWorkflow(input, opened.classification, ticket, {
-    tickets: deps.tickets,
-    workflow,
-    logger: deps.logger,
-    metrics: deps.metrics,
-    actor: deps.actor,
-  });
-  if (outcome.status === 'success') {
-    report.started++;
-    return;
-  }
-  const why = startError === undefined ? 'unknown error' : describe(startError);
-  const age = deps.clock() - Date.parse(ticket.detectedAt);
-  if (isPermanentStartError(startError)) {
-    await escalateOpen(
-      deps,
-      ticket,
-      'start_failed',
-      `The recovery workflow cannot be started (${why}); escalated for manual intervention`,
-      report,
-    );
-  } else if (age > deps.options.startPendingMaxAgeMs) {
-    await escalateOpen(
-      deps,
-      ticket,
-      'start_failed',
-      `The recovery workflow could not be started for more than ${Math.round(deps.options.startPendingMaxAgeMs / 60_000)} minutes (last error: ${why}); escalated for manual intervention`,
-      report,
-    );
-  } else {
-    report.startFailures++;
-  }
 }
 
-function isPermanentStartError(error: unknown): boolean {
-  return error instanceof Error && PERMANENT_START_ERRORS.has(error.name);
-}
-
-async function reconcileExecution(listed: Ticket, deps: ReconcileDeps, report: MutableReport): Promise<void> {
-  // A ticket the workflow moved to in_progress before its starter could record the name: every
-  // start uses the name its ticket id gives.
-  const executionName = listed.executionName ?? executionNameFor(listed.ticketId);
-  const execution = await deps.inspector.describe(executionName);
-  // RUNNING, and any status this code does not know, leaves the ticket to its workflow.
-  if (!SETTLED_EXECUTION.has(execution.status)) {
-    report.stillRunning++;
-    return;
-  }
-  // The index the listing came from is eventually consistent; the workflow may have closed it since.
-  const ticket = (await deps.tickets.getTicket(listed.ticketId))?.ticket;
-  if (ticket === undefined || ticket.status !== 'in_progress') return;
-  const details = executionDetails(execution);
-
-  if (execution.status === 'SUCCEEDED') {
-    const verdict = workflowVerdict(execution.output);
-    if (verdict.close) {
-      const moved = await moveTicket(
-        deps,
-        ticket,
-        ['in_progress'],
-        'closed',
-        { recoveryStatus: 'recovered' },
-        {
-          event: 'workflow_reconciled',
-          actor: deps.actor,
-          details: { ...details, decision: 'closed', reason: verdict.reason },
-        },
-      );
-      if (moved) {
-        report.closed++;
-        await settleBreakers(deps, ticket, 'success');
-      }
-      return;
-    }
-    const reason =
-      verdict.reason ??
-      'The recovery workflow ended without closing the ticket or saying how the recovery went';
-    if (await escalateInProgress(deps, ticket, 'unconfirmed', reason, details)) {
-      report.escalated++;
-      await settleBreakers(deps, ticket, 'release');
-    }
-    return;
-  }
-  if (ENDED_WITH_ERROR.has(execution.status)) {
-    const what = [execution.error, execution.cause]
-      .filter((part) => part !== undefined && part !== '')
-      .join(': ');
-    const reason = `The recovery workflow ended ${execution.status}${what === '' ? '' : ` (${what})`}`;
-    if (await escalateInProgress(deps, ticket, execution.status.toLowerCase(), reason, details)) {
-      report.escalated++;
-      await settleBreakers(deps, ticket, 'failure');
-    }
-    return;
-  }
-  const reason = `The recovery execution ${executionName} no longer exists (its history has expired or it never started)`;
-  if (await escalateInProgress(deps, ticket, 'execution_missing', reason, details)) {
-    report.escalated++;
-    await settleBreakers(deps, ticket, 'release');
-  }
-}
-
-/** What a SUCCEEDED execution's output says about the ticket: `ticketStatus`, `status`, `outcome` or `result`. */
-export function workflowVerdict(output: unknown): { readonly close: boolean; readonly reason?: string } {
-  if (typeof output !== 'object' || output === null || Array.isArray(output)) return { close: false };
-  const record = output as Record<string, unknown>;
-  const text = ['reason', 'message', 'escalationReason']
-    .map((key) => record[key])
-    .find((v) => typeof v === 'string');
-  const reason = typeof text === 'string' ? text : undefined;
-  for (const key of ['ticketStatus', 'status', 'outcome', 'result']) {
-    const value = record[key];
-    if (typeof value !== 'string') continue;
-    const word = value.toLowerCase();
-    if (CLOSING_WORDS.has(word)) return { close: true, ...(reason === undefined ? {} : { reason }) };
-    if (ESCALATING_WORDS.has(word)) {
-      return { close: false, reason: reason ?? `The recovery workflow reported '${value}'` };
-    }
-  }
-  return { close: false };
-}
-
-async function escalateOpen(
-  deps: StartDeps,
+/**
+ * Writes the deferred start's plan on its ticket, unless another writer moved the ticket meanwhile. A
+ * ticket that will not run now gives back its slot of the cap and the half-open probe the intake's
+ * first attempt may have claimed.
+ */
+async function writeDeferred(
+  plan: Plan,
   ticket: Ticket,
-  recoveryStatus: string,
-  reason: string,
+  deps: StartDeps,
   report: MutableReport,
-  event = 'escalated',
 ): Promise<void> {
+  if (plan.kind === 'start' || plan.kind === 'wait') {
+    report[plan.kind === 'start' ? 'started' : 'startFailures']++;
+    return;
+  }
+  const escalate = plan.kind === 'escalate';
   const moved = await moveTicket(
     deps,
     ticket,
     ['open'],
-    'escalated',
-    { recoveryStatus, escalationReason: reason },
-    {
-      event,
-      actor: deps.actor,
-      details: { reason },
-    },
+    escalate ? 'escalated' : 'open',
+    { recoveryStatus: plan.recoveryStatus, ...(escalate ? { escalationReason: plan.message } : {}) },
+    { event: plan.event, actor: deps.actor, details: plan.details },
   );
-  if (moved) {
+  if (!moved) return;
+  if (plan.kind === 'queue') {
+    report.queued++;
+    deps.metrics.count('RecoveriesQueued');
+    return;
+  }
+  if (escalate) {
     report.escalatedBeforeStart++;
     deps.metrics.count('TicketsEscalated');
-    await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
-    // The intake's first attempt may have claimed a half-open probe that will now never run.
-    await settleBreakers(deps, ticket, 'release');
-  }
-}
-
-async function escalateInProgress(
-  deps: ReconcileDeps,
-  ticket: Ticket,
-  recoveryStatus: string,
-  reason: string,
-  details: Record<string, unknown>,
-): Promise<boolean> {
-  const escalationReason =
-    reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
-  const moved = await moveTicket(
-    deps,
-    ticket,
-    ['in_progress'],
-    'escalated',
-    { recoveryStatus, escalationReason },
-    {
-      event: 'workflow_reconciled',
-      actor: deps.actor,
-      details: { ...details, decision: 'escalated', reason: escalationReason },
-    },
-  );
-  if (moved) deps.metrics.count('TicketsEscalated');
-  return moved;
-}
-
-/** A transition that another writer may have overtaken; false when it did. */
-export async function moveTicket(
-  deps: StartDeps,
-  ticket: Ticket,
-  from: readonly TicketStatus[],
-  to: TicketStatus,
-  patch: Parameters<ReconcileDeps['tickets']['transition']>[1]['patch'],
-  audit: AuditEvent,
-): Promise<boolean> {
-  try {
-    await deps.tickets.transition(ticket.ticketId, {
-      from,
-      to,
-      ...(patch === undefined ? {} : { patch }),
-      audit,
-      expectedVersion: ticket.version,
-    });
-    return true;
-  } catch (error) {
-    const name = (error as Error).name;
-    if (error instanceof TicketStateError || name === 'TicketConflictError') {
-      deps.logger.info('ticket changed meanwhile; the reconciler leaves it', { ticketId: ticket.ticketId });
-      return false;
-    }
-    throw error;
-  }
-}
-
-/**
- * What a settled ticket means to its breakers. A shadow-mode recovery changed nothing, so like the
- * workflow's own Escalate step it only gives back its probe; so does a ticket settled without the
- * recovery's outcome being known (unconfirmed, execution missing, held, escalated before start).
- */
-async function settleBreakers(
-  deps: StartDeps,
-  ticket: Ticket,
-  outcome: 'success' | 'failure' | 'release',
-): Promise<void> {
-  const what = ticket.recoveryStatus === 'shadow' ? 'release' : outcome;
-  const changes = await recordBreakerOutcome(deps.breakers, breakerScopes(ticket), ticket.ticketId, what);
-  for (const change of changes.filter((c) => c.transition === 'opened')) {
-    // The seed's "circuit breaker opened" alert counts this metric, whoever opened the breaker.
-    deps.logger.warn('circuit breaker opened', { scope: change.scope, ticketId: ticket.ticketId });
-    deps.metrics.count('CircuitBreakersOpened', 1);
-  }
-}
-
-function executionDetails(execution: ExecutionDescription): Record<string, unknown> {
-  return {
-    executionStatus: execution.status,
-    ...(execution.error === undefined ? {} : { error: execution.error }),
-    ...(execution.cause === undefined ? {} : { cause: execution.cause.slice(0, MAX_REASON_CHARS) }),
-    ...(execution.stopDate === undefined ? {} : { stoppedAt: new Date(execution.stopDate).toISOString() }),
-  };
+  } else report.held++;
+  await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
+  await settleBreakers(deps, ticket, 'release');
 }
 
 function describe(error: unknown): string {

@@ -92,37 +92,46 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
   const playbooks = loadPlaybooks({});
   const autoRemediationEnabled = options.autoRemediationEnabled ?? true;
 
-  const incidentDeps = (actor: string, metrics?: PollerMetrics): IncidentDeps => ({
-    tickets,
-    breakers,
-    workflow,
-    playbooks,
-    autoRemediationEnabled,
-    logger: silent,
-    ...(metrics === undefined ? {} : { metrics }),
-    actor,
-  });
+  const incidentDeps = (actor: string, metrics?: PollerMetrics) =>
+    ({
+      tickets,
+      breakers,
+      workflow,
+      playbooks,
+      autoRemediationEnabled,
+      logger: silent,
+      ...(metrics === undefined ? {} : { metrics }),
+      actor,
+    }) satisfies IncidentDeps;
 
-  /** One poller run; `overrides` replace any dependency (time left, options, workflow, …). */
-  async function poll(overrides: Partial<PollerDeps> = {}): Promise<PollRun> {
+  /** Counters a run emits, and the metrics that count them. */
+  function counting() {
     const counts = new Map<string, number>();
     const metrics: PollerMetrics = {
       count: (name, value = 1) => counts.set(name, (counts.get(name) ?? 0) + value),
       milliseconds: (name, value) => counts.set(name, value),
     };
+    return { counts, metrics };
+  }
+
+  /** What a poller run needs, the same for a run in process and a run of the poll workflow. */
+  const runDeps = (metrics: PollerMetrics) => ({
+    ...incidentDeps('poller', metrics),
+    databricks: (id: string) => databricks.get(id),
+    cursors,
+    restores,
+    metrics,
+    clock,
+    options: resolvePollerOptions(options.config ?? {}),
+  });
+
+  /** One poller run; `overrides` replace any dependency (time left, options, workflow, …). */
+  async function poll(overrides: Partial<PollerDeps> = {}): Promise<PollRun> {
+    const { counts, metrics } = counting();
     const report = await runPoll({
-      ...incidentDeps('poller', metrics),
+      ...runDeps(metrics),
       workspaceIds: ids,
-      databricks: (id) => databricks.get(id),
-      cursors,
-      tickets,
-      breakers,
-      restores,
-      workflow,
-      metrics,
-      clock,
       timeLeft: () => 60_000,
-      options: resolvePollerOptions(options.config ?? {}),
       ...overrides,
     });
     return { report, metrics: counts };
@@ -136,27 +145,9 @@ export async function createPollerHarness(options: PollerHarnessOptions = {}) {
     overrides: Partial<PollStepDeps> = {},
     localOptions: LocalPollOptions = {},
   ): Promise<LocalPollRun & { readonly metrics: ReadonlyMap<string, number> }> {
-    const counts = new Map<string, number>();
-    const metrics: PollerMetrics = {
-      count: (name, value = 1) => counts.set(name, (counts.get(name) ?? 0) + value),
-      milliseconds: (name, value) => counts.set(name, value),
-    };
+    const { counts, metrics } = counting();
     const run = await runLocalPoll(
-      {
-        ...incidentDeps('poller', metrics),
-        workspaceIds: async () => ids,
-        databricks: (id) => databricks.get(id),
-        periodMs: 300_000,
-        cursors,
-        tickets,
-        breakers,
-        restores,
-        workflow,
-        metrics,
-        clock,
-        options: resolvePollerOptions(options.config ?? {}),
-        ...overrides,
-      },
+      { ...runDeps(metrics), workspaceIds: async () => ids, periodMs: 300_000, ...overrides },
       { invocationTimeoutMs: 60_000, ...localOptions },
     );
     return { ...run, metrics: counts };

@@ -116,7 +116,26 @@ describe('poller reconciler', () => {
     expect(h.workflow.starts).toEqual([]);
   });
 
-  it('escalates a start_pending ticket instead of starting it when a silence came into force meanwhile', async () => {
+  it.each<[string, number, Record<string, number>, Record<string, unknown>, number]>([
+    [
+      'escalates a start_pending ticket instead of starting it when a silence came into force meanwhile',
+      60 * MINUTE,
+      { started: 0, escalatedBeforeStart: 1 },
+      {
+        status: 'escalated',
+        recoveryStatus: 'silenced_while_waiting',
+        escalationReason: expect.stringContaining(`cluster ${VICTIM}`),
+      },
+      0,
+    ],
+    [
+      'starts a start_pending ticket whose silence has ended',
+      MINUTE,
+      { started: 1, escalatedBeforeStart: 0 },
+      { status: 'in_progress', recoveryStatus: 'in_progress' },
+      1,
+    ],
+  ])('%s', async (_name, silencedFor, expectedReport, expectedTicket, starts) => {
     // Prepare
     h.workflow.failNext = 1;
     await h.poll();
@@ -127,7 +146,7 @@ describe('poller reconciler', () => {
     });
     await silences.add({
       clusterId: VICTIM,
-      until: h.clock() + 60 * MINUTE,
+      until: h.clock() + silencedFor,
       reason: 'vendor is patching this cluster',
       createdBy: 'on-call',
     });
@@ -137,36 +156,9 @@ describe('poller reconciler', () => {
     const second = await h.poll({ silences });
 
     // Assess
-    expect(second.report.reconcile).toMatchObject({ started: 0, escalatedBeforeStart: 1 });
-    const ticket = await theTicket();
-    expect(ticket).toMatchObject({ status: 'escalated', recoveryStatus: 'silenced_while_waiting' });
-    expect(ticket.escalationReason).toContain(`cluster ${VICTIM}`);
-    expect(h.workflow.starts).toEqual([]);
-  });
-
-  it('starts a start_pending ticket whose silence has ended', async () => {
-    // Prepare
-    h.workflow.failNext = 1;
-    await h.poll();
-    const silences = new SilenceRepository({
-      client: h.table.documentClient,
-      tableName: h.table.tableName,
-      clock: h.clock,
-    });
-    await silences.add({
-      clusterId: VICTIM,
-      until: h.clock() + MINUTE,
-      reason: 'short',
-      createdBy: 'on-call',
-    });
-    h.advance(3 * MINUTE);
-
-    // Act
-    const second = await h.poll({ silences });
-
-    // Assess
-    expect(second.report.reconcile).toMatchObject({ started: 1, escalatedBeforeStart: 0 });
-    expect(h.workflow.starts).toHaveLength(1);
+    expect(second.report.reconcile).toMatchObject(expectedReport);
+    expect(await theTicket()).toMatchObject(expectedTicket);
+    expect(h.workflow.starts).toHaveLength(starts);
   });
 
   it.each<[string, ExecutionDescription, Record<string, unknown>, number]>([

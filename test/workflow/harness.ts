@@ -20,6 +20,7 @@ import {
 } from '../../functions/core/incident.ts';
 import { type OutageConfig, OutageConfigSchema } from '../../functions/core/outage.ts';
 import { loadPlaybooks, type Playbook } from '../../functions/core/playbooks.ts';
+import { recoveryInputOf } from '../../functions/core/recovery-start.ts';
 import type { ClusterDetails } from '../../functions/core/schemas/databricks.ts';
 import type { FailureSignal, SignalKind } from '../../functions/core/signal.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
@@ -37,6 +38,7 @@ import { NotificationLedger } from '../../functions/store/notifications.ts';
 import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
+import { SilenceRepository } from '../../functions/store/silences.ts';
 import { TicketLifecycle, TicketRepository } from '../../functions/store/tickets.ts';
 import type { FreedSlot, WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { createLocalWorkflowRunner, type LocalExecution } from '../../lib/local/workflow-runner.ts';
@@ -103,6 +105,11 @@ export interface WorkflowHarnessOptions {
    * `freedSlotStartDeps` on the state machine the task event names), e.g. to make a call fail.
    */
   readonly drain?: (deps: StartDeps) => StartDeps;
+  /**
+   * Operators' silences: the incident path checks them at the opening, the reconciler and the queue's
+   * drain read them again before a deferred start. @default none
+   */
+  readonly silences?: boolean;
 }
 
 export interface Recovery {
@@ -163,6 +170,9 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
           new OutageRepository({ client: table.documentClient, tableName: table.tableName }),
           OutageConfigSchema.parse(options.outages),
         );
+  const silences = options.silences
+    ? new SilenceRepository({ client: table.documentClient, tableName: table.tableName })
+    : undefined;
   const ledger = new NotificationLedger({ client: table.documentClient, tableName: table.tableName });
   const metricCounts = new Map<string, number>();
   const startDeps = (playbookOverrides: unknown = {}): DrainDeps => ({
@@ -181,6 +191,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     options: DEFAULT_POLLER_OPTIONS,
     ...(cap === undefined ? {} : { cap }),
     ...(outages === undefined ? {} : { outages }),
+    ...(silences === undefined ? {} : { silences }),
   });
   const outageDeps = () => outageDepsOf({ ...startDeps(), notifier, notifications: ledger }, 0);
   const count = (name: string, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value);
@@ -195,6 +206,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       breakers,
       ...(cap === undefined ? {} : { cap }),
       ...(outages === undefined ? {} : { outages }),
+      ...(silences === undefined ? {} : { silences }),
     },
     {
       playbooks: loadPlaybooks(withTestBounds({})),
@@ -294,18 +306,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     });
     if (opened.outcome !== 'created')
       throw new Error(`the test's ticket was a duplicate of ${opened.ticket.ticketId}`);
-    const input: RecoveryInput = {
-      ticketId: opened.ticket.ticketId,
-      workspaceId: WORKSPACE,
-      ...(fields.clusterId === undefined ? {} : { clusterId: fields.clusterId }),
-      ...(fields.jobId === undefined ? {} : { jobId: fields.jobId }),
-      ...(fields.runId === undefined ? {} : { runId: fields.runId }),
-      errorType: fields.errorType,
-      action: fields.action,
-      playbook,
-      signal,
-    };
-    return { ticket: opened.ticket, input };
+    return { ticket: opened.ticket, input: recoveryInputOf(opened.ticket, playbook, signal) };
   }
 
   return {
@@ -320,6 +321,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
     logs,
     cap,
     outages,
+    silences,
     /** What settling an outage needs (the operations API's `rca outage resolve` calls the same). */
     outageDeps,
     /** EMF metric counts of the reconciler, the queue's drain and the workflow's tasks. */
@@ -380,9 +382,18 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
       kind: SignalKind = 'termination',
       playbookOverrides: unknown = {},
     ): Promise<Recovery> {
+      return finish(await this.failCluster(clusterId, playbookOverrides, kind));
+    },
+
+    /** The poller's path for the cluster as Databricks shows it now; does not wait for the workflow. */
+    async failCluster(
+      clusterId: string,
+      playbookOverrides: unknown = {},
+      kind: SignalKind = 'termination',
+    ): Promise<IncidentOutcome> {
       const cluster = await direct.getCluster(clusterId);
       const signal = signalFromCluster(cluster, kind, 'poller', { workspaceId: WORKSPACE, now: Date.now() });
-      return finish(await this.handle(signal, playbookOverrides));
+      return this.handle(signal, playbookOverrides);
     },
 
     /** The incident path for any signal; does not wait for the workflow. */
@@ -397,6 +408,7 @@ export async function createWorkflowHarness(options: WorkflowHarnessOptions = {}
         actor: 'poller',
         ...(cap === undefined ? {} : { cap }),
         ...(outages === undefined ? {} : { outages }),
+        ...(silences === undefined ? {} : { silences }),
         metrics: {
           count: (name, value = 1) => metricCounts.set(name, (metricCounts.get(name) ?? 0) + value),
         },
