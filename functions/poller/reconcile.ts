@@ -5,7 +5,9 @@
  * (`reconcile-executions.ts`), then runs the fleet-safety pass (`fleet.ts`). Work per run is bounded;
  * what is left waits for the next run.
  */
+
 import type { BreakerOutcomeStore } from '../core/breaker.ts';
+import { describeError } from '../core/errors.ts';
 import type { BreakerGate, CapGate, IncidentDeps, WorkflowInspector } from '../core/incident.ts';
 import type { Plan } from '../core/incident-plan.ts';
 import type { Playbook } from '../core/playbooks.ts';
@@ -238,10 +240,10 @@ async function attempt(
   try {
     await work();
   } catch (error) {
-    report.problems.push(`${ticket.ticketId}: ${describe(error)}`);
+    report.problems.push(`${ticket.ticketId}: ${describeError(error)}`);
     deps.logger.error(`cannot reconcile a${status === 'in_progress' ? 'n' : ''} ${status} ticket`, {
       ticketId: ticket.ticketId,
-      error: describe(error),
+      error: describeError(error),
     });
   }
 }
@@ -322,7 +324,7 @@ function deferredSteps(
       const { failure } = started;
       if (failure === undefined) return started;
       const wait = {
-        why: describe(failure.error),
+        why: describeError(failure.error),
         ageMs: deps.clock() - Date.parse(ticket.detectedAt),
         maxAgeMs: deps.options.startPendingMaxAgeMs,
       };
@@ -367,8 +369,4 @@ async function writeDeferred(
   } else report.held++;
   await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
   await settleBreakers(deps, ticket, 'release');
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

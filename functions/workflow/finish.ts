@@ -6,12 +6,14 @@
  * changed, or in shadow mode, gives the breakers' probes back because nothing was tried. Both are idempotent: Step Functions may run a task twice, and a
  * breaker this ticket opened in an earlier try is still reported as opened.
  */
+
 import {
   type BreakerChange,
   type BreakerOutcome,
   breakerScopes,
   recordBreakerOutcome,
 } from '../core/breaker.ts';
+import { describeError } from '../core/errors.ts';
 import { type Ticket, TicketStateError } from '../core/ticket.ts';
 import { clusterPageUrl, type NotificationOutcome } from '../shared/notify.ts';
 import { configText } from './cluster-config.ts';
@@ -310,7 +312,7 @@ async function notify(
   } catch (error) {
     deps.logger.error('notification failed', {
       ticketId: input.ticketId,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      error: describeError(error),
     });
     await deps.notifications?.release(input.ticketId, once).catch(() => undefined);
     await deps.tickets

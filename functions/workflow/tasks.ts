@@ -7,7 +7,7 @@
  * grants (table, Databricks credentials, topic), so splitting would multiply cold starts, bundles
  * and log groups without narrowing any permission.
  */
-import { parseWith } from '../core/errors.ts';
+import { describeError, parseWith } from '../core/errors.ts';
 import type { WorkflowDeps } from './deps.ts';
 import { asTaskError, TaskInputError } from './errors.ts';
 import { close, escalate } from './finish.ts';
@@ -95,7 +95,7 @@ async function releaseSlot(
     deps.logger.warn('the next queued recovery could not be started; the reconciler will', {
       workspaceId: input.workspaceId,
       ticketId: input.ticketId,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      error: describeError(error),
     });
   }
 }
