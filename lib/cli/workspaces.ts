@@ -3,7 +3,7 @@
  * added here is polled from the next run on and accepted by the intake within a minute (the
  * functions' cache), without a deployment.
  */
-import { command, print, table, usageError } from './ops.ts';
+import { type CheckRow, checkLines, command, print, tableOrNone, usageError } from './command.ts';
 import { EXIT, opsRequest } from './ops-client.ts';
 
 const SYNOPSIS = `rca workspaces list
@@ -23,22 +23,6 @@ interface WorkspaceRow {
   databricksWorkspaceId?: string;
   source: string;
   updatedAt?: string;
-}
-
-interface CheckRow {
-  name: string;
-  status: 'ok' | 'warn' | 'fail';
-  detail: string;
-  fix?: string;
-}
-
-function checkLines(checks: readonly CheckRow[]): string {
-  return `${checks
-    .map(
-      (c) =>
-        `${c.status === 'ok' ? 'ok  ' : c.status === 'warn' ? 'warn' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix === undefined ? '' : `\n      → ${c.fix}`}`,
-    )
-    .join('\n')}\n`;
 }
 
 export const workspacesCommand = command(
@@ -63,18 +47,12 @@ export const workspacesCommand = command(
           '/workspaces',
         );
         print(io, values, { workspaces }, () =>
-          workspaces.length === 0
-            ? 'no workspace is registered: add one with rca workspaces add\n'
-            : table(
-                ['ID', 'HOST', 'SECRET', 'READ-ONLY SECRET', 'SOURCE'],
-                workspaces.map((w) => [
-                  w.id,
-                  w.host,
-                  w.credentialsSecretName,
-                  w.readOnlyCredentialsSecretName,
-                  w.source,
-                ]),
-              ),
+          tableOrNone(
+            workspaces,
+            'no workspace is registered: add one with rca workspaces add\n',
+            ['ID', 'HOST', 'SECRET', 'READ-ONLY SECRET', 'SOURCE'],
+            (w) => [w.id, w.host, w.credentialsSecretName, w.readOnlyCredentialsSecretName, w.source],
+          ),
         );
         return EXIT.ok;
       }
