@@ -2,7 +2,7 @@
  * What every operations-API command shares: option parsing, the connection, exit codes for errors,
  * `--json` or a readable table, and the option values (`--for`, `--until`) several commands take.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, type Values } from './args.ts';
 import type { CliIo, Command } from './main.ts';
 import { CliError, EXIT, type OpsConnection } from './ops-client.ts';
 import { DEFAULT_STACK_NAME, resolveConnection } from './stack-outputs.ts';
@@ -23,10 +23,10 @@ const COMMON = {
   region: { type: 'string' },
   stack: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-export type Values = Record<string, string | boolean | undefined>;
+export type { Values };
+
 type Runner = (
   positionals: readonly string[],
   values: Values,
@@ -43,23 +43,9 @@ export function command(
 ): Command {
   return async (args, io) => {
     const usage = `Usage: ${synopsis}\n\n${CONNECTION_HELP}\n`;
-    let values: Values;
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: [...args],
-        options: { ...COMMON, ...options },
-        allowPositionals: true,
-        strict: true,
-      }));
-    } catch (error) {
-      io.stderr.write(`rca ${name}: ${(error as Error).message}\n\n${usage}`);
-      return EXIT.usage;
-    }
-    if (values.help === true) {
-      io.stdout.write(usage);
-      return EXIT.ok;
-    }
+    const parsed = parseCommandArgs(name, args, { ...COMMON, ...options }, usage, io, true);
+    if (parsed.exit !== undefined) return parsed.exit;
+    const { values, positionals } = parsed;
     try {
       return await run(positionals, values, await resolveConnection(values), io);
     } catch (error) {

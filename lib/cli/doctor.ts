@@ -6,6 +6,7 @@
 import { optionalEnv } from '../../functions/shared/env.ts';
 import { type CheckRow, checkLines, command, print } from './command.ts';
 import { EXIT, opsRequest } from './ops-client.ts';
+import { credentialHeaders, postToWebhook } from './smoke.ts';
 
 export const doctorCommand = command(
   'doctor',
@@ -45,12 +46,7 @@ async function webhookCheck(base: string, key: string | undefined): Promise<Chec
     };
   }
   try {
-    const res = await fetch(`${base}/databricks-monitor`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': key },
-      body: JSON.stringify({ event: 'test' }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    const res = await postToWebhook(base, { event: 'test' }, credentialHeaders(key, undefined));
     if (res.status === 200)
       return { name, status: 'ok', detail: `${base}/databricks-monitor accepts the key` };
     if (res.status === 401 || res.status === 403)
