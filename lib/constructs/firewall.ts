@@ -92,40 +92,41 @@ function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
   return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true };
 }
 
+/** A rule that blocks what `statement` matches with `responseCode` and the body under `bodyKey`. */
+function blockRule(
+  name: string,
+  priority: number,
+  responseCode: number,
+  customResponseBodyKey: string,
+  statement: CfnWebACL.StatementProperty,
+): CfnWebACL.RuleProperty {
+  return {
+    name,
+    priority,
+    action: { block: { customResponse: { responseCode, customResponseBodyKey } } },
+    statement,
+    visibilityConfig: visibility(name),
+  };
+}
+
 /** Answers 413 to a body larger than `maxBodyBytes`. */
 function bodySizeRule(priority: number, maxBodyBytes: number): CfnWebACL.RuleProperty {
-  return {
-    name: 'BodySizeLimit',
-    priority,
-    action: {
-      block: { customResponse: { responseCode: 413, customResponseBodyKey: BLOCKED_BODY_KEY } },
+  return blockRule('BodySizeLimit', priority, 413, BLOCKED_BODY_KEY, {
+    sizeConstraintStatement: {
+      // A body beyond what WAF can inspect is too large by definition.
+      fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
+      comparisonOperator: 'GT',
+      size: maxBodyBytes,
+      textTransformations: [{ priority: 0, type: 'NONE' }],
     },
-    statement: {
-      sizeConstraintStatement: {
-        // A body beyond what WAF can inspect is too large by definition.
-        fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
-        comparisonOperator: 'GT',
-        size: maxBodyBytes,
-        textTransformations: [{ priority: 0, type: 'NONE' }],
-      },
-    },
-    visibilityConfig: visibility('BodySizeLimit'),
-  };
+  });
 }
 
 /** Answers 429 to an address sending more than `rateLimit` requests in 5 minutes. */
 function rateRule(priority: number, rateLimit: number): CfnWebACL.RuleProperty {
-  return {
-    name: 'RateLimitPerIp',
-    priority,
-    action: {
-      block: { customResponse: { responseCode: 429, customResponseBodyKey: RATE_LIMITED_BODY_KEY } },
-    },
-    statement: {
-      rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
-    },
-    visibilityConfig: visibility('RateLimitPerIp'),
-  };
+  return blockRule('RateLimitPerIp', priority, 429, RATE_LIMITED_BODY_KEY, {
+    rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
+  });
 }
 
 /** An AWS managed rule group, with the rules in `countInstead` counting instead of blocking. */
