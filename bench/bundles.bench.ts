@@ -16,15 +16,13 @@
  * measures the bundles alone).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { createTable } from '../functions/store/table-definition.ts';
@@ -33,7 +31,7 @@ import { BUNDLE_BUDGET_BYTES, METAFILE } from '../lib/bundling/esbuild.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { RecoveryStack } from '../lib/stack.ts';
 import { lambdaNodeFlags } from './lambda.ts';
-import { CRASHED, FAILED, ROOT, scenario, startSimulatorProcess } from './support.ts';
+import { injectFailures, localDynamoClient, ROOT, scenario, startBenchSimulator } from './support.ts';
 
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
 const POLLER_CLUSTERS = (process.env.BENCH_POLLER_CLUSTERS ?? '10000,50000')
@@ -265,27 +263,101 @@ interface PollerRun {
   readonly requests: Record<string, number>;
 }
 
+/**
+ * The environment of the bundled poll function as Lambda gives it, its AWS calls sent to DynamoDB
+ * Local (`tableName` at `dynamoEndpoint`) and to the stand-in for Secrets Manager and Step Functions.
+ */
+export function pollerEnvironment(
+  poller: BundledFunction,
+  tableName: string,
+  dynamoEndpoint: string,
+  awsEndpoint: string,
+): Record<string, string> {
+  return {
+    ...LAMBDA_ENV,
+    ...poller.environment,
+    TABLE_NAME: tableName,
+    STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:bench`,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    // DynamoDB Local keeps one database per access key: the one the table was created with.
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint,
+    AWS_ENDPOINT_URL_SFN: awsEndpoint,
+    // No X-Ray daemon here, and no trace header per invocation: the Tracer would only complain.
+    POWERTOOLS_TRACE_ENABLED: 'false',
+  };
+}
+
+// Peak RSS from /proc/self/status (VmHWM, this address space's high-water mark): getrusage's maxRSS
+// would also count the copy of this (much larger) bench process the child was forked from.
+const BUNDLED_POLLER_SCRIPT = `
+  const peakRssKb = () => {
+    try {
+      const match = /VmHWM:\\s+(\\d+) kB/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'));
+      if (match) return Number(match[1]);
+    } catch {}
+    return process.resourceUsage().maxRSS;
+  };
+  const { handler } = require(process.argv[1]);
+  const afterLoadKb = peakRssKb();
+  const started = performance.now();
+  const context = {
+    functionName: 'bench-poller', functionVersion: '$LATEST', memoryLimitInMB: '${POLLER_MEMORY_MB}', awsRequestId: 'bench',
+    invokedFunctionArn: 'arn:aws:lambda:${REGION}:${ACCOUNT}:function:bench-poller',
+    getRemainingTimeInMillis: () => Math.floor(240000 - (performance.now() - started)),
+  };
+  handler({ step: 'workspace', workspaceId: 'bench', deadline: Date.now() + 240000 }, context).then((result) => {
+    const summary = { workspaces: [result] };
+    const wallMs = performance.now() - started;
+    process.stdout.write('\\nBENCH-RESULT ' + JSON.stringify({ summary, wallMs, maxRssKb: peakRssKb(), afterLoadKb }) + '\\n');
+  }, (error) => {
+    process.stderr.write('the poller failed: ' + error.name + ': ' + error.message + '\\n');
+    process.exitCode = 1;
+  });`;
+
+interface BundledPollerResult {
+  readonly summary: PollerRun['summary'];
+  readonly wallMs: number;
+  readonly maxRssKb: number;
+  readonly afterLoadKb: number;
+}
+
+/** Runs the bundled poll function once in a process of its own, with Lambda's V8 heap flags (bench/lambda.ts). */
+async function invokeBundledPoller(
+  poller: BundledFunction,
+  env: Record<string, string>,
+): Promise<BundledPollerResult> {
+  const args = [...lambdaNodeFlags(POLLER_MEMORY_MB), '-e', BUNDLED_POLLER_SCRIPT, poller.bundle];
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const line = output.split('\n').find((l) => l.startsWith('BENCH-RESULT '));
+  if (code !== 0 || line === undefined)
+    throw new Error(`the bundled poller failed (${code}):\n${output.slice(-2000)}`);
+  return JSON.parse(line.slice('BENCH-RESULT '.length)) as BundledPollerResult;
+}
+
 /** One invocation of the bundled poll function (the Map's step for one workspace) over `total` simulated clusters. */
 async function runBundledPoller(
   poller: BundledFunction,
   total: number,
   dynamoEndpoint: string,
 ): Promise<PollerRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'bundled-poller-bench-'));
-  const token = `dapi${randomBytes(16).toString('hex')}`;
-  const scenarioPath = join(dir, 'scenario.json');
   // Real time (the bundled poller reads the real clock), so terminations must be quick to settle.
   const base = scenario(Date.now(), total) as { timings: object };
-  writeFileSync(scenarioPath, JSON.stringify({ ...base, timings: { ...base.timings, terminateMs: 200 } }));
   // Real time: the bundled poller reads the real clock, so the simulator's must be the same.
-  const sim = await startSimulatorProcess(scenarioPath, token, 1);
-  const aws = await startAwsStandIn(JSON.stringify({ token }));
+  const sim = await startBenchSimulator(
+    'bundled-poller-bench',
+    { ...base, timings: { ...base.timings, terminateMs: 200 } },
+    1,
+  );
+  const aws = await startAwsStandIn(JSON.stringify({ token: sim.token }));
   const tableName = `bench-poller-${total}`;
-  const dynamo = new DynamoDBClient({
-    endpoint: dynamoEndpoint,
-    region: REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const dynamo = localDynamoClient(dynamoEndpoint);
   try {
     await createTable(dynamo, tableName);
     // The workspace is read from the registry, as in AWS.
@@ -295,77 +367,15 @@ async function runBundledPoller(
     );
     // The drivers crash after their clusters started, the failures happen before the poll.
     await sleep(1000);
-    for (const id of FAILED) {
-      await sim.admin('POST', `clusters/${id}/fail`, {
-        code: 'CLOUD_PROVIDER_SHUTDOWN',
-        type: 'CLOUD_FAILURE',
-      });
-    }
-    for (const id of CRASHED) await sim.admin('POST', `clusters/${id}/crash-driver`);
+    await injectFailures(sim);
     await sleep(500);
     await sim.admin('DELETE', 'stats');
 
-    // Peak RSS from /proc/self/status (VmHWM, this address space's high-water mark): getrusage's maxRSS
-    // would also count the copy of this (much larger) bench process the child was forked from.
-    const script = `
-      const peakRssKb = () => {
-        try {
-          const match = /VmHWM:\\s+(\\d+) kB/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'));
-          if (match) return Number(match[1]);
-        } catch {}
-        return process.resourceUsage().maxRSS;
-      };
-      const { handler } = require(process.argv[1]);
-      const afterLoadKb = peakRssKb();
-      const started = performance.now();
-      const context = {
-        functionName: 'bench-poller', functionVersion: '$LATEST', memoryLimitInMB: '${POLLER_MEMORY_MB}', awsRequestId: 'bench',
-        invokedFunctionArn: 'arn:aws:lambda:${REGION}:${ACCOUNT}:function:bench-poller',
-        getRemainingTimeInMillis: () => Math.floor(240000 - (performance.now() - started)),
-      };
-      handler({ step: 'workspace', workspaceId: 'bench', deadline: Date.now() + 240000 }, context).then((result) => {
-        const summary = { workspaces: [result] };
-        const wallMs = performance.now() - started;
-        process.stdout.write('\\nBENCH-RESULT ' + JSON.stringify({ summary, wallMs, maxRssKb: peakRssKb(), afterLoadKb }) + '\\n');
-      }, (error) => {
-        process.stderr.write('the poller failed: ' + error.name + ': ' + error.message + '\\n');
-        process.exitCode = 1;
-      });`;
-    // With the V8 heap flags Lambda's runtime gives a function of that memory (bench/lambda.ts).
-    const args = [...lambdaNodeFlags(POLLER_MEMORY_MB), '-e', script, poller.bundle];
-    const child = spawn(process.execPath, args, {
-      env: {
-        ...LAMBDA_ENV,
-        ...poller.environment,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(POLLER_MEMORY_MB),
-        TABLE_NAME: tableName,
-        STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:bench`,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-        // DynamoDB Local keeps one database per access key: the one the table was created with.
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
-        AWS_ENDPOINT_URL_SFN: aws.endpoint,
-        // No X-Ray daemon here, and no trace header per invocation: the Tracer would only complain.
-        POWERTOOLS_TRACE_ENABLED: 'false',
-        POWERTOOLS_LOG_LEVEL: 'WARN',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const result = await invokeBundledPoller(poller, {
+      ...pollerEnvironment(poller, tableName, dynamoEndpoint, aws.endpoint),
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(POLLER_MEMORY_MB),
+      POWERTOOLS_LOG_LEVEL: 'WARN',
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    const [code] = (await once(child, 'exit')) as [number | null];
-    const line = output.split('\n').find((l) => l.startsWith('BENCH-RESULT '));
-    if (code !== 0 || line === undefined)
-      throw new Error(`the bundled poller failed (${code}):\n${output.slice(-2000)}`);
-    const result = JSON.parse(line.slice('BENCH-RESULT '.length)) as {
-      summary: PollerRun['summary'];
-      wallMs: number;
-      maxRssKb: number;
-      afterLoadKb: number;
-    };
     const stats = (await sim.admin('GET', 'stats')) as { requests: Record<string, number> };
     return {
       clusters: total,
@@ -379,7 +389,6 @@ async function runBundledPoller(
     dynamo.destroy();
     aws.server.close();
     await sim.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

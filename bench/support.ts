@@ -3,9 +3,15 @@
  * poller's, not the simulator's clusters) and the benchmark workspace, a few of whose clusters fail.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { type SecretsReader, WorkspaceClients } from '../functions/databricks/index.ts';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const FAILED = [
@@ -74,6 +80,71 @@ export async function startSimulatorProcess(
       await once(child, 'exit');
     },
   };
+}
+
+/** The simulator of a benchmark, with the token it accepts. */
+export interface BenchSimulator extends Simulator {
+  readonly token: string;
+}
+
+/**
+ * `startSimulatorProcess` over `scenarioJson` (written to a temporary file that `stop` removes),
+ * with a token made for this run.
+ */
+export async function startBenchSimulator(
+  name: string,
+  scenarioJson: unknown,
+  timeScale = 0,
+): Promise<BenchSimulator> {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const token = `dapi${randomBytes(16).toString('hex')}`;
+  const scenarioPath = join(dir, 'scenario.json');
+  writeFileSync(scenarioPath, JSON.stringify(scenarioJson));
+  const sim = await startSimulatorProcess(scenarioPath, token, timeScale).catch((error: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    ...sim,
+    token,
+    async stop() {
+      await sim.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A client of DynamoDB Local, which accepts any credentials: these are not secrets. */
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+/** Clients of the benchmark workspace `bench` on `sim`, its token read as from Secrets Manager. */
+export function benchWorkspaceClients(sim: BenchSimulator): WorkspaceClients {
+  const secrets: SecretsReader = {
+    send: (async (_command: GetSecretValueCommand) => ({
+      SecretString: JSON.stringify({ token: sim.token }),
+    })) as unknown as SecretsReader['send'],
+  };
+  return new WorkspaceClients({
+    workspaces: [{ id: 'bench', host: sim.url, credentialsSecretArn: 'local/bench' }],
+    secrets,
+  });
+}
+
+/** The benchmark workspace's failures: the FAILED clusters terminate, the CRASHED ones lose their driver. */
+export async function injectFailures(sim: Simulator): Promise<void> {
+  for (const id of FAILED) {
+    await sim.admin('POST', `clusters/${id}/fail`, {
+      code: 'CLOUD_PROVIDER_SHUTDOWN',
+      type: 'CLOUD_FAILURE',
+    });
+  }
+  for (const id of CRASHED) await sim.admin('POST', `clusters/${id}/crash-driver`);
 }
 
 export function scenario(now: number, total: number): unknown {

@@ -26,16 +26,16 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WorkspaceStepResult } from '../functions/poller/steps.ts';
 import { createTable } from '../functions/store/table-definition.ts';
 import { WorkspaceRepository } from '../functions/store/workspaces.ts';
 import { startDynamoDbLocal } from '../lib/local/dynamodb-local.ts';
 import { type LocalPollRun, runLocalPoll } from '../lib/local/poll-workflow.ts';
-import { ACCOUNT, LAMBDA_ENV, REGION, startAwsStandIn, synthesise } from './bundles.bench.ts';
+import { pollerEnvironment, startAwsStandIn, synthesise } from './bundles.bench.ts';
 import { type ContainerPool, type InvocationMemory, startContainers } from './lambda.ts';
-import { ROOT } from './support.ts';
+import { localDynamoClient, ROOT } from './support.ts';
 
 /**
  * Failures to ticket in each workspace: 4 cloud terminations, a start stuck for an hour, a failed job
@@ -100,68 +100,22 @@ async function main(): Promise<void> {
   let pool: ContainerPool | undefined;
   let aws: Awaited<ReturnType<typeof startAwsStandIn>> | undefined;
   try {
-    const dynamoClient = new DynamoDBClient({
-      endpoint: dynamo.endpoint,
-      region: 'us-east-1',
-      // DynamoDB Local accepts any credentials; these are not secrets.
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const dynamoClient = localDynamoClient(dynamo.endpoint);
     const tableName = 'workspaces-bench';
     await createTable(dynamoClient, tableName);
-    const registry = new WorkspaceRepository({
-      client: DynamoDBDocumentClient.from(dynamoClient),
-      tableName,
-    });
-    for (const [i, url] of sims.urls.entries()) {
-      const id = `ws-${String(i).padStart(3, '0')}`;
-      await registry.put(
-        { id, host: url, credentialsSecretName: `databricks/${id}` },
-        { actor: 'bench', source: 'operator' },
-      );
-    }
+    await registerWorkspaces(dynamoClient, tableName, sims.urls);
     // The poll function as Lambda runs it: its bundle, in warm containers loaded before the run.
     const poller = synthesise().find((fn) => fn.name === 'Poller');
     if (poller === undefined) throw new Error('no Poller function in the synthesised stack');
     aws = await startAwsStandIn(JSON.stringify({ token }));
-    pool = await startContainers(poller.bundle, workers, memoryMb, {
-      ...LAMBDA_ENV,
-      ...poller.environment,
-      TABLE_NAME: tableName,
-      STATE_MACHINE_ARN: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:bench`,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      // DynamoDB Local keeps one database per access key: the one the table was created with.
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
-      AWS_ENDPOINT_URL_SFN: aws.endpoint,
-      // No X-Ray daemon here: the Tracer would only complain.
-      POWERTOOLS_TRACE_ENABLED: 'false',
-    });
+    pool = await startContainers(
+      poller.bundle,
+      workers,
+      memoryMb,
+      pollerEnvironment(poller, tableName, dynamo.endpoint, aws.endpoint),
+    );
     const setupMs = performance.now() - setupStarted;
-    const memory: InvocationMemory[] = [];
-    const invoke = async (input: unknown): Promise<unknown> => {
-      const reply = await (pool as ContainerPool).invoke(input, INVOCATION_TIMEOUT_MS);
-      if ((input as { step?: string }).step === 'workspace') memory.push(reply.memory);
-      if (reply.error !== undefined)
-        throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
-      return reply.output;
-    };
-
-    // `--runs` executions back to back, as the schedule starts them (each with its own deadline).
-    const executions: Execution[] = [];
-    for (let i = 0; i < runs; i++) {
-      const loadBefore = loadavg()[0] ?? 0;
-      const started = performance.now();
-      memory.length = 0;
-      const run = await runLocalPoll({} as never, {
-        maxConcurrency: workers,
-        invocationTimeoutMs: INVOCATION_TIMEOUT_MS,
-        invoke: (input) => invoke(input),
-      });
-      executions.push(
-        summarise(run, performance.now() - started, [...memory], [loadBefore, loadavg()[0] ?? 0]),
-      );
-    }
+    const executions = await runPolls(pool);
     const found = executions.reduce((sum, e) => sum + e.failuresFound, 0);
     const tickets = executions.reduce((sum, e) => sum + e.ticketsOpened, 0);
     const last = executions.at(-1);
@@ -179,38 +133,7 @@ async function main(): Promise<void> {
       ticketsOpened: tickets,
       simulatorProcessRssMb: Math.round(sims.rss / 1048576),
     };
-    const out = process.stdout;
-    out.write(
-      `\nPoll workflow over ${workspaces} workspaces × ${clusters} clusters (the bundled poll function in ${workers} warm ${memoryMb} MB containers, Map concurrency ${workers}${pageLatencyMs > 0 ? `; ${pageLatencyMs} ms per clusters/list page` : ''}; setup ${(setupMs / 1000).toFixed(1)} s not counted)\n`,
-    );
-    for (const [i, e] of executions.entries()) {
-      if (runs > 1) out.write(` run ${i + 1} of ${runs}\n`);
-      out.write(`  wall time                 ${(e.wallMs / 1000).toFixed(1)} s (${e.status})\n`);
-      out.write(
-        `  workspaces complete       ${e.complete} / ${workspaces}${e.incomplete > 0 ? ` (${e.incomplete} incomplete)` : ''}\n`,
-      );
-      out.write(
-        `  list calls per workspace  ${e.listCallsPerWorkspace.min}–${e.listCallsPerWorkspace.max} (⌈${clusters}/100⌉ = ${Math.ceil(clusters / 100)})\n`,
-      );
-      out.write(
-        `  one workspace's poll      median ${e.workspaceMs.median} ms, max ${e.workspaceMs.max} ms\n`,
-      );
-      out.write(
-        `  peak RSS per invocation   median ${e.peakRssMbPerInvocation.median} MB, max ${e.peakRssMbPerInvocation.max} MB ${e.peakRssMbPerInvocation.max <= GOAL_RSS_MB ? '✓' : '✗'} (goal ≤ ${GOAL_RSS_MB} MB; ${memoryMb} MB function, Lambda's V8 flags${e.peakRssResettable ? '' : "; the container's peak so far: the high-water mark cannot be reset here"})\n`,
-      );
-      out.write(
-        `  containers                loaded ${e.loadedRssMb.max} MB; peak over their life ${e.containerPeakRssMb.max} MB after up to ${e.invocationsPerContainer} invocations each\n`,
-      );
-      out.write(`  failures found / tickets  ${e.failuresFound} / ${e.ticketsOpened}\n`);
-      out.write(`  load average              ${e.loadAverage.before} before, ${e.loadAverage.after} after\n`);
-      for (const [state, count] of Object.entries(e.retries))
-        out.write(`  retried                   ${state} × ${count}\n`);
-      for (const problem of e.problems) out.write(`  not complete              ${problem.slice(0, 300)}\n`);
-    }
-    out.write(
-      `  failures found / due ${found} / ${summary.failuresDue}${runs > 1 ? ' (a failure still listed is found again by later runs, as a duplicate)' : ''} (+ ${workspaces * 2} self-healed driver crashes, rightly not ticketed), tickets opened ${tickets}\n`,
-    );
-    out.write(`${JSON.stringify(summary)}\n`);
+    printSummary(executions, summary, setupMs);
     const whole = last?.status === 'SUCCEEDED' && last.complete === workspaces;
     // Every injected failure ticketed once (found once, when there is one run).
     const once = tickets === summary.failuresDue && (runs > 1 || found === tickets);
@@ -221,6 +144,85 @@ async function main(): Promise<void> {
     sims.child.kill();
     await dynamo.stop();
   }
+}
+
+/** One registry entry per simulated workspace, as `rca workspaces add` writes it. */
+async function registerWorkspaces(client: DynamoDBClient, tableName: string, urls: readonly string[]) {
+  const registry = new WorkspaceRepository({ client: DynamoDBDocumentClient.from(client), tableName });
+  for (const [i, url] of urls.entries()) {
+    const id = `ws-${String(i).padStart(3, '0')}`;
+    await registry.put(
+      { id, host: url, credentialsSecretName: `databricks/${id}` },
+      { actor: 'bench', source: 'operator' },
+    );
+  }
+}
+
+/** `--runs` executions back to back, as the schedule starts them (each with its own deadline). */
+async function runPolls(pool: ContainerPool): Promise<Execution[]> {
+  const memory: InvocationMemory[] = [];
+  const invoke = async (input: unknown): Promise<unknown> => {
+    const reply = await pool.invoke(input, INVOCATION_TIMEOUT_MS);
+    if ((input as { step?: string }).step === 'workspace') memory.push(reply.memory);
+    if (reply.error !== undefined)
+      throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+    return reply.output;
+  };
+  const executions: Execution[] = [];
+  for (let i = 0; i < runs; i++) {
+    const loadBefore = loadavg()[0] ?? 0;
+    const started = performance.now();
+    memory.length = 0;
+    const run = await runLocalPoll({} as never, {
+      maxConcurrency: workers,
+      invocationTimeoutMs: INVOCATION_TIMEOUT_MS,
+      invoke: (input) => invoke(input),
+    });
+    executions.push(
+      summarise(run, performance.now() - started, [...memory], [loadBefore, loadavg()[0] ?? 0]),
+    );
+  }
+  return executions;
+}
+
+/** The runs' figures, readable, then the summary as one JSON line. */
+function printSummary(
+  executions: readonly Execution[],
+  summary: { readonly failuresDue: number; readonly failuresFound: number; readonly ticketsOpened: number },
+  setupMs: number,
+): void {
+  const out = process.stdout;
+  const found = summary.failuresFound;
+  const tickets = summary.ticketsOpened;
+  out.write(
+    `\nPoll workflow over ${workspaces} workspaces × ${clusters} clusters (the bundled poll function in ${workers} warm ${memoryMb} MB containers, Map concurrency ${workers}${pageLatencyMs > 0 ? `; ${pageLatencyMs} ms per clusters/list page` : ''}; setup ${(setupMs / 1000).toFixed(1)} s not counted)\n`,
+  );
+  for (const [i, e] of executions.entries()) {
+    if (runs > 1) out.write(` run ${i + 1} of ${runs}\n`);
+    out.write(`  wall time                 ${(e.wallMs / 1000).toFixed(1)} s (${e.status})\n`);
+    out.write(
+      `  workspaces complete       ${e.complete} / ${workspaces}${e.incomplete > 0 ? ` (${e.incomplete} incomplete)` : ''}\n`,
+    );
+    out.write(
+      `  list calls per workspace  ${e.listCallsPerWorkspace.min}–${e.listCallsPerWorkspace.max} (⌈${clusters}/100⌉ = ${Math.ceil(clusters / 100)})\n`,
+    );
+    out.write(`  one workspace's poll      median ${e.workspaceMs.median} ms, max ${e.workspaceMs.max} ms\n`);
+    out.write(
+      `  peak RSS per invocation   median ${e.peakRssMbPerInvocation.median} MB, max ${e.peakRssMbPerInvocation.max} MB ${e.peakRssMbPerInvocation.max <= GOAL_RSS_MB ? '✓' : '✗'} (goal ≤ ${GOAL_RSS_MB} MB; ${memoryMb} MB function, Lambda's V8 flags${e.peakRssResettable ? '' : "; the container's peak so far: the high-water mark cannot be reset here"})\n`,
+    );
+    out.write(
+      `  containers                loaded ${e.loadedRssMb.max} MB; peak over their life ${e.containerPeakRssMb.max} MB after up to ${e.invocationsPerContainer} invocations each\n`,
+    );
+    out.write(`  failures found / tickets  ${e.failuresFound} / ${e.ticketsOpened}\n`);
+    out.write(`  load average              ${e.loadAverage.before} before, ${e.loadAverage.after} after\n`);
+    for (const [state, count] of Object.entries(e.retries))
+      out.write(`  retried                   ${state} × ${count}\n`);
+    for (const problem of e.problems) out.write(`  not complete              ${problem.slice(0, 300)}\n`);
+  }
+  out.write(
+    `  failures found / due ${found} / ${summary.failuresDue}${runs > 1 ? ' (a failure still listed is found again by later runs, as a duplicate)' : ''} (+ ${workspaces * 2} self-healed driver crashes, rightly not ticketed), tickets opened ${tickets}\n`,
+  );
+  out.write(`${JSON.stringify(summary)}\n`);
 }
 
 /** One execution's figures. */

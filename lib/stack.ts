@@ -51,6 +51,12 @@ export class RecoveryStack extends Stack {
     });
 
     const config = readRecoveryConfig(this);
+    // The intake, the operations API and the poller act on the same settings.
+    const settings = {
+      autoRemediationEnabled: config.autoRemediationEnabled,
+      playbookOverrides: config.playbookOverrides,
+      breakerConfig: config.breakerConfig,
+    };
     this.storage = new Storage(this, 'Storage');
     this.intakeSecrets = new IntakeSecrets(this, 'IntakeSecrets');
     this.notifications = new Notifications(this, 'Notifications');
@@ -60,14 +66,7 @@ export class RecoveryStack extends Stack {
       synchronousCaller: 'operators and post-deployment smoke tests (lambda invoke, RequestResponse)',
     });
 
-    this.workspaces = new WorkspaceRegistry(this, 'Workspaces', {
-      storage: this.storage,
-      seed: seedWorkspaces(this, config),
-      ...(config.databricksSecretPrefix === undefined ? {} : { secretPrefix: config.databricksSecretPrefix }),
-      ...(config.databricksReadOnlySecretPrefix === undefined
-        ? {}
-        : { readOnlySecretPrefix: config.databricksReadOnlySecretPrefix }),
-    });
+    this.workspaces = this.workspaceRegistry(config);
     this.recoveryWorkflow = new RecoveryWorkflow(this, 'RecoveryWorkflow', {
       storage: this.storage,
       notifications: this.notifications,
@@ -86,9 +85,7 @@ export class RecoveryStack extends Stack {
       storage: this.storage,
       secrets: this.intakeSecrets,
       stateMachine: this.recoveryWorkflow.stateMachine,
-      autoRemediationEnabled: config.autoRemediationEnabled,
-      playbookOverrides: config.playbookOverrides,
-      breakerConfig: config.breakerConfig,
+      ...settings,
       cloudWatchRole: config.apiGatewayCloudWatchRole,
       firewall: config.wafEnabled ?? true,
       ...(config.wafRateLimit === undefined ? {} : { firewallRateLimit: config.wafRateLimit }),
@@ -98,9 +95,7 @@ export class RecoveryStack extends Stack {
       storage: this.storage,
       workspaces: this.workspaces,
       stateMachine: this.recoveryWorkflow.stateMachine,
-      autoRemediationEnabled: config.autoRemediationEnabled,
-      playbookOverrides: config.playbookOverrides,
-      breakerConfig: config.breakerConfig,
+      ...settings,
     });
     this.poller = new Poller(this, 'Poller', {
       workspaces: this.workspaces,
@@ -110,9 +105,7 @@ export class RecoveryStack extends Stack {
       ...(config.pollIntervalMinutes === undefined
         ? {}
         : { schedule: Duration.minutes(config.pollIntervalMinutes) }),
-      autoRemediationEnabled: config.autoRemediationEnabled,
-      playbookOverrides: config.playbookOverrides,
-      breakerConfig: config.breakerConfig,
+      ...settings,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       notifications: this.notifications,
@@ -129,6 +122,18 @@ export class RecoveryStack extends Stack {
     this.wireFleetSafety(config);
     this.applyDataRemovalPolicy(config.retainData ?? true);
     this.addOutputs();
+  }
+
+  /** The workspace registry, seeded from the context's workspaces. */
+  private workspaceRegistry(config: ReturnType<typeof readRecoveryConfig>): WorkspaceRegistry {
+    return new WorkspaceRegistry(this, 'Workspaces', {
+      storage: this.storage,
+      seed: seedWorkspaces(this, config),
+      ...(config.databricksSecretPrefix === undefined ? {} : { secretPrefix: config.databricksSecretPrefix }),
+      ...(config.databricksReadOnlySecretPrefix === undefined
+        ? {}
+        : { readOnlySecretPrefix: config.databricksReadOnlySecretPrefix }),
+    });
   }
 
   /**

@@ -11,6 +11,17 @@ import type { Command } from './main.ts';
 
 /** The classification reference as Markdown: error types with their playbooks, then every code. */
 export function renderClassificationTable(): string {
+  const lines = [
+    ...errorTypeLines(),
+    ...terminationCodeLines(),
+    ...launchRefinementLines(),
+    ...freeTextLines(),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The error types with their default playbooks, and the launch throttle's back-off. */
+function errorTypeLines(): string[] {
   const lines: string[] = [
     '# Classification reference',
     '',
@@ -38,7 +49,12 @@ export function renderClassificationTable(): string {
     `(default ${describeBackoff(throttle)} in every playbook) before the next launch call: Databricks limits node`,
     'launches with a token bucket per workspace and asks callers to retry a few minutes later.',
   );
-  lines.push(
+  return lines;
+}
+
+/** Every termination code: a failure or not, its error type and action, and why. */
+function terminationCodeLines(): string[] {
+  const lines = [
     '',
     '## Termination codes',
     '',
@@ -47,7 +63,7 @@ export function renderClassificationTable(): string {
     '',
     '| code | failure | error type | action | why |',
     '|---|---|---|---|---|',
-  );
+  ];
   for (const code of Object.keys(TERMINATION_CODE_TABLE).sort()) {
     const d = TERMINATION_CODE_TABLE[code];
     if (d === undefined) continue;
@@ -61,7 +77,12 @@ export function renderClassificationTable(): string {
       lines.push(`| \`${code}\` | no | | | ${why} |`);
     }
   }
-  lines.push(
+  return lines;
+}
+
+/** The launch codes the cloud's error code in the termination parameters decides. */
+function launchRefinementLines(): string[] {
+  const lines = [
     '',
     '## Launch failures refined by their parameters',
     '',
@@ -74,7 +95,7 @@ export function renderClassificationTable(): string {
     '',
     '| error type | action | cloud error codes |',
     '|---|---|---|',
-  );
+  ];
   const byType = new Map<string, string[]>();
   for (const [code, type] of Object.entries(CLOUD_ERROR_CODES)) {
     byType.set(type, [...(byType.get(type) ?? []), code]);
@@ -83,7 +104,12 @@ export function renderClassificationTable(): string {
     const action = DEFAULT_PLAYBOOKS[type as keyof typeof DEFAULT_PLAYBOOKS].action;
     lines.push(`| \`${type}\` | \`${action}\` | ${codes.map((code) => `\`${code}\``).join(', ')} |`);
   }
-  lines.push(
+  return lines;
+}
+
+/** The free-text rules, in the order they are tried. */
+function freeTextLines(): string[] {
+  const lines = [
     '',
     '## Free text',
     '',
@@ -96,11 +122,11 @@ export function renderClassificationTable(): string {
     '',
     '| rule | error type | action | confidence |',
     '|---|---|---|---|',
-  );
+  ];
   for (const { rule, errorType, confidence } of FREE_TEXT_RULES) {
     lines.push(`| ${rule} | \`${errorType}\` | \`${DEFAULT_PLAYBOOKS[errorType].action}\` | ${confidence} |`);
   }
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 function describeBackoff(backoff: {

@@ -3,8 +3,9 @@
  * correlation opened (one ticket for K clusters of a workspace failing with one cloud or service
  * class), and an operator's way to end one, which releases its held recoveries through the cap.
  */
+
+import { command, fieldLines, print, table, tableOrNone, usageError, type Values } from './command.ts';
 import type { CliIo } from './main.ts';
-import { command, print, table, usageError } from './ops.ts';
 import { EXIT, type OpsConnection, opsRequest } from './ops-client.ts';
 
 interface OutageChildRow {
@@ -34,37 +35,28 @@ interface OutageRow {
 
 const SYNOPSIS = 'rca outage list\n       rca outage ID\n       rca outage resolve ID [--reason TEXT]';
 
-async function list(
-  values: Record<string, string | boolean | undefined>,
-  connection: OpsConnection,
-  io: CliIo,
-): Promise<number> {
+async function list(values: Values, connection: OpsConnection, io: CliIo): Promise<number> {
   const { outages } = await opsRequest<{ outages: OutageRow[] }>(connection, 'GET', '/outages');
   print(io, values, { outages }, () =>
-    outages.length === 0
-      ? 'no outage was opened\n'
-      : table(
-          ['OUTAGE', 'WORKSPACE', 'CLASS', 'STATUS', 'OPENED', 'CHILDREN', 'PROBE'],
-          outages.map((o) => [
-            o.outageId,
-            o.workspaceId,
-            o.outageClass,
-            o.status,
-            o.openedAt,
-            o.children.length,
-            o.probeTicketId,
-          ]),
-        ),
+    tableOrNone(
+      outages,
+      'no outage was opened\n',
+      ['OUTAGE', 'WORKSPACE', 'CLASS', 'STATUS', 'OPENED', 'CHILDREN', 'PROBE'],
+      (o) => [
+        o.outageId,
+        o.workspaceId,
+        o.outageClass,
+        o.status,
+        o.openedAt,
+        o.children.length,
+        o.probeTicketId,
+      ],
+    ),
   );
   return EXIT.ok;
 }
 
-async function show(
-  id: string,
-  values: Record<string, string | boolean | undefined>,
-  connection: OpsConnection,
-  io: CliIo,
-): Promise<number> {
+async function show(id: string, values: Values, connection: OpsConnection, io: CliIo): Promise<number> {
   const outage = await opsRequest<OutageRow>(connection, 'GET', `/outages/${encodeURIComponent(id)}`);
   print(io, values, outage, () => {
     const fields = [
@@ -80,7 +72,7 @@ async function show(
       ...(outage.reason === undefined ? [] : [['reason', outage.reason]]),
       ...(outage.resolvedBy === undefined ? [] : [['resolved by', outage.resolvedBy]]),
     ];
-    return `${fields.map(([k, v]) => `${(k ?? '').padEnd(12)} ${v}`).join('\n')}\n\nChildren:\n${table(
+    return `${fieldLines(fields)}\n\nChildren:\n${table(
       ['TICKET', 'ROLE', 'CLUSTER', 'CODE', 'REASON'],
       outage.children.map((c) => [
         c.ticketId,

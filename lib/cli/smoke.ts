@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { optionalEnv } from '../../functions/shared/env.ts';
+import { parseCommandArgs } from './args.ts';
 import type { Command } from './main.ts';
 import { connectionFrom, type OpsConnection, opsRequest } from './ops-client.ts';
 
@@ -27,30 +27,23 @@ interface Check {
 
 /** `rca smoke`: exit 0 when every check passes, 1 when one fails, 2 for bad usage. */
 export const smokeCommand: Command = async (args, io) => {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        url: { type: 'string' },
-        key: { type: 'string' },
-        'basic-user': { type: 'string' },
-        cluster: { type: 'string' },
-        wait: { type: 'string' },
-        'operator-key': { type: 'string' },
-        region: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    io.stderr.write(`rca smoke: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    'smoke',
+    args,
+    {
+      url: { type: 'string' },
+      key: { type: 'string' },
+      'basic-user': { type: 'string' },
+      cluster: { type: 'string' },
+      wait: { type: 'string' },
+      'operator-key': { type: 'string' },
+      region: { type: 'string' },
+    },
+    USAGE,
+    io,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values } = parsed;
   const key = typeof values.key === 'string' ? values.key : optionalEnv('RCA_API_KEY');
   const waitSeconds = typeof values.wait === 'string' ? Number(values.wait) : 0;
   if (typeof values.url !== 'string' || key === undefined || key === '' || !Number.isFinite(waitSeconds)) {
@@ -66,55 +59,13 @@ export const smokeCommand: Command = async (args, io) => {
     io.stdout.write(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
   };
   const basicUser = typeof values['basic-user'] === 'string' ? values['basic-user'] : undefined;
-  const post = async (body: unknown, apiKey: string) => {
-    const res = await fetch(`${base}/databricks-monitor`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...credentialHeaders(apiKey, basicUser) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
-  };
+  const post = (body: unknown, apiKey: string, user = basicUser) =>
+    postToWebhook(base, body, credentialHeaders(apiKey, user));
 
   try {
-    const test = await post({ event: 'test' }, key);
-    report({
-      name: 'connectivity test',
-      ok: test.status === 200 && test.body.status === 'ignored' && test.body.ticket_id === null,
-      detail: `${test.status} ${JSON.stringify(test.body)}`,
-    });
-    const wrong = await post({ event: 'test' }, `${key}-wrong`);
-    report({ name: 'wrong key refused', ok: wrong.status === 401, detail: `${wrong.status}` });
-    if (basicUser !== undefined) {
-      const otherUser = await fetch(`${base}/databricks-monitor`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...credentialHeaders(key, `${basicUser}-wrong`) },
-        body: JSON.stringify({ event: 'test' }),
-        signal: AbortSignal.timeout(30_000),
-      });
-      report({
-        name: 'wrong Basic username refused',
-        ok: otherUser.status === 401,
-        detail: `${otherUser.status}`,
-      });
-    }
-
+    await checkAuthentication(post, key, basicUser, report);
     if (typeof values.cluster === 'string') {
-      const event = {
-        event: 'cluster.terminated',
-        cluster: {
-          cluster_id: values.cluster,
-          state: 'TERMINATED',
-          termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
-        },
-      };
-      const sent = await post(event, key);
-      const ticketId = typeof sent.body.ticket_id === 'string' ? sent.body.ticket_id : undefined;
-      report({
-        name: 'failure ticketed',
-        ok: sent.status === 200 && ticketId !== undefined,
-        detail: `${sent.status} ${JSON.stringify(sent.body)}`,
-      });
+      const ticketId = await checkTicketed(post, key, values.cluster, report);
       if (ticketId !== undefined && waitSeconds > 0) {
         const status = await followTicket(
           connectionFrom({ url: base, key: values['operator-key'], region: values.region }),
@@ -137,8 +88,82 @@ export const smokeCommand: Command = async (args, io) => {
   return failed === 0 ? 0 : 1;
 };
 
+type Post = (body: unknown, apiKey: string, user?: string) => Promise<WebhookAnswer>;
+
+/** The connectivity test passes with the key; a wrong key (and a wrong Basic username) gets a 401. */
+async function checkAuthentication(
+  post: Post,
+  key: string,
+  basicUser: string | undefined,
+  report: (check: Check) => void,
+): Promise<void> {
+  const test = await post({ event: 'test' }, key);
+  report({
+    name: 'connectivity test',
+    ok: test.status === 200 && test.body.status === 'ignored' && test.body.ticket_id === null,
+    detail: `${test.status} ${JSON.stringify(test.body)}`,
+  });
+  const wrong = await post({ event: 'test' }, `${key}-wrong`);
+  report({ name: 'wrong key refused', ok: wrong.status === 401, detail: `${wrong.status}` });
+  if (basicUser !== undefined) {
+    const otherUser = await post({ event: 'test' }, key, `${basicUser}-wrong`);
+    report({
+      name: 'wrong Basic username refused',
+      ok: otherUser.status === 401,
+      detail: `${otherUser.status}`,
+    });
+  }
+}
+
+/** A cluster.terminated event (DRIVER_UNREACHABLE) for `clusterId` opens a ticket: its id. */
+async function checkTicketed(
+  post: Post,
+  key: string,
+  clusterId: string,
+  report: (check: Check) => void,
+): Promise<string | undefined> {
+  const sent = await post(
+    {
+      event: 'cluster.terminated',
+      cluster: {
+        cluster_id: clusterId,
+        state: 'TERMINATED',
+        termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'SERVICE_FAULT' },
+      },
+    },
+    key,
+  );
+  const ticketId = typeof sent.body.ticket_id === 'string' ? sent.body.ticket_id : undefined;
+  report({
+    name: 'failure ticketed',
+    ok: sent.status === 200 && ticketId !== undefined,
+    detail: `${sent.status} ${JSON.stringify(sent.body)}`,
+  });
+  return ticketId;
+}
+
+export interface WebhookAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** POSTs `body` to the webhook (`<base>/databricks-monitor`) with `credentials` as headers. */
+export async function postToWebhook(
+  base: string,
+  body: unknown,
+  credentials: Record<string, string>,
+): Promise<WebhookAnswer> {
+  const res = await fetch(`${base}/databricks-monitor`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...credentials },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+}
+
 /** How a request carries the key: `x-api-key`, or HTTP Basic with `user` as the username. */
-function credentialHeaders(key: string, user: string | undefined): Record<string, string> {
+export function credentialHeaders(key: string, user: string | undefined): Record<string, string> {
   return user === undefined
     ? { 'x-api-key': key }
     : { authorization: `Basic ${Buffer.from(`${user}:${key}`, 'utf8').toString('base64')}` };

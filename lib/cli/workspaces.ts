@@ -3,8 +3,17 @@
  * added here is polled from the next run on and accepted by the intake within a minute (the
  * functions' cache), without a deployment.
  */
-import { command, print, table, usageError } from './ops.ts';
-import { EXIT, opsRequest } from './ops-client.ts';
+import {
+  type CheckRow,
+  checkLines,
+  command,
+  print,
+  tableOrNone,
+  usageError,
+  type Values,
+} from './command.ts';
+import type { CliIo } from './main.ts';
+import { EXIT, type OpsConnection, opsRequest } from './ops-client.ts';
 
 const SYNOPSIS = `rca workspaces list
        rca workspaces add --id ID --host URL --secret NAME [--read-only-secret NAME] [--databricks-id N] [--force]
@@ -23,22 +32,6 @@ interface WorkspaceRow {
   databricksWorkspaceId?: string;
   source: string;
   updatedAt?: string;
-}
-
-interface CheckRow {
-  name: string;
-  status: 'ok' | 'warn' | 'fail';
-  detail: string;
-  fix?: string;
-}
-
-function checkLines(checks: readonly CheckRow[]): string {
-  return `${checks
-    .map(
-      (c) =>
-        `${c.status === 'ok' ? 'ok  ' : c.status === 'warn' ? 'warn' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix === undefined ? '' : `\n      → ${c.fix}`}`,
-    )
-    .join('\n')}\n`;
 }
 
 export const workspacesCommand = command(
@@ -63,52 +56,17 @@ export const workspacesCommand = command(
           '/workspaces',
         );
         print(io, values, { workspaces }, () =>
-          workspaces.length === 0
-            ? 'no workspace is registered: add one with rca workspaces add\n'
-            : table(
-                ['ID', 'HOST', 'SECRET', 'READ-ONLY SECRET', 'SOURCE'],
-                workspaces.map((w) => [
-                  w.id,
-                  w.host,
-                  w.credentialsSecretName,
-                  w.readOnlyCredentialsSecretName,
-                  w.source,
-                ]),
-              ),
+          tableOrNone(
+            workspaces,
+            'no workspace is registered: add one with rca workspaces add\n',
+            ['ID', 'HOST', 'SECRET', 'READ-ONLY SECRET', 'SOURCE'],
+            (w) => [w.id, w.host, w.credentialsSecretName, w.readOnlyCredentialsSecretName, w.source],
+          ),
         );
         return EXIT.ok;
       }
-      case 'add': {
-        if (values.id === undefined || values.host === undefined || values.secret === undefined)
-          usageError('rca workspaces add needs --id, --host and --secret');
-        const added = await opsRequest<{ workspace: WorkspaceRow; check: { checks: CheckRow[] } }>(
-          connection,
-          'POST',
-          '/workspaces',
-          {
-            body: {
-              id: values.id,
-              host: values.host,
-              credentialsSecretName: values.secret,
-              ...(values['read-only-secret'] === undefined
-                ? {}
-                : { readOnlyCredentialsSecretName: values['read-only-secret'] }),
-              ...(values['databricks-id'] === undefined
-                ? {}
-                : { databricksWorkspaceId: values['databricks-id'] }),
-              ...(values.force === true ? { force: true } : {}),
-            },
-          },
-        );
-        print(
-          io,
-          values,
-          added,
-          () =>
-            `added workspace ${added.workspace.id} (${added.workspace.host}); the next poll covers it\n${checkLines(added.check.checks)}`,
-        );
-        return EXIT.ok;
-      }
+      case 'add':
+        return addWorkspace(connection, io, values);
       case 'check': {
         const result = await opsRequest<{ ok: boolean; checks: CheckRow[] }>(
           connection,
@@ -139,3 +97,34 @@ export const workspacesCommand = command(
   },
   SYNOPSIS,
 );
+
+/** `rca workspaces add`: the API checks the workspace with its credentials and registers it (or refuses). */
+async function addWorkspace(connection: OpsConnection, io: CliIo, values: Values): Promise<number> {
+  if (values.id === undefined || values.host === undefined || values.secret === undefined)
+    usageError('rca workspaces add needs --id, --host and --secret');
+  const added = await opsRequest<{ workspace: WorkspaceRow; check: { checks: CheckRow[] } }>(
+    connection,
+    'POST',
+    '/workspaces',
+    {
+      body: {
+        id: values.id,
+        host: values.host,
+        credentialsSecretName: values.secret,
+        ...(values['read-only-secret'] === undefined
+          ? {}
+          : { readOnlyCredentialsSecretName: values['read-only-secret'] }),
+        ...(values['databricks-id'] === undefined ? {} : { databricksWorkspaceId: values['databricks-id'] }),
+        ...(values.force === true ? { force: true } : {}),
+      },
+    },
+  );
+  print(
+    io,
+    values,
+    added,
+    () =>
+      `added workspace ${added.workspace.id} (${added.workspace.host}); the next poll covers it\n${checkLines(added.check.checks)}`,
+  );
+  return EXIT.ok;
+}

@@ -57,33 +57,6 @@ export class IntakeFirewall extends Construct {
       throw new Error(`${this.node.path}: maxBodyBytes must be between 1 and ${MAX_INSPECTED_BODY}`);
     }
 
-    const visibility = (metricName: string): CfnWebACL.VisibilityConfigProperty => ({
-      cloudWatchMetricsEnabled: true,
-      metricName,
-      sampledRequestsEnabled: true,
-    });
-    const managed = (
-      priority: number,
-      name: string,
-      countInstead: readonly string[] = [],
-    ): CfnWebACL.RuleProperty => ({
-      name,
-      priority,
-      overrideAction: { none: {} },
-      statement: {
-        managedRuleGroupStatement: {
-          vendorName: 'AWS',
-          name,
-          ...(countInstead.length === 0
-            ? {}
-            : {
-                ruleActionOverrides: countInstead.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
-              }),
-        },
-      },
-      visibilityConfig: visibility(name),
-    });
-
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       description: 'Protects the Databricks cluster recovery intake API',
       scope: 'REGIONAL',
@@ -105,38 +78,78 @@ export class IntakeFirewall extends Construct {
         },
       },
       rules: [
-        {
-          name: 'BodySizeLimit',
-          priority: 0,
-          action: {
-            block: { customResponse: { responseCode: 413, customResponseBodyKey: BLOCKED_BODY_KEY } },
-          },
-          statement: {
-            sizeConstraintStatement: {
-              // A body beyond what WAF can inspect is too large by definition.
-              fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
-              comparisonOperator: 'GT',
-              size: maxBodyBytes,
-              textTransformations: [{ priority: 0, type: 'NONE' }],
-            },
-          },
-          visibilityConfig: visibility('BodySizeLimit'),
-        },
-        {
-          name: 'RateLimitPerIp',
-          priority: 1,
-          action: {
-            block: { customResponse: { responseCode: 429, customResponseBodyKey: RATE_LIMITED_BODY_KEY } },
-          },
-          statement: {
-            rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
-          },
-          visibilityConfig: visibility('RateLimitPerIp'),
-        },
+        bodySizeRule(0, maxBodyBytes),
+        rateRule(1, rateLimit),
         managed(2, 'AWSManagedRulesAmazonIpReputationList'),
         managed(3, 'AWSManagedRulesCommonRuleSet', ['SizeRestrictions_BODY', 'NoUserAgent_HEADER']),
         managed(4, 'AWSManagedRulesKnownBadInputsRuleSet'),
       ],
     });
   }
+}
+
+function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
+  return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true };
+}
+
+/** A rule that blocks what `statement` matches with `responseCode` and the body under `bodyKey`. */
+function blockRule(
+  name: string,
+  priority: number,
+  responseCode: number,
+  customResponseBodyKey: string,
+  statement: CfnWebACL.StatementProperty,
+): CfnWebACL.RuleProperty {
+  return {
+    name,
+    priority,
+    action: { block: { customResponse: { responseCode, customResponseBodyKey } } },
+    statement,
+    visibilityConfig: visibility(name),
+  };
+}
+
+/** Answers 413 to a body larger than `maxBodyBytes`. */
+function bodySizeRule(priority: number, maxBodyBytes: number): CfnWebACL.RuleProperty {
+  return blockRule('BodySizeLimit', priority, 413, BLOCKED_BODY_KEY, {
+    sizeConstraintStatement: {
+      // A body beyond what WAF can inspect is too large by definition.
+      fieldToMatch: { body: { oversizeHandling: 'MATCH' } },
+      comparisonOperator: 'GT',
+      size: maxBodyBytes,
+      textTransformations: [{ priority: 0, type: 'NONE' }],
+    },
+  });
+}
+
+/** Answers 429 to an address sending more than `rateLimit` requests in 5 minutes. */
+function rateRule(priority: number, rateLimit: number): CfnWebACL.RuleProperty {
+  return blockRule('RateLimitPerIp', priority, 429, RATE_LIMITED_BODY_KEY, {
+    rateBasedStatement: { limit: rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
+  });
+}
+
+/** An AWS managed rule group, with the rules in `countInstead` counting instead of blocking. */
+function managed(
+  priority: number,
+  name: string,
+  countInstead: readonly string[] = [],
+): CfnWebACL.RuleProperty {
+  return {
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: 'AWS',
+        name,
+        ...(countInstead.length === 0
+          ? {}
+          : {
+              ruleActionOverrides: countInstead.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
+            }),
+      },
+    },
+    visibilityConfig: visibility(name),
+  };
 }

@@ -14,11 +14,10 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
-import { loadPlaybooks } from '../../functions/core/playbooks.ts';
 import { IntakeFirewall } from './firewall.ts';
 import { RecoveryFunction } from './recovery-function.ts';
 import type { IntakeSecrets } from './secrets.ts';
+import { settingsEnvironment } from './settings.ts';
 import type { Storage } from './storage.ts';
 import type { WorkspaceRegistry } from './workspace-registry.ts';
 
@@ -183,9 +182,6 @@ export class IntakeApi extends Construct {
 
   constructor(scope: Construct, id: string, props: IntakeApiProps) {
     super(scope, id);
-
-    const playbookOverrides = validPlaybookOverrides(this, props.playbookOverrides);
-    const breakerConfig = validBreakerConfig(this, props.breakerConfig);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.function = new RecoveryFunction(this, 'Function', {
@@ -194,11 +190,7 @@ export class IntakeApi extends Construct {
       timeout: FUNCTION_TIMEOUT,
       logRetention,
       synchronousCaller: 'API Gateway',
-      environment: {
-        AUTO_REMEDIATION_ENABLED: String(props.autoRemediationEnabled ?? true),
-        ...(playbookOverrides === undefined ? {} : { PLAYBOOK_OVERRIDES: JSON.stringify(playbookOverrides) }),
-        ...(breakerConfig === undefined ? {} : { BREAKER_CONFIG: JSON.stringify(breakerConfig) }),
-      },
+      environment: settingsEnvironment(this, props),
     });
     const fn = this.function.lambdaFunction;
     props.storage.grantReadWriteData(fn);
@@ -210,8 +202,32 @@ export class IntakeApi extends Construct {
     }
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.api = this.restApi(props, logRetention);
 
-    this.api = new RestApi(this, 'Api', {
+    const integration = new LambdaIntegration(fn);
+    const monitor = this.api.root.addResource('databricks-monitor');
+    const methods = [
+      monitor.addMethod('POST', integration),
+      monitor.addResource('{workspace}').addMethod('POST', integration),
+    ];
+    acknowledgeFunctionAuth(methods);
+    acknowledgeValidationInFunction(this.api);
+
+    if (props.cloudWatchRole ?? true) {
+      this.setAccountCloudWatchRole();
+    }
+    this.firewall = this.protectStage(props);
+
+    this.url = this.api.urlForPath('/databricks-monitor');
+    new CfnOutput(this, 'Url', {
+      description: 'POST Databricks job notifications and cluster failure events here',
+      value: this.url,
+    });
+  }
+
+  /** The REST API and its stage: regional, throttled, traced, access and error logs kept. */
+  private restApi(props: IntakeApiProps, logRetention: RetentionDays): RestApi {
+    const api = new RestApi(this, 'Api', {
       restApiName: `${Stack.of(this).stackName}-intake`,
       description: 'Receives Databricks job notifications and cluster failure events',
       // Callers are servers (Databricks, schedulers) in or near one region, not browsers worldwide.
@@ -241,30 +257,26 @@ export class IntakeApi extends Construct {
 
     const executionLogs = new LogGroup(this, 'ExecutionLogs', {
       // The group API Gateway would otherwise create itself, without any retention.
-      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+      logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${STAGE_NAME}`,
       retention: logRetention,
     });
-    this.api.deploymentStage.node.addDependency(executionLogs);
+    api.deploymentStage.node.addDependency(executionLogs);
+    return api;
+  }
 
-    const integration = new LambdaIntegration(fn);
-    const monitor = this.api.root.addResource('databricks-monitor');
-    const methods = [
-      monitor.addMethod('POST', integration),
-      monitor.addResource('{workspace}').addMethod('POST', integration),
-    ];
-    acknowledgeFunctionAuth(methods);
-    acknowledgeValidationInFunction(this.api);
-
-    if (props.cloudWatchRole ?? true) {
-      this.setAccountCloudWatchRole();
-    }
+  /**
+   * Puts a web ACL in front of the stage: the given `webAclArn`, or the stack's own firewall (which
+   * it returns) unless switched off; with neither, acknowledges why the stage goes without.
+   */
+  private protectStage(props: IntakeApiProps): IntakeFirewall | undefined {
+    let firewall: IntakeFirewall | undefined;
     let webAclArn = props.webAclArn;
     if (webAclArn === undefined && (props.firewall ?? true)) {
-      this.firewall = new IntakeFirewall(this, 'Firewall', {
+      firewall = new IntakeFirewall(this, 'Firewall', {
         ...(props.firewallRateLimit === undefined ? {} : { rateLimit: props.firewallRateLimit }),
         maxBodyBytes: 65_536,
       });
-      webAclArn = this.firewall.webAcl.attrArn;
+      webAclArn = firewall.webAcl.attrArn;
     }
     if (webAclArn === undefined) {
       Validations.of(this.api.deploymentStage).acknowledge({
@@ -278,12 +290,7 @@ export class IntakeApi extends Construct {
         webAclArn,
       });
     }
-
-    this.url = this.api.urlForPath('/databricks-monitor');
-    new CfnOutput(this, 'Url', {
-      description: 'POST Databricks job notifications and cluster failure events here',
-      value: this.url,
-    });
+    return firewall;
   }
 
   /**
@@ -357,36 +364,4 @@ function acknowledgeValidationInFunction(api: RestApi): void {
     reason:
       "The function validates every request after authenticating it, and answers with a 4xx that names the offending field. An API Gateway model would answer unauthenticated callers first, with a bare 'Invalid request body', and reject payload variants the function accepts.",
   });
-}
-
-/** The overrides, checked now so that a bad one fails `cdk synth` (also the workflow task's). */
-export function validPlaybookOverrides(
-  scope: Construct,
-  overrides: Readonly<Record<string, unknown>> | undefined,
-): Readonly<Record<string, unknown>> | undefined {
-  if (overrides === undefined || Object.keys(overrides).length === 0) return undefined;
-  try {
-    loadPlaybooks(overrides);
-  } catch (error) {
-    throw new Error(`${scope.node.path}: playbookOverrides are invalid; ${(error as Error).message}`);
-  }
-  return overrides;
-}
-
-function validBreakerConfig(
-  scope: Construct,
-  config: IntakeBreakerConfig | undefined,
-): IntakeBreakerConfig | undefined {
-  if (config === undefined || Object.keys(config).length === 0) return undefined;
-  const known = ['failureThreshold', 'windowSeconds', 'cooldownSeconds', 'probeTimeoutSeconds'];
-  const unknown = Object.keys(config).filter((key) => !known.includes(key));
-  try {
-    if (unknown.length > 0) {
-      throw new Error(`unknown breaker config ${unknown.join(', ')} (known: ${known.join(', ')})`);
-    }
-    resolveBreakerConfig(config);
-  } catch (error) {
-    throw new Error(`${scope.node.path}: breakerConfig is invalid; ${(error as Error).message}`);
-  }
-  return config;
 }

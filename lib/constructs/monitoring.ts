@@ -1,19 +1,19 @@
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
-  Alarm,
+  type Alarm,
   AlarmStatusWidget,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
   LogQueryWidget,
   MathExpression,
-  Metric,
-  TreatMissingData,
+  type Metric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { alarm, functionMetric } from './alarms.ts';
 import type { Notifications } from './notifications.ts';
 
 export interface MonitoringProps {
@@ -58,32 +58,30 @@ export class Monitoring extends Construct {
   /** The intake answered 5xx: deliveries are failing (the intake's own errors become 5xx answers, not Lambda errors). */
   public readonly intakeErrorsAlarm: Alarm;
 
+  /** A Sum of one of the functions' EMF metrics. */
+  private readonly metric: (metricName: string, period?: Duration) => Metric;
+
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const namespace = props.metricsNamespace ?? 'DatabricksClusterRecovery';
     const service = props.serviceName ?? 'databricks-cluster-recovery';
-    const metric = (metricName: string, period = Duration.minutes(5)) =>
-      new Metric({ namespace, metricName, dimensionsMap: { service }, statistic: 'Sum', period });
+    this.metric = (metricName, period = Duration.minutes(5)) =>
+      functionMetric(namespace, service, metricName, period);
+    const metric = this.metric;
 
     const threshold = props.failuresPerHourThreshold ?? 5;
-    this.highFailureRateAlarm = new Alarm(this, 'HighFailureRateAlarm', {
+    this.highFailureRateAlarm = alarm(this, 'HighFailureRateAlarm', {
       alarmDescription: `More than ${threshold} Databricks failures were ticketed in the last hour`,
       metric: metric('TicketsOpened', Duration.hours(1)),
       threshold,
-      evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.breakerOpenedAlarm = new Alarm(this, 'BreakerOpenedAlarm', {
+    this.breakerOpenedAlarm = alarm(this, 'BreakerOpenedAlarm', {
       alarmDescription:
         'A circuit breaker opened: automatic recovery is paused for a cluster or an error type',
       metric: metric('CircuitBreakersOpened'),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.manualInterventionAlarm = new Alarm(this, 'ManualInterventionAlarm', {
+    this.manualInterventionAlarm = alarm(this, 'ManualInterventionAlarm', {
       alarmDescription:
         'An automatic recovery failed or was not attempted: a ticket is escalated for manual intervention',
       metric: new MathExpression({
@@ -96,18 +94,10 @@ export class Monitoring extends Construct {
         period: Duration.minutes(5),
         label: 'Escalations',
       }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.intakeErrorsAlarm = new Alarm(this, 'IntakeErrorsAlarm', {
+    this.intakeErrorsAlarm = alarm(this, 'IntakeErrorsAlarm', {
       alarmDescription: 'The webhook API answered 5xx: deliveries from Databricks are failing',
       metric: props.intakeApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     const alarms = [
       this.highFailureRateAlarm,
@@ -118,10 +108,21 @@ export class Monitoring extends Construct {
     props.notifications.sendAlarms(alarms);
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    this.addOverview(props.logGroups, alarms);
+    this.addActivityGraphs(props.stateMachine);
+  }
+
+  /** A half-width graph of some of the functions' metrics. */
+  private graph(title: string, metricNames: readonly string[]): GraphWidget {
+    return new GraphWidget({ title, left: metricNames.map((name) => this.metric(name)), width: 12 });
+  }
+
+  /** The seed's dashboard query and the alarms' states, full width at the top. */
+  private addOverview(logGroups: readonly ILogGroup[], alarms: Alarm[]): void {
     this.dashboard.addWidgets(
       new LogQueryWidget({
         title: 'Failures in the last 24 hours by error type (resolved tickets)',
-        logGroupNames: props.logGroups.map((group) => group.logGroupName),
+        logGroupNames: logGroups.map((group) => group.logGroupName),
         // The seed's dashboard query: failures, and how long acknowledgement and resolution took.
         queryLines: [
           'fields errorType, ackSeconds, resolutionSeconds',
@@ -134,78 +135,52 @@ export class Monitoring extends Construct {
       }),
       new AlarmStatusWidget({ title: 'Alerts', alarms, width: 24, height: 3 }),
     );
+  }
+
+  private addActivityGraphs(stateMachine: IStateMachine): void {
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'Detection',
-        left: [
-          metric('TicketsOpened'),
-          metric('DuplicateSignals'),
-          metric('SignalsIgnored'),
-          metric('FailuresDetected'),
-        ],
-        width: 12,
-      }),
-      new GraphWidget({
-        title: 'Recovery',
-        left: [
-          metric('RecoveriesStarted'),
-          metric('RecoveriesSucceeded'),
-          metric('RecoveriesEscalated'),
-          metric('RecoveriesBlocked'),
-          metric('CircuitBreakersOpened'),
-        ],
-        width: 12,
-      }),
-      new GraphWidget({
-        title: 'Poller',
-        left: [metric('ClustersListed'), metric('WorkspaceErrors'), metric('ReconciledStarts')],
-        width: 12,
-      }),
+      this.graph('Detection', ['TicketsOpened', 'DuplicateSignals', 'SignalsIgnored', 'FailuresDetected']),
+      this.graph('Recovery', [
+        'RecoveriesStarted',
+        'RecoveriesSucceeded',
+        'RecoveriesEscalated',
+        'RecoveriesBlocked',
+        'CircuitBreakersOpened',
+      ]),
+      this.graph('Poller', ['ClustersListed', 'WorkspaceErrors', 'ReconciledStarts']),
       new GraphWidget({
         title: 'Recovery executions',
         left: [
-          props.stateMachine.metricSucceeded({ period: Duration.minutes(5) }),
-          props.stateMachine.metricFailed({ period: Duration.minutes(5) }),
-          props.stateMachine.metricTimedOut({ period: Duration.minutes(5) }),
+          stateMachine.metricSucceeded({ period: Duration.minutes(5) }),
+          stateMachine.metricFailed({ period: Duration.minutes(5) }),
+          stateMachine.metricTimedOut({ period: Duration.minutes(5) }),
         ],
         width: 12,
       }),
     );
     // Fleet safety: the blast-radius cap's queue and its reclaimed slots, and the approval gate.
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'Blast-radius cap',
-        left: [
-          metric('RecoveriesQueued'),
-          metric('RecoveriesDequeued'),
-          metric('CapSlotsReleased'),
-          metric('CapSlotsReclaimed'),
-        ],
-        width: 12,
-      }),
-      new GraphWidget({
-        title: 'Approval gate',
-        left: [
-          metric('ApprovalsRequested'),
-          metric('ApprovalsGranted'),
-          metric('ApprovalsDenied'),
-          metric('ApprovalsTimedOut'),
-        ],
-        width: 12,
-      }),
+      this.graph('Blast-radius cap', [
+        'RecoveriesQueued',
+        'RecoveriesDequeued',
+        'CapSlotsReleased',
+        'CapSlotsReclaimed',
+      ]),
+      this.graph('Approval gate', [
+        'ApprovalsRequested',
+        'ApprovalsGranted',
+        'ApprovalsDenied',
+        'ApprovalsTimedOut',
+      ]),
     );
     // Outage correlation: outages opened, the children they held, and how they ended.
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'Outage correlation',
-        left: [
-          metric('OutagesOpened'),
-          metric('ChildrenHeld'),
-          metric('OutagesReleased'),
-          metric('OutagesEscalated'),
-        ],
-        width: 12,
-      }),
+      this.graph('Outage correlation', [
+        'OutagesOpened',
+        'ChildrenHeld',
+        'OutagesReleased',
+        'OutagesEscalated',
+      ]),
     );
   }
 }

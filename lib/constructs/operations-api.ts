@@ -12,6 +12,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { IntakeBreakerConfig } from './intake-api.ts';
 import { RecoveryFunction } from './recovery-function.ts';
+import { settingsEnvironment } from './settings.ts';
 import type { Storage } from './storage.ts';
 import type { WorkspaceRegistry } from './workspace-registry.ts';
 
@@ -78,15 +79,7 @@ export class OperationsApi extends Construct {
       timeout: Duration.seconds(25),
       logRetention: props.logRetention ?? RetentionDays.THREE_MONTHS,
       synchronousCaller: 'API Gateway (operators, IAM-signed)',
-      environment: {
-        AUTO_REMEDIATION_ENABLED: String(props.autoRemediationEnabled ?? true),
-        ...(props.playbookOverrides === undefined || Object.keys(props.playbookOverrides).length === 0
-          ? {}
-          : { PLAYBOOK_OVERRIDES: JSON.stringify(props.playbookOverrides) }),
-        ...(props.breakerConfig === undefined || Object.keys(props.breakerConfig).length === 0
-          ? {}
-          : { BREAKER_CONFIG: JSON.stringify(props.breakerConfig) }),
-      },
+      environment: settingsEnvironment(this, props),
     });
     const fn = this.function.lambdaFunction;
     props.storage.grantReadWriteData(fn);

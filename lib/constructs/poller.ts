@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Arn, ArnFormat, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  MathExpression,
-  Metric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -20,12 +14,12 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
-import { loadPlaybooks } from '../../functions/core/playbooks.ts';
-import { type PollerConfig, resolvePollerOptions } from '../../functions/poller/config.ts';
+import type { PollerConfig } from '../../functions/poller/config.ts';
+import { alarm, functionMetric } from './alarms.ts';
 import type { IntakeBreakerConfig } from './intake-api.ts';
 import type { Notifications } from './notifications.ts';
 import { RecoveryFunction } from './recovery-function.ts';
+import { settingsEnvironment } from './settings.ts';
 import { grantExecutionRole } from './state-machine-role.ts';
 import type { Storage } from './storage.ts';
 import type { WorkspaceRegistry } from './workspace-registry.ts';
@@ -163,31 +157,8 @@ export class Poller extends Construct {
 
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
-
-    const period = props.schedule ?? Duration.minutes(5);
-    const minutes = period.toMinutes({ integral: false });
-    if (!Number.isInteger(minutes) || minutes < 1) {
-      throw new Error(`${this.node.path}: schedule must be a whole number of minutes, at least 1`);
-    }
-    const timeout = props.timeout ?? Duration.seconds(Math.min(285, (minutes - 1) * 60 || 50));
-    const maxConcurrency = props.maxConcurrency ?? 10;
-    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
-      throw new Error(`${this.node.path}: maxConcurrency must be a whole number from 1 to 1000`);
-    }
-    if (timeout.toSeconds() >= period.toSeconds()) {
-      throw new Error(
-        `${this.node.path}: timeout (${timeout.toSeconds()} s) must be shorter than the schedule (${period.toSeconds()} s), so that runs do not overlap`,
-      );
-    }
-    if (timeout.toSeconds() > 285) {
-      throw new Error(
-        `${this.node.path}: timeout must be at most 285 s, inside the Express workflow's 5 minutes`,
-      );
-    }
-    const environment = {
-      ...validConfiguration(this, props),
-      POLL_PERIOD_SECONDS: String(Math.min(300, period.toSeconds())),
-    };
+    const { period, minutes, timeout, maxConcurrency } = validSchedule(this, props);
+    const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.function = new RecoveryFunction(this, 'Function', {
       entry: 'functions/handlers/poller.ts',
@@ -196,10 +167,13 @@ export class Poller extends Construct {
       timeout,
       memorySize: props.memorySize ?? 512,
       synchronousCaller: 'the poll state machine (Task states with Retry and Catch)',
-      logRetention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      logRetention,
       serviceName: SERVICE_NAME,
       metricsNamespace: METRICS_NAMESPACE,
-      environment,
+      environment: {
+        ...settingsEnvironment(this, props),
+        POLL_PERIOD_SECONDS: String(Math.min(300, period.toSeconds())),
+      },
     });
     const fn = this.function.lambdaFunction;
     props.storage.grantReadWriteData(fn);
@@ -208,35 +182,14 @@ export class Poller extends Construct {
 
     this.logGroup = new LogGroup(this, 'Logs', {
       logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-${Names.uniqueId(this).slice(-24)}`,
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-    });
-    const role = new Role(this, 'Role', {
-      assumedBy: new ServicePrincipal('states.amazonaws.com'),
-      description: `Execution role of ${this.node.path}`,
+      retention: logRetention,
     });
     this.definitionSubstitutions = { PollFunctionArn: fn.functionArn };
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      comment:
-        'Databricks cluster poll: every registered workspace in its own invocation, then the reconciler',
-      definitionBody: DefinitionBody.fromString(pollDefinition(maxConcurrency)),
-      definitionSubstitutions: { ...this.definitionSubstitutions },
-      // Express: a run every 5 minutes costs per request and duration, not per state transition.
-      stateMachineType: StateMachineType.EXPRESS,
-      role: role.withoutPolicyUpdates(),
-      tracingEnabled: true,
-      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
-    });
-    grantExecutionRole(this, role, fn, this.stateMachine);
+    this.stateMachine = this.pollWorkflow(maxConcurrency);
 
-    // The schedule is the retry: a failed or late run is not repeated, the next one does its work.
-    this.rule = new Rule(this, 'Schedule', {
-      description: `Runs the Databricks cluster poll workflow every ${minutes} minute${minutes === 1 ? '' : 's'}`,
-      schedule: Schedule.rate(period),
-    });
-    this.rule.addTarget(new SfnStateMachine(this.stateMachine, { retryAttempts: 0 }));
-    this.acknowledgeScheduledInvocation();
+    this.rule = this.schedule(period, minutes);
 
-    this.errorsAlarm = new Alarm(this, 'ErrorsAlarm', {
+    this.errorsAlarm = alarm(this, 'ErrorsAlarm', {
       alarmDescription:
         'A poll run failed or timed out: no workspace could be polled, or the registry could not be read. Failures go undetected until a run succeeds.',
       metric: new MathExpression({
@@ -247,51 +200,27 @@ export class Poller extends Construct {
         },
         period,
       }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.notRunningAlarm = new Alarm(this, 'NotRunningAlarm', {
+    this.notRunningAlarm = alarm(this, 'NotRunningAlarm', {
       alarmDescription:
         'The poller has not run for three schedule periods: cluster failures are not being detected.',
       metric: this.stateMachine.metricStarted({ period: Duration.minutes(minutes * 3), statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       // No data means no invocation at all: exactly what this alarm is for.
       treatMissingData: TreatMissingData.BREACHING,
     });
-    this.workspaceErrorsAlarm = new Alarm(this, 'WorkspaceErrorsAlarm', {
+    this.workspaceErrorsAlarm = alarm(this, 'WorkspaceErrorsAlarm', {
       alarmDescription:
         'A Databricks workspace could not be polled in three runs in a row (unreachable, 5xx, or credentials); its failures are not being detected.',
-      metric: new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'WorkspaceErrors',
-        dimensionsMap: { service: SERVICE_NAME },
-        period,
-        statistic: 'Sum',
-      }),
-      threshold: 1,
+      metric: functionMetric(METRICS_NAMESPACE, SERVICE_NAME, 'WorkspaceErrors', period),
       evaluationPeriods: 3,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.workspacesIncompleteAlarm = new Alarm(this, 'WorkspacesIncompleteAlarm', {
+    this.workspacesIncompleteAlarm = alarm(this, 'WorkspacesIncompleteAlarm', {
       alarmDescription:
         'A Databricks workspace was polled incompletely in three runs in a row: detection is falling behind (more candidates than the event budget, runs out of time), or an item keeps failing and is about to be set aside. See the poller log for the workspace and its problems.',
-      metric: new Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'WorkspacesIncomplete',
-        dimensionsMap: { service: SERVICE_NAME },
-        period,
-        statistic: 'Sum',
-      }),
-      threshold: 1,
+      metric: functionMetric(METRICS_NAMESPACE, SERVICE_NAME, 'WorkspacesIncomplete', period),
       evaluationPeriods: 3,
       datapointsToAlarm: 3,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     if (props.notifications !== undefined)
       props.notifications.sendAlarms([
@@ -300,6 +229,27 @@ export class Poller extends Construct {
         this.workspaceErrorsAlarm,
         this.workspacesIncompleteAlarm,
       ]);
+  }
+
+  /** The Express poll workflow, with an execution role that may invoke only the poll function. */
+  private pollWorkflow(maxConcurrency: number): StateMachine {
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('states.amazonaws.com'),
+      description: `Execution role of ${this.node.path}`,
+    });
+    const stateMachine = new StateMachine(this, 'StateMachine', {
+      comment:
+        'Databricks cluster poll: every registered workspace in its own invocation, then the reconciler',
+      definitionBody: DefinitionBody.fromString(pollDefinition(maxConcurrency)),
+      definitionSubstitutions: { ...this.definitionSubstitutions },
+      // Express: a run every 5 minutes costs per request and duration, not per state transition.
+      stateMachineType: StateMachineType.EXPRESS,
+      role: role.withoutPolicyUpdates(),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    grantExecutionRole(this, role, this.function.lambdaFunction, stateMachine);
+    return stateMachine;
   }
 
   /**
@@ -327,41 +277,43 @@ export class Poller extends Construct {
     });
   }
 
-  private acknowledgeScheduledInvocation(): void {
+  /** The rule that starts the poll workflow every `period`. */
+  private schedule(period: Duration, minutes: number): Rule {
+    // The schedule is the retry: a failed or late run is not repeated, the next one does its work.
+    const rule = new Rule(this, 'Schedule', {
+      description: `Runs the Databricks cluster poll workflow every ${minutes} minute${minutes === 1 ? '' : 's'}`,
+      schedule: Schedule.rate(period),
+    });
+    rule.addTarget(new SfnStateMachine(this.stateMachine, { retryAttempts: 0 }));
     const reason =
       'A scheduled poll carries no data worth keeping: the next run, one period later, lists every cluster again from the unmoved cursor, and incident keys make repeated work harmless. A failed or missing run is reported by the Errors and NotRunning alarms instead.';
-    Validations.of(this.rule).acknowledge({ id: 'Serverless-EventBusDLQ', reason });
+    Validations.of(rule).acknowledge({ id: 'Serverless-EventBusDLQ', reason });
+    return rule;
   }
 }
 
-/** The function's configuration, validated now so that a bad value fails `cdk synth`, not a run. */
-function validConfiguration(scope: Construct, props: PollerProps): Record<string, string> {
+/** The schedule, the timeout and the Map's concurrency, checked against each other at synthesis. */
+function validSchedule(scope: Construct, props: PollerProps) {
   const path = scope.node.path;
-  const playbooks = props.playbookOverrides;
-  const breakers = props.breakerConfig;
-  const poller = props.pollerConfig;
-  try {
-    if (playbooks !== undefined) loadPlaybooks(playbooks);
-  } catch (error) {
-    throw new Error(`${path}: playbookOverrides are invalid; ${(error as Error).message}`);
+  const period = props.schedule ?? Duration.minutes(5);
+  const minutes = period.toMinutes({ integral: false });
+  if (!Number.isInteger(minutes) || minutes < 1) {
+    throw new Error(`${path}: schedule must be a whole number of minutes, at least 1`);
   }
-  try {
-    if (breakers !== undefined) resolveBreakerConfig(breakers);
-  } catch (error) {
-    throw new Error(`${path}: breakerConfig is invalid; ${(error as Error).message}`);
+  const timeout = props.timeout ?? Duration.seconds(Math.min(285, (minutes - 1) * 60 || 50));
+  const maxConcurrency = props.maxConcurrency ?? 10;
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 1000) {
+    throw new Error(`${path}: maxConcurrency must be a whole number from 1 to 1000`);
   }
-  try {
-    if (poller !== undefined) resolvePollerOptions(poller);
-  } catch (error) {
-    throw new Error(`${path}: pollerConfig is invalid; ${(error as Error).message}`);
+  if (timeout.toSeconds() >= period.toSeconds()) {
+    throw new Error(
+      `${path}: timeout (${timeout.toSeconds()} s) must be shorter than the schedule (${period.toSeconds()} s), so that runs do not overlap`,
+    );
   }
-  const present = (value: object | undefined) => value !== undefined && Object.keys(value).length > 0;
-  return {
-    AUTO_REMEDIATION_ENABLED: String(props.autoRemediationEnabled ?? true),
-    ...(present(playbooks) ? { PLAYBOOK_OVERRIDES: JSON.stringify(playbooks) } : {}),
-    ...(present(breakers) ? { BREAKER_CONFIG: JSON.stringify(breakers) } : {}),
-    ...(present(poller) ? { POLLER_CONFIG: JSON.stringify(poller) } : {}),
-  };
+  if (timeout.toSeconds() > 285) {
+    throw new Error(`${path}: timeout must be at most 285 s, inside the Express workflow's 5 minutes`);
+  }
+  return { period, minutes, timeout, maxConcurrency };
 }
 
 /**

@@ -7,10 +7,10 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { resolveBreakerConfig } from '../../functions/core/breaker.ts';
-import { type IntakeBreakerConfig, validPlaybookOverrides } from './intake-api.ts';
+import type { IntakeBreakerConfig } from './intake-api.ts';
 import type { Notifications } from './notifications.ts';
 import { RecoveryFunction } from './recovery-function.ts';
+import { settingsEnvironment } from './settings.ts';
 import { grantExecutionRole } from './state-machine-role.ts';
 import type { Storage } from './storage.ts';
 import type { WorkspaceRegistry } from './workspace-registry.ts';
@@ -106,8 +106,6 @@ export class RecoveryWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: RecoveryWorkflowProps) {
     super(scope, id);
 
-    const breakerConfig = validBreakerConfig(this, props.breakerConfig);
-    const playbookOverrides = validPlaybookOverrides(this, props.playbookOverrides);
     const logRetention = props.logRetention ?? RetentionDays.THREE_MONTHS;
 
     this.taskFunction = new RecoveryFunction(this, 'TaskFunction', {
@@ -120,12 +118,14 @@ export class RecoveryWorkflow extends Construct {
       timeout: Duration.seconds(60),
       logRetention,
       synchronousCaller: 'the recovery state machine (Task states with Retry and Catch)',
-      environment: {
-        // What the start path of a queued recovery decides with, as the intake and the poller do.
-        AUTO_REMEDIATION_ENABLED: String(props.autoRemediationEnabled ?? true),
-        ...(playbookOverrides === undefined ? {} : { PLAYBOOK_OVERRIDES: JSON.stringify(playbookOverrides) }),
-        ...(breakerConfig === undefined ? {} : { BREAKER_CONFIG: JSON.stringify(breakerConfig) }),
-      },
+      // What the start path of a queued recovery decides with, as the intake and the poller do.
+      environment: settingsEnvironment(this, {
+        ...(props.autoRemediationEnabled === undefined
+          ? {}
+          : { autoRemediationEnabled: props.autoRemediationEnabled }),
+        ...(props.playbookOverrides === undefined ? {} : { playbookOverrides: props.playbookOverrides }),
+        ...(props.breakerConfig === undefined ? {} : { breakerConfig: props.breakerConfig }),
+      }),
     });
     const fn = this.taskFunction.lambdaFunction;
     props.storage.grantReadWriteData(fn);
@@ -205,17 +205,4 @@ export class RecoveryWorkflow extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
   }
-}
-
-function validBreakerConfig(
-  scope: Construct,
-  config: IntakeBreakerConfig | undefined,
-): IntakeBreakerConfig | undefined {
-  if (config === undefined || Object.keys(config).length === 0) return undefined;
-  try {
-    resolveBreakerConfig(config);
-  } catch (error) {
-    throw new Error(`${scope.node.path}: breakerConfig is invalid; ${(error as Error).message}`);
-  }
-  return config;
 }

@@ -2,7 +2,7 @@
  * `rca simulator [--port N] [--token T] [--scenario FILE] [--time-scale X]`: runs the Databricks
  * workspace simulator until SIGINT/SIGTERM.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandArgs } from '../cli/args.ts';
 import type { CliIo, Command } from '../cli/main.ts';
 import { DEMO_SCENARIO_PATH, loadScenarioFile, ScenarioError } from './scenario.ts';
 import { startSimulator } from './server.ts';
@@ -27,30 +27,22 @@ export async function runSimulatorCli(
   io: CliIo,
   stopped: Promise<unknown>,
 ): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        port: { type: 'string' },
-        token: { type: 'string' },
-        'admin-token': { type: 'string' },
-        scenario: { type: 'string' },
-        'time-scale': { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    io.stderr.write(`rca simulator: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(
+    'simulator',
+    args,
+    {
+      port: { type: 'string' },
+      token: { type: 'string' },
+      'admin-token': { type: 'string' },
+      scenario: { type: 'string' },
+      'time-scale': { type: 'string' },
+      seed: { type: 'string' },
+    },
+    USAGE,
+    io,
+  );
+  if (parsed.exit !== undefined) return parsed.exit;
+  const { values } = parsed;
   const port = integerOption(values.port, 'port', 0, 65_535, io) ?? DEFAULT_PORT;
   const seed = integerOption(values.seed, 'seed', 0, 2 ** 31, io);
   const timeScale = values['time-scale'] === undefined ? 1 : Number(values['time-scale']);

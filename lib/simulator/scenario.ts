@@ -7,7 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { describeIssues } from '../../functions/core/errors.ts';
-import { CLUSTER_SOURCES, TERMINATION_TYPES } from '../../functions/core/schemas/common.ts';
+import {
+  CLUSTER_SOURCES,
+  CLUSTER_STATES,
+  type ClusterState,
+  TERMINATION_TYPES,
+} from '../../functions/core/schemas/common.ts';
 import { PolicySeedSchema } from './policies.ts';
 import { PoolSeedSchema } from './pools.ts';
 
@@ -20,15 +25,11 @@ export class ScenarioError extends Error {
   }
 }
 
-export const SEEDABLE_STATES = [
-  'PENDING',
-  'RUNNING',
-  'RESTARTING',
-  'RESIZING',
-  'TERMINATING',
-  'TERMINATED',
-] as const;
-export type SeedableState = (typeof SEEDABLE_STATES)[number];
+/** The states a scenario may give a cluster: Databricks' own, but for ERROR and UNKNOWN. */
+export type SeedableState = Exclude<ClusterState, 'ERROR' | 'UNKNOWN'>;
+export const SEEDABLE_STATES = CLUSTER_STATES.filter(
+  (state): state is SeedableState => state !== 'ERROR' && state !== 'UNKNOWN',
+) as [SeedableState, ...SeedableState[]];
 
 const Millis = z.number().int().nonnegative();
 const PositiveMillis = z.number().int().positive().max(86_400_000);

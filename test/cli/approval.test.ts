@@ -3,74 +3,19 @@
  * simulator, the REAL ASL on aws-local-stepfunctions, the operations API and the `rca` commands, and
  * the poller's reconciler. The driver-failure playbook requires approval here (1 s to give it).
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ticket } from '../../functions/core/ticket.ts';
-import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
+import { describe, expect, it } from 'vitest';
 import { startPollerLoop } from '../../lib/local/poller-loop.ts';
-import { runCli } from '../support/cli.ts';
-import { useHarmLedger } from '../support/harms.ts';
+import { useLocalHostCli } from '../support/local-host-cli.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const PLAYBOOKS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/ops/approval-playbooks.json'), 'utf8'));
-const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
-
-const cli = runCli;
+const DRIVER_LOST = { code: 'DRIVER_UNREACHABLE', type: 'CLOUD_FAILURE' } as const;
 
 describe('the approval gate: rca approve, rca deny and the approval timeout against npm start', () => {
-  let host: LocalHost;
-  const rca = (args: string[]) => cli([...args, '--url', host.url, '--key', host.operatorKey]);
-
-  async function post(body: unknown): Promise<Record<string, unknown>> {
-    const res = await fetch(`${host.url}/databricks-monitor`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': host.apiKey },
-      body: JSON.stringify(body),
-    });
-    return (await res.json()) as Record<string, unknown>;
-  }
-
-  /** A running cluster of the demo fails with a lost driver; the webhook is told once it is TERMINATED. */
-  async function failAndReport(clusterId: string): Promise<Record<string, unknown>> {
-    const sim = host.simulator;
-    sim?.admin.failCluster(clusterId, { code: 'DRIVER_UNREACHABLE', type: 'CLOUD_FAILURE' });
-    for (let i = 0; i < 200 && sim?.admin.cluster(clusterId)?.state !== 'TERMINATED'; i++)
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    return post({ event: 'cluster.terminated', cluster: { cluster_id: clusterId } });
-  }
-
-  async function ticket(id: string): Promise<{ ticket: Ticket; audit: { event: string; actor: string }[] }> {
-    return JSON.parse((await rca(['ticket', id, '--json'])).stdout);
-  }
-
-  async function ticketWhen(id: string, done: (t: Ticket) => boolean): Promise<Ticket> {
-    for (let i = 0; i < 200; i++) {
-      const found = (await ticket(id)).ticket;
-      if (done(found)) return found;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`ticket ${id} never settled`);
-  }
-
-  const mutationsOf = (clusterId: string) =>
-    (host.simulator?.admin.requestLog() ?? []).filter(
-      (r) => r.clusterId === clusterId && r.method === 'POST' && MUTATION.test(r.path),
-    );
-
-  beforeAll(async () => {
-    host = await startLocalHost({
-      port: 0,
-      apiKey: randomBytes(24).toString('hex'),
-      pollIntervalSeconds: 0,
-      playbookOverrides: PLAYBOOKS,
-    });
-  });
-  useHarmLedger(() => host?.simulator);
-  afterAll(async () => {
-    await host?.close();
-  });
+  const { host, rca, post, failAndReport, ticket, ticketWhen, mutationsOf } = useLocalHostCli(
+    'test/fixtures/ops/approval-playbooks.json',
+  );
 
   it('holds the recovery awaiting approval with nothing changed, and `rca approve` recovers it', async () => {
     // Prepare
@@ -88,7 +33,7 @@ describe('the approval gate: rca approve, rca deny and the approval timeout agai
     // Assess
     expect(answer).toMatchObject({ status: 'success', recovery_status: 'awaiting_approval' });
     expect(String(answer.message)).toContain(`rca approve ${id}`);
-    expect(listed.tickets.map((t: Ticket) => t.ticketId)).toContain(id);
+    expect(listed.tickets.map((t: { ticketId: string }) => t.ticketId)).toContain(id);
     expect(mutationsBefore).toBe(0);
     expect(approved.code).toBe(0);
     expect(recovered).toMatchObject({ status: 'closed', recoveryStatus: 'recovered' });
@@ -99,7 +44,7 @@ describe('the approval gate: rca approve, rca deny and the approval timeout agai
 
   it('closes a denied recovery with the reason and no call that changes the cluster', async () => {
     // Prepare
-    const answer = await failAndReport('0923-164208-meows279');
+    const answer = await failAndReport('0923-164208-meows279', DRIVER_LOST);
     const id = String(answer.ticket_id);
 
     // Act
@@ -118,10 +63,10 @@ describe('the approval gate: rca approve, rca deny and the approval timeout agai
 
   it('escalates an approval nobody gave within approval_timeout at the next reconciler run, with no cluster call', async () => {
     // Prepare
-    const answer = await failAndReport('1211-084523-spotp7x2');
+    const answer = await failAndReport('1211-084523-spotp7x2', DRIVER_LOST);
     const id = String(answer.ticket_id);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const poller = startPollerLoop(host, host.workflow, { intervalSeconds: 0 });
+    const poller = startPollerLoop(host(), host().workflow, { intervalSeconds: 0 });
 
     // Act
     const report = await poller.runOnce();

@@ -3,65 +3,32 @@
  * the REAL ASL on aws-local-stepfunctions and the operations API. An outage whose opener never
  * ticketed holds a capacity failure; `rca outage resolve` releases it through the cap and the guard.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Ticket } from '../../functions/core/ticket.ts';
-import { type LocalHost, startLocalHost } from '../../lib/local/host.ts';
-import { runCli } from '../support/cli.ts';
-import { useHarmLedger } from '../support/harms.ts';
+import type { LocalHost } from '../../lib/local/host.ts';
+import { useLocalHostCli } from '../support/local-host-cli.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
-const PLAYBOOKS = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/ops/outage-playbooks.json'), 'utf8'));
-const MUTATION = /\/clusters\/(start|restart|update|edit|resize)$/;
 const CLUSTER = '0923-164208-meows279';
 
 describe('rca outage list, show and resolve against npm start', () => {
-  let host: LocalHost;
-  const rca = (args: string[]) => runCli([...args, '--url', host.url, '--key', host.operatorKey]);
-
-  beforeAll(async () => {
-    host = await startLocalHost({
-      port: 0,
-      apiKey: randomBytes(24).toString('hex'),
-      pollIntervalSeconds: 0,
-      playbookOverrides: PLAYBOOKS,
-    });
-  });
-  useHarmLedger(() => host?.simulator);
-  afterAll(async () => {
-    await host?.close();
-  });
-
-  const mutations = () =>
-    (host.simulator?.admin.requestLog() ?? []).filter(
-      (r) => r.clusterId === CLUSTER && r.method === 'POST' && MUTATION.test(r.path),
-    );
-
-  async function ticket(id: string): Promise<Ticket> {
-    return JSON.parse((await rca(['ticket', id, '--json'])).stdout).ticket;
-  }
+  const { host, rca, failAndReport, ticketWhen, mutationsOf } = useLocalHostCli(
+    'test/fixtures/ops/outage-playbooks.json',
+  );
+  const mutations = () => mutationsOf(CLUSTER);
 
   it('holds a capacity failure of an open outage, and resolving the outage recovers it', async () => {
     // Prepare: five capacity failures counted whose tickets never came (the opener died), then a real one.
     let opened: Awaited<ReturnType<NonNullable<LocalHost['outages']>['correlate']>> | undefined;
     for (const ghost of ['g1', 'g2', 'g3', 'g4', 'g5'])
-      opened = await host.outages?.correlate('default', 'capacity', { clusterId: ghost, at: host.clock() });
+      opened = await host().outages?.correlate('default', 'capacity', {
+        clusterId: ghost,
+        at: host().clock(),
+      });
     const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
-    host.simulator?.admin.failCluster(CLUSTER, {
+    const answer = await failAndReport(CLUSTER, {
       code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE',
       type: 'CLOUD_FAILURE',
     });
-    for (let i = 0; i < 200 && host.simulator?.admin.cluster(CLUSTER)?.state !== 'TERMINATED'; i++)
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    const answer = (await (
-      await fetch(`${host.url}/databricks-monitor`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': host.apiKey },
-        body: JSON.stringify({ event: 'cluster.terminated', cluster: { cluster_id: CLUSTER } }),
-      })
-    ).json()) as Record<string, unknown>;
     const id = String(answer.ticket_id);
 
     // Act
@@ -72,11 +39,7 @@ describe('rca outage list, show and resolve against npm start', () => {
     const mutationsWhileHeld = mutations().length;
     const resolved = await rca(['outage', 'resolve', outageId, '--reason', 'AWS capacity is back']);
     const again = await rca(['outage', 'resolve', outageId]);
-    let after = await ticket(id);
-    for (let i = 0; i < 200 && after.status !== 'closed' && after.status !== 'escalated'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      after = await ticket(id);
-    }
+    const after = await ticketWhen(id, (t) => t.status === 'closed' || t.status === 'escalated');
 
     // Assess
     expect(answer).toMatchObject({ status: 'success', recovery_status: 'held_by_outage' });
