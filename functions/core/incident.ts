@@ -16,11 +16,13 @@ import {
   QUEUED,
   type SlotRequest,
 } from './fleet.ts';
-import { outageClassOf } from './outage.ts';
+import { type OutageClass, outageClassOf } from './outage.ts';
 import {
   childOf,
+  claimsProbe,
   HELD_BY_OUTAGE,
   heldMessage,
+  holdAsChild,
   type OutageGate,
   type OutageRole,
   outageRoleOf,
@@ -341,8 +343,22 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
   }
   const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
-  if (ticket.outageId !== undefined && outage !== undefined && outage.kind !== 'free')
-    await linkToOutage(ticket, outage, deps);
+  if (ticket.outageId !== undefined && outage !== undefined && outage.kind !== 'free') {
+    const held = await linkToOutage(ticket, outage, deps);
+    // Another ticket became the probe first (this run was slower than the reconciler's grace): held.
+    if (held !== undefined) {
+      const message = heldMessage(ticket.outageId, held.outageClass);
+      deps.logger.info(message, { ...log, ticketId: ticket.ticketId });
+      return {
+        status: 'success',
+        classification,
+        ticket: held.ticket,
+        recoveryStatus: HELD_BY_OUTAGE,
+        actionsTaken: [],
+        message,
+      };
+    }
+  }
 
   if (ticket.recoveryStatus === QUEUED) {
     const message = `Recovery queued: ${capSlot?.cap ?? 0} recoveries are already under way in workspace ${signal.workspaceId} (its blast-radius cap); it starts when one ends`;
@@ -393,23 +409,27 @@ async function linkToOutage(
   ticket: Ticket,
   role: Exclude<OutageRole, { kind: 'free' }>,
   deps: IncidentDeps,
-): Promise<void> {
+): Promise<{ readonly ticket: Ticket; readonly outageClass: OutageClass } | undefined> {
   const outageId = ticket.outageId as string;
   try {
     if (role.kind === 'held') {
       await deps.outages?.addChild(outageId, childOf(ticket, 'held'));
       deps.metrics?.count('ChildrenHeld');
-      return;
+      return undefined;
     }
+    const outages = deps.outages as OutageGate;
+    // Only the probe's claimant starts it: a slower opener finds another child named, and waits held.
+    const claimed = await claimsProbe(outages, outageId, ticket.ticketId);
+    const held = claimed ? undefined : await holdAsChild(ticket, outageId, { ...deps, outages });
+    if (held === undefined) await outages.addChild(outageId, childOf(ticket, 'probe'));
+    else deps.metrics?.count('ChildrenHeld');
     deps.metrics?.count('OutagesOpened');
     deps.logger.warn('outage opened', {
       outageId,
       workspaceId: ticket.workspaceId,
       outageClass: role.outage.outageClass,
-      probeTicketId: ticket.ticketId,
+      ...(held === undefined ? { probeTicketId: ticket.ticketId } : { heldTicketId: ticket.ticketId }),
     });
-    await deps.outages?.claimProbe(outageId, ticket.ticketId);
-    await deps.outages?.addChild(outageId, childOf(ticket, 'probe'));
     // Failures counted before it were ticketed on their own, each recorded in the window in its
     // ticket's write on the condition that no outage was open: reading the window after the outage
     // opened finds every one of them (a later one joined the outage instead).
@@ -433,6 +453,7 @@ async function linkToOutage(
       }
       if (moved !== undefined) await deps.outages?.addChild(outageId, childOf(moved.ticket, 'running'));
     }
+    return held === undefined ? undefined : { ticket: held, outageClass: role.outage.outageClass };
   } catch (error) {
     deps.logger.error('the ticket could not be recorded on its outage; the reconciler settles it', {
       ticketId: ticket.ticketId,
@@ -440,6 +461,7 @@ async function linkToOutage(
       error: (error as Error).message,
     });
   }
+  return undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type WindowMember,
 } from './outage.ts';
 import type { FailureSignal } from './signal.ts';
-import type { OpenTicketInput } from './ticket.ts';
+import type { OpenTicketInput, Ticket, TransitionInput, TransitionResult } from './ticket.ts';
 
 /** The outages themselves (`OutageRepository` in `store/outages.ts`). */
 export interface OutageStore {
@@ -86,6 +86,51 @@ export function heldMessage(outageId: string, outageClass: OutageClass): string 
 }
 
 export { HELD_BY_OUTAGE };
+
+/**
+ * Whether this ticket is its outage's probe: it claims the probe, or holds the claim already. Only the
+ * claimant starts a probe; an outage opener slower than the reconciler's grace period finds another
+ * child named and waits held instead (`holdAsChild`), so that an outage never has two probes.
+ */
+export async function claimsProbe(
+  outages: Pick<OutageStore, 'claimProbe' | 'get'>,
+  outageId: string,
+  ticketId: string,
+): Promise<boolean> {
+  if (await outages.claimProbe(outageId, ticketId)) return true;
+  return (await outages.get(outageId))?.probeTicketId === ticketId;
+}
+
+/**
+ * Turns a ticket that would have started as its outage's probe into a held child (another ticket is
+ * the probe): `held_by_outage`, not a probe, the cap's slot it took given back, recorded on the outage.
+ * Its outage's release or escalation settles it like any held child.
+ */
+export async function holdAsChild(
+  ticket: Ticket,
+  outageId: string,
+  deps: {
+    readonly tickets: { transition(ticketId: string, input: TransitionInput): Promise<TransitionResult> };
+    readonly outages: Pick<OutageStore, 'addChild'>;
+    readonly cap?: { release(workspaceId: string, ticketId: string): Promise<boolean> };
+    readonly actor: string;
+  },
+): Promise<Ticket> {
+  const moved = await deps.tickets.transition(ticket.ticketId, {
+    from: ['open'],
+    to: 'open',
+    expectedVersion: ticket.version,
+    patch: { recoveryStatus: HELD_BY_OUTAGE, outageProbe: false },
+    audit: {
+      event: 'outage_held',
+      actor: deps.actor,
+      details: { outageId, reason: 'another ticket is the outage probe' },
+    },
+  });
+  await deps.cap?.release(ticket.workspaceId, ticket.ticketId);
+  await deps.outages.addChild(outageId, childOf(moved.ticket, 'held'));
+  return moved.ticket;
+}
 
 /** A child's evidence as its outage keeps it. */
 export function childOf(

@@ -23,7 +23,7 @@ import {
   outageSummary,
   probeVerdict,
 } from '../core/outage.ts';
-import type { OutageStore } from '../core/outage-path.ts';
+import { childOf, type OutageStore } from '../core/outage-path.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import type {
   Ticket,
@@ -213,6 +213,8 @@ async function startProbe(outage: Outage, probe: Ticket, deps: OutageDeps): Prom
     audit: { event: 'outage_probe', actor: deps.actor, details: { outageId: outage.outageId } },
   });
   if (!moved) return false;
+  // Its evidence on the outage names it the probe (it joined as a held child).
+  await deps.outages.addChild(outage.outageId, childOf(probe, 'probe'));
   deps.logger.info('outage probe picked', { outageId: outage.outageId, ticketId: probe.ticketId });
   await deps.startPending?.(probe.ticketId);
   return true;

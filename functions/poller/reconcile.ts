@@ -17,6 +17,7 @@ import {
   type WorkflowInspector,
   type WorkflowStarter,
 } from '../core/incident.ts';
+import { claimsProbe, holdAsChild } from '../core/outage-path.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import type { FailureSignal } from '../core/signal.ts';
 import { describeTarget, silenceFor } from '../core/silence.ts';
@@ -345,6 +346,17 @@ export async function reconcileStart(
       );
       return;
     }
+  }
+  // An outage's probe starts only if it is the probe: an opener that died before claiming it may
+  // find another child named by now (an outage never has two probes).
+  if (
+    ticket.outageProbe === true &&
+    ticket.outageId !== undefined &&
+    deps.outages !== undefined &&
+    !(await claimsProbe(deps.outages, ticket.outageId, ticket.ticketId))
+  ) {
+    await holdAsChild(ticket, ticket.outageId, { ...deps, outages: deps.outages });
+    return;
   }
   // A recovery that changes clusters needs a slot of its workspace's cap (it may hold one already).
   if (deps.cap !== undefined && playbook.mode === 'active') {

@@ -11,7 +11,7 @@ import { executionNameFor, type IncidentOutcome } from '../../functions/core/inc
 import { HELD_BY_OUTAGE, OUTAGE_ESCALATED } from '../../functions/core/outage.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { Ticket } from '../../functions/core/ticket.ts';
-import { releaseOutage } from '../../functions/poller/outage.ts';
+import { reconcileOutages, releaseOutage } from '../../functions/poller/outage.ts';
 import { MUTATION, maxConcurrentRecoveries } from '../support/request-log.ts';
 import { useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 
@@ -288,6 +288,93 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
       'closed recovered',
       'closed recovered',
     ]);
+  });
+
+  it('holds the opener of an outage when the reconciler named another probe first (one probe, never two)', async () => {
+    // Prepare: four failures are counted; the fifth opens the outage, and before it claims the probe
+    // (its process slower than the grace period) a failure joins, held, and the reconciler names it.
+    load(h);
+    const [openerCluster, childCluster] = [CAPACITY[46] as string, CAPACITY[47] as string];
+    for (const ghost of ['ghost11', 'ghost12', 'ghost13', 'ghost14'])
+      await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
+    const claim = outages.claimProbe.bind(outages);
+    let child: IncidentOutcome | undefined;
+    outages.claimProbe = async (outageId, ticketId) => {
+      outages.claimProbe = claim;
+      child = await fail(h, childCluster);
+      await reconcileOutages(h.outageDeps());
+      return claim(outageId, ticketId);
+    };
+
+    // Act
+    const opener = await fail(h, openerCluster);
+    const ticketIds = [opener.ticket?.ticketId ?? '', child?.ticket?.ticketId ?? ''];
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect([opener.recoveryStatus, child?.recoveryStatus]).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    const outage = await h.outages?.get(tickets[0]?.outageId ?? '');
+    expect(outage).toMatchObject({ status: 'released', probeTicketId: ticketIds[1] });
+    expect(outage?.children.map((c) => `${c.ticketId} ${c.role}`).sort()).toEqual(
+      [`${ticketIds[0]} held`, `${ticketIds[1]} probe`].sort(),
+    );
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus} ${t.outageProbe}`)).toEqual([
+      'closed recovered false',
+      'closed recovered true',
+    ]);
+    // The opener started only after the probe recovered and released it.
+    const events = (await h.tickets.getTicket(ticketIds[0] ?? ''))?.audit.map((a) => a.event) ?? [];
+    const started = events.findIndex((e) => e === 'workflow_started' || e === 'workflow_took_over');
+    expect(events.indexOf('outage_held')).toBeGreaterThan(-1);
+    expect(started).toBeGreaterThan(events.indexOf('outage_released'));
+    expect(events.indexOf('outage_released')).toBeGreaterThan(events.indexOf('outage_held'));
+    expect(await h.cap?.repository.get(WORKSPACE)).toEqual({ workspaceId: WORKSPACE, active: 0, slots: [] });
+  });
+
+  it('has the reconciler start the opener that died before claiming the probe, and no second probe', async () => {
+    // Prepare: the fifth failure opens the outage and its process dies before it claims the probe
+    // (its ticket waits start_pending); a later failure joins, held.
+    load(h);
+    const [openerCluster, childCluster] = [CAPACITY[48] as string, CAPACITY[49] as string];
+    for (const ghost of ['ghost15', 'ghost16', 'ghost17', 'ghost18'])
+      await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
+    const claim = outages.claimProbe.bind(outages);
+    let died: () => void = () => undefined;
+    const dying = new Promise<void>((resolve) => {
+      died = resolve;
+    });
+    outages.claimProbe = () => {
+      outages.claimProbe = claim;
+      died();
+      return new Promise<boolean>(() => undefined);
+    };
+    void fail(h, openerCluster);
+    await dying;
+    const child = await fail(h, childCluster);
+    const opener = (await h.tickets.listStartPending(100)).tickets.find((t) => t.clusterId === openerCluster);
+
+    // Act
+    await h.reconcile(PLAYBOOKS);
+    const ticketIds = [opener?.ticketId ?? '', child.ticket?.ticketId ?? ''];
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect(opener).toMatchObject({ outageProbe: true });
+    expect(await h.outages?.get(opener?.outageId ?? '')).toMatchObject({
+      status: 'released',
+      probeTicketId: ticketIds[0],
+    });
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual([
+      'closed recovered',
+      'closed recovered',
+    ]);
+    const events = (await h.tickets.getTicket(ticketIds[1] ?? ''))?.audit.map((a) => a.event) ?? [];
+    expect(events).not.toContain('outage_probe');
+    expect(events).toContain('outage_released');
   });
 });
 
