@@ -140,10 +140,25 @@ export async function escalateOutage(outage: Outage, reason: string, deps: Outag
   if (ended === undefined) return false;
   deps.metrics?.count('OutagesEscalated');
   deps.logger.warn('outage escalated', { outageId: outage.outageId, reason });
-  await audit(deps, 'outage_escalated', deps.actor, ended, reason);
-  for (const child of await heldChildren(outage.outageId, deps)) await escalateChild(child, ended, deps);
-  await notifyOutage(ended, 'escalated', deps);
+  const held = await heldChildren(outage.outageId, deps);
+  const withHeld = await withEvidenceOf(ended, held, deps);
+  await audit(deps, 'outage_escalated', deps.actor, withHeld, reason);
+  for (const child of held) await escalateChild(child, withHeld, deps);
+  await notifyOutage(withHeld, 'escalated', deps);
   return true;
+}
+
+/**
+ * The outage with the evidence of every held child it escalates: a child whose ticket was written
+ * held but whose evidence was not recorded yet (it joined as the probe failed) is recorded now, so
+ * that the evidence given with the escalation names every child escalated with it.
+ */
+async function withEvidenceOf(outage: Outage, held: readonly Ticket[], deps: OutageDeps): Promise<Outage> {
+  const known = new Set(outage.children.map((c) => c.ticketId));
+  const missing = held.filter((t) => !known.has(t.ticketId)).map((t) => childOf(t, 'held'));
+  for (const child of missing)
+    await deps.outages.addChild(outage.outageId, child).catch(() => undefined);
+  return missing.length === 0 ? outage : { ...outage, children: [...outage.children, ...missing] };
 }
 
 async function audit(

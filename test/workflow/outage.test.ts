@@ -135,7 +135,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
 
   it('escalates the outage with every child held when its probe fails, changing none of the held clusters', async () => {
     // Prepare: four failures start on their own; the fifth opens the outage and probes, but every start
-    // of its cluster fails again; three more failures join the outage.
+    // of its cluster fails again; three more failures join the outage before the probe's first start.
     load(h);
     const [probeCluster] = CAPACITY.slice(24, 25);
     const first = await Promise.all(CAPACITY.slice(20, 24).map((id) => fail(h, id)));
@@ -146,12 +146,20 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
         reason: { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLOUD_FAILURE' },
       },
     });
+    let joined: () => void = () => undefined;
+    const allJoined = new Promise<void>((resolve) => {
+      joined = resolve;
+    });
+    h.before('startCluster', async ({ args }) => {
+      if (args[0] === probeCluster) await allJoined;
+    });
     const probe = await fail(h, probeCluster as string);
     const held = [];
     for (const id of CAPACITY.slice(25, 28)) held.push(await fail(h, id));
     const sentBefore = (h.notifier as unknown as { messages: unknown[] }).messages.length;
 
-    // Act
+    // Act: the probe's start fails only now (a child joining as the probe fails: the next test).
+    joined();
     const [probeTicket] = await settled(h, [probe.ticket?.ticketId ?? '']);
     await executionsEnded(h, [probe.ticket?.ticketId ?? '']);
     const heldTickets = await ticketsOf(
@@ -175,6 +183,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     );
     const audit = (await h.tickets.getTicket(heldTickets[0]?.ticketId ?? ''))?.audit ?? [];
     const escalation = audit.find((a) => a.event === 'outage_escalated');
+    // The four that started on their own, the probe and the three held: every child of the outage.
     expect(escalation?.details?.evidence).toHaveLength(8);
     const heldClusters = CAPACITY.slice(25, 28);
     const log = h.simulator.admin.requestLog();
@@ -191,6 +200,50 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
       'escalated',
     ]);
     expect(sent.filter((m) => heldTickets.some((t) => t.ticketId === m.ticketId))).toEqual([]);
+  });
+
+  it('gives with the escalation the evidence of a held child whose evidence was not recorded yet', async () => {
+    // Prepare: an outage of ghosts names a held child its probe, whose starts all fail; a second child
+    // is written held, but its evidence is not on the outage yet (it joins as the probe fails).
+    load(h);
+    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
+    for (const ghost of ['ghost19', 'ghost20', 'ghost21', 'ghost22', 'ghost23'])
+      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
+    const [probeCluster, lateCluster] = [CAPACITY[50] as string, CAPACITY[51] as string];
+    h.simulator.admin.setFaults({
+      failNextStarts: {
+        count: 10,
+        clusterIds: [probeCluster],
+        reason: { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLOUD_FAILURE' },
+      },
+    });
+    const probe = await fail(h, probeCluster);
+    const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
+    const addChild = outages.addChild.bind(outages);
+    outages.addChild = async () => {
+      outages.addChild = addChild;
+    };
+    const late = await fail(h, lateCluster);
+    const [probeId, lateId] = [probe.ticket?.ticketId ?? '', late.ticket?.ticketId ?? ''];
+
+    // Act
+    await outages.claimProbe(outageId, probeId);
+    await h.reconcile(PLAYBOOKS);
+    await settled(h, [probeId, lateId]);
+    await executionsEnded(h, [probeId]);
+
+    // Assess
+    expect([probe.recoveryStatus, late.recoveryStatus]).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    const outage = await h.outages?.get(outageId);
+    expect(outage?.status).toBe('escalated');
+    expect(outage?.children.map((c) => `${c.ticketId} ${c.role}`).sort()).toEqual(
+      [`${probeId} probe`, `${lateId} held`].sort(),
+    );
+    const escalation = (await h.tickets.getTicket(lateId))?.audit.find((a) => a.event === 'outage_escalated');
+    expect((escalation?.details?.evidence as { ticketId: string }[]).map((c) => c.ticketId).sort()).toEqual(
+      [probeId, lateId].sort(),
+    );
   });
 
   it('releases the held children through the cap when an operator resolves the outage while its probe runs', async () => {
