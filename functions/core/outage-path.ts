@@ -23,6 +23,8 @@ export interface OutageStore {
   get(outageId: string): Promise<Outage | undefined>;
   list(): Promise<Outage[]>;
   claimProbe(outageId: string, ticketId: string): Promise<boolean>;
+  /** Names another probe in place of `from` (still probing); false when it is not `from` any more. */
+  replaceProbe(outageId: string, from: string, to: string): Promise<boolean>;
   addChild(outageId: string, child: OutageChild): Promise<void>;
   /** Ends the outage if its status is one of `from`; undefined when it was not. */
   end(

@@ -3,8 +3,9 @@
  * within a window, they are one outage, not K incidents. The outage gets one ticket of its own
  * (`OUT-…`), one notification, and one probe: a single child recovers first (through the blast-radius
  * cap and the workflow's guard); the other children wait `held_by_outage`. The probe's outcome decides:
- * recovered → the children are released through the cap; escalated → the outage escalates with every
- * child's evidence. An operator may resolve the outage (`rca outage resolve ID`), which releases them.
+ * recovered (verified) → the children are released through the cap; closed without a verified recovery
+ * → the next held child probes; escalated → the outage escalates with every child's evidence. An
+ * operator may resolve an outage still probing (`rca outage resolve ID`), which releases them.
  *
  * This module holds the pure decisions; the window and the outage live in DynamoDB
  * (`store/outages.ts`), the incident path (`core/incident.ts`) asks `correlate`, and the probe's end is
@@ -209,8 +210,21 @@ export interface Outage {
   readonly version: number;
 }
 
+/**
+ * The recovery statuses of a closed ticket whose recovery was verified (the workflow's health check
+ * passed): only these prove that the outage's class of failure is over.
+ */
+export const VERIFIED_RECOVERIES: readonly string[] = ['recovered', 'recovered_restore_pending'];
+
 /** What the probe's ticket says about its outage. */
-export type ProbeVerdict = 'wait' | 'release' | 'escalate' | 'pick_probe' | 'start_probe' | 'done';
+export type ProbeVerdict =
+  | 'wait'
+  | 'release'
+  | 'escalate'
+  | 'pick_probe'
+  | 'next_probe'
+  | 'start_probe'
+  | 'done';
 
 /**
  * | outage               | probe ticket                                 | verdict      |
@@ -218,7 +232,8 @@ export type ProbeVerdict = 'wait' | 'release' | 'escalate' | 'pick_probe' | 'sta
  * | not `probing`        | —                                            | `done`       |
  * | no probe yet         | — (opened at least `graceMs` ago)            | `pick_probe` |
  * | no probe yet         | — (younger)                                  | `wait`       |
- * | probe named          | closed (recovered or resolved without action)| `release`    |
+ * | probe named          | closed, its recovery verified (`VERIFIED_RECOVERIES`) | `release` |
+ * | probe named          | closed otherwise (resolved without action: nothing was wrong any more or nothing was done; denied) | `next_probe` |
  * | probe named          | escalated, suppressed, or gone               | `escalate`   |
  * | probe named          | still held (its start was cut short), at least `graceMs` since it changed | `start_probe` |
  * | probe named          | open or in progress                          | `wait`       |
@@ -235,7 +250,9 @@ export function probeVerdict(
   if (outage.probeTicketId === undefined)
     return now - Date.parse(outage.openedAt) >= graceMs ? 'pick_probe' : 'wait';
   if (probe === undefined) return 'escalate';
-  if (probe.status === 'closed') return 'release';
+  // A probe closed without a verified recovery proves nothing about the outage: another child probes.
+  if (probe.status === 'closed')
+    return VERIFIED_RECOVERIES.includes(probe.recoveryStatus ?? '') ? 'release' : 'next_probe';
   if (probe.status === 'escalated' || probe.status === 'suppressed') return 'escalate';
   if (
     probe.status === 'open' &&

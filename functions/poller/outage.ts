@@ -97,6 +97,8 @@ async function settleOutage(outage: Outage, deps: OutageDeps, report: OutageRepo
       report.escalated++;
   } else if (verdict === 'pick_probe') {
     if (await pickProbe(outage, deps)) report.probesPicked++;
+  } else if (verdict === 'next_probe' && probe !== undefined) {
+    if (await nextProbe(outage, probe, deps)) report.probesPicked++;
   } else if (verdict === 'start_probe' && probe !== undefined) {
     // Named as the probe, but the run that named it ended before it moved it: start it now.
     if (await startProbe(outage, probe, deps)) report.probesPicked++;
@@ -156,8 +158,7 @@ export async function escalateOutage(outage: Outage, reason: string, deps: Outag
 async function withEvidenceOf(outage: Outage, held: readonly Ticket[], deps: OutageDeps): Promise<Outage> {
   const known = new Set(outage.children.map((c) => c.ticketId));
   const missing = held.filter((t) => !known.has(t.ticketId)).map((t) => childOf(t, 'held'));
-  for (const child of missing)
-    await deps.outages.addChild(outage.outageId, child).catch(() => undefined);
+  for (const child of missing) await deps.outages.addChild(outage.outageId, child).catch(() => undefined);
   return missing.length === 0 ? outage : { ...outage, children: [...outage.children, ...missing] };
 }
 
@@ -218,6 +219,25 @@ async function pickProbe(outage: Outage, deps: OutageDeps): Promise<boolean> {
     return (await releaseOutage(outage, 'released', deps, { reason: 'no recovery was held' })) !== undefined;
   }
   if (!(await deps.outages.claimProbe(outage.outageId, child.ticketId))) return false;
+  return startProbe(outage, child, deps);
+}
+
+/**
+ * The probe closed without a verified recovery (its failure was gone, or nothing was done): that proves
+ * nothing about the outage's class of failure, so the oldest held child probes next. With nothing
+ * held, nothing waits for a probe and the outage ends released.
+ */
+async function nextProbe(outage: Outage, previous: Ticket, deps: OutageDeps): Promise<boolean> {
+  const closed = `its probe ${previous.ticketId} closed ${previous.recoveryStatus ?? ''} without a verified recovery`;
+  const [child] = await heldChildren(outage.outageId, deps);
+  if (child === undefined)
+    return (
+      (await releaseOutage(outage, 'released', deps, { reason: `${closed}, and no recovery was held` })) !==
+      undefined
+    );
+  if (!(await deps.outages.replaceProbe(outage.outageId, previous.ticketId, child.ticketId))) return false;
+  deps.metrics?.count('OutageProbesReplaced');
+  await audit(deps, 'outage_probe_replaced', deps.actor, outage, `${closed}; ${child.ticketId} probes next`);
   return startProbe(outage, child, deps);
 }
 

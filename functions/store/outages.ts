@@ -282,6 +282,26 @@ export class OutageRepository {
     }
   }
 
+  /** Names `to` the probe in place of `from`; false when the probe is not `from` or it no longer probes. */
+  async replaceProbe(outageId: string, from: string, to: string): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: outageKey(outageId),
+          UpdateExpression: 'SET #probe = :to ADD #version :one',
+          ConditionExpression: '#probe = :from AND #status = :probing',
+          ExpressionAttributeNames: { '#probe': 'probeTicketId', '#status': 'status', '#version': 'version' },
+          ExpressionAttributeValues: { ':from': from, ':to': to, ':probing': 'probing', ':one': 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   /**
    * Ends the outage (`from` → `to`) and clears its window in one write; false when its status was not
    * one of `from` (someone else ended it first).
@@ -394,6 +414,10 @@ export class OutageCorrelator implements OutageGate {
 
   claimProbe(outageId: string, ticketId: string): Promise<boolean> {
     return this.repository.claimProbe(outageId, ticketId);
+  }
+
+  replaceProbe(outageId: string, from: string, to: string): Promise<boolean> {
+    return this.repository.replaceProbe(outageId, from, to);
   }
 
   get(outageId: string): Promise<Outage | undefined> {

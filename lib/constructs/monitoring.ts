@@ -194,7 +194,7 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
-    // Outage correlation: outages opened, the children they held, and how they ended.
+    // Outage correlation: outages opened, the children they held, how they ended, probes replaced.
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Outage correlation',
@@ -203,6 +203,7 @@ export class Monitoring extends Construct {
           metric('ChildrenHeld'),
           metric('OutagesReleased'),
           metric('OutagesEscalated'),
+          metric('OutageProbesReplaced'),
         ],
         width: 12,
       }),

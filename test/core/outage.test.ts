@@ -78,19 +78,27 @@ describe('correlate', () => {
 describe('probeVerdict', () => {
   const opened = new Date(NOW - 60_000).toISOString();
   it.each([
-    ['released', 'RCA-1', 'closed', 'done'],
+    ['released', 'RCA-1', 'closed recovered', 'done'],
     ['probing', undefined, undefined, 'pick_probe'],
     ['probing', 'RCA-1', 'open', 'wait'],
     ['probing', 'RCA-1', 'in_progress', 'wait'],
-    ['probing', 'RCA-1', 'closed', 'release'],
+    ['probing', 'RCA-1', 'closed recovered', 'release'],
+    ['probing', 'RCA-1', 'closed recovered_restore_pending', 'release'],
+    ['probing', 'RCA-1', 'closed resolved_without_action', 'next_probe'],
+    ['probing', 'RCA-1', 'closed denied', 'next_probe'],
     ['probing', 'RCA-1', 'escalated', 'escalate'],
     ['probing', 'RCA-1', 'suppressed', 'escalate'],
     ['probing', 'RCA-1', undefined, 'escalate'],
-  ] as const)('outage %s with probe %s (%s): %s', (status, probeTicketId, probeStatus, expected) => {
+  ] as const)('outage %s with probe %s (%s): %s', (status, probeTicketId, probe, expected) => {
+    // Prepare
+    const [probeStatus, recoveryStatus] = probe?.split(' ') ?? [];
+
     // Act
     const verdict = probeVerdict(
       { status, openedAt: opened, ...(probeTicketId === undefined ? {} : { probeTicketId }) },
-      probeStatus === undefined ? undefined : { status: probeStatus },
+      probeStatus === undefined
+        ? undefined
+        : { status: probeStatus, ...(recoveryStatus === undefined ? {} : { recoveryStatus }) },
       NOW,
       30_000,
     );

@@ -241,9 +241,9 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
       [`${probeId} probe`, `${lateId} held`].sort(),
     );
     const escalation = (await h.tickets.getTicket(lateId))?.audit.find((a) => a.event === 'outage_escalated');
-    expect((escalation?.details?.evidence as { ticketId: string }[]).map((c) => c.ticketId).sort()).toEqual(
-      [probeId, lateId].sort(),
-    );
+    expect(
+      ((escalation?.details?.evidence ?? []) as { ticketId: string }[]).map((c) => c.ticketId).sort(),
+    ).toEqual([probeId, lateId].sort());
   });
 
   it('releases the held children through the cap when an operator resolves the outage while its probe runs', async () => {
@@ -341,6 +341,43 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
       'closed recovered',
       'closed recovered',
     ]);
+  });
+
+  it('probes with the next held child when the probe closes without a verified recovery, and releases on its recovery', async () => {
+    // Prepare: an outage of ghosts holds three children; the first is named the probe, but its owner
+    // started its cluster meanwhile (its guard closes it without action: that proves nothing).
+    load(h);
+    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
+    for (const ghost of ['ghost24', 'ghost25', 'ghost26', 'ghost27', 'ghost28'])
+      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
+    const held = [];
+    for (const id of CAPACITY.slice(52, 55)) held.push(await fail(h, id));
+    const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
+    await h.outages?.claimProbe(outageId, ticketIds[0] ?? '');
+    h.simulator.admin.userStart(CAPACITY[52] as string);
+
+    // Act
+    await h.reconcile(PLAYBOOKS);
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect(held.map((o) => o.recoveryStatus)).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual([
+      'closed resolved_without_action',
+      'closed recovered',
+      'closed recovered',
+    ]);
+    const outage = await h.outages?.get(outageId);
+    expect(outage).toMatchObject({ status: 'released', probeTicketId: ticketIds[1] });
+    expect(outage?.reason).toContain(`${ticketIds[1]} recovered`);
+    const second = (await h.tickets.getTicket(ticketIds[1] ?? ''))?.audit.map((a) => a.event) ?? [];
+    expect(second).toContain('outage_probe');
+    const third = (await h.tickets.getTicket(ticketIds[2] ?? ''))?.audit.map((a) => a.event) ?? [];
+    expect(third).toEqual(expect.arrayContaining(['outage_released', 'recovered']));
+    expect(third).not.toContain('outage_probe');
+    expect(h.metricCounts.get('OutageProbesReplaced')).toBe(1);
   });
 
   it('holds the opener of an outage when the reconciler named another probe first (one probe, never two)', async () => {
