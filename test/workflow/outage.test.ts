@@ -135,9 +135,17 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
 
   it('escalates the outage with every child held when its probe fails, changing none of the held clusters', async () => {
     // Prepare: four failures start on their own; the fifth opens the outage and probes, but every start
-    // of its cluster fails again; three more failures join the outage before the probe's first start.
+    // of its cluster fails again; three more failures join the outage. No start goes ahead until they
+    // joined: the four are still running when the outage links them, the probe fails after the joins.
     load(h);
     const [probeCluster] = CAPACITY.slice(24, 25);
+    let joined: () => void = () => undefined;
+    const allJoined = new Promise<void>((resolve) => {
+      joined = resolve;
+    });
+    h.before('startCluster', async ({ args }) => {
+      if (CAPACITY.slice(20, 25).includes(String(args[0]))) await allJoined;
+    });
     const first = await Promise.all(CAPACITY.slice(20, 24).map((id) => fail(h, id)));
     h.simulator.admin.setFaults({
       failNextStarts: {
@@ -145,13 +153,6 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
         clusterIds: [probeCluster as string],
         reason: { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLOUD_FAILURE' },
       },
-    });
-    let joined: () => void = () => undefined;
-    const allJoined = new Promise<void>((resolve) => {
-      joined = resolve;
-    });
-    h.before('startCluster', async ({ args }) => {
-      if (args[0] === probeCluster) await allJoined;
     });
     const probe = await fail(h, probeCluster as string);
     const held = [];
@@ -345,7 +346,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
 
   it('probes with the next held child when the probe closes without a verified recovery, and releases on its recovery', async () => {
     // Prepare: an outage of ghosts holds three children; the first is named the probe, but its owner
-    // started its cluster meanwhile (its guard closes it without action: that proves nothing).
+    // started and stopped its cluster meanwhile (its guard closes it without action: that proves nothing).
     load(h);
     let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
     for (const ghost of ['ghost24', 'ghost25', 'ghost26', 'ghost27', 'ghost28'])
@@ -356,6 +357,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
     await h.outages?.claimProbe(outageId, ticketIds[0] ?? '');
     h.simulator.admin.userStart(CAPACITY[52] as string);
+    h.simulator.admin.userTerminate(CAPACITY[52] as string);
 
     // Act
     await h.reconcile(PLAYBOOKS);
