@@ -173,7 +173,8 @@ export const OUTAGE_STATUSES = ['probing', 'released', 'escalated', 'resolved'] 
 /**
  * `probing`: children held, one probe recovering. `released`: the probe recovered, the children went
  * to the cap's queue. `escalated`: the probe failed; the children were escalated with the outage.
- * `resolved`: an operator resolved it (`rca outage resolve`); the children went to the queue.
+ * `resolved`: an operator resolved it while it probed (`rca outage resolve`); the children went to the
+ * queue. Only a probing outage can be resolved: an ended one is final.
  */
 export type OutageStatus = (typeof OUTAGE_STATUSES)[number];
 

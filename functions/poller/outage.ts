@@ -115,12 +115,9 @@ export async function releaseOutage(
   deps: OutageDeps,
   details: { readonly reason?: string; readonly resolvedBy?: string },
 ): Promise<Outage | undefined> {
-  const ended = await deps.outages.end(
-    outage.outageId,
-    to === 'resolved' ? ['probing', 'escalated'] : ['probing'],
-    to,
-    details,
-  );
+  // Only an outage still probing holds children: an escalated one escalated them, and its window
+  // counts new failures already (ending it again would reset that count).
+  const ended = await deps.outages.end(outage.outageId, ['probing'], to, details);
   if (ended === undefined) return undefined;
   deps.metrics?.count('OutagesReleased');
   deps.logger.warn(`outage ${to}`, { outageId: outage.outageId, ...details });
