@@ -49,7 +49,7 @@ export type Counted =
   | Extract<Correlation, { kind: 'join' }>
   | { readonly kind: 'opened'; readonly outage: Outage; readonly members: readonly WindowMember[] };
 
-/** Outage correlation as the incident path, the reconciler and the operations API use it (`OutageCorrelator`). */
+/** Outage correlation as the incident path, the reconciler and the operations API use it (`OutageCorrelator` in `store/outage-correlator.ts`). */
 export interface OutageGate extends OutageStore {
   correlate(workspaceId: string, outageClass: OutageClass, member: WindowMember): Promise<Counted>;
   /** The failures of the class's window that were ticketed on their own (consistent read). */

@@ -27,7 +27,7 @@ import type { Notifier } from '../../functions/shared/notify.ts';
 import { functionWiring, operationsDeps, startDeps } from '../../functions/shared/wiring.ts';
 import type { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
-import type { OutageCorrelator } from '../../functions/store/outages.ts';
+import type { OutageCorrelator } from '../../functions/store/outage-correlator.ts';
 import type { RecoveryCap } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';

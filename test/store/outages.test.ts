@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutageConfigSchema } from '../../functions/core/outage.ts';
-import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
+import { OutageCorrelator } from '../../functions/store/outage-correlator.ts';
+import { OutageRepository } from '../../functions/store/outages.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 

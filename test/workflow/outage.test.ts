@@ -70,6 +70,44 @@ async function executionsEnded(h: WorkflowHarness, ticketIds: readonly string[])
   );
 }
 
+/**
+ * Counts capacity failures of clusters whose tickets never come (their process died): `count` ghosts
+ * `ghost<from>`, `ghost<from + 1>`, …; the outage's id when the fifth opened one.
+ */
+async function ghosts(h: WorkflowHarness, from: number, count: number): Promise<string> {
+  let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
+  for (let i = from; i < from + count; i++)
+    opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: `ghost${i}`, at: Date.now() });
+  return opened?.kind === 'opened' ? opened.outage.outageId : '';
+}
+
+/**
+ * An outage of ghosts (`ghosts`) that holds the failures of `clusters`, the first of them named its
+ * probe but still held (as if the run that named it ended): the outage's id and the held tickets.
+ */
+async function heldWithProbe(
+  h: WorkflowHarness,
+  from: number,
+  clusters: readonly string[],
+): Promise<{ outageId: string; held: IncidentOutcome[]; ticketIds: string[] }> {
+  const outageId = await ghosts(h, from, 5);
+  const held = [];
+  for (const id of clusters) held.push(await fail(h, id));
+  const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
+  await h.outages?.claimProbe(outageId, ticketIds[0] ?? '');
+  return { outageId, held, ticketIds };
+}
+
+/** Runs `before` when the next probe is claimed (then claims as asked); later claims go through. */
+function onNextClaim(h: WorkflowHarness, before: (claim: () => Promise<boolean>) => Promise<boolean>): void {
+  const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
+  const claim = outages.claimProbe.bind(outages);
+  outages.claimProbe = (outageId, ticketId) => {
+    outages.claimProbe = claim;
+    return before(() => claim(outageId, ticketId));
+  };
+}
+
 describe('outage correlation (5 failures of one class within 10 minutes) under a cap of 5', () => {
   let h: WorkflowHarness;
   useWorkflowHarness((harness) => (h = harness), { cap: { default: 5 }, outages: {} });
@@ -207,10 +245,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     // Prepare: an outage of ghosts names a held child its probe, whose starts all fail; a second child
     // is written held, but its evidence is not on the outage yet (it joins as the probe fails).
     load(h);
-    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
-    for (const ghost of ['ghost19', 'ghost20', 'ghost21', 'ghost22', 'ghost23'])
-      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
-    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
+    const outageId = await ghosts(h, 19, 5);
     const [probeCluster, lateCluster] = [CAPACITY[50] as string, CAPACITY[51] as string];
     h.simulator.admin.setFaults({
       failNextStarts: {
@@ -289,12 +324,9 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
   it('has the reconciler pick a probe for an outage that has none, then release the rest when it recovers', async () => {
     // Prepare: the outage's opener never ticketed (its process died); two failures join it, held.
     load(h);
-    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
-    for (const ghost of ['ghost1', 'ghost2', 'ghost3', 'ghost4', 'ghost5'])
-      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const outageId = await ghosts(h, 1, 5);
     const held = [];
     for (const id of CAPACITY.slice(36, 38)) held.push(await fail(h, id));
-    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
 
     // Act
     const report = await h.reconcile(PLAYBOOKS);
@@ -322,14 +354,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
   it('starts a probe that was named but never moved (the run that named it ended), then releases the rest', async () => {
     // Prepare: the outage names its probe, and the run dies before the probe leaves held_by_outage.
     load(h);
-    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
-    for (const ghost of ['ghost6', 'ghost7', 'ghost8', 'ghost9', 'ghost10'])
-      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
-    const held = [];
-    for (const id of CAPACITY.slice(38, 40)) held.push(await fail(h, id));
-    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
-    const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
-    await h.outages?.claimProbe(outageId, ticketIds[0] ?? '');
+    const { outageId, ticketIds } = await heldWithProbe(h, 6, CAPACITY.slice(38, 40));
 
     // Act
     await h.reconcile(PLAYBOOKS);
@@ -348,14 +373,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     // Prepare: an outage of ghosts holds three children; the first is named the probe, but its owner
     // started and stopped its cluster meanwhile (its guard closes it without action: that proves nothing).
     load(h);
-    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
-    for (const ghost of ['ghost24', 'ghost25', 'ghost26', 'ghost27', 'ghost28'])
-      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
-    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
-    const held = [];
-    for (const id of CAPACITY.slice(52, 55)) held.push(await fail(h, id));
-    const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
-    await h.outages?.claimProbe(outageId, ticketIds[0] ?? '');
+    const { outageId, held, ticketIds } = await heldWithProbe(h, 24, CAPACITY.slice(52, 55));
     h.simulator.admin.userStart(CAPACITY[52] as string);
     h.simulator.admin.userTerminate(CAPACITY[52] as string);
 
@@ -387,17 +405,13 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     // (its process slower than the grace period) a failure joins, held, and the reconciler names it.
     load(h);
     const [openerCluster, childCluster] = [CAPACITY[46] as string, CAPACITY[47] as string];
-    for (const ghost of ['ghost11', 'ghost12', 'ghost13', 'ghost14'])
-      await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
-    const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
-    const claim = outages.claimProbe.bind(outages);
+    await ghosts(h, 11, 4);
     let child: IncidentOutcome | undefined;
-    outages.claimProbe = async (outageId, ticketId) => {
-      outages.claimProbe = claim;
+    onNextClaim(h, async (claim) => {
       child = await fail(h, childCluster);
       await reconcileOutages(h.outageDeps());
-      return claim(outageId, ticketId);
-    };
+      return claim();
+    });
 
     // Act
     const opener = await fail(h, openerCluster);
@@ -430,19 +444,15 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     // (its ticket waits start_pending); a later failure joins, held.
     load(h);
     const [openerCluster, childCluster] = [CAPACITY[48] as string, CAPACITY[49] as string];
-    for (const ghost of ['ghost15', 'ghost16', 'ghost17', 'ghost18'])
-      await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
-    const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
-    const claim = outages.claimProbe.bind(outages);
+    await ghosts(h, 15, 4);
     let died: () => void = () => undefined;
     const dying = new Promise<void>((resolve) => {
       died = resolve;
     });
-    outages.claimProbe = () => {
-      outages.claimProbe = claim;
+    onNextClaim(h, () => {
       died();
       return new Promise<boolean>(() => undefined);
-    };
+    });
     void fail(h, openerCluster);
     await dying;
     const child = await fail(h, childCluster);
