@@ -38,7 +38,8 @@ export type OutageClass = (typeof OUTAGE_CLASSES)[number];
  * | facts                                                         | class                  |
  * |---------------------------------------------------------------|------------------------|
  * | code `CERT_ROTATION`                                          | `certificate_rotation` |
- * | code `WORKSPACE_UPDATE`                                       | `workspace_update`     |
+ * | code `WORKSPACE_UPDATE` or `MAINTENANCE_MODE`                 | `workspace_update`     |
+ * | error type `DatabricksWorkspaceMaintenance` (no code: the free-text rule) | `workspace_update` |
  * | code `CLOUD_PROVIDER_RESOURCE_STOCKOUT`                       | `stockout`             |
  * | error type `DatabricksResourceExhausted` (cloud capacity)     | `capacity`             |
  * | error type `DatabricksNetworkFailure` (transient network)     | `network`              |
@@ -53,7 +54,9 @@ export function outageClassOf(
 ): OutageClass | undefined {
   const { errorType, category, code, type } = classification;
   if (code === 'CERT_ROTATION') return 'certificate_rotation';
-  if (code === 'WORKSPACE_UPDATE') return 'workspace_update';
+  if (code === 'WORKSPACE_UPDATE' || code === 'MAINTENANCE_MODE') return 'workspace_update';
+  // Databricks' own maintenance of the workspace, named by free text rather than a code.
+  if (errorType === 'DatabricksWorkspaceMaintenance') return 'workspace_update';
   if (code === 'CLOUD_PROVIDER_RESOURCE_STOCKOUT') return 'stockout';
   if (errorType === 'DatabricksResourceExhausted') return 'capacity';
   if (errorType === 'DatabricksNetworkFailure') return 'network';

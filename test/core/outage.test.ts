@@ -20,6 +20,7 @@ describe('the outage class of a failure, from the classifier', () => {
     ['CLOUD_PROVIDER_SHUTDOWN', 'CLOUD_FAILURE', 'cloud_provider'],
     ['WORKSPACE_UPDATE', 'SERVICE_FAULT', 'workspace_update'],
     ['CERT_ROTATION', 'SERVICE_FAULT', 'certificate_rotation'],
+    ['MAINTENANCE_MODE', 'SERVICE_FAULT', 'workspace_update'],
     ['CONTROL_PLANE_CONNECTION_FAILURE', 'CLOUD_FAILURE', 'network'],
     ['DRIVER_UNREACHABLE', 'CLOUD_FAILURE', undefined],
     ['SPOT_INSTANCE_TERMINATION', 'CLOUD_FAILURE', undefined],
@@ -33,6 +34,19 @@ describe('the outage class of a failure, from the classifier', () => {
 
     // Act
     const outageClass = outageClassOf(classification);
+
+    // Assess
+    expect(outageClass).toBe(expected);
+  });
+});
+
+describe('the outage class of workspace maintenance named by free text (no code)', () => {
+  it.each([
+    ['DatabricksWorkspaceMaintenance', 'workspace_update'],
+    ['DatabricksServiceFault', undefined],
+  ] as const)('puts %s in class %s', (errorType, expected) => {
+    // Act
+    const outageClass = outageClassOf({ errorType, category: 'service' });
 
     // Assess
     expect(outageClass).toBe(expected);
