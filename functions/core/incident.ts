@@ -199,7 +199,9 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
   const recovery = planRecovery(action, playbook, deps.autoRemediationEnabled);
   // A failure of a cloud or service class is counted in its window first: it may belong to an outage.
   let outage =
-    recovery.kind === 'start' ? await outageRoleOf(signal, classification, deps.outages) : undefined;
+    recovery.kind === 'start' || recovery.kind === 'escalate'
+      ? await outageRoleOf(signal, classification, deps.outages, recovery.kind === 'escalate')
+      : undefined;
   const heldPlan = (role: Extract<OutageRole, { kind: 'held' }>): Plan => ({
     kind: 'hold',
     recoveryStatus: HELD_BY_OUTAGE,

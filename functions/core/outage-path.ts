@@ -51,7 +51,12 @@ export type Counted =
 
 /** Outage correlation as the incident path, the reconciler and the operations API use it (`OutageCorrelator` in `store/outage-correlator.ts`). */
 export interface OutageGate extends OutageStore {
-  correlate(workspaceId: string, outageClass: OutageClass, member: WindowMember): Promise<Counted>;
+  correlate(
+    workspaceId: string,
+    outageClass: OutageClass,
+    member: WindowMember,
+    options?: { readonly escalates?: boolean },
+  ): Promise<Counted>;
   /** The failures of the class's window that were ticketed on their own (consistent read). */
   ownTickets(workspaceId: string, outageClass: OutageClass): Promise<readonly WindowMember[]>;
 }
@@ -69,22 +74,27 @@ export async function outageRoleOf(
   signal: FailureSignal,
   classification: Classification,
   gate: OutageGate | undefined,
+  escalates = false,
 ): Promise<OutageRole | undefined> {
   const outageClass = outageClassOf(classification);
   if (gate === undefined || outageClass === undefined || signal.clusterId === undefined) return undefined;
-  const correlation = await gate.correlate(signal.workspaceId, outageClass, {
-    clusterId: signal.clusterId,
-    at: signal.observedAt,
-    incidentKey: signal.incidentKey,
-  });
+  const correlation = await gate.correlate(
+    signal.workspaceId,
+    outageClass,
+    { clusterId: signal.clusterId, at: signal.observedAt, incidentKey: signal.incidentKey },
+    { escalates },
+  );
   if (correlation.kind === 'join') return { kind: 'held', outageId: correlation.outageId, outageClass };
+  // A failure its playbook escalates cannot probe: it is held like the others, and the outage escalates.
+  if (correlation.kind === 'opened' && escalates)
+    return { kind: 'held', outageId: correlation.outage.outageId, outageClass };
   if (correlation.kind === 'opened') return { kind: 'probe', outage: correlation.outage };
   return { kind: 'free', ...(correlation.guard === undefined ? {} : { guard: correlation.guard }) };
 }
 
 /** The hold plan of a child: ticketed, nothing started until the outage's probe recovers. */
 export function heldMessage(outageId: string, outageClass: OutageClass): string {
-  return `Failure ticketed; held by outage ${outageId} (${outageClass.replaceAll('_', ' ')}): it recovers through the blast-radius cap once the outage's probe recovers (or rca outage resolve ${outageId})`;
+  return `Failure ticketed; held by outage ${outageId} (${outageClass.replaceAll('_', ' ')}): nothing is started while it holds; it recovers through the blast-radius cap once the outage's probe recovers (or rca outage resolve ${outageId}), or is escalated together with the outage`;
 }
 
 export { HELD_BY_OUTAGE };

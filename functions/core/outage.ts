@@ -208,6 +208,11 @@ export interface Outage {
   /** The clusters counted when it opened. */
   readonly members: readonly string[];
   readonly probeTicketId?: string;
+  /**
+   * True when the failures' playbook escalates (workspace maintenance by default): there is no
+   * automated recovery to probe, so the outage escalates with every child after the grace period.
+   */
+  readonly escalates?: boolean;
   readonly children: readonly OutageChild[];
   readonly reason?: string;
   readonly resolvedBy?: string;
@@ -234,6 +239,7 @@ export type ProbeVerdict =
  * | outage               | probe ticket                                 | verdict      |
  * |----------------------|----------------------------------------------|--------------|
  * | not `probing`        | —                                            | `done`       |
+ * | `escalates` (its failures' playbook escalates) | — (opened at least `graceMs` ago; younger: `wait`) | `escalate` |
  * | no probe yet         | — (opened at least `graceMs` ago)            | `pick_probe` |
  * | no probe yet         | — (younger)                                  | `wait`       |
  * | probe named          | closed, its recovery verified (`VERIFIED_RECOVERIES`) | `release` |
@@ -243,7 +249,7 @@ export type ProbeVerdict =
  * | probe named          | open or in progress                          | `wait`       |
  */
 export function probeVerdict(
-  outage: Pick<Outage, 'status' | 'probeTicketId' | 'openedAt'>,
+  outage: Pick<Outage, 'status' | 'probeTicketId' | 'openedAt' | 'escalates'>,
   probe:
     | { readonly status: string; readonly recoveryStatus?: string; readonly updatedAt?: string }
     | undefined,
@@ -251,6 +257,8 @@ export function probeVerdict(
   graceMs: number,
 ): ProbeVerdict {
   if (outage.status !== 'probing') return 'done';
+  // Nothing to probe (its failures' playbook escalates): one escalation for all, once they gathered.
+  if (outage.escalates === true) return now - Date.parse(outage.openedAt) >= graceMs ? 'escalate' : 'wait';
   if (outage.probeTicketId === undefined)
     return now - Date.parse(outage.openedAt) >= graceMs ? 'pick_probe' : 'wait';
   if (probe === undefined) return 'escalate';

@@ -91,6 +91,9 @@ async function settleOutage(outage: Outage, deps: OutageDeps, report: OutageRepo
   if (verdict === 'release') {
     if (await releaseOutage(outage, 'released', deps, { reason: `its probe ${probe?.ticketId} recovered` }))
       report.released++;
+  } else if (verdict === 'escalate' && outage.escalates === true) {
+    const why = `the playbook of its failures escalates: there is no automated recovery to probe, so a person decides for all ${outage.children.length} at once`;
+    if (await escalateOutage(outage, why, deps)) report.escalated++;
   } else if (verdict === 'escalate') {
     const why = probe?.escalationReason ?? `its probe ${outage.probeTicketId} is ${probe?.status ?? 'gone'}`;
     if (await escalateOutage(outage, `the probe ${outage.probeTicketId} failed: ${why}`, deps))
@@ -300,7 +303,8 @@ export async function reconcileOutages(
   for (const outage of await deps.outages.list()) {
     outages.set(outage.outageId, outage);
     if (outage.status !== 'probing' || !hasTime()) continue;
-    await notifyOutage(outage, 'opened', deps);
+    // One that escalates after its grace period tells of itself once, when it escalates.
+    if (outage.escalates !== true) await notifyOutage(outage, 'opened', deps);
     await settleOutage(outage, deps, report);
   }
   for (const child of await heldChildren(undefined, deps)) {

@@ -88,7 +88,12 @@ export class OutageCorrelator implements OutageGate {
    * caller opened it; `outage` is the new one). A failure that would open an outage another one opened
    * first joins that one.
    */
-  async correlate(workspaceId: string, outageClass: OutageClass, member: WindowMember): Promise<Counted> {
+  async correlate(
+    workspaceId: string,
+    outageClass: OutageClass,
+    member: WindowMember,
+    options: { readonly escalates?: boolean } = {},
+  ): Promise<Counted> {
     const rule = this.ruleOf(workspaceId);
     if (!rule.enabled) return { kind: 'none', count: 0 };
     const window = await this.repository.register(workspaceId, outageClass, member);
@@ -98,7 +103,7 @@ export class OutageCorrelator implements OutageGate {
     if (decision.kind === 'none')
       return { ...decision, guard: this.repository.guardItem(workspaceId, outageClass, member) };
     if (decision.kind !== 'open') return decision;
-    const opened = await this.repository.open(workspaceId, outageClass, rule, decision.members);
+    const opened = await this.repository.open(workspaceId, outageClass, rule, decision.members, options);
     if (opened.outcome === 'exists') return { kind: 'join', outageId: opened.outageId };
     await this.log
       ?.append({

@@ -180,6 +180,7 @@ export class OutageRepository {
     outageClass: OutageClass,
     rule: OutageRule,
     members: readonly WindowMember[],
+    options: { readonly escalates?: boolean } = {},
   ): Promise<
     | { readonly outcome: 'opened'; readonly outage: Outage }
     | { readonly outcome: 'exists'; readonly outageId: string }
@@ -197,6 +198,7 @@ export class OutageRepository {
         members: members.map((m) => m.clusterId),
         children: [],
         version: 1,
+        ...(options.escalates === true ? { escalates: true } : {}),
       };
       try {
         await this.#transact(openItems(this.#tableName, outage));

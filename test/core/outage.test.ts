@@ -122,6 +122,25 @@ describe('probeVerdict', () => {
   });
 
   it.each([
+    ['opened longer ago than the grace period', 60_000, 'escalate'],
+    ['opened a moment ago', 10_000, 'wait'],
+  ] as const)(
+    'escalates an outage whose failures escalate (nothing to probe), %s: %s',
+    (_when, age, expected) => {
+      // Act
+      const verdict = probeVerdict(
+        { status: 'probing', openedAt: new Date(NOW - age).toISOString(), escalates: true },
+        undefined,
+        NOW,
+        30_000,
+      );
+
+      // Assess
+      expect(verdict).toBe(expected);
+    },
+  );
+
+  it.each([
     ['held since longer than the grace period', 60_000, 'start_probe'],
     ['held a moment ago', 10_000, 'wait'],
   ] as const)('starts a named probe still held (%s): %s', (_when, heldFor, expected) => {

@@ -478,6 +478,61 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     expect(events).not.toContain('outage_probe');
     expect(events).toContain('outage_released');
   });
+
+  it('makes 7 workspace-update failures one outage that escalates once with every held one, starting nothing', async () => {
+    // Prepare: Databricks' workspace update stops 7 clusters (WORKSPACE_UPDATE, its playbook escalates).
+    load(h);
+    h.simulator.admin.resetStats();
+    const clusters = CAPACITY.slice(55, 60).concat(CAPACITY.slice(47, 49));
+    const signals = await Promise.all(
+      clusters.map(async (id) =>
+        signalFromCluster(
+          {
+            ...(await h.cluster(id)),
+            termination_reason: { code: 'WORKSPACE_UPDATE', type: 'SERVICE_FAULT' },
+          },
+          'termination',
+          'poller',
+          { workspaceId: 'maintained', now: Date.now() },
+        ),
+      ),
+    );
+    const sentBefore = (h.notifier as unknown as { messages: unknown[] }).messages.length;
+
+    // Act
+    const outcomes = [];
+    for (const signal of signals) outcomes.push(await h.handle(signal));
+    await h.reconcile();
+    const tickets = await ticketsOf(
+      h,
+      outcomes.map((o) => o.ticket?.ticketId ?? ''),
+    );
+
+    // Assess: the first four escalate on their own as before; the fifth opens the outage, held with the rest.
+    expect(outcomes.map((o) => o.recoveryStatus)).toEqual([
+      'not_applicable',
+      'not_applicable',
+      'not_applicable',
+      'not_applicable',
+      HELD_BY_OUTAGE,
+      HELD_BY_OUTAGE,
+      HELD_BY_OUTAGE,
+    ]);
+    const outage = (await h.outages?.list())?.find((o) => o.workspaceId === 'maintained');
+    expect(outage).toMatchObject({ outageClass: 'workspace_update', status: 'escalated', escalates: true });
+    expect(outage?.reason).toContain('no automated recovery to probe');
+    expect(tickets.slice(4).map((t) => `${t.status} ${t.recoveryStatus} ${t.outageId}`)).toEqual(
+      [0, 1, 2].map(() => `escalated ${OUTAGE_ESCALATED} ${outage?.outageId}`),
+    );
+    const sent = (
+      h.notifier as unknown as { messages: { ticketId: string; outcome: string }[] }
+    ).messages.slice(sentBefore);
+    expect(sent.filter((m) => m.ticketId === outage?.outageId).map((m) => m.outcome)).toEqual(['escalated']);
+    expect(sent.filter((m) => tickets.slice(4).some((t) => t.ticketId === m.ticketId))).toEqual([]);
+    expect(
+      h.simulator.admin.requestLog().filter((r) => r.method === 'POST' && MUTATION.test(r.path)),
+    ).toEqual([]);
+  });
 });
 
 describe('outage correlation: failures that do not make an outage', () => {
