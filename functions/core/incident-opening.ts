@@ -48,9 +48,12 @@ export async function openTicketOnce(
   deps: IncidentDeps,
 ): Promise<Opening> {
   let facts = initial;
+  // A failure its playbook escalates is counted too (`escalates`): from the K-th on, its outage holds
+  // and escalates them together.
+  const first = planRecovery(facts).kind;
   let outage =
-    planRecovery(facts).kind === 'start'
-      ? await outageRoleOf(signal, classification, deps.outages)
+    first === 'start' || first === 'escalate'
+      ? await outageRoleOf(signal, classification, deps.outages, first === 'escalate')
       : undefined;
   if (outage?.kind === 'held') facts = { ...facts, outage };
   const capSlot =

@@ -13,7 +13,7 @@
  * | 3   | the playbook is disabled              | escalate `disabled`           | escalate `disabled`                     |
  * | 4   | the playbook requires approval        | hold `awaiting_approval`      | — (approved, or asked at opening)       |
  * | 5   | a silence is in force                 | hold `silenced` (ticket too)  | escalate `silenced_while_waiting` (active mode only) |
- * | 6   | an outage of its class holds it       | hold `held_by_outage`         | — (released by its outage)              |
+ * | 6   | an outage of its class holds it       | hold `held_by_outage`, before rows 2–3 | — (released by its outage)     |
  * | 7   | the workspace's cap is full           | queue (`queued`)              | queue (`queued`)                        |
  * | 8   | a circuit breaker is not closed       | escalate `blocked`            | escalate `blocked`                      |
  * | 9   | StartExecution failed                 | wait (`start_pending`)        | escalate `start_failed` if the error is permanent or the ticket older than the bound; else wait |
@@ -101,7 +101,10 @@ const PERMANENT_START_ERRORS: ReadonlySet<string> = new Set([
 /** The plan for what is known so far (see the table in the module comment). */
 export function planRecovery(facts: RecoveryFacts): Plan {
   const policy = policyPlan(facts);
-  if (policy !== undefined) return policy;
+  // An outage holds a failure its playbook escalates too (rows 2–3): the outage escalates its children
+  // together, with one notification, instead of one by one.
+  const heldToEscalate = policy?.kind === 'escalate' && facts.outage !== undefined;
+  if (policy !== undefined && !heldToEscalate) return policy;
   if (facts.silence !== undefined && silenceApplies(facts)) return silencedPlan(facts.silence, facts.stage);
   if (facts.outage !== undefined) {
     const { outageId, outageClass } = facts.outage;

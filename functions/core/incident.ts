@@ -13,7 +13,16 @@ import { AWAITING_APPROVAL, type Lease, QUEUED, type SlotRequest } from './fleet
 import { type Failure, isFailure, openTicketOnce } from './incident-opening.ts';
 import type { Plan, RecoveryFacts } from './incident-plan.ts';
 import { compact } from './json.ts';
-import { childOf, type OutageGate, type OutageRole } from './outage-path.ts';
+import type { OutageClass } from './outage.ts';
+import {
+  childOf,
+  claimsProbe,
+  HELD_BY_OUTAGE,
+  heldMessage,
+  holdAsChild,
+  type OutageGate,
+  type OutageRole,
+} from './outage-path.ts';
 import type { Playbook, PlaybookTable } from './playbooks.ts';
 import { askBreakers, followPlan, launchWorkflow, recoveryInputOf } from './recovery-start.ts';
 import type { FailureSignal } from './signal.ts';
@@ -180,8 +189,22 @@ export async function openIncident(signal: FailureSignal, deps: IncidentDeps): P
   if (opened.outcome === 'duplicate') return recordDuplicate(signal, classification, opened, deps);
   const ticket = opened.ticket;
   deps.metrics?.count('TicketsOpened');
-  if (ticket.outageId !== undefined && opening.outage !== undefined && opening.outage.kind !== 'free')
-    await linkToOutage(ticket, opening.outage, deps);
+  if (ticket.outageId !== undefined && opening.outage !== undefined && opening.outage.kind !== 'free') {
+    const held = await linkToOutage(ticket, opening.outage, deps);
+    // Another ticket became the probe first (this run was slower than the reconciler's grace): held.
+    if (held !== undefined) {
+      const message = heldMessage(ticket.outageId, held.outageClass);
+      deps.logger.info(message, { ...log, ticketId: ticket.ticketId });
+      return {
+        status: 'success',
+        classification,
+        ticket: held.ticket,
+        recoveryStatus: HELD_BY_OUTAGE,
+        actionsTaken: [],
+        message,
+      };
+    }
+  }
 
   // The ticket's write took the cap's slot, and checked the closed breakers and the silences: what is
   // left of the plan is the breakers that are not closed and the workflow's start.
@@ -317,23 +340,27 @@ async function linkToOutage(
   ticket: Ticket,
   role: Exclude<OutageRole, { kind: 'free' }>,
   deps: IncidentDeps,
-): Promise<void> {
+): Promise<{ readonly ticket: Ticket; readonly outageClass: OutageClass } | undefined> {
   const outageId = ticket.outageId as string;
   try {
     if (role.kind === 'held') {
       await deps.outages?.addChild(outageId, childOf(ticket, 'held'));
       deps.metrics?.count('ChildrenHeld');
-      return;
+      return undefined;
     }
+    const outages = deps.outages as OutageGate;
+    // Only the probe's claimant starts it: a slower opener finds another child named, and waits held.
+    const claimed = await claimsProbe(outages, outageId, ticket.ticketId);
+    const held = claimed ? undefined : await holdAsChild(ticket, outageId, { ...deps, outages });
+    if (held === undefined) await outages.addChild(outageId, childOf(ticket, 'probe'));
+    else deps.metrics?.count('ChildrenHeld');
     deps.metrics?.count('OutagesOpened');
     deps.logger.warn('outage opened', {
       outageId,
       workspaceId: ticket.workspaceId,
       outageClass: role.outage.outageClass,
-      probeTicketId: ticket.ticketId,
+      ...(held === undefined ? { probeTicketId: ticket.ticketId } : { heldTicketId: ticket.ticketId }),
     });
-    await deps.outages?.claimProbe(outageId, ticket.ticketId);
-    await deps.outages?.addChild(outageId, childOf(ticket, 'probe'));
     // Failures counted before it were ticketed on their own, each recorded in the window in its
     // ticket's write on the condition that no outage was open: reading the window after the outage
     // opened finds every one of them (a later one joined the outage instead).
@@ -357,6 +384,7 @@ async function linkToOutage(
       }
       if (moved !== undefined) await deps.outages?.addChild(outageId, childOf(moved.ticket, 'running'));
     }
+    return held === undefined ? undefined : { ticket: held, outageClass: role.outage.outageClass };
   } catch (error) {
     deps.logger.error('the ticket could not be recorded on its outage; the reconciler settles it', {
       ticketId: ticket.ticketId,
@@ -364,6 +392,7 @@ async function linkToOutage(
       error: (error as Error).message,
     });
   }
+  return undefined;
 }
 
 /** The outcome of a recovery execution, as the reconciler needs it. */

@@ -3,8 +3,9 @@
  * within a window, they are one outage, not K incidents. The outage gets one ticket of its own
  * (`OUT-…`), one notification, and one probe: a single child recovers first (through the blast-radius
  * cap and the workflow's guard); the other children wait `held_by_outage`. The probe's outcome decides:
- * recovered → the children are released through the cap; escalated → the outage escalates with every
- * child's evidence. An operator may resolve the outage (`rca outage resolve ID`), which releases them.
+ * recovered (verified) → the children are released through the cap; closed without a verified recovery
+ * → the next held child probes; escalated → the outage escalates with every child's evidence. An
+ * operator may resolve an outage still probing (`rca outage resolve ID`), which releases them.
  *
  * This module holds the pure decisions; the window and the outage live in DynamoDB
  * (`store/outages.ts`), the incident path (`core/incident.ts`) asks `correlate`, and the probe's end is
@@ -37,7 +38,8 @@ export type OutageClass = (typeof OUTAGE_CLASSES)[number];
  * | facts                                                         | class                  |
  * |---------------------------------------------------------------|------------------------|
  * | code `CERT_ROTATION`                                          | `certificate_rotation` |
- * | code `WORKSPACE_UPDATE`                                       | `workspace_update`     |
+ * | code `WORKSPACE_UPDATE` or `MAINTENANCE_MODE`                 | `workspace_update`     |
+ * | error type `DatabricksWorkspaceMaintenance` (no code: the free-text rule) | `workspace_update` |
  * | code `CLOUD_PROVIDER_RESOURCE_STOCKOUT`                       | `stockout`             |
  * | error type `DatabricksResourceExhausted` (cloud capacity)     | `capacity`             |
  * | error type `DatabricksNetworkFailure` (transient network)     | `network`              |
@@ -52,7 +54,9 @@ export function outageClassOf(
 ): OutageClass | undefined {
   const { errorType, category, code, type } = classification;
   if (code === 'CERT_ROTATION') return 'certificate_rotation';
-  if (code === 'WORKSPACE_UPDATE') return 'workspace_update';
+  if (code === 'WORKSPACE_UPDATE' || code === 'MAINTENANCE_MODE') return 'workspace_update';
+  // Databricks' own maintenance of the workspace, named by free text rather than a code.
+  if (errorType === 'DatabricksWorkspaceMaintenance') return 'workspace_update';
   if (code === 'CLOUD_PROVIDER_RESOURCE_STOCKOUT') return 'stockout';
   if (errorType === 'DatabricksResourceExhausted') return 'capacity';
   if (errorType === 'DatabricksNetworkFailure') return 'network';
@@ -172,7 +176,8 @@ export const OUTAGE_STATUSES = ['probing', 'released', 'escalated', 'resolved'] 
 /**
  * `probing`: children held, one probe recovering. `released`: the probe recovered, the children went
  * to the cap's queue. `escalated`: the probe failed; the children were escalated with the outage.
- * `resolved`: an operator resolved it (`rca outage resolve`); the children went to the queue.
+ * `resolved`: an operator resolved it while it probed (`rca outage resolve`); the children went to the
+ * queue. Only a probing outage can be resolved: an ended one is final.
  */
 export type OutageStatus = (typeof OUTAGE_STATUSES)[number];
 
@@ -203,28 +208,48 @@ export interface Outage {
   /** The clusters counted when it opened. */
   readonly members: readonly string[];
   readonly probeTicketId?: string;
+  /**
+   * True when the failures' playbook escalates (workspace maintenance by default): there is no
+   * automated recovery to probe, so the outage escalates with every child after the grace period.
+   */
+  readonly escalates?: boolean;
   readonly children: readonly OutageChild[];
   readonly reason?: string;
   readonly resolvedBy?: string;
   readonly version: number;
 }
 
+/**
+ * The recovery statuses of a closed ticket whose recovery was verified (the workflow's health check
+ * passed): only these prove that the outage's class of failure is over.
+ */
+export const VERIFIED_RECOVERIES: readonly string[] = ['recovered', 'recovered_restore_pending'];
+
 /** What the probe's ticket says about its outage. */
-export type ProbeVerdict = 'wait' | 'release' | 'escalate' | 'pick_probe' | 'start_probe' | 'done';
+export type ProbeVerdict =
+  | 'wait'
+  | 'release'
+  | 'escalate'
+  | 'pick_probe'
+  | 'next_probe'
+  | 'start_probe'
+  | 'done';
 
 /**
  * | outage               | probe ticket                                 | verdict      |
  * |----------------------|----------------------------------------------|--------------|
  * | not `probing`        | —                                            | `done`       |
+ * | `escalates` (its failures' playbook escalates) | — (opened at least `graceMs` ago; younger: `wait`) | `escalate` |
  * | no probe yet         | — (opened at least `graceMs` ago)            | `pick_probe` |
  * | no probe yet         | — (younger)                                  | `wait`       |
- * | probe named          | closed (recovered or resolved without action)| `release`    |
+ * | probe named          | closed, its recovery verified (`VERIFIED_RECOVERIES`) | `release` |
+ * | probe named          | closed otherwise (resolved without action: nothing was wrong any more or nothing was done; denied) | `next_probe` |
  * | probe named          | escalated, suppressed, or gone               | `escalate`   |
  * | probe named          | still held (its start was cut short), at least `graceMs` since it changed | `start_probe` |
  * | probe named          | open or in progress                          | `wait`       |
  */
 export function probeVerdict(
-  outage: Pick<Outage, 'status' | 'probeTicketId' | 'openedAt'>,
+  outage: Pick<Outage, 'status' | 'probeTicketId' | 'openedAt' | 'escalates'>,
   probe:
     | { readonly status: string; readonly recoveryStatus?: string; readonly updatedAt?: string }
     | undefined,
@@ -232,10 +257,14 @@ export function probeVerdict(
   graceMs: number,
 ): ProbeVerdict {
   if (outage.status !== 'probing') return 'done';
+  // Nothing to probe (its failures' playbook escalates): one escalation for all, once they gathered.
+  if (outage.escalates === true) return now - Date.parse(outage.openedAt) >= graceMs ? 'escalate' : 'wait';
   if (outage.probeTicketId === undefined)
     return now - Date.parse(outage.openedAt) >= graceMs ? 'pick_probe' : 'wait';
   if (probe === undefined) return 'escalate';
-  if (probe.status === 'closed') return 'release';
+  // A probe closed without a verified recovery proves nothing about the outage: another child probes.
+  if (probe.status === 'closed')
+    return VERIFIED_RECOVERIES.includes(probe.recoveryStatus ?? '') ? 'release' : 'next_probe';
   if (probe.status === 'escalated' || probe.status === 'suppressed') return 'escalate';
   if (
     probe.status === 'open' &&

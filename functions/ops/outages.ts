@@ -1,7 +1,9 @@
 /**
  * The outages' operator side (`core/outage.ts`): `rca outage list` and `rca outage ID` show them with
- * their children, `rca outage resolve ID` ends one and releases its held children through the
- * blast-radius cap (each re-reads its cluster before any change). Audited in the operations log.
+ * their children, `rca outage resolve ID` ends one still probing and releases its held children through
+ * the blast-radius cap (each re-reads its cluster before any change); an outage that ended already
+ * (released, resolved, or escalated with its children) is a 409 naming its state, and nothing is
+ * written. Audited in the operations log.
  */
 import { HELD_BY_OUTAGE, type Outage } from '../core/outage.ts';
 import * as z from '../core/zod.ts';
@@ -52,6 +54,7 @@ export async function resolveOutage(
     throw new HttpError(400, `${issue?.path.join('.') || '(body)'}: ${issue?.message ?? 'invalid'}`);
   }
   const outage = await getOutage(id, deps);
+  if (outage.status !== 'probing') throw notProbing(outage);
   const held = outage.children.filter((c) => c.role === 'held').length;
   const ended = await releaseOutage(
     outage,
@@ -59,14 +62,29 @@ export async function resolveOutage(
     { ...outageDepsOf(deps.start, 0), log: deps.log },
     { resolvedBy: actor, reason: parsed.data.reason ?? `resolved by ${actor}` },
   );
-  if (ended === undefined)
-    throw new HttpError(
-      409,
-      `outage ${id} is ${outage.status}; only an outage still probing or escalated can be resolved`,
-    );
+  // Ended by its probe meanwhile: nothing was written by this request.
+  if (ended === undefined) throw notProbing((await outagesOf(deps).get(id)) ?? outage);
   return {
     outage: ended,
     released: held,
     message: `Resolved: the recoveries it held (${held}, status ${HELD_BY_OUTAGE}) go through the blast-radius cap, each re-reading its cluster before any change`,
   };
+}
+
+/**
+ * 409 for an outage that no longer probes, naming its state: nothing is held any more, so a resolve
+ * would release nothing, and nothing is written (the window's count of new failures is left alone).
+ */
+function notProbing(outage: Outage): HttpError {
+  const when = outage.endedAt === undefined ? '' : ` at ${outage.endedAt}`;
+  const why = outage.reason === undefined ? '' : ` (${outage.reason})`;
+  if (outage.status === 'escalated')
+    return new HttpError(
+      409,
+      `outage ${outage.outageId} was escalated${when}${why}: the recoveries it held were escalated with it and nothing is held to release; each is handled on its own (rca ticket ID, rca retry ID)`,
+    );
+  return new HttpError(
+    409,
+    `outage ${outage.outageId} was ${outage.status}${when}${why}: nothing is held by it any more; only an outage still probing can be resolved`,
+  );
 }

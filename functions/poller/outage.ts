@@ -23,7 +23,7 @@ import {
   outageSummary,
   probeVerdict,
 } from '../core/outage.ts';
-import type { OutageStore } from '../core/outage-path.ts';
+import { childOf, type OutageStore } from '../core/outage-path.ts';
 import { START_PENDING } from '../core/recovery-status.ts';
 import type {
   Ticket,
@@ -91,12 +91,17 @@ async function settleOutage(outage: Outage, deps: OutageDeps, report: OutageRepo
   if (verdict === 'release') {
     if (await releaseOutage(outage, 'released', deps, { reason: `its probe ${probe?.ticketId} recovered` }))
       report.released++;
+  } else if (verdict === 'escalate' && outage.escalates === true) {
+    const why = `the playbook of its failures escalates: there is no automated recovery to probe, so a person decides for all ${outage.children.length} at once`;
+    if (await escalateOutage(outage, why, deps)) report.escalated++;
   } else if (verdict === 'escalate') {
     const why = probe?.escalationReason ?? `its probe ${outage.probeTicketId} is ${probe?.status ?? 'gone'}`;
     if (await escalateOutage(outage, `the probe ${outage.probeTicketId} failed: ${why}`, deps))
       report.escalated++;
   } else if (verdict === 'pick_probe') {
     if (await pickProbe(outage, deps)) report.probesPicked++;
+  } else if (verdict === 'next_probe' && probe !== undefined) {
+    if (await nextProbe(outage, probe, deps)) report.probesPicked++;
   } else if (verdict === 'start_probe' && probe !== undefined) {
     // Named as the probe, but the run that named it ended before it moved it: start it now.
     if (await startProbe(outage, probe, deps)) report.probesPicked++;
@@ -113,12 +118,9 @@ export async function releaseOutage(
   deps: OutageDeps,
   details: { readonly reason?: string; readonly resolvedBy?: string },
 ): Promise<Outage | undefined> {
-  const ended = await deps.outages.end(
-    outage.outageId,
-    to === 'resolved' ? ['probing', 'escalated'] : ['probing'],
-    to,
-    details,
-  );
+  // Only an outage still probing holds children: an escalated one escalated them, and its window
+  // counts new failures already (ending it again would reset that count).
+  const ended = await deps.outages.end(outage.outageId, ['probing'], to, details);
   if (ended === undefined) return undefined;
   deps.metrics?.count('OutagesReleased');
   deps.logger.warn(`outage ${to}`, { outageId: outage.outageId, ...details });
@@ -140,10 +142,24 @@ export async function escalateOutage(outage: Outage, reason: string, deps: Outag
   if (ended === undefined) return false;
   deps.metrics?.count('OutagesEscalated');
   deps.logger.warn('outage escalated', { outageId: outage.outageId, reason });
-  await audit(deps, 'outage_escalated', deps.actor, ended, reason);
-  for (const child of await heldChildren(outage.outageId, deps)) await escalateChild(child, ended, deps);
-  await notifyOutage(ended, 'escalated', deps);
+  const held = await heldChildren(outage.outageId, deps);
+  const withHeld = await withEvidenceOf(ended, held, deps);
+  await audit(deps, 'outage_escalated', deps.actor, withHeld, reason);
+  for (const child of held) await escalateChild(child, withHeld, deps);
+  await notifyOutage(withHeld, 'escalated', deps);
   return true;
+}
+
+/**
+ * The outage with the evidence of every held child it escalates: a child whose ticket was written
+ * held but whose evidence was not recorded yet (it joined as the probe failed) is recorded now, so
+ * that the evidence given with the escalation names every child escalated with it.
+ */
+async function withEvidenceOf(outage: Outage, held: readonly Ticket[], deps: OutageDeps): Promise<Outage> {
+  const known = new Set(outage.children.map((c) => c.ticketId));
+  const missing = held.filter((t) => !known.has(t.ticketId)).map((t) => childOf(t, 'held'));
+  for (const child of missing) await deps.outages.addChild(outage.outageId, child).catch(() => undefined);
+  return missing.length === 0 ? outage : { ...outage, children: [...outage.children, ...missing] };
 }
 
 async function audit(
@@ -206,6 +222,25 @@ async function pickProbe(outage: Outage, deps: OutageDeps): Promise<boolean> {
   return startProbe(outage, child, deps);
 }
 
+/**
+ * The probe closed without a verified recovery (its failure was gone, or nothing was done): that proves
+ * nothing about the outage's class of failure, so the oldest held child probes next. With nothing
+ * held, nothing waits for a probe and the outage ends released.
+ */
+async function nextProbe(outage: Outage, previous: Ticket, deps: OutageDeps): Promise<boolean> {
+  const closed = `its probe ${previous.ticketId} closed ${previous.recoveryStatus ?? ''} without a verified recovery`;
+  const [child] = await heldChildren(outage.outageId, deps);
+  if (child === undefined)
+    return (
+      (await releaseOutage(outage, 'released', deps, { reason: `${closed}, and no recovery was held` })) !==
+      undefined
+    );
+  if (!(await deps.outages.replaceProbe(outage.outageId, previous.ticketId, child.ticketId))) return false;
+  deps.metrics?.count('OutageProbesReplaced');
+  await audit(deps, 'outage_probe_replaced', deps.actor, outage, `${closed}; ${child.ticketId} probes next`);
+  return startProbe(outage, child, deps);
+}
+
 /** Moves the outage's named probe from held to start_pending and starts it the reconciler's way. */
 async function startProbe(outage: Outage, probe: Ticket, deps: OutageDeps): Promise<boolean> {
   const moved = await move(deps, probe, 'open', {
@@ -213,6 +248,8 @@ async function startProbe(outage: Outage, probe: Ticket, deps: OutageDeps): Prom
     audit: { event: 'outage_probe', actor: deps.actor, details: { outageId: outage.outageId } },
   });
   if (!moved) return false;
+  // Its evidence on the outage names it the probe (it joined as a held child).
+  await deps.outages.addChild(outage.outageId, childOf(probe, 'probe'));
   deps.logger.info('outage probe picked', { outageId: outage.outageId, ticketId: probe.ticketId });
   await deps.startPending?.(probe.ticketId);
   return true;
@@ -266,7 +303,8 @@ export async function reconcileOutages(
   for (const outage of await deps.outages.list()) {
     outages.set(outage.outageId, outage);
     if (outage.status !== 'probing' || !hasTime()) continue;
-    await notifyOutage(outage, 'opened', deps);
+    // One that escalates after its grace period tells of itself once, when it escalates.
+    if (outage.escalates !== true) await notifyOutage(outage, 'opened', deps);
     await settleOutage(outage, deps, report);
   }
   for (const child of await heldChildren(undefined, deps)) {

@@ -10,6 +10,7 @@ import type { BreakerOutcomeStore } from '../core/breaker.ts';
 import { describeError } from '../core/errors.ts';
 import type { BreakerGate, CapGate, IncidentDeps, WorkflowInspector } from '../core/incident.ts';
 import type { Plan } from '../core/incident-plan.ts';
+import { claimsProbe, holdAsChild } from '../core/outage-path.ts';
 import type { Playbook } from '../core/playbooks.ts';
 import {
   askBreakers,
@@ -275,6 +276,17 @@ export async function reconcileStart(
   // The listing may be older than the ticket: someone else may have started or settled it since.
   if (found === undefined || ticket === undefined) return;
   if (ticket.status !== 'open' || ticket.recoveryStatus !== START_PENDING) return;
+  // An outage's probe starts only if it is the probe: an opener that died before claiming it may
+  // find another child named by now (an outage never has two probes).
+  if (
+    ticket.outageProbe === true &&
+    ticket.outageId !== undefined &&
+    deps.outages !== undefined &&
+    !(await claimsProbe(deps.outages, ticket.outageId, ticket.ticketId))
+  ) {
+    await holdAsChild(ticket, ticket.outageId, { ...deps, outages: deps.outages });
+    return;
+  }
   const context = openedContext(found.audit);
   const facts = {
     stage: 'deferred',

@@ -21,7 +21,7 @@ import type { StartDeps } from '../poller/reconcile.ts';
 import { BreakerRepository } from '../store/breakers.ts';
 import type { DocumentClient } from '../store/dynamo.ts';
 import { OperationsLog } from '../store/operations-log.ts';
-import { type OutageCorrelator, outageCorrelatorOf } from '../store/outages.ts';
+import { type OutageCorrelator, outageCorrelatorOf } from '../store/outage-correlator.ts';
 import { type RecoveryCap, recoveryCapOf } from '../store/recovery-cap.ts';
 import { SilenceRepository } from '../store/silences.ts';
 import { TicketQueries } from '../store/ticket-queries.ts';

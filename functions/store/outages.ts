@@ -11,41 +11,50 @@
  * both make K concurrently, one opens the outage; the other's transaction is cancelled and it joins.
  * Ending an outage (released, escalated, resolved) is conditional on its status and clears the
  * window's `outageId` in the same write, so a later failure starts a new count.
+ *
+ * The items' keys, conversions and transaction items are in `outage-items.ts`; the repository with
+ * the deployment's rules (`OutageCorrelator`) in `outage-correlator.ts`.
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { compact } from '../core/json.ts';
 import {
-  correlate,
-  membersInWindow,
-  type Outage,
-  type OutageChild,
-  type OutageClass,
-  type OutageConfig,
-  type OutageRule,
-  type OutageStatus,
-  type OutageWindow,
-  outageRuleOf,
-  parseOutageConfig,
-  type WindowMember,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { compact } from '../core/json.ts';
+import type {
+  Outage,
+  OutageChild,
+  OutageClass,
+  OutageRule,
+  OutageStatus,
+  OutageWindow,
+  WindowMember,
 } from '../core/outage.ts';
-import type { Counted, OutageGate } from '../core/outage-path.ts';
 import {
   backoffMs,
   cancellationReasons,
   type DocumentClient,
   isConditionalCheckFailed,
   queryAll,
-  withoutKeys,
 } from './dynamo.ts';
-import { OperationsLog } from './operations-log.ts';
+import {
+  CHILD_PREFIX,
+  endItems,
+  MEMBER_PREFIX,
+  newOutageId,
+  OUTAGE_PK,
+  openItems,
+  outageKey,
+  outageOf,
+  probeUpdate,
+  windowKey,
+  windowOf,
+} from './outage-items.ts';
 import type { TransactItem } from './ticket-items.ts';
 
-const WINDOW_PK = 'OUTAGE_WINDOW';
-const OUTAGE_PK = 'OUTAGE';
-const MEMBER_PREFIX = 'm#';
-const CHILD_PREFIX = 'child#';
 /** Members older than the window are removed once this many have gathered. */
 const STALE_CLEANUP = 50;
 
@@ -171,6 +180,7 @@ export class OutageRepository {
     outageClass: OutageClass,
     rule: OutageRule,
     members: readonly WindowMember[],
+    options: { readonly escalates?: boolean } = {},
   ): Promise<
     | { readonly outcome: 'opened'; readonly outage: Outage }
     | { readonly outcome: 'exists'; readonly outageId: string }
@@ -188,33 +198,10 @@ export class OutageRepository {
         members: members.map((m) => m.clusterId),
         children: [],
         version: 1,
+        ...(options.escalates === true ? { escalates: true } : {}),
       };
-      const { children: _children, ...stored } = outage;
       try {
-        await this.#client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: this.#tableName,
-                  Key: windowKey(workspaceId, outageClass),
-                  UpdateExpression: 'SET #outageId = :id',
-                  ConditionExpression: 'attribute_not_exists(#outageId)',
-                  ExpressionAttributeNames: { '#outageId': 'outageId' },
-                  ExpressionAttributeValues: { ':id': outage.outageId },
-                  ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-                },
-              },
-              {
-                Put: {
-                  TableName: this.#tableName,
-                  Item: { ...outageKey(outage.outageId), ...stored },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-            ],
-          }),
-        );
+        await this.#transact(openItems(this.#tableName, outage));
         return { outcome: 'opened', outage };
       } catch (error) {
         const reasons = cancellationReasons(error);
@@ -263,23 +250,23 @@ export class OutageRepository {
   }
 
   /** Names the outage's probe; false when it has one already or is no longer probing. */
-  async claimProbe(outageId: string, ticketId: string): Promise<boolean> {
-    try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#tableName,
-          Key: outageKey(outageId),
-          UpdateExpression: 'SET #probe = :ticket ADD #version :one',
-          ConditionExpression: 'attribute_not_exists(#probe) AND #status = :probing',
-          ExpressionAttributeNames: { '#probe': 'probeTicketId', '#status': 'status', '#version': 'version' },
-          ExpressionAttributeValues: { ':ticket': ticketId, ':probing': 'probing', ':one': 1 },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+  claimProbe(outageId: string, ticketId: string): Promise<boolean> {
+    return this.#conditional(
+      probeUpdate(
+        this.#tableName,
+        outageId,
+        ticketId,
+        'attribute_not_exists(#probe) AND #status = :probing',
+        {},
+      ),
+    );
+  }
+
+  /** Names `to` the probe in place of `from`; false when the probe is not `from` or it no longer probes. */
+  replaceProbe(outageId: string, from: string, to: string): Promise<boolean> {
+    return this.#conditional(
+      probeUpdate(this.#tableName, outageId, to, '#probe = :from AND #status = :probing', { ':from': from }),
+    );
   }
 
   /**
@@ -294,51 +281,8 @@ export class OutageRepository {
   ): Promise<Outage | undefined> {
     const outage = await this.get(outageId);
     if (outage === undefined || !from.includes(outage.status)) return undefined;
-    const now = this.#clock();
-    const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
-    const patch = compact({ reason: details.reason, resolvedBy: details.resolvedBy });
-    const patchNames = Object.fromEntries(Object.keys(patch).map((k) => [`#${k}`, k]));
-    const patchValues = Object.fromEntries(Object.entries(patch).map(([k, v]) => [`:${k}`, v]));
     try {
-      await this.#client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.#tableName,
-                Key: outageKey(outageId),
-                UpdateExpression: `SET #status = :to, #endedAt = :now${Object.keys(patch)
-                  .map((k) => `, #${k} = :${k}`)
-                  .join('')} ADD #version :one`,
-                ConditionExpression: `#status IN (${Object.keys(fromValues).join(', ')})`,
-                ExpressionAttributeNames: {
-                  '#status': 'status',
-                  '#endedAt': 'endedAt',
-                  '#version': 'version',
-                  ...patchNames,
-                },
-                ExpressionAttributeValues: {
-                  ':to': to,
-                  ':now': new Date(now).toISOString(),
-                  ':one': 1,
-                  ...fromValues,
-                  ...patchValues,
-                },
-              },
-            },
-            {
-              Update: {
-                TableName: this.#tableName,
-                Key: windowKey(outage.workspaceId, outage.outageClass),
-                UpdateExpression: 'SET #resetAt = :nowMs REMOVE #outageId',
-                ConditionExpression: 'attribute_not_exists(#outageId) OR #outageId = :id',
-                ExpressionAttributeNames: { '#resetAt': 'resetAt', '#outageId': 'outageId' },
-                ExpressionAttributeValues: { ':nowMs': now, ':id': outageId },
-              },
-            },
-          ],
-        }),
-      );
+      await this.#transact(endItems(this.#tableName, outage, { from, to, details, now: this.#clock() }));
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (reasons?.some((r) => r.Code === 'ConditionalCheckFailed')) return undefined;
@@ -352,166 +296,19 @@ export class OutageRepository {
     }
     return this.get(outageId);
   }
-}
 
-/** The repository with the deployment's rules (`OUTAGE_CORRELATION`): what the incident path asks. */
-export class OutageCorrelator implements OutageGate {
-  readonly repository: OutageRepository;
-  readonly config: OutageConfig;
-  /** The operations log: each outage's opening is written there too. */
-  readonly log: Pick<OperationsLog, 'append'> | undefined;
-  readonly #clock: () => number;
-
-  constructor(
-    repository: OutageRepository,
-    config: OutageConfig,
-    options: { readonly clock?: () => number; readonly log?: Pick<OperationsLog, 'append'> } = {},
-  ) {
-    this.repository = repository;
-    this.config = config;
-    this.log = options.log;
-    this.#clock = options.clock ?? Date.now;
+  async #transact(items: TransactItem[]): Promise<void> {
+    await this.#client.send(new TransactWriteCommand({ TransactItems: items }));
   }
 
-  ruleOf(workspaceId: string): OutageRule {
-    return outageRuleOf(this.config, workspaceId);
+  /** Sends a conditional update: false when its condition failed. */
+  async #conditional(update: UpdateCommandInput): Promise<boolean> {
+    try {
+      await this.#client.send(new UpdateCommand(update));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
-
-  addChild(outageId: string, child: OutageChild): Promise<void> {
-    return this.repository.addChild(outageId, child);
-  }
-
-  /**
-   * The failures of the window that were ticketed on their own, as the window counts them now: none
-   * from before the last outage's end or older than the window (those belonged to another count).
-   */
-  async ownTickets(workspaceId: string, outageClass: OutageClass): Promise<readonly WindowMember[]> {
-    const window = await this.repository.getWindow(workspaceId, outageClass);
-    return membersInWindow(window, this.ruleOf(workspaceId), this.#clock()).filter(
-      (m) => m.ticketId !== undefined,
-    );
-  }
-
-  claimProbe(outageId: string, ticketId: string): Promise<boolean> {
-    return this.repository.claimProbe(outageId, ticketId);
-  }
-
-  get(outageId: string): Promise<Outage | undefined> {
-    return this.repository.get(outageId);
-  }
-
-  list(): Promise<Outage[]> {
-    return this.repository.list();
-  }
-
-  end(
-    outageId: string,
-    from: readonly OutageStatus[],
-    to: OutageStatus,
-    details: { readonly reason?: string; readonly resolvedBy?: string },
-  ): Promise<Outage | undefined> {
-    return this.repository.end(outageId, from, to, details);
-  }
-
-  /**
-   * Counts the failure in its window and decides: `none`, `join` an open outage, or `open` (this
-   * caller opened it; `outage` is the new one). A failure that would open an outage another one opened
-   * first joins that one.
-   */
-  async correlate(workspaceId: string, outageClass: OutageClass, member: WindowMember): Promise<Counted> {
-    const rule = this.ruleOf(workspaceId);
-    if (!rule.enabled) return { kind: 'none', count: 0 };
-    const window = await this.repository.register(workspaceId, outageClass, member);
-    const now = this.#clock();
-    await this.repository.prune(workspaceId, outageClass, window, now - rule.windowMs);
-    const decision = correlate(window, rule, now);
-    if (decision.kind === 'none')
-      return { ...decision, guard: this.repository.guardItem(workspaceId, outageClass, member) };
-    if (decision.kind !== 'open') return decision;
-    const opened = await this.repository.open(workspaceId, outageClass, rule, decision.members);
-    if (opened.outcome === 'exists') return { kind: 'join', outageId: opened.outageId };
-    await this.log
-      ?.append({
-        event: 'outage_opened',
-        actor: 'system',
-        subject: opened.outage.outageId,
-        details: { workspaceId, outageClass, members: opened.outage.members, threshold: rule.threshold },
-      })
-      .catch(() => undefined);
-    return { kind: 'opened', outage: opened.outage, members: decision.members };
-  }
-}
-
-/**
- * The correlator of a deployment: its items in the table, its rules from `OUTAGE_CORRELATION` (JSON),
- * its window measured with `clock` (local mode: the simulator's). @default Date.now
- */
-export function outageCorrelatorOf(
-  client: DocumentClient,
-  tableName: string,
-  raw: string | undefined,
-  clock?: () => number,
-): OutageCorrelator {
-  return new OutageCorrelator(new OutageRepository({ client, tableName, clock }), parseOutageConfig(raw), {
-    clock,
-    log: new OperationsLog({ client, tableName, clock }),
-  });
-}
-
-function windowKey(workspaceId: string, outageClass: OutageClass): { pk: string; sk: string } {
-  return { pk: WINDOW_PK, sk: `${workspaceId}#${outageClass}` };
-}
-
-function outageKey(outageId: string): { pk: string; sk: string } {
-  return { pk: OUTAGE_PK, sk: outageId };
-}
-
-let lastMs = 0;
-
-/** `OUT-YYYYMMDD-<ms of the day, 8 digits>-<4 hex>`: sortable by time, unique by the put's condition. */
-function newOutageId(now: number): string {
-  const ms = Math.max(now, lastMs + 1);
-  lastMs = ms;
-  const day = new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
-  const ofDay = ms % 86_400_000;
-  const suffix = Math.floor(Math.random() * 0x10000)
-    .toString(16)
-    .padStart(4, '0');
-  return `OUT-${day}-${String(ofDay).padStart(8, '0')}-${suffix}`;
-}
-
-function windowOf(item: Record<string, unknown>): OutageWindow {
-  const members: WindowMember[] = [];
-  for (const [name, value] of Object.entries(item)) {
-    if (!name.startsWith(MEMBER_PREFIX)) continue;
-    const member = value as { at?: unknown; incidentKey?: unknown };
-    members.push(
-      compact({
-        clusterId: name.slice(MEMBER_PREFIX.length),
-        at: Number(member.at),
-        incidentKey: typeof member.incidentKey === 'string' ? member.incidentKey : undefined,
-        ticketId:
-          typeof (member as { ticketId?: unknown }).ticketId === 'string'
-            ? (member as { ticketId: string }).ticketId
-            : undefined,
-      }),
-    );
-  }
-  members.sort((a, b) => a.at - b.at);
-  return compact({
-    members,
-    outageId: typeof item.outageId === 'string' ? item.outageId : undefined,
-    resetAt: typeof item.resetAt === 'number' ? item.resetAt : undefined,
-  });
-}
-
-function outageOf(item: Record<string, unknown>): Outage {
-  const children: OutageChild[] = [];
-  const rest: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(withoutKeys(item))) {
-    if (name.startsWith(CHILD_PREFIX)) children.push(value as OutageChild);
-    else rest[name] = value;
-  }
-  children.sort((a, b) => a.detectedAt.localeCompare(b.detectedAt) || a.ticketId.localeCompare(b.ticketId));
-  return { ...(rest as unknown as Omit<Outage, 'children'>), version: Number(rest.version ?? 1), children };
 }

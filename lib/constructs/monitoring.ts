@@ -173,13 +173,14 @@ export class Monitoring extends Construct {
         'ApprovalsTimedOut',
       ]),
     );
-    // Outage correlation: outages opened, the children they held, and how they ended.
+    // Outage correlation: outages opened, the children they held, how they ended, probes replaced.
     this.dashboard.addWidgets(
       this.graph('Outage correlation', [
         'OutagesOpened',
         'ChildrenHeld',
         'OutagesReleased',
         'OutagesEscalated',
+        'OutageProbesReplaced',
       ]),
     );
   }

@@ -31,7 +31,7 @@ import {
 } from '../../functions/shared/wiring.ts';
 import type { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
-import type { OutageCorrelator } from '../../functions/store/outages.ts';
+import type { OutageCorrelator } from '../../functions/store/outage-correlator.ts';
 import type { RecoveryCap } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';

@@ -61,6 +61,36 @@ describe('rca outage list, show and resolve against npm start', () => {
     });
   });
 
+  it('refuses to resolve an escalated outage (409 naming its state) and writes nothing: its window counts on', async () => {
+    // Prepare: a network outage of ghosts escalated; two failures of the class counted after it.
+    let opened: Awaited<ReturnType<NonNullable<LocalHost['outages']>['correlate']>> | undefined;
+    for (const ghost of ['n1', 'n2', 'n3', 'n4', 'n5'])
+      opened = await host().outages?.correlate('default', 'network', {
+        clusterId: ghost,
+        at: host().clock(),
+      });
+    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
+    const escalated = await host().outages?.end(outageId, ['probing'], 'escalated', {
+      reason: 'probe failed',
+    });
+    for (const ghost of ['n6', 'n7'])
+      await host().outages?.correlate('default', 'network', { clusterId: ghost, at: host().clock() });
+
+    // Act
+    const resolved = await rca(['outage', 'resolve', outageId, '--reason', 'the network is back']);
+    const counted = await host().outages?.correlate('default', 'network', {
+      clusterId: 'n8',
+      at: host().clock(),
+    });
+
+    // Assess
+    expect(resolved.code).toBe(1);
+    expect(resolved.stderr).toContain(`outage ${outageId} was escalated`);
+    expect(resolved.stderr).toContain('nothing is held to release');
+    expect(await host().outages?.get(outageId)).toEqual(escalated);
+    expect(counted).toMatchObject({ kind: 'none', count: 3 });
+  });
+
   it.each([
     [['outage'], 2],
     [['outage', 'resolve'], 2],

@@ -20,6 +20,7 @@ describe('the outage class of a failure, from the classifier', () => {
     ['CLOUD_PROVIDER_SHUTDOWN', 'CLOUD_FAILURE', 'cloud_provider'],
     ['WORKSPACE_UPDATE', 'SERVICE_FAULT', 'workspace_update'],
     ['CERT_ROTATION', 'SERVICE_FAULT', 'certificate_rotation'],
+    ['MAINTENANCE_MODE', 'SERVICE_FAULT', 'workspace_update'],
     ['CONTROL_PLANE_CONNECTION_FAILURE', 'CLOUD_FAILURE', 'network'],
     ['DRIVER_UNREACHABLE', 'CLOUD_FAILURE', undefined],
     ['SPOT_INSTANCE_TERMINATION', 'CLOUD_FAILURE', undefined],
@@ -33,6 +34,19 @@ describe('the outage class of a failure, from the classifier', () => {
 
     // Act
     const outageClass = outageClassOf(classification);
+
+    // Assess
+    expect(outageClass).toBe(expected);
+  });
+});
+
+describe('the outage class of workspace maintenance named by free text (no code)', () => {
+  it.each([
+    ['DatabricksWorkspaceMaintenance', 'workspace_update'],
+    ['DatabricksServiceFault', undefined],
+  ] as const)('puts %s in class %s', (errorType, expected) => {
+    // Act
+    const outageClass = outageClassOf({ errorType, category: 'service' });
 
     // Assess
     expect(outageClass).toBe(expected);
@@ -78,19 +92,27 @@ describe('correlate', () => {
 describe('probeVerdict', () => {
   const opened = new Date(NOW - 60_000).toISOString();
   it.each([
-    ['released', 'RCA-1', 'closed', 'done'],
+    ['released', 'RCA-1', 'closed recovered', 'done'],
     ['probing', undefined, undefined, 'pick_probe'],
     ['probing', 'RCA-1', 'open', 'wait'],
     ['probing', 'RCA-1', 'in_progress', 'wait'],
-    ['probing', 'RCA-1', 'closed', 'release'],
+    ['probing', 'RCA-1', 'closed recovered', 'release'],
+    ['probing', 'RCA-1', 'closed recovered_restore_pending', 'release'],
+    ['probing', 'RCA-1', 'closed resolved_without_action', 'next_probe'],
+    ['probing', 'RCA-1', 'closed denied', 'next_probe'],
     ['probing', 'RCA-1', 'escalated', 'escalate'],
     ['probing', 'RCA-1', 'suppressed', 'escalate'],
     ['probing', 'RCA-1', undefined, 'escalate'],
-  ] as const)('outage %s with probe %s (%s): %s', (status, probeTicketId, probeStatus, expected) => {
+  ] as const)('outage %s with probe %s (%s): %s', (status, probeTicketId, probe, expected) => {
+    // Prepare
+    const [probeStatus, recoveryStatus] = probe?.split(' ') ?? [];
+
     // Act
     const verdict = probeVerdict(
       { status, openedAt: opened, ...(probeTicketId === undefined ? {} : { probeTicketId }) },
-      probeStatus === undefined ? undefined : { status: probeStatus },
+      probeStatus === undefined
+        ? undefined
+        : { status: probeStatus, ...(recoveryStatus === undefined ? {} : { recoveryStatus }) },
       NOW,
       30_000,
     );
@@ -98,6 +120,25 @@ describe('probeVerdict', () => {
     // Assess
     expect(verdict).toBe(expected);
   });
+
+  it.each([
+    ['opened longer ago than the grace period', 60_000, 'escalate'],
+    ['opened a moment ago', 10_000, 'wait'],
+  ] as const)(
+    'escalates an outage whose failures escalate (nothing to probe), %s: %s',
+    (_when, age, expected) => {
+      // Act
+      const verdict = probeVerdict(
+        { status: 'probing', openedAt: new Date(NOW - age).toISOString(), escalates: true },
+        undefined,
+        NOW,
+        30_000,
+      );
+
+      // Assess
+      expect(verdict).toBe(expected);
+    },
+  );
 
   it.each([
     ['held since longer than the grace period', 60_000, 'start_probe'],

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutageConfigSchema } from '../../functions/core/outage.ts';
-import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
+import { OutageCorrelator } from '../../functions/store/outage-correlator.ts';
+import { OutageRepository } from '../../functions/store/outages.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
 import { createTestTable, type TestTable } from '../support/dynamodb.ts';
 
@@ -184,5 +185,25 @@ describe('OutageCorrelator against DynamoDB Local', () => {
     expect(ended).toMatchObject({ status: 'released', reason: 'test' });
     expect(endedAgain).toBeUndefined();
     expect(after).toMatchObject({ kind: 'none', count: 1 });
+  });
+
+  it('replaces the probe only in place of the named one, and only while the outage probes', async () => {
+    // Prepare
+    let decision = await outages.correlate('reprobe', 'capacity', member('r0'));
+    for (let i = 1; i < 5; i++) decision = await outages.correlate('reprobe', 'capacity', member(`r${i}`));
+    const outageId = decision.kind === 'opened' ? decision.outage.outageId : '';
+    await outages.claimProbe(outageId, 'RCA-first');
+
+    // Act
+    const fromOther = await outages.replaceProbe(outageId, 'RCA-other', 'RCA-second');
+    const replaced = await outages.replaceProbe(outageId, 'RCA-first', 'RCA-second');
+    const probe = (await outages.get(outageId))?.probeTicketId;
+    await outages.end(outageId, ['probing'], 'released', { reason: 'test' });
+    const afterEnd = await outages.replaceProbe(outageId, 'RCA-second', 'RCA-third');
+
+    // Assess
+    expect([fromOther, replaced, afterEnd]).toEqual([false, true, false]);
+    expect(probe).toBe('RCA-second');
+    expect((await outages.get(outageId))?.probeTicketId).toBe('RCA-second');
   });
 });

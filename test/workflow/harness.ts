@@ -35,7 +35,8 @@ import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts'
 import { freedSlotStartDeps } from '../../functions/shared/wiring.ts';
 import { BreakerRepository } from '../../functions/store/breakers.ts';
 import { NotificationLedger } from '../../functions/store/notifications.ts';
-import { OutageCorrelator, OutageRepository } from '../../functions/store/outages.ts';
+import { OutageCorrelator } from '../../functions/store/outage-correlator.ts';
+import { OutageRepository } from '../../functions/store/outages.ts';
 import { RecoveryCap, RecoveryCapRepository } from '../../functions/store/recovery-cap.ts';
 import { RestoreRepository } from '../../functions/store/restores.ts';
 import { SilenceRepository } from '../../functions/store/silences.ts';

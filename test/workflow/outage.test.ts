@@ -11,7 +11,7 @@ import { executionNameFor, type IncidentOutcome } from '../../functions/core/inc
 import { HELD_BY_OUTAGE, OUTAGE_ESCALATED } from '../../functions/core/outage.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import type { Ticket } from '../../functions/core/ticket.ts';
-import { releaseOutage } from '../../functions/poller/outage.ts';
+import { reconcileOutages, releaseOutage } from '../../functions/poller/outage.ts';
 import { MUTATION, maxConcurrentRecoveries } from '../support/request-log.ts';
 import { useWorkflowHarness, WORKSPACE, type WorkflowHarness } from './harness.ts';
 
@@ -68,6 +68,44 @@ async function executionsEnded(h: WorkflowHarness, ticketIds: readonly string[])
       .filter((id) => h.runner.execution(executionNameFor(id)) !== undefined)
       .map((id) => h.runner.wait(executionNameFor(id))),
   );
+}
+
+/**
+ * Counts capacity failures of clusters whose tickets never come (their process died): `count` ghosts
+ * `ghost<from>`, `ghost<from + 1>`, …; the outage's id when the fifth opened one.
+ */
+async function ghosts(h: WorkflowHarness, from: number, count: number): Promise<string> {
+  let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
+  for (let i = from; i < from + count; i++)
+    opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: `ghost${i}`, at: Date.now() });
+  return opened?.kind === 'opened' ? opened.outage.outageId : '';
+}
+
+/**
+ * An outage of ghosts (`ghosts`) that holds the failures of `clusters`, the first of them named its
+ * probe but still held (as if the run that named it ended): the outage's id and the held tickets.
+ */
+async function heldWithProbe(
+  h: WorkflowHarness,
+  from: number,
+  clusters: readonly string[],
+): Promise<{ outageId: string; held: IncidentOutcome[]; ticketIds: string[] }> {
+  const outageId = await ghosts(h, from, 5);
+  const held = [];
+  for (const id of clusters) held.push(await fail(h, id));
+  const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
+  await h.outages?.claimProbe(outageId, ticketIds[0] ?? '');
+  return { outageId, held, ticketIds };
+}
+
+/** Runs `before` when the next probe is claimed (then claims as asked); later claims go through. */
+function onNextClaim(h: WorkflowHarness, before: (claim: () => Promise<boolean>) => Promise<boolean>): void {
+  const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
+  const claim = outages.claimProbe.bind(outages);
+  outages.claimProbe = (outageId, ticketId) => {
+    outages.claimProbe = claim;
+    return before(() => claim(outageId, ticketId));
+  };
 }
 
 describe('outage correlation (5 failures of one class within 10 minutes) under a cap of 5', () => {
@@ -135,9 +173,17 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
 
   it('escalates the outage with every child held when its probe fails, changing none of the held clusters', async () => {
     // Prepare: four failures start on their own; the fifth opens the outage and probes, but every start
-    // of its cluster fails again; three more failures join the outage.
+    // of its cluster fails again; three more failures join the outage. No start goes ahead until they
+    // joined: the four are still running when the outage links them, the probe fails after the joins.
     load(h);
     const [probeCluster] = CAPACITY.slice(24, 25);
+    let joined: () => void = () => undefined;
+    const allJoined = new Promise<void>((resolve) => {
+      joined = resolve;
+    });
+    h.before('startCluster', async ({ args }) => {
+      if (CAPACITY.slice(20, 25).includes(String(args[0]))) await allJoined;
+    });
     const first = await Promise.all(CAPACITY.slice(20, 24).map((id) => fail(h, id)));
     h.simulator.admin.setFaults({
       failNextStarts: {
@@ -151,7 +197,8 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     for (const id of CAPACITY.slice(25, 28)) held.push(await fail(h, id));
     const sentBefore = (h.notifier as unknown as { messages: unknown[] }).messages.length;
 
-    // Act
+    // Act: the probe's start fails only now (a child joining as the probe fails: the next test).
+    joined();
     const [probeTicket] = await settled(h, [probe.ticket?.ticketId ?? '']);
     await executionsEnded(h, [probe.ticket?.ticketId ?? '']);
     const heldTickets = await ticketsOf(
@@ -175,6 +222,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
     );
     const audit = (await h.tickets.getTicket(heldTickets[0]?.ticketId ?? ''))?.audit ?? [];
     const escalation = audit.find((a) => a.event === 'outage_escalated');
+    // The four that started on their own, the probe and the three held: every child of the outage.
     expect(escalation?.details?.evidence).toHaveLength(8);
     const heldClusters = CAPACITY.slice(25, 28);
     const log = h.simulator.admin.requestLog();
@@ -191,6 +239,47 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
       'escalated',
     ]);
     expect(sent.filter((m) => heldTickets.some((t) => t.ticketId === m.ticketId))).toEqual([]);
+  });
+
+  it('gives with the escalation the evidence of a held child whose evidence was not recorded yet', async () => {
+    // Prepare: an outage of ghosts names a held child its probe, whose starts all fail; a second child
+    // is written held, but its evidence is not on the outage yet (it joins as the probe fails).
+    load(h);
+    const outageId = await ghosts(h, 19, 5);
+    const [probeCluster, lateCluster] = [CAPACITY[50] as string, CAPACITY[51] as string];
+    h.simulator.admin.setFaults({
+      failNextStarts: {
+        count: 10,
+        clusterIds: [probeCluster],
+        reason: { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLOUD_FAILURE' },
+      },
+    });
+    const probe = await fail(h, probeCluster);
+    const outages = h.outages as NonNullable<WorkflowHarness['outages']>;
+    const addChild = outages.addChild.bind(outages);
+    outages.addChild = async () => {
+      outages.addChild = addChild;
+    };
+    const late = await fail(h, lateCluster);
+    const [probeId, lateId] = [probe.ticket?.ticketId ?? '', late.ticket?.ticketId ?? ''];
+
+    // Act
+    await outages.claimProbe(outageId, probeId);
+    await h.reconcile(PLAYBOOKS);
+    await settled(h, [probeId, lateId]);
+    await executionsEnded(h, [probeId]);
+
+    // Assess
+    expect([probe.recoveryStatus, late.recoveryStatus]).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    const outage = await h.outages?.get(outageId);
+    expect(outage?.status).toBe('escalated');
+    expect(outage?.children.map((c) => `${c.ticketId} ${c.role}`).sort()).toEqual(
+      [`${probeId} probe`, `${lateId} held`].sort(),
+    );
+    const escalation = (await h.tickets.getTicket(lateId))?.audit.find((a) => a.event === 'outage_escalated');
+    expect(
+      ((escalation?.details?.evidence ?? []) as { ticketId: string }[]).map((c) => c.ticketId).sort(),
+    ).toEqual([probeId, lateId].sort());
   });
 
   it('releases the held children through the cap when an operator resolves the outage while its probe runs', async () => {
@@ -235,12 +324,9 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
   it('has the reconciler pick a probe for an outage that has none, then release the rest when it recovers', async () => {
     // Prepare: the outage's opener never ticketed (its process died); two failures join it, held.
     load(h);
-    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
-    for (const ghost of ['ghost1', 'ghost2', 'ghost3', 'ghost4', 'ghost5'])
-      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
+    const outageId = await ghosts(h, 1, 5);
     const held = [];
     for (const id of CAPACITY.slice(36, 38)) held.push(await fail(h, id));
-    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
 
     // Act
     const report = await h.reconcile(PLAYBOOKS);
@@ -268,14 +354,7 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
   it('starts a probe that was named but never moved (the run that named it ended), then releases the rest', async () => {
     // Prepare: the outage names its probe, and the run dies before the probe leaves held_by_outage.
     load(h);
-    let opened: Awaited<ReturnType<NonNullable<WorkflowHarness['outages']>['correlate']>> | undefined;
-    for (const ghost of ['ghost6', 'ghost7', 'ghost8', 'ghost9', 'ghost10'])
-      opened = await h.outages?.correlate(WORKSPACE, 'capacity', { clusterId: ghost, at: Date.now() });
-    const held = [];
-    for (const id of CAPACITY.slice(38, 40)) held.push(await fail(h, id));
-    const outageId = opened?.kind === 'opened' ? opened.outage.outageId : '';
-    const ticketIds = held.map((o) => o.ticket?.ticketId ?? '');
-    await h.outages?.claimProbe(outageId, ticketIds[0] ?? '');
+    const { outageId, ticketIds } = await heldWithProbe(h, 6, CAPACITY.slice(38, 40));
 
     // Act
     await h.reconcile(PLAYBOOKS);
@@ -288,6 +367,171 @@ describe('outage correlation (5 failures of one class within 10 minutes) under a
       'closed recovered',
       'closed recovered',
     ]);
+  });
+
+  it('probes with the next held child when the probe closes without a verified recovery, and releases on its recovery', async () => {
+    // Prepare: an outage of ghosts holds three children; the first is named the probe, but its owner
+    // started and stopped its cluster meanwhile (its guard closes it without action: that proves nothing).
+    load(h);
+    const { outageId, held, ticketIds } = await heldWithProbe(h, 24, CAPACITY.slice(52, 55));
+    h.simulator.admin.userStart(CAPACITY[52] as string);
+    h.simulator.admin.userTerminate(CAPACITY[52] as string);
+
+    // Act
+    await h.reconcile(PLAYBOOKS);
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect(held.map((o) => o.recoveryStatus)).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual([
+      'closed resolved_without_action',
+      'closed recovered',
+      'closed recovered',
+    ]);
+    const outage = await h.outages?.get(outageId);
+    expect(outage).toMatchObject({ status: 'released', probeTicketId: ticketIds[1] });
+    expect(outage?.reason).toContain(`${ticketIds[1]} recovered`);
+    const second = (await h.tickets.getTicket(ticketIds[1] ?? ''))?.audit.map((a) => a.event) ?? [];
+    expect(second).toContain('outage_probe');
+    const third = (await h.tickets.getTicket(ticketIds[2] ?? ''))?.audit.map((a) => a.event) ?? [];
+    expect(third).toEqual(expect.arrayContaining(['outage_released', 'recovered']));
+    expect(third).not.toContain('outage_probe');
+    expect(h.metricCounts.get('OutageProbesReplaced')).toBe(1);
+  });
+
+  it('holds the opener of an outage when the reconciler named another probe first (one probe, never two)', async () => {
+    // Prepare: four failures are counted; the fifth opens the outage, and before it claims the probe
+    // (its process slower than the grace period) a failure joins, held, and the reconciler names it.
+    load(h);
+    const [openerCluster, childCluster] = [CAPACITY[46] as string, CAPACITY[47] as string];
+    await ghosts(h, 11, 4);
+    let child: IncidentOutcome | undefined;
+    onNextClaim(h, async (claim) => {
+      child = await fail(h, childCluster);
+      await reconcileOutages(h.outageDeps());
+      return claim();
+    });
+
+    // Act
+    const opener = await fail(h, openerCluster);
+    const ticketIds = [opener.ticket?.ticketId ?? '', child?.ticket?.ticketId ?? ''];
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect([opener.recoveryStatus, child?.recoveryStatus]).toEqual([HELD_BY_OUTAGE, HELD_BY_OUTAGE]);
+    const outage = await h.outages?.get(tickets[0]?.outageId ?? '');
+    expect(outage).toMatchObject({ status: 'released', probeTicketId: ticketIds[1] });
+    expect(outage?.children.map((c) => `${c.ticketId} ${c.role}`).sort()).toEqual(
+      [`${ticketIds[0]} held`, `${ticketIds[1]} probe`].sort(),
+    );
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus} ${t.outageProbe}`)).toEqual([
+      'closed recovered false',
+      'closed recovered true',
+    ]);
+    // The opener started only after the probe recovered and released it.
+    const events = (await h.tickets.getTicket(ticketIds[0] ?? ''))?.audit.map((a) => a.event) ?? [];
+    const started = events.findIndex((e) => e === 'workflow_started' || e === 'workflow_took_over');
+    expect(events.indexOf('outage_held')).toBeGreaterThan(-1);
+    expect(started).toBeGreaterThan(events.indexOf('outage_released'));
+    expect(events.indexOf('outage_released')).toBeGreaterThan(events.indexOf('outage_held'));
+    expect(await h.cap?.repository.get(WORKSPACE)).toEqual({ workspaceId: WORKSPACE, active: 0, slots: [] });
+  });
+
+  it('has the reconciler start the opener that died before claiming the probe, and no second probe', async () => {
+    // Prepare: the fifth failure opens the outage and its process dies before it claims the probe
+    // (its ticket waits start_pending); a later failure joins, held.
+    load(h);
+    const [openerCluster, childCluster] = [CAPACITY[48] as string, CAPACITY[49] as string];
+    await ghosts(h, 15, 4);
+    let died: () => void = () => undefined;
+    const dying = new Promise<void>((resolve) => {
+      died = resolve;
+    });
+    onNextClaim(h, () => {
+      died();
+      return new Promise<boolean>(() => undefined);
+    });
+    void fail(h, openerCluster);
+    await dying;
+    const child = await fail(h, childCluster);
+    const opener = (await h.tickets.listStartPending(100)).tickets.find((t) => t.clusterId === openerCluster);
+
+    // Act
+    await h.reconcile(PLAYBOOKS);
+    const ticketIds = [opener?.ticketId ?? '', child.ticket?.ticketId ?? ''];
+    const tickets = await settled(h, ticketIds);
+    await executionsEnded(h, ticketIds);
+
+    // Assess
+    expect(opener).toMatchObject({ outageProbe: true });
+    expect(await h.outages?.get(opener?.outageId ?? '')).toMatchObject({
+      status: 'released',
+      probeTicketId: ticketIds[0],
+    });
+    expect(tickets.map((t) => `${t.status} ${t.recoveryStatus}`)).toEqual([
+      'closed recovered',
+      'closed recovered',
+    ]);
+    const events = (await h.tickets.getTicket(ticketIds[1] ?? ''))?.audit.map((a) => a.event) ?? [];
+    expect(events).not.toContain('outage_probe');
+    expect(events).toContain('outage_released');
+  });
+
+  it('makes 7 workspace-update failures one outage that escalates once with every held one, starting nothing', async () => {
+    // Prepare: Databricks' workspace update stops 7 clusters (WORKSPACE_UPDATE, its playbook escalates).
+    load(h);
+    h.simulator.admin.resetStats();
+    const clusters = CAPACITY.slice(55, 60).concat(CAPACITY.slice(47, 49));
+    const signals = await Promise.all(
+      clusters.map(async (id) =>
+        signalFromCluster(
+          {
+            ...(await h.cluster(id)),
+            termination_reason: { code: 'WORKSPACE_UPDATE', type: 'SERVICE_FAULT' },
+          },
+          'termination',
+          'poller',
+          { workspaceId: 'maintained', now: Date.now() },
+        ),
+      ),
+    );
+    const sentBefore = (h.notifier as unknown as { messages: unknown[] }).messages.length;
+
+    // Act
+    const outcomes = [];
+    for (const signal of signals) outcomes.push(await h.handle(signal));
+    await h.reconcile();
+    const tickets = await ticketsOf(
+      h,
+      outcomes.map((o) => o.ticket?.ticketId ?? ''),
+    );
+
+    // Assess: the first four escalate on their own as before; the fifth opens the outage, held with the rest.
+    expect(outcomes.map((o) => o.recoveryStatus)).toEqual([
+      'not_applicable',
+      'not_applicable',
+      'not_applicable',
+      'not_applicable',
+      HELD_BY_OUTAGE,
+      HELD_BY_OUTAGE,
+      HELD_BY_OUTAGE,
+    ]);
+    const outage = (await h.outages?.list())?.find((o) => o.workspaceId === 'maintained');
+    expect(outage).toMatchObject({ outageClass: 'workspace_update', status: 'escalated', escalates: true });
+    expect(outage?.reason).toContain('no automated recovery to probe');
+    expect(tickets.slice(4).map((t) => `${t.status} ${t.recoveryStatus} ${t.outageId}`)).toEqual(
+      [0, 1, 2].map(() => `escalated ${OUTAGE_ESCALATED} ${outage?.outageId}`),
+    );
+    const sent = (
+      h.notifier as unknown as { messages: { ticketId: string; outcome: string }[] }
+    ).messages.slice(sentBefore);
+    expect(sent.filter((m) => m.ticketId === outage?.outageId).map((m) => m.outcome)).toEqual(['escalated']);
+    expect(sent.filter((m) => tickets.slice(4).some((t) => t.ticketId === m.ticketId))).toEqual([]);
+    expect(
+      h.simulator.admin.requestLog().filter((r) => r.method === 'POST' && MUTATION.test(r.path)),
+    ).toEqual([]);
   });
 });
 
