@@ -22,6 +22,7 @@ export default defineConfig({
       'test/core/outage.test.ts',
       'test/core/outage-path.test.ts',
       'test/core/job-notification.test.ts',
+      'test/core/job-run.test.ts',
       'test/core/silence.test.ts',
       'test/core/fleet.test.ts',
       'test/core/cluster-policy.test.ts',

@@ -35,6 +35,10 @@ describe('RECOVERY_CAP', () => {
     { raw: '{"workspaces": {"": 3}}', says: 'RECOVERY_CAP: workspaces' },
     { raw: `{"workspaces": {"${'w'.repeat(65)}": 3}}`, says: 'RECOVERY_CAP: workspaces' },
     { raw: '{"defualt": 3}', says: 'defualt' },
+    {
+      raw: '{"default": 0, "workspaces": {"prod": 0}}',
+      says: 'RECOVERY_CAP: default: Too small: expected number to be >=1; workspaces.prod: Too small: expected number to be >=1',
+    },
   ])('refuses $raw naming the problem', ({ raw, says }) => {
     // Act
     const parse = () => parseRecoveryCap(raw);
