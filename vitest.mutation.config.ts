@@ -20,6 +20,7 @@ export default defineConfig({
       'test/poller/detect.test.ts',
       'test/poller/detect-rules.test.ts',
       'test/core/outage.test.ts',
+      'test/core/outage-edges.test.ts',
       'test/core/outage-path.test.ts',
       'test/core/job-notification.test.ts',
       'test/core/job-run.test.ts',
