@@ -80,7 +80,7 @@ describe('approvalRequired', () => {
   const restart = DEFAULT_PLAYBOOKS.DatabricksClusterTerminated;
   const fallback: Playbook = { ...restart, action: 'restart_with_different_instance_type' };
   const rollback: Playbook = { ...restart, action: 'rollback_config' };
-  it.each<{ name: string; playbook: Playbook; required: boolean }>([
+  it.each<{ name: string; playbook: Parameters<typeof approvalRequired>[0]; required: boolean }>([
     { name: 'a plain restart', playbook: restart, required: false },
     {
       name: 'a plain restart an operator wants approved',
@@ -113,6 +113,15 @@ describe('approvalRequired', () => {
       name: 'a node-type change with fallback pools',
       playbook: { ...fallback, fallback_instance_pool_ids: ['pool-2'] },
       required: true,
+    },
+    {
+      name: 'a node-type change that names no pools at all',
+      playbook: {
+        action: 'restart_with_different_instance_type',
+        fallback_node_types: [],
+        mode: 'active',
+      },
+      required: false,
     },
     {
       name: 'a node-type change with an empty list of pools',

@@ -174,6 +174,18 @@ describe('analyzeJobRun: the cluster failure behind the run', () => {
       cause: undefined,
     },
     {
+      name: 'its existing cluster runs on the driver it ran on',
+      task: failedTask({ existing_cluster_id: 'c1' }),
+      found: cluster({ state: 'RUNNING', spark_context_id: '2' }),
+      cause: undefined,
+    },
+    {
+      name: 'its driver restarted at a time not known',
+      task: failedTask({ cluster_instance: { cluster_id: 'c1', spark_context_id: '1' }, end_time: 2000 }),
+      found: cluster({ state: 'RUNNING', spark_context_id: '2' }),
+      cause: 'driver_loss',
+    },
+    {
       name: 'its driver unknown when it ran',
       task: failedTask({ cluster_instance: { cluster_id: 'c1' } }),
       found: cluster({ state: 'RUNNING', spark_context_id: '2' }),
@@ -282,7 +294,18 @@ describe('analyzeJobRun: the cluster failure behind the run', () => {
 
     // Assess
     expect(analysis.clusterIds).toEqual(clusterIds);
-    expect(analysis.clusterCause).toBeUndefined();
+    expect(analysis).not.toHaveProperty('clusterCause');
+  });
+
+  it('does not blame the run cluster for a driver it cannot compare with a task', () => {
+    // Prepare
+    const single = run({ state: { result_state: 'FAILED' }, cluster_instance: { cluster_id: 'c1' } });
+
+    // Act
+    const analysis = analyzeJobRun(IDS, single, [cluster({ state: 'RUNNING', spark_context_id: '2' })]);
+
+    // Assess
+    expect(analysis).not.toHaveProperty('clusterCause');
   });
 
   it('blames the first failed cluster it can read, in the order of the tasks', () => {
@@ -377,6 +400,23 @@ describe('analyzeJobRun: the job context', () => {
         ],
       },
       job: { jobId: '5', runId: '77', taskKeys: ['a', 'b'], message: 'task b message' },
+    },
+    {
+      name: "the run's state message when its failed tasks have none",
+      ids: IDS,
+      fields: {
+        state: { state_message: 'run message' },
+        tasks: [
+          { task_key: 'a', status: { state: 'TERMINATED', termination_details: { code: 'CLUSTER_ERROR' } } },
+        ],
+      },
+      job: {
+        jobId: '5',
+        runId: '77',
+        taskKeys: ['a'],
+        terminationCode: 'CLUSTER_ERROR',
+        message: 'run message',
+      },
     },
     {
       name: "the run's state message, INTERNAL_ERROR as its code",
