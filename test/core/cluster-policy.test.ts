@@ -55,6 +55,24 @@ describe('cluster policies', () => {
     [{ type: 'fixed', value: true }, false, 'the policy fixes it to true'],
     // A rule type this code does not know: Databricks decides (and a refusal is recorded as refused).
     [{ type: 'someday' }, 'anything', undefined],
+    [{ type: 'fixed' }, 'anything', undefined],
+    [{ type: 'fixed', value: 60 }, 60, undefined],
+    [{ type: 'allowlist' }, 'anything', undefined],
+    [{ type: 'allowlist', values: ['a', 'b'] }, 'c', 'the policy allows only ["a", "b"]'],
+    [{ type: 'blocklist' }, 'anything', undefined],
+    [{ type: 'blocklist', values: ['a', 'b'] }, 'b', 'the policy blocks ["a", "b"]'],
+    [{ type: 'blocklist', values: ['a', 'b'] }, 'c', undefined],
+    [{ type: 'regex' }, 'anything', undefined],
+    [{ type: 'regex', pattern: '[0-9]+' }, 5, 'the policy requires a value matching "[0-9]+"'],
+    // Unicode property escapes: read with the `u` flag, as Databricks (Java) reads them.
+    [{ type: 'regex', pattern: '\\p{L}+' }, 'abc', undefined],
+    // A pattern JavaScript cannot read (Java's possessive quantifier): Databricks decides.
+    [{ type: 'regex', pattern: 'a++' }, 'b', undefined],
+    [{ type: 'range', minValue: 1, maxValue: 8 }, 1, undefined],
+    [{ type: 'range', minValue: 1, maxValue: 8 }, 0, 'the policy requires a value within [1, 8]'],
+    [{ type: 'range', minValue: 1 }, 0, 'the policy requires a value within [1, ∞]'],
+    [{ type: 'range', maxValue: 8 }, 9, 'the policy requires a value within [-∞, 8]'],
+    [{ type: 'range' }, 9, undefined],
   ])('applies the rule %j to %j', (rule, value, why) => {
     // Act
     const verdict = ruleViolation(rule, value);
@@ -105,9 +123,15 @@ describe('cluster policies', () => {
     expect(violations[0]?.why).toMatch(/no longer exists/);
   });
 
-  it.each([['not json'], ['[1, 2]'], ['"a string"']])('reads no definition from %j', (text) => {
+  it.each([
+    ['not json', undefined],
+    ['[1, 2]', undefined],
+    ['"a string"', undefined],
+    ['{}', 'not json'],
+    ['{}', '[1, 2]'],
+  ])('reads no definition from %j with the overrides %j', (text, overrides) => {
     // Act
-    const definition = parsePolicyDefinition(text);
+    const definition = parsePolicyDefinition(text, overrides);
 
     // Assess
     expect(definition).toBeUndefined();
@@ -121,5 +145,77 @@ describe('cluster policies', () => {
 
     // Assess
     expect(Object.keys(definition ?? {})).toEqual(['spark_version']);
+  });
+});
+
+describe('cluster policies: what is read and judged', () => {
+  const fixed = { node_type_id: { type: 'fixed', value: 'r5d.4xlarge' } };
+  it.each([
+    { name: 'no definition', definition: undefined, overrides: undefined, rules: {} },
+    { name: 'empty overrides', definition: JSON.stringify(fixed), overrides: '', rules: fixed },
+    {
+      name: 'overrides that win',
+      definition: JSON.stringify(fixed),
+      overrides: JSON.stringify({ node_type_id: { type: 'unlimited' } }),
+      rules: { node_type_id: { type: 'unlimited' } },
+    },
+  ])('reads the rules of $name', ({ definition, overrides, rules }) => {
+    // Act
+    const read = parsePolicyDefinition(definition, overrides);
+
+    // Assess
+    expect(read).toEqual(rules);
+  });
+
+  it('names the policy by its name and id', () => {
+    // Prepare
+    const named: ClusterPolicy = { policyId: 'P-1', name: 'One node type', definition: fixed };
+
+    // Act
+    const violations = policyViolations(named, { node_type_id: 'm5.4xlarge' });
+
+    // Assess
+    expect(violations).toEqual([
+      {
+        path: 'node_type_id',
+        value: 'm5.4xlarge',
+        why: 'the policy fixes it to "r5d.4xlarge" (cluster policy One node type (P-1))',
+      },
+    ]);
+  });
+
+  it.each([
+    { name: 'an empty object', values: { custom_tags: {} }, path: 'custom_tags', value: {} },
+    {
+      name: 'a null',
+      values: { driver_instance_pool_id: null },
+      path: 'driver_instance_pool_id',
+      value: null,
+    },
+  ])('judges $name as one attribute', ({ values, path, value }) => {
+    // Prepare
+    const forbidding: ClusterPolicy = { policyId: 'P', definition: { [path]: { type: 'forbidden' } } };
+
+    // Act
+    const violations = policyViolations(forbidding, values);
+
+    // Assess
+    expect(violations).toEqual([{ path, value, why: 'the policy forbids setting it (cluster policy P)' }]);
+  });
+
+  it.each([
+    { rulePath: 'aws_attributes', forbidden: false },
+    { rulePath: 'aws_attributes.availability.mode', forbidden: false },
+    { rulePath: 'aws_attributes.availability', forbidden: true },
+    { rulePath: '*.availability', forbidden: true },
+  ])('applies a rule of $rulePath to aws_attributes.availability: $forbidden', ({ rulePath, forbidden }) => {
+    // Prepare
+    const forbidding: ClusterPolicy = { policyId: 'P', definition: { [rulePath]: { type: 'forbidden' } } };
+
+    // Act
+    const violations = policyViolations(forbidding, { aws_attributes: { availability: 'SPOT' } });
+
+    // Assess
+    expect(violations.length > 0).toBe(forbidden);
   });
 });

@@ -78,6 +78,24 @@ describe('analyzeJobNotification', () => {
     expect(analysis?.job.runId).toBe('455644833');
   });
 
+  it('finds the cluster failure behind a run that shows no failure itself', () => {
+    // Prepare
+    const { notification } = withContext;
+    const running: Run = { run_id: '455644833', cluster_instance: { cluster_id: 'c1' } };
+    const terminated = {
+      cluster_id: 'c1',
+      state: 'TERMINATED',
+      termination_reason: { code: 'DRIVER_UNREACHABLE', type: 'CLOUD_FAILURE' },
+    };
+
+    // Act
+    const analysis = analyzeJobNotification(notification, running, [terminated]);
+
+    // Assess
+    expect(analysis?.failed).toBe(false);
+    expect(analysis?.clusterCause).toStrictEqual({ kind: 'termination', cluster: terminated });
+  });
+
   it('needs nothing for a run that shows no failure', () => {
     // Prepare
     const { notification, clusters } = withContext;

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { isActive, type Silence, type SilenceSubject, silenceFor } from '../../functions/core/silence.ts';
+import {
+  describeTarget,
+  endOf,
+  isActive,
+  type Silence,
+  type SilenceSubject,
+  type SilenceTarget,
+  silenceFor,
+  silenceScopeOf,
+  silenceScopesFor,
+} from '../../functions/core/silence.ts';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const base = {
@@ -80,5 +90,94 @@ describe('silenceFor', () => {
   ])('a silence from 11:00 to 13:00 is active at $at: $active', ({ at, active }) => {
     // Act / Assess
     expect(isActive(silence('SIL-1', { clusterId: 'c1' }), Date.parse(at))).toBe(active);
+  });
+});
+
+describe('a silence of a failure without a cluster', () => {
+  it.each([
+    { name: 'a cluster', fields: { clusterId: 'c1' }, covers: false },
+    { name: 'its workspace', fields: { workspaceId: 'default' }, covers: true },
+    { name: 'its error type', fields: { errorType: 'DatabricksJobFailure' }, covers: true },
+  ])('a silence of $name covers a job failure with no cluster: $covers', ({ fields, covers }) => {
+    // Prepare
+    const subject: SilenceSubject = { workspaceId: 'default', errorType: 'DatabricksJobFailure' };
+
+    // Act
+    const found = silenceFor([silence('SIL-1', fields)], subject, NOW);
+
+    // Assess
+    expect(found?.silenceId).toBe(covers ? 'SIL-1' : undefined);
+  });
+});
+
+describe('endOf', () => {
+  it.each([
+    { name: 'runs to its end', endedAt: undefined, end: '2026-11-30T13:00:00Z' },
+    { name: 'was removed early', endedAt: '2026-11-30T11:30:00Z', end: '2026-11-30T11:30:00Z' },
+    { name: 'was removed after it ended', endedAt: '2026-11-30T14:00:00Z', end: '2026-11-30T13:00:00Z' },
+  ])('a silence until 13:00 that $name ends at $end', ({ endedAt, end }) => {
+    // Prepare
+    const found = silence('SIL-1', { clusterId: 'c1', ...(endedAt === undefined ? {} : { endedAt }) });
+
+    // Act
+    const at = endOf(found);
+
+    // Assess
+    expect(at).toBe(Date.parse(end));
+  });
+});
+
+describe('what a silence is about', () => {
+  it.each<{ target: SilenceTarget; described: string; scope: string }>([
+    { target: { clusterId: 'c1' }, described: 'cluster c1', scope: 'cluster#c1' },
+    {
+      target: { clusterId: 'c1', workspaceId: 'prod' },
+      described: 'cluster c1 in prod',
+      scope: 'workspace-cluster#prod#c1',
+    },
+    { target: { workspaceId: 'prod' }, described: 'workspace prod', scope: 'workspace#prod' },
+    {
+      target: { errorType: 'DatabricksDriverNotResponding' },
+      described: 'error type DatabricksDriverNotResponding',
+      scope: 'error-type#DatabricksDriverNotResponding',
+    },
+    { target: {}, described: 'error type ?', scope: 'error-type#' },
+    {
+      target: { clusterId: 'a#b', workspaceId: 'w#1' },
+      described: 'cluster a#b in w#1',
+      scope: 'workspace-cluster#w%231#a%23b',
+    },
+    { target: { workspaceId: 'w#1' }, described: 'workspace w#1', scope: 'workspace#w%231' },
+    { target: { errorType: 'x#y' }, described: 'error type x#y', scope: 'error-type#x%23y' },
+  ])('describes $target as "$described", kept under $scope', ({ target, described, scope }) => {
+    // Act
+    const text = describeTarget(target);
+    const key = silenceScopeOf(target);
+
+    // Assess
+    expect(text).toBe(described);
+    expect(key).toBe(scope);
+  });
+
+  it.each<{ subject: SilenceSubject; scopes: string[] }>([
+    {
+      subject: FAILURE,
+      scopes: [
+        'cluster#c1',
+        'workspace-cluster#default#c1',
+        'workspace#default',
+        'error-type#DatabricksDriverNotResponding',
+      ],
+    },
+    {
+      subject: { workspaceId: 'default', errorType: 'DatabricksJobFailure' },
+      scopes: ['workspace#default', 'error-type#DatabricksJobFailure'],
+    },
+  ])('checks the scopes $scopes for a failure of $subject', ({ subject, scopes }) => {
+    // Act
+    const found = silenceScopesFor(subject);
+
+    // Assess
+    expect(found).toEqual(scopes);
   });
 });

@@ -3,7 +3,10 @@
  * ticketed on its own never lands once its class's outage is open, and an ended outage starts a new count.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifySignal } from '../../functions/core/classifier/classify.ts';
 import { OutageConfigSchema } from '../../functions/core/outage.ts';
+import { outageRoleOf } from '../../functions/core/outage-path.ts';
+import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import { OutageCorrelator } from '../../functions/store/outage-correlator.ts';
 import { OutageRepository } from '../../functions/store/outages.ts';
 import { TicketRepository } from '../../functions/store/tickets.ts';
@@ -205,5 +208,90 @@ describe('OutageCorrelator against DynamoDB Local', () => {
     expect([fromOther, replaced, afterEnd]).toEqual([false, true, false]);
     expect(probe).toBe('RCA-second');
     expect((await outages.get(outageId))?.probeTicketId).toBe('RCA-second');
+  });
+});
+
+describe('outageRoleOf with the correlator against DynamoDB Local', () => {
+  let table: TestTable;
+  let outages: OutageCorrelator;
+  beforeAll(async () => {
+    table = await createTestTable('outage-roles');
+    outages = new OutageCorrelator(
+      new OutageRepository({ client: table.documentClient, tableName: table.tableName }),
+      OutageConfigSchema.parse({ workspaces: { quiet: { enabled: false } } }),
+    );
+  });
+  afterAll(async () => {
+    await table.destroy();
+  });
+
+  const CAPACITY = { code: 'AWS_INSUFFICIENT_INSTANCE_CAPACITY_FAILURE', type: 'CLOUD_FAILURE' };
+  const failure = (workspaceId: string, clusterId: string, reason = CAPACITY) =>
+    signalFromCluster(
+      { cluster_id: clusterId, state: 'TERMINATED', termination_reason: reason },
+      'termination',
+      'poller',
+      { workspaceId, now: Date.now() },
+    );
+  const roleOf = (signal: ReturnType<typeof failure>) =>
+    outageRoleOf(signal, classifySignal(signal), outages);
+
+  it('frees the first four failures of a class with a guard, makes the fifth the probe and holds the sixth', async () => {
+    // Act
+    const roles = [];
+    for (const cluster of ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'])
+      roles.push(await roleOf(failure('roles', cluster)));
+
+    // Assess
+    expect(roles.slice(0, 4).map((role) => role?.kind)).toEqual(['free', 'free', 'free', 'free']);
+    expect(roles.slice(0, 4).every((role) => role?.kind === 'free' && role.guard !== undefined)).toBe(true);
+    const probe = roles[4];
+    expect(probe?.kind).toBe('probe');
+    const outage = probe?.kind === 'probe' ? probe.outage : undefined;
+    expect(outage).toMatchObject({
+      workspaceId: 'roles',
+      outageClass: 'capacity',
+      members: ['r1', 'r2', 'r3', 'r4', 'r5'],
+    });
+    expect(roles[5]).toStrictEqual({ kind: 'held', outageId: outage?.outageId, outageClass: 'capacity' });
+    const window = await outages.repository.getWindow('roles', 'capacity');
+    expect(window.members.map((m) => m.incidentKey)).toEqual(
+      ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((cluster) => failure('roles', cluster).incidentKey),
+    );
+  });
+
+  it('frees a failure, with no guard, where correlation is switched off', async () => {
+    // Act
+    const role = await roleOf(failure('quiet', 'q1'));
+
+    // Assess
+    expect(role).toStrictEqual({ kind: 'free' });
+  });
+
+  it.each([
+    { name: 'no correlator', signal: () => failure('none', 'n1'), gate: false },
+    {
+      name: 'a failure of no outage class',
+      signal: () => failure('none', 'n1', { code: 'DRIVER_UNREACHABLE', type: 'CLOUD_FAILURE' }),
+      gate: true,
+    },
+    {
+      name: 'a failure without a cluster',
+      signal: () => {
+        const { clusterId: _, ...rest } = failure('none', 'n1');
+        return rest;
+      },
+      gate: true,
+    },
+  ])('counts nothing and gives no role for $name', async ({ signal, gate }) => {
+    // Prepare
+    const observed = signal();
+
+    // Act
+    const role = await outageRoleOf(observed, classifySignal(observed), gate ? outages : undefined);
+
+    // Assess
+    expect(role).toBeUndefined();
+    expect((await outages.repository.getWindow('none', 'capacity')).members).toEqual([]);
   });
 });

@@ -1407,3 +1407,131 @@ describe('escalation, hasValues, originalOf and securityChanges', () => {
     ]);
   });
 });
+
+describe('planClusterRemediation: the fallbacks at the edges the surviving mutants found', () => {
+  const policy = (definition: Record<string, unknown>): ClusterPolicy => ({
+    policyId: 'P-7',
+    definition: definition as never,
+  });
+  const refused = (field: string, ...values: string[]) =>
+    values.map((value) => ({
+      field,
+      value,
+      at: '2026-11-30T12:00:00.000Z',
+      error: 'INVALID_PARAMETER_VALUE',
+    }));
+
+  it('escalates, with each reason, when no fallback driver type is left for either node type', () => {
+    // Prepare: the driver may never be r5.xlarge, and Databricks refused m5.xlarge for it.
+    const ctx = context(
+      { driver_node_type_id: 'i3.xlarge', policy_id: 'P-7' },
+      'restart_with_different_instance_type',
+      {
+        policy: policy({ driver_node_type_id: { type: 'blocklist', values: ['r5.xlarge'] } }),
+        state: { attempt: 1, refused: refused('driver_node_type_id', 'm5.xlarge') },
+      },
+    );
+
+    // Act
+    const decision = planClusterRemediation(ctx);
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'escalate',
+      reason:
+        'DatabricksClusterTerminated: the cluster\'s policy P-7 forbids every fallback left (the policy forbids every fallback driver type; driver_node_type_id "r5.xlarge": the policy blocks ["r5.xlarge"] (cluster policy P-7)); nothing was changed, a human must choose what the policy allows',
+      evidence: {
+        fallbacks_forbidden_by_policy: [
+          {
+            values: { node_type_id: 'm5.xlarge', driver_node_type_id: 'm5.xlarge' },
+            why: 'the policy forbids every fallback driver type',
+          },
+          {
+            values: { node_type_id: 'r5.xlarge', driver_node_type_id: 'r5.xlarge' },
+            why: 'driver_node_type_id "r5.xlarge": the policy blocks ["r5.xlarge"] (cluster policy P-7)',
+          },
+        ],
+      },
+    });
+  });
+
+  it('moves the workers alone when Databricks refused every fallback type for the driver', () => {
+    // Prepare
+    const ctx = context({ driver_node_type_id: 'i3.xlarge' }, 'restart_with_different_instance_type', {
+      state: { attempt: 1, refused: refused('driver_node_type_id', 'm5.xlarge', 'r5.xlarge') },
+    });
+
+    // Act
+    const decision = planClusterRemediation(ctx);
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'fallback',
+      description: 'switched node type i3.xlarge → m5.xlarge and started the cluster',
+      fields: ['node_type_id'],
+      values: { node_type_id: 'm5.xlarge' },
+    });
+  });
+
+  it('gives a cluster with no node type no node-type fallback', () => {
+    // Act
+    const decision = planClusterRemediation(
+      context({ node_type_id: undefined }, 'restart_with_different_instance_type'),
+    );
+
+    // Assess
+    expect(decision).toMatchObject({ kind: 'start' });
+  });
+
+  it('skips an alternative pool, the driver with it, when the policy forbids it', () => {
+    // Prepare
+    const ctx = context(
+      { instance_pool_id: 'pool-a', driver_instance_pool_id: 'pool-a', node_type_id: undefined },
+      'restart_with_different_instance_type',
+      {
+        input: {
+          playbook: {
+            ...DEFAULT_PLAYBOOKS.DatabricksResourceExhausted,
+            fallback_instance_pool_ids: ['pool-b'],
+          },
+        },
+        policy: policy({ driver_instance_pool_id: { type: 'fixed', value: 'pool-a' } }),
+      },
+    );
+
+    // Act
+    const decision = planClusterRemediation(ctx);
+
+    // Assess
+    expect(decision).toMatchObject({
+      kind: 'backoff',
+      skippedByPolicy: [
+        {
+          values: { instance_pool_id: 'pool-b', driver_instance_pool_id: 'pool-b' },
+          why: 'driver_instance_pool_id "pool-b": the policy fixes it to "pool-a" (cluster policy P-7)',
+        },
+      ],
+    });
+  });
+
+  it('backs off a pool cluster when no alternative pool is configured', () => {
+    // Prepare
+    const ctx = context(
+      { instance_pool_id: 'pool-a', node_type_id: undefined },
+      'restart_with_different_instance_type',
+      {
+        input: { playbook: { ...DEFAULT_PLAYBOOKS.DatabricksResourceExhausted } },
+      },
+    );
+
+    // Act
+    const decision = planClusterRemediation(ctx);
+
+    // Assess
+    expect(decision).toEqual({
+      kind: 'backoff',
+      description:
+        'instance pool pool-a is short of capacity; a pool cluster never gets another node type, so the pool is given time to drain (no alternative pool is configured)',
+    });
+  });
+});
