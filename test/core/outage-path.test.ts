@@ -12,7 +12,7 @@ describe('heldMessage', () => {
 
     // Assess
     expect(message).toBe(
-      `Failure ticketed; held by outage OUT-20261130-1-ab (${words}): it recovers through the blast-radius cap once the outage's probe recovers (or rca outage resolve OUT-20261130-1-ab)`,
+      `Failure ticketed; held by outage OUT-20261130-1-ab (${words}): nothing is started while it holds; it recovers through the blast-radius cap once the outage's probe recovers (or rca outage resolve OUT-20261130-1-ab), or is escalated together with the outage`,
     );
   });
 });
