@@ -119,13 +119,7 @@ export class RecoveryWorkflow extends Construct {
       logRetention,
       synchronousCaller: 'the recovery state machine (Task states with Retry and Catch)',
       // What the start path of a queued recovery decides with, as the intake and the poller do.
-      environment: settingsEnvironment(this, {
-        ...(props.autoRemediationEnabled === undefined
-          ? {}
-          : { autoRemediationEnabled: props.autoRemediationEnabled }),
-        ...(props.playbookOverrides === undefined ? {} : { playbookOverrides: props.playbookOverrides }),
-        ...(props.breakerConfig === undefined ? {} : { breakerConfig: props.breakerConfig }),
-      }),
+      environment: settingsEnvironment(this, props),
     });
     const fn = this.taskFunction.lambdaFunction;
     props.storage.grantReadWriteData(fn);
