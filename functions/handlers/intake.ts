@@ -3,9 +3,6 @@
  * (`shared/wiring.ts`). Everything is built once, at cold start.
  */
 
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { registryUnavailableResponse, withWorkspaces } from '../databricks/registry.ts';
 import { createIntakeHandler } from '../intake/app.ts';
 import { parseApiKeys } from '../intake/auth.ts';
@@ -13,6 +10,7 @@ import { workspaceDeps } from '../intake/webhook.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { requireEnv } from '../shared/env.ts';
+import { lambdaPowertools } from '../shared/powertools.ts';
 import { cachedSecretText } from '../shared/secret-cache.ts';
 import {
   functionConfigFromEnv,
@@ -22,9 +20,7 @@ import {
 } from '../shared/wiring.ts';
 import { SilenceRepository } from '../store/silences.ts';
 
-const logger = new Logger();
-const metrics = new Metrics();
-const tracer = new Tracer();
+const { logger, metrics, tracer, traced } = lambdaPowertools();
 
 // The intake reads with each workspace's read-only credential where one is registered.
 const { table, tickets, breakers, cap, outages, workspaces } = functionWiring({
@@ -38,7 +34,7 @@ const keysSecretArn = requireEnv('INTAKE_SECRET_ARN');
 const policy = incidentPolicyFromEnv();
 // The intake's keys, read again at most once a minute: a rotated key is accepted within a minute.
 const intakeKeys = cachedSecretText({
-  secrets: tracer.captureAWSv3Client(secretsManager),
+  secrets: traced(secretsManager),
   secretId: keysSecretArn,
   maxAgeMs: 60_000,
 });
@@ -50,7 +46,7 @@ const intake = createIntakeHandler({
   cap,
   outages,
   breakers,
-  workflow: recoveryStarter(requireEnv('STATE_MACHINE_ARN'), (client) => tracer.captureAWSv3Client(client)),
+  workflow: recoveryStarter(requireEnv('STATE_MACHINE_ARN'), traced),
   ...policy,
   ...workspaceDeps(workspaces.databricks),
   clock: Date.now,

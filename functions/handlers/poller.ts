@@ -3,9 +3,6 @@
  * EventBridge schedule every 5 minutes): wires the steps from the environment (`shared/wiring.ts`).
  * Everything is built once, at cold start; the workspaces come from the registry through its cache.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import * as z from '../core/zod.ts';
 import { withWorkspaces } from '../databricks/registry.ts';
 import { createPollStepHandler } from '../poller/app.ts';
@@ -13,6 +10,7 @@ import { resolvePollerOptions } from '../poller/config.ts';
 import { documentClient } from '../shared/aws-dynamodb.ts';
 import { secretsManager } from '../shared/aws-secrets.ts';
 import { jsonEnv, optionalEnv, requireEnv } from '../shared/env.ts';
+import { lambdaPowertools } from '../shared/powertools.ts';
 import {
   functionConfigFromEnv,
   functionWiring,
@@ -25,10 +23,7 @@ import { NotificationLedger } from '../store/notifications.ts';
 import { RestoreRepository } from '../store/restores.ts';
 import { SilenceRepository } from '../store/silences.ts';
 
-const logger = new Logger();
-const metrics = new Metrics();
-const tracer = new Tracer();
-const traced = <C>(client: C): C => tracer.captureAWSv3Client(client);
+const { logger, metrics, tracer, traced } = lambdaPowertools();
 
 const { table, tickets, breakers, cap, outages, workspaces } = functionWiring({
   documentClient,

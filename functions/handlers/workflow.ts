@@ -3,9 +3,7 @@
  * machine with `{ step, state }`: wires the handler from the environment (`shared/wiring.ts`).
  * Everything is built once, at cold start.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { withWorkspaces } from '../databricks/registry.ts';
 import { DEFAULT_POLLER_OPTIONS } from '../poller/defaults.ts';
 import { drainOnSlotFreed } from '../poller/fleet.ts';
@@ -15,6 +13,7 @@ import { secretsManager } from '../shared/aws-secrets.ts';
 import { optionalEnv, requireEnv } from '../shared/env.ts';
 import { FanOutNotifier } from '../shared/notify.ts';
 import { SlackNotifier } from '../shared/notify-slack.ts';
+import { lambdaPowertools } from '../shared/powertools.ts';
 import {
   freedSlotStartDeps,
   functionConfigFromEnv,
@@ -30,10 +29,7 @@ import { SilenceReader } from '../store/silences.ts';
 import { TicketLifecycle } from '../store/tickets.ts';
 import { createWorkflowTaskHandler } from '../workflow/app.ts';
 
-const logger = new Logger();
-const metrics = new Metrics();
-const tracer = new Tracer();
-const traced = <C>(client: C): C => tracer.captureAWSv3Client(client);
+const { logger, metrics, tracer, traced } = lambdaPowertools();
 
 const secrets = traced(secretsManager);
 const { table, breakers, cap, outages, workspaces } = sharedWiring({
