@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The unit tests of the decision modules `npm run mutation` mutates (see stryker.config.json). They
- * need neither DynamoDB Local nor the workflow interpreter, so each mutant costs a fraction of a second.
+ * need no workflow interpreter, so each mutant costs a fraction of a second; one file runs against
+ * DynamoDB Local (started once for the run): `outageRoleOf` decides through the real correlator.
  */
 export default defineConfig({
   test: {
@@ -29,8 +30,10 @@ export default defineConfig({
       'test/core/cluster-policy.test.ts',
       'test/core/decide.test.ts',
       'test/core/playbooks.test.ts',
+      'test/store/outages.test.ts',
     ],
     setupFiles: ['test/setup.ts'],
+    globalSetup: ['test/support/dynamodb-global-setup.ts'],
     testTimeout: 30_000,
   },
 });

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifySignal } from '../../functions/core/classifier/classify.ts';
 import { OutageConfigSchema } from '../../functions/core/outage.ts';
-import { outageRoleOf } from '../../functions/core/outage-path.ts';
+import { claimsProbe, HELD_BY_OUTAGE, holdAsChild, outageRoleOf } from '../../functions/core/outage-path.ts';
 import { signalFromCluster } from '../../functions/core/signal-builders.ts';
 import { OutageCorrelator } from '../../functions/store/outage-correlator.ts';
 import { OutageRepository } from '../../functions/store/outages.ts';
@@ -190,6 +190,64 @@ describe('OutageCorrelator against DynamoDB Local', () => {
     expect(after).toMatchObject({ kind: 'none', count: 1 });
   });
 
+  it('lets only the probe claimant start it: a slower opener is held, its slot given back, recorded held', async () => {
+    // Prepare: an outage; two tickets that each think they are its probe, both with a slot of the cap.
+    let decision = await outages.correlate('claims', 'capacity', member('p0'));
+    for (let i = 1; i < 5; i++) decision = await outages.correlate('claims', 'capacity', member(`p${i}`));
+    const outageId = decision.kind === 'opened' ? decision.outage.outageId : '';
+    const open = async (cluster: string) => {
+      const opened = await tickets.openTicketUnlessSilenced(
+        {
+          incidentKey: `claims#${cluster}`,
+          recoveryStatus: 'start_pending',
+          workspaceId: 'claims',
+          clusterId: cluster,
+          source: 'poller',
+          errorType: 'DatabricksResourceExhausted',
+          category: 'capacity',
+          action: 'restart_cluster',
+          reason: 'cloud provider out of capacity',
+          outageId,
+          outageProbe: true,
+        },
+        [],
+      );
+      if (opened.outcome !== 'created') throw new Error(`ticket for ${cluster} not created`);
+      return opened.ticket;
+    };
+    const first = await open('p3');
+    const second = await open('p4');
+    const released: string[] = [];
+    const cap = { release: async (_: string, ticketId: string) => released.push(ticketId) > 0 };
+
+    // Act
+    const claims = [
+      await claimsProbe(outages, outageId, first.ticketId),
+      await claimsProbe(outages, outageId, second.ticketId),
+      await claimsProbe(outages, outageId, first.ticketId),
+    ];
+    const held = await holdAsChild(second, outageId, { tickets, outages, cap, actor: 'poller' });
+
+    // Assess
+    expect(claims).toEqual([true, false, true]);
+    expect(held).toMatchObject({ ticketId: second.ticketId, recoveryStatus: HELD_BY_OUTAGE, status: 'open' });
+    expect(held.outageProbe).not.toBe(true);
+    expect(released).toEqual([second.ticketId]);
+    const stored = await tickets.getTicket(second.ticketId);
+    expect(stored?.ticket).toMatchObject({ recoveryStatus: HELD_BY_OUTAGE, outageProbe: false });
+    expect(stored?.audit.at(-1)).toMatchObject({
+      event: 'outage_held',
+      actor: 'poller',
+      details: { outageId, reason: 'another ticket is the outage probe' },
+    });
+    const outage = await outages.get(outageId);
+    expect(outage?.probeTicketId).toBe(first.ticketId);
+    expect(outage?.children.find((child) => child.ticketId === second.ticketId)).toMatchObject({
+      role: 'held',
+      clusterId: 'p4',
+    });
+  });
+
   it('replaces the probe only in place of the named one, and only while the outage probes', async () => {
     // Prepare
     let decision = await outages.correlate('reprobe', 'capacity', member('r0'));
@@ -258,6 +316,25 @@ describe('outageRoleOf with the correlator against DynamoDB Local', () => {
     expect(window.members.map((m) => m.incidentKey)).toEqual(
       ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((cluster) => failure('roles', cluster).incidentKey),
     );
+  });
+
+  it('holds the failure that opens an outage of failures its playbook escalates: nothing probes, it escalates', async () => {
+    // Prepare: four workspace-update failures counted, each escalating on its own.
+    const UPDATE = { code: 'WORKSPACE_UPDATE', type: 'SERVICE_FAULT' };
+    const escalating = (cluster: string) => {
+      const signal = failure('updates', cluster, UPDATE);
+      return outageRoleOf(signal, classifySignal(signal), outages, true);
+    };
+    for (const cluster of ['u1', 'u2', 'u3', 'u4']) await escalating(cluster);
+
+    // Act
+    const fifth = await escalating('u5');
+
+    // Assess
+    expect(fifth).toMatchObject({ kind: 'held', outageClass: 'workspace_update' });
+    const outage = await outages.get(fifth?.kind === 'held' ? fifth.outageId : 'none');
+    expect(outage).toMatchObject({ status: 'probing', escalates: true, outageClass: 'workspace_update' });
+    expect(outage?.probeTicketId).toBeUndefined();
   });
 
   it('frees a failure, with no guard, where correlation is switched off', async () => {
