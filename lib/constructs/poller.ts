@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Arn, ArnFormat, Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import { type Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -15,6 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { PollerConfig } from '../../functions/poller/config.ts';
+import { POLL_DEFINITION_PATH } from '../state-machine-definitions.ts';
 import { alarm, functionMetric } from './alarms.ts';
 import type { IntakeBreakerConfig } from './intake-api.ts';
 import type { Notifications } from './notifications.ts';
@@ -23,11 +23,6 @@ import { settingsEnvironment } from './settings.ts';
 import { grantExecutionRole } from './state-machine-role.ts';
 import type { Storage } from './storage.ts';
 import type { WorkspaceRegistry } from './workspace-registry.ts';
-
-/** The poll workflow's definition (ASL, JSONPath). */
-export const POLL_DEFINITION_PATH = fileURLToPath(
-  new URL('../../state-machines/poll.asl.json', import.meta.url),
-);
 
 /** Properties of {@link Poller}. */
 export interface PollerProps {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Duration, Names, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -7,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { RECOVERY_DEFINITION_PATH } from '../state-machine-definitions.ts';
 import type { IntakeBreakerConfig } from './intake-api.ts';
 import type { Notifications } from './notifications.ts';
 import { RecoveryFunction } from './recovery-function.ts';
@@ -14,11 +14,6 @@ import { settingsEnvironment } from './settings.ts';
 import { grantExecutionRole } from './state-machine-role.ts';
 import type { Storage } from './storage.ts';
 import type { WorkspaceRegistry } from './workspace-registry.ts';
-
-/** The definition deployed, as a file: template tests and the local runner read the same one. */
-export const RECOVERY_DEFINITION_PATH = fileURLToPath(
-  new URL('../../state-machines/recovery.asl.json', import.meta.url),
-);
 
 /** Properties of {@link RecoveryWorkflow}. */
 export interface RecoveryWorkflowProps {

@@ -12,7 +12,6 @@
  * ```
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type {
   ExecutionDescription,
@@ -24,11 +23,7 @@ import type {
 import { MemoryNotifier, type Notifier } from '../../functions/shared/notify.ts';
 import type { WorkflowDatabricks, WorkflowDeps } from '../../functions/workflow/deps.ts';
 import { runTask } from '../../functions/workflow/tasks.ts';
-
-/** The state machine definition the CDK construct deploys. */
-export const RECOVERY_ASL_PATH = fileURLToPath(
-  new URL('../../state-machines/recovery.asl.json', import.meta.url),
-);
+import { RECOVERY_DEFINITION_PATH } from '../state-machine-definitions.ts';
 
 /** What `${RecoveryTaskFunctionArn}` becomes locally; never invoked (every Task is bound to a local handler). */
 export const LOCAL_TASK_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:recovery-task-local';
@@ -55,7 +50,7 @@ export interface LocalWorkflowRunnerOptions {
    * @default 1 (real time)
    */
   readonly timeScale?: number;
-  /** @default RECOVERY_ASL_PATH */
+  /** @default RECOVERY_DEFINITION_PATH */
   readonly definitionPath?: string;
   /** Called once per execution when it ends. */
   readonly onFinish?: (name: string, description: ExecutionDescription) => void;
@@ -107,7 +102,7 @@ export function substitute(text: string, values: Readonly<Record<string, string>
 }
 
 /** Reads the definition and replaces its placeholders with local ARNs. */
-export function loadLocalDefinition(path = RECOVERY_ASL_PATH): Record<string, unknown> {
+export function loadLocalDefinition(path = RECOVERY_DEFINITION_PATH): Record<string, unknown> {
   return JSON.parse(
     substitute(readFileSync(path, 'utf8'), { RecoveryTaskFunctionArn: LOCAL_TASK_FUNCTION_ARN }),
   );

@@ -5,9 +5,10 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { OUTCOMES, STEPS } from '../../functions/workflow/model.ts';
 import { Notifications } from '../../lib/constructs/notifications.ts';
-import { RECOVERY_DEFINITION_PATH, RecoveryWorkflow } from '../../lib/constructs/recovery-workflow.ts';
+import { RecoveryWorkflow } from '../../lib/constructs/recovery-workflow.ts';
 import { Storage } from '../../lib/constructs/storage.ts';
 import { loadLocalDefinition } from '../../lib/local/workflow-runner.ts';
+import { RECOVERY_DEFINITION_PATH } from '../../lib/state-machine-definitions.ts';
 import { testApp, testRegistry } from '../infra/cdk-app.ts';
 
 interface AslState {
