@@ -50,8 +50,8 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * The most a function's `index.js` may weigh: `test/infra/bundles.test.ts` fails a bundle above it,
- * `npm run bench` marks one. Issue 15's goal was 300 KB; the poller (302.7 KB) and the workflow
- * (304.1 KB) went past it with the outage fixes, the one incident plan and the workflow's own queue
+ * `npm run bench` marks one. Issue 15's goal was 300 KB; the poller (302.8 KB) and the workflow
+ * (304.2 KB) went past it with the outage fixes, the one incident plan and the workflow's own queue
  * drain (session 5), and nothing is left for the bundler to take out (see above). The ceiling is 310 KB
  * until what the functions carry is trimmed; the README says so.
  */
